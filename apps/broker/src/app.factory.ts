@@ -1,0 +1,41 @@
+import { json } from 'express';
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AllExceptionsFilter, bodyParserErrorHandler } from './http/all-exceptions.filter';
+import { RuntimeOptions } from './runtime-options';
+
+/** Builds the configured application (not yet listening); shared by main.ts and the end-to-end tests. */
+export async function createApp(runtime: RuntimeOptions): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(runtime), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.set('trust proxy', 'loopback');
+  app.disable('x-powered-by');
+  app.set('query parser', 'extended');
+  app.use(json({ limit: runtime.config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  app.use(bodyParserErrorHandler);
+  app.useGlobalFilters(new AllExceptionsFilter());
+  app.enableCors();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Constellation')
+      .setDescription('GA4GH TES 1.1 broker and meta-scheduler for the European Pulsar Network')
+      .setVersion(runtime.config.serviceVersion)
+      .addBearerAuth()
+      .addBasicAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, {
+    jsonDocumentUrl: 'openapi.json',
+    yamlDocumentUrl: 'openapi.yaml',
+  });
+  return app;
+}

@@ -1,0 +1,433 @@
+/**
+ * `npm run bench:sim`: drives the real scheduler (@constellation/scheduler) over the European Pulsar
+ * Network's model and a Galaxy workload in virtual time, for every policy, capacity scenario, utilisation
+ * and seed; prints the tables and writes bench/results/sim.json and bench/results/sim-turnaround.svg.
+ * BENCH_SEEDS and BENCH_WORKERS override the seed count (default 5) and the worker processes (default 2).
+ */
+import {
+  DataStoreSnapshot,
+  mulberry32,
+  place,
+  POLICY_NAMES,
+  PolicyName,
+  SiteSnapshot,
+  TaskRequirement,
+} from '@constellation/scheduler';
+import { fork } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  CAPACITY_SCENARIOS,
+  CAPITALS,
+  COLOCATION_KM,
+  DEFAULT_NODES,
+  EOSC_COUNTRY,
+  loadNetwork,
+} from './network';
+import { turnaroundSvg } from './plot';
+import { Draw, mean } from './random';
+import {
+  FAILURE,
+  LINK_SIGMA,
+  MAX_ATTEMPTS,
+  QUOTA_SHARE,
+  RunResult,
+  runSimulation,
+  SPEED_RANGE,
+} from './simulator';
+import { ARRIVALS, generateTrace, meanCoreSeconds, SUBMITTER_WEIGHTS, TRANSFER_NOISE_SIGMA } from './trace';
+import { KRAKEN_DB_GB, loadWorkload, selfCheck } from './workload';
+
+const UTILISATIONS = [0.5, 0.7, 0.9];
+const SEEDS = Number(process.env.BENCH_SEEDS ?? 5);
+const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
+const HORIZON_S = 86_400;
+const DEFAULT_SCENARIO = { capacity: 'documented-nodes', utilisation: 0.7 };
+const RESULTS_DIR = path.join(__dirname, '..', 'results');
+
+interface Unit {
+  capacity: number;
+  utilisation: number;
+  seed: number;
+  coreSeconds: number;
+}
+
+interface UnitResult {
+  unit: Unit;
+  tasks: number;
+  rejected: number;
+  results: Record<PolicyName, RunResult>;
+}
+
+function runUnit(unit: Unit): UnitResult {
+  const network = loadNetwork();
+  const workload = loadWorkload();
+  const capacity = CAPACITY_SCENARIOS[unit.capacity];
+  const trace = generateTrace(
+    workload,
+    network,
+    capacity,
+    unit.utilisation,
+    HORIZON_S,
+    unit.seed,
+    unit.coreSeconds,
+  );
+  const results = {} as Record<PolicyName, RunResult>;
+  for (const policy of POLICY_NAMES) {
+    results[policy] = runSimulation({
+      network,
+      capacity,
+      trace,
+      policy,
+      seed: unit.seed,
+      horizonS: HORIZON_S,
+      toolCount: workload.tools.length,
+    });
+  }
+  return { unit, tasks: trace.tasks.length, rejected: trace.rejected, results };
+}
+
+async function runAll(units: Unit[]): Promise<UnitResult[]> {
+  if (WORKERS <= 1) return units.map(runUnit);
+  const out: UnitResult[] = [];
+  let next = 0;
+  const worker = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const child = fork(__filename, ['--worker'], {
+        execArgv: ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'],
+      });
+      const feed = (): void => {
+        if (next >= units.length) {
+          child.send('done');
+          return;
+        }
+        child.send(units[next++]);
+      };
+      child.on('message', (m: UnitResult) => {
+        out.push(m);
+        process.stdout.write('.');
+        feed();
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));
+      feed();
+    });
+  await Promise.all(Array.from({ length: WORKERS }, worker));
+  process.stdout.write('\n');
+  return out;
+}
+
+/** Placements per second of the default policy against a synthetic network of `n` sites, on this core. */
+function placementsPerSecond(n: number): number {
+  const network = loadNetwork();
+  const draw = new Draw(mulberry32(n));
+  const stores: DataStoreSnapshot[] = network.stores.map((s) => ({ ...s }));
+  const sites: SiteSnapshot[] = Array.from({ length: n }, (_, i) => {
+    const base = network.sites[i % network.sites.length];
+    const cores = 64;
+    const claimed = Math.floor(draw.uniform(0, 80));
+    return {
+      id: `site-${String(i).padStart(4, '0')}`,
+      slug: `site-${i}`,
+      country: base.country,
+      latitude: base.latitude + draw.uniform(-2, 2),
+      longitude: base.longitude + draw.uniform(-2, 2),
+      kind: 'pulsar-amqp',
+      adminState: i % 20 === 7 ? 'draining' : 'active',
+      health: i % 25 === 3 ? 'offline' : 'up',
+      capacity: {
+        maxConcurrentTasks: cores,
+        totals: { cores, memoryGib: 256, gpus: 0 },
+        perTask: { cores: base.perTask.cores, memoryGib: base.perTask.memoryGib, gpus: base.perTask.gpus },
+      },
+      runtimes: ['singularity'],
+      localDataStoreIds: i % 17 === 16 ? ['usegalaxy.eu'] : [],
+      schemes: { inputs: ['*'], outputs: ['*'] },
+      load: {
+        running: Math.min(claimed, 40),
+        queued: 0,
+        claimed: { cores: claimed, memoryGib: claimed * 4, gpus: 0 },
+      },
+      performance: { speedFactor: draw.uniform(0.7, 1.3), throughputPerS: 0.05 },
+    };
+  });
+  const tasks: TaskRequirement[] = Array.from({ length: 64 }, (_, i) => ({
+    id: `t${i}`,
+    cpuCores: [1, 1, 2, 4, 8, 16][i % 6],
+    ramGb: [4, 8, 16, 30][i % 4],
+    inputs: [
+      {
+        url: `https://usegalaxy.eu/api/jobs/${i}/files`,
+        sizeBytes: Math.round(draw.lognormal(1e8, 2)),
+        dataStoreId: network.stores[i % network.stores.length].id,
+      },
+    ],
+    expectedRunS: draw.lognormal(60, 1.5),
+    queuedAt: 0,
+  }));
+  const submitter = { id: 'usegalaxy.eu', allowedSiteIds: [], quota: null, weight: 1, running: 0 };
+  const call = (i: number): void => {
+    place({ now: 1000, sites, dataStores: stores, task: tasks[i % tasks.length], submitter });
+  };
+  for (let i = 0; i < 2000; i++) call(i);
+  let calls = 0;
+  const t0 = process.hrtime.bigint();
+  let elapsed = 0;
+  while (elapsed < 1.5) {
+    for (let i = 0; i < 500; i++) call(calls++);
+    elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  }
+  return calls / elapsed;
+}
+
+function fmt(x: number, digits = 0): string {
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function assumptions(): Record<string, string> {
+  return {
+    sites:
+      'the active pulsar_endpoints of pulsar-network.json (17 endpoints), kind pulsar-amqp, all runtimes singularity',
+    site_totals: CAPACITY_SCENARIOS.map((c) => `${c.name}: ${c.description}`).join('; '),
+    default_nodes: `${DEFAULT_NODES} nodes where the data gives none (pulsar-deployment default exec_node_count)`,
+    admission: 'max_concurrent_tasks = the site total cores (one task per core)',
+    placeholder_locations: `null coordinates take the country capital (${Object.keys(CAPITALS).join(', ')}); the EOSC EU Node, with no country, is placed in ${EOSC_COUNTRY} (Brussels)`,
+    colocation: `a store and a site within ${COLOCATION_KM} km are local: their traffic is not WAN and takes no time`,
+    bandwidth:
+      'per transfer 1 Gbit/s / (1 + km/1000) after 4 round trips at 200,000 km/s (the broker model); the truth multiplies the time by a hidden per-site factor (ln sigma ' +
+      `${LINK_SIGMA}) and a per-task factor (ln sigma ${TRANSFER_NOISE_SIGMA}); no sharing between transfers`,
+    site_speed: `true speed U(${SPEED_RANGE[0]}, ${SPEED_RANGE[1]}) per site and seed, hidden; the broker learns it from completions`,
+    wan_bytes:
+      'input bytes staged to, and output bytes returned from, a site not local to the submitting Galaxy',
+    outputs: 'output = input x 0.5 for mapping, x 0.01 for qc, x 1 otherwise',
+    site_scheduler:
+      'HTCondor-like: any queued job that fits the free cores, memory and GPUs starts, in queue order',
+    failure: `${FAILURE.siteId} fails at ${FAILURE.atS / 3600} h for ${FAILURE.downS / 3600} h; the broker sees it after ${FAILURE.detectS} s (3 probes), recovery after one probe; tasks lost there go back to the queue with the site excluded (max ${MAX_ATTEMPTS} attempts)`,
+    submitters: `Galaxy servers as submitters and stores, weights ${Object.entries(SUBMITTER_WEIGHTS)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}; each may hold ${QUOTA_SHARE * 100} % of the network's admission slots`,
+    arrivals: `compound Poisson batches of 1 + Geometric(mean ${ARRIVALS.meanExtraJobsPerBatch}) jobs of one tool, diurnal 1 +/- ${ARRIVALS.diurnalAmplitude} peaking ${ARRIVALS.peakHour}:00, one training burst a day at ${ARRIVALS.trainingHour}:00 (${ARRIVALS.trainingUsers} users x 1 + Geometric(mean ${ARRIVALS.trainingMeanExtraJobs}) jobs of one tool within ${ARRIVALS.trainingWindowS / 60} min); rate set so offered core-seconds on reference hardware = utilisation x network cores; ${HORIZON_S / 3600} h of arrivals, then drained`,
+    tools: `EU tool mix without ingest; tools outside the table are text utilities; TPV rules at the drawn input size; kraken2 database ${KRAKEN_DB_GB} GB; run-time proxies as in workload.ts`,
+    broker_knowledge:
+      "policies see requested resources, declared input sizes, the broker's own load bookkeeping, and what it learns from completions: per-site speed (shrunk log-ratio to a per-tool regression of ln run time on ln input size), throughput (cores / mean core-weighted run time), median queue and run times; never true run times",
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const network = loadNetwork();
+  const workload = loadWorkload();
+  const assume = assumptions();
+  console.log('Constellation bench:sim: scheduler simulation over the European Pulsar Network model\n');
+  console.log('Assumptions (what the data does not give):');
+  for (const [k, v] of Object.entries(assume)) console.log(`  - ${k}: ${v}`);
+
+  const check = selfCheck(workload, new Draw(mulberry32(2024)));
+  console.log('\nGenerator self-check, per tool with measured run times (median must be within 10 %):');
+  for (const c of check.perTool) {
+    console.log(
+      `  ${c.tool.padEnd(28)} median ${fmt(c.wantMedian, 1).padStart(7)} -> ${fmt(c.gotMedian, 1).padStart(7)}   p90 ${fmt(c.wantP90).padStart(6)} -> ${fmt(c.gotP90).padStart(6)}${c.input === 'small' ? '' : ' (size-conditioned)'}`,
+    );
+  }
+  console.log(`  per-tool check: ${check.perToolOk ? 'PASS' : 'FAIL'}`);
+  console.log(
+    `  usegalaxy.org mix of the tools with data (${fmt(check.orgCoverage * 100, 1)} % of .org jobs): ` +
+      check.orgMix
+        .map(
+          (q) =>
+            `${q.quantile} ${fmt(q.generated)} s vs published ${fmt(q.published)} s (x${q.ratio.toFixed(2)})`,
+        )
+        .join(', '),
+  );
+  if (!check.perToolOk)
+    throw new Error('the workload generator does not reproduce the published per-tool run times');
+
+  const coreSeconds = meanCoreSeconds(workload);
+  const units: Unit[] = [];
+  for (let c = 0; c < CAPACITY_SCENARIOS.length; c++) {
+    for (const utilisation of UTILISATIONS) {
+      for (let seed = 1; seed <= SEEDS; seed++) units.push({ capacity: c, utilisation, seed, coreSeconds });
+    }
+  }
+  console.log(
+    `\nMean job: ${fmt(coreSeconds)} core-seconds on reference hardware. Running ${units.length} traces x ${POLICY_NAMES.length} policies on ${WORKERS} worker(s)`,
+  );
+  const unitResults = await runAll(units);
+
+  interface PolicyRow {
+    policy: PolicyName;
+    mean_turnaround_s: number;
+    p95_turnaround_s: number;
+    mean_wait_s: number;
+    wan_bytes: number;
+    failed_over: number;
+    lost: number;
+    spread: number;
+  }
+  interface ScenarioRow {
+    name: string;
+    default: boolean;
+    capacity: string;
+    utilisation: number;
+    totalCores: number;
+    policies: PolicyRow[];
+  }
+  const scenarios: ScenarioRow[] = [];
+  const tasksPer: Record<string, number> = {};
+  for (let c = 0; c < CAPACITY_SCENARIOS.length; c++) {
+    const cap = CAPACITY_SCENARIOS[c];
+    const totalCores = network.sites.reduce((a, s) => a + cap.totals(s).cores, 0);
+    for (const utilisation of UTILISATIONS) {
+      const runs = unitResults.filter((u) => u.unit.capacity === c && u.unit.utilisation === utilisation);
+      const name = `${cap.name}@${utilisation}`;
+      tasksPer[name] = mean(runs.map((r) => r.tasks));
+      const policies = POLICY_NAMES.map((policy) => {
+        const rs = runs.map((r) => r.results[policy]);
+        return {
+          policy: policy as PolicyName,
+          mean_turnaround_s: Math.round(mean(rs.map((r) => r.meanTurnaroundS)) * 10) / 10,
+          p95_turnaround_s: Math.round(mean(rs.map((r) => r.p95TurnaroundS)) * 10) / 10,
+          mean_wait_s: Math.round(mean(rs.map((r) => r.meanWaitS)) * 10) / 10,
+          wan_bytes: Math.round(mean(rs.map((r) => r.wanBytes))),
+          failed_over: Math.round(mean(rs.map((r) => r.failedOver)) * 10) / 10,
+          lost: rs.reduce((a, r) => a + r.lost, 0),
+          spread: mean(rs.map((r) => r.utilisationSpread)),
+        };
+      });
+      scenarios.push({
+        name,
+        default: cap.name === DEFAULT_SCENARIO.capacity && utilisation === DEFAULT_SCENARIO.utilisation,
+        capacity: cap.name,
+        utilisation,
+        totalCores,
+        policies,
+      });
+    }
+  }
+
+  for (const s of scenarios) {
+    console.log(
+      `\nScenario ${s.name}${s.default ? ' (default)' : ''}: ${s.totalCores} cores, ${fmt(tasksPer[s.name])} tasks per seed, means over ${SEEDS} seeds`,
+    );
+    console.log(
+      '| policy | mean turnaround s | p95 turnaround s | mean queue wait s | WAN GB | utilisation spread (sd, pp) | failed over | lost |',
+    );
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const p of s.policies) {
+      console.log(
+        `| ${p.policy} | ${fmt(p.mean_turnaround_s)} | ${fmt(p.p95_turnaround_s)} | ${fmt(p.mean_wait_s)} | ${fmt(p.wan_bytes / 1e9)} | ${fmt(p.spread * 100, 1)} | ${fmt(p.failed_over, 1)} | ${p.lost} |`,
+      );
+    }
+  }
+
+  const pps100 = placementsPerSecond(100);
+  const pps1000 = placementsPerSecond(1000);
+  console.log(
+    `\nScheduler cost (default policy, one core): ${fmt(pps100)} placements/s at 100 sites, ${fmt(pps1000)} at 1,000 sites`,
+  );
+
+  const def = scenarios.find((s) => s.default)!;
+  const of = (s: ScenarioRow, p: string): PolicyRow => s.policies.find((x) => x.policy === p)!;
+  const ect = of(def, 'ect');
+  const baselines = def.policies.filter((p) => p.policy !== 'ect');
+  const best = baselines.reduce((a, b) => (b.mean_turnaround_s < a.mean_turnaround_s ? b : a));
+  const rr = of(def, 'round-robin');
+  const ll = of(def, 'least-loaded');
+  const beaten = scenarios.flatMap((s) =>
+    s.policies
+      .filter((p) => p.policy !== 'ect' && p.mean_turnaround_s < of(s, 'ect').mean_turnaround_s)
+      .map((p) => `${p.policy} on ${s.name}`),
+  );
+  const lost = scenarios.reduce((a, s) => a + s.policies.reduce((b, p) => b + p.lost, 0), 0);
+  const targets = [
+    [`mean turnaround <= 0.7 x round-robin`, ect.mean_turnaround_s / rr.mean_turnaround_s, 0.7],
+    [
+      `mean turnaround <= 0.85 x best baseline (${best.policy})`,
+      ect.mean_turnaround_s / best.mean_turnaround_s,
+      0.85,
+    ],
+    [`WAN bytes <= 0.5 x least-loaded`, ect.wan_bytes / ll.wan_bytes, 0.5],
+  ] as const;
+  console.log(`\nTargets (default scenario ${def.name}):`);
+  for (const [label, ratio, limit] of targets) {
+    console.log(`  ${ratio <= limit ? 'MET   ' : 'MISSED'} ${label}: ${ratio.toFixed(3)}`);
+  }
+  console.log(
+    `  ${beaten.length === 0 ? 'MET   ' : 'MISSED'} no baseline better than ect on any scenario${beaten.length ? `: ${beaten.join(', ')}` : ''}`,
+  );
+  console.log(
+    `  ${pps100 >= 10_000 ? 'MET   ' : 'MISSED'} >= 10,000 placements/s at 100 sites: ${fmt(pps100)}`,
+  );
+  console.log(`  ${lost === 0 ? 'MET   ' : 'MISSED'} tasks lost: ${lost}`);
+
+  const json = {
+    workload: {
+      source: 'galaxy-workload.json + pulsar-network.json (copies in bench/sim/data)',
+      horizon_s: HORIZON_S,
+      utilisations: UTILISATIONS,
+      seeds: Array.from({ length: SEEDS }, (_, i) => i + 1),
+      policies: POLICY_NAMES,
+      tasks_per_seed: tasksPer,
+      rejected_as_infeasible_per_seed: mean(unitResults.map((u) => u.rejected)),
+      mean_core_seconds_per_job: Math.round(coreSeconds),
+      sites: network.sites.map((s) => s.id),
+      self_check: {
+        per_tool_pass: check.perToolOk,
+        per_tool: check.perTool,
+        org_mix_coverage: check.orgCoverage,
+        org_mix: check.orgMix,
+      },
+      assumptions: assume,
+    },
+    scenarios: scenarios.map((s) => ({
+      name: s.name,
+      default: s.default,
+      capacity: s.capacity,
+      utilisation: s.utilisation,
+      policies: s.policies.map((p) => ({
+        policy: p.policy,
+        mean_turnaround_s: p.mean_turnaround_s,
+        p95_turnaround_s: p.p95_turnaround_s,
+        mean_wait_s: p.mean_wait_s,
+        wan_bytes: p.wan_bytes,
+        failed_over: p.failed_over,
+        lost: p.lost,
+      })),
+    })),
+    placements_per_s: { '100': Math.round(pps100), '1000': Math.round(pps1000) },
+  };
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS_DIR, 'sim.json'), JSON.stringify(json, null, 2) + '\n');
+  fs.writeFileSync(
+    path.join(RESULTS_DIR, 'sim-turnaround.svg'),
+    turnaroundSvg(
+      scenarios.map((s) => ({
+        name: s.name,
+        policies: s.policies.map((p) => ({
+          policy: p.policy,
+          mean: p.mean_turnaround_s,
+          p95: p.p95_turnaround_s,
+        })),
+      })),
+      `bench:sim mean turnaround per policy (${SEEDS} seeds each)`,
+    ),
+  );
+  console.log(
+    `\nWrote bench/results/sim.json and bench/results/sim-turnaround.svg in ${fmt((Date.now() - started) / 1000, 1)} s`,
+  );
+}
+
+if (process.argv.includes('--worker')) {
+  process.on('message', (m: Unit | 'done') => {
+    if (m === 'done') {
+      process.disconnect();
+      return;
+    }
+    process.send?.(runUnit(m));
+  });
+} else {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,584 @@
+import {
+  DataStoreSnapshot,
+  DEFAULT_COST_MODEL,
+  fairShareOrder,
+  haversineKm,
+  mulberry32,
+  place,
+  PolicyContext,
+  PolicyName,
+  ShareAccount,
+  SiteSnapshot,
+  SubmitterSnapshot,
+  TaskRequirement,
+  transferSeconds,
+  WaitingTask,
+} from '@constellation/scheduler';
+import { EventQueue } from './heap';
+import { CapacityScenario, Network, SimSite } from './network';
+import { Draw, mean, percentile } from './random';
+import { SimTask, SUBMITTER_WEIGHTS, Trace } from './trace';
+
+/** [A] Site failure: which site, when, for how long; detection after 3 failed probes 30 s apart. */
+export const FAILURE = { siteId: 'eu-pulsar-cz01', atS: 12 * 3600, downS: 3 * 3600, detectS: 90, probeS: 30 };
+/** ARCHITECTURE.md's CONSTELLATION_MAX_ATTEMPTS default. */
+export const MAX_ATTEMPTS = 3;
+/** [A] Each submitter may hold at most this share of the network's admission slots. */
+export const QUOTA_SHARE = 0.6;
+/** [A] True speed of each site relative to reference hardware, hidden from the broker. */
+export const SPEED_RANGE: [number, number] = [0.7, 1.3];
+/** [A] Each site's links are this far (sigma of ln) from the bandwidth model, hidden from the broker. */
+export const LINK_SIGMA = 0.3;
+/** Completions the broker keeps per site for the medians the tpv-broker baseline reads. */
+const MEDIAN_WINDOW = 101;
+/** Pseudo-completions at speed 1 that a site's speed estimate starts from. */
+const SPEED_PRIOR_N = 20;
+
+export interface RunResult {
+  meanTurnaroundS: number;
+  p95TurnaroundS: number;
+  meanWaitS: number;
+  wanBytes: number;
+  utilisationSpread: number;
+  failedOver: number;
+  lost: number;
+  completed: number;
+  placements: number;
+  placementSeconds: number;
+  meanStageS: number;
+  meanRunS: number;
+  speedError: number;
+}
+
+interface TaskState {
+  t: SimTask;
+  attempt: number;
+  site: number;
+  placedAt: number;
+  stageS: number;
+  start: number;
+  excluded: string[];
+  failedOver: boolean;
+  waitVersion: number;
+  done: boolean;
+  phase: 'waiting' | 'staging' | 'queued' | 'running' | 'dead' | 'output' | 'done' | 'lost';
+  /** The broker has seen it start (its load counts it as running, not queued). */
+  brokerRunning: boolean;
+}
+
+interface SiteTruth {
+  sim: SimSite;
+  cores: number;
+  memGib: number;
+  gpus: number;
+  freeCores: number;
+  freeMem: number;
+  freeGpus: number;
+  speed: number;
+  link: number;
+  up: boolean;
+  queue: TaskState[];
+  busyCoreS: number;
+  lastChange: number;
+}
+
+interface SiteLearning {
+  logSpeedSum: number;
+  speedN: number;
+  coreRunSum: number;
+  coreSum: number;
+  queueTimes: number[];
+  runTimes: number[];
+}
+
+/** Per-tool online regression of ln(reference run time) on ln(input GB): what the broker learns per image. */
+interface ToolModel {
+  n: number;
+  sx: number;
+  sy: number;
+  sxx: number;
+  sxy: number;
+}
+
+type Ev =
+  | { kind: 'arrival'; task: TaskState }
+  | { kind: 'staged' | 'runEnd' | 'outputDone'; task: TaskState; attempt: number }
+  | { kind: 'fail' | 'detect' | 'recover' | 'probeUp'; site: number };
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+export function runSimulation(opts: {
+  network: Network;
+  capacity: CapacityScenario;
+  trace: Trace;
+  policy: PolicyName;
+  seed: number;
+  horizonS: number;
+  toolCount: number;
+}): RunResult {
+  const { network, capacity, trace, policy, horizonS } = opts;
+  const model = DEFAULT_COST_MODEL;
+  const truthDraw = new Draw(mulberry32(opts.seed * 104729 + 17));
+  const siteIndex = new Map(network.sites.map((s, i) => [s.id, i]));
+
+  const truths: SiteTruth[] = network.sites.map((s) => {
+    const tot = capacity.totals(s);
+    return {
+      sim: s,
+      cores: tot.cores,
+      memGib: tot.memoryGib,
+      gpus: tot.gpus,
+      freeCores: tot.cores,
+      freeMem: tot.memoryGib,
+      freeGpus: tot.gpus,
+      speed: truthDraw.uniform(SPEED_RANGE[0], SPEED_RANGE[1]),
+      link: Math.exp(LINK_SIGMA * truthDraw.normal()),
+      up: true,
+      queue: [],
+      busyCoreS: 0,
+      lastChange: 0,
+    };
+  });
+  const stores: DataStoreSnapshot[] = network.stores.map((s) => ({
+    id: s.id,
+    country: s.country,
+    latitude: s.latitude,
+    longitude: s.longitude,
+  }));
+  const storeById = new Map(network.stores.map((s) => [s.id, s]));
+  const snaps: SiteSnapshot[] = network.sites.map((s, i) => ({
+    id: s.id,
+    slug: s.slug,
+    country: s.country,
+    latitude: s.latitude,
+    longitude: s.longitude,
+    kind: 'pulsar-amqp',
+    adminState: 'active',
+    health: 'up',
+    capacity: {
+      // [A] Admission: one task per core, so a site never holds more tasks than it could run 1-core jobs.
+      maxConcurrentTasks: truths[i].cores,
+      totals: { cores: truths[i].cores, memoryGib: truths[i].memGib, gpus: truths[i].gpus },
+      perTask: { cores: s.perTask.cores, memoryGib: s.perTask.memoryGib, gpus: s.perTask.gpus },
+    },
+    runtimes: ['singularity'],
+    localDataStoreIds: network.stores
+      .filter((st) => network.colocated.get(st.id)?.includes(s.id))
+      .map((st) => st.id),
+    schemes: { inputs: ['*'], outputs: ['*'] },
+    load: { running: 0, queued: 0, claimed: { cores: 0, memoryGib: 0, gpus: 0 } },
+    performance: { speedFactor: 1 },
+  }));
+  const learning: SiteLearning[] = snaps.map(() => ({
+    logSpeedSum: 0,
+    speedN: 0,
+    coreRunSum: 0,
+    coreSum: 0,
+    queueTimes: [],
+    runTimes: [],
+  }));
+  const tools: ToolModel[] = Array.from({ length: opts.toolCount }, () => ({
+    n: 0,
+    sx: 0,
+    sy: 0,
+    sxx: 0,
+    sxy: 0,
+  }));
+
+  const totalSlots = snaps.reduce((a, s) => a + s.capacity.maxConcurrentTasks, 0);
+  const accounts = new Map<string, ShareAccount>(
+    Object.entries(SUBMITTER_WEIGHTS).map(([id, weight]) => [
+      id,
+      { id, weight, quota: Math.floor(QUOTA_SHARE * totalSlots), running: 0 },
+    ]),
+  );
+  const queues = new Map<string, TaskState[]>([...accounts.keys()].map((id) => [id, []]));
+  let waitingCount = 0;
+  let capacityVersion = 0;
+  const ctx: PolicyContext = { prng: mulberry32(opts.seed * 31 + 7) };
+
+  const events = new EventQueue<Ev>();
+  const states: TaskState[] = trace.tasks.map((t) => ({
+    t,
+    attempt: 0,
+    site: -1,
+    placedAt: 0,
+    stageS: 0,
+    start: 0,
+    excluded: [],
+    failedOver: false,
+    waitVersion: -1,
+    done: false,
+    phase: 'waiting',
+    brokerRunning: false,
+  }));
+  for (const s of states) events.push(s.t.arrival, { kind: 'arrival', task: s });
+  const failIdx = siteIndex.get(FAILURE.siteId);
+  if (failIdx !== undefined) {
+    events.push(FAILURE.atS, { kind: 'fail', site: failIdx });
+    events.push(FAILURE.atS + FAILURE.detectS, { kind: 'detect', site: failIdx });
+    events.push(FAILURE.atS + FAILURE.downS, { kind: 'recover', site: failIdx });
+  }
+
+  const turnarounds: number[] = [];
+  const waits: number[] = [];
+  const stages: number[] = [];
+  const runs: number[] = [];
+  let wanBytes = 0;
+  let failedOver = 0;
+  let lost = 0;
+  let placements = 0;
+  let placementNs = 0n;
+
+  const accrue = (st: SiteTruth, now: number): void => {
+    st.busyCoreS += (st.cores - st.freeCores) * (now - st.lastChange);
+    st.lastChange = now;
+  };
+
+  /** The broker's estimate of the run time on an average site: [for the speed ratio, for the policy]. */
+  const expectedRunS = (task: SimTask): number | undefined => predictRun(task)?.[1];
+  const predictRun = (task: SimTask): [number, number] | undefined => {
+    const m = tools[task.tool];
+    if (m.n < 3) return undefined;
+    const x = Math.log(task.inputBytes / 1e9);
+    const mx = m.sx / m.n;
+    const my = m.sy / m.n;
+    const vx = m.sxx / m.n - mx * mx;
+    // The slope is trusted only once inputs vary enough to pin it; physical runs do not shrink with data.
+    const b = m.n >= 20 && vx > 0.5 ? Math.min(1, Math.max(0, (m.sxy / m.n - mx * my) / vx)) : 0;
+    const a = my - b * mx;
+    // The median, not the mean: exp(sigma^2 / 2) of a wide, uncertain fit swamps the other terms.
+    return [Math.exp(a + b * x), Math.exp(a + b * x)];
+  };
+
+  const requirement = (s: TaskState): TaskRequirement => {
+    const t = s.t;
+    return {
+      id: String(t.id),
+      cpuCores: t.cores,
+      ramGb: (t.memGib * 2 ** 30) / 1e9,
+      gpus: t.gpus,
+      inputs: [
+        {
+          url: `https://${t.submitter}/api/jobs/${t.id}/files`,
+          sizeBytes: t.inputBytes,
+          dataStoreId: t.submitter,
+        },
+      ],
+      excludedSiteIds: s.excluded,
+      expectedRunS: expectedRunS(t),
+      queuedAt: t.arrival,
+    };
+  };
+
+  const releaseBroker = (s: TaskState, wasRunning: boolean): void => {
+    const snap = snaps[s.site];
+    if (wasRunning) snap.load.running--;
+    else snap.load.queued--;
+    const c = snap.load.claimed!;
+    c.cores -= s.t.cores;
+    c.memoryGib -= s.t.memGib;
+    c.gpus -= s.t.gpus;
+    accounts.get(s.t.submitter)!.running--;
+    capacityVersion++;
+  };
+
+  const requeue = (s: TaskState, now: number): void => {
+    s.excluded = [...s.excluded, snaps[s.site].id];
+    if (!s.failedOver) {
+      s.failedOver = true;
+      failedOver++;
+    }
+    s.attempt++;
+    s.site = -1;
+    s.brokerRunning = false;
+    if (s.attempt >= MAX_ATTEMPTS) {
+      s.phase = 'lost';
+      lost++;
+      return;
+    }
+    s.phase = 'waiting';
+    s.waitVersion = -1;
+    // A failed-over task keeps its place: it goes to the front of its submitter's queue.
+    queues.get(s.t.submitter)!.unshift(s);
+    waitingCount++;
+    void now;
+  };
+
+  const tryStart = (si: number, now: number): void => {
+    const st = truths[si];
+    if (!st.up || st.queue.length === 0) return;
+    // HTCondor-like matchmaking: any queued job that fits starts, in queue order.
+    for (let i = 0; i < st.queue.length;) {
+      const s = st.queue[i];
+      if (s.t.cores <= st.freeCores && s.t.memGib <= st.freeMem + 1e-9 && s.t.gpus <= st.freeGpus) {
+        accrue(st, now);
+        st.freeCores -= s.t.cores;
+        st.freeMem -= s.t.memGib;
+        st.freeGpus -= s.t.gpus;
+        st.queue.splice(i, 1);
+        s.phase = 'running';
+        s.brokerRunning = true;
+        s.start = now;
+        const snap = snaps[si];
+        snap.load.queued--;
+        snap.load.running++;
+        events.push(now + s.t.refRunS / st.speed, { kind: 'runEnd', task: s, attempt: s.attempt });
+      } else {
+        i++;
+      }
+    }
+  };
+
+  const dispatch = (s: TaskState, si: number, now: number): void => {
+    const snap = snaps[si];
+    snap.load.queued++;
+    const c = snap.load.claimed!;
+    c.cores += s.t.cores;
+    c.memoryGib += s.t.memGib;
+    c.gpus += s.t.gpus;
+    accounts.get(s.t.submitter)!.running++;
+    s.site = si;
+    s.placedAt = now;
+    if (!truths[si].up) {
+      // The site is down but not yet detected: the submission fails at once and the task goes elsewhere.
+      releaseBroker(s, false);
+      requeue(s, now);
+      return;
+    }
+    const store = storeById.get(s.t.submitter)!;
+    const local = snap.localDataStoreIds.includes(store.id);
+    const km = haversineKm(store, snap) ?? model.unknownDistanceKm;
+    s.stageS = local ? 0 : transferSeconds(s.t.inputBytes, km, model) * truths[si].link * s.t.transferNoise;
+    s.phase = 'staging';
+    events.push(now + s.stageS, { kind: 'staged', task: s, attempt: s.attempt });
+  };
+
+  const freeSlots = (): number => {
+    let free = 0;
+    for (const snap of snaps) {
+      if (snap.health !== 'up') continue;
+      free += Math.max(0, snap.capacity.maxConcurrentTasks - snap.load.running - snap.load.queued);
+    }
+    return free;
+  };
+
+  const pass = (now: number): void => {
+    if (waitingCount === 0) return;
+    const free = freeSlots();
+    if (free === 0) return;
+    // The first k tasks of each submitter fix the first k places of the fair-share order; no more can run.
+    const prefix = Math.min(64, free + 16);
+    const waiting: WaitingTask[] = [];
+    const byId = new Map<string, TaskState>();
+    for (const q of queues.values()) {
+      let taken = 0;
+      for (const s of q) {
+        if (taken >= prefix) break;
+        if (s.waitVersion === capacityVersion) continue;
+        const id = String(s.t.id);
+        waiting.push({ taskId: id, submitterId: s.t.submitter, queuedAt: s.t.arrival });
+        byId.set(id, s);
+        taken++;
+      }
+    }
+    if (waiting.length === 0) return;
+    const order = fairShareOrder(waiting, [...accounts.values()]).order;
+    for (const id of order) {
+      const s = byId.get(id)!;
+      const account = accounts.get(s.t.submitter)!;
+      const sub: SubmitterSnapshot = {
+        id: account.id,
+        allowedSiteIds: [],
+        quota: account.quota,
+        weight: account.weight,
+        running: account.running,
+      };
+      const t0 = process.hrtime.bigint();
+      const result = place(
+        { now, sites: snaps, dataStores: stores, task: requirement(s), submitter: sub },
+        { policy, context: ctx },
+      );
+      placementNs += process.hrtime.bigint() - t0;
+      placements++;
+      if (result.decision === 'wait') {
+        s.waitVersion = capacityVersion;
+        continue;
+      }
+      const q = queues.get(s.t.submitter)!;
+      q.splice(q.indexOf(s), 1);
+      waitingCount--;
+      if (result.decision === 'infeasible') {
+        s.phase = 'lost';
+        lost++;
+        continue;
+      }
+      const si = siteIndex.get(result.siteId!)!;
+      if (policy === 'round-robin') ctx.lastRoundRobinSiteId = result.siteId;
+      dispatch(s, si, now);
+      if (freeSlots() === 0) break;
+    }
+  };
+
+  const learn = (s: TaskState, si: number, runS: number, now: number): void => {
+    const l = learning[si];
+    const snap = snaps[si];
+    const est = predictRun(s.t)?.[0];
+    if (est !== undefined) {
+      // Speed is what the tool model expected over what the site delivered, averaged in log space.
+      l.logSpeedSum += Math.log(est / runS);
+      l.speedN++;
+      // Shrunk towards 1 until a site has a few dozen completions: one ratio has a log-sigma near 1.5.
+      snap.performance.speedFactor = Math.exp(l.logSpeedSum / (l.speedN + SPEED_PRIOR_N));
+    }
+    const m = tools[s.t.tool];
+    const x = Math.log(s.t.inputBytes / 1e9);
+    // Raw run times, not speed-corrected ones: correcting with the estimate being learned feeds back on itself.
+    const y = Math.log(runS);
+    m.n++;
+    m.sx += x;
+    m.sy += y;
+    m.sxx += x * x;
+    m.sxy += x * y;
+    l.coreRunSum += s.t.cores * runS;
+    l.coreSum += s.t.cores;
+    snap.performance.throughputPerS = truths[si].cores / (l.coreRunSum / l.coreSum);
+    l.runTimes.push(runS);
+    l.queueTimes.push(s.start - s.placedAt);
+    if (l.runTimes.length > MEDIAN_WINDOW) l.runTimes.shift();
+    if (l.queueTimes.length > MEDIAN_WINDOW) l.queueTimes.shift();
+    snap.performance.medianRunS = median(l.runTimes);
+    snap.performance.medianQueueS = median(l.queueTimes);
+    void now;
+  };
+
+  let lastTime = 0;
+  while (events.size > 0) {
+    const now = events.peekTime();
+    lastTime = now;
+    const ev = events.pop();
+    switch (ev.kind) {
+      case 'arrival': {
+        queues.get(ev.task.t.submitter)!.push(ev.task);
+        waitingCount++;
+        pass(now);
+        break;
+      }
+      case 'staged': {
+        const s = ev.task;
+        if (s.attempt !== ev.attempt || s.phase !== 'staging') break;
+        if (s.stageS > 0) wanBytes += s.t.inputBytes;
+        s.phase = 'queued';
+        truths[s.site].queue.push(s);
+        tryStart(s.site, now);
+        break;
+      }
+      case 'runEnd': {
+        const s = ev.task;
+        if (s.attempt !== ev.attempt || s.phase !== 'running') break;
+        const si = s.site;
+        const st = truths[si];
+        accrue(st, now);
+        st.freeCores += s.t.cores;
+        st.freeMem += s.t.memGib;
+        st.freeGpus += s.t.gpus;
+        learn(s, si, now - s.start, now);
+        releaseBroker(s, true);
+        waits.push(s.start - s.t.arrival - s.stageS);
+        stages.push(s.stageS);
+        runs.push(now - s.start);
+        s.phase = 'output';
+        const snap = snaps[si];
+        const store = storeById.get(s.t.submitter)!;
+        const local = snap.localDataStoreIds.includes(store.id);
+        let outS = 0;
+        if (!local && s.t.outputBytes > 0) {
+          wanBytes += s.t.outputBytes;
+          outS =
+            transferSeconds(s.t.outputBytes, haversineKm(store, snap) ?? model.unknownDistanceKm, model) *
+            st.link;
+        }
+        events.push(now + outS, { kind: 'outputDone', task: s, attempt: s.attempt });
+        tryStart(si, now);
+        pass(now);
+        break;
+      }
+      case 'outputDone': {
+        const s = ev.task;
+        if (s.attempt !== ev.attempt || s.phase !== 'output') break;
+        s.phase = 'done';
+        turnarounds.push(now - s.t.arrival);
+        break;
+      }
+      case 'fail': {
+        const st = truths[ev.site];
+        accrue(st, now);
+        st.up = false;
+        // Everything staged, queued or running there is gone; the broker learns it at detection.
+        st.queue = [];
+        for (const s of states) {
+          if (
+            s.site === ev.site &&
+            (s.phase === 'staging' || s.phase === 'queued' || s.phase === 'running')
+          ) {
+            s.phase = 'dead';
+          }
+        }
+        st.freeCores = st.cores;
+        st.freeMem = st.memGib;
+        st.freeGpus = st.gpus;
+        break;
+      }
+      case 'detect': {
+        snaps[ev.site].health = 'offline';
+        for (const s of states) {
+          if (s.site !== ev.site) continue;
+          if (s.phase === 'dead' || s.phase === 'staging' || s.phase === 'queued' || s.phase === 'running') {
+            releaseBroker(s, s.brokerRunning);
+            requeue(s, now);
+          }
+        }
+        pass(now);
+        break;
+      }
+      case 'recover': {
+        const st = truths[ev.site];
+        st.up = true;
+        st.lastChange = now;
+        events.push(now + FAILURE.probeS, { kind: 'probeUp', site: ev.site });
+        break;
+      }
+      case 'probeUp': {
+        snaps[ev.site].health = 'up';
+        capacityVersion++;
+        pass(now);
+        break;
+      }
+    }
+  }
+
+  const makespan = Math.max(lastTime, horizonS, 1);
+  const utils = truths.map((st) => st.busyCoreS / (st.cores * makespan));
+  const mu = mean(utils);
+  const spread = Math.sqrt(mean(utils.map((u) => (u - mu) ** 2)));
+  const sorted = [...turnarounds].sort((a, b) => a - b);
+  lost += states.filter((s) => s.phase === 'waiting').length;
+  return {
+    meanTurnaroundS: mean(turnarounds),
+    p95TurnaroundS: percentile(sorted, 95),
+    meanWaitS: mean(waits),
+    wanBytes,
+    utilisationSpread: spread,
+    failedOver,
+    lost,
+    completed: turnarounds.length,
+    placements,
+    placementSeconds: Number(placementNs) / 1e9,
+    meanStageS: mean(stages),
+    meanRunS: mean(runs),
+    speedError: mean(snaps.map((sn, i) => Math.abs(Math.log(sn.performance.speedFactor / truths[i].speed)))),
+  };
+}

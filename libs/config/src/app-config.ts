@@ -1,0 +1,40 @@
+export const POLICIES = ['ect', 'random', 'round-robin', 'least-loaded', 'locality', 'tpv-broker'] as const;
+export type PolicyName = (typeof POLICIES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+/** The broker's whole configuration, read once from the environment at start-up. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  amqpUrl: string | undefined;
+  logLevel: LogLevel;
+  dataDir: string;
+  publicUrl: string;
+  adminToken: string | undefined;
+  secretKey: string | undefined;
+  bodyLimitBytes: number;
+  pageSizeDefault: number;
+  policy: PolicyName;
+  maxAttempts: number;
+  maxPreemptions: number;
+  maxQueueSeconds: number;
+  leaseSeconds: number;
+  probeSeconds: number;
+  probeFailures: number;
+  amqpReconcileSeconds: number;
+  fileRoots: string[];
+  rateLimit: RateLimit;
+  orgName: string;
+  orgUrl: string;
+  serviceVersion: string;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

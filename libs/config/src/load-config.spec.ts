@@ -1,0 +1,97 @@
+import { ConfigError } from './config-error';
+import { loadConfig } from './load-config';
+
+describe('loadConfig', () => {
+  it('gives every variable its documented default', () => {
+    const c = loadConfig({}, '/srv/constellation');
+    expect({ ...c, serviceVersion: undefined }).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      databaseUrl: undefined,
+      amqpUrl: undefined,
+      logLevel: 'info',
+      dataDir: '/srv/constellation/.constellation',
+      publicUrl: 'http://127.0.0.1:8080',
+      adminToken: undefined,
+      secretKey: undefined,
+      bodyLimitBytes: 10 * 1024 * 1024,
+      pageSizeDefault: 256,
+      policy: 'ect',
+      maxAttempts: 3,
+      maxPreemptions: 5,
+      maxQueueSeconds: 86400,
+      leaseSeconds: 30,
+      probeSeconds: 30,
+      probeFailures: 3,
+      amqpReconcileSeconds: 300,
+      fileRoots: [],
+      rateLimit: { limit: 6000, windowMs: 60_000 },
+      orgName: 'Constellation',
+      orgUrl: 'https://github.com/constellation-broker/constellation',
+      serviceVersion: undefined,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads explicit values', () => {
+    const c = loadConfig({
+      PORT: '9000',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgres://u@db:5432/c',
+      CONSTELLATION_SECRET_KEY: 'k'.repeat(32),
+      AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
+      CONSTELLATION_BODY_LIMIT: '512kb',
+      CONSTELLATION_RATE_LIMIT: '100/second',
+      CONSTELLATION_FILE_ROOTS: '/data:/scratch',
+      CONSTELLATION_POLICY: 'Least-Loaded',
+      CONSTELLATION_PUBLIC_URL: 'https://broker.example.org/',
+    });
+    expect(c.port).toBe(9000);
+    expect(c.publicUrl).toBe('https://broker.example.org');
+    expect(c.bodyLimitBytes).toBe(512 * 1024);
+    expect(c.rateLimit).toEqual({ limit: 100, windowMs: 1000 });
+    expect(c.fileRoots).toEqual(['/data', '/scratch']);
+    expect(c.policy).toBe('least-loaded');
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, 'PORT must be an integer from 0 to 65535'],
+    [{ PORT: '70000' }, 'PORT must be an integer from 0 to 65535'],
+    [{ DATABASE_URL: 'not-a-url' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    [{ DATABASE_URL: 'mysql://x/y' }, 'DATABASE_URL must be a postgres:// or postgresql:// URL'],
+    [{ DATABASE_URL: 'postgres://h/db' }, 'CONSTELLATION_SECRET_KEY must be set when DATABASE_URL is set'],
+    [{ CONSTELLATION_SECRET_KEY: 'short' }, 'CONSTELLATION_SECRET_KEY must be at least 32 characters'],
+    [{ AMQP_URL: 'http://x' }, 'AMQP_URL must be an amqp:// or amqps:// URL'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+    [{ CONSTELLATION_BODY_LIMIT: 'ten' }, 'CONSTELLATION_BODY_LIMIT must be a size such as 10mb'],
+    [
+      { CONSTELLATION_PAGE_SIZE_DEFAULT: '2048' },
+      'CONSTELLATION_PAGE_SIZE_DEFAULT must be an integer from 1 to 2047',
+    ],
+    [{ CONSTELLATION_POLICY: 'fastest' }, 'CONSTELLATION_POLICY must be one of ect'],
+    [{ CONSTELLATION_MAX_ATTEMPTS: '0' }, 'CONSTELLATION_MAX_ATTEMPTS must be an integer from 1 to 100'],
+    [
+      { CONSTELLATION_FILE_ROOTS: 'relative/path' },
+      'CONSTELLATION_FILE_ROOTS must be a colon-separated list of absolute paths',
+    ],
+    [{ CONSTELLATION_RATE_LIMIT: 'lots' }, 'CONSTELLATION_RATE_LIMIT must be a request count per window'],
+    [
+      { CONSTELLATION_ADMIN_TOKEN: 'has spaces in it' },
+      'CONSTELLATION_ADMIN_TOKEN must be at least 32 URL-safe characters',
+    ],
+    [{ CONSTELLATION_ORG_URL: 'ftp://x' }, 'CONSTELLATION_ORG_URL must be an http:// or https:// URL'],
+  ])('rejects %j', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never echoes a secret value', () => {
+    const secret = 'tiny-secret';
+    try {
+      loadConfig({ CONSTELLATION_SECRET_KEY: secret });
+      throw new Error('expected a ConfigError');
+    } catch (err) {
+      expect((err as Error).message).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,160 @@
+import * as path from 'node:path';
+import { AppConfig, LOG_LEVELS, LogLevel, POLICIES, PolicyName, RateLimit } from './app-config';
+import { ConfigError } from './config-error';
+
+type Env = Record<string, string | undefined>;
+
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+const WINDOWS: Record<string, number> = {
+  s: 1000,
+  second: 1000,
+  m: 60_000,
+  minute: 60_000,
+  h: 3_600_000,
+  hour: 3_600_000,
+};
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `an integer from ${min} to ${max}`);
+  }
+  return Number(raw);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase() as T;
+  if (!allowed.includes(lower)) throw new ConfigError(name, `one of ${allowed.join(', ')}`);
+  return lower;
+}
+
+function url(env: Env, name: string, protocols: string[], form: string): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, form);
+  }
+  if (!protocols.includes(parsed.protocol)) throw new ConfigError(name, form);
+  return raw;
+}
+
+function bodyLimit(env: Env): number {
+  const raw = read(env, 'CONSTELLATION_BODY_LIMIT') ?? '10mb';
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(raw);
+  if (!m) throw new ConfigError('CONSTELLATION_BODY_LIMIT', 'a size such as 10mb, 512kb or 1048576');
+  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]);
+  if (bytes < 1024) throw new ConfigError('CONSTELLATION_BODY_LIMIT', 'at least 1kb');
+  return bytes;
+}
+
+function rateLimit(env: Env): RateLimit {
+  const raw = read(env, 'CONSTELLATION_RATE_LIMIT') ?? '6000/minute';
+  const m = /^(\d+)\s*(?:(?:\/|per)\s*(s|second|m|minute|h|hour))?$/i.exec(raw);
+  if (!m || Number(m[1]) < 1) {
+    throw new ConfigError(
+      'CONSTELLATION_RATE_LIMIT',
+      'a request count per window such as 6000/minute, 100/second or 6000',
+    );
+  }
+  return { limit: Number(m[1]), windowMs: WINDOWS[(m[2] ?? 'minute').toLowerCase()] };
+}
+
+function host(env: Env): string {
+  const raw = read(env, 'HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:[\]-]+$/.test(raw)) throw new ConfigError('HOST', 'a host name or IP address');
+  return raw;
+}
+
+/** Reads and validates every variable of ARCHITECTURE.md's table; throws ConfigError on the first bad one. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
+  const port = integer(env, 'PORT', 8080, 0, 65535);
+  const listenHost = host(env);
+  const databaseUrl = url(
+    env,
+    'DATABASE_URL',
+    ['postgres:', 'postgresql:'],
+    'a postgres:// or postgresql:// URL',
+  );
+  const amqpUrl = url(env, 'AMQP_URL', ['amqp:', 'amqps:'], 'an amqp:// or amqps:// URL');
+  const publicHost = listenHost.includes(':') && !listenHost.startsWith('[') ? `[${listenHost}]` : listenHost;
+  const publicUrl =
+    url(env, 'CONSTELLATION_PUBLIC_URL', ['http:', 'https:'], 'an http:// or https:// URL') ??
+    `http://${publicHost === '0.0.0.0' ? '127.0.0.1' : publicHost}:${port}`;
+  const adminToken = read(env, 'CONSTELLATION_ADMIN_TOKEN');
+  if (adminToken !== undefined && !/^[A-Za-z0-9_-]{32,}$/.test(adminToken)) {
+    throw new ConfigError('CONSTELLATION_ADMIN_TOKEN', 'at least 32 URL-safe characters (A-Z a-z 0-9 _ -)');
+  }
+  const secretKey = read(env, 'CONSTELLATION_SECRET_KEY');
+  if (secretKey !== undefined && secretKey.length < 32) {
+    throw new ConfigError(
+      'CONSTELLATION_SECRET_KEY',
+      'at least 32 characters (for example 32 random bytes in hex)',
+    );
+  }
+  if (databaseUrl !== undefined && secretKey === undefined) {
+    throw new ConfigError(
+      'CONSTELLATION_SECRET_KEY',
+      'set when DATABASE_URL is set, identical on every replica (for example: openssl rand -hex 32)',
+    );
+  }
+  const fileRoots = (read(env, 'CONSTELLATION_FILE_ROOTS') ?? '').split(':').filter((p) => p !== '');
+  for (const root of fileRoots) {
+    if (!path.isAbsolute(root))
+      throw new ConfigError('CONSTELLATION_FILE_ROOTS', 'a colon-separated list of absolute paths');
+  }
+  const orgUrl =
+    url(env, 'CONSTELLATION_ORG_URL', ['http:', 'https:'], 'an http:// or https:// URL') ??
+    'https://github.com/constellation-broker/constellation';
+
+  const config: AppConfig = {
+    port,
+    host: listenHost,
+    databaseUrl,
+    amqpUrl,
+    logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    dataDir: path.resolve(cwd, read(env, 'CONSTELLATION_DATA_DIR') ?? '.constellation'),
+    publicUrl: publicUrl.replace(/\/+$/, ''),
+    adminToken,
+    secretKey,
+    bodyLimitBytes: bodyLimit(env),
+    pageSizeDefault: integer(env, 'CONSTELLATION_PAGE_SIZE_DEFAULT', 256, 1, 2047),
+    policy: oneOf<PolicyName>(env, 'CONSTELLATION_POLICY', POLICIES, 'ect'),
+    maxAttempts: integer(env, 'CONSTELLATION_MAX_ATTEMPTS', 3, 1, 100),
+    maxPreemptions: integer(env, 'CONSTELLATION_MAX_PREEMPTIONS', 5, 0, 1000),
+    maxQueueSeconds: integer(env, 'CONSTELLATION_MAX_QUEUE_SECONDS', 86400, 1, 365 * 86400),
+    leaseSeconds: integer(env, 'CONSTELLATION_LEASE_SECONDS', 30, 1, 3600),
+    probeSeconds: integer(env, 'CONSTELLATION_PROBE_SECONDS', 30, 1, 86400),
+    probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
+    amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
+    fileRoots,
+    rateLimit: rateLimit(env),
+    orgName: read(env, 'CONSTELLATION_ORG_NAME') ?? 'Constellation',
+    orgUrl,
+    serviceVersion: readPackageVersion(),
+  };
+  return Object.freeze(config);
+}
+
+function readPackageVersion(): string {
+  try {
+    return (require(path.join(__dirname, '..', '..', '..', 'package.json')) as { version: string }).version;
+  } catch {
+    try {
+      return (require(path.join(__dirname, '..', '..', '..', '..', 'package.json')) as { version: string })
+        .version;
+    } catch {
+      return '0.0.0';
+    }
+  }
+}

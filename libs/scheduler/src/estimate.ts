@@ -1,0 +1,96 @@
+import { haversineKm, Point, transferSeconds } from './geo';
+import { ResolvedResources } from './requirements';
+import { CostModel, DataStoreSnapshot, SiteSnapshot, TaskRequirement } from './snapshot';
+
+/** A task's input bytes grouped by the store they come from. */
+export interface StoreBytes {
+  storeId: string | undefined;
+  location: Point | null;
+  bytes: number;
+}
+
+export interface Terms {
+  queueWaitS: number;
+  transferS: number;
+  runS: number;
+  totalS: number;
+  wanBytes: number;
+}
+
+export function groupInputsByStore(
+  task: TaskRequirement,
+  storesById: ReadonlyMap<string, DataStoreSnapshot>,
+): StoreBytes[] {
+  const groups: StoreBytes[] = [];
+  for (const input of task.inputs) {
+    if (input.url === undefined || input.sizeBytes <= 0) continue;
+    const group = groups.find((g) => g.storeId === input.dataStoreId);
+    if (group) {
+      group.bytes += input.sizeBytes;
+    } else {
+      const store = input.dataStoreId !== undefined ? storesById.get(input.dataStoreId) : undefined;
+      groups.push({ storeId: input.dataStoreId, location: store ?? null, bytes: input.sizeBytes });
+    }
+  }
+  return groups;
+}
+
+/** Distance between a store and a site, or the model's stand-in when either has no coordinates. */
+export function storeDistanceKm(group: StoreBytes, site: SiteSnapshot, model: CostModel): number {
+  if (group.location === null) return model.unknownDistanceKm;
+  return haversineKm(group.location, site) ?? model.unknownDistanceKm;
+}
+
+export function isLocal(group: StoreBytes, site: SiteSnapshot, model: CostModel): boolean {
+  if (group.storeId !== undefined && site.localDataStoreIds.includes(group.storeId)) return true;
+  if (group.location === null) return false;
+  const km = haversineKm(group.location, site);
+  return km !== null && km <= model.colocationKm;
+}
+
+/**
+ * Expected wait before the task starts at the site. Work is counted in cores when the site publishes its
+ * totals and the broker knows what its own tasks hold there, otherwise in tasks against the admission limit.
+ * Only the part of the demand beyond the site's size has to drain, at the learned throughput.
+ */
+export function queueWaitSeconds(site: SiteSnapshot, res: ResolvedResources, model: CostModel): number {
+  const { totals, maxConcurrentTasks } = site.capacity;
+  const claimed = site.load.claimed;
+  let slots: number;
+  let excess: number;
+  if (totals?.cores !== undefined && totals.cores > 0 && claimed !== undefined) {
+    slots = totals.cores;
+    excess = claimed.cores + res.cores - slots;
+    if (totals.memoryGib !== undefined && totals.memoryGib > 0) {
+      // Memory short by a fraction f of the site keeps the task waiting about as long as f of its cores would.
+      const memExcess = ((claimed.memoryGib + res.memoryGib - totals.memoryGib) / totals.memoryGib) * slots;
+      excess = Math.max(excess, memExcess);
+    }
+  } else {
+    slots = Math.max(1, maxConcurrentTasks);
+    excess = site.load.running + site.load.queued + 1 - slots;
+  }
+  if (excess <= 0) return 0;
+  const rate = site.performance.throughputPerS ?? slots / model.defaultRunS;
+  return rate > 0 ? excess / rate : Number.POSITIVE_INFINITY;
+}
+
+export function estimateTerms(
+  site: SiteSnapshot,
+  task: TaskRequirement,
+  res: ResolvedResources,
+  groups: readonly StoreBytes[],
+  model: CostModel,
+): Terms {
+  let transferS = 0;
+  let wanBytes = 0;
+  for (const group of groups) {
+    if (isLocal(group, site, model)) continue;
+    wanBytes += group.bytes;
+    transferS += transferSeconds(group.bytes, storeDistanceKm(group, site, model), model);
+  }
+  const speed = site.performance.speedFactor > 0 ? site.performance.speedFactor : 1;
+  const runS = (task.expectedRunS ?? model.defaultRunS) / speed;
+  const queueWaitS = queueWaitSeconds(site, res, model);
+  return { queueWaitS, transferS, runS, totalS: queueWaitS + transferS + runS, wanBytes };
+}

@@ -1,0 +1,16 @@
+export * from './snapshot';
+export { haversineKm, bandwidthBytesPerS, transferSeconds } from './geo';
+export { mulberry32, nextInt } from './prng';
+export type { Prng } from './prng';
+export { resolveResources, urlScheme, DEFAULT_CORES, MEMORY_GIB_PER_DEFAULT_CORE } from './requirements';
+export type { ResolvedResources } from './requirements';
+export { unmetRequirements, blockedReason } from './feasibility';
+export { estimateTerms, queueWaitSeconds, groupInputsByStore, isLocal } from './estimate';
+export type { Terms, StoreBytes } from './estimate';
+export { POLICY_NAMES, DEFAULT_POLICY, isPolicyName, loadRatio } from './policy';
+export type { PolicyName, PolicyContext, Policy, PolicyInput, PlaceableSite } from './policy';
+export { tpvBrokerScore } from './policies/tpv-broker.policy';
+export { place, POLICIES } from './placement';
+export type { PlaceOptions } from './placement';
+export { fairShareOrder } from './fair-share';
+export type { WaitingTask, ShareAccount, FairShareOrder } from './fair-share';

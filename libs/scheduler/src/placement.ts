@@ -1,0 +1,138 @@
+import { estimateTerms, groupInputsByStore } from './estimate';
+import { blockedReason, unmetRequirements } from './feasibility';
+import { ectPolicy } from './policies/ect.policy';
+import { leastLoadedPolicy } from './policies/least-loaded.policy';
+import { localityPolicy } from './policies/locality.policy';
+import { randomPolicy } from './policies/random.policy';
+import { roundRobinPolicy } from './policies/round-robin.policy';
+import { tpvBrokerPolicy } from './policies/tpv-broker.policy';
+import { DEFAULT_POLICY, PlaceableSite, Policy, PolicyContext, PolicyName } from './policy';
+import { mulberry32 } from './prng';
+import { resolveResources } from './requirements';
+import {
+  Candidate,
+  CostModel,
+  DataStoreSnapshot,
+  DEFAULT_COST_MODEL,
+  Placement,
+  PlacementRequest,
+  SiteSnapshot,
+} from './snapshot';
+
+export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze({
+  ect: ectPolicy,
+  random: randomPolicy,
+  'round-robin': roundRobinPolicy,
+  'least-loaded': leastLoadedPolicy,
+  locality: localityPolicy,
+  'tpv-broker': tpvBrokerPolicy,
+});
+
+export interface PlaceOptions {
+  policy?: PolicyName;
+  /** Required by `random`; the others never draw from it. */
+  context?: PolicyContext;
+}
+
+/** How many sites an infeasibility reason names before it summarises the rest. */
+const REASON_SITES = 8;
+
+const storeCache = new WeakMap<readonly DataStoreSnapshot[], Map<string, DataStoreSnapshot>>();
+
+function storesById(stores: readonly DataStoreSnapshot[]): Map<string, DataStoreSnapshot> {
+  // Dispatch and the simulator place many tasks against one snapshot; indexing its stores once is enough.
+  let map = storeCache.get(stores);
+  if (!map) {
+    map = new Map(stores.map((s) => [s.id, s]));
+    storeCache.set(stores, map);
+  }
+  return map;
+}
+
+function isApproved(site: SiteSnapshot): boolean {
+  return site.adminState === 'active' || site.adminState === 'draining';
+}
+
+function infeasibleReason(candidates: readonly Candidate[], sites: readonly SiteSnapshot[]): string {
+  const judged = candidates.filter((_, i) => isApproved(sites[i]));
+  const parts = judged
+    .slice(0, REASON_SITES)
+    .map((c) => `${c.slug}: ${(c.unmet ?? []).map((u) => `${u.requirement} (${u.detail})`).join(', ')}`);
+  const more = judged.length > REASON_SITES ? `; and ${judged.length - REASON_SITES} more` : '';
+  return `no active or draining site can ever run this task: ${parts.join('; ')}${more}`;
+}
+
+function waitReason(candidates: readonly Candidate[]): string {
+  const blocked = candidates
+    .filter((c) => c.feasible)
+    .map((c) => `${c.slug}: ${c.blocked ?? 'held by policy'}`);
+  return `no feasible site can take the task now (${blocked.slice(0, REASON_SITES).join(', ')}${
+    blocked.length > REASON_SITES ? `, and ${blocked.length - REASON_SITES} more` : ''
+  })`;
+}
+
+/**
+ * Places one task: every site becomes a candidate with its unmet requirements and its estimate terms, then
+ * the policy chooses among the feasible sites that can take the task now. Pure: the same request, options
+ * and PRNG state give the same placement. Candidates come back in the snapshot's site order.
+ */
+export function place(request: PlacementRequest, options: PlaceOptions = {}): Placement {
+  const model: CostModel = request.model ? { ...DEFAULT_COST_MODEL, ...request.model } : DEFAULT_COST_MODEL;
+  const { task, submitter, sites } = request;
+  const resources = resolveResources(task);
+  const groups = groupInputsByStore(task, storesById(request.dataStores));
+
+  const candidates: Candidate[] = new Array<Candidate>(sites.length);
+  const placeable: PlaceableSite[] = [];
+  let anyApproved = false;
+  let anyFeasible = false;
+  for (let i = 0; i < sites.length; i++) {
+    const site = sites[i];
+    if (isApproved(site)) anyApproved = true;
+    const unmet = unmetRequirements(site, task, resources, submitter);
+    const terms = estimateTerms(site, task, resources, groups, model);
+    const blocked = unmet === undefined ? blockedReason(site, model) : undefined;
+    const candidate: Candidate = {
+      siteId: site.id,
+      slug: site.slug,
+      feasible: unmet === undefined,
+      placeable: unmet === undefined && blocked === undefined,
+      queueWaitS: terms.queueWaitS,
+      transferS: terms.transferS,
+      runS: terms.runS,
+      totalS: terms.totalS,
+      wanBytes: terms.wanBytes,
+    };
+    if (unmet !== undefined) candidate.unmet = unmet;
+    if (blocked !== undefined) candidate.blocked = blocked;
+    candidates[i] = candidate;
+    if (unmet === undefined) anyFeasible = true;
+    if (candidate.placeable) placeable.push({ site, candidate });
+  }
+
+  if (!anyApproved) {
+    return { decision: 'wait', reason: 'no site is registered and approved yet', candidates };
+  }
+  if (!anyFeasible) {
+    return { decision: 'infeasible', reason: infeasibleReason(candidates, sites), candidates };
+  }
+  if (submitter.quota !== null && submitter.running >= submitter.quota) {
+    return {
+      decision: 'wait',
+      reason: `submitter ${submitter.id} has ${submitter.running} running tasks, its quota is ${submitter.quota}`,
+      candidates,
+    };
+  }
+  if (placeable.length === 0) {
+    return { decision: 'wait', reason: waitReason(candidates), candidates };
+  }
+
+  placeable.sort((a, b) => (a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0));
+  const policy = POLICIES[options.policy ?? DEFAULT_POLICY];
+  const context = options.context ?? { prng: mulberry32(0) };
+  const chosen = policy({ now: request.now, task, resources, groups, model, placeable }, context);
+  if (chosen === undefined) {
+    return { decision: 'wait', reason: waitReason(candidates), candidates };
+  }
+  return { decision: 'place', siteId: chosen.site.id, candidates };
+}

@@ -1,0 +1,65 @@
+import { StoreBytes } from './estimate';
+import { Prng } from './prng';
+import { ResolvedResources } from './requirements';
+import { Candidate, CostModel, SiteSnapshot, TaskRequirement } from './snapshot';
+
+export const POLICY_NAMES = [
+  'ect',
+  'random',
+  'round-robin',
+  'least-loaded',
+  'locality',
+  'tpv-broker',
+] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+export const DEFAULT_POLICY: PolicyName = 'ect';
+
+export function isPolicyName(name: string): name is PolicyName {
+  return (POLICY_NAMES as readonly string[]).includes(name);
+}
+
+/** State a policy may carry between placements, owned by the caller so the policy stays a pure function. */
+export interface PolicyContext {
+  prng: Prng;
+  /** The site round-robin chose last; the next placement starts after it. */
+  lastRoundRobinSiteId?: string;
+}
+
+export interface PlaceableSite {
+  site: SiteSnapshot;
+  candidate: Candidate;
+}
+
+export interface PolicyInput {
+  /** The request's time, seconds since the epoch. */
+  now: number;
+  task: TaskRequirement;
+  resources: ResolvedResources;
+  groups: readonly StoreBytes[];
+  model: CostModel;
+  /** Feasible sites that can take the task now, in ascending id order. */
+  placeable: readonly PlaceableSite[];
+}
+
+/** Chooses one of the placeable sites, or undefined to keep the task waiting. */
+export type Policy = (input: PolicyInput, ctx: PolicyContext) => PlaceableSite | undefined;
+
+/** Share of the site the broker's tasks hold: cores when it knows them, admission slots otherwise. */
+export function loadRatio(site: SiteSnapshot): number {
+  const cores = site.capacity.totals?.cores;
+  const claimed = site.load.claimed;
+  if (cores !== undefined && cores > 0 && claimed !== undefined) return claimed.cores / cores;
+  return (site.load.running + site.load.queued) / Math.max(1, site.capacity.maxConcurrentTasks);
+}
+
+/** Picks the minimum under `compare`; ties not settled by it fall to the lower site id (input order). */
+export function minBy(
+  placeable: readonly PlaceableSite[],
+  compare: (a: PlaceableSite, b: PlaceableSite) => number,
+): PlaceableSite | undefined {
+  let best: PlaceableSite | undefined;
+  for (const p of placeable) {
+    if (best === undefined || compare(p, best) < 0) best = p;
+  }
+  return best;
+}

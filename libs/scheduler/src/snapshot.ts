@@ -1,0 +1,222 @@
+/**
+ * The scheduler's view of the world at one instant. Dispatch builds it from the database (site, data_store,
+ * principal rows plus the broker's own bookkeeping of placed tasks); the simulator builds it from its model.
+ * Field names follow ARCHITECTURE.md's data model in camelCase.
+ */
+
+export type AdminState = 'pending' | 'active' | 'draining' | 'disabled';
+export type Health = 'unknown' | 'up' | 'offline';
+export type SiteKind = 'tes' | 'pulsar-rest' | 'pulsar-amqp';
+export type Runtime = 'docker' | 'singularity' | 'apptainer' | 'none';
+
+export interface ResourceTotals {
+  cores?: number;
+  memoryGib?: number;
+  gpus?: number;
+  gpuType?: string;
+  diskGib?: number;
+}
+
+/** Largest single task the site accepts; an absent field means "bounded by the totals, if any". */
+export interface PerTaskMaxima {
+  cores?: number;
+  memoryGib?: number;
+  gpus?: number;
+  diskGib?: number;
+}
+
+export interface SiteCapacity {
+  /** The admission limit the broker enforces: tasks placed there and not yet finished. */
+  maxConcurrentTasks: number;
+  totals?: ResourceTotals;
+  perTask?: PerTaskMaxima;
+}
+
+/** Resources held by the broker's own unfinished tasks at the site (running or queued there). */
+export interface ClaimedResources {
+  cores: number;
+  memoryGib: number;
+  gpus: number;
+}
+
+export interface SiteLoad {
+  running: number;
+  queued: number;
+  claimed?: ClaimedResources;
+}
+
+/** What the broker has learned from completions at this site; everything is optional until it has data. */
+export interface SitePerformance {
+  /** Relative speed: a task runs in expectedRunS / speedFactor seconds here (1 = reference hardware). */
+  speedFactor: number;
+  /** Cores' worth of work the site finishes per second when saturated (tasks per second without totals). */
+  throughputPerS?: number;
+  /** Median observed wait between placement and start, for the tpv-broker baseline's score. */
+  medianQueueS?: number;
+  /** Median observed run time, for the tpv-broker baseline's score. */
+  medianRunS?: number;
+}
+
+export interface SiteSchemes {
+  /** URL schemes the site can fetch inputs from, lowercase; '*' means any. */
+  inputs: string[];
+  /** URL schemes the site can push outputs to, lowercase; '*' means any. */
+  outputs: string[];
+}
+
+export interface SiteSnapshot {
+  id: string;
+  slug: string;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
+  latitude: number | null;
+  longitude: number | null;
+  kind: SiteKind;
+  adminState: AdminState;
+  health: Health;
+  capacity: SiteCapacity;
+  runtimes: Runtime[];
+  localDataStoreIds: string[];
+  schemes: SiteSchemes;
+  load: SiteLoad;
+  performance: SitePerformance;
+}
+
+export interface DataStoreSnapshot {
+  id: string;
+  country: string;
+  latitude: number | null;
+  longitude: number | null;
+}
+
+export interface TaskInput {
+  /** Absent for inline `content` inputs, which travel with the job and never decide placement. */
+  url?: string;
+  /** Declared or probed (HEAD) size; dispatch falls back to a per-store default. */
+  sizeBytes: number;
+  /** The store whose URL prefix matches; absent when no registered store matches. */
+  dataStoreId?: string;
+}
+
+/** One TES task as the scheduler needs it: resources in TES units plus the constellation.* parameters. */
+export interface TaskRequirement {
+  id: string;
+  cpuCores?: number;
+  /** TES `ram_gb`: decimal gigabytes. */
+  ramGb?: number;
+  diskGb?: number;
+  gpus?: number;
+  gpuType?: string;
+  /** TES `resources.zones`: site slugs or ISO country codes. */
+  zones?: string[];
+  /** `constellation.site`: a site slug. */
+  pinnedSite?: string;
+  /** Sites that refused or lost earlier attempts. */
+  excludedSiteIds?: string[];
+  inputs: TaskInput[];
+  outputUrls?: string[];
+  /** Container runtimes the task can use (any one); absent means any. */
+  runtimes?: Runtime[];
+  /**
+   * The broker's estimate of the run time on reference hardware, learned from completions of similar
+   * tasks; absent until it has one. Never the true run time.
+   */
+  expectedRunS?: number;
+  /** When the task entered the queue (seconds since the epoch); lets a policy bound how long it holds it. */
+  queuedAt?: number;
+}
+
+export interface SubmitterSnapshot {
+  id: string;
+  /** Empty means every site. */
+  allowedSiteIds: string[];
+  /** Most tasks it may have running at once; null for no limit. */
+  quota: number | null;
+  weight: number;
+  running: number;
+}
+
+/** Parameters of the estimate that are assumptions rather than observations; see docs/scheduling.md. */
+export interface CostModel {
+  /** Per-transfer bandwidth between a store and a site in the same place, bytes per second. */
+  peakBandwidthBytesPerS: number;
+  /** Distance at which the bandwidth has halved. */
+  halfBandwidthKm: number;
+  /** Round trips a transfer pays before the first byte (TLS, HTTP, Pulsar's staging request). */
+  setupRoundTrips: number;
+  /** A store and a site closer than this are the same place: their traffic is not WAN. */
+  colocationKm: number;
+  /** Distance assumed for a store or site without coordinates, or an input with no known store. */
+  unknownDistanceKm: number;
+  /** Run time assumed for a task the broker has no history for. */
+  defaultRunS: number;
+  /** Health `unknown` (never probed) counts as placeable; off by default so no task goes to an unseen site. */
+  placeOnUnknownHealth: boolean;
+}
+
+export const DEFAULT_COST_MODEL: Readonly<CostModel> = Object.freeze({
+  peakBandwidthBytesPerS: 125e6,
+  halfBandwidthKm: 1000,
+  setupRoundTrips: 4,
+  colocationKm: 50,
+  unknownDistanceKm: 1000,
+  defaultRunS: 600,
+  placeOnUnknownHealth: false,
+});
+
+export interface PlacementRequest {
+  /** Seconds since the epoch; the scheduler has no clock of its own. */
+  now: number;
+  sites: readonly SiteSnapshot[];
+  dataStores: readonly DataStoreSnapshot[];
+  task: TaskRequirement;
+  submitter: SubmitterSnapshot;
+  model?: Partial<CostModel>;
+}
+
+export type Requirement =
+  | 'admin_state'
+  | 'not_allowed'
+  | 'excluded'
+  | 'pinned_site'
+  | 'zone'
+  | 'cores'
+  | 'memory'
+  | 'disk'
+  | 'gpus'
+  | 'gpu_type'
+  | 'runtime'
+  | 'input_scheme'
+  | 'output_scheme';
+
+export interface Unmet {
+  requirement: Requirement;
+  detail: string;
+}
+
+/** Why a feasible site cannot take the task now. */
+export type Blocked = 'draining' | 'offline' | 'unknown_health' | 'full';
+
+export interface Candidate {
+  siteId: string;
+  slug: string;
+  feasible: boolean;
+  unmet?: Unmet[];
+  placeable: boolean;
+  blocked?: Blocked;
+  queueWaitS: number;
+  transferS: number;
+  runS: number;
+  totalS: number;
+  /** Input bytes that would cross the WAN (stores not local to the site). */
+  wanBytes: number;
+}
+
+export type Decision = 'place' | 'wait' | 'infeasible';
+
+export interface Placement {
+  decision: Decision;
+  siteId?: string;
+  reason?: string;
+  candidates: Candidate[];
+}

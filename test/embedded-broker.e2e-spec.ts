@@ -1,0 +1,90 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { envWithoutDatabase, spawnBroker, waitForOk } from './support/broker-process';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('broker without DATABASE_URL (embedded PostgreSQL)', () => {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'constellation-embedded-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('creates the data folder, serves, stops cleanly on SIGTERM, restarts, and recovers after SIGKILL', async () => {
+    const port = await freePort();
+    const env = envWithoutDatabase({
+      PORT: String(port),
+      CONSTELLATION_DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+    });
+    const ready = `http://127.0.0.1:${port}/health/ready`;
+
+    const first = spawnBroker(env);
+    await waitForOk(ready, 90_000, first);
+    expect(existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
+    const pgPid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const pgPort = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[3]);
+    expect(pgPort).not.toBe(5432);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(alive(pgPid)).toBe(false);
+    expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+
+    const second = spawnBroker(env);
+    expect(await waitForOk(ready, 20_000, second)).toBeLessThan(20_000);
+    expect(second.output()).not.toContain('initialising a new embedded PostgreSQL cluster');
+    const orphanPid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    second.child.kill('SIGKILL');
+    await second.exited;
+    expect(alive(orphanPid)).toBe(true);
+
+    const third = spawnBroker(env);
+    await waitForOk(ready, 60_000, third);
+    expect(third.output()).toContain('left running by an earlier broker');
+    expect(alive(orphanPid)).toBe(false);
+    third.child.kill('SIGTERM');
+    expect((await third.exited).code).toBe(0);
+  }, 240_000);
+
+  it.each([
+    ['PORT', 'abc', 'invalid configuration: PORT must be an integer from 0 to 65535'],
+    [
+      'DATABASE_URL',
+      'not-a-url',
+      'invalid configuration: DATABASE_URL must be a postgres:// or postgresql:// URL',
+    ],
+    [
+      'CONSTELLATION_POLICY',
+      'fastest',
+      'invalid configuration: CONSTELLATION_POLICY must be one of ect, random',
+    ],
+  ])(
+    'stops with a one-line message when %s=%s',
+    async (name, value, message) => {
+      const proc = spawnBroker(envWithoutDatabase({ [name]: value, CONSTELLATION_DATA_DIR: dataDir }));
+      const { code } = await proc.exited;
+      expect(code).toBe(2);
+      const lines = proc.output().trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(message);
+      expect(proc.output()).not.toContain(value);
+    },
+    60_000,
+  );
+});

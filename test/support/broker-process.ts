@@ -1,0 +1,55 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export interface BrokerProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs apps/broker/src/main.ts in a child process (ts-node), as `npm start` runs the compiled one. */
+export function spawnBroker(env: Record<string, string | undefined>): BrokerProcess {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/broker/src/main.ts'],
+    {
+      cwd: ROOT,
+      env: { ...env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') } as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => out, exited };
+}
+
+/** Polls `url` until it answers 200, or fails naming what it waited for. */
+export async function waitForOk(url: string, timeoutMs: number, proc?: BrokerProcess): Promise<number> {
+  const started = Date.now();
+  while (Date.now() - started < timeoutMs) {
+    try {
+      const res = await fetch(url);
+      if (res.status === 200) return Date.now() - started;
+    } catch {
+      // not listening yet
+    }
+    if (proc && proc.child.exitCode !== null) throw new Error(`broker exited early:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for 200 from ${url}\n${proc?.output() ?? ''}`);
+}
+
+/** The environment of this test process without the database the run set up (to exercise the embedded path). */
+export function envWithoutDatabase(extra: Record<string, string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = { ...process.env };
+  delete env.DATABASE_URL;
+  delete env.CONSTELLATION_SECRET_KEY;
+  delete env.CONSTELLATION_TEST_ADMIN_URL;
+  return { ...env, ...extra };
+}

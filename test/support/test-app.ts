@@ -1,0 +1,25 @@
+import { INestApplication } from '@nestjs/common';
+import { AppConfig, loadConfig } from '@constellation/config';
+import { runMigrations } from '@constellation/persistence';
+import { createApp } from '../../apps/broker/src/app.factory';
+import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
+
+export interface TestApp {
+  app: INestApplication;
+  config: AppConfig;
+  /** Base URL of the listening server, e.g. http://127.0.0.1:41234 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** The real application on the run's database, listening on a free loopback port. */
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error('DATABASE_URL is not set: the jest globalSetup did not run');
+  const config = loadConfig({ LOG_LEVEL: 'silent', ...process.env, PORT: '0', ...env });
+  await runMigrations(databaseUrl, ENTITIES, MIGRATIONS);
+  const app = await createApp({ config, databaseUrl, secretKey: config.secretKey ?? 'x'.repeat(32) });
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return { app, config, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
