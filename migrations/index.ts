@@ -1,4 +1,5 @@
 import type { MigrationList } from '@constellation/persistence';
+import { AuthAndTasks1764000100000 } from './1764000100000-AuthAndTasks';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
-export const MIGRATIONS: MigrationList = [];
+export const MIGRATIONS: MigrationList = [AuthAndTasks1764000100000];

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { AppConfig, loadConfig } from '@constellation/config';
 import { runMigrations } from '@constellation/persistence';
@@ -16,7 +17,14 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const databaseUrl = process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is not set: the jest globalSetup did not run');
-  const config = loadConfig({ LOG_LEVEL: 'silent', ...process.env, PORT: '0', ...env });
+  // A fixed admin token keeps the first-start banner (which prints a generated one) out of test output.
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    CONSTELLATION_ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+    ...process.env,
+    PORT: '0',
+    ...env,
+  });
   await runMigrations(databaseUrl, ENTITIES, MIGRATIONS);
   const app = await createApp({ config, databaseUrl, secretKey: config.secretKey ?? 'x'.repeat(32) });
   await app.listen(0, '127.0.0.1');

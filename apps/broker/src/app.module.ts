@@ -1,9 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '@constellation/auth';
 import { ConfigModule } from '@constellation/config';
 import { LoggingModule, ObservabilityModule } from '@constellation/observability';
 import { dataSourceOptions } from '@constellation/persistence';
-import { RuntimeOptions, RUNTIME_SECRET_KEY } from './runtime-options';
+import { TesModule } from '@constellation/tes';
+import { RuntimeOptions } from './runtime-options';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 @Module({})
@@ -12,12 +14,13 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(runtime.config),
+        ConfigModule.forRoot(runtime.config, runtime.secretKey),
         LoggingModule.forRoot(runtime.config.logLevel),
         TypeOrmModule.forRoot(dataSourceOptions(runtime.databaseUrl, ENTITIES, MIGRATIONS)),
         ObservabilityModule,
+        AuthModule,
+        TesModule,
       ],
-      providers: [{ provide: RUNTIME_SECRET_KEY, useValue: runtime.secretKey }],
     };
   }
 }

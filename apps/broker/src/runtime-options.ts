@@ -1,10 +1,11 @@
 import { AppConfig } from '@constellation/config';
 
+// The token lives in @constellation/config so that libs can inject the key; re-exported for the app's callers.
+export { RUNTIME_SECRET_KEY } from '@constellation/config';
+
 /** What start-up resolved before Nest boots: the validated config, the database to use and the secret key. */
 export interface RuntimeOptions {
   config: AppConfig;
   databaseUrl: string;
   secretKey: string;
 }
-
-export const RUNTIME_SECRET_KEY = Symbol('RUNTIME_SECRET_KEY');

@@ -1,7 +1,9 @@
 import { EntityList, MigrationList } from '@constellation/persistence';
+import { AUTH_ENTITIES } from '@constellation/auth';
+import { TES_ENTITIES } from '@constellation/tes';
 import { MIGRATIONS } from '../../../migrations';
 
 /** Every entity of every lib, listed once so `src` and `dist` resolve the same classes. */
-export const ENTITIES: EntityList = [];
+export const ENTITIES: EntityList = [...AUTH_ENTITIES, ...TES_ENTITIES];
 export { MIGRATIONS };
 export type { EntityList, MigrationList };

@@ -27,6 +27,7 @@ export interface AppConfig {
   maxPreemptions: number;
   maxQueueSeconds: number;
   leaseSeconds: number;
+  /** Seconds between health probes of a site; 0 turns the probe timer off. */
   probeSeconds: number;
   probeFailures: number;
   amqpReconcileSeconds: number;
@@ -35,6 +36,8 @@ export interface AppConfig {
   orgName: string;
   orgUrl: string;
   serviceVersion: string;
+  /** service-info `environment`, from NODE_ENV (default production). */
+  environment: string;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

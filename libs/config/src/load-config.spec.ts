@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       orgName: 'Constellation',
       orgUrl: 'https://github.com/constellation-broker/constellation',
       serviceVersion: undefined,
+      environment: 'production',
     });
     expect(Object.isFrozen(c)).toBe(true);
   });

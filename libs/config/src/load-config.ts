@@ -134,7 +134,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     maxPreemptions: integer(env, 'CONSTELLATION_MAX_PREEMPTIONS', 5, 0, 1000),
     maxQueueSeconds: integer(env, 'CONSTELLATION_MAX_QUEUE_SECONDS', 86400, 1, 365 * 86400),
     leaseSeconds: integer(env, 'CONSTELLATION_LEASE_SECONDS', 30, 1, 3600),
-    probeSeconds: integer(env, 'CONSTELLATION_PROBE_SECONDS', 30, 1, 86400),
+    // 0 turns the probe timer off (tests drive probes directly; an operator can pause probing).
+    probeSeconds: integer(env, 'CONSTELLATION_PROBE_SECONDS', 30, 0, 86400),
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
     fileRoots,
@@ -142,6 +143,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     orgName: read(env, 'CONSTELLATION_ORG_NAME') ?? 'Constellation',
     orgUrl,
     serviceVersion: readPackageVersion(),
+    environment: read(env, 'NODE_ENV') ?? 'production',
   };
   return Object.freeze(config);
 }

@@ -1,0 +1,110 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { newId } from '@constellation/common';
+import { ApiTokenEntity } from './api-token.entity';
+import { PrincipalEntity } from './principal.entity';
+import type { Role } from './authenticated-principal';
+
+export interface TokenWithPrincipal {
+  token: ApiTokenEntity;
+  principal: PrincipalEntity;
+}
+
+export interface NewPrincipal {
+  name: string;
+  role: Role;
+  allowedSiteIds?: string[];
+  maxRunningTasks?: number | null;
+  shareWeight?: number;
+}
+
+// Two replicas starting together must create one admin, not two.
+const BOOTSTRAP_LOCK_KEY = 7_245_002;
+// last_used_at is informational: write it at most once a minute per token, not on every request.
+const TOUCH_INTERVAL_SECONDS = 60;
+
+@Injectable()
+export class AuthRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async findActiveToken(hash: Buffer): Promise<TokenWithPrincipal | null> {
+    const token = await this.db.getRepository(ApiTokenEntity).findOne({
+      where: { tokenHash: hash },
+      relations: { principal: true },
+    });
+    if (!token || token.revokedAt !== null || !token.principal) return null;
+    return { token, principal: token.principal };
+  }
+
+  async touchToken(id: string, now: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE api_token SET last_used_at = $2
+       WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - make_interval(secs => $3::int))`,
+      [id, now, TOUCH_INTERVAL_SECONDS],
+    );
+  }
+
+  findPrincipalByName(
+    name: string,
+    manager: EntityManager = this.db.manager,
+  ): Promise<PrincipalEntity | null> {
+    return manager.getRepository(PrincipalEntity).findOne({ where: { name } });
+  }
+
+  async insertPrincipal(p: NewPrincipal, manager: EntityManager = this.db.manager): Promise<PrincipalEntity> {
+    const entity = manager.getRepository(PrincipalEntity).create({
+      id: newId(),
+      name: p.name,
+      role: p.role,
+      allowedSiteIds: p.allowedSiteIds ?? [],
+      maxRunningTasks: p.maxRunningTasks ?? null,
+      shareWeight: p.shareWeight ?? 1,
+    });
+    return manager.getRepository(PrincipalEntity).save(entity);
+  }
+
+  async insertToken(
+    principalId: string,
+    hash: Buffer,
+    description: string,
+    manager: EntityManager = this.db.manager,
+  ): Promise<ApiTokenEntity> {
+    const entity = manager.getRepository(ApiTokenEntity).create({
+      id: newId(),
+      principalId,
+      tokenHash: hash,
+      description,
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+    return manager.getRepository(ApiTokenEntity).save(entity);
+  }
+
+  countActiveTokens(principalId: string, manager: EntityManager = this.db.manager): Promise<number> {
+    return manager
+      .createQueryBuilder(ApiTokenEntity, 't')
+      .where('t.principal_id = :principalId AND t.revoked_at IS NULL', { principalId })
+      .getCount();
+  }
+
+  tokenExists(hash: Buffer, manager: EntityManager = this.db.manager): Promise<boolean> {
+    return manager.getRepository(ApiTokenEntity).exists({ where: { tokenHash: hash } });
+  }
+
+  async revokeToken(id: string, now: Date): Promise<boolean> {
+    const res = await this.db.query(
+      'UPDATE api_token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id',
+      [id, now],
+    );
+    return (res as unknown[]).length > 0;
+  }
+
+  /** Runs `work` in a transaction holding the bootstrap advisory lock (released at commit). */
+  withBootstrapLock<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return this.db.transaction(async (manager) => {
+      await manager.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
+      return work(manager);
+    });
+  }
+}

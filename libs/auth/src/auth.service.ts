@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { BrokerError, ErrorCode } from '@constellation/common';
+import { AuthenticatedPrincipal } from './authenticated-principal';
+import { AuthRepository, NewPrincipal } from './auth.repository';
+import { PresentedCredentials } from './credentials';
+import { PrincipalEntity } from './principal.entity';
+import { generateToken, hashToken, looksLikeToken } from './token-codec';
+
+export interface IssuedToken {
+  tokenId: string;
+  principalId: string;
+  /** Shown once, at creation; only its hash is stored. */
+  token: string;
+}
+
+function unauthenticated(message: string): BrokerError {
+  return new BrokerError(ErrorCode.Unauthenticated, message, [], {
+    'WWW-Authenticate': 'Bearer realm="constellation", Basic realm="constellation", charset="UTF-8"',
+  });
+}
+
+export function toAuthenticated(principal: PrincipalEntity, tokenId: string): AuthenticatedPrincipal {
+  return {
+    id: principal.id,
+    name: principal.name,
+    role: principal.role,
+    allowedSiteIds: principal.allowedSiteIds,
+    maxRunningTasks: principal.maxRunningTasks,
+    shareWeight: principal.shareWeight,
+    tokenId,
+  };
+}
+
+@Injectable()
+export class AuthService {
+  constructor(private readonly repo: AuthRepository) {}
+
+  /** Resolves presented credentials to a principal, or throws 401 with a reason that never echoes them. */
+  async authenticate(credentials: PresentedCredentials, now: Date): Promise<AuthenticatedPrincipal> {
+    switch (credentials.scheme) {
+      case 'none':
+        throw unauthenticated(
+          'authentication required: send Authorization: Bearer <token> or Basic <name:token>',
+        );
+      case 'malformed':
+        throw unauthenticated(`malformed Authorization header: ${credentials.reason}`);
+      case 'bearer':
+      case 'basic': {
+        if (!looksLikeToken(credentials.token)) throw unauthenticated('invalid or revoked token');
+        const found = await this.repo.findActiveToken(hashToken(credentials.token));
+        if (!found) throw unauthenticated('invalid or revoked token');
+        if (credentials.scheme === 'basic' && credentials.principalName !== found.principal.name) {
+          throw unauthenticated('the user name does not match the token');
+        }
+        await this.repo.touchToken(found.token.id, now);
+        return toAuthenticated(found.principal, found.token.id);
+      }
+    }
+  }
+
+  async createPrincipal(p: NewPrincipal): Promise<PrincipalEntity> {
+    if (await this.repo.findPrincipalByName(p.name)) {
+      throw new BrokerError(ErrorCode.Conflict, `a principal named ${p.name} already exists`);
+    }
+    return this.repo.insertPrincipal(p);
+  }
+
+  async issueToken(principalId: string, description = ''): Promise<IssuedToken> {
+    const token = generateToken();
+    const saved = await this.repo.insertToken(principalId, hashToken(token), description);
+    return { tokenId: saved.id, principalId, token };
+  }
+
+  async revokeToken(tokenId: string, now: Date): Promise<void> {
+    if (!(await this.repo.revokeToken(tokenId, now))) {
+      throw new BrokerError(ErrorCode.TokenNotFound, `no active token ${tokenId}`);
+    }
+  }
+
+  /**
+   * Ensures the principal `admin` exists with a usable token: the configured one if given, otherwise a new
+   * one when the admin has none (returned so the caller can print it once). Serialised across replicas.
+   */
+  async bootstrapAdmin(configuredToken: string | undefined): Promise<{ generated?: string }> {
+    return this.repo.withBootstrapLock(async (manager) => {
+      const admin =
+        (await this.repo.findPrincipalByName('admin', manager)) ??
+        (await this.repo.insertPrincipal({ name: 'admin', role: 'admin' }, manager));
+      if (configuredToken !== undefined) {
+        const hash = hashToken(configuredToken);
+        if (!(await this.repo.tokenExists(hash, manager))) {
+          await this.repo.insertToken(admin.id, hash, 'CONSTELLATION_ADMIN_TOKEN', manager);
+        }
+        return {};
+      }
+      if ((await this.repo.countActiveTokens(admin.id, manager)) > 0) return {};
+      const token = generateToken();
+      await this.repo.insertToken(admin.id, hashToken(token), 'generated at first start', manager);
+      return { generated: token };
+    });
+  }
+}

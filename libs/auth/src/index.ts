@@ -1,0 +1,15 @@
+export * from './authenticated-principal';
+export * from './current-principal.decorator';
+export * from './auth.decorators';
+export * from './auth.service';
+export * from './auth.repository';
+export * from './auth.module';
+export * from './credentials';
+export * from './token-codec';
+export * from './principal.entity';
+export * from './api-token.entity';
+
+import { ApiTokenEntity } from './api-token.entity';
+import { PrincipalEntity } from './principal.entity';
+
+export const AUTH_ENTITIES = [PrincipalEntity, ApiTokenEntity];

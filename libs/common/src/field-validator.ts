@@ -1,0 +1,155 @@
+import { FieldError, ValidationFailedError } from './broker-error';
+
+export interface StringRules {
+  /** Shortest accepted length, after trimming nothing (callers decide about whitespace). */
+  min?: number;
+  max?: number;
+  pattern?: RegExp;
+  /** The reason given when `pattern` does not match, e.g. "must be lowercase letters, digits and -". */
+  patternReason?: string;
+}
+
+export interface NumberRules {
+  min?: number;
+  max?: number;
+  /** Reject `min` itself (for "must be greater than 0"). */
+  exclusiveMin?: boolean;
+}
+
+export interface ArrayRules {
+  min?: number;
+  max?: number;
+  /** Reject repeated items (compared with ===). */
+  unique?: boolean;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeRange(rules: NumberRules, integer: boolean): string {
+  const noun = integer ? 'an integer' : 'a number';
+  if (rules.min !== undefined && rules.max !== undefined) {
+    return rules.exclusiveMin
+      ? `must be ${noun} greater than ${rules.min} and at most ${rules.max}`
+      : `must be ${noun} from ${rules.min} to ${rules.max}`;
+  }
+  if (rules.min !== undefined) {
+    return rules.exclusiveMin ? `must be ${noun} greater than ${rules.min}` : `must be ${noun} of at least ${rules.min}`;
+  }
+  if (rules.max !== undefined) return `must be ${noun} of at most ${rules.max}`;
+  return `must be ${noun}`;
+}
+
+/**
+ * Collects every problem of a JSON document with its path (`capacity.per_task.cores`, `runtimes[1]`) so one
+ * 400 names them all, instead of the first. Each reader returns the typed value, or undefined after recording
+ * why not; callers decide what is required.
+ */
+export class FieldValidator {
+  readonly errors: FieldError[] = [];
+
+  fail(path: string, reason: string): undefined {
+    this.errors.push({ path, reason });
+    return undefined;
+  }
+
+  get ok(): boolean {
+    return this.errors.length === 0;
+  }
+
+  /** Throws the one 400 (VALIDATION_FAILED) if anything was recorded. */
+  throwIfInvalid(message?: string): void {
+    if (this.errors.length > 0) throw new ValidationFailedError(this.errors, message);
+  }
+
+  /** An object whose keys are all in `allowed`; unknown keys are errors, so typos never pass silently. */
+  object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> | undefined {
+    if (!isPlainObject(value)) return this.fail(path, 'must be an object');
+    for (const key of Object.keys(value)) {
+      if (!allowed.includes(key)) this.fail(path ? `${path}.${key}` : key, 'is not a known field');
+    }
+    return value;
+  }
+
+  required(obj: Record<string, unknown>, key: string, path: string): boolean {
+    if (obj[key] === undefined || obj[key] === null) {
+      this.fail(path, 'is required');
+      return false;
+    }
+    return true;
+  }
+
+  string(value: unknown, path: string, rules: StringRules = {}): string | undefined {
+    if (typeof value !== 'string') return this.fail(path, 'must be a string');
+    if (rules.min !== undefined && value.length < rules.min) {
+      return this.fail(path, rules.min === 1 ? 'must not be empty' : `must be at least ${rules.min} characters`);
+    }
+    if (rules.max !== undefined && value.length > rules.max) {
+      return this.fail(path, `must be at most ${rules.max} characters`);
+    }
+    if (rules.pattern && !rules.pattern.test(value)) {
+      return this.fail(path, rules.patternReason ?? `must match ${rules.pattern.source}`);
+    }
+    return value;
+  }
+
+  integer(value: unknown, path: string, rules: NumberRules = {}): number | undefined {
+    if (typeof value !== 'number' || !Number.isInteger(value)) return this.fail(path, describeRange(rules, true));
+    return this.inRange(value, path, rules, true);
+  }
+
+  number(value: unknown, path: string, rules: NumberRules = {}): number | undefined {
+    if (typeof value !== 'number' || !Number.isFinite(value)) return this.fail(path, describeRange(rules, false));
+    return this.inRange(value, path, rules, false);
+  }
+
+  boolean(value: unknown, path: string): boolean | undefined {
+    if (typeof value !== 'boolean') return this.fail(path, 'must be true or false');
+    return value;
+  }
+
+  oneOf<T extends string>(value: unknown, path: string, allowed: readonly T[]): T | undefined {
+    if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+      return this.fail(path, `must be one of ${allowed.join(', ')}`);
+    }
+    return value as T;
+  }
+
+  /** An array whose items each pass `item`; returns undefined if the array or any item is invalid. */
+  array<T>(
+    value: unknown,
+    path: string,
+    item: (v: unknown, itemPath: string) => T | undefined,
+    rules: ArrayRules = {},
+  ): T[] | undefined {
+    if (!Array.isArray(value)) return this.fail(path, 'must be an array');
+    if (rules.min !== undefined && value.length < rules.min) {
+      return this.fail(path, rules.min === 1 ? 'must not be empty' : `must have at least ${rules.min} items`);
+    }
+    if (rules.max !== undefined && value.length > rules.max) {
+      return this.fail(path, `must have at most ${rules.max} items`);
+    }
+    const before = this.errors.length;
+    const out: T[] = [];
+    value.forEach((v, i) => {
+      const itemPath = `${path}[${i}]`;
+      const parsed = item(v, itemPath);
+      if (parsed === undefined) return;
+      if (rules.unique && out.includes(parsed)) {
+        this.fail(itemPath, 'is listed twice');
+        return;
+      }
+      out.push(parsed);
+    });
+    return this.errors.length === before ? out : undefined;
+  }
+
+  private inRange(value: number, path: string, rules: NumberRules, integer: boolean): number | undefined {
+    const belowMin =
+      rules.min !== undefined && (rules.exclusiveMin ? value <= rules.min : value < rules.min);
+    const aboveMax = rules.max !== undefined && value > rules.max;
+    if (belowMin || aboveMax) return this.fail(path, describeRange(rules, integer));
+    return value;
+  }
+}

@@ -1,0 +1,18 @@
+export * from './tes.types';
+export * from './task.entity';
+export * from './task-event.entity';
+export * from './installation.entity';
+
+import { InstallationEntity } from './installation.entity';
+import { TaskEventEntity } from './task-event.entity';
+import { TaskEntity } from './task.entity';
+
+export const TES_ENTITIES = [TaskEntity, TaskEventEntity, InstallationEntity];
+export * from './tes.module';
+export * from './task.repository';
+export * from './task.service';
+export * from './task-views';
+export * from './task-document.validator';
+export * from './backend-parameters';
+export * from './list-query';
+export * from './service-info';

@@ -1,0 +1,107 @@
+import { FieldError, ValidationFailedError } from '@constellation/common';
+import { TES_STATES, TES_VIEWS, TesState, TesView } from './tes.types';
+
+export interface ParsedListQuery {
+  view: TesView;
+  namePrefix?: string;
+  state?: TesState;
+  tags: Array<[string, string]>;
+  pageSize: number;
+  beforeId?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TOKEN_PREFIX = 'v1.';
+
+/** page_token is opaque to clients: the last id of the page, versioned and base64url-encoded. */
+export function encodePageToken(lastId: string): string {
+  return Buffer.from(`${TOKEN_PREFIX}${lastId}`, 'utf8').toString('base64url');
+}
+
+function decodePageToken(token: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]{1,200}$/.test(token)) return undefined;
+  const raw = Buffer.from(token, 'base64url').toString('utf8');
+  if (!raw.startsWith(TOKEN_PREFIX)) return undefined;
+  const id = raw.slice(TOKEN_PREFIX.length);
+  return UUID.test(id) ? id : undefined;
+}
+
+type Query = Record<string, unknown>;
+
+function one(q: Query, key: string, errors: FieldError[]): string | undefined {
+  const v = q[key];
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  errors.push({ path: key, reason: 'must be given at most once' });
+  return undefined;
+}
+
+function many(q: Query, key: string, errors: FieldError[]): string[] {
+  const v = q[key];
+  if (v === undefined) return [];
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  errors.push({ path: key, reason: 'must be a list of strings (repeat the parameter)' });
+  return [];
+}
+
+export function parseView(raw: unknown): TesView {
+  if (raw === undefined || raw === '') return 'MINIMAL';
+  if (typeof raw === 'string' && (TES_VIEWS as readonly string[]).includes(raw.toUpperCase())) {
+    return raw.toUpperCase() as TesView;
+  }
+  throw new ValidationFailedError([{ path: 'view', reason: 'must be MINIMAL, BASIC or FULL' }]);
+}
+
+/** ListTasks query parameters, each checked; tag_key/tag_value are zipped by position, as the spec says. */
+export function parseListQuery(q: Query, defaultPageSize: number): ParsedListQuery {
+  const errors: FieldError[] = [];
+  let view: TesView = 'MINIMAL';
+  try {
+    view = parseView(one(q, 'view', errors));
+  } catch (err) {
+    errors.push(...(err as ValidationFailedError).errors);
+  }
+  const out: ParsedListQuery = { view, tags: [], pageSize: defaultPageSize };
+
+  const namePrefix = one(q, 'name_prefix', errors);
+  if (namePrefix !== undefined && namePrefix !== '') out.namePrefix = namePrefix;
+
+  const state = one(q, 'state', errors);
+  if (state !== undefined && state !== '') {
+    if ((TES_STATES as readonly string[]).includes(state)) out.state = state as TesState;
+    else errors.push({ path: 'state', reason: `must be one of ${TES_STATES.join(', ')}` });
+  }
+
+  const keys = many(q, 'tag_key', errors);
+  const values = many(q, 'tag_value', errors);
+  if (values.length > keys.length)
+    errors.push({ path: 'tag_value', reason: 'has more values than tag_key has keys' });
+  keys.forEach((key, i) => {
+    if (key === '') errors.push({ path: `tag_key[${i}]`, reason: 'must not be empty' });
+    else out.tags.push([key, values[i] ?? '']);
+  });
+
+  const pageSize = one(q, 'page_size', errors);
+  if (pageSize !== undefined && pageSize !== '') {
+    if (!/^\d+$/.test(pageSize) || Number(pageSize) < 1 || Number(pageSize) >= 2048) {
+      errors.push({
+        path: 'page_size',
+        reason: 'must be a whole number from 1 to 2047 (the spec bounds it below 2048)',
+      });
+    } else {
+      out.pageSize = Number(pageSize);
+    }
+  }
+
+  const token = one(q, 'page_token', errors);
+  if (token !== undefined && token !== '') {
+    const id = decodePageToken(token);
+    if (id === undefined)
+      errors.push({ path: 'page_token', reason: 'is not a page token this server issued' });
+    else out.beforeId = id;
+  }
+
+  if (errors.length > 0) throw new ValidationFailedError(errors);
+  return out;
+}

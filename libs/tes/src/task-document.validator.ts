@@ -1,0 +1,339 @@
+import { FieldError, ValidationFailedError } from '@constellation/common';
+import { BACKEND_PARAMETERS } from './backend-parameters';
+import { TaskDocument, TesExecutor, TesFileType, TesInput, TesOutput, TesResources } from './tes.types';
+
+/** Schemes some site kind can fetch inputs from (TES sites fetch what their storage allows; Pulsar pulls http(s)). */
+export const INPUT_SCHEMES = ['http', 'https', 'ftp', 'ftps', 's3', 'gs', 'az', 'file', 'drs', 'sftp'];
+export const OUTPUT_SCHEMES = ['http', 'https', 'ftp', 'ftps', 's3', 'gs', 'az', 'file', 'sftp'];
+
+const MAX_EXECUTORS = 100;
+const MAX_STRING = 4096;
+const MAX_NAME = 1024;
+const MAX_TAGS = 256;
+const INT32_MAX = 2_147_483_647;
+const WILDCARD = /[*?[]/;
+const ZONE = /^([A-Z]{2}|[a-z0-9][a-z0-9-]{0,62})$/;
+
+type Json = unknown;
+
+function isObject(v: Json): v is Record<string, Json> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Collects every problem of a document, each under its path, so one 400 names them all. */
+class Checker {
+  readonly errors: FieldError[] = [];
+
+  fail(path: string, reason: string): undefined {
+    this.errors.push({ path, reason });
+    return undefined;
+  }
+
+  /** null is "not given": pydantic-based clients (Galaxy via Pulsar) send explicit nulls for unset fields. */
+  string(
+    obj: Record<string, Json>,
+    key: string,
+    path: string,
+    opts: { required?: boolean; max?: number; nonEmpty?: boolean } = {},
+  ): string | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return opts.required ? this.fail(path, 'is required') : undefined;
+    if (typeof v !== 'string') return this.fail(path, `must be a string, not ${describe(v)}`);
+    if (opts.nonEmpty && v.trim() === '') return this.fail(path, 'must not be empty');
+    if (v.length > (opts.max ?? MAX_STRING))
+      return this.fail(path, `must be at most ${opts.max ?? MAX_STRING} characters`);
+    return v;
+  }
+
+  boolean(obj: Record<string, Json>, key: string, path: string): boolean | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') return this.fail(path, `must be true or false, not ${describe(v)}`);
+    return v;
+  }
+
+  absolutePath(obj: Record<string, Json>, key: string, path: string, required: boolean): string | undefined {
+    const v = this.string(obj, key, path, { required, nonEmpty: required });
+    if (v === undefined) return undefined;
+    if (!v.startsWith('/')) return this.fail(path, 'must be an absolute path (start with /)');
+    if (v.includes('\0')) return this.fail(path, 'must not contain NUL characters');
+    if (v.split('/').includes('..')) return this.fail(path, 'must not contain .. segments');
+    return v;
+  }
+
+  stringMap(
+    obj: Record<string, Json>,
+    key: string,
+    path: string,
+    maxEntries: number,
+  ): Record<string, string> | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (!isObject(v)) return this.fail(path, `must be an object of string values, not ${describe(v)}`);
+    const entries = Object.entries(v);
+    if (entries.length > maxEntries) return this.fail(path, `must have at most ${maxEntries} entries`);
+    const out: Record<string, string> = {};
+    for (const [k, value] of entries) {
+      if (k === '') this.fail(`${path}`, 'keys must not be empty');
+      else if (k.length > 255) this.fail(`${path}.${k.slice(0, 40)}…`, 'key must be at most 255 characters');
+      else if (typeof value !== 'string')
+        this.fail(`${path}.${k}`, `must be a string, not ${describe(value)}`);
+      else if (value.length > MAX_STRING)
+        this.fail(`${path}.${k}`, `must be at most ${MAX_STRING} characters`);
+      else out[k] = value;
+    }
+    return out;
+  }
+
+  array(obj: Record<string, Json>, key: string, path: string): Json[] | undefined {
+    const v = obj[key];
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) return this.fail(path, `must be an array, not ${describe(v)}`);
+    return v;
+  }
+}
+
+function describe(v: Json): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v).slice(0, 40)}`;
+}
+
+function fileType(c: Checker, obj: Record<string, Json>, path: string): TesFileType {
+  const v = obj.type;
+  if (v === undefined || v === null) return 'FILE';
+  if (v !== 'FILE' && v !== 'DIRECTORY') {
+    c.fail(path, 'must be FILE or DIRECTORY');
+    return 'FILE';
+  }
+  return v;
+}
+
+/** Accepts `scheme://…` URLs of a known scheme, and bare absolute paths (the spec's `/path/to/my/file`). */
+function storageUrl(c: Checker, value: string, path: string, schemes: string[]): string | undefined {
+  if (value.startsWith('/')) return value;
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value);
+  if (!m)
+    return c.fail(path, 'must be a URL such as https://host/file or s3://bucket/key, or an absolute path');
+  const scheme = m[1].toLowerCase();
+  if (!schemes.includes(scheme)) {
+    return c.fail(
+      path,
+      `uses the scheme ${scheme}, which no site can handle (supported: ${schemes.join(', ')})`,
+    );
+  }
+  try {
+    const parsed = new URL(value);
+    if ((scheme === 'http' || scheme === 'https') && !parsed.hostname)
+      return c.fail(path, 'must name a host');
+  } catch {
+    return c.fail(path, 'is not a valid URL');
+  }
+  return value;
+}
+
+function input(c: Checker, raw: Json, p: string): TesInput | undefined {
+  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
+  const path = c.absolutePath(raw, 'path', `${p}.path`, true);
+  const content = c.string(raw, 'content', `${p}.content`, { max: Number.MAX_SAFE_INTEGER });
+  const type = fileType(c, raw, `${p}.type`);
+  const hasContent = content !== undefined && content !== '';
+  let url: string | undefined;
+  if (!hasContent) {
+    const given = c.string(raw, 'url', `${p}.url`, { required: true, nonEmpty: true });
+    if (given !== undefined) url = storageUrl(c, given, `${p}.url`, INPUT_SCHEMES);
+  } else if (type === 'DIRECTORY') {
+    c.fail(`${p}.type`, 'must be FILE when content is given (content is the text of one file)');
+  }
+  const out: TesInput = { path: path ?? '', type };
+  const name = c.string(raw, 'name', `${p}.name`, { max: MAX_NAME });
+  const description = c.string(raw, 'description', `${p}.description`);
+  const streamable = c.boolean(raw, 'streamable', `${p}.streamable`);
+  if (name !== undefined) out.name = name;
+  if (description !== undefined) out.description = description;
+  // "If content is not empty, url must be ignored": it is not stored either.
+  if (hasContent) out.content = content;
+  else if (url !== undefined) out.url = url;
+  if (streamable !== undefined) out.streamable = streamable;
+  return out;
+}
+
+function output(c: Checker, raw: Json, p: string): TesOutput | undefined {
+  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
+  const path = c.absolutePath(raw, 'path', `${p}.path`, true);
+  const givenUrl = c.string(raw, 'url', `${p}.url`, { required: true, nonEmpty: true });
+  const url = givenUrl === undefined ? undefined : storageUrl(c, givenUrl, `${p}.url`, OUTPUT_SCHEMES);
+  const type = fileType(c, raw, `${p}.type`);
+  const prefix = c.string(raw, 'path_prefix', `${p}.path_prefix`);
+  const out: TesOutput = { url: url ?? '', path: path ?? '', type };
+  if (path !== undefined && WILDCARD.test(path)) {
+    if (prefix === undefined || prefix === '') {
+      c.fail(`${p}.path_prefix`, 'is required when path contains wildcards');
+    } else if (!prefix.startsWith('/') || !path.startsWith(prefix)) {
+      c.fail(`${p}.path_prefix`, 'must be an absolute path that path starts with');
+    } else {
+      out.path_prefix = prefix;
+    }
+  } else if (prefix !== undefined && prefix !== '') {
+    // Ignored without wildcards, as the spec says; kept so the document reads back as sent.
+    out.path_prefix = prefix;
+  }
+  const name = c.string(raw, 'name', `${p}.name`, { max: MAX_NAME });
+  const description = c.string(raw, 'description', `${p}.description`);
+  if (name !== undefined) out.name = name;
+  if (description !== undefined) out.description = description;
+  return out;
+}
+
+function executor(c: Checker, raw: Json, p: string): TesExecutor | undefined {
+  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
+  const image = c.string(raw, 'image', `${p}.image`, { required: true, nonEmpty: true, max: 1024 });
+  const commandRaw = raw.command;
+  let command: string[] | undefined;
+  if (commandRaw === undefined || commandRaw === null) c.fail(`${p}.command`, 'is required');
+  else if (!Array.isArray(commandRaw))
+    c.fail(`${p}.command`, `must be an array of strings, not ${describe(commandRaw)}`);
+  else if (commandRaw.length === 0)
+    c.fail(`${p}.command`, 'must not be empty (the first element is the program)');
+  else {
+    commandRaw.forEach((arg, i) => {
+      if (typeof arg !== 'string') c.fail(`${p}.command[${i}]`, `must be a string, not ${describe(arg)}`);
+    });
+    command = commandRaw.filter((a): a is string => typeof a === 'string');
+  }
+  const out: TesExecutor = { image: image ?? '', command: command ?? [] };
+  const workdir = c.string(raw, 'workdir', `${p}.workdir`);
+  const stdin = c.absolutePath(raw, 'stdin', `${p}.stdin`, false);
+  const stdout = c.absolutePath(raw, 'stdout', `${p}.stdout`, false);
+  const stderr = c.absolutePath(raw, 'stderr', `${p}.stderr`, false);
+  const env = c.stringMap(raw, 'env', `${p}.env`, 1000);
+  const ignoreError = c.boolean(raw, 'ignore_error', `${p}.ignore_error`);
+  if (workdir !== undefined && workdir !== '') out.workdir = workdir;
+  if (stdin !== undefined) out.stdin = stdin;
+  if (stdout !== undefined) out.stdout = stdout;
+  if (stderr !== undefined) out.stderr = stderr;
+  if (env !== undefined) out.env = env;
+  if (ignoreError !== undefined) out.ignore_error = ignoreError;
+  return out;
+}
+
+function positiveNumber(
+  c: Checker,
+  obj: Record<string, Json>,
+  key: string,
+  path: string,
+  integer: boolean,
+): number | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    return c.fail(path, `must be a number, not ${describe(v)}`);
+  if (integer && !Number.isInteger(v)) return c.fail(path, 'must be a whole number');
+  if (v <= 0) return c.fail(path, 'must be greater than 0');
+  if (integer && v > INT32_MAX) return c.fail(path, `must be at most ${INT32_MAX}`);
+  if (v > 1e9) return c.fail(path, 'is unreasonably large');
+  return v;
+}
+
+function resources(c: Checker, raw: Json, p: string): TesResources | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
+  const out: TesResources = {};
+  const cpu = positiveNumber(c, raw, 'cpu_cores', `${p}.cpu_cores`, true);
+  const ram = positiveNumber(c, raw, 'ram_gb', `${p}.ram_gb`, false);
+  const disk = positiveNumber(c, raw, 'disk_gb', `${p}.disk_gb`, false);
+  const preemptible = c.boolean(raw, 'preemptible', `${p}.preemptible`);
+  const strict = c.boolean(raw, 'backend_parameters_strict', `${p}.backend_parameters_strict`);
+  if (cpu !== undefined) out.cpu_cores = cpu;
+  if (ram !== undefined) out.ram_gb = ram;
+  if (disk !== undefined) out.disk_gb = disk;
+  if (preemptible !== undefined) out.preemptible = preemptible;
+  const zones = c.array(raw, 'zones', `${p}.zones`);
+  if (zones !== undefined) {
+    const valid: string[] = [];
+    zones.forEach((z, i) => {
+      if (typeof z !== 'string') c.fail(`${p}.zones[${i}]`, `must be a string, not ${describe(z)}`);
+      else if (!ZONE.test(z))
+        c.fail(`${p}.zones[${i}]`, 'must be a site slug or an ISO 3166-1 alpha-2 country code (e.g. DE)');
+      else valid.push(z);
+    });
+    out.zones = valid;
+  }
+  const params = c.stringMap(raw, 'backend_parameters', `${p}.backend_parameters`, 100);
+  if (params !== undefined) {
+    const known: Record<string, string> = {};
+    for (const [key, value] of Object.entries(params)) {
+      const lower = key.toLowerCase();
+      const rule = BACKEND_PARAMETERS[lower];
+      if (!rule) {
+        // "Backends shall not store or return unsupported keys"; strict mode makes them an error.
+        if (strict)
+          c.fail(`${p}.backend_parameters.${key}`, 'is not supported (backend_parameters_strict is true)');
+        continue;
+      }
+      if (!rule.check(value)) c.fail(`${p}.backend_parameters.${key}`, `must be ${rule.expected}`);
+      else known[lower] = value;
+    }
+    out.backend_parameters = known;
+  }
+  if (strict !== undefined) out.backend_parameters_strict = strict;
+  return out;
+}
+
+function list<T>(
+  c: Checker,
+  body: Record<string, Json>,
+  key: string,
+  each: (raw: Json, path: string) => T | undefined,
+): T[] {
+  const arr = c.array(body, key, key);
+  if (arr === undefined) return [];
+  const out: T[] = [];
+  arr.forEach((raw, i) => {
+    const v = each(raw, `${key}[${i}]`);
+    if (v !== undefined) out.push(v);
+  });
+  return out;
+}
+
+/**
+ * Validates a CreateTask body and returns the document to store. Read-only fields (id, state, logs,
+ * creation_time) are ignored, never trusted. Throws ValidationFailedError naming every offending field.
+ */
+export function validateTaskDocument(body: Json): TaskDocument {
+  const c = new Checker();
+  if (!isObject(body))
+    throw new ValidationFailedError([
+      { path: '', reason: `must be a JSON object (a tesTask), not ${describe(body)}` },
+    ]);
+
+  const executorsRaw = body.executors;
+  let executors: TesExecutor[] = [];
+  if (executorsRaw === undefined || executorsRaw === null) c.fail('executors', 'is required');
+  else if (!Array.isArray(executorsRaw))
+    c.fail('executors', `must be an array, not ${describe(executorsRaw)}`);
+  else if (executorsRaw.length === 0) c.fail('executors', 'must contain at least one executor');
+  else if (executorsRaw.length > MAX_EXECUTORS)
+    c.fail('executors', `must contain at most ${MAX_EXECUTORS} executors`);
+  else executors = list(c, body, 'executors', (raw, p) => executor(c, raw, p));
+
+  const doc: TaskDocument = {
+    inputs: list(c, body, 'inputs', (raw, p) => input(c, raw, p)),
+    outputs: list(c, body, 'outputs', (raw, p) => output(c, raw, p)),
+    executors,
+    volumes: list(c, body, 'volumes', (raw, p) => {
+      if (typeof raw !== 'string') return c.fail(p, `must be a string, not ${describe(raw)}`);
+      return c.absolutePath({ v: raw }, 'v', p, true);
+    }),
+    tags: c.stringMap(body, 'tags', 'tags', MAX_TAGS) ?? {},
+  };
+  const name = c.string(body, 'name', 'name', { max: MAX_NAME });
+  const description = c.string(body, 'description', 'description', { max: 65_536 });
+  const res = resources(c, body.resources, 'resources');
+  if (name !== undefined) doc.name = name;
+  if (description !== undefined) doc.description = description;
+  if (res !== undefined) doc.resources = res;
+
+  if (c.errors.length > 0) throw new ValidationFailedError(c.errors);
+  return doc;
+}

@@ -1,0 +1,36 @@
+import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { TaskEntity } from './task.entity';
+import type { TesState } from './tes.types';
+
+/** Append-only history: one row per state change of a task. */
+@Entity({ name: 'task_event' })
+@Index('task_event_task_id_created_at_idx', ['taskId', 'createdAt'])
+export class TaskEventEntity {
+  @PrimaryColumn('uuid', { primaryKeyConstraintName: 'task_event_pkey' })
+  id!: string;
+
+  @Column('uuid', { name: 'task_id' })
+  taskId!: string;
+
+  @ManyToOne(() => TaskEntity, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'task_id', foreignKeyConstraintName: 'task_event_task_id_fkey' })
+  task?: TaskEntity;
+
+  @Column('timestamptz', { name: 'created_at' })
+  createdAt!: Date;
+
+  @Column('text', { name: 'from_state', nullable: true })
+  fromState!: TesState | null;
+
+  @Column('text', { name: 'to_state' })
+  toState!: TesState;
+
+  @Column('uuid', { name: 'site_id', nullable: true })
+  siteId!: string | null;
+
+  @Column('integer', { default: 0 })
+  attempt!: number;
+
+  @Column('text', { default: '' })
+  reason!: string;
+}

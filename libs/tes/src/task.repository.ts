@@ -1,0 +1,166 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { newId } from '@constellation/common';
+import { TaskEventEntity } from './task-event.entity';
+import { TaskEntity } from './task.entity';
+import type { TaskDocument, TesState, TesTaskLog } from './tes.types';
+
+export interface TaskListQuery {
+  /** Restricts to one submitter's tasks; undefined lists everyone's (admins). */
+  submitterId?: string;
+  namePrefix?: string;
+  state?: TesState;
+  /** All must match; an empty value means "the key is present, any value". */
+  tags: Array<[string, string]>;
+  /** Keyset cursor: only tasks with a smaller id (older). */
+  beforeId?: string;
+  limit: number;
+}
+
+export interface StateChange {
+  to: TesState;
+  reason: string;
+  siteId?: string | null;
+  attempt?: number;
+  logs?: TesTaskLog[];
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+@Injectable()
+export class TaskRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Inserts the task and its first event in one statement (one round trip, atomic): accepted means stored.
+   */
+  async insert(submitterId: string, document: TaskDocument, now: Date): Promise<TaskEntity> {
+    const id = newId();
+    await this.db.query(
+      `WITH inserted AS (
+         INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
+         VALUES ($1, $2, $3, 'QUEUED', $4::jsonb, $5::jsonb, $6, $6, 1)
+         RETURNING id)
+       INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
+       SELECT $7, id, $6, NULL, 'QUEUED', 0, 'accepted' FROM inserted`,
+      [
+        id,
+        submitterId,
+        document.name ?? null,
+        JSON.stringify(document),
+        JSON.stringify(document.tags),
+        now,
+        newId(),
+      ],
+    );
+    return Object.assign(new TaskEntity(), {
+      id,
+      submitterId,
+      name: document.name ?? null,
+      state: 'QUEUED',
+      document,
+      tags: document.tags,
+      createdAt: now,
+      updatedAt: now,
+      currentAttempt: 0,
+      siteId: null,
+      placement: null,
+      remoteId: null,
+      claimedBy: null,
+      leaseUntil: null,
+      nextCheckAt: null,
+      logs: [],
+      version: 1,
+    } satisfies Omit<TaskEntity, 'submitter'>);
+  }
+
+  findById(id: string): Promise<TaskEntity | null> {
+    return this.db.getRepository(TaskEntity).findOne({ where: { id } });
+  }
+
+  async list(q: TaskListQuery): Promise<TaskEntity[]> {
+    const qb = this.db.getRepository(TaskEntity).createQueryBuilder('t');
+    if (q.submitterId !== undefined)
+      qb.andWhere('t.submitter_id = :submitterId', { submitterId: q.submitterId });
+    if (q.state !== undefined) qb.andWhere('t.state = :state', { state: q.state });
+    if (q.namePrefix !== undefined && q.namePrefix !== '') {
+      qb.andWhere(`t.name LIKE :prefix ESCAPE '\\'`, { prefix: `${escapeLike(q.namePrefix)}%` });
+    }
+    const exact: Record<string, string> = {};
+    q.tags.forEach(([key, value], i) => {
+      if (value === '') qb.andWhere(`t.tags ? :tagKey${i}`, { [`tagKey${i}`]: key });
+      else exact[key] = value;
+    });
+    if (Object.keys(exact).length > 0)
+      qb.andWhere('t.tags @> :exact::jsonb', { exact: JSON.stringify(exact) });
+    if (q.beforeId !== undefined) qb.andWhere('t.id < :beforeId', { beforeId: q.beforeId });
+    return qb.orderBy('t.id', 'DESC').limit(q.limit).getMany();
+  }
+
+  /**
+   * Applies a chain of state changes atomically (e.g. CANCELING then CANCELED), each with its event, if
+   * the task is still at `expectedVersion`; returns null when another writer got there first.
+   */
+  async transition(task: TaskEntity, changes: StateChange[], now: Date): Promise<TaskEntity | null> {
+    return this.db
+      .transaction(async (m) => {
+        let from = task.state;
+        for (const change of changes) {
+          await this.insertEvent(
+            m,
+            task.id,
+            from,
+            change.to,
+            now,
+            change.reason,
+            change.siteId ?? task.siteId,
+            change.attempt ?? task.currentAttempt,
+          );
+          from = change.to;
+        }
+        const last = changes[changes.length - 1];
+        const params: unknown[] = [task.id, task.version, last.to, now];
+        let sql = 'UPDATE task SET state = $3, updated_at = $4, version = version + 1';
+        if (last.logs !== undefined) {
+          params.push(JSON.stringify(last.logs));
+          sql += `, logs = $${params.length}::jsonb`;
+        }
+        const rows = (await m.query(`${sql} WHERE id = $1 AND version = $2 RETURNING id`, params)) as [
+          unknown[],
+          number,
+        ];
+        if (rows[1] === 0) throw new StaleTaskError();
+        return m.getRepository(TaskEntity).findOneOrFail({ where: { id: task.id } });
+      })
+      .catch((err: unknown) => {
+        if (err instanceof StaleTaskError) return null;
+        throw err;
+      });
+  }
+
+  events(taskId: string): Promise<TaskEventEntity[]> {
+    return this.db
+      .getRepository(TaskEventEntity)
+      .find({ where: { taskId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  private async insertEvent(
+    m: EntityManager,
+    taskId: string,
+    from: TesState | null,
+    to: TesState,
+    at: Date,
+    reason: string,
+    siteId: string | null,
+    attempt: number,
+  ): Promise<void> {
+    await m
+      .getRepository(TaskEventEntity)
+      .insert({ id: newId(), taskId, fromState: from, toState: to, createdAt: at, reason, siteId, attempt });
+  }
+}
+
+class StaleTaskError extends Error {}

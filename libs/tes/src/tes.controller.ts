@@ -1,0 +1,72 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Inject } from '@nestjs/common';
+import { CurrentPrincipal, Public, Roles } from '@constellation/auth';
+import type { AuthenticatedPrincipal } from '@constellation/auth';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { parseListQuery, parseView } from './list-query';
+import { ServiceInfoService } from './service-info.service';
+import { TaskPage, TaskService } from './task.service';
+import type { TesServiceInfo } from './service-info';
+import type { TesTask } from './tes.types';
+
+/**
+ * GA4GH TES 1.1 under `/ga4gh/tes/v1`, and under `/v1` for clients that assume that base (Galaxy's runner,
+ * Nextflow, py-tes 0.4). Documented in /openapi.json from the spec's own document, not from decorators.
+ */
+@ApiExcludeController()
+@Controller(['ga4gh/tes/v1', 'v1'])
+export class TesController {
+  constructor(
+    private readonly tasks: TaskService,
+    private readonly serviceInfo: ServiceInfoService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @Public()
+  @Get('service-info')
+  getServiceInfo(): Promise<TesServiceInfo> {
+    return this.serviceInfo.get();
+  }
+
+  @Roles('submitter', 'admin')
+  @Post('tasks')
+  @HttpCode(200)
+  createTask(
+    @CurrentPrincipal() principal: AuthenticatedPrincipal,
+    @Body() body: unknown,
+  ): Promise<{ id: string }> {
+    return this.tasks.create(principal, body);
+  }
+
+  @Roles('submitter', 'admin')
+  @Get('tasks')
+  listTasks(
+    @CurrentPrincipal() principal: AuthenticatedPrincipal,
+    @Query() query: Record<string, unknown>,
+  ): Promise<TaskPage> {
+    return this.tasks.list(principal, parseListQuery(query, this.config.pageSizeDefault));
+  }
+
+  // `:cancel` is a literal suffix of the id segment (Google API style), escaped for path-to-regexp.
+  @Roles('submitter', 'admin')
+  @Post('tasks/:id\\:cancel')
+  @HttpCode(200)
+  async cancelTask(
+    @CurrentPrincipal() principal: AuthenticatedPrincipal,
+    @Param('id') id: string,
+  ): Promise<Record<string, never>> {
+    await this.tasks.cancel(principal, id);
+    return {};
+  }
+
+  @Roles('submitter', 'admin')
+  @Get('tasks/:id')
+  getTask(
+    @CurrentPrincipal() principal: AuthenticatedPrincipal,
+    @Param('id') id: string,
+    @Query('view') view: unknown,
+  ): Promise<TesTask> {
+    return this.tasks.get(principal, id, parseView(view));
+  }
+}
