@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter, bodyParserErrorHandler } from './http/all-exceptions.filter';
 import { RuntimeOptions } from './runtime-options';
@@ -23,15 +24,17 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   app.useGlobalFilters(new AllExceptionsFilter());
   app.enableCors();
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Constellation')
-      .setDescription('GA4GH TES 1.1 broker and meta-scheduler for the European Pulsar Network')
-      .setVersion(runtime.config.serviceVersion)
-      .addBearerAuth()
-      .addBasicAuth()
-      .build(),
+  const document = addTesToOpenApi(
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Constellation')
+        .setDescription('GA4GH TES 1.1 broker and meta-scheduler for the European Pulsar Network')
+        .setVersion(runtime.config.serviceVersion)
+        .addBearerAuth()
+        .addBasicAuth()
+        .build(),
+    ),
   );
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'openapi.json',

@@ -16,3 +16,4 @@ export * from './task-document.validator';
 export * from './backend-parameters';
 export * from './list-query';
 export * from './service-info';
+export * from './tes-openapi';

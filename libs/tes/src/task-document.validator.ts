@@ -302,6 +302,11 @@ function list<T>(
  */
 export function validateTaskDocument(body: Json): TaskDocument {
   const c = new Checker();
+  if (body === undefined) {
+    throw new ValidationFailedError([
+      { path: '', reason: 'is missing: send the tesTask as JSON (Content-Type: application/json)' },
+    ]);
+  }
   if (!isObject(body))
     throw new ValidationFailedError([
       { path: '', reason: `must be a JSON object (a tesTask), not ${describe(body)}` },
