@@ -26,18 +26,45 @@ const TOUCH_INTERVAL_SECONDS = 60;
 
 @Injectable()
 export class AuthRepository {
+  private readonly lastTouched = new Map<string, number>();
+
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
+  /** One indexed lookup per request: the token by its hash, with its principal. */
   async findActiveToken(hash: Buffer): Promise<TokenWithPrincipal | null> {
-    const token = await this.db.getRepository(ApiTokenEntity).findOne({
-      where: { tokenHash: hash },
-      relations: { principal: true },
+    const rows = (await this.db.query(
+      `SELECT t.id AS token_id, t.revoked_at, p.id, p.name, p.role, p.allowed_site_ids, p.max_running_tasks,
+              p.share_weight, p.created_at, p.updated_at
+       FROM api_token t JOIN principal p ON p.id = t.principal_id
+       WHERE t.token_hash = $1`,
+      [hash],
+    )) as Array<Record<string, unknown>>;
+    const row = rows[0];
+    if (!row || row.revoked_at !== null) return null;
+    const principal = Object.assign(new PrincipalEntity(), {
+      id: row.id as string,
+      name: row.name as string,
+      role: row.role as Role,
+      allowedSiteIds: row.allowed_site_ids as string[],
+      maxRunningTasks: row.max_running_tasks as number | null,
+      shareWeight: Number(row.share_weight),
+      createdAt: row.created_at as Date,
+      updatedAt: row.updated_at as Date,
     });
-    if (!token || token.revokedAt !== null || !token.principal) return null;
-    return { token, principal: token.principal };
+    const token = Object.assign(new ApiTokenEntity(), {
+      id: row.token_id as string,
+      principalId: principal.id,
+      revokedAt: null,
+    });
+    return { token, principal };
   }
 
+  /** Records use of a token; this replica skips the write when it recorded one in the last minute. */
   async touchToken(id: string, now: Date): Promise<void> {
+    const last = this.lastTouched.get(id);
+    if (last !== undefined && now.getTime() - last < TOUCH_INTERVAL_SECONDS * 1000) return;
+    this.lastTouched.set(id, now.getTime());
+    if (this.lastTouched.size > 100_000) this.lastTouched.clear();
     await this.db.query(
       `UPDATE api_token SET last_used_at = $2
        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - make_interval(secs => $3::int))`,

@@ -81,8 +81,10 @@ export class TaskRepository {
     return this.db.getRepository(TaskEntity).findOne({ where: { id } });
   }
 
-  async list(q: TaskListQuery): Promise<TaskEntity[]> {
+  /** With `minimal`, only id and state are read: the MINIMAL view needs nothing else. */
+  async list(q: TaskListQuery, minimal = false): Promise<TaskEntity[]> {
     const qb = this.db.getRepository(TaskEntity).createQueryBuilder('t');
+    if (minimal) qb.select(['t.id', 't.state']);
     if (q.submitterId !== undefined)
       qb.andWhere('t.submitter_id = :submitterId', { submitterId: q.submitterId });
     if (q.state !== undefined) qb.andWhere('t.state = :state', { state: q.state });

@@ -29,14 +29,17 @@ export class TaskService {
 
   async list(principal: AuthenticatedPrincipal, q: ParsedListQuery): Promise<TaskPage> {
     // One extra row tells whether another page exists, so the last page carries no token.
-    const rows = await this.tasks.list({
-      submitterId: principal.role === 'admin' ? undefined : principal.id,
-      namePrefix: q.namePrefix,
-      state: q.state,
-      tags: q.tags,
-      beforeId: q.beforeId,
-      limit: q.pageSize + 1,
-    });
+    const rows = await this.tasks.list(
+      {
+        submitterId: principal.role === 'admin' ? undefined : principal.id,
+        namePrefix: q.namePrefix,
+        state: q.state,
+        tags: q.tags,
+        beforeId: q.beforeId,
+        limit: q.pageSize + 1,
+      },
+      q.view === 'MINIMAL',
+    );
     const page = rows.slice(0, q.pageSize);
     const out: TaskPage = { tasks: page.map((t) => renderTask(t, q.view)) };
     if (rows.length > q.pageSize) out.next_page_token = encodePageToken(page[page.length - 1].id);

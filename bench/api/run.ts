@@ -1,0 +1,286 @@
+/**
+ * npm run bench:api — TES API throughput and latency against the running broker on a real PostgreSQL,
+ * at 100,000 and 1,000,000 stored tasks, beside the ceiling measured in the same run (a bare node:http
+ * server doing one INSERT per request on the same database). Load: autocannon on loopback, 32 connections.
+ *
+ * Env: DATABASE_URL (a server where it may create and drop a database; else an embedded PostgreSQL),
+ * BENCH_SECONDS (per scenario, default 10), BENCH_SCALES (default 100000,1000000).
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import autocannon from 'autocannon';
+import { Client } from 'pg';
+import { generateToken, hashToken } from '@constellation/auth';
+import { newId } from '@constellation/common';
+import { runMigrations, startEmbeddedPostgres, EmbeddedDatabase } from '@constellation/persistence';
+import { encodePageToken } from '@constellation/tes';
+import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
+import { seedTasks } from './seed';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const SCALES = (process.env.BENCH_SCALES ?? '100000,1000000').split(',').map(Number);
+const CONNECTIONS = 32;
+const LOG_DIR = mkdtempSync(path.join(tmpdir(), 'constellation-bench-logs-'));
+
+interface Row {
+  scale: number;
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function withDb(url: string, name: string): string {
+  const u = new URL(url);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function sql<T = Record<string, unknown>>(
+  url: string,
+  text: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, params)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Children log to a file, as a service logs to its journal: a pipe read by this busy load generator would
+ * block the child's synchronous log writes and measure our reading speed instead of the broker.
+ */
+function start(cmd: string[], env: Record<string, string>, readyUrl?: string): Promise<ChildProcess> {
+  const logFile = path.join(LOG_DIR, `${path.basename(cmd[cmd.length - 1])}.log`);
+  const fd = openSync(logFile, 'w');
+  const child = spawn(process.execPath, cmd, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', fd, fd],
+  });
+  const out = () => readFileSync(logFile, 'utf8').slice(-4000);
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60_000;
+    const poll = async () => {
+      if (child.exitCode !== null) return reject(new Error(`child exited:\n${out()}`));
+      if (Date.now() > deadline) return reject(new Error(`child not ready in 60 s:\n${out()}`));
+      if (readyUrl) {
+        try {
+          if ((await fetch(readyUrl)).ok) return resolve(child);
+        } catch {
+          // not yet
+        }
+      } else if (out().includes('ready')) return resolve(child);
+      setTimeout(poll, 200);
+    };
+    void poll();
+  });
+}
+
+async function load(name: string, scale: number, opts: autocannon.Options): Promise<Row> {
+  const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...opts });
+  const errors = result.errors + result.timeouts + result.non2xx;
+  const row = {
+    scale,
+    scenario: name,
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors,
+  };
+  process.stdout.write(
+    `  ${name.padEnd(24)} ${String(row.rps).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${errors}\n`,
+  );
+  return row;
+}
+
+const GALAXY_TASK = JSON.stringify({
+  name: 'Galaxy Job Execution',
+  description: 'FastQC Read Quality reports',
+  inputs: [
+    {
+      path: '/srv/galaxy/jobs/000/42/createfiles.sh',
+      content: 'mkdir -p /srv/out && touch /srv/out/d.dat \n',
+    },
+    ...Array.from({ length: 4 }, (_, i) => ({
+      url: `https://usegalaxy.eu/api/jobs/f2db41e1/files?job_key=0b7c&path=/srv/galaxy/objects/${i}.dat`,
+      path: `/srv/galaxy/objects/${i}.dat`,
+      type: 'FILE',
+    })),
+  ],
+  executors: [
+    {
+      workdir: '/srv/galaxy/',
+      image: 'python:3.9-slim',
+      command: ['/bin/bash', '/srv/galaxy/jobs/000/42/createfiles.sh'],
+    },
+    {
+      workdir: '/srv/galaxy/',
+      image: 'quay.io/biocontainers/fastqc:0.11.9',
+      command: ['/bin/bash', '/srv/galaxy/jobs/000/42/tool_script.sh'],
+      env: { GALAXY_SLOTS: '1' },
+    },
+  ],
+  volumes: ['/srv/galaxy/'],
+});
+
+async function main(): Promise<void> {
+  let embedded: EmbeddedDatabase | undefined;
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: mkdtempSync(path.join(tmpdir(), 'constellation-bench-')),
+      database: 'postgres',
+      log: () => undefined,
+    });
+    adminUrl = embedded.url;
+  }
+  const dbName = `constellation_bench_${Date.now()}`;
+  await sql(adminUrl, `CREATE DATABASE ${dbName}`);
+  const url = withDb(adminUrl, dbName);
+  const children: ChildProcess[] = [];
+  const rows: Row[] = [];
+  try {
+    await runMigrations(url, ENTITIES, MIGRATIONS);
+    const token = generateToken();
+    const submitters = Array.from({ length: 10 }, () => newId());
+    for (const [i, id] of submitters.entries()) {
+      await sql(url, `INSERT INTO principal (id, name, role) VALUES ($1, $2, 'submitter')`, [
+        id,
+        `bench-${i}`,
+      ]);
+    }
+    await sql(url, `INSERT INTO api_token (id, principal_id, token_hash) VALUES ($1, $2, $3)`, [
+      newId(),
+      submitters[0],
+      hashToken(token),
+    ]);
+    await sql(url, `CREATE TABLE ceiling_task (LIKE task INCLUDING DEFAULTS INCLUDING INDEXES)`);
+
+    const brokerPort = await freePort();
+    const broker = `http://127.0.0.1:${brokerPort}`;
+    children.push(
+      await start(
+        ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/broker/src/main.ts'],
+        {
+          DATABASE_URL: url,
+          CONSTELLATION_SECRET_KEY: generateToken(),
+          CONSTELLATION_ADMIN_TOKEN: generateToken(),
+          PORT: String(brokerPort),
+          LOG_LEVEL: 'info',
+          CONSTELLATION_RATE_LIMIT: '100000000/minute',
+          TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
+        },
+        `${broker}/health/ready`,
+      ),
+    );
+    const ceilingPort = await freePort();
+    children.push(
+      await start(['-r', 'ts-node/register/transpile-only', 'bench/api/ceiling-server.ts'], {
+        DATABASE_URL: url,
+        PORT: String(ceilingPort),
+        BENCH_SUBMITTER_ID: submitters[0],
+      }),
+    );
+    const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+    for (const scale of SCALES) {
+      process.stdout.write(`seeding to ${scale.toLocaleString('en')} tasks...\n`);
+      await seedTasks(url, submitters, scale);
+      const own = await sql<{ id: string }>(
+        url,
+        `SELECT id FROM task WHERE submitter_id = $1 ORDER BY id DESC`,
+        [submitters[0]],
+      );
+      const sample = own
+        .filter((_, i) => i % Math.max(1, Math.floor(own.length / 5000)) === 0)
+        .map((r) => r.id);
+      const deep = encodePageToken(own[Math.floor(own.length / 2)].id);
+      process.stdout.write(
+        `scale ${scale.toLocaleString('en')} (this submitter owns ${own.length.toLocaleString('en')}):\n`,
+      );
+      let k = 0;
+      const pick = () => sample[k++ % sample.length];
+      rows.push(
+        await load('ceiling (bare INSERT)', scale, {
+          url: `http://127.0.0.1:${ceilingPort}/`,
+          method: 'POST',
+          body: GALAXY_TASK,
+        }),
+      );
+      rows.push(
+        await load('create', scale, {
+          url: `${broker}/ga4gh/tes/v1/tasks`,
+          method: 'POST',
+          headers,
+          body: GALAXY_TASK,
+        }),
+      );
+      for (const view of ['MINIMAL', 'BASIC', 'FULL']) {
+        rows.push(
+          await load(`get ${view}`, scale, {
+            url: broker,
+            headers,
+            requests: [
+              {
+                method: 'GET',
+                setupRequest: (r) => ({ ...r, path: `/ga4gh/tes/v1/tasks/${pick()}?view=${view}` }),
+              },
+            ],
+          }),
+        );
+      }
+      rows.push(await load('list first page (256)', scale, { url: `${broker}/ga4gh/tes/v1/tasks`, headers }));
+      rows.push(
+        await load('list deep page (256)', scale, {
+          url: `${broker}/ga4gh/tes/v1/tasks?page_token=${deep}`,
+          headers,
+        }),
+      );
+    }
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 1000));
+    await sql(adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await embedded?.stop();
+  }
+
+  process.stdout.write(
+    '\n| stored tasks | scenario | req/s | p50 ms | p99 ms | errors | vs ceiling |\n|---:|---|---:|---:|---:|---:|---:|\n',
+  );
+  for (const r of rows) {
+    const ceiling = rows.find((x) => x.scale === r.scale && x.scenario.startsWith('ceiling'));
+    const ratio = r.scenario === 'create' && ceiling ? `${(r.rps / ceiling.rps).toFixed(2)}x` : '';
+    process.stdout.write(
+      `| ${r.scale.toLocaleString('en')} | ${r.scenario} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratio} |\n`,
+    );
+  }
+  mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(
+    path.join(ROOT, 'bench', 'results', 'api.json'),
+    `${JSON.stringify({ connections: CONNECTIONS, seconds: SECONDS, rows }, null, 2)}\n`,
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:api failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
