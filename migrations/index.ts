@@ -1,5 +1,6 @@
 import type { MigrationList } from '@constellation/persistence';
 import { AuthAndTasks1764000100000 } from './1764000100000-AuthAndTasks';
+import { RegistryTables1764000200000 } from './1764000200000-RegistryTables';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
-export const MIGRATIONS: MigrationList = [AuthAndTasks1764000100000];
+export const MIGRATIONS: MigrationList = [AuthAndTasks1764000100000, RegistryTables1764000200000];

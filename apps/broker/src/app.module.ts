@@ -1,10 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthModule } from '@constellation/auth';
+import { AuthModule, PrincipalAdminModule } from '@constellation/auth';
 import { ConfigModule } from '@constellation/config';
 import { LoggingModule, ObservabilityModule } from '@constellation/observability';
 import { dataSourceOptions } from '@constellation/persistence';
 import { TesModule } from '@constellation/tes';
+import { RegistryModule } from '@constellation/registry';
+import { DispatchModule } from '@constellation/dispatch';
+import { RateLimitModule } from './http/rate-limit.module';
 import { RuntimeOptions } from './runtime-options';
 import { ENTITIES, MIGRATIONS } from './schema';
 
@@ -19,7 +23,13 @@ export class AppModule {
         TypeOrmModule.forRoot(dataSourceOptions(runtime.databaseUrl, ENTITIES, MIGRATIONS)),
         ObservabilityModule,
         AuthModule,
+        // After AuthModule: its guard must run first so the rate limit counts per principal.
+        RateLimitModule,
+        ScheduleModule.forRoot(),
         TesModule,
+        PrincipalAdminModule,
+        RegistryModule,
+        DispatchModule,
       ],
     };
   }

@@ -120,11 +120,12 @@ export class AuthRepository {
   }
 
   async revokeToken(id: string, now: Date): Promise<boolean> {
-    const res = await this.db.query(
-      'UPDATE api_token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id',
+    // TypeORM answers UPDATE with [rows, affected count].
+    const [, affected] = (await this.db.query(
+      'UPDATE api_token SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL',
       [id, now],
-    );
-    return (res as unknown[]).length > 0;
+    )) as [unknown[], number];
+    return affected > 0;
   }
 
   /** Runs `work` in a transaction holding the bootstrap advisory lock (released at commit). */

@@ -8,6 +8,9 @@ export * from './credentials';
 export * from './token-codec';
 export * from './principal.entity';
 export * from './api-token.entity';
+export * from './admin/principal-admin.module';
+export * from './admin/principal-admin.service';
+export * from './admin/principal.views';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { PrincipalEntity } from './principal.entity';

@@ -35,7 +35,9 @@ function describeRange(rules: NumberRules, integer: boolean): string {
       : `must be ${noun} from ${rules.min} to ${rules.max}`;
   }
   if (rules.min !== undefined) {
-    return rules.exclusiveMin ? `must be ${noun} greater than ${rules.min}` : `must be ${noun} of at least ${rules.min}`;
+    return rules.exclusiveMin
+      ? `must be ${noun} greater than ${rules.min}`
+      : `must be ${noun} of at least ${rules.min}`;
   }
   if (rules.max !== undefined) return `must be ${noun} of at most ${rules.max}`;
   return `must be ${noun}`;
@@ -83,7 +85,10 @@ export class FieldValidator {
   string(value: unknown, path: string, rules: StringRules = {}): string | undefined {
     if (typeof value !== 'string') return this.fail(path, 'must be a string');
     if (rules.min !== undefined && value.length < rules.min) {
-      return this.fail(path, rules.min === 1 ? 'must not be empty' : `must be at least ${rules.min} characters`);
+      return this.fail(
+        path,
+        rules.min === 1 ? 'must not be empty' : `must be at least ${rules.min} characters`,
+      );
     }
     if (rules.max !== undefined && value.length > rules.max) {
       return this.fail(path, `must be at most ${rules.max} characters`);
@@ -95,12 +100,14 @@ export class FieldValidator {
   }
 
   integer(value: unknown, path: string, rules: NumberRules = {}): number | undefined {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return this.fail(path, describeRange(rules, true));
+    if (typeof value !== 'number' || !Number.isInteger(value))
+      return this.fail(path, describeRange(rules, true));
     return this.inRange(value, path, rules, true);
   }
 
   number(value: unknown, path: string, rules: NumberRules = {}): number | undefined {
-    if (typeof value !== 'number' || !Number.isFinite(value)) return this.fail(path, describeRange(rules, false));
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      return this.fail(path, describeRange(rules, false));
     return this.inRange(value, path, rules, false);
   }
 
@@ -146,8 +153,7 @@ export class FieldValidator {
   }
 
   private inRange(value: number, path: string, rules: NumberRules, integer: boolean): number | undefined {
-    const belowMin =
-      rules.min !== undefined && (rules.exclusiveMin ? value <= rules.min : value < rules.min);
+    const belowMin = rules.min !== undefined && (rules.exclusiveMin ? value <= rules.min : value < rules.min);
     const aboveMax = rules.max !== undefined && value > rules.max;
     if (belowMin || aboveMax) return this.fail(path, describeRange(rules, integer));
     return value;

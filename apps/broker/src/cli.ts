@@ -1,0 +1,196 @@
+import 'reflect-metadata';
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule, PrincipalAdminModule, PrincipalAdminService } from '@constellation/auth';
+import { BrokerError } from '@constellation/common';
+import { AppConfig, ConfigError, ConfigModule, loadConfig } from '@constellation/config';
+import {
+  dataSourceOptions,
+  EmbeddedDatabase,
+  embeddedSecretKey,
+  runMigrations,
+  startEmbeddedPostgres,
+} from '@constellation/persistence';
+import { ENTITIES, MIGRATIONS } from './schema';
+
+const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded database in CONSTELLATION_DATA_DIR)
+
+  npm run cli -- principal create <name> --role admin|provider|submitter
+                 [--max-running-tasks N] [--share-weight W] [--allowed-sites ID,ID] [--no-token]
+  npm run cli -- principal list [--role ROLE]
+  npm run cli -- principal show <name|id>
+  npm run cli -- token issue <principal name|id> [--description TEXT]     (alias: token create)
+  npm run cli -- token list <principal name|id>
+  npm run cli -- token revoke <token id>
+
+Output is JSON. A token is printed once, when it is made; only its hash is stored.`;
+
+@Module({})
+class CliModule {
+  static forRoot(config: AppConfig, databaseUrl: string, secretKey: string): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [
+        ConfigModule.forRoot(config, secretKey),
+        TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, ENTITIES, MIGRATIONS)),
+        AuthModule,
+        PrincipalAdminModule,
+      ],
+    };
+  }
+}
+
+/** `--flag value` and `--flag` (boolean) after the positional arguments. */
+function parseArgs(argv: string[]): { positional: string[]; flags: Record<string, string | true> } {
+  const positional: string[] = [];
+  const flags: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a.startsWith('--')) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) flags[a.slice(2)] = true;
+      else flags[a.slice(2)] = argv[++i];
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+function numberFlag(flags: Record<string, string | true>, name: string): number | string | undefined {
+  const v = flags[name];
+  if (v === undefined || v === true) return v === true ? '' : undefined;
+  // Non-numbers are passed on as strings so the API's validator names the field in its usual words.
+  return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+}
+
+/**
+ * A broker in embedded mode owns its PostgreSQL server; starting a second one on the same folder would stop
+ * it. So when postmaster.pid names a live server, connect to it (the port is on the file's fourth line).
+ */
+function runningEmbeddedUrl(dataDir: string): string | undefined {
+  const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
+  const passwordFile = path.join(dataDir, 'pg-password');
+  if (!existsSync(pidFile) || !existsSync(passwordFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return undefined;
+  }
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/constellation`;
+}
+
+async function run(service: PrincipalAdminService, argv: string[]): Promise<unknown> {
+  const { positional, flags } = parseArgs(argv);
+  const [noun, verb, target] = positional;
+  const command = `${noun ?? ''} ${verb ?? ''}`.trim();
+  switch (command) {
+    case 'principal create': {
+      if (!target) throw new UsageError('principal create needs a name');
+      const body: Record<string, unknown> = { name: target, role: flags.role === true ? '' : flags.role };
+      if (flags['max-running-tasks'] !== undefined)
+        body.max_running_tasks = numberFlag(flags, 'max-running-tasks');
+      if (flags['share-weight'] !== undefined) body.share_weight = numberFlag(flags, 'share-weight');
+      if (typeof flags['allowed-sites'] === 'string') {
+        body.allowed_site_ids = flags['allowed-sites'].split(',').filter((s) => s !== '');
+      }
+      if (flags['no-token']) body.issue_token = false;
+      else body.token_description = 'issued by the CLI';
+      return service.create(body);
+    }
+    case 'principal list': {
+      const query: Record<string, unknown> = { page_size: '2047' };
+      if (typeof flags.role === 'string') query.role = flags.role;
+      return service.list(query);
+    }
+    case 'principal show':
+      if (!target) throw new UsageError('principal show needs a name or id');
+      return service.get(target);
+    case 'token issue':
+    case 'token create':
+      if (!target) throw new UsageError(`${command} needs a principal name or id`);
+      return service.issueFor(target, {
+        description: typeof flags.description === 'string' ? flags.description : 'issued by the CLI',
+      });
+    case 'token list':
+      if (!target) throw new UsageError('token list needs a principal name or id');
+      return service.listTokens(target);
+    case 'token revoke':
+      if (!target) throw new UsageError('token revoke needs a token id');
+      await service.revoke(target);
+      return { revoked: target };
+    default:
+      throw new UsageError(command ? `unknown command: ${command}` : 'no command given');
+  }
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return argv.length === 0 ? 2 : 0;
+  }
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  let secretKey = config.secretKey;
+  if (databaseUrl === undefined) {
+    databaseUrl = runningEmbeddedUrl(config.dataDir);
+    if (databaseUrl === undefined) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, log: () => undefined });
+      databaseUrl = embedded.url;
+    }
+    secretKey ??= await embeddedSecretKey(config.dataDir);
+  }
+  try {
+    await runMigrations(databaseUrl, ENTITIES, MIGRATIONS);
+    const ctx = await NestFactory.createApplicationContext(
+      CliModule.forRoot(config, databaseUrl, secretKey as string),
+      { logger: ['error'] },
+    );
+    try {
+      const result = await run(ctx.get(PrincipalAdminService), argv);
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return 0;
+    } catch (err) {
+      if (err instanceof UsageError) {
+        process.stderr.write(`${err.message}\n\n${USAGE}\n`);
+        return 2;
+      }
+      if (err instanceof BrokerError) {
+        const details = err.errors.map((e) => `\n  ${e.path || '(body)'}: ${e.reason}`).join('');
+        process.stderr.write(`${err.code}: ${err.message}${details}\n`);
+        return 1;
+      }
+      throw err;
+    } finally {
+      await ctx.close();
+    }
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  },
+);

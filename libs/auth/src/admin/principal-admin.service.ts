@@ -1,0 +1,138 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BrokerError, ErrorCode, isUuid, ValidationFailedError } from '@constellation/common';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { AuthService } from '../auth.service';
+import { AuthenticatedPrincipal, Role, ROLES } from '../authenticated-principal';
+import { PrincipalEntity } from '../principal.entity';
+import { generateToken, hashToken } from '../token-codec';
+import { readNewPrincipal, readPrincipalUpdate, readTokenRequest } from './principal-document';
+import { PrincipalAdminRepository } from './principal-admin.repository';
+import { IssuedTokenView, PrincipalView, TokenView, toPrincipalView, toTokenView } from './principal.views';
+
+const MAX_PAGE_SIZE = 2047;
+
+export interface PrincipalPageView {
+  principals: PrincipalView[];
+  next_page_token: string | null;
+}
+
+/** Principals and tokens as admins manage them; creation and issuing go through AuthService. */
+@Injectable()
+export class PrincipalAdminService {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly repo: PrincipalAdminRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(body: unknown): Promise<{ principal: PrincipalView; token: IssuedTokenView | null }> {
+    const doc = readNewPrincipal(body);
+    const created = await this.auth.createPrincipal(doc.principal);
+    const token = doc.issueToken ? await this.issue(created.id, doc.tokenDescription) : null;
+    return { principal: toPrincipalView(created), token };
+  }
+
+  async list(query: Record<string, unknown>): Promise<PrincipalPageView> {
+    const errors: { path: string; reason: string }[] = [];
+    let pageSize = this.config.pageSizeDefault;
+    let after: string | undefined;
+    let role: Role | undefined;
+    for (const [key, raw] of Object.entries(query)) {
+      const value = typeof raw === 'string' ? raw : undefined;
+      if (
+        key === 'page_size' &&
+        value !== undefined &&
+        /^\d+$/.test(value) &&
+        +value >= 1 &&
+        +value <= MAX_PAGE_SIZE
+      ) {
+        pageSize = Number(value);
+      } else if (key === 'page_size') {
+        errors.push({ path: key, reason: `must be an integer from 1 to ${MAX_PAGE_SIZE}` });
+      } else if (key === 'page_token') {
+        const decoded = Buffer.from(value ?? '', 'base64url').toString('utf8');
+        if (isUuid(decoded)) after = decoded.toLowerCase();
+        else errors.push({ path: key, reason: 'is not a page token this server issued' });
+      } else if (key === 'role') {
+        if ((ROLES as readonly string[]).includes(value ?? '')) role = value as Role;
+        else errors.push({ path: key, reason: `must be one of ${ROLES.join(', ')}` });
+      } else {
+        errors.push({ path: key, reason: 'is not a known query parameter' });
+      }
+    }
+    if (errors.length > 0) throw new ValidationFailedError(errors);
+    const rows = await this.repo.listPrincipals({ pageSize, after, role });
+    const more = rows.length > pageSize;
+    const shown = more ? rows.slice(0, pageSize) : rows;
+    return {
+      principals: shown.map(toPrincipalView),
+      next_page_token: more ? Buffer.from(shown[shown.length - 1].id).toString('base64url') : null,
+    };
+  }
+
+  async get(ref: string): Promise<PrincipalView> {
+    return toPrincipalView(await this.find(ref));
+  }
+
+  async update(ref: string, body: unknown): Promise<PrincipalView> {
+    const current = await this.find(ref);
+    const next = readPrincipalUpdate(body, current);
+    return toPrincipalView(await this.repo.updatePrincipal(current.id, next));
+  }
+
+  async delete(caller: AuthenticatedPrincipal, ref: string): Promise<void> {
+    const target = await this.find(ref);
+    if (target.id === caller.id) {
+      throw new BrokerError(ErrorCode.Conflict, 'an admin cannot delete itself; ask another admin');
+    }
+    await this.repo.deletePrincipal(target.id);
+  }
+
+  async listTokens(ref: string): Promise<{ tokens: TokenView[] }> {
+    const p = await this.find(ref);
+    return { tokens: (await this.repo.listTokens(p.id)).map(toTokenView) };
+  }
+
+  async issueFor(ref: string, body: unknown): Promise<IssuedTokenView> {
+    const description = readTokenRequest(body) ?? 'issued by an admin';
+    const p = await this.find(ref);
+    return this.issue(p.id, description);
+  }
+
+  async revoke(tokenId: string, now = new Date()): Promise<void> {
+    if (!isUuid(tokenId)) throw new BrokerError(ErrorCode.TokenNotFound, `no active token ${tokenId}`);
+    await this.auth.revokeToken(tokenId.toLowerCase(), now);
+  }
+
+  /** The caller swaps the token it authenticated with for a new one; the old one stops working at once. */
+  async rotateOwn(caller: AuthenticatedPrincipal, body: unknown, now = new Date()): Promise<IssuedTokenView> {
+    const requested = readTokenRequest(body);
+    const old = await this.repo.findToken(caller.tokenId);
+    const token = generateToken();
+    const saved = await this.repo.rotate(
+      caller.tokenId,
+      hashToken(token),
+      requested ?? old?.description ?? 'rotated',
+      now,
+    );
+    if (!saved)
+      throw new BrokerError(
+        ErrorCode.Unauthenticated,
+        'the token used for this request was revoked meanwhile',
+      );
+    return { ...toTokenView(saved), token };
+  }
+
+  private async issue(principalId: string, description: string): Promise<IssuedTokenView> {
+    const issued = await this.auth.issueToken(principalId, description);
+    const saved = await this.repo.findToken(issued.tokenId);
+    if (!saved) throw new Error(`token ${issued.tokenId} vanished right after it was issued`);
+    return { ...toTokenView(saved), token: issued.token };
+  }
+
+  private async find(ref: string): Promise<PrincipalEntity> {
+    const p = await this.repo.findPrincipal(ref);
+    if (!p) throw new BrokerError(ErrorCode.PrincipalNotFound, `no principal ${ref}`);
+    return p;
+  }
+}

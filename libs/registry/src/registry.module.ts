@@ -1,0 +1,23 @@
+import { Module } from '@nestjs/common';
+import { CredentialCipher } from './credential-cipher';
+import { DataStoreRepository } from './data-store.repository';
+import { DataStoreService } from './data-store.service';
+import { DataStoresController } from './data-stores.controller';
+import { SiteHealthRepository } from './site-health.repository';
+import { SiteRegistryService } from './site-registry.service';
+import { SiteRepository } from './site.repository';
+import { SitesController } from './sites.controller';
+
+@Module({
+  controllers: [SitesController, DataStoresController],
+  providers: [
+    CredentialCipher,
+    SiteRepository,
+    SiteHealthRepository,
+    DataStoreRepository,
+    SiteRegistryService,
+    DataStoreService,
+  ],
+  exports: [SiteHealthRepository, CredentialCipher],
+})
+export class RegistryModule {}

@@ -1,0 +1,185 @@
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { newId } from '@constellation/common';
+import { ProbeService } from '@constellation/dispatch';
+import { SiteHealthRepository } from '@constellation/registry';
+import { startFakeSite, FakeSite } from './support/fake-site';
+import { createPrincipal, TestPrincipal } from './support/principals';
+import { siteDocument } from './support/site-documents';
+import { startTestApp, TestApp } from './support/test-app';
+
+describe('health probes and observed load', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let provider: TestPrincipal;
+  let fake: FakeSite;
+  let probes: ProbeService;
+  let siteId: string;
+  // Probes are driven with an explicit clock: each round is one probe interval after the last.
+  let clock = Date.now();
+  const round = () => {
+    clock += 60_000;
+    return probes.probeDueSites(new Date(clock));
+  };
+
+  beforeAll(async () => {
+    // The timer is off (0): the test calls the same method the timer calls.
+    t = await startTestApp({ CONSTELLATION_PROBE_SECONDS: '0', CONSTELLATION_PROBE_FAILURES: '2' });
+    admin = await createPrincipal(t, 'admin');
+    provider = await createPrincipal(t, 'provider');
+    probes = t.app.get(ProbeService);
+    fake = await startFakeSite();
+    const res = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Authorization', provider.bearer)
+      .send(siteDocument({ kind: 'tes', url: fake.url, pulsar_manager: null }))
+      .expect(201);
+    siteId = res.body.id;
+  });
+  afterAll(async () => {
+    await fake?.down();
+    await t?.close();
+  });
+
+  const site = async () =>
+    (await request(t.url).get(`/api/v1/sites/${siteId}`).set('Authorization', admin.bearer).expect(200)).body;
+
+  it('does not probe a pending site', async () => {
+    const r = await round();
+    expect(r.changes.filter((c) => c.siteId === siteId)).toEqual([]);
+    expect(fake.hits()).toBe(0);
+  });
+
+  it('marks an approved site up, then offline after N failures, then up again, never touching admin_state', async () => {
+    await request(t.url)
+      .post(`/api/v1/sites/${siteId}/approve`)
+      .set('Authorization', admin.bearer)
+      .expect(200);
+
+    let r = await round();
+    expect(r.changes.filter((c) => c.siteId === siteId)).toEqual([
+      { siteId, slug: expect.any(String), from: 'unknown', to: 'up' },
+    ]);
+    expect(fake.hits()).toBe(1);
+    let s = await site();
+    expect(s.health).toBe('up');
+    expect(s.probe.consecutive_failures).toBe(0);
+    expect(s.probe.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(s.probe.last_ok_at).toBe(new Date(clock).toISOString());
+
+    await fake.down();
+    r = await round();
+    expect(r.changes.filter((c) => c.siteId === siteId)).toEqual([]);
+    s = await site();
+    expect(s).toMatchObject({ health: 'up', admin_state: 'active' });
+    expect(s.probe).toMatchObject({ consecutive_failures: 1, latency_ms: null, last_error: 'ECONNREFUSED' });
+
+    r = await round();
+    expect(r.changes.filter((c) => c.siteId === siteId).map((c) => [c.from, c.to])).toEqual([
+      ['up', 'offline'],
+    ]);
+    s = await site();
+    expect(s).toMatchObject({ health: 'offline', admin_state: 'active' });
+    expect(s.probe.consecutive_failures).toBe(2);
+
+    await fake.up();
+    fake.respondWith(503);
+    r = await round();
+    s = await site();
+    expect(s).toMatchObject({ health: 'offline' });
+    expect(s.probe).toMatchObject({ consecutive_failures: 3, last_error: 'HTTP 503' });
+
+    fake.respondWith(401); // a live service that wants credentials is reachable
+    r = await round();
+    expect(r.changes.filter((c) => c.siteId === siteId).map((c) => [c.from, c.to])).toEqual([
+      ['offline', 'up'],
+    ]);
+    s = await site();
+    expect(s).toMatchObject({ health: 'up', admin_state: 'active' });
+    expect(s.probe).toMatchObject({ consecutive_failures: 0, last_error: null });
+
+    const events = await request(t.url)
+      .get(`/api/v1/sites/${siteId}/events`)
+      .set('Authorization', provider.bearer)
+      .expect(200);
+    const health = events.body.events.filter((e: { kind: string }) => e.kind === 'health');
+    expect(
+      health.map((e: { from: string; to: string; actor_id: null }) => [e.from, e.to, e.actor_id]),
+    ).toEqual([
+      ['unknown', 'up', null],
+      ['up', 'offline', null],
+      ['offline', 'up', null],
+    ]);
+    expect(health[1].reason).toBe('2 consecutive probe failures; last: ECONNREFUSED');
+  });
+
+  it('keeps probing a draining site and stops probing a disabled one', async () => {
+    await request(t.url)
+      .post(`/api/v1/sites/${siteId}/drain`)
+      .set('Authorization', provider.bearer)
+      .expect(200);
+    const before = fake.hits();
+    await round();
+    expect(fake.hits()).toBe(before + 1);
+    await request(t.url)
+      .post(`/api/v1/sites/${siteId}/disable`)
+      .set('Authorization', provider.bearer)
+      .expect(200);
+    await round();
+    expect(fake.hits()).toBe(before + 1);
+    await request(t.url)
+      .post(`/api/v1/sites/${siteId}/resume`)
+      .set('Authorization', admin.bearer)
+      .expect(200);
+  });
+
+  it('leases a site to one replica: a second claimer gets nothing until the lease expires', async () => {
+    const repo = t.app.get(SiteHealthRepository);
+    const at = new Date(clock + 3_600_000);
+    const a = await repo.claimDue('replica-a', at, 30, 100);
+    const b = await repo.claimDue('replica-b', at, 30, 100);
+    expect(a.map((x) => x.id)).toContain(siteId);
+    expect(b.map((x) => x.id)).not.toContain(siteId);
+    // Replica a died: after its lease, b takes over, and a's late result is ignored.
+    const later = new Date(at.getTime() + 31_000);
+    const c = await repo.claimDue('replica-b', later, 30, 100);
+    expect(c.map((x) => x.id)).toContain(siteId);
+    expect(
+      await repo.record(siteId, 'replica-a', { ok: false, latencyMs: null, error: 'late' }, later, later, 1),
+    ).toBeNull();
+    expect(await repo.record(siteId, 'replica-b', { ok: true, latencyMs: 5 }, later, later, 1)).toBeNull();
+    expect((await site()).probe.latency_ms).toBe(5);
+    clock = later.getTime();
+  });
+
+  it("keeps each site's load from the broker's own task table", async () => {
+    const db = t.app.get(DataSource);
+    const states = ['RUNNING', 'RUNNING', 'CANCELING', 'INITIALIZING', 'QUEUED', 'COMPLETE'];
+    for (const state of states) {
+      const now = new Date();
+      await db.query(
+        `INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, site_id, version)
+         VALUES ($1, $2, 'load', $3, '{}', '{}', $4, $4, $5, 1)`,
+        [newId(), admin.id, state, now, state === 'QUEUED' ? null : siteId],
+      );
+    }
+    await probes.refreshLoad(new Date(clock));
+    let s = await site();
+    // 3 running + 1 queued < 20 slots: a slot is free, so no wait.
+    expect(s.load).toMatchObject({
+      running: 3,
+      queued: 1,
+      estimated_wait_seconds: 0,
+      updated_at: new Date(clock).toISOString(),
+    });
+
+    await request(t.url)
+      .patch(`/api/v1/sites/${siteId}`)
+      .set('Authorization', provider.bearer)
+      .send({ capacity: { max_concurrent_tasks: 4 } })
+      .expect(200);
+    await probes.refreshLoad(new Date(clock));
+    s = await site();
+    expect(s.load).toMatchObject({ running: 3, queued: 1, estimated_wait_seconds: null });
+  });
+});
