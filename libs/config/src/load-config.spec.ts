@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       probeFailures: 3,
       amqpReconcileSeconds: 300,
       fileRoots: [],
-      rateLimit: { limit: 6000, windowMs: 60_000 },
+      rateLimit: { limit: 60000, windowMs: 60_000 },
       orgName: 'Constellation',
       orgUrl: 'https://github.com/constellation-broker/constellation',
       serviceVersion: undefined,

@@ -59,7 +59,7 @@ function bodyLimit(env: Env): number {
 }
 
 function rateLimit(env: Env): RateLimit {
-  const raw = read(env, 'CONSTELLATION_RATE_LIMIT') ?? '6000/minute';
+  const raw = read(env, 'CONSTELLATION_RATE_LIMIT') ?? '60000/minute';
   const m = /^(\d+)\s*(?:(?:\/|per)\s*(s|second|m|minute|h|hour))?$/i.exec(raw);
   if (!m || Number(m[1]) < 1) {
     throw new ConfigError(

@@ -8,8 +8,8 @@ import { BrokerError, ErrorCode } from '@constellation/common';
  * Rate limit per principal across all routes (the stock guard counts per route and per IP). It runs after
  * the auth guard (registered later), so an authenticated request is counted against its principal; public
  * routes (health, metrics, service-info) fall back to the client IP. Counters live in this replica's memory,
- * so N replicas admit up to N times the limit; the default (6000/minute) is far above what a Galaxy polling
- * thousands of jobs needs, so the slack only matters for abuse.
+ * so N replicas admit up to N times the limit; the default (60000/minute) is above what a Galaxy polling
+ * thousands of jobs about once a second sends, so the slack only matters for abuse.
  */
 @Injectable()
 export class PrincipalThrottlerGuard extends ThrottlerGuard {
