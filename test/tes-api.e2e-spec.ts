@@ -235,6 +235,11 @@ describe('TES 1.1 API', () => {
         backend_parameters: { 'constellation.site': 'de-freiburg', 'constellation.gpus': '2' },
         backend_parameters_strict: false,
       });
+      // "Backends shall log system warnings if a key is passed that is unsupported."
+      const events = await db.query('SELECT reason FROM task_event WHERE task_id = $1', [body.id]);
+      expect(events).toEqual([
+        { reason: 'accepted; ignored unsupported backend_parameters: VmSize, Caching' },
+      ]);
     });
 
     it('shows executor stdout/stderr and system_logs only in FULL', async () => {
@@ -423,6 +428,24 @@ describe('TES 1.1 API', () => {
       ]);
     });
 
+    it('accepts a state in any case, many tag keys, and keeps the last value of a repeated tag key', async () => {
+      expect((await tes(t.url, owner).list('state=complete').expect(200)).body.tasks.length).toBeGreaterThan(
+        0,
+      );
+      const many = Array.from({ length: 25 }, (_, i) => `tag_key=k${i}`).join('&');
+      expect((await tes(t.url, owner).list(many).expect(200)).body).toEqual({ tasks: [] });
+      // {"parity": ""}: the later, empty value wins, so both parities match (7 tagged tasks; "late" has none).
+      const res = await tes(t.url, owner)
+        .list('tag_key=parity&tag_value=even&tag_key=parity&page_size=10')
+        .expect(200);
+      expect(res.body.tasks).toHaveLength(7);
+    });
+
+    it('rejects a name_prefix PostgreSQL cannot compare with 400', async () => {
+      const res = await tes(t.url, owner).list('name_prefix=a%00b').expect(400);
+      expect(res.body.errors).toEqual([{ path: 'name_prefix', reason: 'must not contain NUL characters' }]);
+    });
+
     it('combines filters with paging', async () => {
       const first = await tes(t.url, owner)
         .list('tag_key=parity&tag_value=even&page_size=1&view=BASIC')
@@ -483,6 +506,41 @@ describe('TES 1.1 API', () => {
         ]);
       },
     );
+
+    it('moves an UNKNOWN task to CANCELED too', async () => {
+      const { body } = await tes(t.url, alice).create(MINIMAL_TASK).expect(200);
+      await db.query(`UPDATE task SET state = 'UNKNOWN' WHERE id = $1`, [body.id]);
+      await tes(t.url, alice).cancel(body.id).expect(200, {});
+      expect((await tes(t.url, alice).get(body.id).expect(200)).body.state).toBe('CANCELED');
+    });
+
+    it('leaves a task already submitted to a site CANCELING, for dispatch to stop it there', async () => {
+      const { body } = await tes(t.url, alice).create(MINIMAL_TASK).expect(200);
+      await db.query(`UPDATE task SET state = 'RUNNING', remote_id = 'pulsar-job-1' WHERE id = $1`, [
+        body.id,
+      ]);
+      await tes(t.url, alice).cancel(body.id).expect(200, {});
+      expect((await tes(t.url, alice).get(body.id).expect(200)).body.state).toBe('CANCELING');
+      await tes(t.url, alice).cancel(body.id).expect(200, {});
+      const events = await db.query('SELECT to_state FROM task_event WHERE task_id = $1 ORDER BY id', [
+        body.id,
+      ]);
+      expect(events.map((e: { to_state: string }) => e.to_state)).toEqual(['QUEUED', 'CANCELING']);
+    });
+
+    it('applies one cancel when several race, with each transition recorded once', async () => {
+      const { body } = await tes(t.url, alice).create(MINIMAL_TASK).expect(200);
+      const answers = await Promise.all(Array.from({ length: 6 }, () => tes(t.url, alice).cancel(body.id)));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      const events = await db.query('SELECT to_state FROM task_event WHERE task_id = $1 ORDER BY id', [
+        body.id,
+      ]);
+      expect(events.map((e: { to_state: string }) => e.to_state)).toEqual([
+        'QUEUED',
+        'CANCELING',
+        'CANCELED',
+      ]);
+    });
 
     it.each(['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED', 'CANCELING'])(
       'leaves a %s task as it is and still answers 200 {}',

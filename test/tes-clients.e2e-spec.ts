@@ -193,6 +193,88 @@ describe('real TES clients, request for request', () => {
     });
   });
 
+  describe('Snakemake (py-tes 0.4) and Nextflow (nf-ga4gh)', () => {
+    it('serves py-tes 0.4: /v1 paths, integer ram_gb, MINIMAL polling, service-info under /v1/tasks', async () => {
+      const body = {
+        name: 'snakejob.align.3.sh',
+        description: 'Aligning sample A',
+        inputs: [
+          { url: 'file:///home/u/wf/data/A.fq', path: '/tmp/data/A.fq', type: 'FILE' },
+          { path: '/tmp/run_snakemake.sh', type: 'FILE', content: '#!/bin/sh\npython -m snakemake ...' },
+        ],
+        outputs: [{ url: 'file:///home/u/wf/results/A.bam', path: '/tmp/results/A.bam', type: 'FILE' }],
+        resources: { cpu_cores: 4, ram_gb: 8, disk_gb: 0 },
+        executors: [
+          {
+            image: 'snakemake/snakemake:v8.20.1',
+            command: ['/bin/bash', '/tmp/run_snakemake.sh'],
+            workdir: '/tmp',
+          },
+        ],
+      };
+      const { body: created } = await request(t.url)
+        .post('/v1/tasks')
+        .set('Authorization', galaxy.basic)
+        .send(body)
+        .expect(200);
+      const polled = await request(t.url)
+        .get(`/v1/tasks/${created.id}?view=MINIMAL`)
+        .set('Authorization', galaxy.basic)
+        .expect(200);
+      expect(polled.body).toEqual({ id: created.id, state: 'QUEUED' });
+      const info = await request(t.url).get('/v1/tasks/service-info').expect(200);
+      expect(info.body.type.artifact).toBe('tes');
+    });
+
+    it('tells a py-tes 0.4 client without credentials (Basic None:None) what is wrong', async () => {
+      const res = await request(t.url)
+        .get('/v1/tasks?view=MINIMAL')
+        .set('Authorization', `Basic ${Buffer.from('None:None').toString('base64')}`)
+        .expect(401);
+      expect(res.body.message).toBe(
+        'malformed Authorization header: Basic credentials None:None: configure the client with a token',
+      );
+    });
+
+    it('serves Nextflow: outputs without type, a glob output, and GET without a view', async () => {
+      const body = {
+        name: 'foo (1)',
+        inputs: [{ url: 's3://bkt/work/ab/12cd/.command.sh', path: '/work/.command.sh', type: 'FILE' }],
+        outputs: [
+          { url: 's3://bkt/work/ab/12cd/.command.out', path: '/work/.command.out' },
+          { url: 's3://bkt/work/ab/12cd', path: '/work/*.bam', path_prefix: '/work', type: 'FILE' },
+        ],
+        resources: { cpu_cores: 2, ram_gb: 4.0, disk_gb: 10.0, backend_parameters_strict: false },
+        executors: [
+          {
+            image: 'ubuntu:22.04',
+            workdir: '/work',
+            command: ['bash', '-o', 'pipefail', '-c', 'bash /work/.command.run'],
+          },
+        ],
+      };
+      const { body: created } = await request(t.url)
+        .post('/v1/tasks')
+        .set('Authorization', galaxy.bearer)
+        .send(body)
+        .expect(200);
+      const polled = await request(t.url)
+        .get(`/v1/tasks/${created.id}`)
+        .set('Authorization', galaxy.bearer)
+        .expect(200);
+      expect(polled.body).toEqual({ id: created.id, state: 'QUEUED' });
+      const full = await request(t.url)
+        .get(`/v1/tasks/${created.id}?view=FULL`)
+        .set('Authorization', galaxy.bearer)
+        .expect(200);
+      expect(full.body.outputs[0]).toEqual({
+        url: 's3://bkt/work/ab/12cd/.command.out',
+        path: '/work/.command.out',
+        type: 'FILE',
+      });
+    });
+  });
+
   describe('GA4GH TES conformance suite (openapi-test-runner tests/*.yml) requests', () => {
     const suite = (r: request.Test) =>
       r

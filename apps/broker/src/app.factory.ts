@@ -18,7 +18,8 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   app.useLogger(app.get(Logger));
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
-  app.set('query parser', 'extended');
+  // Flat query strings: repeated keys become arrays of any length (TES tag_key), no nested objects.
+  app.set('query parser', 'simple');
   app.use(json({ limit: runtime.config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
   app.use(bodyParserErrorHandler);
   app.useGlobalFilters(new AllExceptionsFilter());

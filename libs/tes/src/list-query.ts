@@ -1,4 +1,5 @@
 import { FieldError, ValidationFailedError } from '@constellation/common';
+import { textProblem } from './task-document.validator';
 import { TES_STATES, TES_VIEWS, TesState, TesView } from './tes.types';
 
 export interface ParsedListQuery {
@@ -31,7 +32,12 @@ type Query = Record<string, unknown>;
 function one(q: Query, key: string, errors: FieldError[]): string | undefined {
   const v = q[key];
   if (v === undefined) return undefined;
-  if (typeof v === 'string') return v;
+  if (typeof v === 'string') {
+    const bad = textProblem(v);
+    if (!bad) return v;
+    errors.push({ path: key, reason: bad });
+    return undefined;
+  }
   errors.push({ path: key, reason: 'must be given at most once' });
   return undefined;
 }
@@ -39,8 +45,18 @@ function one(q: Query, key: string, errors: FieldError[]): string | undefined {
 function many(q: Query, key: string, errors: FieldError[]): string[] {
   const v = q[key];
   if (v === undefined) return [];
-  if (typeof v === 'string') return [v];
-  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  const list =
+    typeof v === 'string'
+      ? [v]
+      : Array.isArray(v) && v.every((x) => typeof x === 'string')
+        ? (v as string[])
+        : undefined;
+  if (list) {
+    const bad = list.map(textProblem).find((p) => p !== undefined);
+    if (!bad) return list;
+    errors.push({ path: key, reason: bad });
+    return [];
+  }
   errors.push({ path: key, reason: 'must be a list of strings (repeat the parameter)' });
   return [];
 }
@@ -69,7 +85,8 @@ export function parseListQuery(q: Query, defaultPageSize: number): ParsedListQue
 
   const state = one(q, 'state', errors);
   if (state !== undefined && state !== '') {
-    if ((TES_STATES as readonly string[]).includes(state)) out.state = state as TesState;
+    if ((TES_STATES as readonly string[]).includes(state.toUpperCase()))
+      out.state = state.toUpperCase() as TesState;
     else errors.push({ path: 'state', reason: `must be one of ${TES_STATES.join(', ')}` });
   }
 
@@ -77,10 +94,13 @@ export function parseListQuery(q: Query, defaultPageSize: number): ParsedListQue
   const values = many(q, 'tag_value', errors);
   if (values.length > keys.length)
     errors.push({ path: 'tag_value', reason: 'has more values than tag_key has keys' });
+  // The spec builds one map from the zipped lists, so a repeated key keeps its last value.
+  const filter = new Map<string, string>();
   keys.forEach((key, i) => {
     if (key === '') errors.push({ path: `tag_key[${i}]`, reason: 'must not be empty' });
-    else out.tags.push([key, values[i] ?? '']);
+    else filter.set(key, values[i] ?? '');
   });
+  out.tags = [...filter.entries()];
 
   const pageSize = one(q, 'page_size', errors);
   if (pageSize !== undefined && pageSize !== '') {

@@ -7,12 +7,12 @@ export const INPUT_SCHEMES = ['http', 'https', 'ftp', 'ftps', 's3', 'gs', 'az', 
 export const OUTPUT_SCHEMES = ['http', 'https', 'ftp', 'ftps', 's3', 'gs', 'az', 'file', 'sftp'];
 
 const MAX_EXECUTORS = 100;
-const MAX_STRING = 4096;
+// Generous: the body limit bounds documents; these only stop one field from being absurd.
+const MAX_STRING = 1024 * 1024;
 const MAX_NAME = 1024;
 const MAX_TAGS = 256;
 const INT32_MAX = 2_147_483_647;
 const WILDCARD = /[*?[]/;
-const ZONE = /^([A-Z]{2}|[a-z0-9][a-z0-9-]{0,62})$/;
 
 type Json = unknown;
 
@@ -39,6 +39,8 @@ class Checker {
     const v = obj[key];
     if (v === undefined || v === null) return opts.required ? this.fail(path, 'is required') : undefined;
     if (typeof v !== 'string') return this.fail(path, `must be a string, not ${describe(v)}`);
+    const bad = textProblem(v);
+    if (bad) return this.fail(path, bad);
     if (opts.nonEmpty && v.trim() === '') return this.fail(path, 'must not be empty');
     if (v.length > (opts.max ?? MAX_STRING))
       return this.fail(path, `must be at most ${opts.max ?? MAX_STRING} characters`);
@@ -76,8 +78,10 @@ class Checker {
     for (const [k, value] of entries) {
       if (k === '') this.fail(`${path}`, 'keys must not be empty');
       else if (k.length > 255) this.fail(`${path}.${k.slice(0, 40)}…`, 'key must be at most 255 characters');
+      else if (textProblem(k)) this.fail(path, `key ${JSON.stringify(k.slice(0, 40))} ${textProblem(k)}`);
       else if (typeof value !== 'string')
         this.fail(`${path}.${k}`, `must be a string, not ${describe(value)}`);
+      else if (textProblem(value)) this.fail(`${path}.${k}`, textProblem(value) as string);
       else if (value.length > MAX_STRING)
         this.fail(`${path}.${k}`, `must be at most ${MAX_STRING} characters`);
       else out[k] = value;
@@ -91,6 +95,17 @@ class Checker {
     if (!Array.isArray(v)) return this.fail(path, `must be an array, not ${describe(v)}`);
     return v;
   }
+}
+
+/**
+ * PostgreSQL text and jsonb cannot hold NUL characters or unpaired UTF-16 surrogates; such a string would
+ * fail at INSERT time, so it is a 400 here instead of a 500 there.
+ */
+export function textProblem(v: string): string | undefined {
+  if (v.includes('\0')) return 'must not contain NUL characters';
+  if (!(v as string & { isWellFormed(): boolean }).isWellFormed())
+    return 'must be valid Unicode (no unpaired surrogates)';
+  return undefined;
 }
 
 function describe(v: Json): string {
@@ -137,7 +152,8 @@ function input(c: Checker, raw: Json, p: string): TesInput | undefined {
   const path = c.absolutePath(raw, 'path', `${p}.path`, true);
   const content = c.string(raw, 'content', `${p}.content`, { max: Number.MAX_SAFE_INTEGER });
   const type = fileType(c, raw, `${p}.type`);
-  const hasContent = content !== undefined && content !== '';
+  // A content the client gave but that failed its own check still means "no url needed".
+  const hasContent = typeof raw.content === 'string' && raw.content !== '';
   let url: string | undefined;
   if (!hasContent) {
     const given = c.string(raw, 'url', `${p}.url`, { required: true, nonEmpty: true });
@@ -198,6 +214,7 @@ function executor(c: Checker, raw: Json, p: string): TesExecutor | undefined {
   else {
     commandRaw.forEach((arg, i) => {
       if (typeof arg !== 'string') c.fail(`${p}.command[${i}]`, `must be a string, not ${describe(arg)}`);
+      else if (textProblem(arg)) c.fail(`${p}.command[${i}]`, textProblem(arg) as string);
     });
     command = commandRaw.filter((a): a is string => typeof a === 'string');
   }
@@ -223,25 +240,27 @@ function positiveNumber(
   key: string,
   path: string,
   integer: boolean,
+  allowZero = false,
 ): number | undefined {
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v))
     return c.fail(path, `must be a number, not ${describe(v)}`);
   if (integer && !Number.isInteger(v)) return c.fail(path, 'must be a whole number');
-  if (v <= 0) return c.fail(path, 'must be greater than 0');
+  if (allowZero ? v < 0 : v <= 0)
+    return c.fail(path, allowZero ? 'must not be negative' : 'must be greater than 0');
   if (integer && v > INT32_MAX) return c.fail(path, `must be at most ${INT32_MAX}`);
   if (v > 1e9) return c.fail(path, 'is unreasonably large');
   return v;
 }
 
-function resources(c: Checker, raw: Json, p: string): TesResources | undefined {
+function resources(c: Checker, raw: Json, p: string, ignored: string[]): TesResources | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
   const out: TesResources = {};
   const cpu = positiveNumber(c, raw, 'cpu_cores', `${p}.cpu_cores`, true);
-  const ram = positiveNumber(c, raw, 'ram_gb', `${p}.ram_gb`, false);
-  const disk = positiveNumber(c, raw, 'disk_gb', `${p}.disk_gb`, false);
+  const ram = positiveNumber(c, raw, 'ram_gb', `${p}.ram_gb`, false, true);
+  const disk = positiveNumber(c, raw, 'disk_gb', `${p}.disk_gb`, false, true);
   const preemptible = c.boolean(raw, 'preemptible', `${p}.preemptible`);
   const strict = c.boolean(raw, 'backend_parameters_strict', `${p}.backend_parameters_strict`);
   if (cpu !== undefined) out.cpu_cores = cpu;
@@ -253,8 +272,9 @@ function resources(c: Checker, raw: Json, p: string): TesResources | undefined {
     const valid: string[] = [];
     zones.forEach((z, i) => {
       if (typeof z !== 'string') c.fail(`${p}.zones[${i}]`, `must be a string, not ${describe(z)}`);
-      else if (!ZONE.test(z))
-        c.fail(`${p}.zones[${i}]`, 'must be a site slug or an ISO 3166-1 alpha-2 country code (e.g. DE)');
+      else if (z.trim() === '' || z.length > 255)
+        c.fail(`${p}.zones[${i}]`, 'must be a non-empty string of at most 255 characters');
+      else if (textProblem(z)) c.fail(`${p}.zones[${i}]`, textProblem(z) as string);
       else valid.push(z);
     });
     out.zones = valid;
@@ -269,6 +289,7 @@ function resources(c: Checker, raw: Json, p: string): TesResources | undefined {
         // "Backends shall not store or return unsupported keys"; strict mode makes them an error.
         if (strict)
           c.fail(`${p}.backend_parameters.${key}`, 'is not supported (backend_parameters_strict is true)');
+        else ignored.push(key);
         continue;
       }
       if (!rule.check(value)) c.fail(`${p}.backend_parameters.${key}`, `must be ${rule.expected}`);
@@ -300,7 +321,13 @@ function list<T>(
  * Validates a CreateTask body and returns the document to store. Read-only fields (id, state, logs,
  * creation_time) are ignored, never trusted. Throws ValidationFailedError naming every offending field.
  */
-export function validateTaskDocument(body: Json): TaskDocument {
+export interface ValidatedTask {
+  document: TaskDocument;
+  /** backend_parameters keys dropped because the broker does not support them (the spec asks for a warning). */
+  ignoredBackendParameters: string[];
+}
+
+export function validateTaskDocument(body: Json): ValidatedTask {
   const c = new Checker();
   if (body === undefined) {
     throw new ValidationFailedError([
@@ -334,11 +361,12 @@ export function validateTaskDocument(body: Json): TaskDocument {
   };
   const name = c.string(body, 'name', 'name', { max: MAX_NAME });
   const description = c.string(body, 'description', 'description', { max: 65_536 });
-  const res = resources(c, body.resources, 'resources');
+  const ignored: string[] = [];
+  const res = resources(c, body.resources, 'resources', ignored);
   if (name !== undefined) doc.name = name;
   if (description !== undefined) doc.description = description;
   if (res !== undefined) doc.resources = res;
 
   if (c.errors.length > 0) throw new ValidationFailedError(c.errors);
-  return doc;
+  return { document: doc, ignoredBackendParameters: ignored };
 }

@@ -37,7 +37,12 @@ export class TaskRepository {
   /**
    * Inserts the task and its first event in one statement (one round trip, atomic): accepted means stored.
    */
-  async insert(submitterId: string, document: TaskDocument, now: Date): Promise<TaskEntity> {
+  async insert(
+    submitterId: string,
+    document: TaskDocument,
+    now: Date,
+    reason = 'accepted',
+  ): Promise<TaskEntity> {
     const id = newId();
     await this.db.query(
       `WITH inserted AS (
@@ -45,7 +50,7 @@ export class TaskRepository {
          VALUES ($1, $2, $3, 'QUEUED', $4::jsonb, $5::jsonb, $6, $6, 1)
          RETURNING id)
        INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
-       SELECT $7, id, $6, NULL, 'QUEUED', 0, 'accepted' FROM inserted`,
+       SELECT $7, id, $6, NULL, 'QUEUED', 0, $8 FROM inserted`,
       [
         id,
         submitterId,
@@ -54,6 +59,7 @@ export class TaskRepository {
         JSON.stringify(document.tags),
         now,
         newId(),
+        reason,
       ],
     );
     return Object.assign(new TaskEntity(), {
@@ -77,8 +83,12 @@ export class TaskRepository {
     } satisfies Omit<TaskEntity, 'submitter'>);
   }
 
-  findById(id: string): Promise<TaskEntity | null> {
-    return this.db.getRepository(TaskEntity).findOne({ where: { id } });
+  /** With `minimal`, only what the MINIMAL view and ownership need is read (Nextflow polls MINIMAL). */
+  findById(id: string, minimal = false): Promise<TaskEntity | null> {
+    return this.db.getRepository(TaskEntity).findOne({
+      where: { id },
+      ...(minimal ? { select: { id: true, state: true, submitterId: true } } : {}),
+    });
   }
 
   /** With `minimal`, only id and state are read: the MINIMAL view needs nothing else. */

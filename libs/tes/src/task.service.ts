@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BrokerError, ErrorCode, isUuid } from '@constellation/common';
 import type { AuthenticatedPrincipal } from '@constellation/auth';
 import { encodePageToken, ParsedListQuery } from './list-query';
-import { TaskRepository } from './task.repository';
+import { StateChange, TaskRepository } from './task.repository';
 import { TaskEntity } from './task.entity';
 import { renderTask } from './task-views';
 import { validateTaskDocument } from './task-document.validator';
@@ -18,13 +18,17 @@ export class TaskService {
   constructor(private readonly tasks: TaskRepository) {}
 
   async create(principal: AuthenticatedPrincipal, body: unknown): Promise<{ id: string }> {
-    const document = validateTaskDocument(body);
-    const task = await this.tasks.insert(principal.id, document, new Date());
+    const { document, ignoredBackendParameters } = validateTaskDocument(body);
+    const reason =
+      ignoredBackendParameters.length > 0
+        ? `accepted; ignored unsupported backend_parameters: ${ignoredBackendParameters.join(', ')}`
+        : 'accepted';
+    const task = await this.tasks.insert(principal.id, document, new Date(), reason);
     return { id: task.id };
   }
 
   async get(principal: AuthenticatedPrincipal, id: string, view: TesView): Promise<TesTask> {
-    return renderTask(await this.visibleTask(principal, id), view);
+    return renderTask(await this.visibleTask(principal, id, view === 'MINIMAL'), view);
   }
 
   async list(principal: AuthenticatedPrincipal, q: ParsedListQuery): Promise<TaskPage> {
@@ -47,30 +51,28 @@ export class TaskService {
   }
 
   /**
-   * Cancels a task that has not finished. Until dispatch exists nothing runs remotely, so CANCELING is
-   * passed through at once; a finished task is left as it is (the call still succeeds, as the spec allows).
+   * Cancels a task that has not finished: to CANCELING, and straight on to CANCELED when nothing was sent to
+   * a site yet; a task already at a site stays CANCELING until dispatch has stopped it there. A finished
+   * task is left as it is (the call still succeeds, as the spec allows).
    */
   async cancel(principal: AuthenticatedPrincipal, id: string): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const task = await this.visibleTask(principal, id);
       if (TERMINAL_STATES.includes(task.state) || task.state === 'CANCELING') return;
-      const now = new Date();
-      const done = await this.tasks.transition(
-        task,
-        [
-          { to: 'CANCELING', reason: `cancel requested by ${principal.name}` },
-          { to: 'CANCELED', reason: 'nothing to stop remotely' },
-        ],
-        now,
-      );
-      if (done) return;
+      const changes: StateChange[] = [{ to: 'CANCELING', reason: `cancel requested by ${principal.name}` }];
+      if (task.remoteId === null) changes.push({ to: 'CANCELED', reason: 'not yet submitted to a site' });
+      if (await this.tasks.transition(task, changes, new Date())) return;
     }
     throw new BrokerError(ErrorCode.Conflict, `task ${id} kept changing while it was being canceled; retry`);
   }
 
   /** Another submitter's task is a 404, exactly like an unknown id, so ids leak nothing. */
-  private async visibleTask(principal: AuthenticatedPrincipal, id: string): Promise<TaskEntity> {
-    const task = isUuid(id) ? await this.tasks.findById(id.toLowerCase()) : null;
+  private async visibleTask(
+    principal: AuthenticatedPrincipal,
+    id: string,
+    minimal = false,
+  ): Promise<TaskEntity> {
+    const task = isUuid(id) ? await this.tasks.findById(id.toLowerCase(), minimal) : null;
     if (!task || (principal.role !== 'admin' && task.submitterId !== principal.id)) {
       throw new BrokerError(ErrorCode.TaskNotFound, `no task ${id.slice(0, 100)}`);
     }

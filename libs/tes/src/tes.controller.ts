@@ -29,6 +29,13 @@ export class TesController {
     return this.serviceInfo.get();
   }
 
+  // py-tes 0.4 asks only here, and pydantic-tes falls back to it; declared before tasks/:id so it matches.
+  @Public()
+  @Get('tasks/service-info')
+  getServiceInfoUnderTasks(): Promise<TesServiceInfo> {
+    return this.serviceInfo.get();
+  }
+
   @Roles('submitter', 'admin')
   @Post('tasks')
   @HttpCode(200)
