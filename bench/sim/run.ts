@@ -29,6 +29,8 @@ import { Draw, mean } from './random';
 import {
   FAILURE,
   LINK_SIGMA,
+  LOCALITY_FILL,
+  LOCALITY_WINDOW_S,
   MAX_ATTEMPTS,
   QUOTA_SHARE,
   RunResult,
@@ -44,6 +46,8 @@ const WORKERS = Number(process.env.BENCH_WORKERS ?? 2);
 const HORIZON_S = 86_400;
 const DEFAULT_SCENARIO = { capacity: 'documented-nodes', utilisation: 0.7 };
 const RESULTS_DIR = path.join(__dirname, '..', 'results');
+/** BENCH_LOCALITY_PRICE=1 publishes each site's locality price to the policies (off by default; see the docs). */
+const LOCALITY_PRICE = process.env.BENCH_LOCALITY_PRICE === '1';
 
 interface Unit {
   capacity: number;
@@ -82,6 +86,7 @@ function runUnit(unit: Unit): UnitResult {
       seed: unit.seed,
       horizonS: HORIZON_S,
       toolCount: workload.tools.length,
+      localityPrice: LOCALITY_PRICE,
     });
   }
   return { unit, tasks: trace.tasks.length, rejected: trace.rejected, results };
@@ -208,6 +213,11 @@ function assumptions(): Record<string, string> {
       .join(', ')}; each may hold ${QUOTA_SHARE * 100} % of the network's admission slots`,
     arrivals: `compound Poisson batches of 1 + Geometric(mean ${ARRIVALS.meanExtraJobsPerBatch}) jobs of one tool, diurnal 1 +/- ${ARRIVALS.diurnalAmplitude} peaking ${ARRIVALS.peakHour}:00, one training burst a day at ${ARRIVALS.trainingHour}:00 (${ARRIVALS.trainingUsers} users x 1 + Geometric(mean ${ARRIVALS.trainingMeanExtraJobs}) jobs of one tool within ${ARRIVALS.trainingWindowS / 60} min); rate set so offered core-seconds on reference hardware = utilisation x network cores; ${HORIZON_S / 3600} h of arrivals, then drained`,
     tools: `EU tool mix without ingest; tools outside the table are text utilities; TPV rules at the drawn input size; kraken2 database ${KRAKEN_DB_GB} GB; run-time proxies as in workload.ts`,
+    waiting_order:
+      "fair share between submitters; within one, earliest due first, due = arrival + the broker's expected run time at arrival (failed-over tasks first)",
+    locality_price: LOCALITY_PRICE
+      ? `on: each site local to a store gets a price (bytes per core-second) from the last ${LOCALITY_WINDOW_S / 3600} h of that store's submissions, filling ${LOCALITY_FILL * 100} % of the site's core-seconds with the densest`
+      : 'off (BENCH_LOCALITY_PRICE=1 turns it on)',
     broker_knowledge:
       "policies see requested resources, declared input sizes, the broker's own load bookkeeping, and what it learns from completions: per-site speed (shrunk log-ratio to a per-tool regression of ln run time on ln input size), throughput (cores / mean core-weighted run time), median queue and run times; never true run times",
   };

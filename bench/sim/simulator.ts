@@ -2,7 +2,10 @@ import {
   DataStoreSnapshot,
   DEFAULT_COST_MODEL,
   fairShareOrder,
+  coreEquivalents,
   haversineKm,
+  LocalDemand,
+  localityPrice,
   mulberry32,
   place,
   PolicyContext,
@@ -33,6 +36,11 @@ export const LINK_SIGMA = 0.3;
 const MEDIAN_WINDOW = 101;
 /** Pseudo-completions at speed 1 that a site's speed estimate starts from. */
 const SPEED_PRIOR_N = 20;
+/** Window of submissions the locality price of a site is computed over, and how often it is recomputed. */
+export const LOCALITY_WINDOW_S = 3 * 3600;
+const LOCALITY_EVERY = 25;
+/** Share of a site's core-seconds the locality price hands to the densest local tasks. */
+export const LOCALITY_FILL = 0.9;
 
 export interface RunResult {
   meanTurnaroundS: number;
@@ -64,6 +72,8 @@ interface TaskState {
   phase: 'waiting' | 'staging' | 'queued' | 'running' | 'dead' | 'output' | 'done' | 'lost';
   /** The broker has seen it start (its load counts it as running, not queued). */
   brokerRunning: boolean;
+  /** Fair share's key within the submitter: arrival + the run time expected at arrival. */
+  due: number;
 }
 
 interface SiteTruth {
@@ -98,6 +108,7 @@ interface ToolModel {
   sy: number;
   sxx: number;
   sxy: number;
+  syy: number;
 }
 
 type Ev =
@@ -118,6 +129,13 @@ export function runSimulation(opts: {
   seed: number;
   horizonS: number;
   toolCount: number;
+  /** Publish each site's locality price (`localityPrice`) in its snapshot; off by default, see docs/scheduling.md. */
+  localityPrice?: boolean;
+  /** Diagnostics: called for every completed task. */
+  onDone?: (
+    t: SimTask,
+    d: { arrival: number; placedAt: number; start: number; stageS: number; end: number; site: string },
+  ) => void;
 }): RunResult {
   const { network, capacity, trace, policy, horizonS } = opts;
   const model = DEFAULT_COST_MODEL;
@@ -186,7 +204,38 @@ export function runSimulation(opts: {
     sy: 0,
     sxx: 0,
     sxy: 0,
+    syy: 0,
   }));
+
+  // Per site: recent submissions whose data is local there, for its locality price.
+  const localWindow: { at: number; d: LocalDemand }[][] = snaps.map(() => []);
+  const localCount: number[] = snaps.map(() => 0);
+  const localSites = new Map(
+    network.stores.map((st) => [
+      st.id,
+      snaps.flatMap((sn, i) => (sn.localDataStoreIds.includes(st.id) ? [i] : [])),
+    ]),
+  );
+  const noteDemand = (s: TaskState, now: number): void => {
+    if (!opts.localityPrice) return;
+    const sites = localSites.get(s.t.submitter) ?? [];
+    if (sites.length === 0) return;
+    const runS = expectedMeanRunS(s.t) ?? model.defaultRunS;
+    for (const i of sites) {
+      const w = localWindow[i];
+      const coreS = coreEquivalents(snaps[i], s.t.cores, s.t.memGib) * runS;
+      w.push({ at: now, d: { bytes: s.t.inputBytes, coreS } });
+      if (++localCount[i] % LOCALITY_EVERY !== 0) continue;
+      let drop = 0;
+      while (drop < w.length && w[drop].at < now - LOCALITY_WINDOW_S) drop++;
+      if (drop > 0) w.splice(0, drop);
+      const span = Math.min(LOCALITY_WINDOW_S, Math.max(1, now - w[0].at));
+      snaps[i].performance.localityPrice = localityPrice(
+        w.map((x) => x.d),
+        truths[i].cores * span * LOCALITY_FILL,
+      );
+    }
+  };
 
   const totalSlots = snaps.reduce((a, s) => a + s.capacity.maxConcurrentTasks, 0);
   const accounts = new Map<string, ShareAccount>(
@@ -214,6 +263,7 @@ export function runSimulation(opts: {
     done: false,
     phase: 'waiting',
     brokerRunning: false,
+    due: t.arrival,
   }));
   for (const s of states) events.push(s.t.arrival, { kind: 'arrival', task: s });
   const failIdx = siteIndex.get(FAILURE.siteId);
@@ -240,7 +290,9 @@ export function runSimulation(opts: {
 
   /** The broker's estimate of the run time on an average site: [for the speed ratio, for the policy]. */
   const expectedRunS = (task: SimTask): number | undefined => predictRun(task)?.[1];
-  const predictRun = (task: SimTask): [number, number] | undefined => {
+  /** The broker's estimate of the mean run time (median x exp(residual variance / 2)), for capacity sums. */
+  const expectedMeanRunS = (task: SimTask): number | undefined => predictRun(task)?.[2];
+  const predictRun = (task: SimTask): [number, number, number] | undefined => {
     const m = tools[task.tool];
     if (m.n < 3) return undefined;
     const x = Math.log(task.inputBytes / 1e9);
@@ -251,7 +303,9 @@ export function runSimulation(opts: {
     const b = m.n >= 20 && vx > 0.5 ? Math.min(1, Math.max(0, (m.sxy / m.n - mx * my) / vx)) : 0;
     const a = my - b * mx;
     // The median, not the mean: exp(sigma^2 / 2) of a wide, uncertain fit swamps the other terms.
-    return [Math.exp(a + b * x), Math.exp(a + b * x)];
+    const vy = m.syy / m.n - my * my;
+    const resid = Math.max(0, vy - b * (m.sxy / m.n - mx * my));
+    return [Math.exp(a + b * x), Math.exp(a + b * x), Math.exp(a + b * x + resid / 2)];
   };
 
   const requirement = (s: TaskState): TaskRequirement => {
@@ -303,6 +357,7 @@ export function runSimulation(opts: {
     s.phase = 'waiting';
     s.waitVersion = -1;
     // A failed-over task keeps its place: it goes to the front of its submitter's queue.
+    s.due = Number.NEGATIVE_INFINITY;
     queues.get(s.t.submitter)!.unshift(s);
     waitingCount++;
     void now;
@@ -380,7 +435,7 @@ export function runSimulation(opts: {
         if (taken >= prefix) break;
         if (s.waitVersion === capacityVersion) continue;
         const id = String(s.t.id);
-        waiting.push({ taskId: id, submitterId: s.t.submitter, queuedAt: s.t.arrival });
+        waiting.push({ taskId: id, submitterId: s.t.submitter, queuedAt: s.t.arrival, dueAt: s.due });
         byId.set(id, s);
         taken++;
       }
@@ -443,6 +498,7 @@ export function runSimulation(opts: {
     m.sy += y;
     m.sxx += x * x;
     m.sxy += x * y;
+    m.syy += y * y;
     l.coreRunSum += s.t.cores * runS;
     l.coreSum += s.t.cores;
     snap.performance.throughputPerS = truths[si].cores / (l.coreRunSum / l.coreSum);
@@ -462,7 +518,18 @@ export function runSimulation(opts: {
     const ev = events.pop();
     switch (ev.kind) {
       case 'arrival': {
-        queues.get(ev.task.t.submitter)!.push(ev.task);
+        noteDemand(ev.task, now);
+        const q = queues.get(ev.task.t.submitter)!;
+        ev.task.due = now + (expectedRunS(ev.task.t) ?? model.defaultRunS);
+        // Keep each submitter's queue in fair share's order, so the prefix a pass offers is the right one.
+        let lo = 0;
+        let hi = q.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (q[mid].due <= ev.task.due) lo = mid + 1;
+          else hi = mid;
+        }
+        q.splice(lo, 0, ev.task);
         waitingCount++;
         pass(now);
         break;
@@ -511,6 +578,14 @@ export function runSimulation(opts: {
         if (s.attempt !== ev.attempt || s.phase !== 'output') break;
         s.phase = 'done';
         turnarounds.push(now - s.t.arrival);
+        opts.onDone?.(s.t, {
+          arrival: s.t.arrival,
+          placedAt: s.placedAt,
+          start: s.start,
+          stageS: s.stageS,
+          end: now,
+          site: snaps[s.site].id,
+        });
         break;
       }
       case 'fail': {

@@ -59,6 +59,46 @@ describe('fairShareOrder', () => {
       held: '',
     },
     {
+      name: 'earliest due first within a submitter: a short task overtakes a long one',
+      tasks: [
+        { taskId: 'a-long', submitterId: 'a', queuedAt: 10, dueAt: 10 + 3600 },
+        { taskId: 'a-short', submitterId: 'a', queuedAt: 20, dueAt: 20 + 30 },
+      ],
+      accounts: [account('a', 1)],
+      order: 'a-short a-long',
+      held: '',
+    },
+    {
+      name: 'a long task is not overtaken by tasks due after it',
+      tasks: [
+        { taskId: 'a-long', submitterId: 'a', queuedAt: 10, dueAt: 10 + 3600 },
+        { taskId: 'a-later', submitterId: 'a', queuedAt: 3000, dueAt: 3000 + 700 },
+      ],
+      accounts: [account('a', 1)],
+      order: 'a-long a-later',
+      held: '',
+    },
+    {
+      name: 'equal due: the older first',
+      tasks: [
+        { taskId: 'a-2', submitterId: 'a', queuedAt: 20, dueAt: 100 },
+        { taskId: 'a-1', submitterId: 'a', queuedAt: 10, dueAt: 100 },
+      ],
+      accounts: [account('a', 1)],
+      order: 'a-1 a-2',
+      held: '',
+    },
+    {
+      name: 'without dueAt it is queuedAt (mixed)',
+      tasks: [
+        { taskId: 'a-due', submitterId: 'a', queuedAt: 10, dueAt: 50 },
+        { taskId: 'a-plain', submitterId: 'a', queuedAt: 40 },
+      ],
+      accounts: [account('a', 1)],
+      order: 'a-plain a-due',
+      held: '',
+    },
+    {
       name: 'unknown submitter after everyone with a share',
       tasks: waiting('x1 a1 a2'),
       accounts: [account('a', 1)],

@@ -2,8 +2,14 @@
 export interface WaitingTask {
   taskId: string;
   submitterId: string;
-  /** Seconds since the epoch; within one submitter the oldest goes first. */
+  /** Seconds since the epoch. */
   queuedAt: number;
+  /**
+   * Within one submitter the earliest `dueAt` goes first (default `queuedAt`, so oldest first). Dispatch sets
+   * queuedAt + the expected run time: short tasks overtake long ones that are waiting, yet every task keeps a
+   * fixed key, and tasks queued after it minus their own run time cannot pass it, so none waits for ever.
+   */
+  dueAt?: number;
 }
 
 export interface ShareAccount {
@@ -26,7 +32,7 @@ const MIN_WEIGHT = 1e-9;
 
 /**
  * Orders waiting tasks so that submitters are served in proportion to their weights: each next slot goes to
- * the submitter with the lowest (running + already ordered + 1) / weight, oldest task first, and nobody passes
+ * the submitter with the lowest (running + already ordered + 1) / weight, its earliest-due task first, and nobody passes
  * its quota. Ties go to the larger weight, then to the lower submitter id, so the order is reproducible.
  */
 export function fairShareOrder(
@@ -41,7 +47,12 @@ export function fairShareOrder(
   }
   const byId = new Map(accounts.map((a) => [a.id, a]));
   const states = [...queues.entries()].map(([id, tasks]) => {
-    tasks.sort((a, b) => a.queuedAt - b.queuedAt || (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0));
+    tasks.sort(
+      (a, b) =>
+        (a.dueAt ?? a.queuedAt) - (b.dueAt ?? b.queuedAt) ||
+        a.queuedAt - b.queuedAt ||
+        (a.taskId < b.taskId ? -1 : a.taskId > b.taskId ? 1 : 0),
+    );
     const account = byId.get(id);
     return {
       id,

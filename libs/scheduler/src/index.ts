@@ -14,3 +14,6 @@ export { place, POLICIES } from './placement';
 export type { PlaceOptions } from './placement';
 export { fairShareOrder } from './fair-share';
 export type { WaitingTask, ShareAccount, FairShareOrder } from './fair-share';
+export { localityPrice, localDensity, coreEquivalents } from './locality-price';
+export type { LocalDemand } from './locality-price';
+export { reservedAgainst, headroomAfter, LOCAL_RESERVE_SHARE } from './policies/ect.policy';

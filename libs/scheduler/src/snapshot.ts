@@ -55,6 +55,11 @@ export interface SitePerformance {
   medianQueueS?: number;
   /** Median observed run time, for the tpv-broker baseline's score. */
   medianRunS?: number;
+  /**
+   * Opportunity cost of the site's cores for data local to it, in input bytes per core-second
+   * (`localityPrice` over the recent tasks whose data is local here); absent or 0 when its cores are not scarce.
+   */
+  localityPrice?: number;
 }
 
 export interface SiteSchemes {

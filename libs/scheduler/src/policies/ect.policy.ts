@@ -1,9 +1,40 @@
+import { coreEquivalents, localDensity } from '../locality-price';
 import { loadRatio, minBy, PlaceableSite, Policy } from '../policy';
+import { ResolvedResources } from '../requirements';
 
 const byTotal = (a: PlaceableSite, b: PlaceableSite): number =>
   a.candidate.totalS - b.candidate.totalS ||
   a.candidate.wanBytes - b.candidate.wanBytes ||
   loadRatio(a.site) - loadRatio(b.site);
+
+/** Share of a priced site (cores and memory) that must stay free after it takes a task the price is against. */
+export const LOCAL_RESERVE_SHARE = 0.5;
+
+/** How long a task that earned a full priced site waits for it, in multiples of the transfer it would save. */
+export const LOCAL_HOLD_FACTOR = 1;
+
+/** The site has a locality price and the task saves fewer input bytes per core-second there than it. */
+export function reservedAgainst(p: PlaceableSite, res: ResolvedResources, inputBytes: number): boolean {
+  const price = p.site.performance.localityPrice ?? 0;
+  if (price <= 0) return false;
+  const saved = inputBytes - p.candidate.wanBytes;
+  return localDensity(saved, coreEquivalents(p.site, res.cores, res.memoryGib), p.candidate.runS) < price;
+}
+
+/**
+ * Share of the site that would stay free after taking the task: the smaller of the free core and free memory
+ * shares; 1 when the broker does not know the totals.
+ */
+export function headroomAfter(p: PlaceableSite, res: ResolvedResources): number {
+  const totals = p.site.capacity.totals;
+  const claimed = p.site.load.claimed;
+  if (totals?.cores === undefined || totals.cores <= 0 || claimed === undefined) return 1;
+  let share = (totals.cores - claimed.cores - res.cores) / totals.cores;
+  if (totals.memoryGib !== undefined && totals.memoryGib > 0) {
+    share = Math.min(share, (totals.memoryGib - claimed.memoryGib - res.memoryGib) / totals.memoryGib);
+  }
+  return share;
+}
 
 /**
  * Estimated completion time: queue wait + input transfer + run time at the site's learned speed. Equal
@@ -12,19 +43,70 @@ const byTotal = (a: PlaceableSite, b: PlaceableSite): number =>
  *
  * Sites where the task can start at once come first: the queue-wait term is the least certain of the three
  * (it rests on a throughput learned from a heavy-tailed mix), and trading an idle core now for a promised
- * faster finish later lost in the simulator at every load. When no site can start it now, the task is held
- * in the broker for up to the best site's estimated wait: bound late, it goes to whichever site frees room
- * first (one pooled queue waits less than many partitioned ones), and the bound keeps a large task from
- * being overtaken for ever. Without `queuedAt` it is never held.
+ * faster finish later lost in the simulator at every load.
+ *
+ * Scarce local capacity: a site with a locality price (`performance.localityPrice`, bytes per core-second)
+ * keeps its cores for the tasks that save at least that many input bytes per core-second by running there.
+ * A task below the price may use it only while half of it (cores and memory) stays free after it
+ * (`LOCAL_RESERVE_SHARE`), so a dense task arriving later finds room. A priced site local to the task's data
+ * that it may use and that can start it now is chosen before any other site. A task that earns a full priced
+ * site waits for it in the broker up to the transfer time the best free site would need
+ * (`LOCAL_HOLD_FACTOR`), then goes to that site. A task that only priced sites could take waits at most the
+ * default run time for room elsewhere.
+ *
+ * When no site can start the task now, it is held in the broker for up to the best site's estimated wait:
+ * bound late, it goes to whichever site frees room first (one pooled queue waits less than many partitioned
+ * ones), and the bound keeps a large task from being overtaken for ever. Without `queuedAt` it is never
+ * held.
  */
-export const ectPolicy: Policy = ({ placeable, task, now }) => {
-  const startNow = minBy(
-    placeable.filter((p) => p.candidate.queueWaitS === 0),
+export const ectPolicy: Policy = ({ placeable, task, now, resources, groups, model }) => {
+  const waitedS = task.queuedAt === undefined ? Number.POSITIVE_INFINITY : now - task.queuedAt;
+  if (!placeable.some((p) => (p.site.performance.localityPrice ?? 0) > 0)) {
+    // No priced site (the common case): plain completion time, without the allocations below.
+    let startNow: PlaceableSite | undefined;
+    let best: PlaceableSite | undefined;
+    for (const p of placeable) {
+      if (best === undefined || byTotal(p, best) < 0) best = p;
+      if (p.candidate.queueWaitS === 0 && (startNow === undefined || byTotal(p, startNow) < 0)) startNow = p;
+    }
+    if (startNow !== undefined) return startNow;
+    if (best === undefined) return undefined;
+    return waitedS < best.candidate.queueWaitS ? undefined : best;
+  }
+  let inputBytes = 0;
+  for (const g of groups) inputBytes += g.bytes;
+  const waited = waitedS;
+  const usable = placeable.filter(
+    (p) =>
+      !reservedAgainst(p, resources, inputBytes) ||
+      (p.candidate.queueWaitS === 0 && headroomAfter(p, resources) >= LOCAL_RESERVE_SHARE),
+  );
+  const free = usable.filter((p) => p.candidate.queueWaitS === 0);
+  // Priced sites local to the task's data that it may use (it earns the price, or half of the site stays free
+  // after it): they come first, so the bytes stay off the WAN whenever they can start it now.
+  const earned = usable.filter(
+    (p) => (p.site.performance.localityPrice ?? 0) > 0 && p.candidate.wanBytes < inputBytes,
+  );
+  const earnedFree = minBy(
+    earned.filter((p) => p.candidate.queueWaitS === 0),
     byTotal,
   );
-  if (startNow !== undefined) return startNow;
-  const best = minBy(placeable, byTotal);
-  if (best === undefined) return undefined;
-  const waited = task.queuedAt === undefined ? Number.POSITIVE_INFINITY : now - task.queuedAt;
+  if (earnedFree !== undefined) return earnedFree;
+  const bestFree = minBy(free, byTotal);
+  if (bestFree !== undefined) {
+    // Its local site is full: waiting for it up to the transfer time it saves costs about what moving the
+    // data would, and keeps the bytes off the WAN.
+    if (earned.length > 0 && waited < bestFree.candidate.transferS * LOCAL_HOLD_FACTOR) return undefined;
+    return bestFree;
+  }
+  const best = minBy(usable, byTotal);
+  if (best === undefined) {
+    // Only priced sites are left and their reserve is not for this task: it waits, at most the default run
+    // time, for room elsewhere, so a task that can run nowhere else is not held for ever.
+    const fallback = minBy(placeable, byTotal);
+    return fallback === undefined || waited < Math.max(fallback.candidate.queueWaitS, model.defaultRunS)
+      ? undefined
+      : fallback;
+  }
   return waited < best.candidate.queueWaitS ? undefined : best;
 };

@@ -247,3 +247,106 @@ describe('every policy', () => {
     },
   );
 });
+
+describe('ect: locality price on scarce local capacity', () => {
+  const NOW = 1_700_000_000;
+  const nemo = (claimedCores: number, price: number): SiteSnapshot =>
+    site('nemo', {
+      localDataStoreIds: ['usegalaxy.eu'],
+      capacity: { maxConcurrentTasks: 32, totals: { cores: 32, memoryGib: 128 } },
+      load: { running: 0, queued: 0, claimed: { cores: claimedCores, memoryGib: claimedCores * 4, gpus: 0 } },
+      performance: { speedFactor: 0.8, throughputPerS: 32 / 100, localityPrice: price },
+    });
+  const far = site('far', {
+    ...PRAGUE,
+    country: 'CZ',
+    capacity: { maxConcurrentTasks: 64, totals: { cores: 64, memoryGib: 256 } },
+    load: { running: 0, queued: 0, claimed: { cores: 0, memoryGib: 0, gpus: 0 } },
+    performance: { speedFactor: 1.3 },
+  });
+  const euTask = (bytes: number, waitedS: number, cpuCores = 1): TaskRequirement => ({
+    ...euData(bytes),
+    cpuCores,
+    expectedRunS: 100,
+    queuedAt: NOW - waitedS,
+  });
+
+  it.each([
+    // 10 GB on 1 core for 125 s at nemo: 8e7 B/core-s, above the price; nemo wins though far is faster.
+    {
+      name: 'a dense task takes its free local site',
+      claimed: 0,
+      price: 1e6,
+      bytes: 10 * GB,
+      waited: 0,
+      want: 'nemo',
+    },
+    {
+      name: 'without a price ect picks the faster total',
+      claimed: 0,
+      price: 0,
+      bytes: 0.01 * GB,
+      waited: 0,
+      want: 'far',
+    },
+    // 10 MB: 8e4 B/core-s, below the price; nemo would keep 30/32 free, so it may still use it.
+    {
+      name: 'a sparse task may use half-free priced capacity',
+      claimed: 0,
+      price: 1e6,
+      bytes: 0.01 * GB,
+      waited: 0,
+      want: 'nemo',
+    },
+    {
+      name: 'a sparse task keeps off the last half',
+      claimed: 16,
+      price: 1e6,
+      bytes: 0.01 * GB,
+      waited: 0,
+      want: 'far',
+    },
+    {
+      name: 'a dense task waits for its full local site',
+      claimed: 32,
+      price: 1e6,
+      bytes: 10 * GB,
+      waited: 100,
+      want: null,
+    },
+    {
+      name: '... up to the transfer time it saves',
+      claimed: 32,
+      price: 1e6,
+      bytes: 10 * GB,
+      waited: 130,
+      want: 'far',
+    },
+  ])('$name', ({ claimed, price, bytes, waited, want }) => {
+    const got = place(
+      { ...request([nemo(claimed, price), far], euTask(bytes, waited)), now: NOW },
+      {
+        policy: 'ect',
+      },
+    );
+    expect(got.siteId ?? null).toBe(want);
+  });
+
+  it.each([
+    { waited: 599, want: null },
+    { waited: 600, want: 'nemo' },
+  ])(
+    'a sparse task only a priced site can take waits up to the default run time: $waited s -> $want',
+    ({ waited, want }) => {
+      const fullFar = {
+        ...far,
+        load: { running: 64, queued: 0, claimed: { cores: 64, memoryGib: 256, gpus: 0 } },
+      };
+      const got = place(
+        { ...request([nemo(20, 1e6), fullFar], euTask(0.01 * GB, waited)), now: NOW },
+        { policy: 'ect' },
+      );
+      expect(got.siteId ?? null).toBe(want);
+    },
+  );
+});
