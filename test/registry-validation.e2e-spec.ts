@@ -56,6 +56,11 @@ const SITE_CASES: Case[] = [
     errors: [{ path: 'display_name', reason: 'must not be empty' }],
   },
   {
+    name: 'display_name with a NUL character (PostgreSQL cannot store it)',
+    doc: siteDocument({ display_name: 'Bari\u0000' }),
+    errors: [{ path: 'display_name', reason: 'must not contain NUL characters' }],
+  },
+  {
     name: 'display_name too long',
     doc: siteDocument({ display_name: 'x'.repeat(201) }),
     errors: [{ path: 'display_name', reason: 'must be at most 200 characters' }],

@@ -1,4 +1,5 @@
 import { FieldError, ValidationFailedError } from './broker-error';
+import { textProblem } from './text';
 
 export interface StringRules {
   /** Shortest accepted length, after trimming nothing (callers decide about whitespace). */
@@ -84,6 +85,8 @@ export class FieldValidator {
 
   string(value: unknown, path: string, rules: StringRules = {}): string | undefined {
     if (typeof value !== 'string') return this.fail(path, 'must be a string');
+    const problem = textProblem(value);
+    if (problem) return this.fail(path, problem);
     if (rules.min !== undefined && value.length < rules.min) {
       return this.fail(
         path,

@@ -5,3 +5,4 @@ export * from './ids';
 export * from './public.decorator';
 export * from './field-validator';
 export * from './country-codes';
+export * from './text';

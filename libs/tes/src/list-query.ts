@@ -1,5 +1,4 @@
-import { FieldError, ValidationFailedError } from '@constellation/common';
-import { textProblem } from './task-document.validator';
+import { FieldError, textProblem, ValidationFailedError } from '@constellation/common';
 import { TES_STATES, TES_VIEWS, TesState, TesView } from './tes.types';
 
 export interface ParsedListQuery {

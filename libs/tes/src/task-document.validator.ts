@@ -1,4 +1,4 @@
-import { FieldError, ValidationFailedError } from '@constellation/common';
+import { FieldError, textProblem, ValidationFailedError } from '@constellation/common';
 import { BACKEND_PARAMETERS } from './backend-parameters';
 import { TaskDocument, TesExecutor, TesFileType, TesInput, TesOutput, TesResources } from './tes.types';
 
@@ -95,17 +95,6 @@ class Checker {
     if (!Array.isArray(v)) return this.fail(path, `must be an array, not ${describe(v)}`);
     return v;
   }
-}
-
-/**
- * PostgreSQL text and jsonb cannot hold NUL characters or unpaired UTF-16 surrogates; such a string would
- * fail at INSERT time, so it is a 400 here instead of a 500 there.
- */
-export function textProblem(v: string): string | undefined {
-  if (v.includes('\0')) return 'must not contain NUL characters';
-  if (!(v as string & { isWellFormed(): boolean }).isWellFormed())
-    return 'must be valid Unicode (no unpaired surrogates)';
-  return undefined;
 }
 
 function describe(v: Json): string {
