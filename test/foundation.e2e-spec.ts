@@ -57,6 +57,16 @@ describe('foundation: health, errors, metrics, docs', () => {
     expect(res.body.errors).toEqual([{ path: '', reason: 'is not valid JSON' }]);
   });
 
+  it('does not echo any of a malformed body back (it may hold a credential)', async () => {
+    const res = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Content-Type', 'application/json')
+      .send('{"credentials":{"token":s3cr3t-TOKEN-value}}')
+      .expect(400);
+    expect(res.text).not.toContain('s3cr3t');
+    expect(res.body.message).toMatch(/^request body is not valid JSON( \(at position \d+\))?$/);
+  });
+
   it('exports Prometheus metrics with process metrics and the request histogram', async () => {
     await request(t.url).get('/health/live').expect(200);
     const res = await request(t.url).get('/metrics').expect(200);

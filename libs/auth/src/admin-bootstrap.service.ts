@@ -1,6 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { AuthService } from './auth.service';
 
@@ -11,13 +11,15 @@ function printBanner(lines: string[]): void {
 
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
+  private readonly logger = new Logger('auth');
   constructor(
     private readonly auth: AuthService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { generated } = await this.auth.bootstrapAdmin(this.config.adminToken);
+    const { generated, warnings } = await this.auth.bootstrapAdmin(this.config.adminToken);
+    for (const warning of warnings) this.logger.warn(warning);
     // A newcomer on the embedded database finds the token again in the data folder (readable by root only).
     const tokenFile = path.join(this.config.dataDir, 'admin-token');
     const embedded = this.config.databaseUrl === undefined;

@@ -6,11 +6,14 @@ import { IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
 import { AuthService } from './auth.service';
 import type { Role } from './authenticated-principal';
 import { parseAuthorization } from './credentials';
+import { FailedLoginLimiter } from './failed-login-limiter';
 import { PRINCIPAL_REQUEST_KEY } from './current-principal.decorator';
 
 /** Global guard: every route needs a valid token unless marked @Public(); @Roles() narrows who may call. */
 @Injectable()
 export class AuthGuard implements CanActivate {
+  private readonly failures = new FailedLoginLimiter();
+
   constructor(
     private readonly reflector: Reflector,
     private readonly auth: AuthService,
@@ -20,7 +23,17 @@ export class AuthGuard implements CanActivate {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
     const req = context.switchToHttp().getRequest<Request & Record<string, unknown>>();
-    const principal = await this.auth.authenticate(parseAuthorization(req.headers.authorization), new Date());
+    const client = req.ip ?? 'unknown';
+    const now = new Date();
+    this.failures.check(client, now.getTime());
+    let principal;
+    try {
+      principal = await this.auth.authenticate(parseAuthorization(req.headers.authorization), now);
+    } catch (err) {
+      if (err instanceof BrokerError && err.code === ErrorCode.Unauthenticated)
+        this.failures.recordFailure(client, now.getTime());
+      throw err;
+    }
     req[PRINCIPAL_REQUEST_KEY] = principal;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, targets);
     if (roles && !roles.includes(principal.role)) {

@@ -115,8 +115,17 @@ export class AuthRepository {
       .getCount();
   }
 
-  tokenExists(hash: Buffer, manager: EntityManager = this.db.manager): Promise<boolean> {
-    return manager.getRepository(ApiTokenEntity).exists({ where: { tokenHash: hash } });
+  async tokenState(
+    hash: Buffer,
+    manager: EntityManager = this.db.manager,
+  ): Promise<'absent' | 'active' | 'revoked'> {
+    const token = await manager.getRepository(ApiTokenEntity).findOne({ where: { tokenHash: hash } });
+    if (!token) return 'absent';
+    return token.revokedAt === null ? 'active' : 'revoked';
+  }
+
+  async setRole(principalId: string, role: Role, manager: EntityManager = this.db.manager): Promise<void> {
+    await manager.getRepository(PrincipalEntity).update({ id: principalId }, { role });
   }
 
   async revokeToken(id: string, now: Date): Promise<boolean> {

@@ -81,22 +81,35 @@ export class AuthService {
    * Ensures the principal `admin` exists with a usable token: the configured one if given, otherwise a new
    * one when the admin has none (returned so the caller can print it once). Serialised across replicas.
    */
-  async bootstrapAdmin(configuredToken: string | undefined): Promise<{ generated?: string }> {
+  async bootstrapAdmin(
+    configuredToken: string | undefined,
+  ): Promise<{ generated?: string; warnings: string[] }> {
     return this.repo.withBootstrapLock(async (manager) => {
+      const warnings: string[] = [];
       const admin =
         (await this.repo.findPrincipalByName('admin', manager)) ??
         (await this.repo.insertPrincipal({ name: 'admin', role: 'admin' }, manager));
+      if (admin.role !== 'admin') {
+        // The bootstrap principal is the way back in: it is an admin whatever an API call made of it.
+        await this.repo.setRole(admin.id, 'admin', manager);
+        warnings.push(`the principal "admin" had the role ${admin.role}; it is an admin again`);
+      }
       if (configuredToken !== undefined) {
         const hash = hashToken(configuredToken);
-        if (!(await this.repo.tokenExists(hash, manager))) {
+        const state = await this.repo.tokenState(hash, manager);
+        if (state === 'absent') {
           await this.repo.insertToken(admin.id, hash, 'CONSTELLATION_ADMIN_TOKEN', manager);
+        } else if (state === 'revoked') {
+          warnings.push(
+            'CONSTELLATION_ADMIN_TOKEN was revoked (rotated?) and is not accepted; set the current one',
+          );
         }
-        return {};
+        return { warnings };
       }
-      if ((await this.repo.countActiveTokens(admin.id, manager)) > 0) return {};
+      if ((await this.repo.countActiveTokens(admin.id, manager)) > 0) return { warnings };
       const token = generateToken();
       await this.repo.insertToken(admin.id, hashToken(token), 'generated at first start', manager);
-      return { generated: token };
+      return { generated: token, warnings };
     });
   }
 }

@@ -16,3 +16,4 @@ import { ApiTokenEntity } from './api-token.entity';
 import { PrincipalEntity } from './principal.entity';
 
 export const AUTH_ENTITIES = [PrincipalEntity, ApiTokenEntity];
+export * from './failed-login-limiter';

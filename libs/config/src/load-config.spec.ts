@@ -78,7 +78,11 @@ describe('loadConfig', () => {
     [{ CONSTELLATION_RATE_LIMIT: 'lots' }, 'CONSTELLATION_RATE_LIMIT must be a request count per window'],
     [
       { CONSTELLATION_ADMIN_TOKEN: 'has spaces in it' },
-      'CONSTELLATION_ADMIN_TOKEN must be at least 32 URL-safe characters',
+      'CONSTELLATION_ADMIN_TOKEN must be 32 to 256 URL-safe characters',
+    ],
+    [
+      { CONSTELLATION_ADMIN_TOKEN: 'a'.repeat(257) },
+      'CONSTELLATION_ADMIN_TOKEN must be 32 to 256 URL-safe characters',
     ],
     [{ CONSTELLATION_ORG_URL: 'ftp://x' }, 'CONSTELLATION_ORG_URL must be an http:// or https:// URL'],
   ])('rejects %j', (env, message) => {

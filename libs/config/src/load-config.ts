@@ -92,8 +92,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     url(env, 'CONSTELLATION_PUBLIC_URL', ['http:', 'https:'], 'an http:// or https:// URL') ??
     `http://${publicHost === '0.0.0.0' ? '127.0.0.1' : publicHost}:${port}`;
   const adminToken = read(env, 'CONSTELLATION_ADMIN_TOKEN');
-  if (adminToken !== undefined && !/^[A-Za-z0-9_-]{32,}$/.test(adminToken)) {
-    throw new ConfigError('CONSTELLATION_ADMIN_TOKEN', 'at least 32 URL-safe characters (A-Z a-z 0-9 _ -)');
+  if (adminToken !== undefined && !/^[A-Za-z0-9_-]{32,256}$/.test(adminToken)) {
+    throw new ConfigError('CONSTELLATION_ADMIN_TOKEN', '32 to 256 URL-safe characters (A-Z a-z 0-9 _ -)');
   }
   const secretKey = read(env, 'CONSTELLATION_SECRET_KEY');
   if (secretKey !== undefined && secretKey.length < 32) {

@@ -17,6 +17,21 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
+/**
+ * pino's error serializer minus query parameters: a failed INSERT or UPDATE carries its bound values
+ * (encrypted site credentials, token hashes) in `parameters`, which must not reach a log line.
+ */
+export function safeErrorSerializer(err: unknown): Record<string, unknown> {
+  const out = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  delete out.parameters;
+  if (out.driverError && typeof out.driverError === 'object') {
+    const driver = { ...(out.driverError as Record<string, unknown>) };
+    delete driver.parameters;
+    out.driverError = driver;
+  }
+  return out;
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Accepts a caller's X-Request-Id when it is well-formed, else makes one; echoes it on the response. */
@@ -47,6 +62,7 @@ export class LoggingModule {
                   path: req.url.split('?')[0],
                 }),
                 res: (res: { statusCode: number }) => ({ status: res.statusCode }),
+                err: safeErrorSerializer,
               },
               customSuccessMessage: (req, res, responseTime) =>
                 `${req.method} ${(req.url ?? '').split('?')[0]} ${res.statusCode} ${Math.round(responseTime)}ms`,

@@ -22,6 +22,11 @@ interface BodyParserError extends Error {
   limit?: number;
 }
 
+function jsonErrorPosition(parserMessage: string): string {
+  const m = /position (\d+)/.exec(parserMessage);
+  return m ? ` (at position ${m[1]})` : '';
+}
+
 function describe(
   exception: unknown,
   req: Request,
@@ -46,7 +51,8 @@ function describe(
       status: 400,
       body: {
         code: ErrorCode.BadRequest,
-        message: `request body is not valid JSON: ${parserError.message}`,
+        // The parser's own message quotes a slice of the body, which may hold a credential: only its position.
+        message: `request body is not valid JSON${jsonErrorPosition(parserError.message)}`,
         errors: [{ path: '', reason: 'is not valid JSON' }],
       },
     };

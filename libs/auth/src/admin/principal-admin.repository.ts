@@ -47,6 +47,10 @@ export class PrincipalAdminRepository {
     return this.db.getRepository(PrincipalEntity).findOneOrFail({ where: { id } });
   }
 
+  countAdmins(): Promise<number> {
+    return this.db.getRepository(PrincipalEntity).count({ where: { role: 'admin' } });
+  }
+
   /** Deletes the principal and (by cascade) its tokens; a principal that owns sites or tasks is a 409. */
   async deletePrincipal(id: string): Promise<void> {
     try {

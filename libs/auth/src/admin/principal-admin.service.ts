@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { BrokerError, ErrorCode, isUuid, ValidationFailedError } from '@constellation/common';
+import { BrokerError, ErrorCode, isUuid, ValidationFailedError, textProblem } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { AuthService } from '../auth.service';
 import { AuthenticatedPrincipal, Role, ROLES } from '../authenticated-principal';
@@ -77,6 +77,7 @@ export class PrincipalAdminService {
   async update(ref: string, body: unknown): Promise<PrincipalView> {
     const current = await this.find(ref);
     const next = readPrincipalUpdate(body, current);
+    if (next.role !== 'admin') await this.assertAnotherAdmin(current);
     return toPrincipalView(await this.repo.updatePrincipal(current.id, next));
   }
 
@@ -85,6 +86,7 @@ export class PrincipalAdminService {
     if (target.id === caller.id) {
       throw new BrokerError(ErrorCode.Conflict, 'an admin cannot delete itself; ask another admin');
     }
+    await this.assertAnotherAdmin(target);
     await this.repo.deletePrincipal(target.id);
   }
 
@@ -131,8 +133,16 @@ export class PrincipalAdminService {
   }
 
   private async find(ref: string): Promise<PrincipalEntity> {
-    const p = await this.repo.findPrincipal(ref);
-    if (!p) throw new BrokerError(ErrorCode.PrincipalNotFound, `no principal ${ref}`);
+    // A reference PostgreSQL cannot even compare (NUL, lone surrogates) names nothing.
+    const p = textProblem(ref) ? null : await this.repo.findPrincipal(ref);
+    if (!p) throw new BrokerError(ErrorCode.PrincipalNotFound, `no principal ${ref.slice(0, 100)}`);
     return p;
+  }
+
+  /** The installation must keep an admin: nobody else can approve sites or make principals. */
+  private async assertAnotherAdmin(target: PrincipalEntity): Promise<void> {
+    if (target.role === 'admin' && (await this.repo.countAdmins()) <= 1) {
+      throw new BrokerError(ErrorCode.Conflict, `${target.name} is the last admin; make another admin first`);
+    }
   }
 }

@@ -1,0 +1,91 @@
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { AuthService, FAILED_LOGINS_PER_MINUTE } from '@constellation/auth';
+import { createPrincipal, TestPrincipal } from './support/principals';
+import { MINIMAL_TASK } from './support/tes-client';
+import { startTestApp, TestApp } from './support/test-app';
+
+describe('auth: failed-login limit, role changes and the last admin', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('makes a role change take effect on the next request', async () => {
+    const admin = await createPrincipal(t, 'admin');
+    const user = await createPrincipal(t, 'submitter');
+    await request(t.url).post('/v1/tasks').set('Authorization', user.bearer).send(MINIMAL_TASK).expect(200);
+    await request(t.url)
+      .patch(`/api/v1/principals/${user.name}`)
+      .set('Authorization', admin.bearer)
+      .send({ role: 'provider' })
+      .expect(200);
+    const res = await request(t.url)
+      .post('/v1/tasks')
+      .set('Authorization', user.bearer)
+      .send(MINIMAL_TASK)
+      .expect(403);
+    expect(res.body.message).toBe('this operation needs the role submitter or admin');
+  });
+
+  it('keeps at least one admin: demoting the last one is a 409', async () => {
+    const db = t.app.get(DataSource);
+    // Leave exactly one admin: the one this test makes (other admins of this run become submitters).
+    const only: TestPrincipal = await createPrincipal(t, 'admin');
+    await db.query(`UPDATE principal SET role = 'submitter' WHERE role = 'admin' AND id <> $1`, [only.id]);
+    const res = await request(t.url)
+      .patch(`/api/v1/principals/${only.name}`)
+      .set('Authorization', only.bearer)
+      .send({ role: 'submitter' })
+      .expect(409);
+    expect(res.body.message).toBe(`${only.name} is the last admin; make another admin first`);
+    const second = await createPrincipal(t, 'admin');
+    await request(t.url)
+      .patch(`/api/v1/principals/${second.name}`)
+      .set('Authorization', only.bearer)
+      .send({ role: 'submitter' })
+      .expect(200);
+  });
+
+  it('restores the bootstrap admin at start-up and warns about a revoked configured token', async () => {
+    const auth = t.app.get(AuthService);
+    const db = t.app.get(DataSource);
+    await db.query(`UPDATE principal SET role = 'submitter' WHERE name = 'admin'`);
+    await db.query(`UPDATE api_token SET revoked_at = now() WHERE description = 'CONSTELLATION_ADMIN_TOKEN'`);
+    const { warnings } = await auth.bootstrapAdmin(t.config.adminToken);
+    expect(warnings).toEqual([
+      'the principal "admin" had the role submitter; it is an admin again',
+      'CONSTELLATION_ADMIN_TOKEN was revoked (rotated?) and is not accepted; set the current one',
+    ]);
+    const [{ role }] = await db.query(`SELECT role FROM principal WHERE name = 'admin'`);
+    expect(role).toBe('admin');
+  });
+
+  it('answers a principal reference PostgreSQL cannot compare with 404', async () => {
+    const admin = await createPrincipal(t, 'admin');
+    await request(t.url).get('/api/v1/principals/a%00b').set('Authorization', admin.bearer).expect(404);
+  });
+
+  it(`refuses an address after ${FAILED_LOGINS_PER_MINUTE} failed authentications in a minute, valid tokens included`, async () => {
+    const fresh = await startTestApp();
+    try {
+      const good = await createPrincipal(fresh, 'submitter');
+      const bad = `Bearer ${'x'.repeat(43)}`;
+      for (let i = 0; i < FAILED_LOGINS_PER_MINUTE; i++) {
+        await request(fresh.url).get('/v1/tasks').set('Authorization', bad).expect(401);
+      }
+      const blocked = await request(fresh.url).get('/v1/tasks').set('Authorization', bad).expect(429);
+      expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+      expect(blocked.body.code).toBe('RATE_LIMITED');
+      await request(fresh.url).get('/v1/tasks').set('Authorization', good.bearer).expect(429);
+      // Public routes stay open.
+      await request(fresh.url).get('/v1/service-info').expect(200);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
