@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
-import { ProbeService } from '@constellation/dispatch';
-import { SiteHealthRepository } from '@constellation/registry';
+import { ProbeService, SiteProber } from '@constellation/dispatch';
+import { LOAD_REFRESH_LOCK_KEY, ProbeTarget, SiteHealthRepository } from '@constellation/registry';
 import { startFakeSite, FakeSite } from './support/fake-site';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
@@ -181,5 +181,127 @@ describe('health probes and observed load', () => {
     await probes.refreshLoad(new Date(clock));
     s = await site();
     expect(s.load).toMatchObject({ running: 3, queued: 1, estimated_wait_seconds: null });
+  });
+
+  describe('rounds on more than one replica', () => {
+    const replicaWith = (prober: SiteProber) =>
+      new ProbeService(t.app.get(SiteHealthRepository), { ...t.config, probeSeconds: 60 }, prober);
+    const activeSites = async (n: number): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await request(t.url)
+          .post('/api/v1/sites')
+          .set('Authorization', provider.bearer)
+          .send(siteDocument({ kind: 'tes', url: 'https://unused.invalid/', pulsar_manager: null }))
+          .expect(201);
+        await request(t.url)
+          .post(`/api/v1/sites/${res.body.id}/approve`)
+          .set('Authorization', admin.bearer)
+          .expect(200);
+        ids.push(res.body.id);
+      }
+      return ids;
+    };
+    const leasedBy = async (replica: string): Promise<number> => {
+      const [{ n }] = await t.app
+        .get(DataSource)
+        .query('SELECT count(*)::integer AS n FROM site WHERE probe_claimed_by = $1', [replica]);
+      return n;
+    };
+
+    it('leases only the sites a replica is probing, so another replica takes the rest, each once', async () => {
+      const ids = await activeSites(20);
+      const probedBy: Record<string, string[]> = { a: [], b: [] };
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let inFlight = 0;
+      const a = replicaWith(async (target: ProbeTarget) => {
+        probedBy.a.push(target.id);
+        inFlight++;
+        await gate;
+        return { ok: true, latencyMs: 1 };
+      });
+      const b = replicaWith(async (target: ProbeTarget) => {
+        probedBy.b.push(target.id);
+        return { ok: true, latencyMs: 1 };
+      });
+      const at = new Date(clock + 3_600_000);
+      const roundA = a.probeDueSites(at);
+      while (inFlight < 16) await new Promise((r) => setTimeout(r, 10));
+      // 16 probes hang; the replica holds leases on those 16 only, not on every due site.
+      expect(await leasedBy(a.replica)).toBe(16);
+      const rb = await b.probeDueSites(at);
+      expect(rb.probed).toBeGreaterThanOrEqual(4);
+      release();
+      const ra = await roundA;
+      expect(ra.probed).toBe(16);
+      const all = [...probedBy.a, ...probedBy.b];
+      expect(new Set(all).size).toBe(all.length);
+      for (const id of ids) expect(all).toContain(id);
+      expect(await leasedBy(a.replica)).toBe(0);
+      clock = at.getTime() + 60_000;
+    });
+
+    it('records a prober that throws as a failed probe and releases every lease', async () => {
+      const [bad] = await activeSites(1);
+      const p = replicaWith(async (target: ProbeTarget) => {
+        if (target.id === bad) throw new Error('boom');
+        return { ok: true, latencyMs: 1 };
+      });
+      const r = await p.probeDueSites(new Date(clock + 3_600_000));
+      expect(r.probed).toBeGreaterThan(1);
+      expect(await leasedBy(p.replica)).toBe(0);
+      const s = (
+        await request(t.url).get(`/api/v1/sites/${bad}`).set('Authorization', admin.bearer).expect(200)
+      ).body;
+      expect(s.probe).toMatchObject({ consecutive_failures: 1, last_error: 'probe error: boom' });
+      clock += 3_600_000 + 60_000;
+    });
+  });
+
+  describe('load refresh', () => {
+    const loadOf = async () =>
+      (await request(t.url).get(`/api/v1/sites/${siteId}`).set('Authorization', admin.bearer).expect(200))
+        .body.load;
+
+    it('writes only sites whose load changed', async () => {
+      const first = new Date(clock + 1000);
+      await probes.refreshLoad(first);
+      const before = await loadOf();
+      const rows = await t.app
+        .get(DataSource)
+        .query('SELECT xmin::text AS x FROM site WHERE id = $1', [siteId]);
+      expect(await probes.refreshLoad(new Date(clock + 2000))).toBe(true);
+      const after = await loadOf();
+      expect(after).toEqual(before);
+      const again = await t.app
+        .get(DataSource)
+        .query('SELECT xmin::text AS x FROM site WHERE id = $1', [siteId]);
+      // Not rewritten: the row version is the same.
+      expect(again[0].x).toBe(rows[0].x);
+    });
+
+    it('lets one replica refresh at a time: the others skip while the lock is held', async () => {
+      const db = t.app.get(DataSource);
+      const before = await loadOf();
+      await db.query(
+        `INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, site_id, version)
+         VALUES ($1, $2, 'load', 'RUNNING', '{}', '{}', now(), now(), $3, 1)`,
+        [newId(), admin.id, siteId],
+      );
+      const holder = db.createQueryRunner();
+      await holder.connect();
+      await holder.startTransaction();
+      try {
+        await holder.query('SELECT pg_advisory_xact_lock($1::bigint)', [LOAD_REFRESH_LOCK_KEY]);
+        expect(await probes.refreshLoad(new Date(clock + 3000))).toBe(false);
+        expect((await loadOf()).running).toBe(before.running);
+      } finally {
+        await holder.rollbackTransaction();
+        await holder.release();
+      }
+      expect(await probes.refreshLoad(new Date(clock + 4000))).toBe(true);
+      expect((await loadOf()).running).toBe(before.running + 1);
+    });
   });
 });

@@ -159,6 +159,28 @@ const SITE_CASES: Case[] = [
     errors: [{ path: 'url', reason: 'must not contain a user name or password; send them in credentials' }],
   },
   {
+    name: 'pulsar-rest url with a query string (a token belongs in credentials)',
+    doc: siteDocument({ url: 'https://pulsar.example.org/?private_token=abc123' }),
+    errors: [
+      {
+        path: 'url',
+        reason:
+          'must not have a query string; send tokens (such as private_token) in credentials, which are encrypted and never shown',
+      },
+    ],
+  },
+  {
+    name: 'tes url with a query string',
+    doc: siteDocument({ kind: 'tes', url: 'https://tes.example.org/ga4gh/tes?token=abc' }),
+    errors: [
+      {
+        path: 'url',
+        reason:
+          'must not have a query string; send tokens (such as private_token) in credentials, which are encrypted and never shown',
+      },
+    ],
+  },
+  {
     name: 'pulsar_manager on a tes site',
     doc: siteDocument({ kind: 'tes', pulsar_manager: 'galaxy' }),
     errors: [{ path: 'pulsar_manager', reason: 'is only for pulsar-rest and pulsar-amqp sites' }],
@@ -399,5 +421,12 @@ describe('registry validation: every bad field gets a precise 400', () => {
       .send({ reason: 42 })
       .expect(400);
     expect(action.body.errors).toEqual([{ path: 'reason', reason: 'must be a string' }]);
+  });
+
+  it('answers 404, not 500, for a site reference PostgreSQL cannot hold (NUL)', async () => {
+    for (const ref of ['a%00b', '%00']) {
+      const res = await request(t.url).get(`/api/v1/sites/${ref}`).set('Authorization', admin.bearer);
+      expect([ref, res.status]).toEqual([ref, 404]);
+    }
   });
 });

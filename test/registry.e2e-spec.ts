@@ -450,4 +450,63 @@ describe('registry: sites, data stores, principals and tokens', () => {
       'pulsar-amqp',
     ]);
   });
+
+  describe('edits under the row lock', () => {
+    const register = async (overrides: Record<string, unknown> = {}) =>
+      (
+        await api()
+          .post('/api/v1/sites')
+          .set('Authorization', alice.bearer)
+          .send(siteDocument(overrides))
+          .expect(201)
+      ).body.id as string;
+    const act = (id: string, action: string, who = admin) =>
+      api().post(`/api/v1/sites/${id}/${action}`).set('Authorization', who.bearer).send({}).expect(200);
+    const edit = (id: string, body: Record<string, unknown>, who = alice) =>
+      api().patch(`/api/v1/sites/${id}`).set('Authorization', who.bearer).send(body);
+    const events = async (id: string) =>
+      (await api().get(`/api/v1/sites/${id}/events`).set('Authorization', admin.bearer).expect(200)).body
+        .events as { kind: string; from: string | null; to: string | null; reason: string }[];
+
+    it.each([
+      ['active', { url: 'https://elsewhere.example.org/' }, 'url'],
+      ['draining', { kind: 'tes' }, 'kind'],
+    ])('sends an %s site whose owner changes its %j back to pending', async (state, body, field) => {
+      const id = await register();
+      await act(id, 'approve');
+      if (state === 'draining') await act(id, 'drain', alice);
+      const res = await edit(id, body).expect(200);
+      expect(res.body.admin_state).toBe('pending');
+      const last = (await events(id)).find((e) => e.kind === 'admin_state' && e.to === 'pending');
+      expect(last).toMatchObject({ kind: 'admin_state', from: state, to: 'pending' });
+      expect(last?.reason).toContain(`changed ${field}`);
+      expect(last?.reason).toContain('approval again');
+    });
+
+    it('keeps the state when the owner edits other fields, or an admin changes the url', async () => {
+      const id = await register();
+      await act(id, 'approve');
+      expect((await edit(id, { tags: { x: '1' } }).expect(200)).body.admin_state).toBe('active');
+      expect((await edit(id, { url: 'https://pulsar.example.org/' }).expect(200)).body.admin_state).toBe(
+        'active',
+      );
+      const byAdmin = await edit(id, { url: 'https://moved.example.org/' }, admin).expect(200);
+      expect(byAdmin.body).toMatchObject({ admin_state: 'active', url: 'https://moved.example.org/' });
+    });
+
+    it('keeps both of two concurrent edits of different fields', async () => {
+      for (let i = 0; i < 5; i++) {
+        const id = await register();
+        const [a, b] = await Promise.all([
+          edit(id, { tags: { round: String(i) } }),
+          edit(id, { capacity: { max_concurrent_tasks: 7 + i } }),
+        ]);
+        expect([a.status, b.status]).toEqual([200, 200]);
+        const s = (await api().get(`/api/v1/sites/${id}`).set('Authorization', admin.bearer).expect(200))
+          .body;
+        expect(s.tags).toEqual({ round: String(i) });
+        expect(s.capacity.max_concurrent_tasks).toBe(7 + i);
+      }
+    });
+  });
 });

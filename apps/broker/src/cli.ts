@@ -4,7 +4,12 @@ import * as path from 'node:path';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { AuthModule, PrincipalAdminModule, PrincipalAdminService } from '@constellation/auth';
+import {
+  AuthenticatedPrincipal,
+  AuthModule,
+  PrincipalAdminModule,
+  PrincipalAdminService,
+} from '@constellation/auth';
 import { BrokerError } from '@constellation/common';
 import { AppConfig, ConfigError, ConfigModule, loadConfig } from '@constellation/config';
 import {
@@ -14,6 +19,7 @@ import {
   runMigrations,
   startEmbeddedPostgres,
 } from '@constellation/persistence';
+import { RegistryModule, SITE_ACTIONS, SiteAction, SiteRegistryService } from '@constellation/registry';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded database in CONSTELLATION_DATA_DIR)
@@ -25,6 +31,12 @@ const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded da
   npm run cli -- token issue <principal name|id> [--description TEXT]     (alias: token create)
   npm run cli -- token list <principal name|id>
   npm run cli -- token revoke <token id>
+  npm run cli -- site list [--admin-state STATE] [--health HEALTH] [--kind KIND] [--country CC]
+  npm run cli -- site show <slug|id>
+  npm run cli -- site register --file site.json --owner <principal name|id>
+  npm run cli -- site approve|drain|resume|disable <slug|id> [--reason TEXT]
+
+Site commands act as the bootstrap admin principal (register: as the owner); their events say "via the CLI".
 
 Output is JSON. A token is printed once, when it is made; only its hash is stored.`;
 
@@ -38,6 +50,7 @@ class CliModule {
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, ENTITIES, MIGRATIONS)),
         AuthModule,
         PrincipalAdminModule,
+        RegistryModule,
       ],
     };
   }
@@ -85,9 +98,77 @@ function runningEmbeddedUrl(dataDir: string): string | undefined {
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/constellation`;
 }
 
-async function run(service: PrincipalAdminService, argv: string[]): Promise<unknown> {
+interface CliServices {
+  principals: PrincipalAdminService;
+  sites: SiteRegistryService;
+}
+
+/** The principal a site command acts as, marked so its site events say the change came from the CLI. */
+async function actingAs(principals: PrincipalAdminService, ref: string): Promise<AuthenticatedPrincipal> {
+  const p = await principals.get(ref);
+  return {
+    id: p.id,
+    name: `${p.name} (via the CLI)`,
+    role: p.role,
+    allowedSiteIds: p.allowed_site_ids,
+    maxRunningTasks: p.max_running_tasks,
+    shareWeight: p.share_weight,
+    tokenId: '',
+  };
+}
+
+async function runSite(
+  services: CliServices,
+  verb: string | undefined,
+  target: string | undefined,
+  flags: Record<string, string | true>,
+): Promise<unknown> {
+  const { principals, sites } = services;
+  if (verb === 'list') {
+    const query: Record<string, unknown> = { page_size: '2047' };
+    const filters = { 'admin-state': 'admin_state', health: 'health', kind: 'kind', country: 'country' };
+    for (const [flag, param] of Object.entries(filters)) {
+      if (flags[flag] !== undefined) query[param] = flags[flag] === true ? '' : flags[flag];
+    }
+    return sites.list(query);
+  }
+  if (verb === 'show') {
+    if (!target) throw new UsageError('site show needs a slug or id');
+    return sites.get(target);
+  }
+  if (verb === 'register') {
+    if (typeof flags.file !== 'string')
+      throw new UsageError('site register needs --file <site document.json>');
+    if (typeof flags.owner !== 'string')
+      throw new UsageError('site register needs --owner <principal name|id>');
+    let body: unknown;
+    try {
+      body = JSON.parse(readFileSync(flags.file, 'utf8'));
+    } catch (err) {
+      throw new UsageError(`cannot read ${flags.file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const owner = await actingAs(principals, flags.owner);
+    if (owner.role !== 'provider' && owner.role !== 'admin') {
+      throw new UsageError(
+        `the owner of a site must be a provider or an admin; ${flags.owner} is a ${owner.role}`,
+      );
+    }
+    return sites.register(owner, body);
+  }
+  if (verb !== undefined && (SITE_ACTIONS as readonly string[]).includes(verb)) {
+    if (!target) throw new UsageError(`site ${verb} needs a slug or id`);
+    const admin = await actingAs(principals, 'admin');
+    const reason = typeof flags.reason === 'string' ? flags.reason : undefined;
+    return sites.transition(admin, target, verb as SiteAction, reason);
+  }
+  throw new UsageError(verb ? `unknown command: site ${verb}` : 'site needs a command');
+}
+
+async function run(services: CliServices, argv: string[]): Promise<unknown> {
+  const service = services.principals;
   const { positional, flags } = parseArgs(argv);
   const [noun, verb, target] = positional;
+  if (noun === 'site') return runSite(services, verb, target, flags);
   const command = `${noun ?? ''} ${verb ?? ''}`.trim();
   switch (command) {
     case 'principal create': {
@@ -165,7 +246,10 @@ async function main(): Promise<number> {
       { logger: ['error'] },
     );
     try {
-      const result = await run(ctx.get(PrincipalAdminService), argv);
+      const result = await run(
+        { principals: ctx.get(PrincipalAdminService), sites: ctx.get(SiteRegistryService) },
+        argv,
+      );
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     } catch (err) {

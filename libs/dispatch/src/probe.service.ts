@@ -16,6 +16,7 @@ export interface ProbeRound {
 
 // Enough to keep a few hundred sites current within one interval without opening hundreds of sockets.
 const CONCURRENCY = 16;
+// At most this many probes per round; the rest wait for the next tick.
 const BATCH = 256;
 
 @Injectable()
@@ -31,40 +32,74 @@ export class ProbeService {
   ) {}
 
   /**
-   * Claims every active or draining site due at `now` (leased, so other replicas skip them), probes them
-   * with bounded concurrency and records each result. Time is an argument so tests can step it.
+   * Probes the active or draining sites due at `now` with bounded concurrency and records each result. Each
+   * worker claims one site only when it is free to probe it (leased, so other replicas skip it), so a lease
+   * starts when its probe starts and never runs out while the site waits behind others in a long batch.
+   * Time is an argument so tests can step it.
    */
   async probeDueSites(now: Date = new Date()): Promise<ProbeRound> {
-    const targets = await this.health.claimDue(this.replica, now, this.config.leaseSeconds, BATCH);
     const changes: HealthChange[] = [];
-    let next = 0;
+    // Sites probed in this round: with a zero probe interval one would be due again at once.
+    const seen: string[] = [];
+    let claimed = 0;
+    let exhausted = false;
     const worker = async () => {
-      while (next < targets.length) {
-        const target = targets[next++];
-        const outcome = await this.prober(target);
-        const recordedAt = new Date(Math.max(now.getTime(), Date.now()));
-        const change = await this.health.record(
-          target.id,
-          this.replica,
-          outcome,
-          recordedAt,
-          new Date(now.getTime() + this.config.probeSeconds * 1000),
-          this.config.probeFailures,
-        );
-        if (change) {
-          changes.push(change);
-          const log = { siteId: change.siteId, site: change.slug, from: change.from, to: change.to };
-          if (change.to === 'offline') this.logger.warn(log, `site ${change.slug} is offline`);
-          else this.logger.log(log, `site ${change.slug} is ${change.to}`);
+      while (!exhausted && claimed < BATCH) {
+        claimed++;
+        // The lease runs from when the claim is made, not from when the round began.
+        const claimAt = new Date(Math.max(now.getTime(), Date.now()));
+        const [target] = await this.health.claimDue(this.replica, claimAt, this.config.leaseSeconds, 1, seen);
+        if (!target) {
+          claimed--;
+          exhausted = true;
+          return;
         }
+        seen.push(target.id);
+        const change = await this.probeOne(target, now);
+        if (change) changes.push(change);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(CONCURRENCY, targets.length) }, worker));
-    return { probed: targets.length, changes };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    return { probed: seen.length, changes };
   }
 
-  /** Recomputes every site's observed load from the broker's task table. */
-  refreshLoad(now: Date = new Date()): Promise<void> {
+  /** Probes one claimed site and records the outcome; a prober that throws counts as a failed probe. */
+  private async probeOne(target: ProbeTarget, now: Date): Promise<HealthChange | null> {
+    let outcome: ProbeOutcome;
+    try {
+      outcome = await this.prober(target);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.warn({ siteId: target.id, site: target.slug, err: message }, 'prober threw');
+      outcome = { ok: false, latencyMs: null, error: `probe error: ${message.slice(0, 200)}` };
+    }
+    const recordedAt = new Date(Math.max(now.getTime(), Date.now()));
+    let change: HealthChange | null;
+    try {
+      change = await this.health.record(
+        target.id,
+        this.replica,
+        outcome,
+        recordedAt,
+        new Date(now.getTime() + this.config.probeSeconds * 1000),
+        this.config.probeFailures,
+      );
+    } catch (err) {
+      // The lease expires on its own; the other sites of the round still get probed.
+      const message = err instanceof Error ? err.message : String(err);
+      this.logger.error({ siteId: target.id, site: target.slug, err: message }, 'could not record a probe');
+      return null;
+    }
+    if (change) {
+      const log = { siteId: change.siteId, site: change.slug, from: change.from, to: change.to };
+      if (change.to === 'offline') this.logger.warn(log, `site ${change.slug} is offline`);
+      else this.logger.log(log, `site ${change.slug} is ${change.to}`);
+    }
+    return change;
+  }
+
+  /** Recomputes every site's observed load from the broker's task table (false: another replica is at it). */
+  refreshLoad(now: Date = new Date()): Promise<boolean> {
     return this.health.refreshOwnLoad(now);
   }
 }

@@ -18,6 +18,6 @@ import { SitesController } from './sites.controller';
     SiteRegistryService,
     DataStoreService,
   ],
-  exports: [SiteHealthRepository, CredentialCipher],
+  exports: [SiteHealthRepository, CredentialCipher, SiteRegistryService],
 })
 export class RegistryModule {}

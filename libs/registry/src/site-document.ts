@@ -416,6 +416,12 @@ function checkUrl(v: FieldValidator, raw: string, kind: SiteKind): void {
   }
   if (kind === 'pulsar-amqp' && parsed.search !== '') {
     v.fail('url', 'must not have a query string');
+  } else if (parsed.search !== '') {
+    // Pulsar REST authenticates with ?private_token=...; a token in the public url would be shown to everyone.
+    v.fail(
+      'url',
+      'must not have a query string; send tokens (such as private_token) in credentials, which are encrypted and never shown',
+    );
   }
 }
 

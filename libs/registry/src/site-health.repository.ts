@@ -4,6 +4,9 @@ import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
 import { Health, SiteKind } from './registry.types';
 
+/** Key of the transaction-level advisory lock that lets one replica at a time refresh site load. */
+export const LOAD_REFRESH_LOCK_KEY = 4_171_190_001;
+
 /** What a probe needs to know about a site it claimed. */
 export interface ProbeTarget {
   id: string;
@@ -37,8 +40,17 @@ export interface HealthChange {
 export class SiteHealthRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  /** Claims up to `limit` active or draining sites whose probe is due at `now` and whose lease is free. */
-  async claimDue(replica: string, now: Date, leaseSeconds: number, limit: number): Promise<ProbeTarget[]> {
+  /**
+   * Claims up to `limit` active or draining sites whose probe is due at `now` and whose lease is free,
+   * leaving out the ids in `exclude` (those already probed this round).
+   */
+  async claimDue(
+    replica: string,
+    now: Date,
+    leaseSeconds: number,
+    limit: number,
+    exclude: readonly string[] = [],
+  ): Promise<ProbeTarget[]> {
     // TypeORM answers an UPDATE with [rows, affected count].
     const [rows]: [{ id: string; slug: string; kind: SiteKind; url: string | null }[], number] =
       await this.db.query(
@@ -48,11 +60,12 @@ export class SiteHealthRepository {
          WHERE admin_state IN ('active', 'draining')
            AND (next_probe_at IS NULL OR next_probe_at <= $2)
            AND (probe_lease_until IS NULL OR probe_lease_until < $2)
+           AND NOT (id = ANY($5::uuid[]))
          ORDER BY next_probe_at NULLS FIRST, id
          LIMIT $4
          FOR UPDATE SKIP LOCKED)
        RETURNING id, slug, kind, url`,
-        [replica, now, leaseSeconds, limit],
+        [replica, now, leaseSeconds, limit, exclude],
       );
     return rows.map((r) => ({ id: r.id, slug: r.slug, kind: r.kind, url: r.url }));
   }
@@ -122,29 +135,49 @@ export class SiteHealthRepository {
    * Recomputes every site's load from the broker's own task table: tasks placed there and running (or being
    * cancelled) count as running, tasks placed and not yet started as queued. The estimated wait is 0 while
    * an admission slot is free; beyond that it needs run times learned from completions, so it stays null
-   * until the site reports its own queue.
+   * until the site reports its own queue. Only rows whose load changed are written (so load_updated_at is
+   * when the load last changed), and only one replica refreshes at a time: the others skip the tick.
+   * Returns false when another replica held the lock.
    */
-  async refreshOwnLoad(now: Date): Promise<void> {
-    await this.db.query(
-      `UPDATE site s SET
-         running_tasks = COALESCE(c.running, 0),
-         queued_tasks = COALESCE(c.queued, 0),
-         estimated_wait_seconds = CASE
-           WHEN COALESCE(c.running, 0) + COALESCE(c.queued, 0) < s.max_concurrent_tasks
-             AND COALESCE(s.reported_queued, 0) = 0 THEN 0
-           ELSE NULL END,
-         load_updated_at = $1
-       FROM site s2
-       LEFT JOIN (
-         SELECT site_id,
-                count(*) FILTER (WHERE state IN ('RUNNING', 'CANCELING'))::integer AS running,
-                count(*) FILTER (WHERE state = 'INITIALIZING')::integer AS queued
-         FROM task
-         WHERE site_id IS NOT NULL AND state IN ('INITIALIZING', 'RUNNING', 'CANCELING')
-         GROUP BY site_id
-       ) c ON c.site_id = s2.id
-       WHERE s.id = s2.id`,
-      [now],
-    );
+  async refreshOwnLoad(now: Date): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const [{ locked }]: { locked: boolean }[] = await m.query(
+        'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
+        [LOAD_REFRESH_LOCK_KEY],
+      );
+      if (!locked) return false;
+      await m.query(
+        `UPDATE site s SET
+           running_tasks = n.running,
+           queued_tasks = n.queued,
+           estimated_wait_seconds = n.wait,
+           load_updated_at = $1
+         FROM (
+           SELECT s2.id,
+                  COALESCE(c.running, 0) AS running,
+                  COALESCE(c.queued, 0) AS queued,
+                  CASE
+                    WHEN COALESCE(c.running, 0) + COALESCE(c.queued, 0) < s2.max_concurrent_tasks
+                      AND COALESCE(s2.reported_queued, 0) = 0 THEN 0
+                    ELSE NULL END AS wait
+           FROM site s2
+           LEFT JOIN (
+             SELECT site_id,
+                    count(*) FILTER (WHERE state IN ('RUNNING', 'CANCELING'))::integer AS running,
+                    count(*) FILTER (WHERE state = 'INITIALIZING')::integer AS queued
+             FROM task
+             WHERE site_id IS NOT NULL AND state IN ('INITIALIZING', 'RUNNING', 'CANCELING')
+             GROUP BY site_id
+           ) c ON c.site_id = s2.id
+         ) n
+         WHERE s.id = n.id
+           AND (s.load_updated_at IS NULL
+             OR s.running_tasks IS DISTINCT FROM n.running
+             OR s.queued_tasks IS DISTINCT FROM n.queued
+             OR s.estimated_wait_seconds IS DISTINCT FROM n.wait)`,
+        [now],
+      );
+      return true;
+    });
   }
 }

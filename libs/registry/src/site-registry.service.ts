@@ -115,7 +115,11 @@ export class SiteRegistryService {
     return toSiteView(await this.find(ref));
   }
 
-  /** The owner or an admin edits the description; credentials are replaced or cleared, never shown. */
+  /**
+   * The owner or an admin edits the description; credentials are replaced or cleared, never shown. The body
+   * is merged into the row read under its lock, so concurrent edits of different fields both survive. An
+   * owner who points an approved site elsewhere (url or kind) sends it back to `pending` for re-approval.
+   */
   async update(
     caller: AuthenticatedPrincipal,
     ref: string,
@@ -124,23 +128,41 @@ export class SiteRegistryService {
   ): Promise<SiteView> {
     const current = await this.find(ref);
     this.assertMayManage(caller, current, 'edit');
-    const { description, credentials } = readSiteDocument(body, toSiteDescription(current));
-    await this.checkDataStores(description);
     const saved = await this.sites.change(
       current.id,
-      (site) => {
+      async (site) => {
         // Re-checked under the row lock: ownership cannot change in between, but keep the rule in one place.
         this.assertMayManage(caller, site, 'edit');
+        const { description, credentials } = readSiteDocument(body, toSiteDescription(site));
+        await this.checkDataStores(description);
+        const moved: string[] = [];
+        if (description.url !== site.url) moved.push('url');
+        if (description.kind !== site.kind) moved.push('kind');
         applySiteDescription(site, description);
         if (credentials !== undefined) {
           site.credentialsEncrypted = credentials === null ? null : this.cipher.encrypt(site.id, credentials);
         }
         const changed = Object.keys(body as object).sort();
-        return {
-          kind: 'updated',
-          actorId: caller.id,
-          reason: `${caller.name} changed ${changed.join(', ') || 'nothing'}`,
-        };
+        const events: NewSiteEvent[] = [
+          {
+            kind: 'updated',
+            actorId: caller.id,
+            reason: `${caller.name} changed ${changed.join(', ') || 'nothing'}`,
+          },
+        ];
+        const from = site.adminState;
+        if (caller.role !== 'admin' && moved.length > 0 && (from === 'active' || from === 'draining')) {
+          // Approval vouched for an endpoint; a different one needs an admin to look again.
+          site.adminState = 'pending';
+          events.push({
+            kind: 'admin_state',
+            from,
+            to: 'pending',
+            actorId: caller.id,
+            reason: `${caller.name} changed ${moved.join(' and ')}; the site needs an admin's approval again`,
+          });
+        }
+        return events;
       },
       now,
     );

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import { BrokerError, ErrorCode, isUuid, newId } from '@constellation/common';
+import { BrokerError, ErrorCode, isUuid, newId, textProblem } from '@constellation/common';
 import { PageRequest } from './list-query';
 import { AdminState, Health, SiteEventKind, SiteKind } from './registry.types';
 import { SiteEntity } from './site.entity';
@@ -58,7 +58,9 @@ export class SiteRepository {
   }
 
   /** By id, or by slug when the reference is not a UUID (slugs are what people type). */
-  findByRef(ref: string): Promise<SiteEntity | null> {
+  async findByRef(ref: string): Promise<SiteEntity | null> {
+    // PostgreSQL rejects NUL and unpaired surrogates in text; no slug can contain them, so no site matches.
+    if (textProblem(ref) !== undefined) return null;
     const where = isUuid(ref) ? { id: ref.toLowerCase() } : { slug: ref };
     return this.db.getRepository(SiteEntity).findOne({ where });
   }
@@ -84,7 +86,9 @@ export class SiteRepository {
    */
   async change(
     id: string,
-    change: (site: SiteEntity) => NewSiteEvent | null,
+    change: (
+      site: SiteEntity,
+    ) => NewSiteEvent | NewSiteEvent[] | null | Promise<NewSiteEvent | NewSiteEvent[] | null>,
     now: Date,
   ): Promise<SiteEntity> {
     return this.db.transaction(async (m) => {
@@ -95,11 +99,11 @@ export class SiteRepository {
         .where('s.id = :id', { id })
         .getOne();
       if (!site) throw new BrokerError(ErrorCode.SiteNotFound, `no site ${id}`);
-      const event = change(site);
+      const event = await change(site);
       if (event === null) return site;
       site.updatedAt = now;
       const saved = await m.getRepository(SiteEntity).save(site);
-      await this.appendEvent(m, id, event, now);
+      for (const e of Array.isArray(event) ? event : [event]) await this.appendEvent(m, id, e, now);
       return saved;
     });
   }
