@@ -1,7 +1,7 @@
 /**
  * The keys py-tes 1.1 accepts in each TES object (it raises on any other key): responses must stay within.
  */
-const ALLOWED: Record<string, string[]> = {
+export const ALLOWED: Record<string, string[]> = {
   task: [
     'id',
     'state',
@@ -60,3 +60,20 @@ export function unknownTaskKeys(task: Record<string, unknown>): string[] {
   });
   return problems;
 }
+
+/** The service-info fields py-tes 1.1 knows (camelCase as served; it fails on any other). */
+export const PY_TES_SERVICE_INFO_KEYS = [
+  'contactUrl',
+  'createdAt',
+  'description',
+  'documentationUrl',
+  'environment',
+  'id',
+  'name',
+  'organization',
+  'storage',
+  'tesResources_backend_parameters',
+  'type',
+  'updatedAt',
+  'version',
+];
