@@ -57,7 +57,8 @@ export class PrincipalAdminRepository {
       await this.db.query('DELETE FROM principal WHERE id = $1', [id]);
     } catch (err) {
       const e = err as { driverError?: { code?: string }; code?: string };
-      if ((e.driverError?.code ?? e.code) === '23503') {
+      // 23503 foreign_key_violation; PostgreSQL 18 reports ON DELETE RESTRICT as 23001 restrict_violation.
+      if (['23503', '23001'].includes(e.driverError?.code ?? e.code ?? '')) {
         throw new BrokerError(
           ErrorCode.Conflict,
           'this principal still owns sites or tasks; revoke its tokens instead, or disable its sites first',
