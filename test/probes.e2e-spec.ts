@@ -32,7 +32,9 @@ describe('health probes and observed load', () => {
     const res = await request(t.url)
       .post('/api/v1/sites')
       .set('Authorization', provider.bearer)
-      .send(siteDocument({ kind: 'tes', url: fake.url, pulsar_manager: null }))
+      // A kind without an adapter yet, so the probe is the plain reachability check this suite is about
+      // (TES sites are probed through their adapter: test/dispatch.e2e-spec.ts).
+      .send(siteDocument({ kind: 'pulsar-rest', url: fake.url, pulsar_manager: null }))
       .expect(201);
     siteId = res.body.id;
   });

@@ -505,9 +505,10 @@ describe('TES 1.1 API', () => {
 
     it('leaves a task already submitted to a site CANCELING, for dispatch to stop it there', async () => {
       const { body } = await tes(t.url, alice).create(MINIMAL_TASK).expect(200);
-      await db.query(`UPDATE task SET state = 'RUNNING', remote_id = 'pulsar-job-1' WHERE id = $1`, [
-        body.id,
-      ]);
+      await db.query(
+        `UPDATE task SET state = 'RUNNING', site_id = $2, remote_id = 'pulsar-job-1' WHERE id = $1`,
+        [body.id, '0190a000-0000-7000-8000-000000000001'],
+      );
       await tes(t.url, alice).cancel(body.id).expect(200, {});
       expect((await tes(t.url, alice).get(body.id).expect(200)).body.state).toBe('CANCELING');
       await tes(t.url, alice).cancel(body.id).expect(200, {});

@@ -21,6 +21,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     CONSTELLATION_ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+    // Suites that need dispatch turn it on or drive its rounds; elsewhere tasks stay where the test put them.
+    CONSTELLATION_DISPATCH_SECONDS: '0',
     ...process.env,
     PORT: '0',
     ...env,

@@ -30,6 +30,10 @@ export interface AppConfig {
   /** Seconds between health probes of a site; 0 turns the probe timer off. */
   probeSeconds: number;
   probeFailures: number;
+  /** Seconds between dispatch rounds (place, submit, track, cancel); 0 turns the dispatch timer off. */
+  dispatchSeconds: number;
+  /** Seconds between two status checks of one task at its site. */
+  trackSeconds: number;
   amqpReconcileSeconds: number;
   fileRoots: string[];
   rateLimit: RateLimit;

@@ -23,6 +23,8 @@ describe('loadConfig', () => {
       leaseSeconds: 30,
       probeSeconds: 30,
       probeFailures: 3,
+      dispatchSeconds: 1,
+      trackSeconds: 5,
       amqpReconcileSeconds: 300,
       fileRoots: [],
       rateLimit: { limit: 60000, windowMs: 60_000 },
@@ -46,7 +48,11 @@ describe('loadConfig', () => {
       CONSTELLATION_FILE_ROOTS: '/data:/scratch',
       CONSTELLATION_POLICY: 'Least-Loaded',
       CONSTELLATION_PUBLIC_URL: 'https://broker.example.org/',
+      CONSTELLATION_DISPATCH_SECONDS: '0.25',
+      CONSTELLATION_TRACK_SECONDS: '2',
     });
+    expect(c.dispatchSeconds).toBe(0.25);
+    expect(c.trackSeconds).toBe(2);
     expect(c.port).toBe(9000);
     expect(c.publicUrl).toBe('https://broker.example.org');
     expect(c.bodyLimitBytes).toBe(512 * 1024);
@@ -70,6 +76,14 @@ describe('loadConfig', () => {
       'CONSTELLATION_PAGE_SIZE_DEFAULT must be an integer from 1 to 2047',
     ],
     [{ CONSTELLATION_POLICY: 'fastest' }, 'CONSTELLATION_POLICY must be one of ect'],
+    [
+      { CONSTELLATION_DISPATCH_SECONDS: '-1' },
+      'CONSTELLATION_DISPATCH_SECONDS must be a number of seconds from 0 to 60',
+    ],
+    [
+      { CONSTELLATION_TRACK_SECONDS: '0' },
+      'CONSTELLATION_TRACK_SECONDS must be a number of seconds from 0.05 to 3600',
+    ],
     [{ CONSTELLATION_MAX_ATTEMPTS: '0' }, 'CONSTELLATION_MAX_ATTEMPTS must be an integer from 1 to 100'],
     [
       { CONSTELLATION_FILE_ROOTS: 'relative/path' },

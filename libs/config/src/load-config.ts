@@ -28,6 +28,16 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(raw);
 }
 
+/** Seconds with an optional fraction (tests and small deployments poll faster than once a second). */
+function seconds(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+(\.\d{1,3})?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(name, `a number of seconds from ${min} to ${max} (up to three decimals)`);
+  }
+  return Number(raw);
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
@@ -136,6 +146,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     leaseSeconds: integer(env, 'CONSTELLATION_LEASE_SECONDS', 30, 1, 3600),
     // 0 turns the probe timer off (tests drive probes directly; an operator can pause probing).
     probeSeconds: integer(env, 'CONSTELLATION_PROBE_SECONDS', 30, 0, 86400),
+    // 0 turns the dispatch timer off (tests drive the rounds directly).
+    dispatchSeconds: seconds(env, 'CONSTELLATION_DISPATCH_SECONDS', 1, 0, 60),
+    trackSeconds: seconds(env, 'CONSTELLATION_TRACK_SECONDS', 5, 0.05, 3600),
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
     fileRoots,

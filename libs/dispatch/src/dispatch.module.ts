@@ -1,17 +1,46 @@
 import { Module } from '@nestjs/common';
-import { APP_CONFIG } from '@constellation/config';
+import { AdapterRegistry, TesSiteAdapter } from '@constellation/adapters';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { RegistryModule } from '@constellation/registry';
+import { adapterProber, probeTimeoutMs } from './adapter-prober';
+import { CancellationService } from './cancellation.service';
+import { DispatchRepository } from './dispatch.repository';
+import { DispatchScheduler } from './dispatch.scheduler';
+import { PlacementService } from './placement.service';
 import { ProbeScheduler } from './probe.scheduler';
-import { ProbeService, reachabilityProber, SITE_PROBER } from './probe.service';
+import { ProbeService, SITE_PROBER } from './probe.service';
+import { SiteDirectory } from './site-directory';
+import { SubmissionService } from './submission.service';
+import { TaskInsightController } from './task-insight.controller';
+import { TrackingService } from './tracking.service';
+
+/** Every site kind this broker can submit to; a kind missing here is never placed on. */
+function adapterRegistry(config: AppConfig): AdapterRegistry {
+  // Each exchange stays well inside a dispatch lease: find + submit must both fit in one.
+  return new AdapterRegistry([new TesSiteAdapter({ timeoutMs: probeTimeoutMs(config) })]);
+}
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
   imports: [RegistryModule],
+  controllers: [TaskInsightController],
   providers: [
+    { provide: AdapterRegistry, useFactory: adapterRegistry, inject: [APP_CONFIG] },
+    SiteDirectory,
+    DispatchRepository,
+    PlacementService,
+    SubmissionService,
+    TrackingService,
+    CancellationService,
+    DispatchScheduler,
     ProbeService,
     ProbeScheduler,
-    { provide: SITE_PROBER, useFactory: reachabilityProber, inject: [APP_CONFIG] },
+    {
+      provide: SITE_PROBER,
+      useFactory: adapterProber,
+      inject: [APP_CONFIG, AdapterRegistry, SiteDirectory],
+    },
   ],
-  exports: [ProbeService],
+  exports: [ProbeService, DispatchScheduler, PlacementService, AdapterRegistry, SiteDirectory],
 })
 export class DispatchModule {}

@@ -3,9 +3,8 @@ import { hostname } from 'node:os';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { HealthChange, ProbeOutcome, ProbeTarget, SiteHealthRepository } from '@constellation/registry';
-import { checkReachability } from './reachability';
 
-/** Probes one site; replaced in tests and, later, by the adapter of the site's kind. */
+/** Probes one site (adapterProber in the application; replaced in tests). */
 export type SiteProber = (target: ProbeTarget) => Promise<ProbeOutcome>;
 export const SITE_PROBER = Symbol('SITE_PROBER');
 
@@ -102,10 +101,4 @@ export class ProbeService {
   refreshLoad(now: Date = new Date()): Promise<boolean> {
     return this.health.refreshOwnLoad(now);
   }
-}
-
-/** The default prober: reachability with a timeout inside the lease, so a slow site never outlives it. */
-export function reachabilityProber(config: AppConfig): SiteProber {
-  const timeoutMs = Math.min(10_000, Math.max(1000, (config.leaseSeconds * 1000) / 2));
-  return (target) => checkReachability(target, { timeoutMs, amqpUrl: config.amqpUrl });
 }

@@ -13,6 +13,8 @@ import type { TaskDocument, TesState, TesTaskLog } from './tes.types';
 // Expression-level details TypeORM cannot model; created in the migration and left alone by the schema diff.
 @Index('task_submitter_id_name_idx', { synchronize: false })
 @Index('task_name_idx', { synchronize: false })
+@Index('task_dispatch_due_idx', { synchronize: false })
+@Index('task_site_id_active_idx', { synchronize: false })
 export class TaskEntity {
   /** UUIDv7: time-ordered, so `ORDER BY id DESC` is newest first and serves as the keyset cursor. */
   @PrimaryColumn('uuid', { primaryKeyConstraintName: 'task_pkey' })
@@ -67,6 +69,17 @@ export class TaskEntity {
 
   @Column('jsonb', { default: () => "'[]'" })
   logs!: TesTaskLog[];
+
+  /** Sites that refused or lost an attempt: placement leaves them out of the next one. */
+  @Column('uuid', { name: 'excluded_site_ids', array: true, default: () => "'{}'" })
+  excludedSiteIds!: string[];
+
+  @Column('integer', { default: 0 })
+  preemptions!: number;
+
+  /** When the task last entered QUEUED (null: at creation); CONSTELLATION_MAX_QUEUE_SECONDS counts from it. */
+  @Column('timestamptz', { name: 'queued_at', nullable: true })
+  queuedAt!: Date | null;
 
   @VersionColumn()
   version!: number;

@@ -43,13 +43,16 @@ interface TaskRow {
   lease_until?: Date | null;
   next_check_at?: Date | null;
   logs?: TesTaskLog[];
+  excluded_site_ids?: string[];
+  preemptions?: number;
+  queued_at?: Date | null;
   version?: number;
 }
 
 const MINIMAL_COLUMNS = 'id, submitter_id, state';
 const ALL_COLUMNS =
   'id, submitter_id, state, name, document, tags, created_at, updated_at, current_attempt, site_id, placement, ' +
-  'remote_id, claimed_by, lease_until, next_check_at, logs, version';
+  'remote_id, claimed_by, lease_until, next_check_at, logs, excluded_site_ids, preemptions, queued_at, version';
 
 function toTaskEntity(r: TaskRow): TaskEntity {
   return Object.assign(new TaskEntity(), {
@@ -69,6 +72,9 @@ function toTaskEntity(r: TaskRow): TaskEntity {
     leaseUntil: r.lease_until ?? null,
     nextCheckAt: r.next_check_at ?? null,
     logs: r.logs,
+    excludedSiteIds: r.excluded_site_ids ?? [],
+    preemptions: r.preemptions ?? 0,
+    queuedAt: r.queued_at ?? null,
     version: r.version,
   });
 }
@@ -126,6 +132,9 @@ export class TaskRepository {
       leaseUntil: null,
       nextCheckAt: null,
       logs: [],
+      excludedSiteIds: [],
+      preemptions: 0,
+      queuedAt: null,
       version: 1,
     } satisfies Omit<TaskEntity, 'submitter'>);
   }
@@ -183,6 +192,8 @@ export class TaskRepository {
         const last = changes[changes.length - 1];
         const params: unknown[] = [task.id, task.version, last.to, now];
         let sql = 'UPDATE task SET state = $3, updated_at = $4, version = version + 1';
+        // The cancel loop picks a CANCELING task up at once rather than at its next status check.
+        if (last.to === 'CANCELING') sql += ', next_check_at = $4';
         if (last.logs !== undefined) {
           params.push(JSON.stringify(last.logs));
           sql += `, logs = $${params.length}::jsonb`;

@@ -51,8 +51,8 @@ export class TaskService {
   }
 
   /**
-   * Cancels a task that has not finished: to CANCELING, and straight on to CANCELED when nothing was sent to
-   * a site yet; a task already at a site stays CANCELING until dispatch has stopped it there. A finished
+   * Cancels a task that has not finished: to CANCELING, and straight on to CANCELED when it was never placed;
+   * a placed task stays CANCELING until dispatch has stopped it at its site (or found it never got there). A finished
    * task is left as it is (the call still succeeds, as the spec allows).
    */
   async cancel(principal: AuthenticatedPrincipal, id: string): Promise<void> {
@@ -60,7 +60,7 @@ export class TaskService {
       const task = await this.visibleTask(principal, id);
       if (TERMINAL_STATES.includes(task.state) || task.state === 'CANCELING') return;
       const changes: StateChange[] = [{ to: 'CANCELING', reason: `cancel requested by ${principal.name}` }];
-      if (task.remoteId === null) changes.push({ to: 'CANCELED', reason: 'not yet submitted to a site' });
+      if (task.siteId === null) changes.push({ to: 'CANCELED', reason: 'not yet placed on a site' });
       if (await this.tasks.transition(task, changes, new Date())) return;
     }
     throw new BrokerError(ErrorCode.Conflict, `task ${id} kept changing while it was being canceled; retry`);

@@ -1,0 +1,26 @@
+import { AdapterRegistry } from './adapter-registry';
+import type { SiteAdapter } from './site-adapter';
+import { TesSiteAdapter } from './tes/tes-adapter';
+
+function stubAdapter(kind: SiteAdapter['kind']): SiteAdapter {
+  return { kind } as SiteAdapter;
+}
+
+describe('AdapterRegistry', () => {
+  it('finds each adapter by its site kind and lists the kinds', () => {
+    const tes = new TesSiteAdapter();
+    const pulsar = stubAdapter('pulsar-rest');
+    const registry = new AdapterRegistry([pulsar, tes]);
+    expect(registry.for('tes')).toBe(tes);
+    expect(registry.for('pulsar-rest')).toBe(pulsar);
+    expect(registry.for('pulsar-amqp')).toBeUndefined();
+    expect(registry.for('slurm')).toBeUndefined();
+    expect(registry.kinds()).toEqual(['pulsar-rest', 'tes']);
+  });
+
+  it('refuses two adapters for one kind', () => {
+    expect(() => new AdapterRegistry([stubAdapter('tes'), new TesSiteAdapter()])).toThrow(
+      'two site adapters for kind "tes"',
+    );
+  });
+});

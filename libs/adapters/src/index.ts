@@ -1,0 +1,3 @@
+export * from './site-adapter';
+export * from './adapter-registry';
+export { TesSiteAdapter, type TesSiteAdapterOptions } from './tes/tes-adapter';

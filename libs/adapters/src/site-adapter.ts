@@ -1,0 +1,104 @@
+import type { TaskDocument, TesExecutorLog, TesOutputFileLog, TesState } from '@constellation/tes';
+
+/** A site as an adapter sees it: where it is, how to authenticate, nothing from the database beyond that. */
+export interface AdapterSite {
+  id: string;
+  slug: string;
+  kind: 'tes' | 'pulsar-rest' | 'pulsar-amqp';
+  /** http(s) base URL for TES and Pulsar REST; amqp(s) for Pulsar AMQP (null: the broker's AMQP_URL). */
+  url: string | null;
+  pulsarManager: string | null;
+  /** Decrypted at the call site; adapters never log or return them. */
+  credentials: { token?: string; username?: string; password?: string } | null;
+}
+
+/** The site's own id for one submitted attempt (a TES task id, a Pulsar job id). */
+export type RemoteRef = string;
+
+export interface SubmitJob {
+  taskId: string;
+  /** 1 for the first placement; each failover or preemption retry adds one. */
+  attempt: number;
+  /** The stored, validated TES document (constellation.* backend parameters included). */
+  tes: TaskDocument;
+}
+
+export interface ProbeResult {
+  ok: boolean;
+  latencyMs: number | null;
+  version?: string | null;
+  /** Why it failed, in words without secrets. */
+  error?: string;
+  load?: { running: number; queued: number };
+}
+
+/** What the site says about one attempt, in TES terms. */
+export interface RemoteStatus {
+  state: TesState;
+  /**
+   * One entry per executor that started, in order; stdout/stderr are tails of at most STREAM_TAIL_BYTES. An
+   * executor whose exit code the site has not reported yet (still running) has no entry until it has one.
+   */
+  executorLogs: TesExecutorLog[];
+  startTime?: string;
+  endTime?: string;
+  outputs: TesOutputFileLog[];
+  /** The site's own system logs (bounded), e.g. why it failed the task. */
+  systemLogs: string[];
+}
+
+export interface SiteSchemes {
+  /** Lowercase URL schemes the site fetches inputs from itself; '*' means any. */
+  inputs: string[];
+  outputs: string[];
+}
+
+/**
+ * One implementation per site kind (ARCHITECTURE.md, "Adapter contract"). Every method either resolves or
+ * rejects with an AdapterError; nothing else escapes. No adapter knows about the database.
+ */
+export interface SiteAdapter {
+  readonly kind: AdapterSite['kind'];
+  probe(site: AdapterSite): Promise<ProbeResult>;
+  /**
+   * Idempotent: asks the site whether this task's attempt already exists there (find) and returns that ref
+   * instead of submitting twice.
+   */
+  submit(site: AdapterSite, job: SubmitJob): Promise<RemoteRef>;
+  /** The ref of this task's attempt at the site, or null when the site has none. */
+  find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null>;
+  /**
+   * Batched status. Each ref maps to its status, or to an AdapterError for that ref alone (kind `lost` when
+   * the site no longer knows it). A failure of the whole call (site unreachable, auth) rejects instead.
+   */
+  status(site: AdapterSite, refs: readonly RemoteRef[]): Promise<Map<RemoteRef, RemoteStatus | AdapterError>>;
+  /** Asks the site to stop the attempt; a ref the site no longer knows counts as cancelled. */
+  cancel(site: AdapterSite, ref: RemoteRef): Promise<void>;
+  /** Frees what the site keeps for a finished attempt (Pulsar's job directory); a no-op where nothing is kept. */
+  cleanup(site: AdapterSite, ref: RemoteRef): Promise<void>;
+  schemes(site: AdapterSite): Promise<SiteSchemes>;
+}
+
+export type AdapterErrorKind = 'unreachable' | 'rejected' | 'lost' | 'auth_failed' | 'protocol_error';
+
+/** Typed failures: dispatch decides retry (unreachable), failover (rejected, lost) or alarm by kind. */
+export class AdapterError extends Error {
+  constructor(
+    readonly kind: AdapterErrorKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AdapterError';
+  }
+}
+
+export function isAdapterError(err: unknown): err is AdapterError {
+  return err instanceof AdapterError;
+}
+
+/** Longest stdout/stderr tail kept per executor (the TES document's logs are for humans, not data). */
+export const STREAM_TAIL_BYTES = 64 * 1024;
+
+/** Tags the broker adds to every task it forwards to a TES site, so a resend finds the first copy. */
+export const TASK_TAG = 'constellation.task';
+export const ATTEMPT_TAG = 'constellation.attempt';

@@ -1,0 +1,269 @@
+import type { Dispatcher } from 'undici';
+import {
+  AdapterError,
+  ATTEMPT_TAG,
+  TASK_TAG,
+  type AdapterSite,
+  type ProbeResult,
+  type RemoteRef,
+  type RemoteStatus,
+  type SiteAdapter,
+  type SiteSchemes,
+  type SubmitJob,
+} from '../site-adapter';
+import { oneLine } from './bounded-text';
+import { remoteDocument } from './tes-document';
+import { describeCall, TesDiscovery } from './tes-discovery';
+import { remoteMessage, send, statusFailure, targetOf, type HttpReply, type TesTarget } from './tes-http';
+import {
+  parseCreateResponse,
+  parseJson,
+  parseTaskPage,
+  parseTaskStatus,
+  type ServiceInfo,
+} from './tes-responses';
+
+export interface TesSiteAdapterOptions {
+  /** Bound on each HTTP exchange with a site, connection to last byte. Default 10 s. */
+  timeoutMs?: number;
+  /** How long a site's storage schemes are reused before service-info is read again. Default 5 min. */
+  schemesTtlMs?: number;
+  /** The undici dispatcher (connection pool) to use; the global one when absent. */
+  dispatcher?: Dispatcher;
+  /** Milliseconds since the epoch; injectable for cache tests. */
+  now?: () => number;
+}
+
+/** Requests in flight per site during a status round: enough to keep up, few enough not to flood a site. */
+const STATUS_CONCURRENCY = 8;
+/** A TES 1.0 server ignores tag filters and lists every task: we read at most this many pages of it. */
+const MAX_FIND_PAGES = 5;
+/** A FULL task carries executor logs; real servers already cut them, so this only stops a runaway body. */
+const MAX_BODY_BYTES = 16 * 1024 * 1024;
+/** A matching task in these states was cancelled by us: a resubmission must not adopt it. */
+const CANCELLED_STATES = new Set<string>(['CANCELED', 'CANCELING']);
+
+/** Forwards tasks to GA4GH TES 1.1 servers (Funnel, TESK, another Constellation). */
+export class TesSiteAdapter implements SiteAdapter {
+  readonly kind = 'tes' as const;
+
+  private readonly timeoutMs: number;
+  private readonly schemesTtlMs: number;
+  private readonly dispatcher?: Dispatcher;
+  private readonly now: () => number;
+  private readonly discovery: TesDiscovery;
+  private readonly schemesCache = new Map<string, { schemes: SiteSchemes; at: number }>();
+
+  constructor(options: TesSiteAdapterOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.schemesTtlMs = options.schemesTtlMs ?? 5 * 60_000;
+    this.dispatcher = options.dispatcher;
+    this.now = options.now ?? Date.now;
+    this.discovery = new TesDiscovery((target, method, url, json) =>
+      this.exchange(target, method, url, json),
+    );
+  }
+
+  async probe(site: AdapterSite): Promise<ProbeResult> {
+    try {
+      const target = targetOf(site);
+      const reading = await this.discovery.read(target);
+      this.rememberSchemes(target, reading.info);
+      return { ok: true, latencyMs: reading.latencyMs, version: reading.info.version };
+    } catch (err) {
+      return { ok: false, latencyMs: null, error: probeError(err) };
+    }
+  }
+
+  async schemes(site: AdapterSite): Promise<SiteSchemes> {
+    const target = targetOf(site);
+    const cached = this.schemesCache.get(target.key);
+    if (cached && this.now() - cached.at < this.schemesTtlMs) return cached.schemes;
+    const reading = await this.discovery.read(target);
+    return this.rememberSchemes(target, reading.info);
+  }
+
+  async submit(site: AdapterSite, job: SubmitJob): Promise<RemoteRef> {
+    const existing = await this.find(site, job.taskId, job.attempt);
+    if (existing !== null) return existing;
+    const target = targetOf(site);
+    const url = `${await this.discovery.base(target)}/tasks`;
+    const what = describeCall('POST', url);
+    const reply = await this.exchange(target, 'POST', url, remoteDocument(job));
+    if (reply.status >= 200 && reply.status < 300) {
+      return parseCreateResponse(parseJson(reply.text, what, target.secrets), what);
+    }
+    if (reply.status === 400 || reply.status === 422) {
+      const said = remoteMessage(reply.text, target.secrets);
+      throw new AdapterError('rejected', `${what}: HTTP ${reply.status}${said ? `: ${said}` : ''}`);
+    }
+    throw statusFailure(reply, what, target.secrets);
+  }
+
+  /**
+   * Lists by the two tags, then checks them again on each task: a TES 1.0 server ignores tag filters and
+   * answers with every task it has.
+   */
+  async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {
+    const target = targetOf(site);
+    const base = await this.discovery.base(target);
+    const wantAttempt = String(attempt);
+    let best: { id: string; createdAt: number } | null = null;
+    let pageToken: string | null = null;
+    for (let page = 0; page < MAX_FIND_PAGES; page++) {
+      // Repeated keys, zipped by position (TES 1.1 ListTasks): {task: id, attempt: n}.
+      const query = new URLSearchParams([
+        ['tag_key', TASK_TAG],
+        ['tag_value', taskId],
+        ['tag_key', ATTEMPT_TAG],
+        ['tag_value', wantAttempt],
+        ['view', 'BASIC'],
+      ]);
+      if (pageToken !== null) query.append('page_token', pageToken);
+      const url = `${base}/tasks?${query.toString()}`;
+      const what = describeCall('GET', url);
+      const reply = await this.exchange(target, 'GET', url);
+      if (reply.status !== 200) throw statusFailure(reply, what, target.secrets);
+      const listed = parseTaskPage(parseJson(reply.text, what, target.secrets), what);
+      for (const task of listed.tasks) {
+        if (task.tags[TASK_TAG] !== taskId || task.tags[ATTEMPT_TAG] !== wantAttempt) continue;
+        if (CANCELLED_STATES.has(task.state)) continue;
+        // Several copies exist only after a race between submitters; the newest is the one still watched.
+        const createdAt = task.createdAt ?? -Infinity;
+        if (best === null || createdAt > best.createdAt) best = { id: task.id, createdAt };
+      }
+      if (listed.nextPageToken === null) break;
+      pageToken = listed.nextPageToken;
+    }
+    return best?.id ?? null;
+  }
+
+  async status(
+    site: AdapterSite,
+    refs: readonly RemoteRef[],
+  ): Promise<Map<RemoteRef, RemoteStatus | AdapterError>> {
+    const result = new Map<RemoteRef, RemoteStatus | AdapterError>();
+    const pending = [...new Set(refs)];
+    if (pending.length === 0) return result;
+    const target = targetOf(site);
+    const base = await this.discovery.base(target);
+    const workers = Math.min(STATUS_CONCURRENCY, pending.length);
+    const round = {
+      next: 0,
+      answered: 0,
+      unanswered: 0,
+      lastUnanswered: '',
+      authFailure: null as AdapterError | null,
+    };
+    const worker = async (): Promise<void> => {
+      while (round.next < pending.length && round.authFailure === null) {
+        // A site that failed as many refs as there are workers, and answered none, is down: waiting out a
+        // timeout for every remaining ref would stall the round.
+        if (round.answered === 0 && round.unanswered >= workers) return;
+        const ref = pending[round.next++];
+        const outcome = await this.statusOne(target, base, ref);
+        result.set(ref, outcome);
+        if (
+          !(outcome instanceof AdapterError) ||
+          (outcome.kind !== 'unreachable' && outcome.kind !== 'auth_failed')
+        ) {
+          round.answered++;
+        } else if (outcome.kind === 'auth_failed') {
+          round.authFailure = outcome;
+        } else {
+          round.unanswered++;
+          round.lastUnanswered = outcome.message;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, worker));
+    if (round.authFailure !== null) throw round.authFailure;
+    if (round.answered === 0) {
+      throw new AdapterError(
+        'unreachable',
+        `the site answered none of our status requests (${round.lastUnanswered})`,
+      );
+    }
+    for (const ref of pending) {
+      if (!result.has(ref)) {
+        result.set(ref, new AdapterError('unreachable', 'not asked: the site stopped answering'));
+      }
+    }
+    return result;
+  }
+
+  /** Never throws: each ref's failure is its own, and status() decides whether the whole site failed. */
+  private async statusOne(
+    target: TesTarget,
+    base: string,
+    ref: RemoteRef,
+  ): Promise<RemoteStatus | AdapterError> {
+    const url = `${base}/tasks/${encodeURIComponent(ref)}?view=FULL`;
+    const what = describeCall('GET', url);
+    try {
+      const reply = await this.exchange(target, 'GET', url);
+      if (reply.status === 404)
+        return new AdapterError('lost', `${what}: the site no longer knows this task`);
+      if (reply.status !== 200) return statusFailure(reply, what, target.secrets);
+      return parseTaskStatus(parseJson(reply.text, what, target.secrets), ref, what);
+    } catch (err) {
+      if (err instanceof AdapterError) return err;
+      return new AdapterError('protocol_error', `${what}: ${oneLine(String(err), 200, target.secrets)}`);
+    }
+  }
+
+  async cancel(site: AdapterSite, ref: RemoteRef): Promise<void> {
+    const target = targetOf(site);
+    const url = `${await this.discovery.base(target)}/tasks/${encodeURIComponent(ref)}:cancel`;
+    const reply = await this.exchange(target, 'POST', url);
+    // A task the site no longer knows cannot run any more: that is what cancelling wanted.
+    if ((reply.status >= 200 && reply.status < 300) || reply.status === 404) return;
+    throw statusFailure(reply, describeCall('POST', url), target.secrets);
+  }
+
+  /** TES sites keep nothing on our behalf that outlives the task. */
+  async cleanup(_site: AdapterSite, _ref: RemoteRef): Promise<void> {}
+
+  private exchange(
+    target: TesTarget,
+    method: 'GET' | 'POST',
+    url: string,
+    json?: unknown,
+  ): Promise<HttpReply> {
+    return send(target, {
+      method,
+      url,
+      what: describeCall(method, url),
+      json,
+      timeoutMs: this.timeoutMs,
+      maxBodyBytes: MAX_BODY_BYTES,
+      dispatcher: this.dispatcher,
+    });
+  }
+
+  private rememberSchemes(target: TesTarget, info: ServiceInfo): SiteSchemes {
+    const schemes = schemesOf(info.storage);
+    this.schemesCache.set(target.key, { schemes, at: this.now() });
+    return schemes;
+  }
+}
+
+/**
+ * `storage` lists locations such as `s3://bucket/` or `file:///data/`; their schemes are what the site can
+ * reach itself. The spec says the list need not be complete, and an empty one tells nothing: any scheme.
+ */
+export function schemesOf(storage: readonly string[]): SiteSchemes {
+  const schemes = new Set<string>();
+  for (const entry of storage) {
+    const match = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(entry.trim());
+    if (match) schemes.add(match[1].toLowerCase());
+    else if (entry.trim().startsWith('/')) schemes.add('file');
+  }
+  const list = schemes.size > 0 ? [...schemes].sort() : ['*'];
+  return { inputs: list, outputs: [...list] };
+}
+
+function probeError(err: unknown): string {
+  if (err instanceof AdapterError) return oneLine(`${err.kind}: ${err.message}`, 300);
+  return 'probe failed';
+}

@@ -1,0 +1,28 @@
+import type { AdapterRegistry } from '@constellation/adapters';
+import type { AppConfig } from '@constellation/config';
+import type { SiteProber } from './probe.service';
+import { checkReachability } from './reachability';
+import type { SiteDirectory } from './site-directory';
+
+/** How long a probe may take: inside the lease, so a slow site never outlives its claim. */
+export function probeTimeoutMs(config: Pick<AppConfig, 'leaseSeconds'>): number {
+  return Math.min(10_000, Math.max(1000, (config.leaseSeconds * 1000) / 2));
+}
+
+/**
+ * Probes a site through its kind's adapter (a TES site answers service-info with our credentials, and
+ * reports its version); a kind without an adapter gets the plain reachability check.
+ */
+export function adapterProber(
+  config: AppConfig,
+  adapters: AdapterRegistry,
+  directory: SiteDirectory,
+): SiteProber {
+  const timeoutMs = probeTimeoutMs(config);
+  return async (target) => {
+    const adapter = adapters.for(target.kind);
+    const entry = adapter ? await directory.site(target.id) : null;
+    if (!adapter || !entry) return checkReachability(target, { timeoutMs, amqpUrl: config.amqpUrl });
+    return adapter.probe(entry.adapterSite);
+  };
+}

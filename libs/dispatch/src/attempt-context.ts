@@ -1,0 +1,19 @@
+import type { AppConfig } from '@constellation/config';
+import { AttemptContext } from './attempt-outcome';
+import { DispatchTask } from './dispatch.repository';
+import { rerunOnSiteLoss } from './task-requirement';
+
+/** The limits a decision about `task`'s current attempt is taken under; preemptions are not failures. */
+export function attemptContext(
+  task: DispatchTask,
+  config: Pick<AppConfig, 'maxAttempts' | 'maxPreemptions'>,
+): AttemptContext {
+  return {
+    state: task.state,
+    attempt: task.attempt - task.preemptions,
+    maxAttempts: config.maxAttempts,
+    preemptions: task.preemptions,
+    maxPreemptions: config.maxPreemptions,
+    rerunOnSiteLoss: rerunOnSiteLoss(task.document),
+  };
+}

@@ -1,0 +1,79 @@
+import type { RemoteStatus } from '@constellation/adapters';
+import type { AppConfig } from '@constellation/config';
+import { AttemptDecision } from './attempt-outcome';
+import { addSystemLog, mergeRemoteStatus, withAttemptLog } from './attempt-log';
+import { DispatchTask, TaskEventNote, TaskUpdate } from './dispatch.repository';
+
+export interface Transition {
+  update: TaskUpdate;
+  event?: TaskEventNote;
+}
+
+/**
+ * Turns a decision about the current attempt into the row update and event to write. `status` is what the
+ * site reported, when it reported anything.
+ */
+export function transitionFor(
+  task: DispatchTask,
+  decision: AttemptDecision,
+  status: RemoteStatus | undefined,
+  now: Date,
+  config: Pick<AppConfig, 'trackSeconds'>,
+): Transition {
+  const siteId = task.siteId;
+  const attempt = task.attempt;
+  const stamp = now.toISOString();
+  switch (decision.action) {
+    case 'progress': {
+      const logs = status
+        ? withAttemptLog(task.logs, attempt, (l) => mergeRemoteStatus(l, status))
+        : undefined;
+      const update: TaskUpdate = {
+        state: decision.state,
+        logs,
+        nextCheckAt: new Date(now.getTime() + config.trackSeconds * 1000),
+      };
+      if (decision.state === task.state) return { update };
+      return {
+        update,
+        event: { from: task.state, to: decision.state, siteId, attempt, reason: 'the site started the task' },
+      };
+    }
+    case 'finish': {
+      const logs = withAttemptLog(task.logs, attempt, (l) => {
+        let log = status ? mergeRemoteStatus(l, status) : l;
+        if (decision.state !== 'COMPLETE' && decision.state !== 'EXECUTOR_ERROR') {
+          log = addSystemLog(log, decision.reason);
+        }
+        return log.end_time === undefined ? { ...log, end_time: stamp } : log;
+      });
+      return {
+        update: { state: decision.state, logs, nextCheckAt: null },
+        event: { from: task.state, to: decision.state, siteId, attempt, reason: decision.reason },
+      };
+    }
+    case 'requeue': {
+      const logs = withAttemptLog(task.logs, attempt, (l) => {
+        const log = addSystemLog(status ? mergeRemoteStatus(l, status) : l, decision.reason);
+        return log.end_time === undefined ? { ...log, end_time: stamp } : log;
+      });
+      const excluded =
+        decision.exclude && siteId !== null && !task.excludedSiteIds.includes(siteId)
+          ? [...task.excludedSiteIds, siteId]
+          : task.excludedSiteIds;
+      return {
+        update: {
+          state: 'QUEUED',
+          siteId: null,
+          remoteId: null,
+          logs,
+          excludedSiteIds: excluded,
+          preemptions: decision.preempted ? task.preemptions + 1 : task.preemptions,
+          queuedAt: now,
+          nextCheckAt: null,
+        },
+        event: { from: task.state, to: 'QUEUED', siteId, attempt, reason: decision.reason },
+      };
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AdapterRegistry, isAdapterError } from '@constellation/adapters';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { addSystemLog, withAttemptLog } from './attempt-log';
+import { DispatchRepository, DispatchTask } from './dispatch.repository';
+import { SiteDirectory } from './site-directory';
+import { mapConcurrent, retryDelayMs } from './work-pacing';
+
+const BATCH = 64;
+const CONCURRENCY = 8;
+
+/**
+ * Stops cancelled tasks at their sites, then marks them CANCELED. A task whose submission may have reached
+ * the site without its ref being recorded is looked up by its tags first, so nothing keeps running unseen.
+ */
+@Injectable()
+export class CancellationService {
+  private readonly logger = new Logger('dispatch');
+
+  constructor(
+    private readonly repo: DispatchRepository,
+    private readonly directory: SiteDirectory,
+    private readonly adapters: AdapterRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async cancelRequested(replica: string, now: Date = new Date()): Promise<number> {
+    const tasks = await this.repo.claim('cancel', replica, now, this.config.leaseSeconds, BATCH);
+    await mapConcurrent(
+      tasks,
+      CONCURRENCY,
+      (task) => this.cancelOne(replica, task),
+      (task, err) => this.logger.error({ taskId: task.id, err }, 'cancellation step failed'),
+    );
+    return tasks.length;
+  }
+
+  private async cancelOne(replica: string, task: DispatchTask): Promise<void> {
+    const entry = await this.directory.site(task.siteId as string);
+    const adapter = entry ? this.adapters.for(entry.adapterSite.kind) : undefined;
+    let note: string;
+    if (!entry || !adapter) {
+      note = 'the site was removed from the registry; nothing left to stop';
+    } else {
+      const slug = entry.adapterSite.slug;
+      try {
+        const ref = task.remoteId ?? (await adapter.find(entry.adapterSite, task.id, task.attempt));
+        if (ref !== null) await adapter.cancel(entry.adapterSite, ref);
+        note = ref !== null ? `stopped at ${slug}` : `never reached ${slug}`;
+      } catch (err) {
+        const message = isAdapterError(err) ? err.message : String(err).slice(0, 300);
+        if (entry.health !== 'offline') {
+          this.logger.warn(
+            { taskId: task.id, site: slug, err: message },
+            'cancel at the site failed; will retry',
+          );
+          await this.repo.release(task.id, replica, new Date(Date.now() + retryDelayMs(this.config)));
+          return;
+        }
+        note = `${slug} is offline (${message}); the attempt may still run there until the site drops it`;
+      }
+    }
+    const now = new Date();
+    await this.repo.withClaim(
+      task.id,
+      replica,
+      (fresh) => {
+        if (fresh.state !== 'CANCELING') return null;
+        return {
+          update: {
+            state: 'CANCELED',
+            nextCheckAt: null,
+            logs: withAttemptLog(fresh.logs, fresh.attempt, (l) => ({
+              ...addSystemLog(l, `canceled: ${note}`),
+              end_time: l.end_time ?? now.toISOString(),
+            })),
+          },
+          event: {
+            from: 'CANCELING',
+            to: 'CANCELED',
+            siteId: fresh.siteId,
+            attempt: fresh.attempt,
+            reason: note,
+          },
+        };
+      },
+      now,
+    );
+  }
+}

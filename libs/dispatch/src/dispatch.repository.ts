@@ -1,0 +1,316 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { newId } from '@constellation/common';
+import type { TaskDocument, TesState, TesTaskLog } from '@constellation/tes';
+
+/** Key of the transaction-level advisory lock under which one replica at a time places queued tasks. */
+export const PLACEMENT_LOCK_KEY = 4_171_190_002;
+
+/** A task as the dispatch loops read it. */
+export interface DispatchTask {
+  id: string;
+  submitterId: string;
+  state: TesState;
+  document: TaskDocument;
+  createdAt: Date;
+  queuedAt: Date;
+  attempt: number;
+  siteId: string | null;
+  remoteId: string | null;
+  claimedBy: string | null;
+  excludedSiteIds: string[];
+  preemptions: number;
+  logs: TesTaskLog[];
+}
+
+/** Work a replica claims with a lease: each phase is a state plus a condition on the remote id. */
+export type Phase = 'submit' | 'track' | 'cancel';
+
+const PHASE_FILTER: Record<Phase, string> = {
+  submit: `state = 'INITIALIZING' AND remote_id IS NULL AND site_id IS NOT NULL`,
+  track: `state IN ('INITIALIZING', 'RUNNING') AND remote_id IS NOT NULL`,
+  cancel: `state = 'CANCELING' AND site_id IS NOT NULL`,
+};
+
+const COLUMNS = `id, submitter_id, state, document, created_at, COALESCE(queued_at, created_at) AS queued_at,
+  current_attempt, site_id, remote_id, claimed_by, excluded_site_ids, preemptions, logs`;
+
+interface Row {
+  id: string;
+  submitter_id: string;
+  state: TesState;
+  document: TaskDocument;
+  created_at: Date;
+  queued_at: Date;
+  current_attempt: number;
+  site_id: string | null;
+  remote_id: string | null;
+  claimed_by: string | null;
+  excluded_site_ids: string[];
+  preemptions: number;
+  logs: TesTaskLog[];
+}
+
+function toTask(r: Row): DispatchTask {
+  return {
+    id: r.id,
+    submitterId: r.submitter_id,
+    state: r.state,
+    document: r.document,
+    createdAt: r.created_at,
+    queuedAt: r.queued_at,
+    attempt: r.current_attempt,
+    siteId: r.site_id,
+    remoteId: r.remote_id,
+    claimedBy: r.claimed_by,
+    excludedSiteIds: r.excluded_site_ids,
+    preemptions: r.preemptions,
+    logs: r.logs,
+  };
+}
+
+/** Columns a dispatch step may change; `undefined` leaves a column as it is. */
+export interface TaskUpdate {
+  state?: TesState;
+  siteId?: string | null;
+  remoteId?: string | null;
+  attempt?: number;
+  placement?: Record<string, unknown>;
+  logs?: TesTaskLog[];
+  excludedSiteIds?: string[];
+  preemptions?: number;
+  queuedAt?: Date;
+  nextCheckAt?: Date | null;
+}
+
+export interface TaskEventNote {
+  from: TesState;
+  to: TesState;
+  siteId: string | null;
+  attempt: number;
+  reason: string;
+}
+
+/** Load the broker's own unfinished tasks put on one site (what placement adds to as it places). */
+export interface SiteUsage {
+  siteId: string;
+  running: number;
+  queued: number;
+  cores: number;
+  memoryGib: number;
+  gpus: number;
+}
+
+export interface SubmitterUsage {
+  id: string;
+  allowedSiteIds: string[];
+  quota: number | null;
+  weight: number;
+  running: number;
+}
+
+const GIB_PER_GB = 1e9 / 2 ** 30;
+
+/** The SQL behind placement, submission, tracking and cancellation. */
+@Injectable()
+export class DispatchRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** The plain (non-transactional) manager, for reads outside any round. */
+  manager(): EntityManager {
+    return this.db.manager;
+  }
+
+  /** One task as dispatch sees it, or null. */
+  async find(id: string): Promise<(DispatchTask & { placement: Record<string, unknown> | null }) | null> {
+    const rows: (Row & { placement: Record<string, unknown> | null })[] = await this.db.query(
+      `SELECT ${COLUMNS}, placement FROM task WHERE id = $1`,
+      [id],
+    );
+    return rows.length === 0 ? null : { ...toTask(rows[0]), placement: rows[0].placement };
+  }
+
+  /** The task's history of state changes, oldest first. */
+  async events(id: string): Promise<
+    {
+      created_at: Date;
+      from_state: TesState | null;
+      to_state: TesState;
+      site_id: string | null;
+      attempt: number;
+      reason: string;
+    }[]
+  > {
+    return this.db.query(
+      `SELECT created_at, from_state, to_state, site_id, attempt, reason FROM task_event
+       WHERE task_id = $1 ORDER BY created_at, id`,
+      [id],
+    );
+  }
+
+  /**
+   * Runs `fn` in one transaction holding the placement lock, so two replicas never fill the same free slot;
+   * resolves to null when another replica holds it.
+   */
+  async underPlacementLock<T>(fn: (m: EntityManager) => Promise<T>): Promise<T | null> {
+    return this.db.transaction(async (m) => {
+      const [{ locked }]: { locked: boolean }[] = await m.query(
+        'SELECT pg_try_advisory_xact_lock($1::bigint) AS locked',
+        [PLACEMENT_LOCK_KEY],
+      );
+      return locked ? fn(m) : null;
+    });
+  }
+
+  /** The oldest queued tasks, locked for this transaction (a cancel waits for it, then sees the result). */
+  async lockQueued(m: EntityManager, limit: number): Promise<DispatchTask[]> {
+    const rows: Row[] = await m.query(
+      `SELECT ${COLUMNS} FROM task WHERE state = 'QUEUED' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    return rows.map(toTask);
+  }
+
+  /** Per site, the broker's unfinished tasks there and the resources they asked for (TES units → GiB). */
+  async siteUsage(m: EntityManager): Promise<SiteUsage[]> {
+    const rows: {
+      site_id: string;
+      running: number;
+      queued: number;
+      cores: number;
+      memory_gib: number;
+      gpus: number;
+    }[] = await m.query(
+      `SELECT site_id,
+              count(*) FILTER (WHERE state IN ('RUNNING', 'CANCELING'))::integer AS running,
+              count(*) FILTER (WHERE state = 'INITIALIZING')::integer AS queued,
+              sum(COALESCE((document #>> '{resources,cpu_cores}')::float8, 1))::float8 AS cores,
+              sum(COALESCE((document #>> '{resources,ram_gb}')::float8 * $1,
+                           COALESCE((document #>> '{resources,cpu_cores}')::float8, 1) * 3.8))::float8 AS memory_gib,
+              sum(COALESCE((document #>> '{resources,backend_parameters,constellation.gpus}')::float8, 0))::float8
+                AS gpus
+       FROM task
+       WHERE state IN ('INITIALIZING', 'RUNNING', 'CANCELING') AND site_id IS NOT NULL
+       GROUP BY site_id`,
+      [GIB_PER_GB],
+    );
+    return rows.map((r) => ({
+      siteId: r.site_id,
+      running: r.running,
+      queued: r.queued,
+      cores: r.cores,
+      memoryGib: r.memory_gib,
+      gpus: r.gpus,
+    }));
+  }
+
+  async submitters(m: EntityManager, ids: string[]): Promise<SubmitterUsage[]> {
+    if (ids.length === 0) return [];
+    const rows: {
+      id: string;
+      allowed_site_ids: string[];
+      max_running_tasks: number | null;
+      share_weight: number;
+      running: number;
+    }[] = await m.query(
+      `SELECT p.id, p.allowed_site_ids, p.max_running_tasks, p.share_weight,
+              (SELECT count(*)::integer FROM task t
+                 WHERE t.submitter_id = p.id AND t.state IN ('INITIALIZING', 'RUNNING', 'CANCELING')) AS running
+       FROM principal p WHERE p.id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      allowedSiteIds: r.allowed_site_ids,
+      quota: r.max_running_tasks,
+      weight: r.share_weight,
+      running: r.running,
+    }));
+  }
+
+  /**
+   * Claims up to `limit` tasks of a phase whose next step is due and whose lease is free; the lease names
+   * this replica, so a replica that dies hands its tasks on when the lease runs out.
+   */
+  async claim(
+    phase: Phase,
+    replica: string,
+    now: Date,
+    leaseSeconds: number,
+    limit: number,
+  ): Promise<DispatchTask[]> {
+    // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected count].
+    const [rows]: [Row[], number] = await this.db.query(
+      `UPDATE task SET claimed_by = $1, lease_until = $2::timestamptz + make_interval(secs => $3)
+       WHERE id IN (
+         SELECT id FROM task
+         WHERE ${PHASE_FILTER[phase]} AND next_check_at <= $2 AND (lease_until IS NULL OR lease_until < $2)
+         ORDER BY next_check_at
+         LIMIT $4
+         FOR UPDATE SKIP LOCKED)
+       RETURNING ${COLUMNS}`,
+      [replica, now, leaseSeconds, limit],
+    );
+    return rows.map(toTask);
+  }
+
+  /**
+   * Re-reads a claimed task under a row lock and runs `fn` on it, if this replica still holds the claim
+   * (a lease that ran out may have passed it on). `fn` returns the update to write, or null for none.
+   */
+  async withClaim(
+    id: string,
+    replica: string,
+    fn: (task: DispatchTask) => { update: TaskUpdate; event?: TaskEventNote } | null,
+    now: Date,
+  ): Promise<boolean> {
+    return this.db.transaction(async (m) => {
+      const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM task WHERE id = $1 FOR UPDATE`, [id]);
+      if (rows.length === 0 || rows[0].claimed_by !== replica) return false;
+      const change = fn(toTask(rows[0]));
+      await this.write(m, id, change?.update ?? {}, now, true);
+      if (change?.event) await this.event(m, id, change.event, now);
+      return true;
+    });
+  }
+
+  /** Writes an update (bumping the version, which the TES cancel path checks) and optionally frees the lease. */
+  async write(m: EntityManager, id: string, u: TaskUpdate, now: Date, release: boolean): Promise<void> {
+    const sets = ['updated_at = $2', 'version = version + 1'];
+    const params: unknown[] = [id, now];
+    const set = (column: string, value: unknown, cast = '') => {
+      params.push(value);
+      sets.push(`${column} = $${params.length}${cast}`);
+    };
+    if (u.state !== undefined) set('state', u.state);
+    if (u.siteId !== undefined) set('site_id', u.siteId);
+    if (u.remoteId !== undefined) set('remote_id', u.remoteId);
+    if (u.attempt !== undefined) set('current_attempt', u.attempt);
+    if (u.placement !== undefined) set('placement', JSON.stringify(u.placement), '::jsonb');
+    if (u.logs !== undefined) set('logs', JSON.stringify(u.logs), '::jsonb');
+    if (u.excludedSiteIds !== undefined) set('excluded_site_ids', u.excludedSiteIds, '::uuid[]');
+    if (u.preemptions !== undefined) set('preemptions', u.preemptions);
+    if (u.queuedAt !== undefined) set('queued_at', u.queuedAt);
+    if (u.nextCheckAt !== undefined) set('next_check_at', u.nextCheckAt);
+    if (release) sets.push('claimed_by = NULL', 'lease_until = NULL');
+    await m.query(`UPDATE task SET ${sets.join(', ')} WHERE id = $1`, params);
+  }
+
+  async event(m: EntityManager, taskId: string, e: TaskEventNote, now: Date): Promise<void> {
+    await m.query(
+      `INSERT INTO task_event (id, task_id, created_at, from_state, to_state, site_id, attempt, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [newId(), taskId, now, e.from, e.to, e.siteId, e.attempt, e.reason.slice(0, 2000)],
+    );
+  }
+
+  /** Frees a claim without changing anything else, and says when to look again. */
+  async release(id: string, replica: string, nextCheckAt: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $3
+       WHERE id = $1 AND claimed_by = $2`,
+      [id, replica, nextCheckAt],
+    );
+  }
+}

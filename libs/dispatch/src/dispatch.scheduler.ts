@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { CancellationService } from './cancellation.service';
+import { PlacementService } from './placement.service';
+import { SubmissionService } from './submission.service';
+import { TrackingService } from './tracking.service';
+
+const INTERVAL_NAME = 'dispatch';
+
+export interface DispatchRound {
+  placed: number;
+  failed: number;
+  submitted: number;
+  tracked: number;
+  canceled: number;
+}
+
+/**
+ * Drives the dispatch steps in order: place what is queued, submit what is placed, follow what is submitted,
+ * stop what was cancelled. Every replica runs it; leases and the placement lock share the work out.
+ */
+@Injectable()
+export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('dispatch');
+  /** Names this replica's leases; unique per process so a restarted replica never inherits old claims. */
+  readonly replica = `${hostname()}:${process.pid}:dispatch:${randomBytes(3).toString('hex')}`;
+  private running: Promise<DispatchRound> | null = null;
+  private stopped = false;
+
+  constructor(
+    private readonly placement: PlacementService,
+    private readonly submission: SubmissionService,
+    private readonly tracking: TrackingService,
+    private readonly cancellation: CancellationService,
+    private readonly registry: SchedulerRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (this.config.dispatchSeconds === 0) return;
+    const handle = setInterval(() => void this.tick(), this.config.dispatchSeconds * 1000);
+    this.registry.addInterval(INTERVAL_NAME, handle);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
+    // Let a round in flight write its results; anything it had not claimed stays for the other replicas.
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One round; a round still running is joined rather than doubled, so slow sites never pile rounds up. */
+  tick(): Promise<DispatchRound> {
+    if (this.running) return this.running;
+    this.running = this.round().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async round(): Promise<DispatchRound> {
+    const out: DispatchRound = { placed: 0, failed: 0, submitted: 0, tracked: 0, canceled: 0 };
+    if (this.stopped) return out;
+    const steps: [string, () => Promise<void>][] = [
+      [
+        'placement',
+        async () => {
+          const r = await this.placement.placeQueued();
+          out.placed = r.placed;
+          out.failed = r.failed;
+        },
+      ],
+      ['submission', async () => void (out.submitted = await this.submission.submitPlaced(this.replica))],
+      ['tracking', async () => void (out.tracked = await this.tracking.trackSubmitted(this.replica))],
+      [
+        'cancellation',
+        async () => void (out.canceled = await this.cancellation.cancelRequested(this.replica)),
+      ],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (err) {
+        this.logger.error({ err }, `dispatch ${name} round failed`);
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,267 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
+import {
+  Candidate,
+  fairShareOrder,
+  mulberry32,
+  place,
+  Placement,
+  PolicyContext,
+  resolveResources,
+  SubmitterSnapshot,
+  TaskRequirement,
+} from '@constellation/scheduler';
+import type { TesTaskLog } from '@constellation/tes';
+import { DispatchRepository, DispatchTask } from './dispatch.repository';
+import { DirectorySite, SiteDirectory, withUsage } from './site-directory';
+import { taskRequirement } from './task-requirement';
+
+export interface PlacementRound {
+  placed: number;
+  failed: number;
+  waiting: number;
+  /** False when another replica held the placement lock. */
+  ran: boolean;
+}
+
+/** Most queued tasks one round considers (oldest first). */
+const ROUND_LIMIT = 500;
+
+/** What GET /api/v1/tasks/{id}/placement serves: the decision and every candidate with its terms. */
+export interface PlacementRecord {
+  policy: string;
+  decided_at: string;
+  attempt: number;
+  decision: Placement['decision'];
+  site_id?: string;
+  site?: string;
+  reason?: string;
+  candidates: Candidate[];
+}
+
+function round1(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function summary(placement: Placement, slug: string | undefined): string {
+  const chosen = placement.candidates.find((c) => c.siteId === placement.siteId);
+  if (!chosen || !slug) return placement.reason ?? placement.decision;
+  return (
+    `placed on ${slug}: estimated completion ${round1(chosen.totalS)} s ` +
+    `(queue ${round1(chosen.queueWaitS)} s, transfer ${round1(chosen.transferS)} s, run ${round1(chosen.runS)} s)` +
+    ` among ${placement.candidates.filter((c) => c.placeable).length} placeable site(s)`
+  );
+}
+
+/**
+ * Places queued tasks: one replica at a time (advisory lock), oldest first in fair-share order, each against
+ * the snapshot updated by the placements before it in the same round.
+ */
+@Injectable()
+export class PlacementService {
+  private readonly logger = new Logger('dispatch');
+  private readonly context: PolicyContext = { prng: mulberry32(Date.now() >>> 0) };
+
+  constructor(
+    private readonly repo: DispatchRepository,
+    private readonly directory: SiteDirectory,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async placeQueued(now: Date = new Date()): Promise<PlacementRound> {
+    // Sites and their schemes are read before the lock: a slow site must not hold every replica's placement.
+    const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
+    const result = await this.repo.underPlacementLock(async (m) => {
+      const queued = await this.repo.lockQueued(m, ROUND_LIMIT);
+      const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true };
+      if (queued.length === 0) return round;
+      withUsage(sites, await this.repo.siteUsage(m));
+      const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
+      const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
+      const byId = new Map(queued.map((t) => [t.id, t]));
+      const requirements = new Map(queued.map((t) => [t.id, taskRequirement(t, stores)]));
+      const order = fairShareOrder(
+        queued.map((t) => ({
+          taskId: t.id,
+          submitterId: t.submitterId,
+          queuedAt: t.queuedAt.getTime() / 1000,
+        })),
+        accounts,
+      );
+      for (const id of [...order.order, ...order.held]) {
+        const task = byId.get(id) as DispatchTask;
+        const submitter = submitters.get(task.submitterId) ?? {
+          id: task.submitterId,
+          allowedSiteIds: [],
+          quota: 0,
+          weight: 0,
+          running: 0,
+        };
+        const requirement = requirements.get(id) as TaskRequirement;
+        const placement = place(
+          {
+            now: now.getTime() / 1000,
+            sites: sites.map((s) => s.snapshot),
+            dataStores: stores,
+            task: requirement,
+            submitter,
+          },
+          { policy: this.config.policy, context: this.context },
+        );
+        const outcome = await this.apply(m, task, placement, sites, now);
+        round[outcome]++;
+        if (outcome === 'placed') {
+          this.reserve(sites, placement.siteId as string, requirement);
+          submitter.running++;
+        }
+      }
+      return round;
+    });
+    return result ?? { placed: 0, failed: 0, waiting: 0, ran: false };
+  }
+
+  /**
+   * Where a queued task would go if it were placed now, and why: the same computation as a round, without
+   * the lock and without writing anything.
+   */
+  async preview(task: DispatchTask, now: Date = new Date()): Promise<PlacementRecord> {
+    const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
+    const [usage, accounts] = await Promise.all([
+      this.repo.siteUsage(this.repo.manager()),
+      this.repo.submitters(this.repo.manager(), [task.submitterId]),
+    ]);
+    withUsage(sites, usage);
+    const submitter = accounts[0] ?? {
+      id: task.submitterId,
+      allowedSiteIds: [],
+      quota: 0,
+      weight: 0,
+      running: 0,
+    };
+    const placement = place(
+      {
+        now: now.getTime() / 1000,
+        sites: sites.map((s) => s.snapshot),
+        dataStores: stores,
+        task: taskRequirement(task, stores),
+        submitter,
+      },
+      // A preview must not move round-robin's or random's state.
+      { policy: this.config.policy, context: { prng: mulberry32(0) } },
+    );
+    const record: PlacementRecord = {
+      policy: this.config.policy,
+      decided_at: now.toISOString(),
+      attempt: task.attempt + 1,
+      decision: placement.decision,
+      candidates: placement.candidates,
+    };
+    if (placement.siteId) {
+      record.site_id = placement.siteId;
+      record.site = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug;
+    }
+    if (placement.reason) record.reason = placement.reason;
+    return record;
+  }
+
+  /** Counts a placement against the site in the round's snapshot, so the next task sees it. */
+  private reserve(sites: DirectorySite[], siteId: string, requirement: TaskRequirement): void {
+    const site = sites.find((s) => s.snapshot.id === siteId);
+    if (!site) return;
+    const r = resolveResources(requirement);
+    const load = site.snapshot.load;
+    load.queued++;
+    const claimed = load.claimed ?? { cores: 0, memoryGib: 0, gpus: 0 };
+    load.claimed = {
+      cores: claimed.cores + r.cores,
+      memoryGib: claimed.memoryGib + r.memoryGib,
+      gpus: claimed.gpus + r.gpus,
+    };
+  }
+
+  private async apply(
+    m: EntityManager,
+    task: DispatchTask,
+    placement: Placement,
+    sites: DirectorySite[],
+    now: Date,
+  ): Promise<'placed' | 'failed' | 'waiting'> {
+    const slug = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug;
+    const attempt = task.attempt + 1;
+    const record: PlacementRecord = {
+      policy: this.config.policy,
+      decided_at: now.toISOString(),
+      attempt,
+      decision: placement.decision,
+      candidates: placement.candidates,
+    };
+    if (placement.siteId) record.site_id = placement.siteId;
+    if (slug) record.site = slug;
+    if (placement.reason) record.reason = placement.reason;
+
+    if (placement.decision === 'place') {
+      const message = summary(placement, slug);
+      const log: TesTaskLog = {
+        logs: [],
+        outputs: [],
+        metadata: { site: slug as string, site_id: placement.siteId as string, attempt: String(attempt) },
+        system_logs: [message],
+      };
+      await this.repo.write(
+        m,
+        task.id,
+        {
+          state: 'INITIALIZING',
+          siteId: placement.siteId,
+          remoteId: null,
+          attempt,
+          placement: record as unknown as Record<string, unknown>,
+          logs: [...task.logs, log],
+          nextCheckAt: now,
+        },
+        now,
+        true,
+      );
+      await this.repo.event(
+        m,
+        task.id,
+        { from: 'QUEUED', to: 'INITIALIZING', siteId: placement.siteId as string, attempt, reason: message },
+        now,
+      );
+      this.logger.log({ taskId: task.id, site: slug, attempt }, message);
+      return 'placed';
+    }
+
+    const waitedS = (now.getTime() - task.queuedAt.getTime()) / 1000;
+    let reason: string | undefined;
+    if (placement.decision === 'infeasible') reason = placement.reason as string;
+    else if (waitedS > this.config.maxQueueSeconds) {
+      reason =
+        `waited ${Math.round(waitedS)} s for a site (CONSTELLATION_MAX_QUEUE_SECONDS=${this.config.maxQueueSeconds}); ` +
+        `last: ${placement.reason ?? 'no site could take it'}`;
+    }
+    if (reason === undefined) return 'waiting';
+    const log: TesTaskLog = { logs: [], outputs: [], system_logs: [reason], end_time: now.toISOString() };
+    await this.repo.write(
+      m,
+      task.id,
+      {
+        state: 'SYSTEM_ERROR',
+        placement: record as unknown as Record<string, unknown>,
+        logs: [...task.logs, log],
+        nextCheckAt: null,
+      },
+      now,
+      true,
+    );
+    await this.repo.event(
+      m,
+      task.id,
+      { from: 'QUEUED', to: 'SYSTEM_ERROR', siteId: null, attempt: task.attempt, reason },
+      now,
+    );
+    this.logger.warn({ taskId: task.id }, `task ${task.id} cannot run: ${reason}`);
+    return 'failed';
+  }
+}

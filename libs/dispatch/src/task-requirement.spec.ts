@@ -1,0 +1,86 @@
+import type { TaskDocument } from '@constellation/tes';
+import {
+  DEFAULT_INPUT_BYTES,
+  rerunOnSiteLoss,
+  storeFor,
+  StorePrefixes,
+  taskRequirement,
+} from './task-requirement';
+
+const stores: StorePrefixes[] = [
+  { id: 'eu', country: 'DE', latitude: 48, longitude: 7.8, urlPrefixes: ['https://usegalaxy.eu/'] },
+  {
+    id: 'eu-jobs',
+    country: 'DE',
+    latitude: 48,
+    longitude: 7.8,
+    urlPrefixes: ['https://usegalaxy.eu/api/jobs/'],
+  },
+  { id: 's3', country: 'IT', latitude: null, longitude: null, urlPrefixes: ['s3://bucket/'] },
+];
+
+const doc = (over: Partial<TaskDocument> = {}): TaskDocument => ({
+  inputs: [],
+  outputs: [],
+  executors: [{ image: 'alpine', command: ['true'] }],
+  volumes: [],
+  tags: {},
+  ...over,
+});
+
+describe('taskRequirement', () => {
+  it('matches the longest store prefix and ignores URLs no store holds', () => {
+    expect(storeFor('https://usegalaxy.eu/api/jobs/1/files?path=x', stores)).toBe('eu-jobs');
+    expect(storeFor('https://usegalaxy.eu/datasets/1', stores)).toBe('eu');
+    expect(storeFor('https://example.org/x', stores)).toBeUndefined();
+  });
+
+  it('maps resources and constellation.* parameters, and leaves inline content out of placement', () => {
+    const r = taskRequirement(
+      {
+        id: 't1',
+        excludedSiteIds: ['s-bad'],
+        queuedAt: new Date(1_000_000),
+        document: doc({
+          inputs: [
+            { path: '/in/a', type: 'FILE', url: 's3://bucket/a' },
+            { path: '/in/b', type: 'FILE', content: 'hello' },
+          ],
+          outputs: [{ path: '/out/c', type: 'FILE', url: 'https://usegalaxy.eu/api/jobs/1/files?path=c' }],
+          resources: {
+            cpu_cores: 4,
+            ram_gb: 16,
+            disk_gb: 100,
+            zones: ['DE'],
+            backend_parameters: {
+              'constellation.site': 'freiburg',
+              'constellation.gpus': '2',
+              'constellation.gpu_type': 'A100',
+            },
+          },
+        }),
+      },
+      stores,
+    );
+    expect(r).toEqual({
+      id: 't1',
+      cpuCores: 4,
+      ramGb: 16,
+      diskGb: 100,
+      zones: ['DE'],
+      pinnedSite: 'freiburg',
+      gpus: 2,
+      gpuType: 'A100',
+      inputs: [{ url: 's3://bucket/a', sizeBytes: DEFAULT_INPUT_BYTES, dataStoreId: 's3' }],
+      outputUrls: ['https://usegalaxy.eu/api/jobs/1/files?path=c'],
+      excludedSiteIds: ['s-bad'],
+      queuedAt: 1000,
+    });
+  });
+
+  it('reruns on site loss unless the parameter says false', () => {
+    expect(rerunOnSiteLoss(doc())).toBe(true);
+    const off = doc({ resources: { backend_parameters: { 'constellation.rerun_on_site_loss': 'FALSE' } } });
+    expect(rerunOnSiteLoss(off)).toBe(false);
+  });
+});

@@ -1,0 +1,67 @@
+import type { TaskDocument } from '@constellation/tes';
+import type { DataStoreSnapshot, TaskRequirement } from '@constellation/scheduler';
+
+/**
+ * Input size assumed until the broker learns real sizes (TES inputs carry none): large enough that a
+ * transfer across Europe costs something, small enough not to dwarf the run time of a typical Galaxy job.
+ */
+export const DEFAULT_INPUT_BYTES = 64 * 1024 * 1024;
+
+/** A registered store as placement matches URLs against it. */
+export interface StorePrefixes extends DataStoreSnapshot {
+  urlPrefixes: string[];
+}
+
+/** The store whose longest URL prefix matches, if any. */
+export function storeFor(url: string, stores: readonly StorePrefixes[]): string | undefined {
+  let best: { id: string; length: number } | undefined;
+  for (const store of stores) {
+    for (const prefix of store.urlPrefixes) {
+      if (url.startsWith(prefix) && (best === undefined || prefix.length > best.length)) {
+        best = { id: store.id, length: prefix.length };
+      }
+    }
+  }
+  return best?.id;
+}
+
+export interface RequirementSource {
+  id: string;
+  document: TaskDocument;
+  excludedSiteIds: string[];
+  queuedAt: Date;
+}
+
+/** What placement needs from a stored TES task: resources, constellation.* parameters, inputs, outputs. */
+export function taskRequirement(task: RequirementSource, stores: readonly StorePrefixes[]): TaskRequirement {
+  const resources = task.document.resources ?? {};
+  const params = resources.backend_parameters ?? {};
+  const requirement: TaskRequirement = {
+    id: task.id,
+    inputs: task.document.inputs
+      .filter((input) => input.content === undefined || input.content === '')
+      .filter((input) => input.url !== undefined)
+      .map((input) => ({
+        url: input.url,
+        sizeBytes: DEFAULT_INPUT_BYTES,
+        dataStoreId: storeFor(input.url as string, stores),
+      })),
+    outputUrls: task.document.outputs.map((o) => o.url),
+    excludedSiteIds: task.excludedSiteIds,
+    queuedAt: task.queuedAt.getTime() / 1000,
+  };
+  if (resources.cpu_cores !== undefined) requirement.cpuCores = resources.cpu_cores;
+  if (resources.ram_gb !== undefined) requirement.ramGb = resources.ram_gb;
+  if (resources.disk_gb !== undefined) requirement.diskGb = resources.disk_gb;
+  if (resources.zones !== undefined && resources.zones.length > 0) requirement.zones = resources.zones;
+  if (params['constellation.site'] !== undefined) requirement.pinnedSite = params['constellation.site'];
+  if (params['constellation.gpus'] !== undefined) requirement.gpus = Number(params['constellation.gpus']);
+  if (params['constellation.gpu_type'] !== undefined) requirement.gpuType = params['constellation.gpu_type'];
+  return requirement;
+}
+
+/** `constellation.rerun_on_site_loss`: false keeps a task that had started from running a second time. */
+export function rerunOnSiteLoss(document: TaskDocument): boolean {
+  const value = document.resources?.backend_parameters?.['constellation.rerun_on_site_loss'];
+  return value === undefined || value.toLowerCase() !== 'false';
+}

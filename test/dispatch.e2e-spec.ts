@@ -1,0 +1,433 @@
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { startFakeTesSite, FakeTesSite } from './support/fake-tes-site';
+import { createPrincipal, TestPrincipal } from './support/principals';
+import { siteDocument } from './support/site-documents';
+import { MINIMAL_TASK, tes } from './support/tes-client';
+import { startTestApp, TestApp } from './support/test-app';
+
+jest.setTimeout(60_000);
+
+interface FullTask {
+  id: string;
+  state: string;
+  logs: {
+    logs: { exit_code: number; stdout?: string }[];
+    metadata: Record<string, string>;
+    system_logs: string[];
+  }[];
+}
+
+const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED'];
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let provider: TestPrincipal;
+  let alice: TestPrincipal;
+  let bob: TestPrincipal;
+  const fakes: FakeTesSite[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      CONSTELLATION_DISPATCH_SECONDS: '0.05',
+      CONSTELLATION_TRACK_SECONDS: '0.05',
+      CONSTELLATION_PROBE_SECONDS: '1',
+      CONSTELLATION_PROBE_FAILURES: '2',
+      CONSTELLATION_LEASE_SECONDS: '5',
+    });
+    // Suites before this one leave queued tasks in the run's database; they must not land on these sites.
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE task SET state = 'CANCELED' WHERE state NOT IN ('${FINAL.join("','")}')`);
+    admin = await createPrincipal(t, 'admin');
+    provider = await createPrincipal(t, 'provider');
+    alice = await createPrincipal(t, 'submitter');
+    bob = await createPrincipal(t, 'submitter');
+  });
+  afterAll(async () => {
+    await t?.close();
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+
+  /** A fake TES site registered, approved and seen up by the probes; its slug doubles as a zone. */
+  async function site(
+    options: Parameters<typeof startFakeTesSite>[0] = {},
+    doc: Record<string, unknown> = {},
+  ): Promise<{ fake: FakeTesSite; id: string; slug: string }> {
+    const token = `site-token-${Math.random().toString(36).slice(2)}`;
+    const fake = await startFakeTesSite({ requireToken: token, ...options });
+    fakes.push(fake);
+    const res = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Authorization', provider.bearer)
+      .send(
+        siteDocument({
+          kind: 'tes',
+          url: fake.url,
+          pulsar_manager: null,
+          credentials: { token },
+          capacity: { max_concurrent_tasks: 20, per_task: { cores: 16, memory_gib: 64 } },
+          ...doc,
+        }),
+      )
+      .expect(201);
+    const { id, slug } = res.body as { id: string; slug: string };
+    await request(t.url).post(`/api/v1/sites/${id}/approve`).set('Authorization', admin.bearer).expect(200);
+    await waitFor(`site ${slug} up`, async () => {
+      const s = await request(t.url).get(`/api/v1/sites/${id}`).set('Authorization', admin.bearer);
+      return s.body.health === 'up' ? true : undefined;
+    });
+    return { fake, id, slug };
+  }
+
+  const zoned = (zones: string[], body: Record<string, unknown> = MINIMAL_TASK) => ({
+    ...body,
+    resources: { ...((body.resources as object) ?? {}), zones },
+  });
+
+  async function finalState(id: string, who = alice): Promise<FullTask> {
+    return waitFor(`task ${id} to finish`, async () => {
+      const res = await tes(t.url, who).get(id, 'FULL');
+      return FINAL.includes(res.body.state) ? res.body : undefined;
+    });
+  }
+
+  const events = async (id: string) =>
+    (await request(t.url).get(`/api/v1/tasks/${id}/events`).set('Authorization', admin.bearer).expect(200))
+      .body.events as { from: string; to: string; reason: string; attempt: number }[];
+
+  describe('the conformance suite functional tests', () => {
+    let a: Awaited<ReturnType<typeof site>>;
+    beforeAll(async () => {
+      a = await site();
+    });
+
+    it('create_task_functional: echo hello runs to COMPLETE with its stdout and exit code', async () => {
+      const { body } = await tes(t.url, alice)
+        .create(
+          zoned([a.slug], {
+            name: 'CompTest',
+            description: 'CompTest',
+            executors: [{ image: 'alpine', command: ['echo', 'hello'] }],
+          }),
+        )
+        .expect(200);
+      const task = await finalState(body.id);
+      expect(task.state).toBe('COMPLETE');
+      expect(task.logs).toHaveLength(1);
+      expect(task.logs[0].logs).toEqual([
+        expect.objectContaining({ exit_code: 0, stdout: 'hello\n', start_time: expect.any(String) }),
+      ]);
+      expect(task.logs[0].metadata).toMatchObject({ site: a.slug, attempt: '1' });
+      expect(task.logs[0].system_logs[0]).toMatch(new RegExp(`^placed on ${a.slug}: estimated completion`));
+      // MINIMAL polling (as the suite does) sees the same final state.
+      expect((await tes(t.url, alice).get(body.id).expect(200)).body).toEqual({
+        id: body.id,
+        state: 'COMPLETE',
+      });
+      // RUNNING is recorded when a status check sees it; a task this short may finish between two checks.
+      const states = (await events(body.id)).map((e) => e.to);
+      expect(states.slice(0, 2)).toEqual(['QUEUED', 'INITIALIZING']);
+      expect(states[states.length - 1]).toBe('COMPLETE');
+      expect(states.filter((st) => st !== 'RUNNING')).toEqual(['QUEUED', 'INITIALIZING', 'COMPLETE']);
+
+      // What reached the site: the document, the two idempotency tags, and the site's token.
+      const remote = a.fake.tasks().find((r) => r.tags?.['constellation.task'] === body.id);
+      expect(remote?.tags).toEqual({ 'constellation.task': body.id, 'constellation.attempt': '1' });
+      expect(remote?.name).toBe('CompTest');
+      expect(remote?.resources?.zones).toEqual([a.slug]);
+    });
+
+    it('filter_task_by_state: a finished task is listed under state=COMPLETE', async () => {
+      const res = await tes(t.url, alice).list('view=MINIMAL&state=COMPLETE').expect(200);
+      expect(res.body.tasks.length).toBeGreaterThan(0);
+      expect(res.body.tasks[0].state).toBe('COMPLETE');
+    });
+
+    it('create_task_ignore_error: a failing executor stops the task unless ignore_error is set', async () => {
+      const failing = (ignore: boolean) =>
+        zoned([a.slug], {
+          name: 'CompTest',
+          executors: [
+            { image: 'alpine', command: ['ERROR'], ignore_error: ignore },
+            { image: 'alpine', command: ['echo', 'hello'] },
+          ],
+        });
+      const first = (await tes(t.url, alice).create(failing(false)).expect(200)).body.id;
+      const second = (await tes(t.url, alice).create(failing(true)).expect(200)).body.id;
+      const stopped = await finalState(first);
+      expect(stopped.state).toBe('EXECUTOR_ERROR');
+      expect(stopped.logs[0].logs).toHaveLength(1);
+      expect(stopped.logs[0].logs[0]).toMatchObject({ exit_code: 127 });
+      const carriedOn = await finalState(second);
+      expect(carriedOn.state).toBe('COMPLETE');
+      expect(carriedOn.logs[0].logs).toHaveLength(2);
+      expect(carriedOn.logs[0].logs[1]).toMatchObject({ exit_code: 0, stdout: 'hello\n' });
+    });
+
+    it('cancel_task_functional: a running task is stopped at its site and ends CANCELED', async () => {
+      const { body } = await tes(t.url, alice)
+        .create(zoned([a.slug], { executors: [{ image: 'alpine', command: ['sleep', '600'] }] }))
+        .expect(200);
+      await waitFor('the task to run', async () => {
+        const res = await tes(t.url, alice).get(body.id);
+        return res.body.state === 'RUNNING' ? true : undefined;
+      });
+      await tes(t.url, alice).cancel(body.id).expect(200, {});
+      const task = await finalState(body.id);
+      expect(task.state).toBe('CANCELED');
+      const remote = a.fake.tasks().find((r) => r.tags?.['constellation.task'] === body.id);
+      expect(remote?.state).toBe('CANCELED');
+      expect(
+        a.fake.requests().some((r) => r.method === 'POST' && r.path.endsWith(`${remote?.id}:cancel`)),
+      ).toBe(true);
+      expect((await events(body.id)).map((e) => e.to)).toEqual([
+        'QUEUED',
+        'INITIALIZING',
+        'RUNNING',
+        'CANCELING',
+        'CANCELED',
+      ]);
+    });
+
+    it('cancels a task placed on a site that has not yet answered the submission', async () => {
+      a.fake.slow(400);
+      try {
+        const { body } = await tes(t.url, alice)
+          .create(zoned([a.slug]))
+          .expect(200);
+        await waitFor('placement', async () => {
+          const res = await tes(t.url, alice).get(body.id);
+          return res.body.state === 'INITIALIZING' ? true : undefined;
+        });
+        await tes(t.url, alice).cancel(body.id).expect(200, {});
+        expect((await tes(t.url, alice).get(body.id).expect(200)).body.state).toBe('CANCELING');
+        const task = await finalState(body.id);
+        expect(task.state).toBe('CANCELED');
+        // Whether or not the submission got there first, nothing of it is left running at the site.
+        await waitFor('the remote copy to stop', async () => {
+          const copies = a.fake.tasks().filter((r) => r.tags?.['constellation.task'] === body.id);
+          return copies.every((c) => FINAL.includes(c.state)) ? true : undefined;
+        });
+      } finally {
+        a.fake.slow(0);
+      }
+    });
+  });
+
+  describe('failover', () => {
+    it('sends a task a site refuses to another site, keeping each attempt in logs', async () => {
+      const refusing = await site();
+      const good = await site();
+      refusing.fake.mode = 'reject-submissions';
+      // Pinned by zones to the two sites; the refusing one first by making the good one look far busier.
+      const { body } = await tes(t.url, alice)
+        .create(zoned([refusing.slug, good.slug], MINIMAL_TASK))
+        .expect(200);
+      const task = await finalState(body.id);
+      expect(task.state).toBe('COMPLETE');
+      const attempts = task.logs.map((l: { metadata: Record<string, string> }) => l.metadata.site);
+      expect(attempts[attempts.length - 1]).toBe(good.slug);
+      if (attempts.length === 2) {
+        expect(attempts[0]).toBe(refusing.slug);
+        expect(task.logs[0].system_logs.join('\n')).toContain(`${refusing.slug} did not take the task`);
+        const placement = await request(t.url)
+          .get(`/api/v1/tasks/${body.id}/placement`)
+          .set('Authorization', alice.bearer)
+          .expect(200);
+        expect(placement.body.excluded_site_ids).toEqual([refusing.id]);
+        expect(placement.body.placement.site).toBe(good.slug);
+      }
+    });
+
+    it('gives up with SYSTEM_ERROR after CONSTELLATION_MAX_ATTEMPTS, naming every reason', async () => {
+      const sites = [await site(), await site(), await site()];
+      for (const s of sites) s.fake.mode = 'reject-submissions';
+      const { body } = await tes(t.url, alice)
+        .create(zoned(sites.map((s) => s.slug)))
+        .expect(200);
+      const task = await finalState(body.id);
+      expect(task.state).toBe('SYSTEM_ERROR');
+      expect(task.logs).toHaveLength(3);
+      const lines = task.logs.flatMap((l: { system_logs: string[] }) => l.system_logs).join('\n');
+      for (const s of sites) expect(lines).toContain(`${s.slug} did not take the task`);
+      expect(lines).toContain('gave up after 3 attempt(s)');
+    });
+
+    it('reruns a task its site lost, elsewhere', async () => {
+      const losing = await site({ hold: true });
+      const other = await site();
+      const { body } = await tes(t.url, alice)
+        .create(zoned([losing.slug]))
+        .expect(200);
+      const remote = await waitFor('the submission', async () =>
+        losing.fake.tasks().find((r) => r.tags?.['constellation.task'] === body.id),
+      );
+      // The other site becomes eligible only now, so the first placement could only be the losing site.
+      await t.app
+        .get(DataSource)
+        .query(
+          `UPDATE task SET document = jsonb_set(document, '{resources,zones}', $2::jsonb), version = version + 1 WHERE id = $1`,
+          [body.id, JSON.stringify([losing.slug, other.slug])],
+        );
+      losing.fake.forget(remote.id);
+      const task = await finalState(body.id);
+      expect(task.state).toBe('COMPLETE');
+      expect(task.logs.map((l: { metadata: Record<string, string> }) => l.metadata.site)).toEqual([
+        losing.slug,
+        other.slug,
+      ]);
+      expect(task.logs[0].system_logs.join('\n')).toContain('lost the task');
+      const history = await events(body.id);
+      expect(history.find((e) => e.to === 'QUEUED' && e.from === 'INITIALIZING')?.reason).toContain(
+        'lost the task',
+      );
+    });
+
+    it('moves tasks off a site that goes offline, unless rerun_on_site_loss is false for a started one', async () => {
+      const dying = await site();
+      const spare = await site();
+      const long = { executors: [{ image: 'alpine', command: ['sleep', '600'] }] };
+      const rerun = (
+        await tes(t.url, alice)
+          .create(zoned([dying.slug, spare.slug], long))
+          .expect(200)
+      ).body.id;
+      const keep = (
+        await tes(t.url, alice)
+          .create(
+            zoned([dying.slug, spare.slug], {
+              ...long,
+              resources: { backend_parameters: { 'constellation.rerun_on_site_loss': 'false' } },
+            }),
+          )
+          .expect(200)
+      ).body.id;
+      const siteOf = async (id: string) =>
+        (await request(t.url).get(`/api/v1/tasks/${id}/placement`).set('Authorization', alice.bearer)).body
+          .placement?.site_id;
+      await waitFor('both tasks running', async () => {
+        const states = await Promise.all(
+          [rerun, keep].map(async (id) => (await tes(t.url, alice).get(id)).body.state),
+        );
+        return states.every((s) => s === 'RUNNING') ? true : undefined;
+      });
+      // Whichever site each went to, take that site down.
+      const victims = new Set([await siteOf(rerun), await siteOf(keep)]);
+      for (const s of [dying, spare]) if (victims.has(s.id)) await s.fake.down();
+      try {
+        const kept = await finalState(keep);
+        expect(kept.state).toBe('SYSTEM_ERROR');
+        expect(kept.logs[0].system_logs.join('\n')).toContain('rerun_on_site_loss is false');
+        if (victims.size === 1) {
+          // The survivor takes the rerun.
+          await waitFor('the rerun to run elsewhere', async () => {
+            const p = await request(t.url)
+              .get(`/api/v1/tasks/${rerun}/placement`)
+              .set('Authorization', alice.bearer);
+            return p.body.attempt === 2 && p.body.state === 'RUNNING' ? true : undefined;
+          });
+        } else {
+          await waitFor('the rerun to be requeued', async () => {
+            const h = await events(rerun);
+            return h.some((e) => e.from === 'RUNNING' && e.to === 'QUEUED') ? true : undefined;
+          });
+        }
+        const h = await events(rerun);
+        expect(h.find((e) => e.from === 'RUNNING' && e.to === 'QUEUED')?.reason).toMatch(/is offline/);
+      } finally {
+        for (const s of [dying, spare]) await s.fake.up().catch(() => undefined);
+        await tes(t.url, alice).cancel(rerun);
+      }
+    });
+
+    it('retries a preempted task, showing QUEUED meanwhile rather than PREEMPTED', async () => {
+      const s = await site();
+      const { body } = await tes(t.url, alice)
+        .create(zoned([s.slug], { executors: [{ image: 'alpine', command: ['sleep', '600'] }] }))
+        .expect(200);
+      const remote = await waitFor('the task to run at the site', async () =>
+        s.fake.tasks().find((r) => r.tags?.['constellation.task'] === body.id && r.state === 'RUNNING'),
+      );
+      s.fake.preempt(remote.id);
+      await waitFor('the second attempt', async () => {
+        const copies = s.fake.tasks().filter((r) => r.tags?.['constellation.task'] === body.id);
+        return copies.length === 2 ? true : undefined;
+      });
+      const history = await events(body.id);
+      expect(history.find((e) => e.to === 'QUEUED' && e.from !== null)?.reason).toBe('preempted at the site');
+      expect(history.some((e) => e.to === 'PREEMPTED')).toBe(false);
+      await tes(t.url, alice).cancel(body.id).expect(200);
+      expect((await finalState(body.id)).state).toBe('CANCELED');
+    });
+  });
+
+  describe('placement', () => {
+    it('fails a task no site could ever run at once, naming the unmet requirement', async () => {
+      const s = await site();
+      const { body } = await tes(t.url, alice)
+        .create(zoned([s.slug], { ...MINIMAL_TASK, resources: { cpu_cores: 64 } }))
+        .expect(200);
+      const task = await finalState(body.id);
+      expect(task.state).toBe('SYSTEM_ERROR');
+      expect(task.logs[0].system_logs[0]).toMatch(/no active or draining site can ever run this task/);
+      expect(task.logs[0].system_logs[0]).toContain('cores (asks 64, site allows 16)');
+    });
+
+    it('keeps a task QUEUED while its sites are full, and explains where it would go', async () => {
+      const s = await site({ hold: true }, { capacity: { max_concurrent_tasks: 1 } });
+      const first = (
+        await tes(t.url, alice)
+          .create(zoned([s.slug]))
+          .expect(200)
+      ).body.id;
+      await waitFor('the first task placed', async () => {
+        const res = await tes(t.url, alice).get(first);
+        return res.body.state === 'INITIALIZING' ? true : undefined;
+      });
+      const second = (
+        await tes(t.url, alice)
+          .create(zoned([s.slug]))
+          .expect(200)
+      ).body.id;
+      await new Promise((r) => setTimeout(r, 500));
+      expect((await tes(t.url, alice).get(second).expect(200)).body.state).toBe('QUEUED');
+      const explained = await request(t.url)
+        .get(`/api/v1/tasks/${second}/placement`)
+        .set('Authorization', alice.bearer)
+        .expect(200);
+      expect(explained.body).toMatchObject({ state: 'QUEUED', attempt: 0, placement: null });
+      expect(explained.body.preview.decision).toBe('wait');
+      expect(explained.body.preview.reason).toContain(`${s.slug}: full`);
+      const candidate = explained.body.preview.candidates.find((c: { slug: string }) => c.slug === s.slug);
+      expect(candidate).toMatchObject({ feasible: true, placeable: false, blocked: 'full' });
+
+      // Another submitter sees neither explanation nor history.
+      await request(t.url)
+        .get(`/api/v1/tasks/${second}/placement`)
+        .set('Authorization', bob.bearer)
+        .expect(404);
+      await request(t.url).get(`/api/v1/tasks/${second}/events`).set('Authorization', bob.bearer).expect(404);
+
+      s.fake.release();
+      expect((await finalState(first)).state).toBe('COMPLETE');
+      expect((await finalState(second)).state).toBe('COMPLETE');
+    });
+  });
+});

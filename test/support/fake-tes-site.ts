@@ -1,0 +1,649 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import type {
+  TesExecutor,
+  TesExecutorLog,
+  TesInput,
+  TesOutput,
+  TesResources,
+  TesState,
+  TesTaskLog,
+} from '@constellation/tes';
+
+/**
+ * A TES 1.1 server on loopback standing in for a remote site (Funnel, TESK) in tests. It speaks the spec's
+ * API faithfully (../shared/reference/tes-1.1.0.openapi.yaml) and simulates execution: nothing is ever run.
+ * Executors go through a tiny interpreter (echo, sleep, true, false, cat, sh/bash -c "exit N"); every other
+ * command exits 127 as it would in a container without it.
+ */
+
+export type FakeTesMode = 'ok' | 'http500' | 'unauthorized' | 'reject-submissions';
+
+export interface FakeTesSiteOptions {
+  /** Where the API lives; `/ga4gh/tes/v1` by default (Funnel also answers under `/v1`). */
+  basePath?: string;
+  /** service-info `storage`. */
+  storage?: string[];
+  /** service-info `tesResources_backend_parameters`: the keys this site supports. */
+  backendParameters?: string[];
+  /** Behave like a TES 1.0 server, which knows no tag filters and lists every task. */
+  ignoreTagFilters?: boolean;
+  /** Every request must carry `Authorization: Bearer <requireToken>`, else 401. */
+  requireToken?: string;
+  /** Keep new tasks QUEUED until release(). */
+  hold?: boolean;
+  /** Time between state changes, and the least time an executor takes. Default 50 ms. */
+  stepDelayMs?: number;
+  /** Scales `sleep N`: N seconds take N × 1000 × timeScale ms. Default 0.01. */
+  timeScale?: number;
+  version?: string;
+}
+
+export interface FakeTesRequest {
+  method: string;
+  path: string;
+  /** The raw query string, without `?`. */
+  query: string;
+  authorization?: string;
+  /** The parsed JSON body, when one came. */
+  body?: unknown;
+}
+
+/** A stored task as the FULL view shows it: the submitted fields as they came, plus what the server adds. */
+export interface FakeTesTask {
+  id: string;
+  state: TesState;
+  creation_time: string;
+  name?: string;
+  description?: string;
+  inputs?: TesInput[];
+  outputs?: TesOutput[];
+  resources?: TesResources;
+  executors: TesExecutor[];
+  volumes?: string[];
+  tags?: Record<string, string>;
+  logs?: TesTaskLog[];
+}
+
+export interface FakeTesSite {
+  /** `http://127.0.0.1:PORT`, without the API path. */
+  readonly url: string;
+  /** `url` + basePath. */
+  readonly apiUrl: string;
+  readonly port: number;
+  mode: FakeTesMode;
+  close(): Promise<void>;
+  /** Refuses connections from now on; tasks keep running, as on a site whose API server died. */
+  down(): Promise<void>;
+  /** Listens again on the same port. */
+  up(): Promise<void>;
+  tasks(): FakeTesTask[];
+  task(id: string): FakeTesTask | undefined;
+  requests(): FakeTesRequest[];
+  /**
+   * Answers the next `times` requests with this status and raw body (default a JSON message), optionally
+   * only those with this method and whose path contains `path`.
+   */
+  failNext(status: number, times?: number, options?: { body?: string; method?: string; path?: string }): void;
+  /** Delays every answer by this long (0: none). */
+  slow(ms: number): void;
+  /** Loses a task: 404 from now on. */
+  forget(id: string): void;
+  hold(): void;
+  /** Lets held tasks run, and new ones from now on. */
+  release(): void;
+  preempt(id: string): void;
+}
+
+const TES_STATES: readonly TesState[] = [
+  'UNKNOWN',
+  'QUEUED',
+  'INITIALIZING',
+  'RUNNING',
+  'PAUSED',
+  'COMPLETE',
+  'EXECUTOR_ERROR',
+  'SYSTEM_ERROR',
+  'CANCELED',
+  'PREEMPTED',
+  'CANCELING',
+];
+const FINAL_STATES: readonly TesState[] = [
+  'COMPLETE',
+  'EXECUTOR_ERROR',
+  'SYSTEM_ERROR',
+  'CANCELED',
+  'PREEMPTED',
+];
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Running {
+  abort: AbortController;
+  /** Resolves the wait of a held task. */
+  release?: () => void;
+}
+
+interface Injected {
+  status: number;
+  times: number;
+  body?: string;
+  method?: string;
+  path?: string;
+}
+
+export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promise<FakeTesSite> {
+  const basePath = (options.basePath ?? '/ga4gh/tes/v1').replace(/\/+$/, '');
+  const stepDelayMs = options.stepDelayMs ?? 50;
+  const timeScale = options.timeScale ?? 0.01;
+  const supportedParameters = options.backendParameters ?? ['VmSize'];
+  const startedAt = new Date().toISOString();
+  const store = new Map<string, { seq: number; task: FakeTesTask }>();
+  const running = new Map<string, Running>();
+  const log: FakeTesRequest[] = [];
+  const injected: Injected[] = [];
+  let mode: FakeTesMode = 'ok';
+  let holding = options.hold ?? false;
+  let responseDelayMs = 0;
+  let seq = 0;
+  let server: Server | undefined;
+  let port = 0;
+
+  const serviceInfo = () => ({
+    id: 'org.example.fake-tes',
+    name: 'Fake TES',
+    type: { group: 'org.ga4gh', artifact: 'tes', version: '1.1.0' },
+    description: 'A simulated GA4GH TES 1.1 site for Constellation tests',
+    organization: { name: 'Constellation tests', url: 'https://example.org' },
+    contactUrl: 'mailto:tests@example.org',
+    documentationUrl: 'https://example.org/fake-tes',
+    createdAt: startedAt,
+    updatedAt: startedAt,
+    environment: 'test',
+    version: options.version ?? '1.1.0-fake',
+    storage: options.storage ?? [],
+    tesResources_backend_parameters: supportedParameters,
+  });
+
+  // --- execution -----------------------------------------------------------------------------------------
+
+  const stop = (id: string, state: TesState, reason: string) => {
+    const entry = store.get(id);
+    if (!entry || FINAL_STATES.includes(entry.task.state)) return;
+    entry.task.state = state;
+    const last = entry.task.logs?.at(-1);
+    if (last) {
+      last.end_time = new Date().toISOString();
+      last.system_logs = [...(last.system_logs ?? []), reason];
+    }
+    running.get(id)?.abort.abort();
+  };
+
+  const run = async (task: FakeTesTask, signal: AbortSignal, rt: Running) => {
+    if (holding) {
+      await new Promise<void>((resolve) => {
+        rt.release = resolve;
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+    }
+    if (signal.aborted) return;
+    await delay(stepDelayMs, undefined, { signal });
+    const taskLog: TesTaskLog = {
+      logs: [],
+      metadata: { host: 'fake-worker-1' },
+      start_time: new Date().toISOString(),
+      outputs: [],
+      system_logs: ['fake-worker-1 picked the task up'],
+    };
+    task.logs = [taskLog];
+    task.state = 'INITIALIZING';
+    const unsupported = Object.keys(task.resources?.backend_parameters ?? {}).filter(
+      (key) => !supportedParameters.some((s) => s.toLowerCase() === key.toLowerCase()),
+    );
+    if (unsupported.length > 0) {
+      // TES 1.1: unsupported keys are neither stored nor returned; strict tasks fail.
+      taskLog.system_logs?.push(`unsupported backend_parameters ignored: ${unsupported.join(', ')}`);
+      for (const key of unsupported) delete task.resources?.backend_parameters?.[key];
+      if (task.resources?.backend_parameters_strict) {
+        task.state = 'SYSTEM_ERROR';
+        taskLog.end_time = new Date().toISOString();
+        return;
+      }
+    }
+    await delay(stepDelayMs, undefined, { signal });
+    task.state = 'RUNNING';
+    const files = new Map<string, string>();
+    for (const input of task.inputs ?? [])
+      if (input.content !== undefined) files.set(input.path, input.content);
+    let failed = false;
+    for (const [i, executor] of task.executors.entries()) {
+      const start_time = new Date().toISOString();
+      const outcome = interpret(executor.command, files, timeScale, 0);
+      await delay(Math.max(stepDelayMs, outcome.sleepMs), undefined, { signal });
+      if (executor.stdout) files.set(executor.stdout, outcome.stdout);
+      if (executor.stderr) files.set(executor.stderr, outcome.stderr);
+      const entry: TesExecutorLog = {
+        start_time,
+        end_time: new Date().toISOString(),
+        stdout: outcome.stdout,
+        stderr: outcome.stderr,
+        exit_code: outcome.exitCode,
+      };
+      taskLog.logs.push(entry);
+      if (outcome.exitCode !== 0 && !executor.ignore_error) {
+        taskLog.system_logs?.push(`executor ${i} exited with code ${outcome.exitCode}`);
+        failed = true;
+        break;
+      }
+    }
+    if (!failed) {
+      taskLog.outputs = (task.outputs ?? []).map((o) => ({
+        url: o.url,
+        path: o.path,
+        size_bytes: String(Buffer.byteLength(files.get(o.path) ?? '', 'utf8')),
+      }));
+    }
+    taskLog.end_time = new Date().toISOString();
+    task.state = failed ? 'EXECUTOR_ERROR' : 'COMPLETE';
+  };
+
+  const launch = (task: FakeTesTask) => {
+    const rt: Running = { abort: new AbortController() };
+    running.set(task.id, rt);
+    run(task, rt.abort.signal, rt)
+      .catch((err: unknown) => {
+        // An abort comes from cancel, preempt, forget or close, which set the final state themselves.
+        if (rt.abort.signal.aborted) return;
+        stop(task.id, 'SYSTEM_ERROR', `fake site bug: ${String(err)}`);
+      })
+      .finally(() => running.delete(task.id));
+  };
+
+  // --- API -----------------------------------------------------------------------------------------------
+
+  const createTask = (body: unknown): { id: string } => {
+    const task = validateTask(body);
+    const id = randomBytes(10).toString('hex');
+    const stored: FakeTesTask = {
+      id,
+      state: 'QUEUED',
+      creation_time: new Date().toISOString(),
+      ...task,
+    };
+    store.set(id, { seq: ++seq, task: stored });
+    launch(stored);
+    return { id };
+  };
+
+  const listTasks = (params: URLSearchParams) => {
+    const view = viewOf(params);
+    const pageSize = params.has('page_size') ? Number(params.get('page_size')) : 256;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize >= 2048) {
+      throw new HttpError(400, 'page_size must be an integer from 1 to 2047');
+    }
+    const token = params.get('page_token');
+    const offset = token ? Number(Buffer.from(token, 'base64url').toString('utf8')) : 0;
+    if (!Number.isInteger(offset) || offset < 0) throw new HttpError(400, 'invalid page_token');
+    const state = params.get('state');
+    if (state !== null && !TES_STATES.includes(state as TesState)) throw new HttpError(400, 'invalid state');
+    const prefix = params.get('name_prefix');
+    const keys = params.getAll('tag_key');
+    const values = params.getAll('tag_value');
+    const matching = [...store.values()]
+      .sort((a, b) => b.seq - a.seq)
+      .map((e) => e.task)
+      .filter((t) => prefix === null || (t.name ?? '').startsWith(prefix))
+      .filter((t) => state === null || t.state === state)
+      .filter((t) => options.ignoreTagFilters || matchesTags(t.tags ?? {}, keys, values));
+    const page = matching.slice(offset, offset + pageSize);
+    const next =
+      offset + pageSize < matching.length ? { next_page_token: encodeOffset(offset + pageSize) } : {};
+    return { tasks: page.map((t) => render(t, view)), ...next };
+  };
+
+  const findTask = (id: string): FakeTesTask => {
+    const entry = store.get(id);
+    if (!entry) throw new HttpError(404, 'task not found');
+    return entry.task;
+  };
+
+  const route = (method: string, url: URL, body: unknown): unknown => {
+    if (url.pathname !== basePath && !url.pathname.startsWith(`${basePath}/`))
+      throw new HttpError(404, 'not found');
+    const rest = url.pathname.slice(basePath.length);
+    if (rest === '/service-info') {
+      if (method !== 'GET') throw new HttpError(405, 'method not allowed');
+      return serviceInfo();
+    }
+    if (rest === '/tasks') {
+      if (method === 'GET') return listTasks(url.searchParams);
+      if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+      if (mode === 'reject-submissions')
+        throw new HttpError(400, 'this site does not accept new tasks right now');
+      return createTask(body);
+    }
+    const match = /^\/tasks\/([^/]+)$/.exec(rest);
+    if (!match) throw new HttpError(404, 'not found');
+    let id: string;
+    try {
+      id = decodeURIComponent(match[1]);
+    } catch {
+      throw new HttpError(400, 'invalid task id');
+    }
+    if (id.endsWith(':cancel')) {
+      if (method !== 'POST') throw new HttpError(405, 'method not allowed');
+      const task = findTask(id.slice(0, -':cancel'.length));
+      stop(task.id, 'CANCELED', 'canceled by the user');
+      return {};
+    }
+    if (method !== 'GET') throw new HttpError(405, 'method not allowed');
+    return render(findTask(id), viewOf(url.searchParams));
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const method = req.method ?? 'GET';
+    const entry: FakeTesRequest = { method, path: url.pathname, query: url.search.replace(/^\?/, '') };
+    if (req.headers.authorization !== undefined) entry.authorization = req.headers.authorization;
+    log.push(entry);
+    const reply = (status: number, payload: unknown, raw?: string) => {
+      const text = raw ?? JSON.stringify(payload);
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
+      res.end(text);
+    };
+    try {
+      const text = await readBody(req);
+      if (text.length > 0) {
+        try {
+          entry.body = JSON.parse(text) as unknown;
+        } catch {
+          throw new HttpError(400, 'request body is not JSON');
+        }
+      }
+      if (responseDelayMs > 0) await delay(responseDelayMs);
+      const failure = injected.find(
+        (f) =>
+          f.times > 0 &&
+          (f.method === undefined || f.method === method) &&
+          (f.path === undefined || url.pathname.includes(f.path)),
+      );
+      if (failure) {
+        failure.times--;
+        return reply(failure.status, { message: 'injected failure' }, failure.body);
+      }
+      if (mode === 'http500') throw new HttpError(500, 'internal server error');
+      const authorized =
+        options.requireToken === undefined || req.headers.authorization === `Bearer ${options.requireToken}`;
+      if (mode === 'unauthorized' || !authorized) throw new HttpError(401, 'unauthorized');
+      reply(200, route(method, url, entry.body));
+    } catch (err) {
+      if (err instanceof HttpError) reply(err.status, { message: err.message });
+      else reply(500, { message: 'internal server error' });
+    }
+  };
+
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      if (server) return resolve();
+      const s = createServer((req, res) => void handle(req, res));
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        port = (s.address() as AddressInfo).port;
+        server = s;
+        resolve();
+      });
+    });
+
+  const shut = () =>
+    new Promise<void>((resolve) => {
+      const s = server;
+      server = undefined;
+      if (!s) return resolve();
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+
+  await listen();
+
+  return {
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    get apiUrl() {
+      return `http://127.0.0.1:${port}${basePath}`;
+    },
+    get port() {
+      return port;
+    },
+    get mode() {
+      return mode;
+    },
+    set mode(value: FakeTesMode) {
+      mode = value;
+    },
+    close: async () => {
+      for (const rt of running.values()) rt.abort.abort();
+      await shut();
+    },
+    down: shut,
+    up: listen,
+    tasks: () => [...store.values()].sort((a, b) => a.seq - b.seq).map((e) => structuredClone(e.task)),
+    task: (id) => {
+      const entry = store.get(id);
+      return entry ? structuredClone(entry.task) : undefined;
+    },
+    requests: () => log.map((r) => ({ ...r })),
+    failNext: (status, times = 1, opts = {}) => {
+      injected.push({ status, times, ...opts });
+    },
+    slow: (ms) => {
+      responseDelayMs = ms;
+    },
+    forget: (id) => {
+      running.get(id)?.abort.abort();
+      store.delete(id);
+    },
+    hold: () => {
+      holding = true;
+    },
+    release: () => {
+      holding = false;
+      for (const rt of running.values()) rt.release?.();
+    },
+    preempt: (id) => stop(id, 'PREEMPTED', 'the worker was reclaimed (preempted)'),
+  };
+}
+
+// --- pure helpers ------------------------------------------------------------------------------------------
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new HttpError(413, 'request body too large'));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function encodeOffset(offset: number): string {
+  return Buffer.from(String(offset), 'utf8').toString('base64url');
+}
+
+/** TES 1.1 ListTasks: tag_key and tag_value zip by position; an empty or missing value matches any value. */
+function matchesTags(tags: Record<string, string>, keys: string[], values: string[]): boolean {
+  return keys.every((key, i) => {
+    if (!Object.prototype.hasOwnProperty.call(tags, key)) return false;
+    const want = values[i] ?? '';
+    return want === '' || tags[key] === want;
+  });
+}
+
+type View = 'MINIMAL' | 'BASIC' | 'FULL';
+
+function viewOf(params: URLSearchParams): View {
+  const view = params.get('view') ?? 'MINIMAL';
+  if (view !== 'MINIMAL' && view !== 'BASIC' && view !== 'FULL') throw new HttpError(400, 'invalid view');
+  return view;
+}
+
+/** The spec's views: MINIMAL is id and state; BASIC leaves out stdout, stderr, input content, system logs. */
+function render(task: FakeTesTask, view: View): unknown {
+  if (view === 'MINIMAL') return { id: task.id, state: task.state };
+  const copy = structuredClone(task);
+  if (view === 'FULL') return copy;
+  for (const input of copy.inputs ?? []) delete input.content;
+  for (const taskLog of copy.logs ?? []) {
+    delete taskLog.system_logs;
+    for (const entry of taskLog.logs) {
+      delete entry.stdout;
+      delete entry.stderr;
+    }
+  }
+  return copy;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+/** The checks a real server makes before accepting a task; read-only fields in the request are ignored. */
+function validateTask(body: unknown): Omit<FakeTesTask, 'id' | 'state' | 'creation_time'> {
+  if (!isObject(body)) throw new HttpError(400, 'the request body must be a task object');
+  const executors = body.executors;
+  if (!Array.isArray(executors) || executors.length === 0) {
+    throw new HttpError(400, 'executors: at least one executor is required');
+  }
+  executors.forEach((e, i) => {
+    if (!isObject(e)) throw new HttpError(400, `executors[${i}] must be an object`);
+    if (typeof e.image !== 'string' || e.image === '')
+      throw new HttpError(400, `executors[${i}].image is required`);
+    if (!isStringArray(e.command) || e.command.length === 0) {
+      throw new HttpError(400, `executors[${i}].command is required`);
+    }
+  });
+  const inputs = body.inputs;
+  if (inputs !== undefined) {
+    if (!Array.isArray(inputs)) throw new HttpError(400, 'inputs must be an array');
+    inputs.forEach((input, i) => {
+      if (!isObject(input) || typeof input.path !== 'string' || !input.path.startsWith('/')) {
+        throw new HttpError(400, `inputs[${i}].path must be an absolute path`);
+      }
+      if (typeof input.url !== 'string' && typeof input.content !== 'string') {
+        throw new HttpError(400, `inputs[${i}] needs a url or content`);
+      }
+    });
+  }
+  const outputs = body.outputs;
+  if (outputs !== undefined) {
+    if (!Array.isArray(outputs)) throw new HttpError(400, 'outputs must be an array');
+    outputs.forEach((output, i) => {
+      if (!isObject(output) || typeof output.url !== 'string' || typeof output.path !== 'string') {
+        throw new HttpError(400, `outputs[${i}] needs a url and a path`);
+      }
+    });
+  }
+  if (
+    body.tags !== undefined &&
+    !(isObject(body.tags) && Object.values(body.tags).every((v) => typeof v === 'string'))
+  ) {
+    throw new HttpError(400, 'tags must map strings to strings');
+  }
+  if (body.resources !== undefined && !isObject(body.resources))
+    throw new HttpError(400, 'resources must be an object');
+  if (body.volumes !== undefined && !isStringArray(body.volumes))
+    throw new HttpError(400, 'volumes must be strings');
+  const task: Omit<FakeTesTask, 'id' | 'state' | 'creation_time'> = { executors: structuredClone(executors) };
+  for (const key of ['name', 'description', 'inputs', 'outputs', 'resources', 'volumes', 'tags'] as const) {
+    if (body[key] !== undefined) (task as Record<string, unknown>)[key] = structuredClone(body[key]);
+  }
+  // The spec has the server fill in the file type the client left out; FILE is its default.
+  for (const file of [...(task.inputs ?? []), ...(task.outputs ?? [])]) file.type ??= 'FILE';
+  return task;
+}
+
+interface Outcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  sleepMs: number;
+}
+
+/** The simulated container: a few commands, interpreted; everything else is "command not found". */
+function interpret(
+  argv: readonly string[],
+  files: Map<string, string>,
+  timeScale: number,
+  depth: number,
+): Outcome {
+  const done = (exitCode: number, stdout = '', stderr = '', sleepMs = 0): Outcome => ({
+    exitCode,
+    stdout,
+    stderr,
+    sleepMs,
+  });
+  const [program = '', ...args] = argv;
+  switch (program.split('/').pop()) {
+    case 'echo':
+      return done(0, `${args.join(' ')}\n`);
+    case 'true':
+      return done(0);
+    case 'false':
+      return done(1);
+    case 'sleep': {
+      const seconds = Number(args[0]);
+      if (args.length !== 1 || !Number.isFinite(seconds) || seconds < 0) {
+        return done(1, '', `sleep: invalid time interval '${args[0] ?? ''}'\n`);
+      }
+      return done(0, '', '', seconds * 1000 * timeScale);
+    }
+    case 'cat': {
+      let stdout = '';
+      for (const path of args) {
+        const content = files.get(path);
+        if (content === undefined) return done(1, stdout, `cat: ${path}: No such file or directory\n`);
+        stdout += content;
+      }
+      return done(0, stdout);
+    }
+    case 'sh':
+    case 'bash': {
+      if (args[0] !== '-c' || args[1] === undefined || depth > 0) break;
+      const words = args[1].trim().split(/\s+/).filter(Boolean);
+      if (words.length === 0) return done(0);
+      if (words[0] === 'exit') {
+        const code = Number(words[1] ?? '0');
+        return Number.isInteger(code)
+          ? done(code & 0xff)
+          : done(2, '', `${program}: exit: ${words[1]}: numeric argument required\n`);
+      }
+      return interpret(words, files, timeScale, depth + 1);
+    }
+  }
+  return done(127, '', `${program}: command not found\n`);
+}
