@@ -231,6 +231,65 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
     });
   });
 
+  describe("Galaxy's TES runner through a TES site", () => {
+    it('forwards the job as Galaxy wrote it and lets Galaxy poll it to its end with view=FULL', async () => {
+      const s = await site();
+      const galaxy = await createPrincipal(t, 'submitter', { name: `usegalaxy-${Date.now()}` });
+      const files = 'https://usegalaxy.eu/api/jobs/f2db41e1fa331b3e/files?job_key=0b7c1e6a9d';
+      const job = {
+        name: 'Galaxy Job Execution',
+        description: 'data on any column using simple expressions',
+        inputs: [
+          { path: '/srv/galaxy/database/jobs_directory/000/1/createfiles.sh', content: 'mkdir -p /tmp/x\n' },
+          {
+            url: `${files}&path=/srv/galaxy/database/objects/0/0/7/dataset_007.dat`,
+            path: '/srv/galaxy/database/objects/0/0/7/dataset_007.dat',
+            type: 'FILE',
+          },
+        ],
+        executors: [
+          {
+            workdir: '/srv/galaxy/database/',
+            image: 'python:3.9-slim',
+            command: ['/bin/bash', '/srv/galaxy/database/jobs_directory/000/1/createfiles.sh'],
+          },
+          {
+            workdir: '/srv/galaxy/database/',
+            image: 'quay.io/biocontainers/python:3.9',
+            command: ['echo', 'tool ran'],
+            env: { GALAXY_SLOTS: '1' },
+          },
+        ],
+        volumes: ['/srv/galaxy/database/'],
+        resources: { zones: [s.slug] },
+      };
+      const { body } = await request(t.url)
+        .post('/v1/tasks')
+        .set('Authorization', galaxy.basic)
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify(job))
+        .expect(200);
+      const remote = await waitFor('the submission', async () =>
+        s.fake.tasks().find((r) => r.tags?.['constellation.task'] === body.id),
+      );
+      expect(remote.inputs).toEqual([{ ...job.inputs[0], type: 'FILE' }, job.inputs[1]]);
+      expect(remote.executors).toEqual(job.executors);
+      expect(remote.volumes).toEqual(job.volumes);
+      // Galaxy's poll: GET {tes_master_addr}/v1/tasks/{id}?view=FULL until a state it handles.
+      const final = await waitFor('Galaxy to see the job finish', async () => {
+        const res = await request(t.url)
+          .get(`/v1/tasks/${body.id}?view=FULL`)
+          .set('Authorization', galaxy.basic);
+        return FINAL.includes(res.body.state) ? res.body : undefined;
+      });
+      // The fake site has no bash: the first executor fails as it would in a container without it.
+      expect(final.state).toBe('EXECUTOR_ERROR');
+      // Galaxy concatenates logs[*].logs[*].stderr: every entry must be there with its keys.
+      const stderr = final.logs.flatMap((l: { logs: { stderr?: string }[] }) => l.logs.map((e) => e.stderr));
+      expect(stderr.join('\n')).toContain('/bin/bash: command not found');
+    });
+  });
+
   describe('failover', () => {
     it('sends a task a site refuses to another site, keeping each attempt in logs', async () => {
       const refusing = await site();
