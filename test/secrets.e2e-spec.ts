@@ -65,6 +65,15 @@ describe('no token or site credential in any log line or response', () => {
     await fake?.down();
   });
 
+  it('writes a request line within about a second on a quiet broker (the log buffer is flushed on a timer)', async () => {
+    const id = `flush-check-${Date.now()}`;
+    await fetch(`${base}/health/live`, { headers: { 'x-request-id': id } });
+    const deadline = Date.now() + 3000;
+    while (!broker.output().includes(id) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(broker.output()).toContain(id);
+  });
+
   it('keeps every secret out of output and responses', async () => {
     const admin = `Bearer ${adminToken}`;
     const created = await call('create provider', 'POST', '/api/v1/principals', admin, {

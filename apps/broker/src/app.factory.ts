@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { RequestLogMiddleware } from '@constellation/observability';
 import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter, bodyParserErrorHandler } from './http/all-exceptions.filter';
@@ -20,6 +21,8 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   app.disable('x-powered-by');
   // Flat query strings: repeated keys become arrays of any length (TES tag_key), no nested objects.
   app.set('query parser', 'simple');
+  // First, so that every request (a body the parser rejects too) gets its request id and its log line.
+  app.use(app.get(RequestLogMiddleware).use);
   app.use(json({ limit: runtime.config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
   app.use(bodyParserErrorHandler);
   app.useGlobalFilters(new AllExceptionsFilter());

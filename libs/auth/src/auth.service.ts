@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BrokerError, ErrorCode } from '@constellation/common';
 import { AuthenticatedPrincipal } from './authenticated-principal';
-import { AuthRepository, NewPrincipal } from './auth.repository';
+import { AuthRepository, NewPrincipal, TokenWithPrincipal } from './auth.repository';
 import { PresentedCredentials } from './credentials';
 import { PrincipalEntity } from './principal.entity';
 import { generateToken, hashToken, looksLikeToken } from './token-codec';
@@ -19,6 +19,20 @@ function unauthenticated(message: string): BrokerError {
   });
 }
 
+/**
+ * How long a successful token lookup is reused by this replica. Revocations, role changes and deletions
+ * made through this replica's API clear the cache at once; made on another replica (or in SQL) they take
+ * effect within this time. One second keeps that window short while Galaxy's once-a-second polling of
+ * thousands of jobs, all with one token, costs one lookup a second instead of one per request.
+ */
+export const AUTH_CACHE_MS = 1000;
+const AUTH_CACHE_MAX_ENTRIES = 10_000;
+
+interface CachedLookup {
+  found: TokenWithPrincipal;
+  expiresAt: number;
+}
+
 export function toAuthenticated(principal: PrincipalEntity, tokenId: string): AuthenticatedPrincipal {
   return {
     id: principal.id,
@@ -33,6 +47,10 @@ export function toAuthenticated(principal: PrincipalEntity, tokenId: string): Au
 
 @Injectable()
 export class AuthService {
+  // Keyed by the token's SHA-256, never the token itself; failed lookups are not cached, so every wrong
+  // guess still reaches the database and the failed-login limit.
+  private readonly recent = new Map<string, CachedLookup>();
+
   constructor(private readonly repo: AuthRepository) {}
 
   /** Resolves presented credentials to a principal, or throws 401 with a reason that never echoes them. */
@@ -47,7 +65,7 @@ export class AuthService {
       case 'bearer':
       case 'basic': {
         if (!looksLikeToken(credentials.token)) throw unauthenticated('invalid or revoked token');
-        const found = await this.repo.findActiveToken(hashToken(credentials.token));
+        const found = await this.findActiveToken(hashToken(credentials.token), now.getTime());
         if (!found) throw unauthenticated('invalid or revoked token');
         if (credentials.scheme === 'basic' && credentials.principalName !== found.principal.name) {
           throw unauthenticated('the user name does not match the token');
@@ -56,6 +74,25 @@ export class AuthService {
         return toAuthenticated(found.principal, found.token.id);
       }
     }
+  }
+
+  /** Drops every cached lookup; called after anything that revokes a token or changes a principal. */
+  forgetCachedLookups(): void {
+    this.recent.clear();
+  }
+
+  private async findActiveToken(hash: Buffer, now: number): Promise<TokenWithPrincipal | null> {
+    const key = hash.toString('base64');
+    const hit = this.recent.get(key);
+    if (hit && hit.expiresAt > now) return hit.found;
+    const found = await this.repo.findActiveToken(hash);
+    if (found) {
+      if (this.recent.size >= AUTH_CACHE_MAX_ENTRIES) this.recent.clear();
+      this.recent.set(key, { found, expiresAt: now + AUTH_CACHE_MS });
+    } else {
+      this.recent.delete(key);
+    }
+    return found;
   }
 
   async createPrincipal(p: NewPrincipal): Promise<PrincipalEntity> {
@@ -72,9 +109,9 @@ export class AuthService {
   }
 
   async revokeToken(tokenId: string, now: Date): Promise<void> {
-    if (!(await this.repo.revokeToken(tokenId, now))) {
-      throw new BrokerError(ErrorCode.TokenNotFound, `no active token ${tokenId}`);
-    }
+    const revoked = await this.repo.revokeToken(tokenId, now);
+    this.forgetCachedLookups();
+    if (!revoked) throw new BrokerError(ErrorCode.TokenNotFound, `no active token ${tokenId}`);
   }
 
   /**
@@ -84,6 +121,8 @@ export class AuthService {
   async bootstrapAdmin(
     configuredToken: string | undefined,
   ): Promise<{ generated?: string; warnings: string[] }> {
+    // The admin may just have become an admin again, and a configured token may have been revoked.
+    this.forgetCachedLookups();
     return this.repo.withBootstrapLock(async (manager) => {
       const warnings: string[] = [];
       const admin =

@@ -1,4 +1,7 @@
-import { safeErrorSerializer } from './logging.module';
+import { EventEmitter } from 'node:events';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import pino from 'pino';
+import { RequestLogMiddleware, safeErrorSerializer } from './logging.module';
 
 describe('safeErrorSerializer', () => {
   it('drops bound query parameters (encrypted credentials, token hashes) and keeps the rest', () => {
@@ -12,5 +15,55 @@ describe('safeErrorSerializer', () => {
     expect(out.message).toBe('duplicate key value violates unique constraint "site_slug_key"');
     expect(out.query).toBe('INSERT INTO site (slug, credentials) VALUES ($1, $2)');
     expect(out.driverError).toEqual({ code: '23505' });
+  });
+});
+
+describe('RequestLogMiddleware', () => {
+  function run(url: string, status: number, headers: Record<string, string> = {}) {
+    const out: string[] = [];
+    const stream = { write: (line: string) => void out.push(line) };
+    const middleware = new RequestLogMiddleware(pino({}, stream), pino({}, stream));
+    const req = Object.assign(new EventEmitter(), {
+      url,
+      method: 'GET',
+      headers,
+    }) as unknown as IncomingMessage;
+    const res = Object.assign(new EventEmitter(), {
+      statusCode: 200,
+      sent: {} as Record<string, string>,
+      setHeader(name: string, value: string) {
+        this.sent[name] = value;
+      },
+    });
+    let nexted = 0;
+    middleware.use(req, res as unknown as ServerResponse, () => nexted++);
+    res.statusCode = status;
+    res.emit('close');
+    return { lines: out.map((l) => JSON.parse(l) as Record<string, unknown>), res, nexted };
+  }
+
+  it('writes one line with method, path without the query, status, duration and request id', () => {
+    const { lines, res, nexted } = run('/ga4gh/tes/v1/tasks?page_token=secret', 200, {
+      'x-request-id': 'galaxy-job-42',
+    });
+    expect(nexted).toBe(1);
+    expect(res.sent['X-Request-Id']).toBe('galaxy-job-42');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      reqId: 'galaxy-job-42',
+      req: { id: 'galaxy-job-42', method: 'GET', path: '/ga4gh/tes/v1/tasks' },
+      res: { status: 200 },
+      duration_ms: expect.any(Number),
+      msg: expect.stringMatching(/^GET \/ga4gh\/tes\/v1\/tasks 200 \d+ms$/),
+    });
+    expect(JSON.stringify(lines)).not.toContain('secret');
+  });
+
+  it('logs a 5xx at error level', () => {
+    const { lines } = run('/boom', 503);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 50, res: { status: 503 }, msg: 'GET /boom 503' });
+    expect(lines[0].reqId).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

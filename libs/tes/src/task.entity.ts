@@ -81,6 +81,10 @@ export class TaskEntity {
   @Column('timestamptz', { name: 'queued_at', nullable: true })
   queuedAt!: Date | null;
 
+  /** Since when the task's site has failed to answer about it (null: it answers); dispatch gives up after a while. */
+  @Column('timestamptz', { name: 'failing_since', nullable: true })
+  failingSince!: Date | null;
+
   @VersionColumn()
   version!: number;
 }

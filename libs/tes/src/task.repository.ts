@@ -46,13 +46,27 @@ interface TaskRow {
   excluded_site_ids?: string[];
   preemptions?: number;
   queued_at?: Date | null;
+  failing_since?: Date | null;
   version?: number;
 }
 
+/**
+ * What a read needs: `minimal` the MINIMAL view and ownership (Nextflow polls MINIMAL), `view` the BASIC and
+ * FULL views, `all` the whole row. Every column read costs: pg builds each row field by field, and the
+ * broker-only columns (placement, attempts, leases) are most of them.
+ */
+export type TaskColumns = 'minimal' | 'view' | 'all';
+
 const MINIMAL_COLUMNS = 'id, submitter_id, state';
+const VIEW_COLUMNS = 'id, submitter_id, state, document, logs, created_at';
 const ALL_COLUMNS =
   'id, submitter_id, state, name, document, tags, created_at, updated_at, current_attempt, site_id, placement, ' +
-  'remote_id, claimed_by, lease_until, next_check_at, logs, excluded_site_ids, preemptions, queued_at, version';
+  'remote_id, claimed_by, lease_until, next_check_at, logs, excluded_site_ids, preemptions, queued_at, failing_since, version';
+
+function columnList(columns: TaskColumns): string {
+  if (columns === 'minimal') return MINIMAL_COLUMNS;
+  return columns === 'view' ? VIEW_COLUMNS : ALL_COLUMNS;
+}
 
 function toTaskEntity(r: TaskRow): TaskEntity {
   return Object.assign(new TaskEntity(), {
@@ -75,6 +89,7 @@ function toTaskEntity(r: TaskRow): TaskEntity {
     excludedSiteIds: r.excluded_site_ids ?? [],
     preemptions: r.preemptions ?? 0,
     queuedAt: r.queued_at ?? null,
+    failingSince: r.failing_since ?? null,
     version: r.version,
   });
 }
@@ -135,37 +150,44 @@ export class TaskRepository {
       excludedSiteIds: [],
       preemptions: 0,
       queuedAt: null,
+      failingSince: null,
       version: 1,
     } satisfies Omit<TaskEntity, 'submitter'>);
   }
 
-  /** With `minimal`, only what the MINIMAL view and ownership need is read (Nextflow polls MINIMAL). */
-  async findById(id: string, minimal = false): Promise<TaskEntity | null> {
+  /** With `minimal` or `view`, the other fields of the entity are placeholders, not the stored values. */
+  async findById(id: string, columns: TaskColumns = 'all'): Promise<TaskEntity | null> {
     // Plain SQL on the hottest read path: TypeORM's query building costs more than the query itself.
-    const columns = minimal ? MINIMAL_COLUMNS : ALL_COLUMNS;
-    const rows = (await this.db.query(`SELECT ${columns} FROM task WHERE id = $1`, [id])) as TaskRow[];
+    const rows = (await this.db.query(`SELECT ${columnList(columns)} FROM task WHERE id = $1`, [
+      id,
+    ])) as TaskRow[];
     return rows.length > 0 ? toTaskEntity(rows[0]) : null;
   }
 
-  /** With `minimal`, only id and state are read: the MINIMAL view needs nothing else. */
-  async list(q: TaskListQuery, minimal = false): Promise<TaskEntity[]> {
-    const qb = this.db.getRepository(TaskEntity).createQueryBuilder('t');
-    if (minimal) qb.select(['t.id', 't.state']);
-    if (q.submitterId !== undefined)
-      qb.andWhere('t.submitter_id = :submitterId', { submitterId: q.submitterId });
-    if (q.state !== undefined) qb.andWhere('t.state = :state', { state: q.state });
+  /** As in findById, `columns` picks what is read; a TES page needs `minimal` or `view`. */
+  async list(q: TaskListQuery, columns: Exclude<TaskColumns, 'all'>): Promise<TaskEntity[]> {
+    // Plain SQL, as in findById: building and hydrating through TypeORM cost more than a 256-row page query.
+    const params: unknown[] = [];
+    const where: string[] = [];
+    const param = (value: unknown): string => `$${params.push(value)}`;
+    if (q.submitterId !== undefined) where.push(`submitter_id = ${param(q.submitterId)}`);
+    if (q.state !== undefined) where.push(`state = ${param(q.state)}`);
     if (q.namePrefix !== undefined && q.namePrefix !== '') {
-      qb.andWhere(`t.name LIKE :prefix ESCAPE '\\'`, { prefix: `${escapeLike(q.namePrefix)}%` });
+      where.push(`name LIKE ${param(`${escapeLike(q.namePrefix)}%`)} ESCAPE '\\'`);
     }
     const exact: Record<string, string> = {};
-    q.tags.forEach(([key, value], i) => {
-      if (value === '') qb.andWhere(`t.tags ? :tagKey${i}`, { [`tagKey${i}`]: key });
+    for (const [key, value] of q.tags) {
+      if (value === '') where.push(`tags ? ${param(key)}`);
       else exact[key] = value;
-    });
-    if (Object.keys(exact).length > 0)
-      qb.andWhere('t.tags @> :exact::jsonb', { exact: JSON.stringify(exact) });
-    if (q.beforeId !== undefined) qb.andWhere('t.id < :beforeId', { beforeId: q.beforeId });
-    return qb.orderBy('t.id', 'DESC').limit(q.limit).getMany();
+    }
+    if (Object.keys(exact).length > 0) where.push(`tags @> ${param(JSON.stringify(exact))}::jsonb`);
+    if (q.beforeId !== undefined) where.push(`id < ${param(q.beforeId)}`);
+    const sql =
+      `SELECT ${columnList(columns)} FROM task` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY id DESC LIMIT ${param(q.limit)}`;
+    const rows = (await this.db.query(sql, params)) as TaskRow[];
+    return rows.map(toTaskEntity);
   }
 
   /**

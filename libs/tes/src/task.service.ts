@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { BrokerError, ErrorCode, isUuid } from '@constellation/common';
 import type { AuthenticatedPrincipal } from '@constellation/auth';
 import { encodePageToken, ParsedListQuery } from './list-query';
-import { StateChange, TaskRepository } from './task.repository';
+import { StateChange, TaskColumns, TaskRepository } from './task.repository';
 import { TaskEntity } from './task.entity';
 import { renderTask } from './task-views';
 import { validateTaskDocument } from './task-document.validator';
@@ -28,7 +28,7 @@ export class TaskService {
   }
 
   async get(principal: AuthenticatedPrincipal, id: string, view: TesView): Promise<TesTask> {
-    return renderTask(await this.visibleTask(principal, id, view === 'MINIMAL'), view);
+    return renderTask(await this.visibleTask(principal, id, view === 'MINIMAL' ? 'minimal' : 'view'), view);
   }
 
   async list(principal: AuthenticatedPrincipal, q: ParsedListQuery): Promise<TaskPage> {
@@ -42,7 +42,7 @@ export class TaskService {
         beforeId: q.beforeId,
         limit: q.pageSize + 1,
       },
-      q.view === 'MINIMAL',
+      q.view === 'MINIMAL' ? 'minimal' : 'view',
     );
     const page = rows.slice(0, q.pageSize);
     const out: TaskPage = { tasks: page.map((t) => renderTask(t, q.view)) };
@@ -70,9 +70,9 @@ export class TaskService {
   private async visibleTask(
     principal: AuthenticatedPrincipal,
     id: string,
-    minimal = false,
+    columns: TaskColumns = 'all',
   ): Promise<TaskEntity> {
-    const task = isUuid(id) ? await this.tasks.findById(id.toLowerCase(), minimal) : null;
+    const task = isUuid(id) ? await this.tasks.findById(id.toLowerCase(), columns) : null;
     if (!task || (principal.role !== 'admin' && task.submitterId !== principal.id)) {
       throw new BrokerError(ErrorCode.TaskNotFound, `no task ${id.slice(0, 100)}`);
     }

@@ -78,7 +78,9 @@ export class PrincipalAdminService {
     const current = await this.find(ref);
     const next = readPrincipalUpdate(body, current);
     if (next.role !== 'admin') await this.assertAnotherAdmin(current);
-    return toPrincipalView(await this.repo.updatePrincipal(current.id, next));
+    const updated = await this.repo.updatePrincipal(current.id, next);
+    this.auth.forgetCachedLookups();
+    return toPrincipalView(updated);
   }
 
   async delete(caller: AuthenticatedPrincipal, ref: string): Promise<void> {
@@ -88,6 +90,7 @@ export class PrincipalAdminService {
     }
     await this.assertAnotherAdmin(target);
     await this.repo.deletePrincipal(target.id);
+    this.auth.forgetCachedLookups();
   }
 
   async listTokens(ref: string): Promise<{ tokens: TokenView[] }> {
@@ -117,6 +120,7 @@ export class PrincipalAdminService {
       requested ?? old?.description ?? 'rotated',
       now,
     );
+    this.auth.forgetCachedLookups();
     if (!saved)
       throw new BrokerError(
         ErrorCode.Unauthenticated,
