@@ -5,6 +5,7 @@ import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
 
 jest.setTimeout(60_000);
 
@@ -19,21 +20,6 @@ interface FullTask {
 }
 
 const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED'];
-
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-}
 
 describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () => {
   let t: TestApp;
@@ -315,6 +301,43 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
       }
     });
 
+    it('returns to a refusing site when no other could run the task, within the attempt limit', async () => {
+      const only = await site();
+      only.fake.failNext(400, 1, { method: 'POST', path: '/tasks' });
+      const { body } = await tes(t.url, alice)
+        .create(zoned([only.slug]))
+        .expect(200);
+      const task = await finalState(body.id);
+      expect(task.state).toBe('COMPLETE');
+      expect(task.logs.map((l) => l.metadata.attempt)).toEqual(['1', '2']);
+      expect(task.logs.map((l) => l.metadata.site)).toEqual([only.slug, only.slug]);
+    });
+
+    it('keeps a task where it is when the site fails a few status checks', async () => {
+      const flaky = await site({ hold: true });
+      const other = await site({ hold: true });
+      const { body } = await tes(t.url, alice)
+        .create(zoned([flaky.slug, other.slug]))
+        .expect(200);
+      const placed = await waitFor('the submission', async () => {
+        const p = await request(t.url)
+          .get(`/api/v1/tasks/${body.id}/placement`)
+          .set('Authorization', alice.bearer);
+        return p.body.placement?.site ? (p.body.placement.site as string) : undefined;
+      });
+      const at = placed === flaky.slug ? flaky : other;
+      await waitFor('the remote copy', async () =>
+        at.fake.tasks().find((r) => r.tags?.['constellation.task'] === body.id),
+      );
+      at.fake.failNext(500, 3, { method: 'GET', path: '/tasks/' });
+      flaky.fake.release();
+      other.fake.release();
+      const task = await finalState(body.id);
+      expect(task.state).toBe('COMPLETE');
+      expect(task.logs).toHaveLength(1);
+      expect((await events(body.id)).some((e) => e.to === 'QUEUED' && e.from !== null)).toBe(false);
+    });
+
     it('gives up with SYSTEM_ERROR after CONSTELLATION_MAX_ATTEMPTS, naming every reason', async () => {
       const sites = [await site(), await site(), await site()];
       for (const s of sites) s.fake.mode = 'reject-submissions';
@@ -434,6 +457,46 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
       expect(history.some((e) => e.to === 'PREEMPTED')).toBe(false);
       await tes(t.url, alice).cancel(body.id).expect(200);
       expect((await finalState(body.id)).state).toBe('CANCELED');
+    });
+  });
+
+  describe('several replicas on one database', () => {
+    it('runs each task exactly once when two replicas dispatch side by side', async () => {
+      const second = await startTestApp({
+        CONSTELLATION_DISPATCH_SECONDS: '0.05',
+        CONSTELLATION_TRACK_SECONDS: '0.05',
+        CONSTELLATION_PROBE_SECONDS: '1',
+        CONSTELLATION_PROBE_FAILURES: '2',
+        CONSTELLATION_LEASE_SECONDS: '5',
+      });
+      try {
+        const a = await site();
+        const b = await site();
+        const ids: string[] = [];
+        for (let i = 0; i < 24; i++) {
+          // Half the submissions reach each replica's API.
+          const base = i % 2 === 0 ? t.url : second.url;
+          ids.push(
+            (
+              await tes(base, alice)
+                .create(zoned([a.slug, b.slug]))
+                .expect(200)
+            ).body.id,
+          );
+        }
+        for (const id of ids) expect((await finalState(id)).state).toBe('COMPLETE');
+        const copies = [...a.fake.tasks(), ...b.fake.tasks()].filter((r) =>
+          ids.includes(r.tags?.['constellation.task'] as string),
+        );
+        expect(copies).toHaveLength(ids.length);
+        for (const id of ids) {
+          const states = (await events(id)).map((e) => e.to);
+          expect(states.filter((st) => st === 'INITIALIZING')).toHaveLength(1);
+          expect(states[states.length - 1]).toBe('COMPLETE');
+        }
+      } finally {
+        await second.close();
+      }
     });
   });
 

@@ -32,8 +32,7 @@ describe('health probes and observed load', () => {
     const res = await request(t.url)
       .post('/api/v1/sites')
       .set('Authorization', provider.bearer)
-      // A kind without an adapter yet, so the probe is the plain reachability check this suite is about
-      // (TES sites are probed through their adapter: test/dispatch.e2e-spec.ts).
+      // Probed through the Pulsar REST adapter (GET /healthz); any JSON answer is a live Pulsar here.
       .send(siteDocument({ kind: 'pulsar-rest', url: fake.url, pulsar_manager: null }))
       .expect(201);
     siteId = res.body.id;
@@ -74,7 +73,11 @@ describe('health probes and observed load', () => {
     expect(r.changes.filter((c) => c.siteId === siteId)).toEqual([]);
     s = await site();
     expect(s).toMatchObject({ health: 'up', admin_state: 'active' });
-    expect(s.probe).toMatchObject({ consecutive_failures: 1, latency_ms: null, last_error: 'ECONNREFUSED' });
+    expect(s.probe).toMatchObject({
+      consecutive_failures: 1,
+      latency_ms: null,
+      last_error: 'unreachable: GET /healthz: connection refused',
+    });
 
     r = await round();
     expect(r.changes.filter((c) => c.siteId === siteId).map((c) => [c.from, c.to])).toEqual([
@@ -89,9 +92,17 @@ describe('health probes and observed load', () => {
     r = await round();
     s = await site();
     expect(s).toMatchObject({ health: 'offline' });
-    expect(s.probe).toMatchObject({ consecutive_failures: 3, last_error: 'HTTP 503' });
+    expect(s.probe).toMatchObject({
+      consecutive_failures: 3,
+      last_error: expect.stringContaining('HTTP 503'),
+    });
 
-    fake.respondWith(401); // a live service that wants credentials is reachable
+    fake.respondWith(401); // answering, but refusing the broker's token: no use to it
+    r = await round();
+    expect((await site()).probe).toMatchObject({ consecutive_failures: 4 });
+    expect((await site()).health).toBe('offline');
+
+    fake.respondWith(200);
     r = await round();
     expect(r.changes.filter((c) => c.siteId === siteId).map((c) => [c.from, c.to])).toEqual([
       ['offline', 'up'],
@@ -112,7 +123,9 @@ describe('health probes and observed load', () => {
       ['up', 'offline', null],
       ['offline', 'up', null],
     ]);
-    expect(health[1].reason).toBe('2 consecutive probe failures; last: ECONNREFUSED');
+    expect(health[1].reason).toBe(
+      '2 consecutive probe failures; last: unreachable: GET /healthz: connection refused',
+    );
   });
 
   it('keeps probing a draining site and stops probing a disabled one', async () => {

@@ -1,3 +1,4 @@
 export * from './site-adapter';
 export * from './adapter-registry';
 export { TesSiteAdapter, type TesSiteAdapterOptions } from './tes/tes-adapter';
+export { PulsarRestSiteAdapter, type PulsarRestSiteAdapterOptions } from './pulsar-rest/pulsar-rest-adapter';

@@ -1,5 +1,7 @@
 import type { TaskDocument, TesExecutorLog, TesOutputFileLog, TesState } from '@constellation/tes';
 
+export type SiteRuntime = 'docker' | 'singularity' | 'apptainer' | 'none';
+
 /** A site as an adapter sees it: where it is, how to authenticate, nothing from the database beyond that. */
 export interface AdapterSite {
   id: string;
@@ -8,6 +10,11 @@ export interface AdapterSite {
   /** http(s) base URL for TES and Pulsar REST; amqp(s) for Pulsar AMQP (null: the broker's AMQP_URL). */
   url: string | null;
   pulsarManager: string | null;
+  /**
+   * The container runtimes the site offers, in its order of preference. Pulsar REST runs executors in the first
+   * one present on the host; TES sites choose their own, so the TES adapter ignores this.
+   */
+  runtimes: SiteRuntime[];
   /** Decrypted at the call site; adapters never log or return them. */
   credentials: { token?: string; username?: string; password?: string } | null;
 }

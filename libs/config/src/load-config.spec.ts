@@ -77,8 +77,8 @@ describe('loadConfig', () => {
     ],
     [{ CONSTELLATION_POLICY: 'fastest' }, 'CONSTELLATION_POLICY must be one of ect'],
     [
-      { CONSTELLATION_DISPATCH_SECONDS: '-1' },
-      'CONSTELLATION_DISPATCH_SECONDS must be a number of seconds from 0 to 60',
+      { CONSTELLATION_DISPATCH_SECONDS: '0.001' },
+      'CONSTELLATION_DISPATCH_SECONDS must be a number of seconds from 0.05 to 60 (up to three decimals), or 0 for off',
     ],
     [
       { CONSTELLATION_TRACK_SECONDS: '0' },

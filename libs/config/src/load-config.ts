@@ -29,13 +29,16 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
 }
 
 /** Seconds with an optional fraction (tests and small deployments poll faster than once a second). */
-function seconds(env: Env, name: string, fallback: number, min: number, max: number): number {
+function seconds(env: Env, name: string, fallback: number, min: number, max: number, off = false): number {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
-  if (!/^\d+(\.\d{1,3})?$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-    throw new ConfigError(name, `a number of seconds from ${min} to ${max} (up to three decimals)`);
+  const value = Number(raw);
+  if (off && /^0+(\.0+)?$/.test(raw)) return 0;
+  if (!/^\d+(\.\d{1,3})?$/.test(raw) || value < min || value > max) {
+    const zero = off ? ', or 0 for off' : '';
+    throw new ConfigError(name, `a number of seconds from ${min} to ${max} (up to three decimals)${zero}`);
   }
-  return Number(raw);
+  return value;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -147,7 +150,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // 0 turns the probe timer off (tests drive probes directly; an operator can pause probing).
     probeSeconds: integer(env, 'CONSTELLATION_PROBE_SECONDS', 30, 0, 86400),
     // 0 turns the dispatch timer off (tests drive the rounds directly).
-    dispatchSeconds: seconds(env, 'CONSTELLATION_DISPATCH_SECONDS', 1, 0, 60),
+    dispatchSeconds: seconds(env, 'CONSTELLATION_DISPATCH_SECONDS', 1, 0.05, 60, true),
     trackSeconds: seconds(env, 'CONSTELLATION_TRACK_SECONDS', 5, 0.05, 3600),
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),

@@ -78,6 +78,14 @@ describe('decideAttempt', () => {
     expect((d as { reason: string }).reason).toContain('rerun_on_site_loss is false');
   });
 
+  it('does not rerun a started task the site failed when rerun_on_site_loss is false', () => {
+    const d = decideAttempt(ctx({ rerunOnSiteLoss: false }), {
+      kind: 'status',
+      status: status('SYSTEM_ERROR', ['node died']),
+    });
+    expect(d).toMatchObject({ action: 'finish', state: 'SYSTEM_ERROR' });
+  });
+
   it('still resubmits a task that never started when rerun_on_site_loss is false', () => {
     const d = decideAttempt(ctx({ state: 'INITIALIZING', rerunOnSiteLoss: false }), {
       kind: 'lost',

@@ -8,7 +8,7 @@ export type AttemptEvent =
   | { kind: 'lost'; reason: string }
   /** The site would not take the attempt (rejected, authentication, protocol). */
   | { kind: 'refused'; reason: string }
-  /** Probes declared the site offline while the attempt was there. */
+  /** Probes declared the site offline while the attempt was there, or it stopped answering about it. */
   | { kind: 'site_offline'; reason: string };
 
 export interface AttemptContext {
@@ -30,8 +30,9 @@ export type AttemptDecision =
   /** Back to QUEUED for another attempt; `exclude` keeps the site out of the next placement. */
   | { action: 'requeue'; reason: string; exclude: boolean; preempted: boolean };
 
-function failover(ctx: AttemptContext, reason: string, siteLoss: boolean): AttemptDecision {
-  if (siteLoss && ctx.state === 'RUNNING' && !ctx.rerunOnSiteLoss) {
+function failover(ctx: AttemptContext, reason: string): AttemptDecision {
+  // An attempt that started may still be running where the broker can no longer see it.
+  if (ctx.state === 'RUNNING' && !ctx.rerunOnSiteLoss) {
     return {
       action: 'finish',
       state: 'SYSTEM_ERROR',
@@ -61,10 +62,9 @@ function lastSystemLog(status: RemoteStatus): string {
 export function decideAttempt(ctx: AttemptContext, event: AttemptEvent): AttemptDecision {
   switch (event.kind) {
     case 'refused':
-      return failover(ctx, event.reason, false);
     case 'lost':
     case 'site_offline':
-      return failover(ctx, event.reason, true);
+      return failover(ctx, event.reason);
     case 'status':
       break;
   }
@@ -83,10 +83,10 @@ export function decideAttempt(ctx: AttemptContext, event: AttemptEvent): Attempt
     case 'EXECUTOR_ERROR':
       return { action: 'finish', state: 'EXECUTOR_ERROR', reason: 'an executor failed at the site' };
     case 'SYSTEM_ERROR':
-      return failover(ctx, `the site reported SYSTEM_ERROR${lastSystemLog(status)}`, false);
+      return failover(ctx, `the site reported SYSTEM_ERROR${lastSystemLog(status)}`);
     case 'CANCELING':
     case 'CANCELED':
-      return failover(ctx, `the site cancelled the attempt on its own (${status.state})`, true);
+      return failover(ctx, `the site cancelled the attempt on its own (${status.state})`);
     case 'PREEMPTED':
       if (ctx.preemptions >= ctx.maxPreemptions) {
         return {

@@ -2,12 +2,7 @@ import type { RemoteStatus } from '@constellation/adapters';
 import type { AppConfig } from '@constellation/config';
 import { AttemptDecision } from './attempt-outcome';
 import { addSystemLog, mergeRemoteStatus, withAttemptLog } from './attempt-log';
-import { DispatchTask, TaskEventNote, TaskUpdate } from './dispatch.repository';
-
-export interface Transition {
-  update: TaskUpdate;
-  event?: TaskEventNote;
-}
+import { DispatchTask, Transition, TaskUpdate } from './dispatch.repository';
 
 /**
  * Turns a decision about the current attempt into the row update and event to write. `status` is what the
@@ -32,6 +27,7 @@ export function transitionFor(
         state: decision.state,
         logs,
         nextCheckAt: new Date(now.getTime() + config.trackSeconds * 1000),
+        failingSince: null,
       };
       if (decision.state === task.state) return { update };
       return {
@@ -48,7 +44,7 @@ export function transitionFor(
         return log.end_time === undefined ? { ...log, end_time: stamp } : log;
       });
       return {
-        update: { state: decision.state, logs, nextCheckAt: null },
+        update: { state: decision.state, logs, nextCheckAt: null, failingSince: null },
         event: { from: task.state, to: decision.state, siteId, attempt, reason: decision.reason },
       };
     }
@@ -71,6 +67,7 @@ export function transitionFor(
           preemptions: decision.preempted ? task.preemptions + 1 : task.preemptions,
           queuedAt: now,
           nextCheckAt: null,
+          failingSince: null,
         },
         event: { from: task.state, to: 'QUEUED', siteId, attempt, reason: decision.reason },
       };

@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { addSystemLog, withAttemptLog } from './attempt-log';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { SiteDirectory } from './site-directory';
-import { mapConcurrent, retryDelayMs } from './work-pacing';
+import { claimEach, failingTooLong, retryDelayMs } from './work-pacing';
 
 const BATCH = 64;
 const CONCURRENCY = 8;
@@ -24,15 +24,14 @@ export class CancellationService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async cancelRequested(replica: string, now: Date = new Date()): Promise<number> {
-    const tasks = await this.repo.claim('cancel', replica, now, this.config.leaseSeconds, BATCH);
-    await mapConcurrent(
-      tasks,
+  cancelRequested(replica: string): Promise<number> {
+    return claimEach(
+      async () => (await this.repo.claim('cancel', replica, new Date(), this.config.leaseSeconds, 1))[0],
       CONCURRENCY,
+      BATCH,
       (task) => this.cancelOne(replica, task),
       (task, err) => this.logger.error({ taskId: task.id, err }, 'cancellation step failed'),
     );
-    return tasks.length;
   }
 
   private async cancelOne(replica: string, task: DispatchTask): Promise<void> {
@@ -49,15 +48,22 @@ export class CancellationService {
         note = ref !== null ? `stopped at ${slug}` : `never reached ${slug}`;
       } catch (err) {
         const message = isAdapterError(err) ? err.message : String(err).slice(0, 300);
-        if (entry.health !== 'offline') {
+        const now = new Date();
+        if (entry.health !== 'offline' && !failingTooLong(task.failingSince, now, this.config)) {
           this.logger.warn(
             { taskId: task.id, site: slug, err: message },
             'cancel at the site failed; will retry',
           );
-          await this.repo.release(task.id, replica, new Date(Date.now() + retryDelayMs(this.config)));
+          await this.repo.releaseFailing(
+            task.id,
+            replica,
+            new Date(now.getTime() + retryDelayMs(this.config)),
+            now,
+          );
           return;
         }
-        note = `${slug} is offline (${message}); the attempt may still run there until the site drops it`;
+        const why = entry.health === 'offline' ? 'is offline' : 'has not answered the cancel for too long';
+        note = `${slug} ${why} (${message}); the attempt may still run there until the site drops it`;
       }
     }
     const now = new Date();
@@ -70,6 +76,7 @@ export class CancellationService {
           update: {
             state: 'CANCELED',
             nextCheckAt: null,
+            failingSince: null,
             logs: withAttemptLog(fresh.logs, fresh.attempt, (l) => ({
               ...addSystemLog(l, `canceled: ${note}`),
               end_time: l.end_time ?? now.toISOString(),

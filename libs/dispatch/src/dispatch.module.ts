@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { AdapterRegistry, TesSiteAdapter } from '@constellation/adapters';
+import { AdapterRegistry, PulsarRestSiteAdapter, TesSiteAdapter } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { RegistryModule } from '@constellation/registry';
 import { adapterProber, probeTimeoutMs } from './adapter-prober';
@@ -16,8 +16,12 @@ import { TrackingService } from './tracking.service';
 
 /** Every site kind this broker can submit to; a kind missing here is never placed on. */
 function adapterRegistry(config: AppConfig): AdapterRegistry {
-  // Each exchange stays well inside a dispatch lease: find + submit must both fit in one.
-  return new AdapterRegistry([new TesSiteAdapter({ timeoutMs: probeTimeoutMs(config) })]);
+  // Each exchange stays well inside a dispatch lease: a submission's few calls must fit in one.
+  const timeoutMs = probeTimeoutMs(config);
+  return new AdapterRegistry([
+    new TesSiteAdapter({ timeoutMs }),
+    new PulsarRestSiteAdapter({ timeoutMs, fileRoots: config.fileRoots }),
+  ]);
 }
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */

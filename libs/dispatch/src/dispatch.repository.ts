@@ -22,6 +22,8 @@ export interface DispatchTask {
   excludedSiteIds: string[];
   preemptions: number;
   logs: TesTaskLog[];
+  /** Since when the site has failed to answer about this task; null while it answers. */
+  failingSince: Date | null;
 }
 
 /** Work a replica claims with a lease: each phase is a state plus a condition on the remote id. */
@@ -34,7 +36,7 @@ const PHASE_FILTER: Record<Phase, string> = {
 };
 
 const COLUMNS = `id, submitter_id, state, document, created_at, COALESCE(queued_at, created_at) AS queued_at,
-  current_attempt, site_id, remote_id, claimed_by, excluded_site_ids, preemptions, logs`;
+  current_attempt, site_id, remote_id, claimed_by, excluded_site_ids, preemptions, logs, failing_since`;
 
 interface Row {
   id: string;
@@ -50,6 +52,7 @@ interface Row {
   excluded_site_ids: string[];
   preemptions: number;
   logs: TesTaskLog[];
+  failing_since: Date | null;
 }
 
 function toTask(r: Row): DispatchTask {
@@ -67,6 +70,7 @@ function toTask(r: Row): DispatchTask {
     excludedSiteIds: r.excluded_site_ids,
     preemptions: r.preemptions,
     logs: r.logs,
+    failingSince: r.failing_since,
   };
 }
 
@@ -82,6 +86,7 @@ export interface TaskUpdate {
   preemptions?: number;
   queuedAt?: Date;
   nextCheckAt?: Date | null;
+  failingSince?: Date | null;
 }
 
 export interface TaskEventNote {
@@ -90,6 +95,12 @@ export interface TaskEventNote {
   siteId: string | null;
   attempt: number;
   reason: string;
+}
+
+/** An update and the event it records, as one dispatch step decides them. */
+export interface Transition {
+  update: TaskUpdate;
+  event?: TaskEventNote;
 }
 
 /** Load the broker's own unfinished tasks put on one site (what placement adds to as it places). */
@@ -163,11 +174,24 @@ export class DispatchRepository {
     });
   }
 
-  /** The oldest queued tasks, locked for this transaction (a cancel waits for it, then sees the result). */
-  async lockQueued(m: EntityManager, limit: number): Promise<DispatchTask[]> {
+  /**
+   * The oldest queued tasks of every submitter (at most `perSubmitter` each, so one submitter's backlog
+   * never hides another's), locked for this transaction: a cancel waits for it, then sees the result.
+   */
+  async lockQueued(m: EntityManager, perSubmitter: number): Promise<DispatchTask[]> {
+    // Served by task_submitter_id_state_id_idx: one short index range per principal.
+    const candidates: { id: string }[] = await m.query(
+      `SELECT q.id FROM principal p
+       CROSS JOIN LATERAL (
+         SELECT t.id FROM task t WHERE t.submitter_id = p.id AND t.state = 'QUEUED' ORDER BY t.id LIMIT $1
+       ) q`,
+      [perSubmitter],
+    );
+    if (candidates.length === 0) return [];
     const rows: Row[] = await m.query(
-      `SELECT ${COLUMNS} FROM task WHERE state = 'QUEUED' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [limit],
+      `SELECT ${COLUMNS} FROM task WHERE id = ANY($1::uuid[]) AND state = 'QUEUED'
+       ORDER BY id FOR UPDATE SKIP LOCKED`,
+      [candidates.map((c) => c.id)],
     );
     return rows.map(toTask);
   }
@@ -231,7 +255,9 @@ export class DispatchRepository {
 
   /**
    * Claims up to `limit` tasks of a phase whose next step is due and whose lease is free; the lease names
-   * this replica, so a replica that dies hands its tasks on when the lease runs out.
+   * this replica, so a replica that dies hands its tasks on when the lease runs out. Leases run on the
+   * database's clock, so replicas whose clocks disagree still agree on when a lease ends; a claimed task's
+   * next check moves to the end of its lease, so other claims skip it without reading it.
    */
   async claim(
     phase: Phase,
@@ -242,10 +268,13 @@ export class DispatchRepository {
   ): Promise<DispatchTask[]> {
     // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected count].
     const [rows]: [Row[], number] = await this.db.query(
-      `UPDATE task SET claimed_by = $1, lease_until = $2::timestamptz + make_interval(secs => $3)
+      `UPDATE task SET claimed_by = $1,
+              lease_until = clock_timestamp() + make_interval(secs => $3),
+              next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
        WHERE id IN (
          SELECT id FROM task
-         WHERE ${PHASE_FILTER[phase]} AND next_check_at <= $2 AND (lease_until IS NULL OR lease_until < $2)
+         WHERE ${PHASE_FILTER[phase]} AND next_check_at <= $2
+           AND (lease_until IS NULL OR lease_until < clock_timestamp())
          ORDER BY next_check_at
          LIMIT $4
          FOR UPDATE SKIP LOCKED)
@@ -262,14 +291,23 @@ export class DispatchRepository {
   async withClaim(
     id: string,
     replica: string,
-    fn: (task: DispatchTask) => { update: TaskUpdate; event?: TaskEventNote } | null,
+    fn: (task: DispatchTask) => (Transition & { quiet?: boolean }) | null,
     now: Date,
   ): Promise<boolean> {
     return this.db.transaction(async (m) => {
       const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM task WHERE id = $1 FOR UPDATE`, [id]);
       if (rows.length === 0 || rows[0].claimed_by !== replica) return false;
       const change = fn(toTask(rows[0]));
-      await this.write(m, id, change?.update ?? {}, now, true);
+      if (change?.quiet) {
+        // Nothing the API shows changed: move the next check and free the claim, without a new version.
+        await m.query(
+          `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL
+           WHERE id = $1`,
+          [id, change.update.nextCheckAt ?? now],
+        );
+        return true;
+      }
+      await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
       if (change?.event) await this.event(m, id, change.event, now);
       return true;
     });
@@ -293,6 +331,7 @@ export class DispatchRepository {
     if (u.preemptions !== undefined) set('preemptions', u.preemptions);
     if (u.queuedAt !== undefined) set('queued_at', u.queuedAt);
     if (u.nextCheckAt !== undefined) set('next_check_at', u.nextCheckAt);
+    if (u.failingSince !== undefined) set('failing_since', u.failingSince);
     if (release) sets.push('claimed_by = NULL', 'lease_until = NULL');
     await m.query(`UPDATE task SET ${sets.join(', ')} WHERE id = $1`, params);
   }
@@ -305,12 +344,17 @@ export class DispatchRepository {
     );
   }
 
-  /** Frees a claim without changing anything else, and says when to look again. */
-  async release(id: string, replica: string, nextCheckAt: Date): Promise<void> {
+  /**
+   * Frees a claim after the site failed to answer, marking since when it has been failing, and says when to
+   * look again (at once if a cancel arrived meanwhile).
+   */
+  async releaseFailing(id: string, replica: string, nextCheckAt: Date, now: Date): Promise<void> {
     await this.db.query(
-      `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $3
+      `UPDATE task SET claimed_by = NULL, lease_until = NULL,
+              next_check_at = CASE WHEN state = 'CANCELING' THEN $4::timestamptz ELSE $3::timestamptz END,
+              failing_since = COALESCE(failing_since, $4::timestamptz)
        WHERE id = $1 AND claimed_by = $2`,
-      [id, replica, nextCheckAt],
+      [id, replica, nextCheckAt, now],
     );
   }
 }

@@ -13,9 +13,10 @@ import {
   TaskRequirement,
 } from '@constellation/scheduler';
 import type { TesTaskLog } from '@constellation/tes';
+import { addSystemLog } from './attempt-log';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { DirectorySite, SiteDirectory, withUsage } from './site-directory';
-import { taskRequirement } from './task-requirement';
+import { StorePrefixes, taskRequirement } from './task-requirement';
 
 export interface PlacementRound {
   placed: number;
@@ -25,8 +26,8 @@ export interface PlacementRound {
   ran: boolean;
 }
 
-/** Most queued tasks one round considers (oldest first). */
-const ROUND_LIMIT = 500;
+/** Most queued tasks of one submitter a round considers (its oldest). */
+const PER_SUBMITTER = 200;
 
 /** What GET /api/v1/tasks/{id}/placement serves: the decision and every candidate with its terms. */
 export interface PlacementRecord {
@@ -69,11 +70,13 @@ export class PlacementService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async placeQueued(now: Date = new Date()): Promise<PlacementRound> {
+  async placeQueued(at?: Date): Promise<PlacementRound> {
     // Sites and their schemes are read before the lock: a slow site must not hold every replica's placement.
     const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
     const result = await this.repo.underPlacementLock(async (m) => {
-      const queued = await this.repo.lockQueued(m, ROUND_LIMIT);
+      const queued = await this.repo.lockQueued(m, PER_SUBMITTER);
+      // Read after the lock: a task accepted while the round waited must not be placed before it was queued.
+      const now = at ?? new Date();
       const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true };
       if (queued.length === 0) return round;
       withUsage(sites, await this.repo.siteUsage(m));
@@ -99,16 +102,7 @@ export class PlacementService {
           running: 0,
         };
         const requirement = requirements.get(id) as TaskRequirement;
-        const placement = place(
-          {
-            now: now.getTime() / 1000,
-            sites: sites.map((s) => s.snapshot),
-            dataStores: stores,
-            task: requirement,
-            submitter,
-          },
-          { policy: this.config.policy, context: this.context },
-        );
+        const placement = this.placeOne(now, sites, stores, requirement, submitter);
         const outcome = await this.apply(m, task, placement, sites, now);
         round[outcome]++;
         if (outcome === 'placed') {
@@ -119,6 +113,34 @@ export class PlacementService {
       return round;
     });
     return result ?? { placed: 0, failed: 0, waiting: 0, ran: false };
+  }
+
+  /**
+   * Places one task. Sites excluded after earlier attempts are only a preference: when no other site could
+   * ever run the task, it may go back to one of them (the attempt limit still bounds the retries), rather
+   * than fail for want of a site after one short outage.
+   */
+  private placeOne(
+    now: Date,
+    sites: DirectorySite[],
+    stores: StorePrefixes[],
+    requirement: TaskRequirement,
+    submitter: SubmitterSnapshot,
+    context: PolicyContext = this.context,
+  ): Placement {
+    const request = {
+      now: now.getTime() / 1000,
+      sites: sites.map((s) => s.snapshot),
+      dataStores: stores,
+      task: requirement,
+      submitter,
+    };
+    const options = { policy: this.config.policy, context };
+    const placement = place(request, options);
+    if (placement.decision !== 'infeasible' || (requirement.excludedSiteIds ?? []).length === 0)
+      return placement;
+    const again = place({ ...request, task: { ...requirement, excludedSiteIds: [] } }, options);
+    return again.decision === 'infeasible' ? placement : again;
   }
 
   /**
@@ -139,17 +161,10 @@ export class PlacementService {
       weight: 0,
       running: 0,
     };
-    const placement = place(
-      {
-        now: now.getTime() / 1000,
-        sites: sites.map((s) => s.snapshot),
-        dataStores: stores,
-        task: taskRequirement(task, stores),
-        submitter,
-      },
-      // A preview must not move round-robin's or random's state.
-      { policy: this.config.policy, context: { prng: mulberry32(0) } },
-    );
+    // A preview must not move round-robin's or random's state.
+    const placement = this.placeOne(now, sites, stores, taskRequirement(task, stores), submitter, {
+      prng: mulberry32(0),
+    });
     const record: PlacementRecord = {
       policy: this.config.policy,
       decided_at: now.toISOString(),
@@ -242,14 +257,18 @@ export class PlacementService {
         `last: ${placement.reason ?? 'no site could take it'}`;
     }
     if (reason === undefined) return 'waiting';
-    const log: TesTaskLog = { logs: [], outputs: [], system_logs: [reason], end_time: now.toISOString() };
+    // The reason joins the last attempt's entry; a task that never ran gets one entry for it.
+    const logs: TesTaskLog[] =
+      task.logs.length === 0
+        ? [{ logs: [], outputs: [], system_logs: [reason], end_time: now.toISOString() }]
+        : [...task.logs.slice(0, -1), addSystemLog(task.logs[task.logs.length - 1], reason)];
     await this.repo.write(
       m,
       task.id,
       {
         state: 'SYSTEM_ERROR',
         placement: record as unknown as Record<string, unknown>,
-        logs: [...task.logs, log],
+        logs,
         nextCheckAt: null,
       },
       now,

@@ -13,6 +13,16 @@ export interface DirectorySite {
   adapterSite: AdapterSite;
 }
 
+/** A site as submission, tracking and cancellation use it, whatever its admin state. */
+export interface SiteAccess {
+  adapterSite: AdapterSite;
+  health: SiteEntity['health'];
+  adminState: SiteEntity['adminState'];
+}
+
+/** How long a site whose schemes could not be read is not asked again. */
+const SCHEME_RETRY_MS = 60_000;
+
 const WILDCARD = { inputs: ['*'], outputs: ['*'] };
 
 /**
@@ -23,6 +33,8 @@ const WILDCARD = { inputs: ['*'], outputs: ['*'] };
 export class SiteDirectory {
   private readonly logger = new Logger('dispatch');
   private readonly warnedKinds = new Set<string>();
+  /** When each site last failed to give its schemes (a cache of failures, nothing more). */
+  private readonly schemeFailures = new Map<string, number>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -53,11 +65,15 @@ export class SiteDirectory {
         let schemes = WILDCARD;
         // Only a site that answers probes is asked (its adapter caches the answer); asking one that does not
         // would hold the round up for a timeout, and it cannot be placed on anyway.
-        if (row.health === 'up') {
+        const failedAt = this.schemeFailures.get(row.id);
+        if (row.health === 'up' && (failedAt === undefined || Date.now() - failedAt > SCHEME_RETRY_MS)) {
           try {
             schemes = await (this.adapters.for(row.kind) as SiteAdapter).schemes(adapterSite);
+            this.schemeFailures.delete(row.id);
           } catch {
-            // Kept out by its health at the next probe, not by guessing its schemes now.
+            // Kept out by its health at the next probe, not by guessing its schemes now; not asked again
+            // for a while, so a site that answers slowly does not slow every round down.
+            this.schemeFailures.set(row.id, Date.now());
           }
         }
         return { snapshot: toSnapshot(row, schemes), adapterSite };
@@ -67,9 +83,11 @@ export class SiteDirectory {
   }
 
   /** One site for submission, tracking or cancellation, whatever its admin state; null if it is gone. */
-  async site(id: string): Promise<{ adapterSite: AdapterSite; health: SiteEntity['health'] } | null> {
+  async site(id: string): Promise<SiteAccess | null> {
     const row = await this.db.getRepository(SiteEntity).findOne({ where: { id } });
-    return row ? { adapterSite: this.adapterSite(row), health: row.health } : null;
+    return row
+      ? { adapterSite: this.adapterSite(row), health: row.health, adminState: row.adminState }
+      : null;
   }
 
   async dataStores(): Promise<StorePrefixes[]> {
@@ -90,6 +108,7 @@ export class SiteDirectory {
       kind: row.kind,
       url: row.url,
       pulsarManager: row.pulsarManager,
+      runtimes: row.runtimes,
       credentials: row.credentialsEncrypted ? this.cipher.decrypt(row.id, row.credentialsEncrypted) : null,
     };
   }

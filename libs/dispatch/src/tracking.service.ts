@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AdapterError, AdapterRegistry, isAdapterError, RemoteStatus } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
@@ -5,12 +6,18 @@ import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { transitionFor } from './attempt-transitions';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
-import { SiteDirectory } from './site-directory';
-import { mapConcurrent, retryDelayMs } from './work-pacing';
+import { SiteAccess, SiteDirectory } from './site-directory';
+import { failingTooLong, mapConcurrent, retryDelayMs } from './work-pacing';
 
-const BATCH = 512;
-/** Sites asked at once; each adapter bounds its own requests per site. */
-const SITE_CONCURRENCY = 4;
+/** Tasks one claim takes: small enough that one site's batched status call fits well inside a lease. */
+const CLAIM = 32;
+/** Claims per round. */
+const CLAIMS = 16;
+/** Claims worked on at once. */
+const CONCURRENCY = 4;
+
+/** What one status call said about one task: a status, a loss, or no answer (retry later). */
+type Answer = { event: AttemptEvent } | { retry: AdapterError };
 
 /** Follows submitted tasks: one batched status call per site, then each task's decision under its row lock. */
 @Injectable()
@@ -24,21 +31,29 @@ export class TrackingService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async trackSubmitted(replica: string, now: Date = new Date()): Promise<number> {
-    const tasks = await this.repo.claim('track', replica, now, this.config.leaseSeconds, BATCH);
-    const bySite = new Map<string, DispatchTask[]>();
-    for (const task of tasks) {
-      const list = bySite.get(task.siteId as string);
-      if (list) list.push(task);
-      else bySite.set(task.siteId as string, [task]);
-    }
-    await mapConcurrent(
-      [...bySite.entries()],
-      SITE_CONCURRENCY,
-      ([siteId, list]) => this.trackSite(replica, siteId, list),
-      ([siteId], err) => this.logger.error({ siteId, err }, 'tracking step failed'),
-    );
-    return tasks.length;
+  async trackSubmitted(replica: string): Promise<number> {
+    let tracked = 0;
+    let claims = 0;
+    let exhausted = false;
+    const worker = async () => {
+      while (!exhausted && claims < CLAIMS) {
+        claims++;
+        const tasks = await this.repo.claim('track', replica, new Date(), this.config.leaseSeconds, CLAIM);
+        if (tasks.length === 0) {
+          exhausted = true;
+          return;
+        }
+        tracked += tasks.length;
+        await mapConcurrent(
+          [...groupBySite(tasks).entries()],
+          1,
+          ([siteId, list]) => this.trackSite(replica, siteId, list),
+          ([siteId], err) => this.logger.error({ siteId, err }, 'tracking step failed'),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    return tracked;
   }
 
   private async trackSite(replica: string, siteId: string, tasks: DispatchTask[]): Promise<void> {
@@ -50,69 +65,128 @@ export class TrackingService {
       }
       return;
     }
-    const slug = entry.adapterSite.slug;
-    let statuses: Map<string, RemoteStatus | AdapterError>;
+    const answers = new Map<string, Answer>();
     try {
-      statuses = await adapter.status(
+      const statuses = await adapter.status(
         entry.adapterSite,
         tasks.map((t) => t.remoteId as string),
       );
+      for (const task of tasks) answers.set(task.id, this.answerFor(entry, task, statuses));
     } catch (err) {
       const error = isAdapterError(err) ? err : new AdapterError('protocol_error', String(err).slice(0, 300));
-      if (entry.health === 'offline') {
-        for (const task of tasks) {
-          await this.decide(replica, task, {
-            kind: 'site_offline',
-            reason: `${slug} is offline (${error.message})`,
-          });
-        }
-        return;
-      }
+      for (const task of tasks) answers.set(task.id, { retry: error });
       this.logger.warn(
-        { site: slug, kind: error.kind, err: error.message },
-        'status check failed; will retry',
+        { site: entry.adapterSite.slug, kind: error.kind, err: error.message },
+        'status check failed',
       );
-      const retryAt = new Date(Date.now() + retryDelayMs(this.config));
-      for (const task of tasks) await this.repo.release(task.id, replica, retryAt);
-      return;
     }
     for (const task of tasks) {
-      const result = statuses.get(task.remoteId as string);
-      let event: AttemptEvent;
-      if (result === undefined) {
-        event = { kind: 'lost', reason: `${slug} did not report on ${task.remoteId}` };
-      } else if (isAdapterError(result)) {
-        event =
-          result.kind === 'lost'
-            ? { kind: 'lost', reason: `${slug} lost the task: ${result.message}` }
-            : { kind: 'refused', reason: `${slug} answered badly about the task: ${result.message}` };
-      } else {
-        event = { kind: 'status', status: result };
+      const answer = answers.get(task.id) as Answer;
+      if (!('event' in answer)) {
+        await this.noAnswer(replica, entry, task, answer.retry);
+        continue;
       }
-      await this.decide(replica, task, event);
+      const ended = await this.decide(replica, task, answer.event);
+      // The attempt is over at the site (finished, failed or lost): free what the site keeps for it, such as
+      // a Pulsar job directory. Best effort: a site that keeps it anyway costs it disk, not us correctness.
+      if (ended && answer.event.kind === 'status') {
+        await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch((err: unknown) => {
+          this.logger.warn(
+            { taskId: task.id, site: entry.adapterSite.slug, err: String(err).slice(0, 200) },
+            'cleanup failed',
+          );
+        });
+      }
     }
   }
 
-  private async decide(replica: string, task: DispatchTask, event: AttemptEvent): Promise<void> {
+  private answerFor(
+    entry: SiteAccess,
+    task: DispatchTask,
+    statuses: Map<string, RemoteStatus | AdapterError>,
+  ): Answer {
+    const slug = entry.adapterSite.slug;
+    const result = statuses.get(task.remoteId as string);
+    if (result === undefined)
+      return { retry: new AdapterError('protocol_error', `${slug} did not report on the task`) };
+    if (!isAdapterError(result)) return { event: { kind: 'status', status: result } };
+    if (result.kind === 'lost')
+      return { event: { kind: 'lost', reason: `${slug} lost the task: ${result.message}` } };
+    // One bad answer about one task is not a verdict on it: ask again, within the same bound as a dead site.
+    return { retry: result };
+  }
+
+  /** The site said nothing usable about the task: wait for it, unless it is offline or has failed too long. */
+  private async noAnswer(
+    replica: string,
+    entry: SiteAccess,
+    task: DispatchTask,
+    error: AdapterError,
+  ): Promise<void> {
+    const now = new Date();
+    const slug = entry.adapterSite.slug;
+    if (entry.health === 'offline') {
+      await this.decide(replica, task, {
+        kind: 'site_offline',
+        reason: `${slug} is offline (${error.message})`,
+      });
+      return;
+    }
+    if (failingTooLong(task.failingSince, now, this.config)) {
+      await this.decide(replica, task, {
+        kind: 'site_offline',
+        reason: `${slug} has not answered about the task for too long (${error.message})`,
+      });
+      return;
+    }
+    await this.repo.releaseFailing(
+      task.id,
+      replica,
+      new Date(now.getTime() + retryDelayMs(this.config)),
+      now,
+    );
+  }
+
+  /** Applies the decision; true when the attempt ended (finished, or moved elsewhere). */
+  private async decide(replica: string, task: DispatchTask, event: AttemptEvent): Promise<boolean> {
     const now = new Date();
     let decided = '';
     await this.repo.withClaim(
       task.id,
       replica,
       (fresh) => {
-        // A cancel request arrived while the site was asked: the cancel loop takes it from here.
-        if (fresh.state !== 'INITIALIZING' && fresh.state !== 'RUNNING') return { update: {} };
-        if (fresh.remoteId !== task.remoteId) return { update: {} };
+        // A cancel request arrived while the site was asked: the cancel step takes it from here, now.
+        if (fresh.state !== 'INITIALIZING' && fresh.state !== 'RUNNING')
+          return { update: { nextCheckAt: now } };
+        if (fresh.remoteId !== task.remoteId) return { update: { nextCheckAt: now } };
         const decision = decideAttempt(attemptContext(fresh, this.config), event);
-        decided =
-          decision.action === 'progress'
-            ? ''
-            : `${decision.action}: ${'reason' in decision ? decision.reason : ''}`;
         const status = event.kind === 'status' ? event.status : undefined;
-        return transitionFor(fresh, decision, status, now, this.config);
+        const transition = transitionFor(fresh, decision, status, now, this.config);
+        if (decision.action !== 'progress') {
+          decided = `${decision.action}: ${decision.reason}`;
+          return transition;
+        }
+        // Most checks find nothing new: then only the next check moves, and clients see no new version.
+        const unchanged =
+          transition.event === undefined &&
+          fresh.failingSince === null &&
+          // Key order differs between what the site sent and what jsonb gives back; the content does not.
+          isDeepStrictEqual(transition.update.logs ?? fresh.logs, fresh.logs);
+        return unchanged ? { ...transition, quiet: true } : transition;
       },
       now,
     );
     if (decided) this.logger.log({ taskId: task.id }, `task ${task.id} ${decided}`);
+    return decided !== '';
   }
+}
+
+function groupBySite(tasks: DispatchTask[]): Map<string, DispatchTask[]> {
+  const bySite = new Map<string, DispatchTask[]>();
+  for (const task of tasks) {
+    const list = bySite.get(task.siteId as string);
+    if (list) list.push(task);
+    else bySite.set(task.siteId as string, [task]);
+  }
+  return bySite;
 }

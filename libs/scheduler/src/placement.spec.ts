@@ -201,9 +201,18 @@ describe('place with the default policy', () => {
         task({ cpuCores: 4, runtimes: ['none'] }),
       ),
     );
+    // The sites closest to running it come first.
     expect(got.reason).toBe(
-      'no active or draining site can ever run this task: tiny: cores (asks 4, site allows 2), runtime (needs none); old: runtime (needs none)',
+      'no active or draining site can ever run this task: old: runtime (needs none); tiny: cores (asks 4, site allows 2), runtime (needs none)',
     );
+  });
+
+  it('names first the sites the task asked for, before those its zones or pin leave out', () => {
+    const others = Array.from({ length: 10 }, (_, i) => site(`other-${i}`, { country: 'FR' }));
+    const got = place(request([...others, tiny], task({ cpuCores: 4, zones: ['tiny'] })));
+    expect(got.decision).toBe('infeasible');
+    expect(got.reason).toMatch(/^no active or draining site can ever run this task: tiny: cores \(asks 4/);
+    expect(got.reason).toContain('and 3 more');
   });
 
   it('says why a feasible task waits', () => {

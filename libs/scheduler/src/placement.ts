@@ -53,8 +53,21 @@ function isApproved(site: SiteSnapshot): boolean {
   return site.adminState === 'active' || site.adminState === 'draining';
 }
 
+/** Requirements that say the task did not ask for this site at all, rather than why the site cannot run it. */
+const NOT_CHOSEN: ReadonlySet<string> = new Set(['zone', 'pinned_site', 'not_allowed', 'excluded']);
+
+/** Sites the task asked for first, then those with fewest unmet requirements: they explain the failure best. */
+function relevance(c: Candidate): number {
+  const unmet = c.unmet ?? [];
+  return (unmet.some((u) => NOT_CHOSEN.has(u.requirement)) ? 1000 : 0) + unmet.length;
+}
+
 function infeasibleReason(candidates: readonly Candidate[], sites: readonly SiteSnapshot[]): string {
-  const judged = candidates.filter((_, i) => isApproved(sites[i]));
+  const judged = candidates
+    .filter((_, i) => isApproved(sites[i]))
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => relevance(a.c) - relevance(b.c) || a.i - b.i)
+    .map(({ c }) => c);
   const parts = judged
     .slice(0, REASON_SITES)
     .map((c) => `${c.slug}: ${(c.unmet ?? []).map((u) => `${u.requirement} (${u.detail})`).join(', ')}`);

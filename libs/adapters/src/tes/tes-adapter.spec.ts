@@ -37,7 +37,7 @@ function adapter(options: TesSiteAdapterOptions = {}): TesSiteAdapter {
 }
 
 function siteAt(url: string, credentials: AdapterSite['credentials'] = null, id = 'site-1'): AdapterSite {
-  return { id, slug: 'fake', kind: 'tes', url, pulsarManager: null, credentials };
+  return { id, slug: 'fake', kind: 'tes', url, pulsarManager: null, runtimes: [], credentials };
 }
 
 function newTaskId(): string {
@@ -643,6 +643,30 @@ describe('TesSiteAdapter', () => {
       expect(status.systemLogs).toHaveLength(50);
       expect(status.systemLogs[0]).toBe('line 10 ');
       expect(Buffer.byteLength(status.systemLogs[49])).toBe(4096);
+    });
+
+    it('passes RFC 3339 times on, rewrites other date forms in UTC, and drops what is no time', async () => {
+      const fake = await fakeSite();
+      const body = {
+        id: 'X',
+        state: 'COMPLETE',
+        logs: [
+          {
+            start_time: 'Mon, 01 Jan 2024 00:00:01 GMT',
+            end_time: 'yesterday',
+            logs: [
+              { exit_code: 0, start_time: '2024-01-01T01:00:01+01:00', end_time: '2024-01-01T00:00:05Z' },
+            ],
+          },
+        ],
+      };
+      fake.failNext(200, 1, { path: '/tasks/X', body: JSON.stringify(body) });
+      const status = await statusOf(adapter(), siteAt(fake.apiUrl), 'X');
+      expect(status.startTime).toBe('2024-01-01T00:00:01.000Z');
+      expect(status.endTime).toBeUndefined();
+      expect(status.executorLogs).toEqual([
+        { exit_code: 0, start_time: '2024-01-01T01:00:01+01:00', end_time: '2024-01-01T00:00:05Z' },
+      ]);
     });
 
     it('answers an empty list of refs without asking the site', async () => {

@@ -125,7 +125,7 @@ export async function send(target: TesTarget, opts: SendOptions): Promise<HttpRe
 }
 
 /** A short reason from an error's code alone: undici's messages may quote the URL. */
-function transportReason(err: unknown, timeoutMs: number): string {
+export function transportReason(err: unknown, timeoutMs: number): string {
   const e = err as { name?: string; code?: string; cause?: { code?: string } } | null;
   const name = e?.name;
   const code = e?.code ?? e?.cause?.code;

@@ -175,9 +175,18 @@ export function parseTaskStatus(body: unknown, ref: string, what: string): Remot
   return status;
 }
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The broker serves these times through its own TES API, which promises RFC 3339: a time the site wrote in
+ * another form is rewritten in UTC, and one that is no time at all is left out rather than passed on.
+ */
 function time(obj: Json, key: string, what: string, path: string): string | undefined {
   const value = optionalString(obj, key, what, path);
-  return value === undefined || value === '' ? undefined : value.slice(0, MAX_TIME_CHARS);
+  if (value === undefined || value === '' || value.length > MAX_TIME_CHARS) return undefined;
+  if (RFC3339.test(value)) return value;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
 /**

@@ -1,0 +1,219 @@
+import type { TesExecutor } from '@constellation/tes';
+import { STREAM_TAIL_BYTES } from '../site-adapter';
+import { dirnameOf } from './container-paths';
+import { RECORDS_DIR, type PlanOutput, type PreparedJob } from './job-plan';
+import type { JobDirectories } from './pulsar-responses';
+import { quote, quoteGlob } from './shell-quote';
+
+/**
+ * The bash script Pulsar runs for one attempt (Pulsar starts `command_line` in the job's working directory).
+ * It picks the first runtime of the site's list that is installed, places the inputs, runs the executors in
+ * order, records each one (see job-records.ts), and copies the outputs into Pulsar's outputs directory, where
+ * the broker downloads them. Everything from the task document is single-quoted by `quote`.
+ *
+ * Container layout (docker, singularity, apptainer): every output folder, volume and stream-file folder is a
+ * fresh host directory under `$S/mnt/<n>`, bound at its container path; an input inside one of them is copied
+ * there, any other input file is bound read-only at its path. With `none`, container paths are host paths.
+ */
+
+type Mode = 'none' | 'container';
+const SYSTEM_EXIT = 90;
+
+export function jobScript(job: PreparedJob, dirs: JobDirectories): string {
+  const { plan } = job;
+  const runtimes = plan.runtimes;
+  const containerRuntimes = runtimes.filter((r) => r !== 'none');
+  const out: string[] = [
+    '#!/bin/bash',
+    `# Constellation job ${plan.job_id}: the TES executors of one task attempt (generated; do not edit).`,
+    'set -u',
+    'umask 022',
+    'shopt -s nullglob',
+    `I=${quote(dirs.inputs)}`,
+    `W=${quote(dirs.working)}`,
+    `O=${quote(dirs.outputs)}`,
+    `R="$O"/${quote(RECORDS_DIR)}`,
+    `S="$W"/${quote(RECORDS_DIR)}`,
+    `mkdir -p -- "$R" "$S" || exit ${SYSTEM_EXIT}`,
+    ': > "$R/log"',
+    'rec() { local IFS=$\'\\t\'; printf \'%s\\n\' "$*" >> "$R/log"; }',
+    'now() { date -u +%Y-%m-%dT%H:%M:%SZ; }',
+    `fail() { rec system "$1"; rec end "$(now)"; exit ${SYSTEM_EXIT}; }`,
+    // A hard link costs no space when source and target share a file system; otherwise copy.
+    'place() { mkdir -p -- "$(dirname -- "$2")" && { ln -f -- "$1" "$2" 2>/dev/null || cp -f -- "$1" "$2"; }; }',
+    `rec begin "$(now)" ${plan.executors.length}`,
+    "RT=''",
+    `for c in ${runtimes.map(quote).join(' ')}; do`,
+    '  if [ "$c" = none ] || command -v "$c" >/dev/null 2>&1; then RT=$c; break; fi',
+    'done',
+    `[ -n "$RT" ] || fail ${quote(`none of the container runtimes ${runtimes.join(', ')} is installed`)}`,
+    'rec runtime "$RT"',
+    'case "$RT" in',
+  ];
+  if (runtimes.includes('none')) out.push('  none)', ...indent(modeBlock(job, 'none'), 4), '    ;;');
+  if (containerRuntimes.length > 0) {
+    out.push('  *)', ...indent(modeBlock(job, 'container'), 4), '    ;;');
+  }
+  out.push('esac', 'code=0', 'stop=0');
+  plan.executors.forEach((executor, i) => out.push(...executorBlock(job, executor, i)));
+  out.push('if [ "$stop" = 0 ]; then collect; fi', 'rec end "$(now)"', 'exit "$code"', '');
+  return out.join('\n');
+}
+
+function indent(lines: string[], by: number): string[] {
+  return lines.map((line) => ' '.repeat(by) + line);
+}
+
+/** A bash word for the host path behind a container path, in this mode. */
+function hostPath(job: PreparedJob, mode: Mode, path: string, glob = false): string {
+  const q = glob ? quoteGlob : quote;
+  if (mode === 'none') return q(path);
+  const located = job.mounts.locate(path);
+  if (located) return `"$S"${q(`/mnt/${located.mount}${located.rest}`)}`;
+  const input = job.staged.find((s) => s.path === path);
+  if (input) return `"$I"${quote(`/${input.name}`)}`;
+  // prepareJob guarantees every path we map is an input or inside a mount.
+  throw new Error(`no host path for ${path}`);
+}
+
+function modeBlock(job: PreparedJob, mode: Mode): string[] {
+  const { plan, mounts } = job;
+  const lines: string[] = [];
+  const dirs = new Set<string>();
+  if (mode === 'container') mounts.mounts.forEach((m) => dirs.add(hostPath(job, mode, m)));
+  else mounts.mounts.forEach((m) => dirs.add(quote(m)));
+  for (const o of plan.outputs) {
+    if (o.type === 'FILE' && !o.path_prefix) dirs.add(hostPath(job, mode, dirnameOf(o.path)));
+  }
+  for (const e of plan.executors) {
+    for (const p of [e.stdout, e.stderr]) if (p) dirs.add(hostPath(job, mode, dirnameOf(p)));
+  }
+  if (dirs.size > 0) {
+    lines.push(`mkdir -p -- ${[...dirs].join(' ')} || fail 'could not create the output and volume folders'`);
+  }
+  job.staged.forEach((input, i) => {
+    // A container sees an input outside every mount through its own read-only bind: nothing to place.
+    if (mode === 'container' && mounts.locate(input.path) === null) return;
+    const target = hostPath(job, mode, input.path);
+    lines.push(
+      `place "$I"${quote(`/${input.name}`)} ${target} || fail 'could not place input ${i} at its path'`,
+    );
+  });
+  plan.executors.forEach((e, i) => {
+    lines.push(`X${i}I=${e.stdin ? hostPath(job, mode, e.stdin) : '/dev/null'}`);
+    lines.push(`X${i}O=${e.stdout ? hostPath(job, mode, e.stdout) : `"$S"/${quote(`${i}.out`)}`}`);
+    lines.push(`X${i}E=${e.stderr ? hostPath(job, mode, e.stderr) : `"$S"/${quote(`${i}.err`)}`}`);
+  });
+  lines.push(
+    'collect() {',
+    ...indent(
+      plan.outputs.flatMap((o, i) => collectOutput(job, mode, o, i)),
+      2,
+    ),
+    '  :',
+    '}',
+  );
+  return lines;
+}
+
+function collectOutput(job: PreparedJob, mode: Mode, output: PlanOutput, i: number): string[] {
+  const dest = `"$O"/${quote(output.key)}`;
+  const failed = `fail 'could not collect output ${i}'`;
+  if (output.path_prefix !== undefined) {
+    return [
+      `hp=${hostPath(job, mode, output.path_prefix)}`,
+      `for f in ${hostPath(job, mode, output.path, true)}; do`,
+      '  [ -f "$f" ] || continue',
+      '  r=${f#"$hp"}; r=${r#/}',
+      '  [ -n "$r" ] || continue',
+      `  place "$f" ${dest}/"$r" || ${failed}`,
+      'done',
+    ];
+  }
+  const source = hostPath(job, mode, output.path);
+  if (output.type === 'DIRECTORY') {
+    return [
+      `if [ -d ${source} ]; then`,
+      `  mkdir -p -- ${dest} && cp -R -- ${source}/. ${dest}/ || ${failed}`,
+      `else rec missing ${quote(output.key)}; fi`,
+    ];
+  }
+  return [
+    `if [ -f ${source} ]; then place ${source} ${dest} || ${failed}; else rec missing ${quote(output.key)}; fi`,
+  ];
+}
+
+function executorBlock(job: PreparedJob, executor: TesExecutor, i: number): string[] {
+  const runtimes = job.plan.runtimes;
+  const redirect = `<"$X${i}I" >"$X${i}O" 2>"$X${i}E"`;
+  const lines = [`# executor ${i}`, 'if [ "$stop" = 0 ]; then', '  t=$(now)', '  case "$RT" in'];
+  if (runtimes.includes('none')) lines.push(`    none) ${directCommand(executor)} ${redirect} ;;`);
+  if (runtimes.includes('docker')) lines.push(`    docker) ${dockerCommand(job, executor)} ${redirect} ;;`);
+  const singularityLike = runtimes.filter((r) => r === 'singularity' || r === 'apptainer');
+  if (singularityLike.length > 0) {
+    lines.push(`    ${singularityLike.join('|')}) ${singularityCommand(job, executor)} ${redirect} ;;`);
+  }
+  const ignore = executor.ignore_error === true;
+  lines.push(
+    '  esac',
+    '  rc=$?',
+    `  rec exec ${i} "$rc" "$t" "$(now)"`,
+    `  tail -c ${STREAM_TAIL_BYTES} -- "$X${i}O" > "$R"/${quote(`${i}.stdout`)} 2>/dev/null`,
+    `  tail -c ${STREAM_TAIL_BYTES} -- "$X${i}E" > "$R"/${quote(`${i}.stderr`)} 2>/dev/null`,
+    // TES: a failing executor ends the task unless it may fail (ignore_error).
+    ignore ? '  :' : '  if [ "$rc" -ne 0 ]; then stop=1; code=$rc; fi',
+    'fi',
+  );
+  return lines;
+}
+
+function envEntries(executor: TesExecutor): Array<[string, string]> {
+  return Object.entries(executor.env ?? {});
+}
+
+function directCommand(executor: TesExecutor): string {
+  const steps: string[] = [];
+  if (executor.workdir)
+    steps.push(`mkdir -p -- ${quote(executor.workdir)} && cd -- ${quote(executor.workdir)} || exit 126`);
+  for (const [key, value] of envEntries(executor)) steps.push(`export ${key}=${quote(value)}`);
+  steps.push(`exec ${executor.command.map(quote).join(' ')}`);
+  return `( ${steps.join('; ')} )`;
+}
+
+/** Bind mounts for docker (`-v`) or singularity (`--bind`): the mount folders, then inputs outside them. */
+function bindArgs(job: PreparedJob, flag: string): string[] {
+  const args = job.mounts.mounts.map((m, n) => `${flag} "$S"${quote(`/mnt/${n}:${m}`)}`);
+  for (const input of job.staged) {
+    if (job.mounts.locate(input.path) === null) {
+      args.push(`${flag} "$I"${quote(`/${input.name}:${input.path}:ro`)}`);
+    }
+  }
+  return args;
+}
+
+function dockerCommand(job: PreparedJob, executor: TesExecutor): string {
+  const args = ['docker', 'run', '--rm', '-i'];
+  if (executor.workdir) args.push('-w', quote(executor.workdir));
+  for (const [key, value] of envEntries(executor)) args.push('-e', quote(`${key}=${value}`));
+  args.push(...bindArgs(job, '-v'));
+  args.push(quote(executor.image.replace(/^docker:\/\//, '')), ...executor.command.map(quote));
+  return args.join(' ');
+}
+
+function singularityCommand(job: PreparedJob, executor: TesExecutor): string {
+  // Variables reach the container through the runtime's own prefixes, which survive --cleanenv.
+  const env = envEntries(executor).flatMap(([key, value]) => [
+    quote(`SINGULARITYENV_${key}=${value}`),
+    quote(`APPTAINERENV_${key}=${value}`),
+  ]);
+  const args = env.length > 0 ? ['env', ...env, '"$RT"'] : ['"$RT"'];
+  args.push('exec', '--cleanenv');
+  if (executor.workdir) args.push('--pwd', quote(executor.workdir));
+  args.push(...bindArgs(job, '--bind'));
+  const image =
+    /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(executor.image) || executor.image.startsWith('/')
+      ? executor.image
+      : `docker://${executor.image}`;
+  args.push(quote(image), ...executor.command.map(quote));
+  return args.join(' ');
+}

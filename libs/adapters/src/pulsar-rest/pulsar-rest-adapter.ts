@@ -1,0 +1,247 @@
+import type { Dispatcher } from 'undici';
+import {
+  AdapterError,
+  type AdapterSite,
+  type ProbeResult,
+  type RemoteRef,
+  type RemoteStatus,
+  type SiteAdapter,
+  type SiteSchemes,
+  type SubmitJob,
+} from '../site-adapter';
+import { oneLine } from '../tes/bounded-text';
+import {
+  PLAN_NAME,
+  prepareJob,
+  remoteJobId,
+  SCRIPT_NAME,
+  SUBMITTED_MARKER,
+  type PreparedJob,
+} from './job-plan';
+import { completedOutcome, stderrTail, type OutcomeOptions } from './job-outcome';
+import { jobScript } from './job-script';
+import { PulsarJobs } from './pulsar-jobs';
+import { pulsarTarget } from './pulsar-http';
+import type { JobDirectories, PulsarStatus } from './pulsar-responses';
+import { quote } from './shell-quote';
+import { statusRound } from './status-round';
+
+export interface PulsarRestSiteAdapterOptions {
+  /** Bound on each control call (status, setup, submit…), and on a stalled file transfer. Default 30 s. */
+  timeoutMs?: number;
+  /** Bound on one whole file transfer (an input upload, an output delivery). Default 1 h. */
+  transferTimeoutMs?: number;
+  /** CONSTELLATION_FILE_ROOTS: where file:// outputs may be written on the broker host. None: no file:// outputs. */
+  fileRoots?: readonly string[];
+  dispatcher?: Dispatcher;
+  /** Finished jobs whose final status is remembered, so outputs are delivered once per process. Default 10 000. */
+  rememberFinished?: number;
+}
+
+const STATUS_CONCURRENCY = 8;
+
+/**
+ * Runs TES tasks at a Pulsar server through its REST API (pulsar-api.md). Each attempt is a Pulsar job
+ * `${taskId}-${attempt}`: content inputs and a generated bash script are uploaded, http(s) inputs are pulled by
+ * Pulsar itself (remote staging), and the broker downloads the outputs and writes them to their URLs.
+ */
+export class PulsarRestSiteAdapter implements SiteAdapter {
+  readonly kind = 'pulsar-rest' as const;
+
+  private readonly timeoutMs: number;
+  private readonly outcomeOptions: OutcomeOptions;
+  private readonly dispatcher?: Dispatcher;
+  private readonly rememberFinished: number;
+  private readonly fileRoots: readonly string[];
+  /** site key + job id → final status; the promise is shared, so concurrent rounds never deliver twice. */
+  private readonly finished = new Map<string, Promise<RemoteStatus | AdapterError>>();
+
+  constructor(options: PulsarRestSiteAdapterOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.dispatcher = options.dispatcher;
+    this.fileRoots = [...(options.fileRoots ?? [])];
+    this.rememberFinished = options.rememberFinished ?? 10_000;
+    this.outcomeOptions = {
+      fileRoots: this.fileRoots,
+      transferTimeoutMs: options.transferTimeoutMs ?? 60 * 60_000,
+      stallMs: this.timeoutMs,
+      dispatcher: this.dispatcher,
+    };
+  }
+
+  private jobs(site: AdapterSite): PulsarJobs {
+    return new PulsarJobs(pulsarTarget(site), {
+      timeoutMs: this.timeoutMs,
+      transferTimeoutMs: this.outcomeOptions.transferTimeoutMs,
+      dispatcher: this.dispatcher,
+    });
+  }
+
+  async probe(site: AdapterSite): Promise<ProbeResult> {
+    const started = performance.now();
+    try {
+      const version = await this.jobs(site).version();
+      return { ok: true, latencyMs: Math.round(performance.now() - started), version };
+    } catch (err) {
+      const error =
+        err instanceof AdapterError ? oneLine(`${err.kind}: ${err.message}`, 300) : 'probe failed';
+      return { ok: false, latencyMs: null, error };
+    }
+  }
+
+  /** Pulsar pulls http(s) itself; the broker delivers outputs, to file:// only under its file roots. */
+  async schemes(_site: AdapterSite): Promise<SiteSchemes> {
+    const outputs = this.fileRoots.length > 0 ? ['file', 'http', 'https'] : ['http', 'https'];
+    return { inputs: ['http', 'https'], outputs };
+  }
+
+  async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {
+    const jobId = remoteJobId(taskId, attempt);
+    const status = await this.jobs(site).status(jobId);
+    // Pulsar answers an unknown id with HTTP 200 and status "lost".
+    return status.status === 'lost' ? null : jobId;
+  }
+
+  async submit(site: AdapterSite, job: SubmitJob): Promise<RemoteRef> {
+    // Everything that can be refused is refused before the site sees a request.
+    const prepared = prepareJob(job, site.runtimes, this.fileRoots);
+    const jobId = prepared.plan.job_id;
+    const jobs = this.jobs(site);
+    const existing = await jobs.status(jobId);
+    if (existing.status !== 'lost' && !(await this.neverLaunched(jobs, jobId, existing))) return jobId;
+    const dirs = await jobs.setup(jobId);
+    if (dirs.jobId !== jobId) {
+      await jobs.clean(dirs.jobId).catch(() => undefined);
+      throw new AdapterError(
+        'rejected',
+        `the site renamed job ${jobId} to ${oneLine(dirs.jobId, 80)}: its app.yml sets assign_ids: uuid, ` +
+          'which Constellation cannot use (a resend could not find its job); the site must not set assign_ids: uuid',
+      );
+    }
+    await this.launch(jobs, prepared, dirs);
+    return jobId;
+  }
+
+  /**
+   * A job set up but never submitted (the broker died in between) reports `preprocessing` forever, like one
+   * whose inputs are still being fetched; only our marker tells them apart. Setup and uploads can be repeated.
+   */
+  private async neverLaunched(jobs: PulsarJobs, jobId: string, status: PulsarStatus): Promise<boolean> {
+    if (status.status !== 'preprocessing') return false;
+    return (await jobs.readText(jobId, 'output_metadata', SUBMITTED_MARKER, 1024)) === null;
+  }
+
+  private async launch(jobs: PulsarJobs, prepared: PreparedJob, dirs: JobDirectories): Promise<void> {
+    const jobId = dirs.jobId;
+    for (const input of prepared.staged) {
+      if ('content' in input)
+        await jobs.upload(jobId, 'input', input.name, Buffer.from(input.content, 'utf8'));
+    }
+    await jobs.upload(jobId, 'metadata', PLAN_NAME, Buffer.from(JSON.stringify(prepared.plan), 'utf8'));
+    // 'tool' files live in tool_files/, which setup creates; the script is not executable there, hence `bash`.
+    const scriptPath = await jobs.upload(
+      jobId,
+      'tool',
+      SCRIPT_NAME,
+      Buffer.from(jobScript(prepared, dirs), 'utf8'),
+    );
+    const setup = prepared.staged.flatMap((input) =>
+      'url' in input
+        ? [
+            {
+              name: input.name,
+              type: 'input',
+              // Pulsar writes the file to inputs/<name>; `source.path` and `path` only describe the client's copy,
+              // but both must be present (pulsar/client/action_mapper.py from_dict pops `path` when `source` is set).
+              action: {
+                action_type: 'remote_transfer',
+                url: input.url,
+                source: { path: input.path },
+                path: input.path,
+              },
+            },
+          ]
+        : [],
+    );
+    // No action_mapper: with one, Pulsar would try to push outputs itself after the job.
+    await jobs.submit(jobId, `bash ${quote(scriptPath)}`, setup.length > 0 ? { setup } : {});
+    // Best effort: without the marker, a resend during preprocessing submits again, which Pulsar ≥ 0.15.15 ignores.
+    await jobs.upload(jobId, 'metadata', SUBMITTED_MARKER, Buffer.from('submitted\n')).catch(() => undefined);
+  }
+
+  async status(
+    site: AdapterSite,
+    refs: readonly RemoteRef[],
+  ): Promise<Map<RemoteRef, RemoteStatus | AdapterError>> {
+    if (refs.length === 0) return new Map();
+    const jobs = this.jobs(site);
+    return statusRound(refs, STATUS_CONCURRENCY, (ref) => this.statusOne(jobs, ref));
+  }
+
+  private async statusOne(jobs: PulsarJobs, ref: RemoteRef): Promise<RemoteStatus | AdapterError> {
+    try {
+      const status = await jobs.status(ref);
+      const blank = { executorLogs: [], outputs: [], systemLogs: [] };
+      switch (status.status) {
+        case 'preprocessing':
+        case 'queued':
+          return { state: 'INITIALIZING', ...blank };
+        case 'running':
+        case 'postprocessing':
+          return { state: 'RUNNING', ...blank };
+        case 'cancelled':
+          return { state: 'CANCELED', ...blank };
+        case 'lost':
+          return new AdapterError('lost', `Pulsar no longer knows job ${ref}`);
+        case 'failed':
+          return {
+            state: 'SYSTEM_ERROR',
+            ...blank,
+            systemLogs: [
+              'Pulsar failed the job while staging its files (status "failed")',
+              ...stderrTail(status),
+            ],
+          };
+        case 'complete': {
+          // Asking Pulsar every time keeps `lost` and a dead site visible; only the reading and the delivery,
+          // which must happen once, are remembered.
+          const key = `${jobs.target.key}\u0000${ref}`;
+          const known = this.finished.get(key);
+          if (known) return await known;
+          return await this.remember(key, completedOutcome(jobs, ref, status, this.outcomeOptions));
+        }
+      }
+    } catch (err) {
+      if (err instanceof AdapterError) return err;
+      return new AdapterError(
+        'protocol_error',
+        `status of job ${ref}: ${oneLine(String(err), 200, jobs.target.secrets)}`,
+      );
+    }
+  }
+
+  /** Keeps final answers; a transient failure is forgotten so the next round tries again. */
+  private remember(key: string, outcome: Promise<RemoteStatus>): Promise<RemoteStatus | AdapterError> {
+    const settled = outcome.catch((err: unknown) =>
+      err instanceof AdapterError ? err : new AdapterError('protocol_error', oneLine(String(err), 200)),
+    );
+    this.finished.set(key, settled);
+    while (this.finished.size > this.rememberFinished) {
+      this.finished.delete(this.finished.keys().next().value as string);
+    }
+    void settled.then((result) => {
+      if (result instanceof AdapterError && result.kind === 'unreachable') this.finished.delete(key);
+    });
+    return settled;
+  }
+
+  async cancel(site: AdapterSite, ref: RemoteRef): Promise<void> {
+    await this.jobs(site).cancel(ref);
+  }
+
+  async cleanup(site: AdapterSite, ref: RemoteRef): Promise<void> {
+    const jobs = this.jobs(site);
+    await jobs.clean(ref);
+    this.finished.delete(`${jobs.target.key}\u0000${ref}`);
+  }
+}

@@ -1,0 +1,188 @@
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { FakePulsarSite, startFakePulsarSite } from './support/fake-pulsar-site';
+import { createPrincipal, TestPrincipal } from './support/principals';
+import { siteDocument } from './support/site-documents';
+import { tes } from './support/tes-client';
+import { startTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
+
+jest.setTimeout(60_000);
+
+const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED'];
+
+/** A data store on loopback: serves inputs by GET and keeps what outputs PUT to it. */
+async function startStore(files: Record<string, string>) {
+  const received = new Map<string, string>();
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (req.method === 'GET' && files[req.url ?? ''] !== undefined) {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(files[req.url ?? '']);
+      } else if (req.method === 'PUT') {
+        received.set(req.url ?? '', Buffer.concat(chunks).toString('utf8'));
+        res.writeHead(201).end();
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('dispatch to Pulsar REST sites', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let alice: TestPrincipal;
+  let pulsar: FakePulsarSite;
+  let store: Awaited<ReturnType<typeof startStore>>;
+  let slug: string;
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      CONSTELLATION_DISPATCH_SECONDS: '0.05',
+      CONSTELLATION_TRACK_SECONDS: '0.05',
+      CONSTELLATION_PROBE_SECONDS: '1',
+      CONSTELLATION_LEASE_SECONDS: '10',
+    });
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE task SET state = 'CANCELED' WHERE state NOT IN ('${FINAL.join("','")}')`);
+    admin = await createPrincipal(t, 'admin');
+    alice = await createPrincipal(t, 'submitter');
+    pulsar = await startFakePulsarSite({ token: 'pulsar-private-token' });
+    store = await startStore({ '/data/genome.fa': '>chr1\nACGT\n' });
+    const res = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Authorization', admin.bearer)
+      .send(
+        siteDocument({
+          kind: 'pulsar-rest',
+          url: pulsar.url,
+          pulsar_manager: null,
+          credentials: { token: 'pulsar-private-token' },
+          runtimes: ['none'],
+          capacity: { max_concurrent_tasks: 10 },
+        }),
+      )
+      .expect(201);
+    slug = res.body.slug;
+    await request(t.url).post(`/api/v1/sites/${slug}/approve`).set('Authorization', admin.bearer).expect(200);
+    await waitFor('the Pulsar site up', async () => {
+      const s = await request(t.url).get(`/api/v1/sites/${slug}`).set('Authorization', admin.bearer);
+      return s.body.health === 'up' ? s.body : undefined;
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await pulsar?.close();
+    await store?.close();
+  });
+
+  it('probes the site through /healthz with its token and records its version', async () => {
+    const s = await request(t.url)
+      .get(`/api/v1/sites/${slug}`)
+      .set('Authorization', admin.bearer)
+      .expect(200);
+    expect(s.body.probe.version).toEqual(expect.any(String));
+    const health = pulsar.requests().find((r) => r.path === '/healthz');
+    expect(health?.query.private_token).toBe('pulsar-private-token');
+  });
+
+  it('runs a task: Pulsar pulls the http input, the broker delivers the output, logs come back', async () => {
+    const { body } = await tes(t.url, alice)
+      .create({
+        name: 'count',
+        inputs: [
+          { url: `${store.url}/data/genome.fa`, path: '/data/genome.fa', type: 'FILE' },
+          { content: 'inline config\n', path: '/data/config.txt' },
+        ],
+        outputs: [{ path: '/out/result.txt', url: `${store.url}/results/result.txt`, type: 'FILE' }],
+        executors: [
+          { image: 'alpine', command: ['cat', '/data/genome.fa', '/data/config.txt'] },
+          { image: 'alpine', command: ['sh', '-c', 'echo counted > /out/result.txt'] },
+        ],
+        resources: { zones: [slug] },
+      })
+      .expect(200);
+    const task = await waitFor('the task to finish', async () => {
+      const res = await tes(t.url, alice).get(body.id, 'FULL');
+      return FINAL.includes(res.body.state) ? res.body : undefined;
+    });
+    expect(task.state).toBe('COMPLETE');
+    expect(task.logs).toHaveLength(1);
+    expect(task.logs[0].logs).toEqual([
+      expect.objectContaining({ exit_code: 0, stdout: '>chr1\nACGT\ninline config\n' }),
+      expect.objectContaining({ exit_code: 0 }),
+    ]);
+    expect(task.logs[0].outputs).toEqual([
+      { url: `${store.url}/results/result.txt`, path: '/out/result.txt', size_bytes: '8' },
+    ]);
+    expect(store.received.get('/results/result.txt')).toBe('counted\n');
+    // The job id derives from task and attempt, so a resend finds the same job.
+    expect(task.logs[0].metadata.remote_id).toBe(`${body.id}-1`);
+    const submit = pulsar.requests().find((r) => r.method === 'POST' && r.path.endsWith('/submit'));
+    expect(submit?.query.private_token).toBe('pulsar-private-token');
+    // Once the outputs are delivered the job's directory at the site is removed.
+    await waitFor('the cleanup', async () =>
+      pulsar.requests().find((r) => r.method === 'DELETE' && r.path.endsWith(`/jobs/${body.id}-1`)),
+    );
+  });
+
+  it('reports a failing executor as EXECUTOR_ERROR with its exit code', async () => {
+    const { body } = await tes(t.url, alice)
+      .create({
+        executors: [{ image: 'alpine', command: ['sh', '-c', 'exit 3'] }],
+        resources: { zones: [slug] },
+      })
+      .expect(200);
+    const task = await waitFor('the task to finish', async () => {
+      const res = await tes(t.url, alice).get(body.id, 'FULL');
+      return FINAL.includes(res.body.state) ? res.body : undefined;
+    });
+    expect(task.state).toBe('EXECUTOR_ERROR');
+    expect(task.logs[0].logs[0].exit_code).toBe(3);
+  });
+
+  it('cancels a running job at the site', async () => {
+    pulsar.hold();
+    try {
+      const { body } = await tes(t.url, alice)
+        .create({ executors: [{ image: 'alpine', command: ['sleep', '600'] }], resources: { zones: [slug] } })
+        .expect(200);
+      await waitFor('the job to run', async () => {
+        const res = await tes(t.url, alice).get(body.id);
+        return res.body.state === 'RUNNING' ? true : undefined;
+      });
+      await tes(t.url, alice).cancel(body.id).expect(200);
+      await waitFor('CANCELED', async () => {
+        const res = await tes(t.url, alice).get(body.id);
+        return res.body.state === 'CANCELED' ? true : undefined;
+      });
+      expect(pulsar.job(`${body.id}-1`)?.status).toBe('cancelled');
+    } finally {
+      pulsar.release();
+    }
+  });
+
+  it('refuses at placement a task whose input Pulsar cannot fetch', async () => {
+    const { body } = await tes(t.url, alice)
+      .create({
+        inputs: [{ url: 's3://bucket/key', path: '/data/x', type: 'FILE' }],
+        executors: [{ image: 'alpine', command: ['true'] }],
+        resources: { zones: [slug] },
+      })
+      .expect(200);
+    const task = await waitFor('the task to fail', async () => {
+      const res = await tes(t.url, alice).get(body.id, 'FULL');
+      return FINAL.includes(res.body.state) ? res.body : undefined;
+    });
+    expect(task.state).toBe('SYSTEM_ERROR');
+    expect(task.logs[0].system_logs[0]).toContain('input_scheme');
+  });
+});

@@ -1,0 +1,679 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { posix } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * A Pulsar 0.15 server in REST mode on loopback (../shared/reference/pulsar-api.md, galaxyproject/pulsar
+ * pulsar/web/routes.py), with its quirks: every parameter in the query string, JSON answered as text/html,
+ * 401 for a bad token, 500 for a missing file or an unknown manager, `lost` as HTTP 200, `complete` as a
+ * string, optional `assign_ids: uuid`, routes also under `/managers/{name}`.
+ *
+ * It never runs the job script. Remote-staging inputs are really fetched from their URLs, uploads really
+ * stored; then a simulator plays the job. The default one reads the plan Constellation uploads beside its
+ * script and writes the same record files the script would, through a tiny command interpreter (echo, cat,
+ * true, false, sleep, sh -c "exit N" and `echo … > path`): anything else exits 127, as in a bare container.
+ */
+
+export type FakePulsarStatus =
+  'preprocessing' | 'running' | 'postprocessing' | 'complete' | 'failed' | 'cancelled';
+
+/** The folders of a Pulsar job directory, as Pulsar names them on disk. */
+export type FakePulsarDir =
+  'inputs' | 'tool_files' | 'configs' | 'working' | 'metadata' | 'outputs' | 'unstructured';
+
+export interface FakePulsarJob {
+  id: string;
+  manager: string;
+  status: FakePulsarStatus;
+  launched: boolean;
+  submits: number;
+  commandLine?: string;
+  /** The parsed `remote_staging` submit parameter. */
+  remoteStaging?: unknown;
+  returncode: number | null;
+  jobStdout: string;
+  jobStderr: string;
+  /** `<dir>/<relative name>` → bytes. */
+  files: Map<string, Buffer>;
+}
+
+/** Plays a launched job; answers the script's exit code. Write files with `put`. */
+export type FakePulsarSimulator = (job: FakePulsarJob, ctx: SimulationContext) => Promise<number> | number;
+
+export interface SimulationContext {
+  signal: AbortSignal;
+  put(dir: FakePulsarDir, name: string, data: string | Buffer): void;
+  get(dir: FakePulsarDir, name: string): Buffer | undefined;
+  timeScale: number;
+}
+
+export interface FakePulsarSiteOptions {
+  /** Required `private_token`; none: any request is accepted. */
+  token?: string;
+  /** Manager names served under `/managers/{name}/` (the default manager always answers at the root). */
+  managers?: string[];
+  /** app.yml `assign_ids: uuid`: setup ignores the client's job id. */
+  assignIds?: 'uuid';
+  version?: string;
+  stagingRoot?: string;
+  /** Time each job phase takes. Default 5 ms. */
+  stepDelayMs?: number;
+  /** Scales `sleep N`. Default 0.01. */
+  timeScale?: number;
+  simulate?: FakePulsarSimulator;
+}
+
+export interface FakePulsarRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: Record<string, string>;
+  bodyBytes: number;
+  contentLength?: string;
+}
+
+export interface FakePulsarSite {
+  readonly url: string;
+  readonly port: number;
+  readonly stagingRoot: string;
+  close(): Promise<void>;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  requests(): FakePulsarRequest[];
+  /**
+   * The next `times` matching requests get this status and body (default an HTML error page); `drop` closes the
+   * connection without an answer instead, as Pulsar does after some uncaught exceptions.
+   */
+  failNext(
+    status: number,
+    times?: number,
+    options?: { method?: string; path?: string; body?: string; drop?: boolean },
+  ): void;
+  /** Loses a job: status `lost` from now on. */
+  forget(jobId: string, manager?: string): void;
+  job(jobId: string, manager?: string): FakePulsarJob | undefined;
+  file(jobId: string, dir: FakePulsarDir, name: string, manager?: string): Buffer | undefined;
+  /** Keeps launched jobs `running` until release(). */
+  hold(): void;
+  release(): void;
+}
+
+const DEFAULT_MANAGER = '_default_';
+const TYPE_DIRS: Record<string, FakePulsarDir | 'job'> = {
+  input: 'inputs',
+  unstructured: 'unstructured',
+  config: 'configs',
+  tool: 'tool_files',
+  jobdir: 'job',
+  workdir: 'working',
+  metadata: 'metadata',
+  output: 'outputs',
+  output_workdir: 'working',
+  output_metadata: 'metadata',
+  output_jobdir: 'job',
+};
+/** Types whose names may contain folders (pulsar/client/job_directory.py); the others keep only the base name. */
+const NESTED_TYPES = new Set([
+  'input',
+  'unstructured',
+  'output',
+  'output_workdir',
+  'metadata',
+  'output_metadata',
+  'tool',
+]);
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Injected {
+  status: number;
+  times: number;
+  method?: string;
+  path?: string;
+  body?: string;
+  drop?: boolean;
+}
+
+export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): Promise<FakePulsarSite> {
+  const stagingRoot = options.stagingRoot ?? '/srv/pulsar/files/staging';
+  const stepDelayMs = options.stepDelayMs ?? 5;
+  const timeScale = options.timeScale ?? 0.01;
+  const simulate = options.simulate ?? simulatePlan;
+  const managers = new Set([DEFAULT_MANAGER, ...(options.managers ?? [])]);
+  const jobs = new Map<string, FakePulsarJob>();
+  const aborts = new Map<string, AbortController>();
+  const log: FakePulsarRequest[] = [];
+  const injected: Injected[] = [];
+  let holding = false;
+  let releaseHeld: Array<() => void> = [];
+  let server: Server | undefined;
+  let port = 0;
+
+  const key = (manager: string, id: string) => `${manager}\u0000${id}`;
+  const jobDir = (id: string) => `${stagingRoot}/${id}`;
+
+  // --- helpers ---------------------------------------------------------------------------------------------
+
+  /** Mirrors get_mapped_file: nested names stay inside their folder (500 otherwise), others lose their folders. */
+  const mapName = (type: string, name: string): { dir: FakePulsarDir | 'job'; rel: string } => {
+    const dir = TYPE_DIRS[type];
+    if (!dir) throw new HttpError(500, `Unknown file_type specified ${type}`);
+    if (!NESTED_TYPES.has(type)) return { dir, rel: posix.basename(name) };
+    const rel = posix.normalize(name);
+    if (rel.startsWith('..') || rel.startsWith('/') || rel === '.' || rel === '') {
+      throw new HttpError(500, 'Attempt to read or write file outside an authorized directory.');
+    }
+    return { dir, rel };
+  };
+
+  const contents = (job: FakePulsarJob, dir: FakePulsarDir) =>
+    [...job.files.keys()].filter((k) => k.startsWith(`${dir}/`)).map((k) => k.slice(dir.length + 1));
+
+  const statusDict = (job: FakePulsarJob | undefined, id: string) => {
+    if (!job) {
+      // An unknown or cleaned id: HTTP 200, complete "true", returncode null.
+      return { job_id: id, complete: 'true', status: 'lost', returncode: null, stdout: '', stderr: '' };
+    }
+    const done = ['complete', 'failed', 'cancelled'].includes(job.status);
+    if (!done) return { complete: 'false', status: job.status, job_id: job.id };
+    const dir = jobDir(job.id);
+    return {
+      job_id: job.id,
+      complete: 'true',
+      status: job.status,
+      returncode: job.returncode,
+      stdout: '',
+      stderr: '',
+      job_stdout: job.jobStdout,
+      job_stderr: job.jobStderr,
+      working_directory: `${dir}/working`,
+      metadata_directory: `${dir}/metadata`,
+      job_directory: dir,
+      working_directory_contents: contents(job, 'working'),
+      metadata_directory_contents: contents(job, 'metadata'),
+      outputs_directory_contents: contents(job, 'outputs'),
+      job_directory_contents: ['inputs', 'working', 'outputs', 'metadata', 'tool_files', 'configs'],
+      system_properties: { separator: '/' },
+      pulsar_version: options.version ?? '0.15.16.dev0',
+      realized_dynamic_file_sources: [],
+    };
+  };
+
+  const setupDict = (id: string) => {
+    const dir = jobDir(id);
+    return {
+      job_directory: dir,
+      working_directory: `${dir}/working`,
+      metadata_directory: `${dir}/metadata`,
+      outputs_directory: `${dir}/outputs`,
+      configs_directory: `${dir}/configs`,
+      tools_directory: `${dir}/tool_files`,
+      inputs_directory: `${dir}/inputs`,
+      unstructured_files_directory: `${dir}/unstructured`,
+      path_separator: '/',
+      job_id: id,
+      system_properties: { separator: '/' },
+      pulsar_version: options.version ?? '0.15.16.dev0',
+      preserve_galaxy_python_environment: null,
+      tool_id: null,
+      tool_version: null,
+    };
+  };
+
+  // --- running a job ---------------------------------------------------------------------------------------
+
+  const run = async (job: FakePulsarJob, jobKey: string) => {
+    const abort = new AbortController();
+    aborts.set(jobKey, abort);
+    const signal = abort.signal;
+    try {
+      await delay(stepDelayMs, undefined, { signal });
+      const staging = (job.remoteStaging ?? {}) as { setup?: unknown };
+      for (const item of Array.isArray(staging.setup) ? staging.setup : []) {
+        const fetched = await stageIn(item, signal);
+        if (fetched instanceof Error) {
+          job.jobStderr += `${fetched.message}\n`;
+          job.status = 'failed';
+          return;
+        }
+        job.files.set(`inputs/${fetched.name}`, fetched.data);
+      }
+      if (signal.aborted) return;
+      job.status = 'running';
+      if (holding) {
+        await new Promise<void>((resolve) => {
+          releaseHeld.push(resolve);
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+      }
+      await delay(stepDelayMs, undefined, { signal });
+      const ctx: SimulationContext = {
+        signal,
+        timeScale,
+        put: (dir, name, data) =>
+          job.files.set(`${dir}/${name}`, Buffer.isBuffer(data) ? data : Buffer.from(data)),
+        get: (dir, name) => job.files.get(`${dir}/${name}`),
+      };
+      const code = await simulate(job, ctx);
+      if (signal.aborted) return;
+      job.status = 'postprocessing';
+      await delay(stepDelayMs, undefined, { signal });
+      job.returncode = code;
+      job.status = 'complete';
+    } catch (err) {
+      if (!signal.aborted) {
+        job.jobStderr += `${String(err)}\n`;
+        job.status = 'failed';
+      }
+    } finally {
+      aborts.delete(jobKey);
+    }
+  };
+
+  /** One remote_staging.setup item, as Pulsar's preprocess and action_mapper.from_dict read it. */
+  const stageIn = async (
+    item: unknown,
+    signal: AbortSignal,
+  ): Promise<{ name: string; data: Buffer } | Error> => {
+    const it = item as { name?: unknown; type?: unknown; action?: Record<string, unknown> } | null;
+    const action = it?.action;
+    if (typeof it?.name !== 'string' || it.type !== 'input' || !action)
+      return new Error('malformed setup item');
+    if (action.action_type !== 'remote_transfer')
+      return new Error(`invalid action type ${String(action.action_type)}`);
+    // from_dict pops `path` whenever `source` is present: a missing `path` is a KeyError in real Pulsar.
+    if (!('source' in action) || !('path' in action)) return new Error(`KeyError: 'path' or 'source'`);
+    if (typeof action.url !== 'string') return new Error('remote_transfer without url');
+    try {
+      const res = await fetch(action.url, { signal });
+      if (!res.ok) return new Error(`fetching ${it.name} failed: HTTP ${res.status}`);
+      return { name: mapName('input', it.name).rel, data: Buffer.from(await res.arrayBuffer()) };
+    } catch (err) {
+      return new Error(`fetching ${it.name} failed: ${String(err)}`);
+    }
+  };
+
+  // --- HTTP ------------------------------------------------------------------------------------------------
+
+  const send = (res: ServerResponse, status: number, body: string) => {
+    // Pulsar answers JSON, OK and error pages alike as text/html.
+    res.writeHead(status, {
+      'content-type': 'text/html; charset=UTF-8',
+      'content-length': Buffer.byteLength(body),
+    });
+    res.end(body);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const query = Object.fromEntries(url.searchParams);
+    const method = req.method ?? 'GET';
+    log.push({
+      method,
+      path: url.pathname,
+      query,
+      bodyBytes: body.length,
+      contentLength: req.headers['content-length'],
+    });
+    const inject = injected.find(
+      (i) => i.times > 0 && (!i.method || i.method === method) && (!i.path || url.pathname.includes(i.path)),
+    );
+    if (inject) {
+      inject.times--;
+      if (inject.drop) {
+        req.socket.destroy();
+        return;
+      }
+      return send(res, inject.status, inject.body ?? `<html><body>${inject.status} Error</body></html>`);
+    }
+
+    let path = url.pathname;
+    let manager = DEFAULT_MANAGER;
+    const managed = /^\/managers\/([^/]+)(\/.*)$/.exec(path);
+    if (managed) {
+      manager = decodeURIComponent(managed[1]);
+      path = managed[2];
+    }
+    const m = (re: RegExp) => re.exec(path);
+    const jobRoute = m(/^\/jobs\/([^/]+)(\/status|\/submit|\/cancel|\/files|\/files\/path)?$/);
+    const known = path === '/healthz' || path === '/jobs' || jobRoute !== null;
+    if (!known) return send(res, 404, '<html><body>404 Not Found</body></html>');
+    if (options.token !== undefined && query.private_token !== options.token) {
+      return send(res, 401, '<html><body>401 Unauthorized</body></html>');
+    }
+    if (!managers.has(manager)) throw new HttpError(500, `KeyError: '${manager}'`);
+    const json = (value: unknown) => send(res, 200, JSON.stringify(value));
+
+    if (path === '/healthz' && method === 'GET') return json({ version: options.version ?? '0.15.16.dev0' });
+    if (path === '/jobs' && method === 'POST') {
+      if (!query.job_id) throw new HttpError(500, 'missing job_id');
+      const id = options.assignIds === 'uuid' ? randomUUID() : query.job_id;
+      if (id !== posix.basename(id)) throw new HttpError(500, 'AssertionError');
+      const jobKey = key(manager, id);
+      // Setting a job up twice is harmless: its folders already exist.
+      if (!jobs.has(jobKey)) {
+        jobs.set(jobKey, {
+          id,
+          manager,
+          status: 'preprocessing',
+          launched: false,
+          submits: 0,
+          returncode: null,
+          jobStdout: '',
+          jobStderr: '',
+          files: new Map(),
+        });
+      }
+      return json(setupDict(id));
+    }
+    if (!jobRoute) return send(res, 404, '<html><body>404 Not Found</body></html>');
+    const id = decodeURIComponent(jobRoute[1]);
+    const sub = jobRoute[2] ?? '';
+    const jobKey = key(manager, id);
+    const job = jobs.get(jobKey);
+
+    if (sub === '/status' && method === 'GET') return json(statusDict(job, id));
+    if (sub === '/submit' && method === 'POST') {
+      // Observed: submitting a job that was never set up drops the connection.
+      if (!job) {
+        req.socket.destroy();
+        return;
+      }
+      if (typeof query.command_line !== 'string') throw new HttpError(500, 'missing command_line');
+      let staging: unknown = {};
+      try {
+        staging = JSON.parse(query.remote_staging ?? '{}');
+      } catch {
+        throw new HttpError(500, 'JSONDecodeError');
+      }
+      job.submits++;
+      // Pulsar >= 0.15.15 ignores a setup it has already launched.
+      if (job.launched) return send(res, 200, 'OK');
+      job.launched = true;
+      job.commandLine = query.command_line;
+      job.remoteStaging = staging;
+      void run(job, jobKey);
+      return send(res, 200, 'OK');
+    }
+    if (sub === '/cancel' && method === 'PUT') {
+      if (!job) throw new HttpError(500, 'No such file or directory');
+      if (!['complete', 'failed'].includes(job.status)) {
+        aborts.get(jobKey)?.abort();
+        job.status = 'cancelled';
+        job.returncode = -9;
+      }
+      return send(res, 200, 'OK');
+    }
+    if (sub === '' && method === 'DELETE') {
+      if (!job) throw new HttpError(500, 'No such file or directory');
+      aborts.get(jobKey)?.abort();
+      jobs.delete(jobKey);
+      return send(res, 200, 'OK');
+    }
+    if (sub === '/files' && method === 'POST') {
+      if (!job) throw new HttpError(500, 'No such file or directory');
+      const { dir, rel } = mapName(query.type ?? '', query.name ?? '');
+      job.files.set(`${dir}/${rel}`, body);
+      return json({ path: `${jobDir(id)}/${dir === 'job' ? '' : `${dir}/`}${rel}` });
+    }
+    if (sub === '/files/path' && method === 'GET') {
+      const { dir, rel } = mapName(query.type ?? '', query.name ?? '');
+      return json({ path: `${jobDir(id)}/${dir === 'job' ? '' : `${dir}/`}${rel}` });
+    }
+    if (sub === '/files' && method === 'GET') {
+      // Downloads serve the outputs folder unless the type names the working or metadata folder.
+      const type = query.type ?? 'output';
+      const dir = type === 'output_workdir' ? 'working' : type === 'output_metadata' ? 'metadata' : 'outputs';
+      const { rel } = mapName('output', query.name ?? '');
+      const data = job?.files.get(`${dir}/${rel}`);
+      if (!data) throw new HttpError(500, 'No such file or directory');
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length });
+      return res.end(data);
+    }
+    return send(res, 404, '<html><body>404 Not Found</body></html>');
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      route(req, res, Buffer.concat(chunks)).catch((err: unknown) => {
+        if (res.headersSent) return res.destroy();
+        const status = err instanceof HttpError ? err.status : 500;
+        send(res, status, `<html><body>${status} Internal Server Error</body></html>`);
+      });
+    });
+  };
+
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      if (server) return resolve();
+      const s = createServer(handle);
+      s.once('error', reject);
+      s.listen(port, '127.0.0.1', () => {
+        port = (s.address() as AddressInfo).port;
+        server = s;
+        resolve();
+      });
+    });
+
+  const shut = () =>
+    new Promise<void>((resolve) => {
+      const s = server;
+      server = undefined;
+      if (!s) return resolve();
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+
+  await listen();
+
+  return {
+    get url() {
+      return `http://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    stagingRoot,
+    close: async () => {
+      for (const a of aborts.values()) a.abort();
+      await shut();
+    },
+    down: shut,
+    up: listen,
+    requests: () => log.map((r) => ({ ...r, query: { ...r.query } })),
+    failNext: (status, times = 1, opts = {}) => {
+      injected.push({ status, times, ...opts });
+    },
+    forget: (id, manager = DEFAULT_MANAGER) => {
+      aborts.get(key(manager, id))?.abort();
+      jobs.delete(key(manager, id));
+    },
+    job: (id, manager = DEFAULT_MANAGER) => jobs.get(key(manager, id)),
+    file: (id, dir, name, manager = DEFAULT_MANAGER) =>
+      jobs.get(key(manager, id))?.files.get(`${dir}/${name}`),
+    hold: () => {
+      holding = true;
+    },
+    release: () => {
+      holding = false;
+      const held = releaseHeld;
+      releaseHeld = [];
+      held.forEach((resolve) => resolve());
+    },
+  };
+}
+
+// --- the default simulator: Constellation's plan, played in memory ----------------------------------------
+
+interface PlanShape {
+  runtimes: string[];
+  inputs: Array<{ name: string; path: string }>;
+  outputs: Array<{ key: string; path: string; type: 'FILE' | 'DIRECTORY'; path_prefix?: string }>;
+  executors: Array<{
+    command: string[];
+    stdin?: string;
+    stdout?: string;
+    stderr?: string;
+    ignore_error?: boolean;
+  }>;
+}
+
+const TAIL_BYTES = 64 * 1024;
+
+function stamp(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/**
+ * Writes what Constellation's job script writes (libs/adapters/src/pulsar-rest/job-records.ts), independently
+ * of the adapter's code, so the adapter's reader is tested against a second writer.
+ */
+export async function simulatePlan(job: FakePulsarJob, ctx: SimulationContext): Promise<number> {
+  const planBytes = ctx.get('metadata', 'constellation-job.json');
+  if (!planBytes) {
+    job.jobStderr += 'bash: constellation-job.sh: No such file or directory\n';
+    return 127;
+  }
+  const plan = JSON.parse(planBytes.toString('utf8')) as PlanShape;
+  const lines: string[] = [];
+  const rec = (...fields: Array<string | number>) => {
+    lines.push(fields.join('\t'));
+    ctx.put('outputs', '_constellation/log', `${lines.join('\n')}\n`);
+  };
+  const fs = new Map<string, Buffer>();
+  rec('begin', stamp(), plan.executors.length);
+  rec('runtime', plan.runtimes[0] ?? 'none');
+  for (const input of plan.inputs) {
+    const data = ctx.get('inputs', input.name);
+    if (!data) {
+      rec('system', `could not place input ${plan.inputs.indexOf(input)} at its path`);
+      rec('end', stamp());
+      return 90;
+    }
+    fs.set(input.path, data);
+  }
+  let code = 0;
+  for (const [i, executor] of plan.executors.entries()) {
+    const start = stamp();
+    const stdin = executor.stdin ? (fs.get(executor.stdin) ?? Buffer.alloc(0)) : Buffer.alloc(0);
+    const outcome = interpret(executor.command, fs, stdin);
+    if (outcome.sleepMs > 0) await delay(outcome.sleepMs * ctx.timeScale, undefined, { signal: ctx.signal });
+    if (executor.stdout) fs.set(executor.stdout, Buffer.from(outcome.stdout));
+    if (executor.stderr) fs.set(executor.stderr, Buffer.from(outcome.stderr));
+    rec('exec', i, outcome.exitCode, start, stamp());
+    ctx.put('outputs', `_constellation/${i}.stdout`, tail(outcome.stdout));
+    ctx.put('outputs', `_constellation/${i}.stderr`, tail(outcome.stderr));
+    if (outcome.exitCode !== 0 && !executor.ignore_error) {
+      code = outcome.exitCode;
+      break;
+    }
+  }
+  if (code === 0) {
+    for (const output of plan.outputs) {
+      if (output.path_prefix !== undefined) {
+        const pattern = globRegExp(output.path);
+        for (const [path, data] of fs) {
+          if (!pattern.test(path)) continue;
+          const rel = path.slice(output.path_prefix.length).replace(/^\/+/, '');
+          if (rel) ctx.put('outputs', `${output.key}/${rel}`, data);
+        }
+      } else if (output.type === 'DIRECTORY') {
+        const files = [...fs].filter(([path]) => path.startsWith(`${output.path}/`));
+        if (files.length === 0) rec('missing', output.key);
+        for (const [path, data] of files)
+          ctx.put('outputs', `${output.key}/${path.slice(output.path.length + 1)}`, data);
+      } else {
+        const data = fs.get(output.path);
+        if (data) ctx.put('outputs', output.key, data);
+        else rec('missing', output.key);
+      }
+    }
+  }
+  rec('end', stamp());
+  return code;
+}
+
+function tail(text: string): Buffer {
+  const bytes = Buffer.from(text);
+  return bytes.length <= TAIL_BYTES ? bytes : bytes.subarray(bytes.length - TAIL_BYTES);
+}
+
+function globRegExp(pattern: string): RegExp {
+  const body = pattern
+    .split('')
+    .map((c) => (c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`);
+}
+
+interface Outcome {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  sleepMs: number;
+}
+
+function interpret(argv: readonly string[], fs: Map<string, Buffer>, stdin: Buffer, depth = 0): Outcome {
+  const done = (exitCode: number, stdout = '', stderr = '', sleepMs = 0): Outcome => ({
+    exitCode,
+    stdout,
+    stderr,
+    sleepMs,
+  });
+  const [program = '', ...args] = argv;
+  switch (program.split('/').pop()) {
+    case 'echo':
+      return done(0, `${args.join(' ')}\n`);
+    case 'true':
+      return done(0);
+    case 'false':
+      return done(1);
+    case 'sleep': {
+      const seconds = Number(args[0]);
+      return Number.isFinite(seconds) && seconds >= 0
+        ? done(0, '', '', seconds * 1000)
+        : done(1, '', `sleep: invalid time interval '${args[0] ?? ''}'\n`);
+    }
+    case 'cat': {
+      if (args.length === 0) return done(0, stdin.toString('utf8'));
+      let stdout = '';
+      for (const path of args) {
+        const content = fs.get(path);
+        if (content === undefined) return done(1, stdout, `cat: ${path}: No such file or directory\n`);
+        stdout += content.toString('utf8');
+      }
+      return done(0, stdout);
+    }
+    case 'sh':
+    case 'bash': {
+      if (args[0] !== '-c' || args[1] === undefined || depth > 0) break;
+      // `a; b > /path; exit N`: enough shell for tests to make files and exit codes.
+      let stdout = '';
+      let stderr = '';
+      for (const statement of args[1].split(';')) {
+        const [command, target] = statement.split('>').map((s) => s.trim());
+        const words = command.split(/\s+/).filter(Boolean);
+        if (words.length === 0) continue;
+        if (words[0] === 'exit') return done(Number(words[1] ?? '0') & 0xff, stdout, stderr);
+        const step = interpret(words, fs, stdin, depth + 1);
+        if (target) fs.set(target, Buffer.from(step.stdout));
+        else stdout += step.stdout;
+        stderr += step.stderr;
+        if (step.exitCode !== 0) return done(step.exitCode, stdout, stderr);
+      }
+      return done(0, stdout, stderr);
+    }
+  }
+  return done(127, '', `${program}: command not found\n`);
+}
