@@ -217,6 +217,25 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
     });
   });
 
+  describe('metrics', () => {
+    it('exports dispatch counters and the unfinished tasks and sites by state', async () => {
+      const text = (await request(t.url).get('/metrics').expect(200)).text;
+      const value = (series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.split(' ')[1]);
+      };
+      expect(value('constellation_dispatch_placements_total{decision="placed"}')).toBeGreaterThan(0);
+      expect(value('constellation_dispatch_submissions_total{outcome="submitted"}')).toBeGreaterThan(0);
+      expect(value('constellation_dispatch_tasks_finished_total{state="COMPLETE"}')).toBeGreaterThan(0);
+      expect(value('constellation_dispatch_tasks_finished_total{state="CANCELED"}')).toBeGreaterThan(0);
+      expect(value('constellation_tasks_unfinished{state="QUEUED"}')).toEqual(expect.any(Number));
+      expect(value('constellation_sites{admin_state="active",health="up"}')).toBeGreaterThan(0);
+      expect(text).toContain(
+        'constellation_dispatch_step_duration_seconds_bucket{le="0.005",step="placement"}',
+      );
+    });
+  });
+
   describe("Galaxy's TES runner through a TES site", () => {
     it('forwards the job as Galaxy wrote it and lets Galaxy poll it to its end with view=FULL', async () => {
       const s = await site();

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AdapterRegistry, isAdapterError } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { addSystemLog, withAttemptLog } from './attempt-log';
+import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { SiteDirectory } from './site-directory';
 import { claimEach, failingTooLong, retryDelayMs } from './work-pacing';
@@ -21,6 +22,7 @@ export class CancellationService {
     private readonly repo: DispatchRepository,
     private readonly directory: SiteDirectory,
     private readonly adapters: AdapterRegistry,
+    private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -72,6 +74,7 @@ export class CancellationService {
       replica,
       (fresh) => {
         if (fresh.state !== 'CANCELING') return null;
+        this.metrics.finished.inc({ state: 'CANCELED' });
         return {
           update: {
             state: 'CANCELED',

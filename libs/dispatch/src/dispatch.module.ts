@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
 import { AdapterRegistry, PulsarRestSiteAdapter, TesSiteAdapter } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { ObservabilityModule } from '@constellation/observability';
 import { RegistryModule } from '@constellation/registry';
 import { adapterProber, probeTimeoutMs } from './adapter-prober';
 import { CancellationService } from './cancellation.service';
+import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
 import { DispatchScheduler } from './dispatch.scheduler';
 import { PlacementService } from './placement.service';
@@ -26,12 +28,13 @@ function adapterRegistry(config: AppConfig): AdapterRegistry {
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
-  imports: [RegistryModule],
+  imports: [RegistryModule, ObservabilityModule],
   controllers: [TaskInsightController],
   providers: [
     { provide: AdapterRegistry, useFactory: adapterRegistry, inject: [APP_CONFIG] },
     SiteDirectory,
     DispatchRepository,
+    DispatchMetrics,
     PlacementService,
     SubmissionService,
     TrackingService,

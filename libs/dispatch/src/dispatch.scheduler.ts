@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { CancellationService } from './cancellation.service';
+import { DispatchMetrics } from './dispatch.metrics';
 import { PlacementService } from './placement.service';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
@@ -36,6 +37,7 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
     private readonly tracking: TrackingService,
     private readonly cancellation: CancellationService,
     private readonly registry: SchedulerRegistry,
+    private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -81,10 +83,13 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
       ],
     ];
     for (const [name, step] of steps) {
+      const stop = this.metrics.roundSeconds.startTimer({ step: name });
       try {
         await step();
       } catch (err) {
         this.logger.error({ err }, `dispatch ${name} round failed`);
+      } finally {
+        stop();
       }
     }
     return out;

@@ -14,6 +14,7 @@ import {
 } from '@constellation/scheduler';
 import type { TesTaskLog } from '@constellation/tes';
 import { addSystemLog } from './attempt-log';
+import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { DirectorySite, SiteDirectory, withUsage } from './site-directory';
 import { StorePrefixes, taskRequirement } from './task-requirement';
@@ -67,6 +68,7 @@ export class PlacementService {
   constructor(
     private readonly repo: DispatchRepository,
     private readonly directory: SiteDirectory,
+    private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -245,6 +247,7 @@ export class PlacementService {
         now,
       );
       this.logger.log({ taskId: task.id, site: slug, attempt }, message);
+      this.metrics.placements.inc({ decision: 'placed' });
       return 'placed';
     }
 
@@ -281,6 +284,8 @@ export class PlacementService {
       now,
     );
     this.logger.warn({ taskId: task.id }, `task ${task.id} cannot run: ${reason}`);
+    this.metrics.placements.inc({ decision: placement.decision === 'infeasible' ? 'infeasible' : 'expired' });
+    this.metrics.finished.inc({ state: 'SYSTEM_ERROR' });
     return 'failed';
   }
 }

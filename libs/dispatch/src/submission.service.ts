@@ -5,6 +5,7 @@ import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { withAttemptLog } from './attempt-log';
 import { transitionFor } from './attempt-transitions';
+import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { SiteAccess, SiteDirectory } from './site-directory';
 import { claimEach, failingTooLong, retryDelayMs } from './work-pacing';
@@ -23,6 +24,7 @@ export class SubmissionService {
     private readonly repo: DispatchRepository,
     private readonly directory: SiteDirectory,
     private readonly adapters: AdapterRegistry,
+    private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -61,6 +63,7 @@ export class SubmissionService {
         { taskId: task.id, site: slug, kind: error.kind, err: error.message },
         'submission will be retried',
       );
+      this.metrics.submissions.inc({ outcome: 'retried' });
       await this.repo.releaseFailing(
         task.id,
         replica,
@@ -119,6 +122,7 @@ export class SubmissionService {
       now,
     );
     if (held) {
+      this.metrics.submissions.inc({ outcome: 'submitted' });
       this.logger.log({ taskId: task.id, site: slug, remoteId: ref }, `task submitted to ${slug}`);
       return;
     }
@@ -135,6 +139,7 @@ export class SubmissionService {
 
   private async fail(replica: string, task: DispatchTask, event: AttemptEvent): Promise<void> {
     const now = new Date();
+    this.metrics.submissions.inc({ outcome: 'refused' });
     await this.repo.withClaim(
       task.id,
       replica,
@@ -142,6 +147,7 @@ export class SubmissionService {
         // Cancelled meanwhile: nothing reached the site, the cancel step ends it.
         if (fresh.state !== 'INITIALIZING') return { update: { nextCheckAt: now } };
         const decision = decideAttempt(attemptContext(fresh, this.config), event);
+        this.metrics.decided(decision);
         return transitionFor(fresh, decision, undefined, now, this.config);
       },
       now,

@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { transitionFor } from './attempt-transitions';
+import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { SiteAccess, SiteDirectory } from './site-directory';
 import { failingTooLong, mapConcurrent, retryDelayMs } from './work-pacing';
@@ -28,6 +29,7 @@ export class TrackingService {
     private readonly repo: DispatchRepository,
     private readonly directory: SiteDirectory,
     private readonly adapters: AdapterRegistry,
+    private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -160,6 +162,7 @@ export class TrackingService {
           return { update: { nextCheckAt: now } };
         if (fresh.remoteId !== task.remoteId) return { update: { nextCheckAt: now } };
         const decision = decideAttempt(attemptContext(fresh, this.config), event);
+        this.metrics.decided(decision);
         const status = event.kind === 'status' ? event.status : undefined;
         const transition = transitionFor(fresh, decision, status, now, this.config);
         if (decision.action !== 'progress') {

@@ -1,0 +1,91 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { DataSource } from 'typeorm';
+import { MetricsService } from '@constellation/observability';
+import type { AttemptDecision } from './attempt-outcome';
+
+const ACTIVE_STATES = ['QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING'] as const;
+
+/**
+ * What dispatch does, for Prometheus: decisions as counters where they are taken, and the current number of
+ * unfinished tasks and of sites by health, read from the database when /metrics is scraped (so every
+ * replica reports the same figures, whichever did the work).
+ */
+@Injectable()
+export class DispatchMetrics {
+  readonly placements: Counter<'decision'>;
+  readonly submissions: Counter<'outcome'>;
+  readonly requeues: Counter<'cause'>;
+  readonly finished: Counter<'state'>;
+  readonly roundSeconds: Histogram<'step'>;
+
+  constructor(metrics: MetricsService, @InjectDataSource() db: DataSource) {
+    const registers = [metrics.registry];
+    this.placements = new Counter({
+      name: 'constellation_dispatch_placements_total',
+      help: 'Placement decisions taken by this replica: placed, infeasible, expired (waited too long)',
+      labelNames: ['decision'],
+      registers,
+    });
+    this.submissions = new Counter({
+      name: 'constellation_dispatch_submissions_total',
+      help: 'Submissions to sites by this replica: submitted, retried (site did not answer), refused',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.requeues = new Counter({
+      name: 'constellation_dispatch_requeues_total',
+      help: 'Tasks sent back to QUEUED by this replica: failover (refused, lost, site offline) or preempted',
+      labelNames: ['cause'],
+      registers,
+    });
+    this.finished = new Counter({
+      name: 'constellation_dispatch_tasks_finished_total',
+      help: 'Tasks this replica saw reach a final state at their site or by dispatch, by state',
+      labelNames: ['state'],
+      registers,
+    });
+    this.roundSeconds = new Histogram({
+      name: 'constellation_dispatch_step_duration_seconds',
+      help: 'Duration of each dispatch step of a round on this replica',
+      labelNames: ['step'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    new Gauge({
+      name: 'constellation_tasks_unfinished',
+      help: 'Unfinished tasks in the database, by state',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const rows: { state: string; n: number }[] = await db.query(
+          `SELECT state, count(*)::integer AS n FROM task WHERE state = ANY($1::text[]) GROUP BY state`,
+          [ACTIVE_STATES],
+        );
+        this.reset();
+        for (const state of ACTIVE_STATES) this.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'constellation_sites',
+      help: 'Registered sites by admin state and observed health',
+      labelNames: ['admin_state', 'health'],
+      registers,
+      async collect() {
+        const rows: { admin_state: string; health: string; n: number }[] = await db.query(
+          `SELECT admin_state, health, count(*)::integer AS n FROM site GROUP BY admin_state, health`,
+        );
+        this.reset();
+        for (const r of rows) this.set({ admin_state: r.admin_state, health: r.health }, r.n);
+      },
+    });
+  }
+
+  /** Counts a decision about an attempt where it is written. */
+  decided(decision: AttemptDecision): void {
+    if (decision.action === 'finish') this.finished.inc({ state: decision.state });
+    else if (decision.action === 'requeue')
+      this.requeues.inc({ cause: decision.preempted ? 'preempted' : 'failover' });
+  }
+}
