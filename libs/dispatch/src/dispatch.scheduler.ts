@@ -20,7 +20,7 @@ export interface DispatchRound {
 }
 
 /**
- * Drives the dispatch steps in order: place what is queued, submit what is placed, follow what is submitted,
+ * Drives the dispatch steps: place what is queued then submit what is placed, follow what is submitted, and
  * stop what was cancelled. Every replica runs it; leases and the placement lock share the work out.
  */
 @Injectable()
@@ -66,32 +66,37 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
   private async round(): Promise<DispatchRound> {
     const out: DispatchRound = { placed: 0, failed: 0, submitted: 0, tracked: 0, canceled: 0 };
     if (this.stopped) return out;
-    const steps: [string, () => Promise<void>][] = [
-      [
-        'placement',
-        async () => {
-          const r = await this.placement.placeQueued();
-          out.placed = r.placed;
-          out.failed = r.failed;
-        },
-      ],
-      ['submission', async () => void (out.submitted = await this.submission.submitPlaced(this.replica))],
-      ['tracking', async () => void (out.tracked = await this.tracking.trackSubmitted(this.replica))],
-      [
-        'cancellation',
-        async () => void (out.canceled = await this.cancellation.cancelRequested(this.replica)),
-      ],
-    ];
-    for (const [name, step] of steps) {
-      const stop = this.metrics.roundSeconds.startTimer({ step: name });
-      try {
-        await step();
-      } catch (err) {
-        this.logger.error({ err }, `dispatch ${name} round failed`);
-      } finally {
-        stop();
-      }
-    }
+    // Three lanes side by side, so a site that times out on submissions does not hold up following and
+    // cancelling tasks elsewhere; within the first lane a task placed now is submitted in the same round.
+    await Promise.all([
+      this.step('placement', async () => {
+        const r = await this.placement.placeQueued();
+        out.placed = r.placed;
+        out.failed = r.failed;
+      }).then(() =>
+        this.step('submission', async () => {
+          out.submitted = await this.submission.submitPlaced(this.replica);
+        }),
+      ),
+      this.step('tracking', async () => {
+        out.tracked = await this.tracking.trackSubmitted(this.replica);
+      }),
+      this.step('cancellation', async () => {
+        out.canceled = await this.cancellation.cancelRequested(this.replica);
+      }),
+    ]);
     return out;
+  }
+
+  /** Runs one step, timed; its failure is logged and never stops the others. */
+  private async step(name: string, run: () => Promise<void>): Promise<void> {
+    const stop = this.metrics.roundSeconds.startTimer({ step: name });
+    try {
+      await run();
+    } catch (err) {
+      this.logger.error({ err }, `dispatch ${name} step failed`);
+    } finally {
+      stop();
+    }
   }
 }
