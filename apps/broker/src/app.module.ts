@@ -8,6 +8,7 @@ import { dataSourceOptions } from '@constellation/persistence';
 import { TesModule } from '@constellation/tes';
 import { RegistryModule } from '@constellation/registry';
 import { DispatchModule } from '@constellation/dispatch';
+import { JobFilesModule } from '@constellation/job-files';
 import { RateLimitModule } from './http/rate-limit.module';
 import { RuntimeOptions } from './runtime-options';
 import { ENTITIES, MIGRATIONS } from './schema';
@@ -30,6 +31,7 @@ export class AppModule {
         PrincipalAdminModule,
         RegistryModule,
         DispatchModule,
+        JobFilesModule,
       ],
     };
   }

@@ -1,6 +1,12 @@
 import { Module } from '@nestjs/common';
-import { AdapterRegistry, PulsarRestSiteAdapter, TesSiteAdapter } from '@constellation/adapters';
-import { APP_CONFIG, AppConfig } from '@constellation/config';
+import {
+  AdapterRegistry,
+  PulsarAmqpSiteAdapter,
+  PulsarRestSiteAdapter,
+  TesSiteAdapter,
+} from '@constellation/adapters';
+import { APP_CONFIG, AppConfig, RUNTIME_SECRET_KEY } from '@constellation/config';
+import { jobFilesStore } from '@constellation/job-files';
 import { ObservabilityModule } from '@constellation/observability';
 import { RegistryModule } from '@constellation/registry';
 import { adapterProber, probeTimeoutMs } from './adapter-prober';
@@ -17,13 +23,23 @@ import { TaskInsightController } from './task-insight.controller';
 import { TrackingService } from './tracking.service';
 
 /** Every site kind this broker can submit to; a kind missing here is never placed on. */
-function adapterRegistry(config: AppConfig): AdapterRegistry {
+function adapterRegistry(config: AppConfig, secretKey: string): AdapterRegistry {
   // Each exchange stays well inside a dispatch lease: a submission's few calls must fit in one.
   const timeoutMs = probeTimeoutMs(config);
-  return new AdapterRegistry([
+  const amqp = new PulsarAmqpSiteAdapter({
+    timeoutMs,
+    defaultAmqpUrl: config.amqpUrl,
+    reconcileSeconds: config.amqpReconcileSeconds,
+    fileRoots: config.fileRoots,
+    jobFiles: jobFilesStore(config, secretKey),
+  });
+  const registry = new AdapterRegistry([
     new TesSiteAdapter({ timeoutMs }),
     new PulsarRestSiteAdapter({ timeoutMs, fileRoots: config.fileRoots }),
+    amqp,
   ]);
+  // Open AMQP connections would keep the process (and jest) alive after the application closed.
+  return Object.assign(registry, { onApplicationShutdown: () => amqp.close() });
 }
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
@@ -31,7 +47,7 @@ function adapterRegistry(config: AppConfig): AdapterRegistry {
   imports: [RegistryModule, ObservabilityModule],
   controllers: [TaskInsightController],
   providers: [
-    { provide: AdapterRegistry, useFactory: adapterRegistry, inject: [APP_CONFIG] },
+    { provide: AdapterRegistry, useFactory: adapterRegistry, inject: [APP_CONFIG, RUNTIME_SECRET_KEY] },
     SiteDirectory,
     DispatchRepository,
     DispatchMetrics,

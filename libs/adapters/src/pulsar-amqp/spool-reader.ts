@@ -1,0 +1,73 @@
+import { AdapterError } from '../site-adapter';
+import { PLAN_NAME } from '../pulsar-rest/job-plan';
+import type { PulsarJobs } from '../pulsar-rest/pulsar-jobs';
+import type { PulsarStream } from '../pulsar-rest/pulsar-http';
+import type { JobFilesPort } from './job-files-port';
+import { POSTED_OUTPUTS } from './setup-message';
+
+/** The part of Pulsar's REST job API that reading a finished job needs (job-outcome.ts). */
+export type FinishedJobReader = Pick<PulsarJobs, 'readText' | 'download'>;
+
+/**
+ * Serves a finished AMQP job's files the way Pulsar's REST API would, from what Pulsar POSTed to the job-files
+ * endpoint: the REST adapter's outcome reader and output delivery then run unchanged. Names are relative to
+ * the script's outputs folder; the plan is the copy staged at submission.
+ */
+export class SpoolReader implements FinishedJobReader {
+  constructor(private readonly files: JobFilesPort) {}
+
+  async readText(jobId: string, type: string, name: string, maxBytes: number): Promise<string | null> {
+    if (type === 'output_metadata' && name === PLAN_NAME) {
+      const plan = await this.files.readStaged(jobId, PLAN_NAME, maxBytes + 1);
+      if (plan && plan.length > maxBytes) throw tooBig(name, maxBytes);
+      return plan?.toString('utf8') ?? null;
+    }
+    const file = await this.files.openPosted(jobId, `${POSTED_OUTPUTS}/${name}`);
+    if (!file) return null;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of file.body) {
+        size += chunk.length;
+        if (size > maxBytes) throw tooBig(name, maxBytes);
+        chunks.push(Buffer.from(chunk));
+      }
+    } finally {
+      file.body.destroy();
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  async download(jobId: string, _type: string, name: string): Promise<PulsarStream> {
+    const file = await this.files.openPosted(jobId, `${POSTED_OUTPUTS}/${name}`);
+    if (!file) {
+      // What Pulsar's REST API answers for a missing file; the outcome reader turns it into "not produced".
+      return { status: 500, length: null, body: Object.assign(emptyBody(), { dump: async () => undefined }) };
+    }
+    const body = file.body;
+    return {
+      status: 200,
+      length: file.length,
+      body: Object.assign(body, {
+        dump: async () => {
+          body.destroy();
+        },
+      }),
+    };
+  }
+
+  /** Names below the outputs folder, as Pulsar's `outputs_directory_contents` would list them. */
+  async outputs(jobId: string): Promise<Set<string>> {
+    return new Set(await this.files.listPosted(jobId, POSTED_OUTPUTS));
+  }
+
+  async hasPlan(jobId: string): Promise<boolean> {
+    return (await this.files.readStaged(jobId, PLAN_NAME, 16 * 1024 * 1024)) !== null;
+  }
+}
+
+function tooBig(name: string, maxBytes: number): AdapterError {
+  return new AdapterError('protocol_error', `the site posted ${name} larger than ${maxBytes} bytes`);
+}
+
+async function* emptyBody(): AsyncGenerator<Uint8Array> {}

@@ -1,0 +1,36 @@
+import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { Public } from '@constellation/common';
+import { JobFilesService } from './job-files.service';
+
+/**
+ * Where Pulsar (AMQP mode) pulls inputs from and posts outputs to. Public to the auth guard because sites send
+ * no token: each URL carries its own key (see JobFilesKeys), and the request log drops query strings.
+ */
+@ApiExcludeController()
+@Public()
+@Controller('api/v1/job-files')
+export class JobFilesController {
+  constructor(private readonly files: JobFilesService) {}
+
+  @Get(':jobId')
+  async serve(
+    @Param('jobId') jobId: string,
+    @Query() query: Record<string, unknown>,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.files.serve(jobId, query, res);
+  }
+
+  @Post(':jobId')
+  @HttpCode(200)
+  async receive(
+    @Param('jobId') jobId: string,
+    @Query() query: Record<string, unknown>,
+    @Req() req: Request,
+  ): Promise<string> {
+    await this.files.receive(jobId, query, req);
+    return 'OK';
+  }
+}
