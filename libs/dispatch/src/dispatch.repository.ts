@@ -175,25 +175,28 @@ export class DispatchRepository {
   }
 
   /**
-   * The oldest queued tasks of every submitter (at most `perSubmitter` each, so one submitter's backlog
-   * never hides another's), locked for this transaction: a cancel waits for it, then sees the result.
+   * The oldest queued tasks of every submitter (at most `perSubmitter` each, so one submitter's backlog never
+   * hides another's). Read without row locks: most of them only wait, and locking hundreds of rows every
+   * second would write each one. The placement lock keeps other placers out; a cancel that lands meanwhile
+   * is caught by the state check of each write (writeIfQueued).
    */
-  async lockQueued(m: EntityManager, perSubmitter: number): Promise<DispatchTask[]> {
+  async queuedTasks(m: EntityManager, perSubmitter: number): Promise<DispatchTask[]> {
     // Served by task_submitter_id_state_id_idx: one short index range per principal.
-    const candidates: { id: string }[] = await m.query(
-      `SELECT q.id FROM principal p
+    const rows: Row[] = await m.query(
+      `SELECT q.* FROM principal p
        CROSS JOIN LATERAL (
-         SELECT t.id FROM task t WHERE t.submitter_id = p.id AND t.state = 'QUEUED' ORDER BY t.id LIMIT $1
-       ) q`,
+         SELECT ${COLUMNS} FROM task t
+         WHERE t.submitter_id = p.id AND t.state = 'QUEUED' ORDER BY t.id LIMIT $1
+       ) q
+       ORDER BY q.id`,
       [perSubmitter],
     );
-    if (candidates.length === 0) return [];
-    const rows: Row[] = await m.query(
-      `SELECT ${COLUMNS} FROM task WHERE id = ANY($1::uuid[]) AND state = 'QUEUED'
-       ORDER BY id FOR UPDATE SKIP LOCKED`,
-      [candidates.map((c) => c.id)],
-    );
     return rows.map(toTask);
+  }
+
+  /** Writes a placement decision if the task is still QUEUED; false when a cancel got there first. */
+  async writeIfQueued(m: EntityManager, id: string, u: TaskUpdate, now: Date): Promise<boolean> {
+    return this.write(m, id, u, now, true, 'QUEUED');
   }
 
   /** Per site, the broker's unfinished tasks there and the resources they asked for (TES units → GiB). */
@@ -314,7 +317,14 @@ export class DispatchRepository {
   }
 
   /** Writes an update (bumping the version, which the TES cancel path checks) and optionally frees the lease. */
-  async write(m: EntityManager, id: string, u: TaskUpdate, now: Date, release: boolean): Promise<void> {
+  async write(
+    m: EntityManager,
+    id: string,
+    u: TaskUpdate,
+    now: Date,
+    release: boolean,
+    onlyIn?: TesState,
+  ): Promise<boolean> {
     const sets = ['updated_at = $2', 'version = version + 1'];
     const params: unknown[] = [id, now];
     const set = (column: string, value: unknown, cast = '') => {
@@ -333,7 +343,17 @@ export class DispatchRepository {
     if (u.nextCheckAt !== undefined) set('next_check_at', u.nextCheckAt);
     if (u.failingSince !== undefined) set('failing_since', u.failingSince);
     if (release) sets.push('claimed_by = NULL', 'lease_until = NULL');
-    await m.query(`UPDATE task SET ${sets.join(', ')} WHERE id = $1`, params);
+    let where = 'id = $1';
+    if (onlyIn !== undefined) {
+      params.push(onlyIn);
+      where += ` AND state = $${params.length}`;
+    }
+    // TypeORM answers an UPDATE on PostgreSQL with [rows, affected count].
+    const [, affected]: [unknown[], number] = await m.query(
+      `UPDATE task SET ${sets.join(', ')} WHERE ${where}`,
+      params,
+    );
+    return affected > 0;
   }
 
   async event(m: EntityManager, taskId: string, e: TaskEventNote, now: Date): Promise<void> {

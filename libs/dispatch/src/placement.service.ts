@@ -29,6 +29,8 @@ export interface PlacementRound {
 
 /** Most queued tasks of one submitter a round considers (its oldest). */
 const PER_SUBMITTER = 200;
+/** The same while no site is approved: they can only wait, or expire (CONSTELLATION_MAX_QUEUE_SECONDS). */
+const IDLE_PER_SUBMITTER = 10;
 
 /** What GET /api/v1/tasks/{id}/placement serves: the decision and every candidate with its terms. */
 export interface PlacementRecord {
@@ -76,7 +78,8 @@ export class PlacementService {
     // Sites and their schemes are read before the lock: a slow site must not hold every replica's placement.
     const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
     const result = await this.repo.underPlacementLock(async (m) => {
-      const queued = await this.repo.lockQueued(m, PER_SUBMITTER);
+      // With no site to place on, only the oldest tasks matter: those that may have waited too long.
+      const queued = await this.repo.queuedTasks(m, sites.length === 0 ? IDLE_PER_SUBMITTER : PER_SUBMITTER);
       // Read after the lock: a task accepted while the round waited must not be placed before it was queued.
       const now = at ?? new Date();
       const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true };
@@ -225,7 +228,7 @@ export class PlacementService {
         metadata: { site: slug as string, site_id: placement.siteId as string, attempt: String(attempt) },
         system_logs: [message],
       };
-      await this.repo.write(
+      const written = await this.repo.writeIfQueued(
         m,
         task.id,
         {
@@ -238,8 +241,8 @@ export class PlacementService {
           nextCheckAt: now,
         },
         now,
-        true,
       );
+      if (!written) return 'waiting';
       await this.repo.event(
         m,
         task.id,
@@ -265,7 +268,7 @@ export class PlacementService {
       task.logs.length === 0
         ? [{ logs: [], outputs: [], system_logs: [reason], end_time: now.toISOString() }]
         : [...task.logs.slice(0, -1), addSystemLog(task.logs[task.logs.length - 1], reason)];
-    await this.repo.write(
+    const written = await this.repo.writeIfQueued(
       m,
       task.id,
       {
@@ -275,8 +278,8 @@ export class PlacementService {
         nextCheckAt: null,
       },
       now,
-      true,
     );
+    if (!written) return 'waiting';
     await this.repo.event(
       m,
       task.id,
