@@ -22,6 +22,8 @@ import { seedTasks } from './seed';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+/** Unrecorded load before each measured run, so the figures are of a warmed-up process (JIT, pools, caches). */
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const SCALES = (process.env.BENCH_SCALES ?? '100000,1000000').split(',').map(Number);
 const CONNECTIONS = 32;
 const LOG_DIR = mkdtempSync(path.join(tmpdir(), 'constellation-bench-logs-'));
@@ -95,7 +97,15 @@ function start(cmd: string[], env: Record<string, string>, readyUrl?: string): P
   });
 }
 
+/** Vacuums and checkpoints the task tables so no maintenance falls inside the next measured runs. */
+async function settle(url: string): Promise<void> {
+  await sql(url, 'VACUUM (ANALYZE) task');
+  await sql(url, 'VACUUM (ANALYZE) task_event');
+  await sql(url, 'CHECKPOINT');
+}
+
 async function load(name: string, scale: number, opts: autocannon.Options): Promise<Row> {
+  if (WARMUP_SECONDS > 0) await autocannon({ connections: CONNECTIONS, duration: WARMUP_SECONDS, ...opts });
   const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...opts });
   const errors = result.errors + result.timeouts + result.non2xx;
   const row = {
@@ -219,6 +229,8 @@ async function main(): Promise<void> {
       );
       let k = 0;
       const pick = () => sample[k++ % sample.length];
+      // Autovacuum waking up on the fresh rows in the middle of a measured run would measure autovacuum.
+      await settle(url);
       rows.push(
         await load('ceiling (bare INSERT)', scale, {
           url: `http://127.0.0.1:${ceilingPort}/`,
@@ -234,6 +246,7 @@ async function main(): Promise<void> {
           body: GALAXY_TASK,
         }),
       );
+      await settle(url);
       for (const view of ['MINIMAL', 'BASIC', 'FULL']) {
         rows.push(
           await load(`get ${view}`, scale, {
