@@ -10,6 +10,8 @@ import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
 const INTERVAL_NAME = 'dispatch';
+/** Longest pause between rounds while every step keeps failing. */
+const MAX_BACKOFF_MS = 30_000;
 
 export interface DispatchRound {
   placed: number;
@@ -30,6 +32,9 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
   readonly replica = `${hostname()}:${process.pid}:dispatch:${randomBytes(3).toString('hex')}`;
   private running: Promise<DispatchRound> | null = null;
   private stopped = false;
+  /** Rounds in a row in which every step failed, and when the timer may start the next one. */
+  private failedRounds = 0;
+  private resumeAt = 0;
 
   constructor(
     private readonly placement: PlacementService,
@@ -43,7 +48,9 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     if (this.config.dispatchSeconds === 0) return;
-    const handle = setInterval(() => void this.tick(), this.config.dispatchSeconds * 1000);
+    const handle = setInterval(() => {
+      if (this.due()) void this.tick();
+    }, this.config.dispatchSeconds * 1000);
     this.registry.addInterval(INTERVAL_NAME, handle);
   }
 
@@ -52,6 +59,14 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
     if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
     // Let a round in flight write its results; anything it had not claimed stays for the other replicas.
     await this.running?.catch(() => undefined);
+  }
+
+  /**
+   * False while rounds back off: when every step of the last rounds failed (the database is down, say), the
+   * timer waits 2, 4, 8... up to 30 seconds rather than log the same errors every second.
+   */
+  due(now: number = Date.now()): boolean {
+    return now >= this.resumeAt;
   }
 
   /** One round; a round still running is joined rather than doubled, so slow sites never pile rounds up. */
@@ -68,7 +83,7 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
     if (this.stopped) return out;
     // Three lanes side by side, so a site that times out on submissions does not hold up following and
     // cancelling tasks elsewhere; within the first lane a task placed now is submitted in the same round.
-    await Promise.all([
+    const ok = await Promise.all([
       this.step('placement', async () => {
         const r = await this.placement.placeQueued();
         out.placed = r.placed;
@@ -85,16 +100,25 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
         out.canceled = await this.cancellation.cancelRequested(this.replica);
       }),
     ]);
+    if (ok.every((stepOk) => !stepOk)) {
+      this.failedRounds++;
+      this.resumeAt = Date.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failedRounds, 10));
+    } else {
+      this.failedRounds = 0;
+      this.resumeAt = 0;
+    }
     return out;
   }
 
-  /** Runs one step, timed; its failure is logged and never stops the others. */
-  private async step(name: string, run: () => Promise<void>): Promise<void> {
+  /** Runs one step, timed; its failure is logged and never stops the others. False when it failed. */
+  private async step(name: string, run: () => Promise<void>): Promise<boolean> {
     const stop = this.metrics.roundSeconds.startTimer({ step: name });
     try {
       await run();
+      return true;
     } catch (err) {
       this.logger.error({ err }, `dispatch ${name} step failed`);
+      return false;
     } finally {
       stop();
     }

@@ -1,0 +1,60 @@
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { Registry } from 'prom-client';
+import type { AppConfig } from '@constellation/config';
+import { MetricsService } from '@constellation/observability';
+import { CancellationService } from './cancellation.service';
+import { DispatchMetrics } from './dispatch.metrics';
+import { DispatchScheduler } from './dispatch.scheduler';
+import { PlacementService } from './placement.service';
+import { SubmissionService } from './submission.service';
+import { TrackingService } from './tracking.service';
+
+describe('DispatchScheduler', () => {
+  function scheduler(fail: { value: boolean }) {
+    const maybe = async <T>(v: T) => {
+      if (fail.value) throw new Error('database unreachable');
+      return v;
+    };
+    const metrics = new DispatchMetrics(
+      { registry: new Registry() } as unknown as MetricsService,
+      { query: async () => [] } as never,
+    );
+    const s = new DispatchScheduler(
+      {
+        placeQueued: () => maybe({ placed: 1, failed: 0, waiting: 0, ran: true }),
+      } as unknown as PlacementService,
+      { submitPlaced: () => maybe(1) } as unknown as SubmissionService,
+      { trackSubmitted: () => maybe(2) } as unknown as TrackingService,
+      { cancelRequested: () => maybe(0) } as unknown as CancellationService,
+      new SchedulerRegistry(),
+      metrics,
+      { dispatchSeconds: 0 } as AppConfig,
+    );
+    // Keep the failures out of the test output.
+    (s as unknown as { logger: { error: () => void } }).logger = { error: () => undefined };
+    return s;
+  }
+
+  it('reports what one round did', async () => {
+    const s = scheduler({ value: false });
+    expect(await s.tick()).toEqual({ placed: 1, failed: 0, submitted: 1, tracked: 2, canceled: 0 });
+    expect(s.due()).toBe(true);
+  });
+
+  it('backs off while every step fails, doubling up to 30 s, and resumes after a good round', async () => {
+    const fail = { value: true };
+    const s = scheduler(fail);
+    const t0 = Date.now();
+    await s.tick();
+    expect(s.due(t0)).toBe(false);
+    expect(s.due(t0 + 2100)).toBe(true);
+    await s.tick();
+    expect(s.due(Date.now() + 3000)).toBe(false);
+    for (let i = 0; i < 10; i++) await s.tick();
+    expect(s.due(Date.now() + 29_000)).toBe(false);
+    expect(s.due(Date.now() + 30_100)).toBe(true);
+    fail.value = false;
+    await s.tick();
+    expect(s.due()).toBe(true);
+  });
+});
