@@ -172,10 +172,25 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
     expect(
       posts.every((p) => p.status === 200 && p.url.startsWith(`${forwarder.url}/api/v1/job-files/`)),
     ).toBe(true);
-    // Once the outputs are delivered, what Pulsar posted is removed.
+    // Once the outputs are delivered, what Pulsar posted is removed; a tombstone refuses late uploads.
     await waitFor('the spool cleaned', async () =>
-      existsSync(join(dataDir, 'job-files', jobId)) ? undefined : true,
+      existsSync(join(dataDir, 'job-files', jobId, 'posted')) ? undefined : true,
     );
+    const endpoint = new URL(
+      String(
+        (
+          pulsar.setups().find((s) => s.job_id === jobId)?.remote_staging as {
+            action_mapper: { files_endpoint: string };
+          }
+        ).action_mapper.files_endpoint,
+      ),
+    );
+    await request(t.url)
+      .post(`/api/v1/job-files/${encodeURIComponent(jobId)}`)
+      .query({ key: endpoint.searchParams.get('key'), path: 'late.txt', file_type: 'output_workdir' })
+      .attach('file', Buffer.from('late'), 'late.txt')
+      .expect(403);
+    expect(existsSync(join(dataDir, 'job-files', jobId, 'posted'))).toBe(false);
   });
 
   it('reports a failing executor as EXECUTOR_ERROR with its exit code', async () => {

@@ -2,6 +2,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { allowLongUploads } from '@constellation/job-files';
 import { FakePulsarSite, startFakePulsarSite } from './support/fake-pulsar-site';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
@@ -82,6 +83,18 @@ describe('dispatch to Pulsar REST sites', () => {
     await t?.close();
     await pulsar?.close();
     await store?.close();
+  });
+
+  it("lets uploads to the job-files endpoint outlast Node's 300 s requestTimeout (no 408)", () => {
+    const plain = createServer();
+    expect(plain.requestTimeout).toBe(300_000);
+    allowLongUploads(plain);
+    expect(plain.requestTimeout).toBe(0);
+    expect(plain.headersTimeout).toBeGreaterThan(0);
+    expect(plain.timeout).toBeGreaterThan(0);
+    const server = t.app.getHttpServer() as Server;
+    expect(server.requestTimeout).toBe(0);
+    expect(server.headersTimeout).toBeGreaterThan(0);
   });
 
   it('probes the site through /healthz with its token and records its version', async () => {

@@ -34,6 +34,13 @@ export interface FakePulsarAmqpOptions {
    * its script write outputs below the working directory, so that is the default.
    */
   scriptOutputs?: string;
+  /** Delay before a kill takes effect (the status still answers the old state meanwhile). Default 0. */
+  killDelayMs?: number;
+  /**
+   * app.yml `amqp_acknowledge: true`: status updates carry `acknowledge_uuid`/`acknowledge_queue` and the fake
+   * listens for the `acknowledge_uuid_response` on `<prefix>_status_update_ack` (pulsar/client/amqp_exchange.py).
+   */
+  acknowledge?: boolean;
 }
 
 export interface FakePulsarAmqpPost {
@@ -55,6 +62,17 @@ export interface FakePulsarAmqp {
   /** Keeps launched jobs `running` until release(). */
   hold(): void;
   release(): void;
+  /** Keeps new jobs in `preprocessing` (staging inputs) until releaseStaging(); Pulsar ignores kills then. */
+  holdStaging(): void;
+  releaseStaging(): void;
+  /**
+   * Output uploads whose path matches are not sent, silently: Pulsar swallows a failed output upload
+   * (pulsar/client/staging/down.py `_allow_collect_failure('output_workdir')`). null: send everything.
+   */
+  dropPosts(pattern: RegExp | null): void;
+  /** With `acknowledge`: every acknowledge_uuid sent, and every acknowledge_uuid_response received. */
+  ackRequests(): string[];
+  acks(): string[];
   /** Stops consuming (Pulsar down) without deleting the queues. */
   stop(): Promise<void>;
   /** Stops and deletes the manager's queues. */
@@ -108,6 +126,11 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
   const fetched: string[] = [];
   let holding = false;
   let releaseHeld: Array<() => void> = [];
+  let holdingStaging = false;
+  let releaseStaging: Array<() => void> = [];
+  let dropping: RegExp | null = null;
+  const ackRequests: string[] = [];
+  const acks: string[] = [];
 
   const model: ChannelModel = await connect(options.amqpUrl);
   model.on('error', () => undefined);
@@ -116,7 +139,16 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
   await channel.assertExchange(EXCHANGE, 'direct', { durable: true });
   const queue = (name: string) => pulsarQueueName(manager, name);
 
-  const publishUpdate = (payload: Json) => {
+  const publishUpdate = (update: Json) => {
+    const payload = { ...update };
+    if (options.acknowledge) {
+      // amqp_exchange.publish: an ack is requested for every message not on an _ack queue.
+      const uuid = randomBytes(16).toString('hex');
+      ackRequests.push(uuid);
+      payload.acknowledge_uuid = uuid;
+      payload.acknowledge_queue = 'status_update_ack';
+      payload.acknowledge_submit_queue = 'status_update';
+    }
     channel.publish(EXCHANGE, queue('status_update'), Buffer.from(JSON.stringify(payload)), {
       contentType: 'application/json',
       contentEncoding: 'utf-8',
@@ -193,6 +225,7 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
     if (!endpoint)
       throw new Error('Attempted to use remote_transfer action without defining a files_endpoint.');
     const send = async (path: string, fileType: string, data: Buffer) => {
+      if (dropping?.test(path)) return;
       const params = new URLSearchParams({ path, file_type: fileType });
       const url = `${endpoint}${endpoint.includes('?') ? '&' : '?'}${params.toString()}`;
       const form = new FormData();
@@ -229,6 +262,13 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
       for (const item of Array.isArray(staging.setup) ? (staging.setup as Json[]) : []) {
         await stageIn(job, item, signal);
       }
+      if (holdingStaging) {
+        await new Promise<void>((resolve) => {
+          releaseStaging.push(resolve);
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+      }
+      if (signal.aborted) return;
       job.status = 'running';
       publishUpdate(fullStatus(job, job.id));
       if (holding) {
@@ -288,10 +328,16 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
     const id = String(body.job_id);
     kills.push(id);
     const job = jobs.get(id);
-    if (!job || ['complete', 'failed', 'cancelled'].includes(job.status)) return;
-    aborts.get(id)?.abort();
-    job.status = 'cancelled';
-    job.returncode = -9;
+    // pulsar/managers/unqueued.py: while the inputs are staged there is no pid to kill, and the kill is lost.
+    if (!job || job.status === 'preprocessing') return;
+    const kill = () => {
+      if (['complete', 'failed', 'cancelled'].includes(job.status)) return;
+      aborts.get(id)?.abort();
+      job.status = 'cancelled';
+      job.returncode = -9;
+    };
+    if (options.killDelayMs) setTimeout(kill, options.killDelayMs);
+    else kill();
   };
 
   const onStatus = (body: Json) => {
@@ -320,6 +366,11 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
   await consume('setup', onSetup);
   await consume('kill', onKill);
   await consume('status', onStatus);
+  if (options.acknowledge) {
+    await consume('status_update_ack', (body) => {
+      if (typeof body.acknowledge_uuid_response === 'string') acks.push(body.acknowledge_uuid_response);
+    });
+  }
 
   let stopped = false;
   const stop = async () => {
@@ -350,10 +401,24 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
       releaseHeld = [];
       held.forEach((resolve) => resolve());
     },
+    holdStaging: () => {
+      holdingStaging = true;
+    },
+    releaseStaging: () => {
+      holdingStaging = false;
+      const held = releaseStaging;
+      releaseStaging = [];
+      held.forEach((resolve) => resolve());
+    },
+    dropPosts: (pattern) => {
+      dropping = pattern;
+    },
+    ackRequests: () => [...ackRequests],
+    acks: () => [...acks],
     stop,
     close: async () => {
       await stop();
-      for (const name of ['setup', 'kill', 'status', 'status_update']) {
+      for (const name of ['setup', 'kill', 'status', 'status_update', 'status_update_ack']) {
         await channel.deleteQueue(queue(name)).catch(() => undefined);
       }
       await model.close().catch(() => undefined);

@@ -89,7 +89,14 @@ export interface FakePulsarSite {
   failNext(
     status: number,
     times?: number,
-    options?: { method?: string; path?: string; body?: string; drop?: boolean },
+    options?: {
+      method?: string;
+      path?: string;
+      body?: string;
+      drop?: boolean;
+      /** Query parameters the request must carry, e.g. a file's `name`. */
+      query?: Record<string, string>;
+    },
   ): void;
   /** Loses a job: status `lost` from now on. */
   forget(jobId: string, manager?: string): void;
@@ -98,6 +105,9 @@ export interface FakePulsarSite {
   /** Keeps launched jobs `running` until release(). */
   hold(): void;
   release(): void;
+  /** Keeps submitted jobs in `preprocessing` (staging inputs) until releaseStaging(); Pulsar ignores a cancel then. */
+  holdStaging(): void;
+  releaseStaging(): void;
 }
 
 const DEFAULT_MANAGER = '_default_';
@@ -141,6 +151,7 @@ interface Injected {
   path?: string;
   body?: string;
   drop?: boolean;
+  query?: Record<string, string>;
 }
 
 export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): Promise<FakePulsarSite> {
@@ -155,6 +166,8 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
   const injected: Injected[] = [];
   let holding = false;
   let releaseHeld: Array<() => void> = [];
+  let holdingStaging = false;
+  let releaseStaging: Array<() => void> = [];
   let server: Server | undefined;
   let port = 0;
 
@@ -247,6 +260,12 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
         }
         job.files.set(`inputs/${fetched.name}`, fetched.data);
       }
+      if (holdingStaging) {
+        await new Promise<void>((resolve) => {
+          releaseStaging.push(resolve);
+          signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+      }
       if (signal.aborted) return;
       job.status = 'running';
       if (holding) {
@@ -325,7 +344,11 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
       contentLength: req.headers['content-length'],
     });
     const inject = injected.find(
-      (i) => i.times > 0 && (!i.method || i.method === method) && (!i.path || url.pathname.includes(i.path)),
+      (i) =>
+        i.times > 0 &&
+        (!i.method || i.method === method) &&
+        (!i.path || url.pathname.includes(i.path)) &&
+        (!i.query || Object.entries(i.query).every(([k, v]) => query[k] === v)),
     );
     if (inject) {
       inject.times--;
@@ -406,7 +429,8 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
     }
     if (sub === '/cancel' && method === 'PUT') {
       if (!job) throw new HttpError(500, 'No such file or directory');
-      if (!['complete', 'failed'].includes(job.status)) {
+      // pulsar/managers/unqueued.py: while the inputs are staged there is no pid to kill; the cancel is lost.
+      if (!['complete', 'failed', 'preprocessing'].includes(job.status)) {
         aborts.get(jobKey)?.abort();
         job.status = 'cancelled';
         job.returncode = -9;
@@ -511,6 +535,15 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
       releaseHeld = [];
       held.forEach((resolve) => resolve());
     },
+    holdStaging: () => {
+      holdingStaging = true;
+    },
+    releaseStaging: () => {
+      holdingStaging = false;
+      const held = releaseStaging;
+      releaseStaging = [];
+      held.forEach((resolve) => resolve());
+    },
   };
 }
 
@@ -580,25 +613,32 @@ export async function simulatePlan(job: FakePulsarJob, ctx: SimulationContext): 
     }
   }
   if (code === 0) {
+    // The AMQP script's manifest of collected files (`<size>\t<name>`), written after the collection.
+    const manifest: string[] = [];
+    const collect = (name: string, data: Buffer) => {
+      ctx.put('outputs', name, data);
+      manifest.push(`${data.length}\t${name}`);
+    };
     for (const output of plan.outputs) {
       if (output.path_prefix !== undefined) {
         const pattern = globRegExp(output.path);
         for (const [path, data] of fs) {
           if (!pattern.test(path)) continue;
           const rel = path.slice(output.path_prefix.length).replace(/^\/+/, '');
-          if (rel) ctx.put('outputs', `${output.key}/${rel}`, data);
+          if (rel) collect(`${output.key}/${rel}`, data);
         }
       } else if (output.type === 'DIRECTORY') {
         const files = [...fs].filter(([path]) => path.startsWith(`${output.path}/`));
         if (files.length === 0) rec('missing', output.key);
         for (const [path, data] of files)
-          ctx.put('outputs', `${output.key}/${path.slice(output.path.length + 1)}`, data);
+          collect(`${output.key}/${path.slice(output.path.length + 1)}`, data);
       } else {
         const data = fs.get(output.path);
-        if (data) ctx.put('outputs', output.key, data);
+        if (data) collect(output.key, data);
         else rec('missing', output.key);
       }
     }
+    ctx.put('outputs', '_constellation/manifest', manifest.map((line) => `${line}\n`).join(''));
   }
   rec('end', stamp());
   return code;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { INestApplication } from '@nestjs/common';
 import { AppConfig, loadConfig } from '@constellation/config';
+import { allowLongUploads } from '@constellation/job-files';
 import { runMigrations } from '@constellation/persistence';
 import { createApp } from '../../apps/broker/src/app.factory';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
@@ -30,6 +31,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   await runMigrations(databaseUrl, ENTITIES, MIGRATIONS);
   const app = await createApp({ config, databaseUrl, secretKey: config.secretKey ?? 'x'.repeat(32) });
   await app.listen(0, '127.0.0.1');
+  // As apps/broker/src/main.ts does: uploads to the job-files endpoint may outlast Node's requestTimeout.
+  allowLongUploads(app.getHttpServer());
   const address = app.getHttpServer().address() as { port: number };
   return { app, config, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
 }

@@ -6,6 +6,7 @@ import {
   runMigrations,
   startEmbeddedPostgres,
 } from '@constellation/persistence';
+import { allowLongUploads } from '@constellation/job-files';
 import { createApp } from './app.factory';
 import { ENTITIES, MIGRATIONS } from './schema';
 
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen(config.port, config.host);
+  // Node's 300 s requestTimeout would end a long output upload to /api/v1/job-files with a 408 (see there).
+  allowLongUploads(app.getHttpServer());
   say(
     'info',
     `Constellation listening on ${config.publicUrl} (API docs ${config.publicUrl}/docs, TES ${config.publicUrl}/ga4gh/tes/v1)`,

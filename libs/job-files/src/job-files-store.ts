@@ -18,6 +18,12 @@ export class PathRefused extends Error {}
 
 export class FileTooLarge extends Error {}
 
+/** The job's files were removed (its task is finished): a late upload must not bring them back. */
+export class JobRemoved extends Error {}
+
+/** What stays of a removed job: a marker that refuses later uploads (a late or retried POST from Pulsar). */
+const TOMBSTONE = 'removed';
+
 export interface JobFilesStoreOptions {
   /** CONSTELLATION_DATA_DIR; files live in `<dataDir>/job-files/<job id>/{staged,posted}/`. */
   dataDir: string;
@@ -109,7 +115,9 @@ export class JobFilesStore implements JobFilesPort {
   /** Streams a POSTed file to disk, at most `maxBytes`; a half-written file is never visible. */
   async receive(jobId: string, path: string, body: Readable, maxBytes: number): Promise<number> {
     let bytes = 0;
-    await this.write(jobId, this.file(jobId, 'posted', path), async (target) => {
+    const file = this.file(jobId, 'posted', path);
+    if (await this.isRemoved(jobId)) throw new JobRemoved('the job is finished and its files were removed');
+    await this.write(jobId, file, async (target) => {
       async function* bounded(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
         for await (const chunk of source) {
           bytes += chunk.length;
@@ -119,7 +127,21 @@ export class JobFilesStore implements JobFilesPort {
       }
       await pipeline(body, bounded, createWriteStream(target, { flags: 'wx' }));
     });
+    // Removed while this upload ran: remove again what it brought back, the tombstone aside.
+    if (await this.isRemoved(jobId)) {
+      await this.remove(jobId);
+      throw new JobRemoved('the job is finished and its files were removed');
+    }
     return bytes;
+  }
+
+  private async isRemoved(jobId: string): Promise<boolean> {
+    try {
+      await stat(join(this.jobDir(jobId), TOMBSTONE));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async listPosted(jobId: string, under: string): Promise<string[]> {
@@ -144,8 +166,15 @@ export class JobFilesStore implements JobFilesPort {
     return found.sort();
   }
 
+  /** Deletes the job's files, keeping an empty tombstone so that later uploads are refused (403). */
   async remove(jobId: string): Promise<void> {
-    await rm(this.jobDir(jobId), { recursive: true, force: true });
+    const dir = this.jobDir(jobId);
+    await mkdir(dir, { recursive: true });
+    const handle = await open(join(dir, TOMBSTONE), 'a');
+    await handle.close();
+    for (const entry of await readdir(dir)) {
+      if (entry !== TOMBSTONE) await rm(join(dir, entry), { recursive: true, force: true });
+    }
   }
 
   private async write(

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { BrokerError, ErrorCode } from '@constellation/common';
-import { FileTooLarge, JobFilesStore, PathRefused } from './job-files-store';
+import { FileTooLarge, JobFilesStore, JobRemoved, PathRefused } from './job-files-store';
 
 /** What Pulsar sends as `file_type` when it posts a job's files back (pulsar/client/action_mapper.py). */
 const POSTED_TYPES = new Set(['output', 'output_workdir', 'output_metadata', 'output_jobdir']);
@@ -94,6 +94,7 @@ export class JobFilesService {
       return await stored;
     } catch (err) {
       if (err instanceof FileTooLarge) throw new BrokerError(ErrorCode.PayloadTooLarge, err.message);
+      if (err instanceof JobRemoved) throw new BrokerError(ErrorCode.Forbidden, err.message);
       if (err instanceof PathRefused)
         throw new BrokerError(ErrorCode.BadRequest, `path refused: ${err.message}`);
       throw err;

@@ -190,9 +190,10 @@ export class AmqpLink {
 
   /**
    * Publishes a kombu-style JSON message (content type application/json, persistent) to `queue` through the
-   * exchange, declaring the queue first so a message sent while Pulsar is down waits for it.
+   * exchange, declaring the queue first so a message sent while Pulsar is down waits for it (until its
+   * `expirationMs`, if given).
    */
-  async publish(queue: string, body: unknown): Promise<void> {
+  async publish(queue: string, body: unknown, options: { expirationMs?: number } = {}): Promise<void> {
     const channel = await this.ready();
     try {
       await this.declare(channel, queue);
@@ -200,6 +201,10 @@ export class AmqpLink {
         contentType: 'application/json',
         contentEncoding: 'utf-8',
         deliveryMode: 2,
+        // A message nobody needs once it is old (a status request) must not pile up while Pulsar is down.
+        ...(options.expirationMs !== undefined
+          ? { expiration: String(Math.round(options.expirationMs)) }
+          : {}),
       });
       await withTimeout(channel.waitForConfirms(), this.opts.timeoutMs);
     } catch (err) {

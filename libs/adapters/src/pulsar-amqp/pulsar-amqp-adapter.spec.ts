@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect } from 'amqplib';
 import { BrokerError, httpStatusOf } from '@constellation/common';
 import { JobFilesService, JobFilesStore } from '@constellation/job-files';
 import type { TaskDocument, TesExecutor } from '@constellation/tes';
@@ -15,9 +17,13 @@ import {
 import { AdapterError, type AdapterSite, type RemoteStatus } from '../site-adapter';
 import { PulsarAmqpSiteAdapter, pulsarQueue, type PulsarAmqpSiteAdapterOptions } from './pulsar-amqp-adapter';
 import { amqpJobScript, INLINE_LIMIT_BYTES } from './setup-message';
-import { prepareJob } from '../pulsar-rest/job-plan';
+import { prepareJob, RECORDS_LOG } from '../pulsar-rest/job-plan';
+import { parseRecords } from '../pulsar-rest/job-records';
 
 // The real adapter, a Pulsar stand-in and the job-files endpoint, talking through the real RabbitMQ.
+
+// Some tests wait out cancel retries and a watchdog's poll; none takes this long when it passes.
+jest.setTimeout(30_000);
 
 const amqp = amqpForTests();
 const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
@@ -35,6 +41,14 @@ function exec(command: string[], extra: Partial<TesExecutor> = {}): TesExecutor 
 
 function task(executors: TesExecutor[], extra: Partial<TaskDocument> = {}): TaskDocument {
   return { inputs: [], outputs: [], executors, volumes: [], tags: {}, ...extra };
+}
+
+async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** An HTTP server: the job-files endpoint (as the controller serves it) plus a data store (GET, PUT). */
@@ -337,6 +351,165 @@ describeAmqp('PulsarAmqpSiteAdapter against RabbitMQ', () => {
     expect(await store.listPosted(jobId, 'a')).toEqual(['b.txt']);
     await store.remove(jobId);
   });
+
+  it('refuses (403) an upload for a job whose files were removed, and keeps nothing of it', async () => {
+    const jobId = `${newTaskId()}-1`;
+    const key = store.keys.keyFor(jobId);
+    const post = async (path: string) => {
+      const form = new FormData();
+      form.append('file', new Blob(['late']), 'x');
+      return fetch(
+        `${http.base}/api/v1/job-files/${jobId}?key=${key}&path=${path}&file_type=output_workdir`,
+        {
+          method: 'POST',
+          body: form,
+        },
+      );
+    };
+    expect((await post('/c/a.txt')).status).toBe(200);
+    await store.remove(jobId);
+    const late = await post('/c/b.txt');
+    expect(late.status).toBe(403);
+    expect(await late.text()).toContain('removed');
+    expect(await store.listPosted(jobId, 'c')).toEqual([]);
+    expect(existsSync(join(dataDir, 'job-files', jobId, 'posted'))).toBe(false);
+  });
+
+  it('fails the task when Pulsar swallowed an output upload: the manifest names the missing file', async () => {
+    const a = adapter();
+    const submit = (doc: TaskDocument) => a.submit(site, { taskId: newTaskId(), attempt: 1, tes: doc });
+    try {
+      pulsar.dropPosts(/constellation-out\/o0\/b\.txt$/);
+      const dirRef = await submit(
+        task([exec(['sh', '-c', 'echo a > /out/d/a.txt; echo b > /out/d/b.txt'])], {
+          outputs: [{ path: '/out/d', url: `${http.base}/results/d`, type: 'DIRECTORY' }],
+        }),
+      );
+      const dirStatus = await finalStatus(a, dirRef);
+      expect(dirStatus.state).toBe('SYSTEM_ERROR');
+      expect(dirStatus.systemLogs).toEqual(['Pulsar did not deliver output /out/d/b.txt']);
+
+      pulsar.dropPosts(/constellation-out\/o0$/);
+      const fileRef = await submit(
+        task([exec(['sh', '-c', 'echo r > /out/r.txt'])], {
+          outputs: [{ path: '/out/r.txt', url: `${http.base}/results/r-dropped.txt`, type: 'FILE' }],
+        }),
+      );
+      const fileStatus = await finalStatus(a, fileRef);
+      expect(fileStatus.state).toBe('SYSTEM_ERROR');
+      expect(fileStatus.systemLogs).toEqual(['Pulsar did not deliver output /out/r.txt']);
+      expect(http.received.has('/results/r-dropped.txt')).toBe(false);
+
+      pulsar.dropPosts(/_constellation\/manifest$/);
+      const noManifest = await submit(
+        task([exec(['sh', '-c', 'echo r > /out/r.txt'])], {
+          outputs: [{ path: '/out/r.txt', url: `${http.base}/results/r2.txt`, type: 'FILE' }],
+        }),
+      );
+      expect((await finalStatus(a, noManifest)).systemLogs).toEqual([
+        'Pulsar did not deliver _constellation/manifest',
+      ]);
+    } finally {
+      pulsar.dropPosts(null);
+    }
+  });
+
+  it('keeps killing a job Pulsar is still staging: cancel is unreachable until the kill takes', async () => {
+    const a = adapter({ cancelWaitMs: 1_000 });
+    pulsar.holdStaging();
+    let released = false;
+    try {
+      const ref = await a.submit(site, {
+        taskId: newTaskId(),
+        attempt: 1,
+        tes: task([exec(['sleep', '600'])]),
+      });
+      await until('the setup to arrive', () => pulsar.job(ref)?.status === 'preprocessing');
+      await expect(a.cancel(site, ref)).rejects.toMatchObject({
+        kind: 'unreachable',
+        message: 'kill not yet effective: Pulsar is still staging inputs',
+      });
+      expect(pulsar.kills().filter((k) => k === ref).length).toBeGreaterThan(1);
+      pulsar.releaseStaging();
+      released = true;
+      // Pulsar launches the job after all: the retried cancel kills it.
+      await a.cancel(site, ref);
+      expect(pulsar.job(ref)?.status).toBe('cancelled');
+    } finally {
+      if (!released) pulsar.releaseStaging();
+    }
+  });
+
+  it('asks again about a job with a kill pending instead of trusting a fresh `running`', async () => {
+    const other = await startFakePulsarAmqp({
+      amqpUrl: amqp.url,
+      manager: uniqueManager(),
+      killDelayMs: 600,
+    });
+    other.hold();
+    try {
+      const a = adapter({ cancelWaitMs: 200 });
+      const there = { ...site, pulsarManager: other.manager };
+      const ref = await a.submit(there, {
+        taskId: newTaskId(),
+        attempt: 1,
+        tes: task([exec(['sleep', '600'])]),
+      });
+      await until('the job to run', () => other.job(ref)?.status === 'running');
+      await expect(a.cancel(there, ref)).rejects.toMatchObject({
+        kind: 'unreachable',
+        message: 'kill not yet effective: Pulsar still reports the job running',
+      });
+      await until('the kill to take', () => other.job(ref)?.status === 'cancelled');
+      expect(((await a.status(there, [ref])).get(ref) as RemoteStatus).state).toBe('CANCELED');
+    } finally {
+      other.release();
+      await other.close();
+    }
+  });
+
+  it('acknowledges status updates of a site with amqp_acknowledge: true', async () => {
+    const other = await startFakePulsarAmqp({
+      amqpUrl: amqp.url,
+      manager: uniqueManager(),
+      acknowledge: true,
+    });
+    try {
+      const a = adapter();
+      const there = { ...site, pulsarManager: other.manager };
+      const ref = await a.submit(there, { taskId: newTaskId(), attempt: 1, tes: task([exec(['true'])]) });
+      const deadline = Date.now() + 20_000;
+      let state = '';
+      while (!FINAL.includes(state) && Date.now() < deadline) {
+        const answer = (await a.status(there, [ref])).get(ref);
+        state = answer instanceof AdapterError ? '' : (answer?.state ?? '');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(state).toBe('COMPLETE');
+      const asked = other.ackRequests();
+      expect(asked.length).toBeGreaterThan(1);
+      await until('every update acknowledged', () => asked.every((uuid) => other.acks().includes(uuid)));
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('sends status requests with an expiration, so they do not pile up while Pulsar is down', async () => {
+    const other = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
+    const model = await connect(amqp.url);
+    try {
+      await other.stop();
+      const a = adapter({ answerWaitMs: 200 });
+      const there = { ...site, pulsarManager: other.manager };
+      await expect(a.status(there, [`${newTaskId()}-1`])).rejects.toMatchObject({ kind: 'unreachable' });
+      const ch = await model.createChannel();
+      const message = await ch.get(pulsarQueue(other.manager, 'status'), { noAck: true });
+      expect(message && message.properties.expiration).toBe('60000');
+    } finally {
+      await model.close();
+      await other.close();
+    }
+  });
 });
 
 describe('the AMQP job script', () => {
@@ -351,5 +524,61 @@ describe('the AMQP job script', () => {
     expect(script).toContain(`W="$CONSTELLATION_JOB_DIR"'/working'`);
     expect(script).toContain(`O="$CONSTELLATION_JOB_DIR"'/working/constellation-out'`);
     expect(script).not.toContain('__constellation_job_directory__');
+  });
+
+  it('writes a manifest of the collected outputs, follows symbolic links, removes inputs and scratch', () => {
+    const base = mkdtempSync(join(tmpdir(), 'amqp-script-'));
+    try {
+      const job = join(base, 'job');
+      const c = join(base, 'c');
+      for (const d of ['inputs', 'working', 'tool_files']) mkdirSync(join(job, d), { recursive: true });
+      const prepared = prepareJob(
+        {
+          taskId: 't',
+          attempt: 1,
+          tes: task(
+            [
+              exec([
+                'sh',
+                '-c',
+                `mkdir -p ${c}/out/d && echo hello > ${c}/target.txt && ln -s ${c}/target.txt ${c}/out/link.txt ` +
+                  `&& echo a > ${c}/out/d/a.txt && ln -s ${c}/target.txt ${c}/out/d/l.txt`,
+              ]),
+            ],
+            {
+              inputs: [{ content: 'x', path: `${c}/in.txt`, type: 'FILE' }],
+              outputs: [
+                { path: `${c}/out/link.txt`, type: 'FILE', url: 'https://h/l' },
+                { path: `${c}/out/d`, type: 'DIRECTORY', url: 'https://h/d' },
+              ],
+            },
+          ),
+        },
+        ['none'],
+        [],
+      );
+      writeFileSync(join(job, 'inputs', 'input_0'), 'x');
+      const path = join(job, 'tool_files', 'script.sh');
+      writeFileSync(path, amqpJobScript(prepared));
+      execFileSync('bash', [path], {
+        cwd: join(job, 'working'),
+        env: { ...process.env, CONSTELLATION_JOB_DIR: job },
+        stdio: 'pipe',
+      });
+      const out = join(job, 'working', 'constellation-out');
+      const records = parseRecords(readFileSync(join(out, RECORDS_LOG), 'utf8'), 'test');
+      expect(records.system).toEqual([]);
+      expect(records.endTime).toMatch(/Z$/);
+      const manifest = readFileSync(join(out, '_constellation', 'manifest'), 'utf8');
+      expect(manifest.split('\n').filter(Boolean).sort()).toEqual(['2\to1/a.txt', '6\to0', '6\to1/l.txt']);
+      expect(lstatSync(join(out, 'o0')).isSymbolicLink()).toBe(false);
+      expect(lstatSync(join(out, 'o1', 'l.txt')).isSymbolicLink()).toBe(false);
+      expect(readFileSync(join(out, 'o1', 'l.txt'), 'utf8')).toBe('hello\n');
+      // Pulsar keeps the job directory in this mode: the script leaves only what it collected.
+      expect(existsSync(join(job, 'inputs'))).toBe(false);
+      expect(existsSync(join(job, 'working', '_constellation'))).toBe(false);
+    } finally {
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ConsumeMessage } from 'amqplib';
 import {
   AdapterError,
@@ -13,7 +14,7 @@ import { oneLine } from '../tes/bounded-text';
 import { completedOutcome, stderrTail, type OutcomeOptions } from '../pulsar-rest/job-outcome';
 import { PLAN_NAME, prepareJob, remoteJobId } from '../pulsar-rest/job-plan';
 import type { PulsarJobs } from '../pulsar-rest/pulsar-jobs';
-import { parseStatus, type PulsarStatus } from '../pulsar-rest/pulsar-responses';
+import { parseStatus, type PulsarJobStatus, type PulsarStatus } from '../pulsar-rest/pulsar-responses';
 import { AmqpLink, amqpSecrets, redactAmqpUrl } from './amqp-link';
 import type { JobFilesPort } from './job-files-port';
 import { setupMessage } from './setup-message';
@@ -39,7 +40,18 @@ export interface PulsarAmqpSiteAdapterOptions {
   fileRoots?: readonly string[];
   /** Finished jobs whose final status is remembered, so outputs are delivered once per process. */
   rememberFinished?: number;
+  /**
+   * How long cancel() re-sends the kill and asks for the status before it gives up (unreachable, so dispatch
+   * retries the cancel): Pulsar ignores a kill while it stages inputs, and launches the job afterwards. Default 10 s.
+   */
+  cancelWaitMs?: number;
+  /** Lifetime of a status request in Pulsar's queue: requests sent while Pulsar is down must not pile up. Default 60 s. */
+  statusRequestTtlMs?: number;
 }
+
+/** Statuses after which a kill has nothing left to stop. */
+const FINAL_STATUSES: ReadonlySet<PulsarJobStatus> = new Set(['complete', 'failed', 'cancelled', 'lost']);
+const CANCEL_POLL_MS = 250;
 
 interface Heard {
   status: PulsarStatus;
@@ -54,13 +66,21 @@ interface Waiter {
 }
 
 /** Queue names (pulsar/client/amqp_exchange.py `__key_prefix`): `pulsar__x` for `_default_`, else `pulsar_<m>__x`. */
-export function pulsarQueue(manager: string, name: 'setup' | 'kill' | 'status' | 'status_update'): string {
+export function pulsarQueue(
+  manager: string,
+  name: 'setup' | 'kill' | 'status' | 'status_update' | 'status_update_ack',
+): string {
   return manager === '_default_' ? `pulsar__${name}` : `pulsar_${manager}__${name}`;
 }
 
 /** One manager on one message broker: the status updates heard there, and who waits for them. */
 class ManagerChannel {
   readonly heard = new Map<string, Heard>();
+  /**
+   * Jobs we sent a kill that has not yet shown: a status heard for them is never taken as fresh (Pulsar publishes
+   * nothing after a kill), and the kill is re-sent while Pulsar reports them unfinished.
+   */
+  readonly cancelPending = new Set<string>();
   private readonly waiters = new Set<Waiter>();
   private listening?: Promise<void>;
 
@@ -68,7 +88,16 @@ class ManagerChannel {
     readonly link: AmqpLink,
     readonly manager: string,
     private readonly remember: number,
+    private readonly statusTtlMs: number,
   ) {}
+
+  pendCancel(jobId: string): void {
+    this.cancelPending.delete(jobId);
+    this.cancelPending.add(jobId);
+    while (this.cancelPending.size > this.remember) {
+      this.cancelPending.delete(this.cancelPending.values().next().value as string);
+    }
+  }
 
   queue(name: 'setup' | 'kill' | 'status' | 'status_update'): string {
     return pulsarQueue(this.manager, name);
@@ -87,12 +116,15 @@ class ManagerChannel {
 
   private onUpdate(message: ConsumeMessage): void {
     const text = message.content.toString('utf8');
-    let jobId: unknown;
+    let body: { job_id?: unknown; acknowledge_uuid?: unknown; acknowledge_queue?: unknown } | null;
     try {
-      jobId = (JSON.parse(text) as { job_id?: unknown } | null)?.job_id;
+      body = JSON.parse(text) as typeof body;
     } catch {
       return;
     }
+    if (typeof body !== 'object' || body === null) return;
+    this.acknowledge(body.acknowledge_uuid, body.acknowledge_queue);
+    const jobId = body.job_id;
     if (typeof jobId !== 'string') return;
     let status: PulsarStatus;
     try {
@@ -107,6 +139,20 @@ class ManagerChannel {
       waiter.jobIds.delete(jobId);
       if (waiter.jobIds.size === 0) waiter.resolve();
     }
+  }
+
+  /**
+   * A site with `amqp_acknowledge: true` republishes each status update until its consumer answers
+   * `{"acknowledge_uuid_response": <uuid>}` on `<prefix>_<acknowledge_queue>` (pulsar/client/amqp_exchange.py
+   * `__ack_callback`; the queue is `status_update_ack`).
+   */
+  private acknowledge(uuid: unknown, queue: unknown): void {
+    if (typeof uuid !== 'string' || uuid.length === 0 || uuid.length > 200) return;
+    const name =
+      typeof queue === 'string' && /^[A-Za-z0-9_]{1,100}_ack$/.test(queue) ? queue : 'status_update_ack';
+    const key = this.manager === '_default_' ? `pulsar__${name}` : `pulsar_${this.manager}__${name}`;
+    // Unanswered, Pulsar only republishes the update later: nothing to do on failure.
+    this.link.publish(key, { acknowledge_uuid_response: uuid }).catch(() => undefined);
   }
 
   /**
@@ -132,7 +178,9 @@ class ManagerChannel {
       timer = setTimeout(waiter.resolve, waitMs);
     });
     try {
-      for (const jobId of jobIds) await this.link.publish(this.queue('status'), { job_id: jobId });
+      for (const jobId of jobIds) {
+        await this.link.publish(this.queue('status'), { job_id: jobId }, { expirationMs: this.statusTtlMs });
+      }
       await answered;
     } finally {
       clearTimeout(timer);
@@ -165,6 +213,8 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
   private readonly submitGraceMs: number;
   private readonly fileRoots: readonly string[];
   private readonly rememberFinished: number;
+  private readonly cancelWaitMs: number;
+  private readonly statusTtlMs: number;
   private readonly outcomeOptions: OutcomeOptions;
 
   constructor(private readonly options: PulsarAmqpSiteAdapterOptions) {
@@ -176,10 +226,14 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     this.submitGraceMs = options.submitGraceMs ?? 120_000;
     this.fileRoots = [...(options.fileRoots ?? [])];
     this.rememberFinished = options.rememberFinished ?? 10_000;
+    this.cancelWaitMs = options.cancelWaitMs ?? 10_000;
+    this.statusTtlMs = options.statusRequestTtlMs ?? 60_000;
     this.outcomeOptions = {
       fileRoots: this.fileRoots,
       transferTimeoutMs: options.transferTimeoutMs ?? 60 * 60_000,
       stallMs: this.timeoutMs,
+      undelivered: (jobId) => this.reader.undelivered(jobId),
+      downloadFailures: new Map(),
     };
   }
 
@@ -220,7 +274,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     const key = `${url}\u0000${manager}`;
     let channel = this.managers.get(key);
     if (!channel) {
-      channel = new ManagerChannel(link, manager, this.rememberFinished);
+      channel = new ManagerChannel(link, manager, this.rememberFinished, this.statusTtlMs);
       this.managers.set(key, channel);
     }
     return channel;
@@ -301,6 +355,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
       // A `lost` may only mean our setup message is still queued: ask again until the grace period ends.
       return (
         !heard ||
+        channel.cancelPending.has(ref) ||
         heard.status.status === 'lost' ||
         heard.generation !== channel.link.generation ||
         now - heard.at >= this.reconcileMs
@@ -320,6 +375,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
         continue;
       }
       answered++;
+      if (channel.cancelPending.has(ref)) this.followKill(channel, ref, heard.status.status);
       result.set(ref, await this.statusOf(channel, ref, heard.status));
     }
     if (answered === 0) {
@@ -394,21 +450,74 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     return settled;
   }
 
-  /** Pulsar publishes nothing after a kill: the status request that follows brings `cancelled`. */
+  /** A job with a kill pending: done once final, else the kill is sent again (Pulsar may have ignored it). */
+  private followKill(channel: ManagerChannel, ref: RemoteRef, status: PulsarJobStatus): void {
+    if (FINAL_STATUSES.has(status)) {
+      channel.cancelPending.delete(ref);
+      return;
+    }
+    channel.link.publish(channel.queue('kill'), { job_id: ref }).catch(() => undefined);
+  }
+
+  /**
+   * Sends the kill and asks for the status until the job is final, re-sending the kill meanwhile: Pulsar ignores
+   * a kill while it stages the inputs (pulsar/managers/unqueued.py `_get_pid_for_killing_or_cancel` finds no pid)
+   * and launches the job afterwards, and publishes nothing after a kill. Bounded by `cancelWaitMs`; a job still
+   * unfinished then is `unreachable`, so dispatch retries the cancel, and status() keeps re-sending the kill.
+   */
   async cancel(site: AdapterSite, ref: RemoteRef): Promise<void> {
     const channel = this.channel(site);
     await channel.listen();
-    await channel.link.publish(channel.queue('kill'), { job_id: ref });
-    channel.heard.delete(ref);
-    this.submitted.delete(ref);
-    await channel.link.publish(channel.queue('status'), { job_id: ref });
+    // A `lost` job whose setup message may still be queued is not gone: it may launch after the kill.
+    const sent = this.submitted.get(ref);
+    const mayStillArrive = () => sent !== undefined && Date.now() - sent < this.submitGraceMs;
+    channel.pendCancel(ref);
+    const deadline = Date.now() + this.cancelWaitMs;
+    let last: PulsarJobStatus | undefined;
+    for (;;) {
+      await channel.link.publish(channel.queue('kill'), { job_id: ref });
+      channel.heard.delete(ref);
+      const wait = Math.max(100, Math.min(this.answerWaitMs, deadline - Date.now()));
+      const answered = await channel.ask([ref], wait);
+      const heard = channel.heard.get(ref);
+      if (heard && answered.has(ref)) {
+        last = heard.status.status;
+        if (FINAL_STATUSES.has(last) && !(last === 'lost' && mayStillArrive())) {
+          channel.cancelPending.delete(ref);
+          this.submitted.delete(ref);
+          return;
+        }
+      }
+      if (Date.now() >= deadline) break;
+      await delay(CANCEL_POLL_MS);
+    }
+    if (last === undefined) {
+      throw new AdapterError(
+        'unreachable',
+        `Pulsar did not answer a status request for job ${ref} after the kill`,
+      );
+    }
+    throw new AdapterError(
+      'unreachable',
+      last === 'preprocessing'
+        ? 'kill not yet effective: Pulsar is still staging inputs'
+        : last === 'lost'
+          ? 'kill not yet effective: Pulsar has not yet taken the job from its queue'
+          : `kill not yet effective: Pulsar still reports the job ${last}`,
+    );
   }
 
-  /** Pulsar removes its own job directory after postprocessing (its `cleanup_job` setting); ours is the spool. */
+  /**
+   * Removes the spool (what Pulsar posted, what we staged), leaving a tombstone so a late upload is refused.
+   * Pulsar itself never deletes a job directory in message-queue mode (only the REST `clean` route does): the
+   * job script removes its staged inputs and scratch after collecting the outputs, and operators purge the
+   * rest of Pulsar's staging directory (docs/providers.md).
+   */
   async cleanup(site: AdapterSite, ref: RemoteRef): Promise<void> {
     const channel = this.channel(site);
     await this.files.remove(ref);
     channel.heard.delete(ref);
+    channel.cancelPending.delete(ref);
     this.submitted.delete(ref);
     this.finished.delete(`${channel.link.where}\u0000${channel.manager}\u0000${ref}`);
   }

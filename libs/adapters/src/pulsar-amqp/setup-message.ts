@@ -68,7 +68,7 @@ export function amqpJobScript(job: PreparedJob): string {
     metadata: `${SENTINEL}/metadata`,
     tools: `${SENTINEL}/tool_files`,
   };
-  const lines = jobScript(job, dirs).split('\n');
+  const lines = jobScript(job, dirs, { amqp: true }).split('\n');
   let replaced = 0;
   // Only the header's folder assignments carry the sentinel; nothing from the task document is touched.
   for (let i = 0; i < Math.min(lines.length, 16); i++) {

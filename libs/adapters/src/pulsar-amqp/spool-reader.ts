@@ -1,8 +1,9 @@
 import { AdapterError } from '../site-adapter';
 import { PLAN_NAME } from '../pulsar-rest/job-plan';
+import { MANIFEST_NAME } from '../pulsar-rest/job-script';
 import type { PulsarJobs } from '../pulsar-rest/pulsar-jobs';
 import type { PulsarStream } from '../pulsar-rest/pulsar-http';
-import type { JobFilesPort } from './job-files-port';
+import type { JobFilesPort, SpooledFile } from './job-files-port';
 import { POSTED_OUTPUTS } from './setup-message';
 
 /** The part of Pulsar's REST job API that reading a finished job needs (job-outcome.ts). */
@@ -61,10 +62,41 @@ export class SpoolReader implements FinishedJobReader {
     return new Set(await this.files.listPosted(jobId, POSTED_OUTPUTS));
   }
 
+  /**
+   * Files the job script's manifest lists that are not in the spool with their size (Pulsar swallows a failed
+   * upload: pulsar/client/staging/down.py `_allow_collect_failure`). A missing manifest is itself undelivered.
+   */
+  async undelivered(jobId: string): Promise<string[]> {
+    const text = await this.readText(jobId, 'output', MANIFEST_NAME, MAX_MANIFEST_BYTES);
+    if (text === null) return [MANIFEST_NAME];
+    const lost: string[] = [];
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const tab = line.indexOf('\t');
+      const size = Number(line.slice(0, tab));
+      const name = line.slice(tab + 1);
+      if (tab <= 0 || !Number.isSafeInteger(size) || name === '') {
+        lost.push(`${MANIFEST_NAME} (a malformed line)`);
+        continue;
+      }
+      let file: SpooledFile | null;
+      try {
+        file = await this.files.openPosted(jobId, `${POSTED_OUTPUTS}/${name}`);
+      } catch {
+        file = null;
+      }
+      file?.body.destroy();
+      if (!file || file.length !== size) lost.push(name);
+    }
+    return lost;
+  }
+
   async hasPlan(jobId: string): Promise<boolean> {
     return (await this.files.readStaged(jobId, PLAN_NAME, 16 * 1024 * 1024)) !== null;
   }
 }
+
+const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 
 function tooBig(name: string, maxBytes: number): AdapterError {
   return new AdapterError('protocol_error', `the site posted ${name} larger than ${maxBytes} bytes`);

@@ -15,7 +15,21 @@ const SYSTEM_LOG_BYTES = 4 * 1024;
 
 export interface OutcomeOptions extends DeliveryOptions {
   fileRoots: readonly string[];
+  /**
+   * Names (under the outputs folder) the job script collected that the site did not deliver. The AMQP adapter
+   * checks the script's manifest: Pulsar swallows failed output uploads (pulsar/client/staging/down.py).
+   */
+  undelivered?: (jobId: string) => Promise<string[]>;
+  /**
+   * Consecutive failed downloads of a file the site lists, per `<job id>\0<name>`, kept by the adapter across
+   * status rounds: a file Pulsar lists but cannot serve (a dangling symbolic link) must not be retried for ever.
+   */
+  downloadFailures?: Map<string, number>;
 }
+
+/** Failed downloads of one listed file after which the task fails naming it. */
+export const MAX_DOWNLOAD_FAILURES = 3;
+const MAX_TRACKED_FAILURES = 10_000;
 
 function systemError(
   lines: string[],
@@ -101,6 +115,16 @@ export async function completedOutcome(
       executorLogs,
     );
   }
+  if (opts.undelivered) {
+    const lost = await opts.undelivered(jobId);
+    if (lost.length > 0) {
+      const shown = lost
+        .slice(0, 20)
+        .map((name) => `Pulsar did not deliver ${describeName(plan.outputs, name)}`);
+      if (lost.length > shown.length) shown.push(`… and ${lost.length - shown.length} more files`);
+      return systemError(shown, records, executorLogs);
+    }
+  }
   try {
     const outputs = await deliverOutputs(jobs, jobId, status, plan.outputs, opts);
     return { state: 'COMPLETE', executorLogs, outputs, systemLogs: [], ...times(records) };
@@ -159,16 +183,33 @@ function filesOf(output: PlanOutput, listing: ReadonlySet<string>): OutputFile[]
     return [{ name: output.key, containerPath: output.path, url }];
   }
   const folder = `${output.key}/`;
-  const base = output.path_prefix ?? `${output.path}/`;
-  // A prefix that ends inside a name (`/data/run_`) is followed by the rest of that name.
-  const joiner = base.endsWith('/') || output.path.charAt(base.length) !== '/' ? '' : '/';
   return [...listing]
     .filter((name) => name.startsWith(folder))
     .sort()
     .map((name) => {
       const rel = name.slice(folder.length);
-      return { name, containerPath: `${base}${joiner}${rel}`, url: joinUrl(url, rel) };
+      return { name, containerPath: inFolder(output, rel), url: joinUrl(url, rel) };
     });
+}
+
+/** The container path of `rel` inside a directory or wildcard output. */
+function inFolder(output: PlanOutput, rel: string): string {
+  const base = output.path_prefix ?? `${output.path}/`;
+  // A prefix that ends inside a name (`/data/run_`) is followed by the rest of that name.
+  const joiner = base.endsWith('/') || output.path.charAt(base.length) !== '/' ? '' : '/';
+  return `${base}${joiner}${rel}`;
+}
+
+/** A name under the outputs folder as the task knows it: its container path, or the name itself. */
+function describeName(outputs: readonly PlanOutput[], name: string): string {
+  for (const output of outputs) {
+    if (output.type === 'FILE' && output.path_prefix === undefined) {
+      if (name === output.key) return `output ${output.path}`;
+    } else if (name.startsWith(`${output.key}/`)) {
+      return `output ${inFolder(output, name.slice(output.key.length + 1))}`;
+    }
+  }
+  return name;
 }
 
 async function deliverOutputs(
@@ -184,6 +225,7 @@ async function deliverOutputs(
       const target = targetOf(file.url, opts.fileRoots);
       if (typeof target === 'string') throw new OutputProblem(`output ${file.containerPath}: ${target}`);
       const source = await jobs.download(jobId, 'output', file.name);
+      const failureKey = `${jobId}\u0000${file.name}`;
       if (source.status !== 200) {
         await source.body.dump();
         if (!status.outputs.has(file.name)) {
@@ -191,11 +233,27 @@ async function deliverOutputs(
             `output ${file.containerPath} was not produced (the site has no such file)`,
           );
         }
+        const failures = opts.downloadFailures;
+        const count = (failures?.get(failureKey) ?? 0) + 1;
+        if (failures && count >= MAX_DOWNLOAD_FAILURES) {
+          failures.delete(failureKey);
+          throw new OutputProblem(
+            `output ${file.containerPath}: the site lists it but failed to serve it ${count} times ` +
+              `(HTTP ${source.status}; a dangling symbolic link?)`,
+          );
+        }
+        if (failures) {
+          failures.delete(failureKey);
+          failures.set(failureKey, count);
+          while (failures.size > MAX_TRACKED_FAILURES)
+            failures.delete(failures.keys().next().value as string);
+        }
         throw new AdapterError(
           'unreachable',
           `downloading output ${file.containerPath}: HTTP ${source.status}`,
         );
       }
+      opts.downloadFailures?.delete(failureKey);
       try {
         const bytes = await deliver(source, target, basename(file.containerPath), opts);
         logs.push({ url: file.url.toString(), path: file.containerPath, size_bytes: String(bytes) });

@@ -19,7 +19,29 @@ import { quote, quoteGlob } from './shell-quote';
 type Mode = 'none' | 'container';
 const SYSTEM_EXIT = 90;
 
-export function jobScript(job: PreparedJob, dirs: JobDirectories): string {
+/** Where the outputs go after the job. */
+export interface ScriptVariant {
+  /**
+   * Message-queue mode: Pulsar POSTs the outputs folder and never deletes the job directory (only the REST
+   * `clean` route does). The script writes a manifest of the collected files (MANIFEST_NAME: `<size>\t<path>` per
+   * line, relative to the outputs folder; a newline in a name becomes `?`) so the broker can tell an upload
+   * Pulsar swallowed, and removes the staged inputs and its scratch folder once the outputs are collected.
+   */
+  amqp?: boolean;
+}
+
+/** The manifest of collected outputs, relative to the outputs folder (AMQP variant). */
+export const MANIFEST_NAME = `${RECORDS_DIR}/manifest`;
+
+/** Docker containers are named after the job, so a killed script's containers can be found and removed. */
+export function containerName(jobId: string, executor: number): string {
+  return `cst-${jobId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${executor}`;
+}
+
+/** Seconds between the watchdog's checks that the script still lives. */
+const WATCHDOG_SECONDS = 2;
+
+export function jobScript(job: PreparedJob, dirs: JobDirectories, variant: ScriptVariant = {}): string {
   const { plan } = job;
   const runtimes = plan.runtimes;
   const containerRuntimes = runtimes.filter((r) => r !== 'none');
@@ -39,8 +61,9 @@ export function jobScript(job: PreparedJob, dirs: JobDirectories): string {
     'rec() { local IFS=$\'\\t\'; printf \'%s\\n\' "$*" >> "$R/log"; }',
     'now() { date -u +%Y-%m-%dT%H:%M:%SZ; }',
     `fail() { rec system "$1"; rec end "$(now)"; exit ${SYSTEM_EXIT}; }`,
-    // A hard link costs no space when source and target share a file system; otherwise copy.
-    'place() { mkdir -p -- "$(dirname -- "$2")" && { ln -f -- "$1" "$2" 2>/dev/null || cp -f -- "$1" "$2"; }; }',
+    // A hard link costs no space when source and target share a file system; otherwise copy. Both follow a
+    // symbolic link (-L): a link kept as a link would dangle at the site, whose download then fails.
+    'place() { mkdir -p -- "$(dirname -- "$2")" && { ln -fL -- "$1" "$2" 2>/dev/null || cp -fL -- "$1" "$2"; }; }',
     `rec begin "$(now)" ${plan.executors.length}`,
     "RT=''",
     `for c in ${runtimes.map(quote).join(' ')}; do`,
@@ -48,6 +71,7 @@ export function jobScript(job: PreparedJob, dirs: JobDirectories): string {
     'done',
     `[ -n "$RT" ] || fail ${quote(`none of the container runtimes ${runtimes.join(', ')} is installed`)}`,
     'rec runtime "$RT"',
+    ...(runtimes.includes('docker') ? dockerReaper(plan.job_id, plan.executors.length) : []),
     'case "$RT" in',
   ];
   if (runtimes.includes('none')) out.push('  none)', ...indent(modeBlock(job, 'none'), 4), '    ;;');
@@ -56,8 +80,58 @@ export function jobScript(job: PreparedJob, dirs: JobDirectories): string {
   }
   out.push('esac', 'code=0', 'stop=0');
   plan.executors.forEach((executor, i) => out.push(...executorBlock(job, executor, i)));
-  out.push('if [ "$stop" = 0 ]; then collect; fi', 'rec end "$(now)"', 'exit "$code"', '');
+  if (variant.amqp) {
+    out.push(...manifestFunction());
+    out.push('if [ "$stop" = 0 ]; then collect; manifest; fi');
+    // Pulsar keeps the job directory in this mode: only the collected outputs and records stay.
+    out.push('rm -rf -- "$I" "$S" 2>/dev/null');
+  } else {
+    out.push('if [ "$stop" = 0 ]; then collect; fi');
+  }
+  out.push('rec end "$(now)"', 'exit "$code"', '');
   return out.join('\n');
+}
+
+/** Lists every collected output file with its size, written whole or not at all. */
+function manifestFunction(): string[] {
+  return [
+    'manifest() {',
+    '  local f r s',
+    '  : > "$S/manifest" || fail \'could not write the output manifest\'',
+    "  while IFS= read -r -d '' f; do",
+    '    r=${f#"$O"/}',
+    `    case "$r" in ${quote(RECORDS_DIR)}/*) continue ;; esac`,
+    '    s=$(wc -c < "$f") || fail \'could not write the output manifest\'',
+    '    printf \'%s\\t%s\\n\' "${s//[!0-9]/}" "${r//$\'\\n\'/?}" >> "$S/manifest" || fail \'could not write the output manifest\'',
+    '  done < <(find "$O" -type f -print0)',
+    `  mv -f -- "$S/manifest" "$O"/${quote(MANIFEST_NAME)} || fail 'could not write the output manifest'`,
+    '}',
+  ];
+}
+
+/**
+ * Docker containers are not children of the script: killing the script's process tree (Pulsar's kill) leaves
+ * them running. A TERM/INT/EXIT trap removes them when the script can still act; for a SIGKILL, a watchdog
+ * started in a session of its own (outside the tree Pulsar kills) polls the script's pid and removes them once
+ * it is gone. Without `setsid` the watchdog stays in the tree and dies with it.
+ */
+function dockerReaper(jobId: string, executors: number): string[] {
+  const names = Array.from({ length: executors }, (_, i) => quote(containerName(jobId, i))).join(' ');
+  if (executors === 0) return [];
+  const loop =
+    `while kill -0 "$1" 2>/dev/null; do sleep ${WATCHDOG_SECONDS}; done; shift; ` +
+    'docker rm -f "$@" >/dev/null 2>&1';
+  return [
+    'if [ "$RT" = docker ]; then',
+    `  reap() { docker rm -f ${names} >/dev/null 2>&1; }`,
+    "  trap 'reap' EXIT",
+    "  trap 'exit 143' TERM",
+    "  trap 'exit 130' INT",
+    '  if command -v setsid >/dev/null 2>&1; then',
+    `    ( setsid bash -c ${quote(loop)} cst-watchdog "$$" ${names} </dev/null >/dev/null 2>&1 & )`,
+    '  fi',
+    'fi',
+  ];
 }
 
 function indent(lines: string[], by: number): string[] {
@@ -134,7 +208,8 @@ function collectOutput(job: PreparedJob, mode: Mode, output: PlanOutput, i: numb
   if (output.type === 'DIRECTORY') {
     return [
       `if [ -d ${source} ]; then`,
-      `  mkdir -p -- ${dest} && cp -R -- ${source}/. ${dest}/ || ${failed}`,
+      // -L: copy what a symbolic link points to; a dangling one fails the collection, naming the output.
+      `  mkdir -p -- ${dest} && cp -RL -- ${source}/. ${dest}/ || ${failed}`,
       `else rec missing ${quote(output.key)}; fi`,
     ];
   }
@@ -148,7 +223,10 @@ function executorBlock(job: PreparedJob, executor: TesExecutor, i: number): stri
   const redirect = `<"$X${i}I" >"$X${i}O" 2>"$X${i}E"`;
   const lines = [`# executor ${i}`, 'if [ "$stop" = 0 ]; then', '  t=$(now)', '  case "$RT" in'];
   if (runtimes.includes('none')) lines.push(`    none) ${directCommand(executor)} ${redirect} ;;`);
-  if (runtimes.includes('docker')) lines.push(`    docker) ${dockerCommand(job, executor)} ${redirect} ;;`);
+  // In the background with `wait`: bash runs a trap only once the foreground command ends, and the TERM trap
+  // must remove the container while it runs.
+  if (runtimes.includes('docker'))
+    lines.push(`    docker) ${dockerCommand(job, executor, i)} ${redirect} & wait $! ;;`);
   const singularityLike = runtimes.filter((r) => r === 'singularity' || r === 'apptainer');
   if (singularityLike.length > 0) {
     lines.push(`    ${singularityLike.join('|')}) ${singularityCommand(job, executor)} ${redirect} ;;`);
@@ -191,8 +269,8 @@ function bindArgs(job: PreparedJob, flag: string): string[] {
   return args;
 }
 
-function dockerCommand(job: PreparedJob, executor: TesExecutor): string {
-  const args = ['docker', 'run', '--rm', '-i'];
+function dockerCommand(job: PreparedJob, executor: TesExecutor, i: number): string {
+  const args = ['docker', 'run', '--rm', '-i', '--name', quote(containerName(job.plan.job_id, i))];
   if (executor.workdir) args.push('-w', quote(executor.workdir));
   for (const [key, value] of envEntries(executor)) args.push('-e', quote(`${key}=${value}`));
   args.push(...bindArgs(job, '-v'));

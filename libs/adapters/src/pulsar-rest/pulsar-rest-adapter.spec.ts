@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,13 +15,16 @@ import {
 import { AdapterError, type AdapterSite, type RemoteStatus, type SiteRuntime } from '../site-adapter';
 import { prepareJob, RECORDS_LOG } from './job-plan';
 import { parseRecords } from './job-records';
-import { jobScript } from './job-script';
+import { containerName, jobScript } from './job-script';
 import { deliver, DeliveryFailure } from './output-delivery';
 import { targetOf } from './output-targets';
 import { PulsarRestSiteAdapter, type PulsarRestSiteAdapterOptions } from './pulsar-rest-adapter';
 import { quote, quoteGlob } from './shell-quote';
 
 // The real adapter against the fake Pulsar over loopback; destinations and input stores are real HTTP servers.
+
+// Some tests wait out cancel retries and a watchdog's poll; none takes this long when it passes.
+jest.setTimeout(30_000);
 
 const TOKEN = 'pulsar-secret-token-42';
 const agent = new Agent({ keepAliveTimeout: 1_000 });
@@ -700,9 +703,64 @@ describe('PulsarRestSiteAdapter', () => {
       });
       expect(dest.received).toEqual([]);
     });
+
+    it('fails the task naming an output the site lists but keeps failing to serve, after 3 tries', async () => {
+      const fake = await fakePulsar();
+      const dest = await sink(201);
+      const pulsar = adapter();
+      const site = siteOf(fake);
+      const ref = await pulsar.submit(site, {
+        taskId: newTaskId(),
+        attempt: 1,
+        tes: task([exec(['sh', '-c', 'echo hi > /out/y'])], {
+          outputs: [{ path: '/out/y', type: 'FILE', url: `${dest.url}/y` }],
+        }),
+      });
+      const deadline = Date.now() + 5_000;
+      while (fake.job(ref)?.status !== 'complete' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // What Pulsar answers for a listed file it cannot open (a dangling symbolic link).
+      fake.failNext(500, 100, { method: 'GET', path: `/jobs/${ref}/files`, query: { name: 'o0' } });
+      for (let i = 0; i < 2; i++) {
+        // The only ref of the round failed: the whole round is unreachable.
+        const err = await rejection(pulsar.status(site, [ref]));
+        expect(err.kind).toBe('unreachable');
+        expect(err.message).toContain('downloading output /out/y: HTTP 500');
+      }
+      expect(await statusOf(pulsar, site, ref)).toMatchObject({
+        state: 'SYSTEM_ERROR',
+        systemLogs: [
+          'output /out/y: the site lists it but failed to serve it 3 times (HTTP 500; a dangling symbolic link?)',
+        ],
+      });
+      expect(dest.received).toEqual([]);
+    });
   });
 
   describe('cancel and cleanup', () => {
+    it('keeps cancelling a job Pulsar is still staging, unreachable until the cancel takes', async () => {
+      const fake = await fakePulsar();
+      fake.holdStaging();
+      const pulsar = adapter({ cancelWaitMs: 1_000 });
+      const site = siteOf(fake);
+      const ref = await pulsar.submit(site, {
+        taskId: newTaskId(),
+        attempt: 1,
+        tes: task([exec(['sleep', '600'])]),
+      });
+      expect(fake.job(ref)?.status).toBe('preprocessing');
+      const err = await rejection(pulsar.cancel(site, ref));
+      expect(err.kind).toBe('unreachable');
+      expect(err.message).toBe('kill not yet effective: Pulsar is still staging inputs');
+      const cancels = () => fake.requests().filter((r) => r.method === 'PUT' && r.path.endsWith('/cancel'));
+      expect(cancels().length).toBeGreaterThan(1);
+      // Pulsar launches the job after all: the retried cancel stops it.
+      fake.releaseStaging();
+      await pulsar.cancel(site, ref);
+      expect(fake.job(ref)).toMatchObject({ status: 'cancelled', returncode: -9 });
+    });
+
     it('cancels a running job, cleans it up, and treats a job the site lost as done', async () => {
       const fake = await fakePulsar();
       fake.hold();
@@ -749,6 +807,53 @@ describe('job script', () => {
     expect(execFileSync('bash', ['-c', `printf '%s' ${quote(hostile)}`], { cwd: tempDir() }).toString()).toBe(
       hostile,
     );
+  });
+
+  it('names docker containers after the job; a watchdog removes them when the script is SIGKILLed', async () => {
+    const base = tempDir();
+    const bin = join(base, 'bin');
+    mkdirSync(bin);
+    const log = join(base, 'docker.log');
+    writeFileSync(
+      join(bin, 'docker'),
+      `#!/bin/bash\necho "$*" >> ${quote(log)}\nif [ "$1" = run ]; then exec sleep 30; fi\n`,
+      { mode: 0o755 },
+    );
+    const dirs = {
+      jobId: 'j-1',
+      inputs: join(base, 'job/inputs'),
+      working: join(base, 'job/working'),
+      outputs: join(base, 'job/outputs'),
+      metadata: join(base, 'job/metadata'),
+      tools: join(base, 'job/tool_files'),
+    };
+    for (const d of [dirs.inputs, dirs.working, dirs.outputs]) mkdirSync(d, { recursive: true });
+    const prepared = prepareJob({ taskId: 't', attempt: 1, tes: task([exec(['true'])]) }, ['docker'], []);
+    const name = containerName(prepared.plan.job_id, 0);
+    expect(name).toMatch(/^cst-[A-Za-z0-9_.-]+-0$/);
+    const path = join(base, 'script.sh');
+    writeFileSync(path, jobScript(prepared, dirs));
+    const readLog = () => (existsSync(log) ? readFileSync(log, 'utf8') : '');
+    const until = async (what: string, check: () => boolean) => {
+      const deadline = Date.now() + 10_000;
+      while (!check()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; docker log: ${readLog()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    // Pulsar kills the script's whole process tree with SIGKILL: no trap runs.
+    const child = spawn('bash', [path], {
+      cwd: dirs.working,
+      detached: true,
+      stdio: 'ignore',
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    await until('docker run', () => readLog().includes('run '));
+    expect(readLog()).toContain(`run --rm -i --name ${name} `);
+    process.kill(-(child.pid as number), 'SIGKILL');
+    await exited;
+    await until('the container removed', () => readLog().includes(`rm -f ${name}`));
   });
 
   it('refuses NUL, and leaves only * and ? unquoted in globs', () => {

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import {
   AdapterError,
@@ -22,7 +23,7 @@ import { completedOutcome, stderrTail, type OutcomeOptions } from './job-outcome
 import { jobScript } from './job-script';
 import { PulsarJobs } from './pulsar-jobs';
 import { pulsarTarget } from './pulsar-http';
-import type { JobDirectories, PulsarStatus } from './pulsar-responses';
+import type { JobDirectories, PulsarJobStatus, PulsarStatus } from './pulsar-responses';
 import { quote } from './shell-quote';
 import { statusRound } from './status-round';
 
@@ -36,9 +37,17 @@ export interface PulsarRestSiteAdapterOptions {
   dispatcher?: Dispatcher;
   /** Finished jobs whose final status is remembered, so outputs are delivered once per process. Default 10 000. */
   rememberFinished?: number;
+  /**
+   * How long cancel() re-sends the kill and polls the status before it gives up (unreachable, so dispatch
+   * retries the cancel): Pulsar ignores a kill while it stages inputs, and launches the job afterwards. Default 10 s.
+   */
+  cancelWaitMs?: number;
 }
 
 const STATUS_CONCURRENCY = 8;
+const CANCEL_POLL_MS = 250;
+/** Statuses after which a kill has nothing left to stop. */
+const FINAL_STATUSES: ReadonlySet<PulsarJobStatus> = new Set(['complete', 'failed', 'cancelled', 'lost']);
 
 /**
  * Runs TES tasks at a Pulsar server through its REST API (pulsar-api.md). Each attempt is a Pulsar job
@@ -52,6 +61,7 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
   private readonly outcomeOptions: OutcomeOptions;
   private readonly dispatcher?: Dispatcher;
   private readonly rememberFinished: number;
+  private readonly cancelWaitMs: number;
   private readonly fileRoots: readonly string[];
   /** site key + job id → final status; the promise is shared, so concurrent rounds never deliver twice. */
   private readonly finished = new Map<string, Promise<RemoteStatus | AdapterError>>();
@@ -61,11 +71,13 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
     this.dispatcher = options.dispatcher;
     this.fileRoots = [...(options.fileRoots ?? [])];
     this.rememberFinished = options.rememberFinished ?? 10_000;
+    this.cancelWaitMs = options.cancelWaitMs ?? 10_000;
     this.outcomeOptions = {
       fileRoots: this.fileRoots,
       transferTimeoutMs: options.transferTimeoutMs ?? 60 * 60_000,
       stallMs: this.timeoutMs,
       dispatcher: this.dispatcher,
+      downloadFailures: new Map(),
     };
   }
 
@@ -235,8 +247,32 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
     return settled;
   }
 
+  /**
+   * Cancels and polls until the job is final, re-sending the cancel meanwhile: Pulsar ignores a kill while it
+   * stages the inputs (pulsar/managers/unqueued.py `_get_pid_for_killing_or_cancel` finds no pid) and launches
+   * the job afterwards. Bounded by `cancelWaitMs`; a job still unfinished then is `unreachable`, so dispatch
+   * retries the cancel later.
+   */
   async cancel(site: AdapterSite, ref: RemoteRef): Promise<void> {
-    await this.jobs(site).cancel(ref);
+    const jobs = this.jobs(site);
+    const deadline = Date.now() + this.cancelWaitMs;
+    let last: PulsarJobStatus;
+    for (;;) {
+      await jobs.cancel(ref);
+      const status = await jobs.status(ref);
+      last = status.status;
+      if (FINAL_STATUSES.has(last)) return;
+      // Set up but never submitted (the broker died in between): nothing will ever launch it.
+      if (await this.neverLaunched(jobs, ref, status)) return;
+      if (Date.now() >= deadline) break;
+      await delay(CANCEL_POLL_MS);
+    }
+    throw new AdapterError(
+      'unreachable',
+      last === 'preprocessing'
+        ? 'kill not yet effective: Pulsar is still staging inputs'
+        : `kill not yet effective: Pulsar still reports the job ${last}`,
+    );
   }
 
   async cleanup(site: AdapterSite, ref: RemoteRef): Promise<void> {
