@@ -10,6 +10,9 @@ import { allowLongUploads } from '@constellation/job-files';
 import { createApp } from './app.factory';
 import { ENTITIES, MIGRATIONS } from './schema';
 
+/** How long a shutdown waits for in-flight requests before it closes their connections. */
+const SHUTDOWN_DRAIN_MS = 25_000;
+
 function say(level: 'info' | 'warn' | 'error', message: string): void {
   // Before Nest's logger exists, start-up speaks pino's shape so log collectors read one format.
   const levels = { info: 30, warn: 40, error: 50 };
@@ -57,6 +60,8 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     say('info', `${signal} received: finishing in-flight requests, then stopping`);
+    // A long upload (or a client that never finishes one) must not hold the shutdown for ever.
+    setTimeout(() => app.getHttpServer().closeAllConnections(), SHUTDOWN_DRAIN_MS).unref();
     try {
       // close(): the HTTP server stops accepting and drains, then TypeORM closes its pool.
       await app.close();
@@ -67,8 +72,10 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  // on, not once: a second signal during the drain must not fall to Node's default (an exit that would
+  // leave the embedded database running).
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 
   await app.listen(config.port, config.host);
   // Node's 300 s requestTimeout would end a long output upload to /api/v1/job-files with a 408 (see there).

@@ -46,7 +46,11 @@ export class CancellationService {
       const slug = entry.adapterSite.slug;
       try {
         const ref = task.remoteId ?? (await adapter.find(entry.adapterSite, task.id, task.attempt));
-        if (ref !== null) await adapter.cancel(entry.adapterSite, ref);
+        if (ref !== null) {
+          await adapter.cancel(entry.adapterSite, ref);
+          // Best effort, as after any ended attempt: what the site (or the broker's spool) keeps for it.
+          await adapter.cleanup(entry.adapterSite, ref).catch(() => undefined);
+        }
         note = ref !== null ? `stopped at ${slug}` : `never reached ${slug}`;
       } catch (err) {
         const message = isAdapterError(err) ? err.message : String(err).slice(0, 300);

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { CancellationService } from './cancellation.service';
@@ -26,7 +32,7 @@ export interface DispatchRound {
  * stop what was cancelled. Every replica runs it; leases and the placement lock share the work out.
  */
 @Injectable()
-export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class DispatchScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('dispatch');
   /** Names this replica's leases; unique per process so a restarted replica never inherits old claims. */
   readonly replica = `${hostname()}:${process.pid}:dispatch:${randomBytes(3).toString('hex')}`;
@@ -54,7 +60,8 @@ export class DispatchScheduler implements OnApplicationBootstrap, OnApplicationS
     this.registry.addInterval(INTERVAL_NAME, handle);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Before any module shuts down (adapters close their connections then), so a round in flight can finish. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
     // Let a round in flight write its results; anything it had not claimed stays for the other replicas.

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { ProbeService } from './probe.service';
@@ -10,9 +16,10 @@ const INTERVAL_NAME = 'site-probes';
  * at start-up (hence SchedulerRegistry rather than a static @Interval), and 0 turns it off.
  */
 @Injectable()
-export class ProbeScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ProbeScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('probes');
   private running = false;
+  private current: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly probes: ProbeService,
@@ -26,21 +33,26 @@ export class ProbeScheduler implements OnApplicationBootstrap, OnApplicationShut
     this.registry.addInterval(INTERVAL_NAME, handle);
   }
 
-  onApplicationShutdown(): void {
+  /** Before the adapters close their connections: stop the timer and let a round in flight finish. */
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
+    await this.current;
   }
 
   /** One round; skipped while the previous one still runs, so slow sites never pile rounds up. */
   async tick(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    try {
-      await this.probes.probeDueSites();
-      await this.probes.refreshLoad();
-    } catch (err) {
-      this.logger.error({ err }, 'probe round failed');
-    } finally {
-      this.running = false;
-    }
+    this.current = (async () => {
+      try {
+        await this.probes.probeDueSites();
+        await this.probes.refreshLoad();
+      } catch (err) {
+        this.logger.error({ err }, 'probe round failed');
+      } finally {
+        this.running = false;
+      }
+    })();
+    await this.current;
   }
 }

@@ -130,6 +130,16 @@ export class SubmissionService {
     // copy (its own submission finds it by tags), stop it, so one attempt never runs twice.
     const current = await this.repo.find(task.id);
     if (current?.remoteId === ref) return;
+    // Still this attempt, placed here: the replica now holding it finds this very job by its tags (or the
+    // cancel step does), so stopping it would only kill the copy it is about to adopt.
+    if (
+      current &&
+      current.attempt === task.attempt &&
+      current.siteId === task.siteId &&
+      (current.state === 'INITIALIZING' || current.state === 'CANCELING')
+    ) {
+      return;
+    }
     this.logger.warn(
       { taskId: task.id, site: slug, remoteId: ref },
       'lost the claim while submitting; stopping this copy',

@@ -1,6 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AdapterError, AdapterRegistry, isAdapterError, RemoteStatus } from '@constellation/adapters';
+import {
+  AdapterError,
+  AdapterRegistry,
+  isAdapterError,
+  RemoteStatus,
+  SiteAdapter,
+} from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
@@ -85,13 +91,13 @@ export class TrackingService {
     for (const task of tasks) {
       const answer = answers.get(task.id) as Answer;
       if (!('event' in answer)) {
-        await this.noAnswer(replica, entry, task, answer.retry);
+        await this.noAnswer(replica, entry, task, answer.retry, adapter);
         continue;
       }
       const ended = await this.decide(replica, task, answer.event);
       // The attempt is over at the site (finished, failed or lost): free what the site keeps for it, such as
       // a Pulsar job directory. Best effort: a site that keeps it anyway costs it disk, not us correctness.
-      if (ended && answer.event.kind === 'status') {
+      if (ended) {
         await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch((err: unknown) => {
           this.logger.warn(
             { taskId: task.id, site: entry.adapterSite.slug, err: String(err).slice(0, 200) },
@@ -124,21 +130,20 @@ export class TrackingService {
     entry: SiteAccess,
     task: DispatchTask,
     error: AdapterError,
+    adapter: SiteAdapter,
   ): Promise<void> {
     const now = new Date();
     const slug = entry.adapterSite.slug;
-    if (entry.health === 'offline') {
-      await this.decide(replica, task, {
-        kind: 'site_offline',
-        reason: `${slug} is offline (${error.message})`,
-      });
-      return;
+    let reason: string | undefined;
+    if (entry.health === 'offline') reason = `${slug} is offline (${error.message})`;
+    else if (failingTooLong(task.failingSince, now, this.config)) {
+      reason = `${slug} has not answered about the task for too long (${error.message})`;
     }
-    if (failingTooLong(task.failingSince, now, this.config)) {
-      await this.decide(replica, task, {
-        kind: 'site_offline',
-        reason: `${slug} has not answered about the task for too long (${error.message})`,
-      });
+    if (reason !== undefined) {
+      if (await this.decide(replica, task, { kind: 'site_offline', reason })) {
+        // Frees what the broker keeps for the attempt (a Pulsar AMQP spool); the site itself may not answer.
+        await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch(() => undefined);
+      }
       return;
     }
     await this.repo.releaseFailing(

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { BrokerError, ErrorCode } from '@constellation/common';
@@ -41,7 +42,13 @@ export class JobFilesService {
     const file = await this.store.openStaged(jobId, path);
     if (!file) throw new BrokerError(ErrorCode.NotFound, 'no such file for this job');
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.length) });
-    await pipeline(file.body, res);
+    try {
+      await pipeline(file.body, res);
+    } catch {
+      // The client went away, or the file could not be read mid-way: the status is sent, so only the
+      // connection can say so. Nothing to report as a server error.
+      res.destroy();
+    }
   }
 
   /** Stores the multipart field `file`; Pulsar wants a 200 (pulsar/client/transport/*: post_file). */
@@ -69,14 +76,25 @@ export class JobFilesService {
     } catch {
       throw new BrokerError(ErrorCode.BadRequest, 'the multipart body has no boundary');
     }
+    let fileStream: Readable | undefined;
     const stored = new Promise<number>((resolve, reject) => {
       let seen = false;
+      // A client that drops the connection mid-upload: pipe() does not pass that on, so the file stream would
+      // wait for ever with its file open. End it with an error: the partial file is removed, nothing kept.
+      req.on('close', () => {
+        if (req.complete) return;
+        const aborted = new BrokerError(ErrorCode.BadRequest, 'the upload was aborted');
+        fileStream?.destroy(aborted);
+        parser.destroy(aborted);
+        reject(aborted);
+      });
       parser.on('file', (name, stream) => {
         if (name !== 'file' || seen) {
           stream.resume();
           return;
         }
         seen = true;
+        fileStream = stream;
         this.store.receive(jobId, path, stream, this.limits.maxFileBytes).then(resolve, (err: unknown) => {
           stream.resume();
           reject(err);

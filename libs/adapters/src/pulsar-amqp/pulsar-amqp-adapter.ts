@@ -200,6 +200,7 @@ class ManagerChannel {
 export class PulsarAmqpSiteAdapter implements SiteAdapter {
   readonly kind = 'pulsar-amqp' as const;
 
+  private closed = false;
   private readonly links = new Map<string, AmqpLink>();
   private readonly managers = new Map<string, ManagerChannel>();
   private readonly finished = new Map<string, Promise<RemoteStatus | AdapterError>>();
@@ -261,6 +262,8 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
   }
 
   private channel(site: AdapterSite): ManagerChannel {
+    // After close(), a step still finishing must not open a connection nothing will ever close.
+    if (this.closed) throw new AdapterError('unreachable', 'the broker is shutting down');
     const url = this.urlOf(site);
     const manager = site.pulsarManager || 'constellation';
     if (!/^[A-Za-z0-9_.-]{1,100}$/.test(manager)) {
@@ -524,6 +527,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
 
   /** Closes every connection (tests, shutdown). */
   async close(): Promise<void> {
+    this.closed = true;
     const links = [...this.links.values()];
     this.links.clear();
     this.managers.clear();
