@@ -1,10 +1,8 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, Server } from 'node:http';
 import { AddressInfo, connect as tcpConnect, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import {
   amqpForTests,
   startFakePulsarAmqp,
@@ -16,34 +14,13 @@ import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
+import { endLeftoverTasks, FINAL_STATES } from './support/dispatch-suite';
+import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
 
 const amqp = amqpForTests();
 const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
-const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED'];
-
-/** A data store on loopback: serves inputs by GET and keeps what outputs PUT to it. */
-async function startStore(files: Record<string, string>) {
-  const received = new Map<string, string>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method === 'GET' && files[req.url ?? ''] !== undefined) {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(files[req.url ?? '']);
-      } else if (req.method === 'PUT') {
-        received.set(req.url ?? '', Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(201).end();
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 /**
  * CONSTELLATION_PUBLIC_URL must be known before the app starts, and the test app listens on a port chosen at
@@ -72,7 +49,7 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
   let admin: TestPrincipal;
   let alice: TestPrincipal;
   let pulsar: FakePulsarAmqp;
-  let store: Awaited<ReturnType<typeof startStore>>;
+  let store: DataStoreServer;
   let forwarder: Awaited<ReturnType<typeof startForwarder>>;
   let dataDir: string;
   let slug: string;
@@ -90,13 +67,11 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
       CONSTELLATION_LEASE_SECONDS: '10',
     });
     forwarder.pointAt(t.url);
-    await t.app
-      .get(DataSource)
-      .query(`UPDATE task SET state = 'CANCELED' WHERE state NOT IN ('${FINAL.join("','")}')`);
+    await endLeftoverTasks(t);
     admin = await createPrincipal(t, 'admin');
     alice = await createPrincipal(t, 'submitter');
     pulsar = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
-    store = await startStore({ '/data/genome.fa': '>chr1\nACGT\n' });
+    store = await startDataStore({ '/data/genome.fa': '>chr1\nACGT\n' });
     // Sites keep the user and password in their credentials, not in the URL; the URL names the vhost.
     const broker = new URL(amqp.url);
     const res = await request(t.url)
@@ -134,7 +109,7 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
   const finished = (id: string) =>
     waitFor('the task to finish', async () => {
       const res = await tes(t.url, alice).get(id, 'FULL');
-      return FINAL.includes(res.body.state) ? res.body : undefined;
+      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
     });
 
   it('runs a task: Pulsar pulls the http input, posts the output to job-files, the broker delivers it', async () => {

@@ -1,7 +1,6 @@
 import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import { allowLongUploads } from '@constellation/job-files';
 import { FakePulsarSite, startFakePulsarSite } from './support/fake-pulsar-site';
 import { createPrincipal, TestPrincipal } from './support/principals';
@@ -9,39 +8,17 @@ import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
+import { endLeftoverTasks, FINAL_STATES } from './support/dispatch-suite';
+import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
-
-const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED'];
-
-/** A data store on loopback: serves inputs by GET and keeps what outputs PUT to it. */
-async function startStore(files: Record<string, string>) {
-  const received = new Map<string, string>();
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      if (req.method === 'GET' && files[req.url ?? ''] !== undefined) {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end(files[req.url ?? '']);
-      } else if (req.method === 'PUT') {
-        received.set(req.url ?? '', Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(201).end();
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
 
 describe('dispatch to Pulsar REST sites', () => {
   let t: TestApp;
   let admin: TestPrincipal;
   let alice: TestPrincipal;
   let pulsar: FakePulsarSite;
-  let store: Awaited<ReturnType<typeof startStore>>;
+  let store: DataStoreServer;
   let slug: string;
 
   beforeAll(async () => {
@@ -51,13 +28,11 @@ describe('dispatch to Pulsar REST sites', () => {
       CONSTELLATION_PROBE_SECONDS: '1',
       CONSTELLATION_LEASE_SECONDS: '10',
     });
-    await t.app
-      .get(DataSource)
-      .query(`UPDATE task SET state = 'CANCELED' WHERE state NOT IN ('${FINAL.join("','")}')`);
+    await endLeftoverTasks(t);
     admin = await createPrincipal(t, 'admin');
     alice = await createPrincipal(t, 'submitter');
     pulsar = await startFakePulsarSite({ token: 'pulsar-private-token' });
-    store = await startStore({ '/data/genome.fa': '>chr1\nACGT\n' });
+    store = await startDataStore({ '/data/genome.fa': '>chr1\nACGT\n' });
     const res = await request(t.url)
       .post('/api/v1/sites')
       .set('Authorization', admin.bearer)
@@ -125,7 +100,7 @@ describe('dispatch to Pulsar REST sites', () => {
       .expect(200);
     const task = await waitFor('the task to finish', async () => {
       const res = await tes(t.url, alice).get(body.id, 'FULL');
-      return FINAL.includes(res.body.state) ? res.body : undefined;
+      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
     });
     expect(task.state).toBe('COMPLETE');
     expect(task.logs).toHaveLength(1);
@@ -156,7 +131,7 @@ describe('dispatch to Pulsar REST sites', () => {
       .expect(200);
     const task = await waitFor('the task to finish', async () => {
       const res = await tes(t.url, alice).get(body.id, 'FULL');
-      return FINAL.includes(res.body.state) ? res.body : undefined;
+      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
     });
     expect(task.state).toBe('EXECUTOR_ERROR');
     expect(task.logs[0].logs[0].exit_code).toBe(3);
@@ -199,7 +174,7 @@ describe('dispatch to Pulsar REST sites', () => {
       .expect(200);
     const task = await waitFor('the task to fail', async () => {
       const res = await tes(t.url, alice).get(body.id, 'FULL');
-      return FINAL.includes(res.body.state) ? res.body : undefined;
+      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
     });
     expect(task.state).toBe('SYSTEM_ERROR');
     expect(task.logs[0].system_logs[0]).toContain('input_scheme');

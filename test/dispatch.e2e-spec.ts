@@ -6,6 +6,7 @@ import { siteDocument } from './support/site-documents';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
+import { endLeftoverTasks, FINAL_STATES } from './support/dispatch-suite';
 
 jest.setTimeout(60_000);
 
@@ -18,8 +19,6 @@ interface FullTask {
     system_logs: string[];
   }[];
 }
-
-const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED'];
 
 describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () => {
   let t: TestApp;
@@ -37,10 +36,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
       CONSTELLATION_PROBE_FAILURES: '2',
       CONSTELLATION_LEASE_SECONDS: '5',
     });
-    // Suites before this one leave queued tasks in the run's database; they must not land on these sites.
-    await t.app
-      .get(DataSource)
-      .query(`UPDATE task SET state = 'CANCELED' WHERE state NOT IN ('${FINAL.join("','")}')`);
+    await endLeftoverTasks(t);
     admin = await createPrincipal(t, 'admin');
     provider = await createPrincipal(t, 'provider');
     alice = await createPrincipal(t, 'submitter');
@@ -90,7 +86,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
   async function finalState(id: string, who = alice): Promise<FullTask> {
     return waitFor(`task ${id} to finish`, async () => {
       const res = await tes(t.url, who).get(id, 'FULL');
-      return FINAL.includes(res.body.state) ? res.body : undefined;
+      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
     });
   }
 
@@ -209,7 +205,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
         // Whether or not the submission got there first, nothing of it is left running at the site.
         await waitFor('the remote copy to stop', async () => {
           const copies = a.fake.tasks().filter((r) => r.tags?.['constellation.task'] === body.id);
-          return copies.every((c) => FINAL.includes(c.state)) ? true : undefined;
+          return copies.every((c) => FINAL_STATES.includes(c.state)) ? true : undefined;
         });
       } finally {
         a.fake.slow(0);
@@ -285,7 +281,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
         const res = await request(t.url)
           .get(`/v1/tasks/${body.id}?view=FULL`)
           .set('Authorization', galaxy.basic);
-        return FINAL.includes(res.body.state) ? res.body : undefined;
+        return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
       });
       // The fake site has no bash: the first executor fails as it would in a container without it.
       expect(final.state).toBe('EXECUTOR_ERROR');

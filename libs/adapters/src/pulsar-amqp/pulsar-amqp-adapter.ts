@@ -1,3 +1,4 @@
+import { pulsarSchemes } from '../pulsar-rest/output-targets';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ConsumeMessage } from 'amqplib';
 import {
@@ -315,8 +316,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
 
   /** Pulsar pulls http(s) itself (content inputs travel in the message); the broker delivers outputs. */
   async schemes(_site: AdapterSite): Promise<SiteSchemes> {
-    const outputs = this.fileRoots.length > 0 ? ['file', 'http', 'https'] : ['http', 'https'];
-    return { inputs: ['http', 'https'], outputs };
+    return pulsarSchemes(this.fileRoots);
   }
 
   async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {

@@ -61,3 +61,12 @@ export function describeUrl(url: URL): string {
   if (url.protocol === 'file:') return `file://${url.pathname}`;
   return `${url.protocol}//${url.host}${url.pathname}`;
 }
+
+/**
+ * URL schemes a Pulsar site handles with the broker's help, whatever its mode: Pulsar pulls http(s) inputs
+ * itself, and the broker delivers outputs over http(s), or to file:// when it has file roots.
+ */
+export function pulsarSchemes(fileRoots: readonly string[]): { inputs: string[]; outputs: string[] } {
+  const outputs = fileRoots.length > 0 ? ['file', 'http', 'https'] : ['http', 'https'];
+  return { inputs: ['http', 'https'], outputs };
+}

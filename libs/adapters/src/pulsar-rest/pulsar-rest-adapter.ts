@@ -1,3 +1,4 @@
+import { pulsarSchemes } from './output-targets';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import {
@@ -25,7 +26,7 @@ import { PulsarJobs } from './pulsar-jobs';
 import { pulsarTarget } from './pulsar-http';
 import type { JobDirectories, PulsarJobStatus, PulsarStatus } from './pulsar-responses';
 import { quote } from './shell-quote';
-import { statusRound } from './status-round';
+import { statusRound } from '../status-round';
 
 export interface PulsarRestSiteAdapterOptions {
   /** Bound on each control call (status, setup, submit…), and on a stalled file transfer. Default 30 s. */
@@ -103,8 +104,7 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
 
   /** Pulsar pulls http(s) itself; the broker delivers outputs, to file:// only under its file roots. */
   async schemes(_site: AdapterSite): Promise<SiteSchemes> {
-    const outputs = this.fileRoots.length > 0 ? ['file', 'http', 'https'] : ['http', 'https'];
-    return { inputs: ['http', 'https'], outputs };
+    return pulsarSchemes(this.fileRoots);
   }
 
   async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {

@@ -1,3 +1,4 @@
+import { statusRound } from '../status-round';
 import type { Dispatcher } from 'undici';
 import {
   AdapterError,
@@ -142,54 +143,10 @@ export class TesSiteAdapter implements SiteAdapter {
     site: AdapterSite,
     refs: readonly RemoteRef[],
   ): Promise<Map<RemoteRef, RemoteStatus | AdapterError>> {
-    const result = new Map<RemoteRef, RemoteStatus | AdapterError>();
-    const pending = [...new Set(refs)];
-    if (pending.length === 0) return result;
+    if (refs.length === 0) return new Map();
     const target = targetOf(site);
     const base = await this.discovery.base(target);
-    const workers = Math.min(STATUS_CONCURRENCY, pending.length);
-    const round = {
-      next: 0,
-      answered: 0,
-      unanswered: 0,
-      lastUnanswered: '',
-      authFailure: null as AdapterError | null,
-    };
-    const worker = async (): Promise<void> => {
-      while (round.next < pending.length && round.authFailure === null) {
-        // A site that failed as many refs as there are workers, and answered none, is down: waiting out a
-        // timeout for every remaining ref would stall the round.
-        if (round.answered === 0 && round.unanswered >= workers) return;
-        const ref = pending[round.next++];
-        const outcome = await this.statusOne(target, base, ref);
-        result.set(ref, outcome);
-        if (
-          !(outcome instanceof AdapterError) ||
-          (outcome.kind !== 'unreachable' && outcome.kind !== 'auth_failed')
-        ) {
-          round.answered++;
-        } else if (outcome.kind === 'auth_failed') {
-          round.authFailure = outcome;
-        } else {
-          round.unanswered++;
-          round.lastUnanswered = outcome.message;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: workers }, worker));
-    if (round.authFailure !== null) throw round.authFailure;
-    if (round.answered === 0) {
-      throw new AdapterError(
-        'unreachable',
-        `the site answered none of our status requests (${round.lastUnanswered})`,
-      );
-    }
-    for (const ref of pending) {
-      if (!result.has(ref)) {
-        result.set(ref, new AdapterError('unreachable', 'not asked: the site stopped answering'));
-      }
-    }
-    return result;
+    return statusRound(refs, STATUS_CONCURRENCY, (ref) => this.statusOne(target, base, ref));
   }
 
   /** Never throws: each ref's failure is its own, and status() decides whether the whole site failed. */

@@ -1,4 +1,4 @@
-import { AdapterError } from '../site-adapter';
+import { AdapterError } from './site-adapter';
 
 /**
  * Asks about every ref with at most `concurrency` requests in flight. Each ref's failure is its own, but a site
