@@ -1,7 +1,9 @@
 // The ceiling for CreateTask: a bare node:http server that reads the body and does one INSERT per request
-// into the same database (same table shape, no validation, no auth). Run as a child by run.ts.
+// into the same `task` table the broker writes (same size and indexes, time-ordered ids like the broker's;
+// no validation, no auth, no event row), as another submitter so that its rows stay out of the lists the
+// benchmark reads. Run as a child by run.ts.
 import * as http from 'node:http';
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import { Pool } from 'pg';
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
@@ -14,9 +16,9 @@ const server = http.createServer((req, res) => {
     const body = Buffer.concat(chunks).toString('utf8');
     pool
       .query(
-        `INSERT INTO ceiling_task (id, submitter_id, state, document, tags, created_at, updated_at, version)
+        `INSERT INTO task (id, submitter_id, state, document, tags, created_at, updated_at, version)
          VALUES ($1, $2, 'QUEUED', $3::jsonb, '{}'::jsonb, now(), now(), 1)`,
-        [randomUUID(), submitter, body],
+        [uuidv7(), submitter, body],
       )
       .then(() => {
         res.writeHead(200, { 'Content-Type': 'application/json' });

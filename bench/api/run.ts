@@ -183,7 +183,6 @@ async function main(): Promise<void> {
       submitters[0],
       hashToken(token),
     ]);
-    await sql(url, `CREATE TABLE ceiling_task (LIKE task INCLUDING DEFAULTS INCLUDING INDEXES)`);
 
     const brokerPort = await freePort();
     const broker = `http://127.0.0.1:${brokerPort}`;
@@ -207,7 +206,7 @@ async function main(): Promise<void> {
       await start(['-r', 'ts-node/register/transpile-only', 'bench/api/ceiling-server.ts'], {
         DATABASE_URL: url,
         PORT: String(ceilingPort),
-        BENCH_SUBMITTER_ID: submitters[0],
+        BENCH_SUBMITTER_ID: submitters[1],
       }),
     );
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

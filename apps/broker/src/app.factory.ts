@@ -19,6 +19,8 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   app.useLogger(app.get(Logger));
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
+  // No ETag: TES clients poll without If-None-Match, and Express would hash every response body to make one.
+  app.set('etag', false);
   // Flat query strings: repeated keys become arrays of any length (TES tag_key), no nested objects.
   app.set('query parser', 'simple');
   // First, so that every request (a body the parser rejects too) gets its request id and its log line.

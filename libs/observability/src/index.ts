@@ -1,3 +1,4 @@
 export * from './logging.module';
 export * from './metrics.service';
 export * from './observability.module';
+export * from './request-log.middleware';

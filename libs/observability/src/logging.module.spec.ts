@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import pino from 'pino';
-import { RequestLogMiddleware, safeErrorSerializer } from './logging.module';
+import { safeErrorSerializer } from './logging.module';
+import { MetricsService } from './metrics.service';
+import { RequestLogMiddleware } from './request-log.middleware';
 
 describe('safeErrorSerializer', () => {
   it('drops bound query parameters (encrypted credentials, token hashes) and keeps the rest', () => {
@@ -22,7 +24,8 @@ describe('RequestLogMiddleware', () => {
   function run(url: string, status: number, headers: Record<string, string> = {}) {
     const out: string[] = [];
     const stream = { write: (line: string) => void out.push(line) };
-    const middleware = new RequestLogMiddleware(pino({}, stream), pino({}, stream));
+    const metrics = new MetricsService();
+    const middleware = new RequestLogMiddleware(pino({}, stream), metrics);
     const req = Object.assign(new EventEmitter(), {
       url,
       method: 'GET',
@@ -39,7 +42,7 @@ describe('RequestLogMiddleware', () => {
     middleware.use(req, res as unknown as ServerResponse, () => nexted++);
     res.statusCode = status;
     res.emit('close');
-    return { lines: out.map((l) => JSON.parse(l) as Record<string, unknown>), res, nexted };
+    return { lines: out.map((l) => JSON.parse(l) as Record<string, unknown>), res, nexted, metrics };
   }
 
   it('writes one line with method, path without the query, status, duration and request id', () => {
@@ -58,6 +61,16 @@ describe('RequestLogMiddleware', () => {
       msg: expect.stringMatching(/^GET \/ga4gh\/tes\/v1\/tasks 200 \d+ms$/),
     });
     expect(JSON.stringify(lines)).not.toContain('secret');
+  });
+
+  it('records the duration under the matched route pattern, or "unmatched"', async () => {
+    const { metrics } = run('/ga4gh/tes/v1/tasks/0192?view=FULL', 404);
+    const text = await metrics.registry.getSingleMetricAsString(
+      'constellation_http_request_duration_seconds',
+    );
+    expect(text).toContain(
+      'constellation_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"} 1',
+    );
   });
 
   it('logs a 5xx at error level', () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { DynamicModule, Inject, Injectable, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
 import { LogLevel } from '@constellation/config';
@@ -42,93 +42,8 @@ export function requestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-const ROOT_LOGGER = Symbol('ROOT_LOGGER');
-const REQUEST_LINE_LOGGER = Symbol('REQUEST_LINE_LOGGER');
-
-type LevelName = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-
-/**
- * What nestjs-pino finds in its request context: the root logger bound to the request id, built only when
- * something logs during the request. Most requests log nothing but their one line, and a pino child per
- * request (what pino-http makes, two of them) costs more than the rest of a cheap request's logging.
- */
-class RequestScopedLogger {
-  private bound?: pino.Logger;
-
-  constructor(
-    private readonly root: pino.Logger,
-    private readonly id: string,
-  ) {}
-
-  trace(...args: unknown[]): void {
-    this.call('trace', args);
-  }
-  debug(...args: unknown[]): void {
-    this.call('debug', args);
-  }
-  info(...args: unknown[]): void {
-    this.call('info', args);
-  }
-  warn(...args: unknown[]): void {
-    this.call('warn', args);
-  }
-  error(...args: unknown[]): void {
-    this.call('error', args);
-  }
-  fatal(...args: unknown[]): void {
-    this.call('fatal', args);
-  }
-  child(bindings: pino.Bindings): pino.Logger {
-    return this.logger().child(bindings);
-  }
-
-  private logger(): pino.Logger {
-    return (this.bound ??= this.root.child({ reqId: this.id }));
-  }
-
-  private call(level: LevelName, args: unknown[]): void {
-    const logger = this.logger();
-    (logger[level] as (...a: unknown[]) => void).apply(logger, args);
-  }
-}
-
-/**
- * Writes the one line per request (method, path without its query string, status, duration, request id)
- * and sets the request id. Plain Express middleware mounted first (see app.factory.ts), so requests that
- * fail in the body parser get a request id and a line too.
- */
-@Injectable()
-export class RequestLogMiddleware {
-  constructor(
-    @Inject(ROOT_LOGGER) private readonly root: pino.Logger,
-    @Inject(REQUEST_LINE_LOGGER) private readonly lines: pino.Logger,
-  ) {}
-
-  readonly use = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    const startedAt = Date.now();
-    const id = requestId(req, res);
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
-    req.id = id;
-    // nestjs-pino's context middleware (useExisting) binds whatever is here to the request's async context.
-    req.log = new RequestScopedLogger(this.root, id) as unknown as pino.Logger;
-    // 'close' follows 'finish' on a completed response and also comes alone when the client went away.
-    res.once('close', () => {
-      const status = res.statusCode;
-      const durationMs = Date.now() - startedAt;
-      const fields = {
-        reqId: id,
-        req: { id, method: req.method, path },
-        res: { status },
-        duration_ms: durationMs,
-      };
-      if (status >= 500) this.lines.error(fields, `${req.method} ${path} ${status}`);
-      else this.lines.info(fields, `${req.method} ${path} ${status} ${durationMs}ms`);
-    });
-    next();
-  };
-}
+/** The logger request lines go to: pino, with no redaction (a line carries only the fields it builds). */
+export const REQUEST_LINE_LOGGER = Symbol('REQUEST_LINE_LOGGER');
 
 /** Longest time a log line waits in the write buffer. */
 export const FLUSH_INTERVAL_MS = 1000;
@@ -162,13 +77,15 @@ export class LoggingModule {
     const lines = pino({ level }, destination);
     return {
       module: LoggingModule,
-      imports: [LoggerModule.forRoot({ pinoHttp: { logger: root }, useExisting: true })],
-      providers: [
-        { provide: ROOT_LOGGER, useValue: root },
-        { provide: REQUEST_LINE_LOGGER, useValue: lines },
-        RequestLogMiddleware,
+      global: true,
+      imports: [
+        // forRoutes []: no request-scoped logger. nestjs-pino binds one through AsyncLocalStorage, and on
+        // Node 20 that turns on promise hooks for every promise in the process, about a tenth of a cheap
+        // request's cost; the request line and every error line carry the request id instead.
+        LoggerModule.forRoot({ pinoHttp: { logger: root }, useExisting: true, forRoutes: [] }),
       ],
-      exports: [RequestLogMiddleware],
+      providers: [{ provide: REQUEST_LINE_LOGGER, useValue: lines }],
+      exports: [REQUEST_LINE_LOGGER],
     };
   }
 }

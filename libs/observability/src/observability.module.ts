@@ -1,18 +1,15 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
-import { HttpMetricsMiddleware } from './http-metrics.middleware';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
+import { RequestLogMiddleware } from './request-log.middleware';
 
+/** Health, metrics and the request middleware; needs LoggingModule.forRoot (global) in the application. */
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false })],
   controllers: [HealthController, MetricsController],
-  providers: [MetricsService],
-  exports: [MetricsService],
+  providers: [MetricsService, RequestLogMiddleware],
+  exports: [MetricsService, RequestLogMiddleware],
 })
-export class ObservabilityModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
-  }
-}
+export class ObservabilityModule {}

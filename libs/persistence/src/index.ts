@@ -1,3 +1,4 @@
 export * from './data-source-options';
 export * from './run-migrations';
 export * from './embedded-postgres';
+export * from './prepared-sql';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PreparedSql } from '@constellation/persistence';
 import { ServiceInfoService } from './service-info.service';
 import { TaskRepository } from './task.repository';
 import { TaskService } from './task.service';
@@ -6,7 +7,7 @@ import { TesController } from './tes.controller';
 
 @Module({
   controllers: [TesController],
-  providers: [TaskRepository, TaskService, ServiceInfoService],
+  providers: [PreparedSql, TaskRepository, TaskService, ServiceInfoService],
   exports: [TaskRepository, TaskService],
 })
 export class TesModule {}

@@ -1,0 +1,56 @@
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
+import pino from 'pino';
+import { REQUEST_LINE_LOGGER, requestId } from './logging.module';
+import { MetricsService } from './metrics.service';
+
+/**
+ * Per request: sets the request id, then on 'close' writes the one log line (method, path without its
+ * query string, status, duration, request id) and the duration sample of
+ * `constellation_http_request_duration_seconds`. One listener serves both, since its cost is paid by every
+ * request. Plain Express middleware mounted first (see app.factory.ts), so requests that fail in the body
+ * parser get a request id, a line and a sample too.
+ */
+@Injectable()
+export class RequestLogMiddleware {
+  constructor(
+    @Inject(REQUEST_LINE_LOGGER) private readonly lines: pino.Logger,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  readonly use = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const startedAt = process.hrtime.bigint();
+    const id = requestId(req, res);
+    req.id = id;
+    // 'close' follows 'finish' on a completed response and also comes alone when the client went away.
+    res.once('close', () => this.finished(req, res, id, startedAt));
+    next();
+  };
+
+  private finished(req: IncomingMessage, res: ServerResponse, id: string, startedAt: bigint): void {
+    const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+    const status = res.statusCode;
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    // The matched route pattern, never the raw path, keeps the label set bounded.
+    const route = (req as { route?: { path?: unknown } }).route?.path;
+    this.metrics.httpDuration.observe(
+      {
+        method: req.method ?? '',
+        route: typeof route === 'string' ? route : 'unmatched',
+        status: String(status),
+      },
+      seconds,
+    );
+    const durationMs = Math.round(seconds * 1000);
+    const fields = {
+      reqId: id,
+      req: { id, method: req.method, path },
+      res: { status },
+      duration_ms: durationMs,
+    };
+    if (status >= 500) this.lines.error(fields, `${req.method} ${path} ${status}`);
+    else this.lines.info(fields, `${req.method} ${path} ${status} ${durationMs}ms`);
+  }
+}
