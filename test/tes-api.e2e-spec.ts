@@ -267,6 +267,43 @@ describe('TES 1.1 API', () => {
       ]);
     });
 
+    it('renders each view alike in a get and in a list page, attempts in order, as application/json', async () => {
+      const { body } = await tes(t.url, alice)
+        .create({ ...MINIMAL_TASK, name: 'views-alike', inputs: [{ path: '/in/a', content: 'x' }] })
+        .expect(200);
+      const attempt = (n: number) => ({
+        logs: [{ stdout: `out ${n}`, stderr: '', exit_code: n }, { exit_code: 0 }],
+        metadata: { attempt: String(n) },
+        outputs: [],
+        system_logs: [`attempt ${n}`],
+      });
+      await db.query(`UPDATE task SET logs = $2::jsonb WHERE id = $1`, [
+        body.id,
+        JSON.stringify([attempt(1), attempt(2), attempt(3)]),
+      ]);
+      for (const view of ['MINIMAL', 'BASIC', 'FULL'] as const) {
+        const got = await tes(t.url, alice).get(body.id, view).expect(200);
+        expect(got.headers['content-type']).toBe('application/json; charset=utf-8');
+        const listed = await tes(t.url, alice).list(`view=${view}&name_prefix=views-alike`).expect(200);
+        expect(listed.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(listed.body).toEqual({ tasks: [got.body] });
+        if (view === 'MINIMAL') continue;
+        expect(got.body.creation_time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        expect(got.body.logs.map((l: { metadata: { attempt: string } }) => l.metadata.attempt)).toEqual([
+          '1',
+          '2',
+          '3',
+        ]);
+      }
+      const basic = (await tes(t.url, alice).get(body.id, 'BASIC').expect(200)).body;
+      expect(basic.inputs).toEqual([{ path: '/in/a', type: 'FILE' }]);
+      expect(basic.logs[1]).toEqual({
+        logs: [{ exit_code: 2 }, { exit_code: 0 }],
+        metadata: { attempt: '2' },
+        outputs: [],
+      });
+    });
+
     it("answers 404 with the error body for an unknown id, a malformed id and another submitter's task", async () => {
       const { body } = await tes(t.url, alice).create(MINIMAL_TASK).expect(200);
       for (const [who, id] of [

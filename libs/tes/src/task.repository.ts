@@ -5,7 +5,8 @@ import { newId } from '@constellation/common';
 import { PreparedSql } from '@constellation/persistence';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
-import type { TaskDocument, TesState, TesTaskLog } from './tes.types';
+import { renderTaskJson, viewColumnsSql, ViewRow } from './task-views';
+import type { TaskDocument, TesState, TesTaskLog, TesView } from './tes.types';
 
 export interface TaskListQuery {
   /** Restricts to one submitter's tasks; undefined lists everyone's (admins). */
@@ -16,7 +17,6 @@ export interface TaskListQuery {
   tags: Array<[string, string]>;
   /** Keyset cursor: only tasks with a smaller id (older). */
   beforeId?: string;
-  limit: number;
 }
 
 export interface StateChange {
@@ -51,23 +51,22 @@ interface TaskRow {
   version?: number;
 }
 
-/**
- * What a read needs: `minimal` the MINIMAL view and ownership (Nextflow polls MINIMAL), `view` the BASIC and
- * FULL views, `all` the whole row. Every column read costs: pg builds each row field by field, and the
- * broker-only columns (placement, attempts, leases) are most of them.
- */
-export type TaskColumns = 'minimal' | 'view' | 'all';
+/** A task as its TES view's JSON text, with its owner for the visibility check. */
+export interface TaskJson {
+  submitterId: string;
+  json: string;
+}
 
-const MINIMAL_COLUMNS = 'id, submitter_id, state';
-const VIEW_COLUMNS = 'id, submitter_id, state, document, logs, created_at';
+/** A page of tasks as the JSON text of their views, comma-separated, newest first, without brackets. */
+export interface TaskPageJson {
+  tasks: string;
+  /** The id of the page's last (oldest) task, when another page follows. */
+  nextAfterId?: string;
+}
+
 const ALL_COLUMNS =
   'id, submitter_id, state, name, document, tags, created_at, updated_at, current_attempt, site_id, placement, ' +
   'remote_id, claimed_by, lease_until, next_check_at, logs, excluded_site_ids, preemptions, queued_at, failing_since, version';
-
-function columnList(columns: TaskColumns): string {
-  if (columns === 'minimal') return MINIMAL_COLUMNS;
-  return columns === 'view' ? VIEW_COLUMNS : ALL_COLUMNS;
-}
 
 function toTaskEntity(r: TaskRow): TaskEntity {
   return Object.assign(new TaskEntity(), {
@@ -159,17 +158,23 @@ export class TaskRepository {
     } satisfies Omit<TaskEntity, 'submitter'>);
   }
 
-  /** With `minimal` or `view`, the other fields of the entity are placeholders, not the stored values. */
-  async findById(id: string, columns: TaskColumns = 'all'): Promise<TaskEntity | null> {
-    // Prepared SQL on the hottest read path: TypeORM's query building costs more than the query itself.
-    const rows = await this.sql.query<TaskRow>(`SELECT ${columnList(columns)} FROM task WHERE id = $1`, [id]);
+  // Prepared SQL on the hottest read paths: TypeORM's query building costs more than the query itself.
+
+  async findById(id: string): Promise<TaskEntity | null> {
+    const rows = await this.sql.query<TaskRow>(`SELECT ${ALL_COLUMNS} FROM task WHERE id = $1`, [id]);
     return rows.length > 0 ? toTaskEntity(rows[0]) : null;
   }
 
-  /** As in findById, `columns` picks what is read; a TES page needs `minimal` or `view`. */
-  async list(q: TaskListQuery, columns: Exclude<TaskColumns, 'all'>): Promise<TaskEntity[]> {
-    // Straight on the pool, as in findById, but planned for its values: a name prefix can use its index only
-    // when the planner sees the prefix, and a 256-row page costs far more than its planning.
+  async findJson(id: string, view: TesView): Promise<TaskJson | null> {
+    const rows = await this.sql.query<ViewRow & { submitter_id: string }>(
+      `SELECT submitter_id, ${viewColumnsSql(view)} FROM task WHERE id = $1`,
+      [id],
+    );
+    return rows.length > 0 ? { submitterId: rows[0].submitter_id, json: renderTaskJson(rows[0]) } : null;
+  }
+
+  /** One page of `pageSize` tasks, newest first. */
+  async listJson(q: TaskListQuery, view: TesView, pageSize: number): Promise<TaskPageJson> {
     const params: unknown[] = [];
     const where: string[] = [];
     const param = (value: unknown): string => `$${params.push(value)}`;
@@ -185,12 +190,18 @@ export class TaskRepository {
     }
     if (Object.keys(exact).length > 0) where.push(`tags @> ${param(JSON.stringify(exact))}::jsonb`);
     if (q.beforeId !== undefined) where.push(`id < ${param(q.beforeId)}`);
+    // One row past the page tells whether another page exists, so the last page carries no token.
     const sql =
-      `SELECT ${columnList(columns)} FROM task` +
+      `SELECT ${viewColumnsSql(view)} FROM task` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY id DESC LIMIT ${param(q.limit)}`;
-    const rows = await this.sql.query<TaskRow>(sql, params, { prepare: false });
-    return rows.map(toTaskEntity);
+      ` ORDER BY id DESC LIMIT ${param(pageSize + 1)}`;
+    // Planned for its values, not prepared: a name prefix can use its index only when the planner sees
+    // the prefix, and a page costs far more than its planning.
+    const rows = await this.sql.query<ViewRow>(sql, params, { prepare: false });
+    const page = rows.length > pageSize ? rows.slice(0, pageSize) : rows;
+    const out: TaskPageJson = { tasks: page.map(renderTaskJson).join(',') };
+    if (rows.length > pageSize) out.nextAfterId = page[page.length - 1].id;
+    return out;
   }
 
   /**

@@ -2,16 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { BrokerError, ErrorCode, isUuid } from '@constellation/common';
 import type { AuthenticatedPrincipal } from '@constellation/auth';
 import { encodePageToken, ParsedListQuery } from './list-query';
-import { StateChange, TaskColumns, TaskRepository } from './task.repository';
-import { TaskEntity } from './task.entity';
-import { renderTask } from './task-views';
+import { StateChange, TaskListQuery, TaskRepository } from './task.repository';
 import { validateTaskDocument } from './task-document.validator';
-import { TERMINAL_STATES, TesTask, TesView } from './tes.types';
-
-export interface TaskPage {
-  tasks: TesTask[];
-  next_page_token?: string;
-}
+import { TERMINAL_STATES, TesView } from './tes.types';
 
 @Injectable()
 export class TaskService {
@@ -27,27 +20,24 @@ export class TaskService {
     return { id: task.id };
   }
 
-  async get(principal: AuthenticatedPrincipal, id: string, view: TesView): Promise<TesTask> {
-    return renderTask(await this.visibleTask(principal, id, view === 'MINIMAL' ? 'minimal' : 'view'), view);
+  /** The task's view as JSON text (a tesTask). */
+  async get(principal: AuthenticatedPrincipal, id: string, view: TesView): Promise<string> {
+    return (await this.visible(principal, id, (i) => this.tasks.findJson(i, view))).json;
   }
 
-  async list(principal: AuthenticatedPrincipal, q: ParsedListQuery): Promise<TaskPage> {
-    // One extra row tells whether another page exists, so the last page carries no token.
-    const rows = await this.tasks.list(
-      {
-        submitterId: principal.role === 'admin' ? undefined : principal.id,
-        namePrefix: q.namePrefix,
-        state: q.state,
-        tags: q.tags,
-        beforeId: q.beforeId,
-        limit: q.pageSize + 1,
-      },
-      q.view === 'MINIMAL' ? 'minimal' : 'view',
-    );
-    const page = rows.slice(0, q.pageSize);
-    const out: TaskPage = { tasks: page.map((t) => renderTask(t, q.view)) };
-    if (rows.length > q.pageSize) out.next_page_token = encodePageToken(page[page.length - 1].id);
-    return out;
+  /** A page of tasks as JSON text (a tesListTasksResponse). */
+  async list(principal: AuthenticatedPrincipal, q: ParsedListQuery): Promise<string> {
+    const query: TaskListQuery = {
+      submitterId: principal.role === 'admin' ? undefined : principal.id,
+      namePrefix: q.namePrefix,
+      state: q.state,
+      tags: q.tags,
+      beforeId: q.beforeId,
+    };
+    const page = await this.tasks.listJson(query, q.view, q.pageSize);
+    const token =
+      page.nextAfterId === undefined ? '' : `,"next_page_token":"${encodePageToken(page.nextAfterId)}"`;
+    return `{"tasks":[${page.tasks}]${token}}`;
   }
 
   /**
@@ -57,7 +47,7 @@ export class TaskService {
    */
   async cancel(principal: AuthenticatedPrincipal, id: string): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const task = await this.visibleTask(principal, id);
+      const task = await this.visible(principal, id, (i) => this.tasks.findById(i));
       if (TERMINAL_STATES.includes(task.state) || task.state === 'CANCELING') return;
       const changes: StateChange[] = [{ to: 'CANCELING', reason: `cancel requested by ${principal.name}` }];
       if (task.siteId === null) changes.push({ to: 'CANCELED', reason: 'not yet placed on a site' });
@@ -67,12 +57,12 @@ export class TaskService {
   }
 
   /** Another submitter's task is a 404, exactly like an unknown id, so ids leak nothing. */
-  private async visibleTask(
+  private async visible<T extends { submitterId: string }>(
     principal: AuthenticatedPrincipal,
     id: string,
-    columns: TaskColumns = 'all',
-  ): Promise<TaskEntity> {
-    const task = isUuid(id) ? await this.tasks.findById(id.toLowerCase(), columns) : null;
+    find: (id: string) => Promise<T | null>,
+  ): Promise<T> {
+    const task = isUuid(id) ? await find(id.toLowerCase()) : null;
     if (!task || (principal.role !== 'admin' && task.submitterId !== principal.id)) {
       throw new BrokerError(ErrorCode.TaskNotFound, `no task ${id.slice(0, 100)}`);
     }

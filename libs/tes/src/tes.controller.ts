@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Inject } from '@nestjs/common';
 import { CurrentPrincipal, Public, Roles } from '@constellation/auth';
@@ -6,9 +6,10 @@ import type { AuthenticatedPrincipal } from '@constellation/auth';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { parseListQuery, parseView } from './list-query';
 import { ServiceInfoService } from './service-info.service';
-import { TaskPage, TaskService } from './task.service';
+import { TaskService } from './task.service';
 import type { TesServiceInfo } from './service-info';
-import type { TesTask } from './tes.types';
+
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /**
  * GA4GH TES 1.1 under `/ga4gh/tes/v1`, and under `/v1` for clients that assume that base (Galaxy's runner,
@@ -46,12 +47,14 @@ export class TesController {
     return this.tasks.create(principal, body);
   }
 
+  // Reads answer with JSON text rendered by PostgreSQL (see task-views.ts), sent as it is.
   @Roles('submitter', 'admin')
   @Get('tasks')
+  @Header('Content-Type', JSON_CONTENT_TYPE)
   listTasks(
     @CurrentPrincipal() principal: AuthenticatedPrincipal,
     @Query() query: Record<string, unknown>,
-  ): Promise<TaskPage> {
+  ): Promise<string> {
     return this.tasks.list(principal, parseListQuery(query, this.config.pageSizeDefault));
   }
 
@@ -69,11 +72,12 @@ export class TesController {
 
   @Roles('submitter', 'admin')
   @Get('tasks/:id')
+  @Header('Content-Type', JSON_CONTENT_TYPE)
   getTask(
     @CurrentPrincipal() principal: AuthenticatedPrincipal,
     @Param('id') id: string,
     @Query('view') view: unknown,
-  ): Promise<TesTask> {
+  ): Promise<string> {
     return this.tasks.get(principal, id, parseView(view));
   }
 }
