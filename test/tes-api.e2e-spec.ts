@@ -353,6 +353,84 @@ describe('TES 1.1 API', () => {
     });
   });
 
+  describe('simultaneous requests (creates and gets are grouped per event-loop turn)', () => {
+    // Principals of their own: other tests count carol's and dave's tasks.
+    let carol: TestPrincipal;
+    let dave: TestPrincipal;
+    beforeAll(async () => {
+      carol = await createPrincipal(t, 'submitter');
+      dave = await createPrincipal(t, 'submitter');
+    });
+
+    it('stores each of many simultaneous creates once, with its own QUEUED event and submitter', async () => {
+      const sent = Array.from({ length: 60 }, (_, i) => ({
+        who: i % 2 === 0 ? carol : dave,
+        name: `burst-${i}`,
+      }));
+      const ids = await Promise.all(
+        sent.map(async ({ who, name }) => {
+          const res = await tes(t.url, who)
+            .create({ ...MINIMAL_TASK, name })
+            .expect(200);
+          return res.body.id as string;
+        }),
+      );
+      expect(new Set(ids).size).toBe(60);
+      const rows: Array<{
+        id: string;
+        name: string;
+        submitter_id: string;
+        events: number;
+        to_state: string;
+      }> = await db.query(
+        `SELECT t.id, t.name, t.submitter_id, count(e.id)::int AS events, min(e.to_state) AS to_state
+           FROM task t JOIN task_event e ON e.task_id = t.id WHERE t.id = ANY($1::uuid[]) GROUP BY t.id`,
+        [ids],
+      );
+      expect(rows).toHaveLength(60);
+      for (const [i, id] of ids.entries()) {
+        expect(rows.find((r) => r.id === id)).toEqual({
+          id,
+          name: `burst-${i}`,
+          submitter_id: sent[i].who.id,
+          events: 1,
+          to_state: 'QUEUED',
+        });
+      }
+    });
+
+    it("answers each of many simultaneous gets with its own task, and 404 for unknown ids and others' tasks", async () => {
+      const createFor = async (who: TestPrincipal, i: number) =>
+        (
+          await tes(t.url, who)
+            .create({ ...MINIMAL_TASK, name: `poll-${who.name}-${i}` })
+            .expect(200)
+        ).body.id as string;
+      const mine = await Promise.all(Array.from({ length: 8 }, (_, i) => createFor(carol, i)));
+      const theirs = await Promise.all(Array.from({ length: 8 }, (_, i) => createFor(dave, i)));
+      const views = ['MINIMAL', 'BASIC', 'FULL'] as const;
+      const asks: Array<{ id: string; view: string; status: number; name?: string }> = [
+        ...mine.map((id, i) => ({ id, view: views[i % 3], status: 200, name: `poll-${carol.name}-${i}` })),
+        ...theirs.map((id, i) => ({ id, view: views[i % 3], status: 404 })),
+        ...Array.from({ length: 8 }, (_, i) => ({
+          id: `01a21700-0000-7000-8000-00000000000${i}`,
+          view: views[i % 3],
+          status: 404,
+        })),
+      ];
+      const answers = await Promise.all(asks.map((a) => tes(t.url, carol).get(a.id, a.view)));
+      for (const [i, a] of asks.entries()) {
+        const res = answers[i];
+        expect(res.status).toBe(a.status);
+        if (a.status !== 200) continue;
+        expect(res.body.id).toBe(a.id);
+        expect(res.body.state).toBe('QUEUED');
+        if (a.view === 'MINIMAL') expect(Object.keys(res.body)).toEqual(['id', 'state']);
+        else expect(res.body.name).toBe(a.name);
+      }
+    });
+  });
+
   describe('ListTasks', () => {
     let owner: TestPrincipal;
     const ids: string[] = [];

@@ -6,3 +6,4 @@ export * from './public.decorator';
 export * from './field-validator';
 export * from './country-codes';
 export * from './text';
+export * from './group-writer';

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import DataLoader from 'dataloader';
 import { DataSource, EntityManager } from 'typeorm';
-import { newId } from '@constellation/common';
+import { GroupWriter, newId } from '@constellation/common';
 import { PreparedSql } from '@constellation/persistence';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
@@ -18,6 +19,25 @@ export interface TaskListQuery {
   /** Keyset cursor: only tasks with a smaller id (older). */
   beforeId?: string;
 }
+
+interface NewTaskRow {
+  id: string;
+  submitterId: string;
+  name: string | null;
+  /** JSON text. */
+  document: string;
+  tags: string;
+  /** ISO 8601: pg would format a Date field by field. */
+  createdAt: string;
+  eventId: string;
+  reason: string;
+}
+
+/**
+ * At most 32 creates per statement (one per concurrent client connection in the usual case; each row count is
+ * a prepared statement of its own) and about 8 MiB of documents, well under what a statement may carry.
+ */
+const INSERT_GROUP_LIMITS = { maxItems: 32, maxBytes: 8 * 1024 * 1024 };
 
 export interface StateChange {
   to: TesState;
@@ -100,13 +120,47 @@ function escapeLike(s: string): string {
 
 @Injectable()
 export class TaskRepository {
+  private readonly inserts: GroupWriter<NewTaskRow>;
+  private readonly viewLoaders = new Map<TesView, DataLoader<string, TaskJson | null>>();
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly sql: PreparedSql,
-  ) {}
+  ) {
+    this.inserts = new GroupWriter(
+      (rows) => this.insertRows(rows),
+      INSERT_GROUP_LIMITS,
+      (r) => r.document.length,
+    );
+  }
+
+  /** One statement for the tasks and their QUEUED events; its text depends only on the row count. */
+  private async insertRows(rows: NewTaskRow[]): Promise<void> {
+    const params: unknown[] = [];
+    const values = rows.map((r) => {
+      const at = params.length;
+      params.push(r.id, r.submitterId, r.name, r.document, r.tags, r.createdAt, r.eventId, r.reason);
+      return (
+        `($${at + 1}::uuid, $${at + 2}::uuid, $${at + 3}::text, $${at + 4}::jsonb, $${at + 5}::jsonb, ` +
+        `$${at + 6}::timestamptz, $${at + 7}::uuid, $${at + 8}::text)`
+      );
+    });
+    await this.sql.query(
+      `WITH new (id, submitter_id, name, document, tags, created_at, event_id, reason) AS (VALUES ${values.join(', ')}),
+       inserted AS (
+         INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
+         SELECT id, submitter_id, name, 'QUEUED', document, tags, created_at, created_at, 1 FROM new
+         RETURNING id)
+       INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
+       SELECT new.event_id, new.id, new.created_at, NULL, 'QUEUED', 0, new.reason
+       FROM new JOIN inserted ON inserted.id = new.id`,
+      params,
+    );
+  }
 
   /**
-   * Inserts the task and its first event in one statement (one round trip, atomic): accepted means stored.
+   * Inserts the task and its first event, atomically: accepted means stored. Concurrent creates share one
+   * statement (see GroupWriter), one commit and one round trip.
    */
   async insert(
     submitterId: string,
@@ -115,24 +169,16 @@ export class TaskRepository {
     reason = 'accepted',
   ): Promise<TaskEntity> {
     const id = newId();
-    await this.sql.query(
-      `WITH inserted AS (
-         INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
-         VALUES ($1, $2, $3, 'QUEUED', $4::jsonb, $5::jsonb, $6, $6, 1)
-         RETURNING id)
-       INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
-       SELECT $7, id, $6, NULL, 'QUEUED', 0, $8 FROM inserted`,
-      [
-        id,
-        submitterId,
-        document.name ?? null,
-        JSON.stringify(document),
-        JSON.stringify(document.tags),
-        now,
-        newId(),
-        reason,
-      ],
-    );
+    await this.inserts.add({
+      id,
+      submitterId,
+      name: document.name ?? null,
+      document: JSON.stringify(document),
+      tags: JSON.stringify(document.tags),
+      createdAt: now.toISOString(),
+      eventId: newId(),
+      reason,
+    });
     return Object.assign(new TaskEntity(), {
       id,
       submitterId,
@@ -165,12 +211,31 @@ export class TaskRepository {
     return rows.length > 0 ? toTaskEntity(rows[0]) : null;
   }
 
-  async findJson(id: string, view: TesView): Promise<TaskJson | null> {
+  /**
+   * Gets that arrive in the same turn of the event loop share one query per view (DataLoader, without its
+   * cache: every call reads the current row), which saves a round trip and a statement per get when
+   * clients poll many tasks at once, as Galaxy and Nextflow do.
+   */
+  findJson(id: string, view: TesView): Promise<TaskJson | null> {
+    let loader = this.viewLoaders.get(view);
+    if (loader === undefined) {
+      loader = new DataLoader((ids) => this.findJsonMany(ids, view), {
+        cache: false,
+        maxBatchSize: 256,
+        batchScheduleFn: (run) => setImmediate(run),
+      });
+      this.viewLoaders.set(view, loader);
+    }
+    return loader.load(id);
+  }
+
+  private async findJsonMany(ids: readonly string[], view: TesView): Promise<Array<TaskJson | null>> {
     const rows = await this.sql.query<ViewRow & { submitter_id: string }>(
-      `SELECT submitter_id, ${viewColumnsSql(view)} FROM task WHERE id = $1`,
-      [id],
+      `SELECT submitter_id, ${viewColumnsSql(view)} FROM task WHERE id = ANY($1::uuid[])`,
+      [ids],
     );
-    return rows.length > 0 ? { submitterId: rows[0].submitter_id, json: renderTaskJson(rows[0]) } : null;
+    const byId = new Map(rows.map((r) => [r.id, { submitterId: r.submitter_id, json: renderTaskJson(r) }]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   /** One page of `pageSize` tasks, newest first. */

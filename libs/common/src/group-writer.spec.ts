@@ -1,0 +1,43 @@
+import { GroupWriter } from './group-writer';
+
+describe('GroupWriter', () => {
+  function writer(limits = { maxItems: 100, maxBytes: 1_000_000 }, failOn?: string) {
+    const writes: string[][] = [];
+    const w = new GroupWriter<string>(
+      async (items) => {
+        writes.push(items);
+        await Promise.resolve();
+        if (failOn !== undefined && items.includes(failOn)) throw new Error(`cannot store ${failOn}`);
+      },
+      limits,
+      (item) => item.length,
+    );
+    return { w, writes };
+  }
+
+  it('writes what arrives in one loop turn as one group, and what comes later as the next', async () => {
+    const { w, writes } = writer();
+    await Promise.all(['a', 'b', 'c'].map((x) => w.add(x)));
+    await w.add('d');
+    expect(writes).toEqual([['a', 'b', 'c'], ['d']]);
+  });
+
+  it('splits a turn into groups of at most maxItems items and about maxBytes', async () => {
+    const byCount = writer({ maxItems: 2, maxBytes: 1000 });
+    await Promise.all(['a', 'b', 'c', 'd', 'e'].map((x) => byCount.w.add(x)));
+    expect(byCount.writes).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+
+    const bySize = writer({ maxItems: 100, maxBytes: 5 });
+    await Promise.all(['aaa', 'bb', 'c', 'dddddddd', 'e'].map((x) => bySize.w.add(x)));
+    // An item larger than the limit still goes, alone.
+    expect(bySize.writes).toEqual([['aaa', 'bb'], ['c'], ['dddddddd'], ['e']]);
+  });
+
+  it('fails only the caller whose item cannot be stored: a failed group is retried item by item', async () => {
+    const { w, writes } = writer(undefined, 'bad');
+    const results = await Promise.allSettled(['a', 'bad', 'c'].map((x) => w.add(x)));
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('cannot store bad'));
+    expect(writes).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+  });
+});

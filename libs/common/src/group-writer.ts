@@ -1,0 +1,74 @@
+/** How a GroupWriter splits what it gathered: at most `maxItems` items and about `maxBytes` per write. */
+export interface GroupLimits {
+  maxItems: number;
+  maxBytes: number;
+}
+
+interface Waiting<T> {
+  item: T;
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Group commit: items handed over in the same turn of the event loop are written together, by one call
+ * of `write` per group, and each caller's promise settles when its group is stored. Under concurrent load
+ * this turns N statements, N commits and N round trips into one, at the cost of at most one loop turn of
+ * waiting. A group that fails is written again item by item, so one bad item fails only its own caller.
+ */
+export class GroupWriter<T> {
+  private waiting: Waiting<T>[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly write: (items: T[]) => Promise<void>,
+    private readonly limits: GroupLimits,
+    private readonly sizeOf: (item: T) => number,
+  ) {}
+
+  add(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.waiting.push({ item, bytes: this.sizeOf(item), resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const all = this.waiting;
+    this.waiting = [];
+    let group: Waiting<T>[] = [];
+    let bytes = 0;
+    for (const w of all) {
+      if (group.length > 0 && (group.length >= this.limits.maxItems || bytes + w.bytes > this.limits.maxBytes)) {
+        void this.writeGroup(group);
+        group = [];
+        bytes = 0;
+      }
+      group.push(w);
+      bytes += w.bytes;
+    }
+    if (group.length > 0) void this.writeGroup(group);
+  }
+
+  private async writeGroup(group: Waiting<T>[]): Promise<void> {
+    try {
+      await this.write(group.map((w) => w.item));
+      for (const w of group) w.resolve();
+    } catch (err) {
+      if (group.length === 1) return group[0].reject(err);
+      await Promise.all(
+        group.map((w) =>
+          this.write([w.item]).then(
+            () => w.resolve(),
+            (e: unknown) => w.reject(e),
+          ),
+        ),
+      );
+    }
+  }
+}
