@@ -44,7 +44,10 @@ export class GroupWriter<T> {
     let group: Waiting<T>[] = [];
     let bytes = 0;
     for (const w of all) {
-      if (group.length > 0 && (group.length >= this.limits.maxItems || bytes + w.bytes > this.limits.maxBytes)) {
+      if (
+        group.length > 0 &&
+        (group.length >= this.limits.maxItems || bytes + w.bytes > this.limits.maxBytes)
+      ) {
         void this.writeGroup(group);
         group = [];
         bytes = 0;
