@@ -4,12 +4,13 @@
  * server doing one INSERT per request on the same database). Load: autocannon on loopback, 32 connections.
  *
  * Env: DATABASE_URL (a server where it may create and drop a database; else an embedded PostgreSQL),
- * BENCH_SECONDS (per scenario, default 10), BENCH_SCALES (default 100000,1000000).
+ * BENCH_SECONDS (per scenario, default 10), BENCH_SCALES (default 100000,1000000), CONSTELLATION_WORKERS
+ * (the broker's server processes, default auto: one per CPU, as on a host of its own).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
@@ -26,6 +27,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const SCALES = (process.env.BENCH_SCALES ?? '100000,1000000').split(',').map(Number);
 const CONNECTIONS = 32;
+const WORKERS = process.env.CONSTELLATION_WORKERS ?? 'auto';
 const LOG_DIR = mkdtempSync(path.join(tmpdir(), 'constellation-bench-logs-'));
 
 interface Row {
@@ -196,6 +198,7 @@ async function main(): Promise<void> {
           PORT: String(brokerPort),
           LOG_LEVEL: 'info',
           CONSTELLATION_RATE_LIMIT: '100000000/minute',
+          CONSTELLATION_WORKERS: WORKERS,
           TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
         },
         `${broker}/health/ready`,
@@ -276,6 +279,9 @@ async function main(): Promise<void> {
   }
 
   process.stdout.write(
+    `\nbroker: CONSTELLATION_WORKERS=${WORKERS} on ${availableParallelism()} CPUs; ${CONNECTIONS} connections\n`,
+  );
+  process.stdout.write(
     '\n| stored tasks | scenario | req/s | p50 ms | p99 ms | errors | vs ceiling |\n|---:|---|---:|---:|---:|---:|---:|\n',
   );
   for (const r of rows) {
@@ -288,7 +294,7 @@ async function main(): Promise<void> {
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
     path.join(ROOT, 'bench', 'results', 'api.json'),
-    `${JSON.stringify({ connections: CONNECTIONS, seconds: SECONDS, rows }, null, 2)}\n`,
+    `${JSON.stringify({ connections: CONNECTIONS, seconds: SECONDS, workers: WORKERS, cpus: availableParallelism(), rows }, null, 2)}\n`,
   );
 }
 

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig } from '@constellation/config';
+import cluster from 'node:cluster';
+import { AppConfig, ConfigError, loadConfig } from '@constellation/config';
 import {
   embeddedSecretKey,
   EmbeddedDatabase,
@@ -7,6 +8,7 @@ import {
   startEmbeddedPostgres,
 } from '@constellation/persistence';
 import { allowLongUploads } from '@constellation/job-files';
+import { serveClusterMetrics } from '@constellation/observability';
 import { createApp } from './app.factory';
 import { ENTITIES, MIGRATIONS } from './schema';
 
@@ -16,8 +18,9 @@ const SHUTDOWN_DRAIN_MS = 25_000;
 function say(level: 'info' | 'warn' | 'error', message: string): void {
   // Before Nest's logger exists, start-up speaks pino's shape so log collectors read one format.
   const levels = { info: 30, warn: 40, error: 50 };
+  const worker = cluster.isWorker ? { worker: cluster.worker?.id } : {};
   process.stdout.write(
-    `${JSON.stringify({ level: levels[level], time: Date.now(), context: 'startup', msg: message })}\n`,
+    `${JSON.stringify({ level: levels[level], time: Date.now(), pid: process.pid, context: 'startup', ...worker, msg: message })}\n`,
   );
 }
 
@@ -32,6 +35,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  // A worker gets DATABASE_URL and the secret key from the primary, which has migrated the database.
+  if (cluster.isWorker) return serve(config, config.databaseUrl as string, config.secretKey as string);
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
@@ -54,6 +59,19 @@ async function main(): Promise<void> {
   const applied = await runMigrations(databaseUrl, ENTITIES, MIGRATIONS);
   if (applied.length > 0) say('info', `applied migrations: ${applied.join(', ')}`);
 
+  if (config.workers === 1) return serve(config, databaseUrl, secretKey, () => embedded?.stop());
+  superviseWorkers(config.workers, { DATABASE_URL: databaseUrl, CONSTELLATION_SECRET_KEY: secretKey }, () =>
+    embedded?.stop(),
+  );
+}
+
+/** Runs the application in this process until SIGTERM or SIGINT; `stopped` runs after it has closed. */
+async function serve(
+  config: AppConfig,
+  databaseUrl: string,
+  secretKey: string,
+  stopped: () => Promise<void> | undefined = () => undefined,
+): Promise<void> {
   const app = await createApp({ config, databaseUrl, secretKey });
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -65,7 +83,7 @@ async function main(): Promise<void> {
     try {
       // close(): the HTTP server stops accepting and drains, then TypeORM closes its pool.
       await app.close();
-      await embedded?.stop();
+      await stopped();
       process.exit(0);
     } catch (err) {
       say('error', `shutdown failed: ${(err as Error).message}`);
@@ -84,6 +102,66 @@ async function main(): Promise<void> {
     'info',
     `Constellation listening on ${config.publicUrl} (API docs ${config.publicUrl}/docs, TES ${config.publicUrl}/ga4gh/tes/v1)`,
   );
+}
+
+/**
+ * Primary of CONSTELLATION_WORKERS > 1: forks the workers, which share the listening socket (Node's cluster
+ * hands each new connection to one of them) and work as replicas of one broker. A worker that dies once
+ * running is replaced; one that dies while starting stops the broker, as a single process would. SIGTERM or
+ * SIGINT stops the workers (each drains its requests), then `stopped` runs.
+ */
+function superviseWorkers(
+  count: number,
+  env: Record<string, string>,
+  stopped: () => Promise<void> | undefined,
+): void {
+  serveClusterMetrics();
+  const listening = new Set<number>();
+  let stopping = false;
+  let exitCode = 0;
+  const fork = () => {
+    const worker = cluster.fork(env);
+    worker.once('listening', () => listening.add(worker.id));
+  };
+  const finish = async () => {
+    try {
+      await stopped();
+    } finally {
+      process.exit(exitCode);
+    }
+  };
+  const stopAll = (why: string, code: number) => {
+    exitCode = Math.max(exitCode, code);
+    if (stopping) return;
+    stopping = true;
+    say('info', `${why}: stopping the workers`);
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) return void finish();
+    for (const w of workers) w?.process.kill('SIGTERM');
+    // Workers drain for SHUTDOWN_DRAIN_MS at most; one that is stuck beyond that is killed.
+    setTimeout(() => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+    }, SHUTDOWN_DRAIN_MS + 5_000).unref();
+  };
+  cluster.on('exit', (worker, code, signal) => {
+    const wasListening = listening.delete(worker.id);
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) void finish();
+      return;
+    }
+    const how = signal ?? `code ${code}`;
+    if (!wasListening) {
+      say('error', `worker ${worker.id} stopped while starting (${how}); stopping the broker`);
+      stopAll('start-up failure', 1);
+      return;
+    }
+    say('warn', `worker ${worker.id} stopped (${how}); starting a new one`);
+    fork();
+  });
+  process.on('SIGTERM', () => stopAll('SIGTERM received', 0));
+  process.on('SIGINT', () => stopAll('SIGINT received', 0));
+  for (let i = 0; i < count; i++) fork();
+  say('info', `started ${count} workers`);
 }
 
 main().catch((err: unknown) => {

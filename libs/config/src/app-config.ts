@@ -37,6 +37,11 @@ export interface AppConfig {
   amqpReconcileSeconds: number;
   fileRoots: string[];
   rateLimit: RateLimit;
+  /**
+   * HTTP server processes (Node's cluster): each is a replica of its own, with its own pool of up to 20
+   * database connections, rate-limit counters and dispatch rounds.
+   */
+  workers: number;
   orgName: string;
   orgUrl: string;
   serviceVersion: string;

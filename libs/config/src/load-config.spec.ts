@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError } from './config-error';
 import { loadConfig } from './load-config';
 
@@ -28,6 +29,7 @@ describe('loadConfig', () => {
       amqpReconcileSeconds: 300,
       fileRoots: [],
       rateLimit: { limit: 60000, windowMs: 60_000 },
+      workers: 1,
       orgName: 'Constellation',
       orgUrl: 'https://github.com/constellation-broker/constellation',
       serviceVersion: undefined,
@@ -50,7 +52,9 @@ describe('loadConfig', () => {
       CONSTELLATION_PUBLIC_URL: 'https://broker.example.org/',
       CONSTELLATION_DISPATCH_SECONDS: '0.25',
       CONSTELLATION_TRACK_SECONDS: '2',
+      CONSTELLATION_WORKERS: '3',
     });
+    expect(c.workers).toBe(3);
     expect(c.dispatchSeconds).toBe(0.25);
     expect(c.trackSeconds).toBe(2);
     expect(c.port).toBe(9000);
@@ -59,6 +63,11 @@ describe('loadConfig', () => {
     expect(c.rateLimit).toEqual({ limit: 100, windowMs: 1000 });
     expect(c.fileRoots).toEqual(['/data', '/scratch']);
     expect(c.policy).toBe('least-loaded');
+  });
+
+  it('gives one worker per CPU, at most four, for CONSTELLATION_WORKERS=auto', () => {
+    const c = loadConfig({ CONSTELLATION_WORKERS: 'AUTO' });
+    expect(c.workers).toBe(Math.min(4, availableParallelism()));
   });
 
   it.each([
@@ -90,6 +99,8 @@ describe('loadConfig', () => {
       'CONSTELLATION_FILE_ROOTS must be a colon-separated list of absolute paths',
     ],
     [{ CONSTELLATION_RATE_LIMIT: 'lots' }, 'CONSTELLATION_RATE_LIMIT must be a request count per window'],
+    [{ CONSTELLATION_WORKERS: '0' }, 'CONSTELLATION_WORKERS must be an integer from 1 to 4, or auto'],
+    [{ CONSTELLATION_WORKERS: '16' }, 'CONSTELLATION_WORKERS must be an integer from 1 to 4, or auto'],
     [
       { CONSTELLATION_ADMIN_TOKEN: 'has spaces in it' },
       'CONSTELLATION_ADMIN_TOKEN must be 32 to 256 URL-safe characters',

@@ -1,8 +1,12 @@
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { AppConfig, LOG_LEVELS, LogLevel, POLICIES, PolicyName, RateLimit } from './app-config';
 import { ConfigError } from './config-error';
 
 type Env = Record<string, string | undefined>;
+
+/** Each worker holds up to 20 database connections; PostgreSQL allows 100 by default. */
+const MAX_WORKERS = 4;
 
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 const WINDOWS: Record<string, number> = {
@@ -69,6 +73,17 @@ function bodyLimit(env: Env): number {
   const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]);
   if (bytes < 1024) throw new ConfigError('CONSTELLATION_BODY_LIMIT', 'at least 1kb');
   return bytes;
+}
+
+/** Server processes: a count, or `auto` for one per CPU the machine offers this process. */
+function workers(env: Env): number {
+  const raw = read(env, 'CONSTELLATION_WORKERS');
+  if (raw === undefined) return 1;
+  if (raw.toLowerCase() === 'auto') return Math.min(MAX_WORKERS, availableParallelism());
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_WORKERS) {
+    throw new ConfigError('CONSTELLATION_WORKERS', `an integer from 1 to ${MAX_WORKERS}, or auto`);
+  }
+  return Number(raw);
 }
 
 function rateLimit(env: Env): RateLimit {
@@ -156,6 +171,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
     fileRoots,
     rateLimit: rateLimit(env),
+    workers: workers(env),
     orgName: read(env, 'CONSTELLATION_ORG_NAME') ?? 'Constellation',
     orgUrl,
     serviceVersion: readPackageVersion(),

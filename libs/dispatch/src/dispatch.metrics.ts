@@ -58,6 +58,8 @@ export class DispatchMetrics {
       help: 'Unfinished tasks in the database, by state',
       labelNames: ['state'],
       registers,
+      // Read from the shared database: with several workers each reports the same value, so take one.
+      aggregator: 'first',
       async collect() {
         const rows: { state: string; n: number }[] = await db.query(
           `SELECT state, count(*)::integer AS n FROM task WHERE state = ANY($1::text[]) GROUP BY state`,
@@ -72,6 +74,7 @@ export class DispatchMetrics {
       help: 'Registered sites by admin state and observed health',
       labelNames: ['admin_state', 'health'],
       registers,
+      aggregator: 'first',
       async collect() {
         const rows: { admin_state: string; health: string; n: number }[] = await db.query(
           `SELECT admin_state, health, count(*)::integer AS n FROM site GROUP BY admin_state, health`,

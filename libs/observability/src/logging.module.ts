@@ -62,8 +62,10 @@ export class LoggingModule {
   static forRoot(level: LogLevel): DynamicModule {
     // Buffered writes: a synchronous write per request line halves throughput under load. pino flushes
     // the buffer on exit, so a clean or crashing shutdown still writes every line; the timer flushes it at
-    // least once a second, so on a quiet broker a line still shows up at once rather than at 4 KiB.
-    const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    // least once a second, so on a quiet broker a line still shows up at once rather than at 2 KiB.
+    // Each write is whole lines and at most PIPE_BUF (4 KiB), so several workers writing to one pipe never
+    // interleave inside a line.
+    const destination = pino.destination({ dest: 1, sync: false, minLength: 2048, maxWrite: 4096 });
     setInterval(() => flushQuietly(destination), FLUSH_INTERVAL_MS).unref();
     const root = pino(
       {

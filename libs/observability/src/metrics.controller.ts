@@ -1,7 +1,9 @@
-import { Public } from '@constellation/common';
+import cluster from 'node:cluster';
+import { BrokerError, ErrorCode, Public } from '@constellation/common';
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { clusterMetricsText } from './cluster-metrics';
 import { MetricsService } from './metrics.service';
 
 @ApiExcludeController()
@@ -13,7 +15,14 @@ export class MetricsController {
   @Get()
   @Header('Cache-Control', 'no-store')
   async metricsText(@Res() res: Response): Promise<void> {
+    let text: string;
+    try {
+      // With several workers, the scrape must count all of them, whichever one it reached.
+      text = cluster.isWorker ? await clusterMetricsText() : await this.metrics.registry.metrics();
+    } catch (err) {
+      throw new BrokerError(ErrorCode.ServiceUnavailable, (err as Error).message);
+    }
     res.setHeader('Content-Type', this.metrics.registry.contentType);
-    res.send(await this.metrics.registry.metrics());
+    res.send(text);
   }
 }

@@ -1,5 +1,7 @@
+import cluster from 'node:cluster';
 import { Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { joinClusterMetrics } from './cluster-metrics';
 
 /** The broker's own Prometheus registry (not the global one, so tests can build several apps). */
 @Injectable()
@@ -16,5 +18,6 @@ export class MetricsService {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [this.registry],
     });
+    if (cluster.isWorker) joinClusterMetrics(this.registry);
   }
 }
