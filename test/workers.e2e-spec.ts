@@ -76,6 +76,9 @@ describe('CONSTELLATION_WORKERS=2 (several server processes)', () => {
       }
 
       process.kill(first, 'SIGKILL');
+      // While its replacement starts, a scrape still answers, from the workers that are running.
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await fetch(`${base}/metrics`, { headers: { connection: 'close' } })).status).toBe(200);
       const replaced = Date.now() + 60_000;
       while (workerPids(broker.output()).length < 3 && Date.now() < replaced)
         await new Promise((r) => setTimeout(r, 200));

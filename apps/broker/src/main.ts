@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import cluster from 'node:cluster';
+import cluster, { Worker } from 'node:cluster';
 import { AppConfig, ConfigError, loadConfig } from '@constellation/config';
 import {
   embeddedSecretKey,
@@ -104,24 +104,38 @@ async function serve(
   );
 }
 
+/** Longest wait before a dead worker is replaced, when workers keep dying. */
+const MAX_RESPAWN_DELAY_MS = 30_000;
+/** A worker that lived this long resets the respawn delay. */
+const HEALTHY_WORKER_MS = 60_000;
+
 /**
  * Primary of CONSTELLATION_WORKERS > 1: forks the workers, which share the listening socket (Node's cluster
- * hands each new connection to one of them) and work as replicas of one broker. A worker that dies once
- * running is replaced; one that dies while starting stops the broker, as a single process would. SIGTERM or
- * SIGINT stops the workers (each drains its requests), then `stopped` runs.
+ * hands each new connection to one of them) and work as replicas of one broker. If one of the first workers
+ * fails while starting, the broker stops, as a single process would; later a dead worker is replaced, after
+ * a delay that doubles (1 s to 30 s) while replacements keep dying. SIGTERM or SIGINT stops the workers (each
+ * drains its requests), then `stopped` runs.
  */
 function superviseWorkers(
   count: number,
   env: Record<string, string>,
   stopped: () => Promise<void> | undefined,
 ): void {
-  serveClusterMetrics();
-  const listening = new Set<number>();
+  const live = new Map<number, { worker: Worker; startedAt: number; listening: boolean }>();
+  serveClusterMetrics(() => [...live.values()].filter((w) => w.listening).map((w) => w.worker));
+  let started = false;
   let stopping = false;
   let exitCode = 0;
+  let respawnDelayMs = 1000;
+
   const fork = () => {
     const worker = cluster.fork(env);
-    worker.once('listening', () => listening.add(worker.id));
+    live.set(worker.id, { worker, startedAt: Date.now(), listening: false });
+    worker.once('listening', () => {
+      const entry = live.get(worker.id);
+      if (entry) entry.listening = true;
+      if (!started && [...live.values()].every((w) => w.listening)) started = true;
+    });
   };
   const finish = async () => {
     try {
@@ -135,28 +149,34 @@ function superviseWorkers(
     if (stopping) return;
     stopping = true;
     say('info', `${why}: stopping the workers`);
-    const workers = Object.values(cluster.workers ?? {});
-    if (workers.length === 0) return void finish();
-    for (const w of workers) w?.process.kill('SIGTERM');
+    if (live.size === 0) return void finish();
+    for (const { worker } of live.values()) worker.process.kill('SIGTERM');
     // Workers drain for SHUTDOWN_DRAIN_MS at most; one that is stuck beyond that is killed.
     setTimeout(() => {
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGKILL');
+      for (const { worker } of live.values()) worker.process.kill('SIGKILL');
     }, SHUTDOWN_DRAIN_MS + 5_000).unref();
   };
   cluster.on('exit', (worker, code, signal) => {
-    const wasListening = listening.delete(worker.id);
+    const entry = live.get(worker.id);
+    live.delete(worker.id);
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) void finish();
+      if (live.size === 0) void finish();
       return;
     }
     const how = signal ?? `code ${code}`;
-    if (!wasListening) {
+    if (!started) {
       say('error', `worker ${worker.id} stopped while starting (${how}); stopping the broker`);
       stopAll('start-up failure', 1);
       return;
     }
-    say('warn', `worker ${worker.id} stopped (${how}); starting a new one`);
-    fork();
+    const lived = entry ? Date.now() - entry.startedAt : 0;
+    if (lived >= HEALTHY_WORKER_MS) respawnDelayMs = 1000;
+    const delay = lived >= HEALTHY_WORKER_MS ? 0 : respawnDelayMs;
+    if (lived < HEALTHY_WORKER_MS) respawnDelayMs = Math.min(MAX_RESPAWN_DELAY_MS, respawnDelayMs * 2);
+    say('warn', `worker ${worker.id} stopped (${how}); starting a new one in ${delay / 1000} s`);
+    setTimeout(() => {
+      if (!stopping) fork();
+    }, delay);
   });
   process.on('SIGTERM', () => stopAll('SIGTERM received', 0));
   process.on('SIGINT', () => stopAll('SIGINT received', 0));

@@ -7,10 +7,12 @@ describe('GroupWriter', () => {
       async (items) => {
         writes.push(items);
         await Promise.resolve();
+        if (failOn === 'everything') throw new Error('database is down');
         if (failOn !== undefined && items.includes(failOn)) throw new Error(`cannot store ${failOn}`);
       },
       limits,
       (item) => item.length,
+      (err) => (err as Error).message.startsWith('cannot store'),
     );
     return { w, writes };
   }
@@ -39,5 +41,12 @@ describe('GroupWriter', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason).toEqual(new Error('cannot store bad'));
     expect(writes).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+  });
+
+  it('fails the whole group at once, without retries, on an error no single item causes', async () => {
+    const { w, writes } = writer(undefined, 'everything');
+    const results = await Promise.allSettled(['a', 'b', 'c'].map((x) => w.add(x)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(writes).toEqual([['a', 'b', 'c']]);
   });
 });

@@ -15,7 +15,9 @@ interface Waiting<T> {
  * Group commit: items handed over in the same turn of the event loop are written together, by one call
  * of `write` per group, and each caller's promise settles when its group is stored. Under concurrent load
  * this turns N statements, N commits and N round trips into one, at the cost of at most one loop turn of
- * waiting. A group that fails is written again item by item, so one bad item fails only its own caller.
+ * waiting. A group that fails because of one of its items (`itemError` says which errors can be) is
+ * written again item by item, so one bad item fails only its own caller; any other failure (database down,
+ * pool exhausted) fails the whole group at once rather than multiplying the load.
  */
 export class GroupWriter<T> {
   private waiting: Waiting<T>[] = [];
@@ -25,6 +27,7 @@ export class GroupWriter<T> {
     private readonly write: (items: T[]) => Promise<void>,
     private readonly limits: GroupLimits,
     private readonly sizeOf: (item: T) => number,
+    private readonly itemError: (err: unknown) => boolean,
   ) {}
 
   add(item: T): Promise<void> {
@@ -63,7 +66,10 @@ export class GroupWriter<T> {
       await this.write(group.map((w) => w.item));
       for (const w of group) w.resolve();
     } catch (err) {
-      if (group.length === 1) return group[0].reject(err);
+      if (group.length === 1 || !this.itemError(err)) {
+        for (const w of group) w.reject(err);
+        return;
+      }
       await Promise.all(
         group.map((w) =>
           this.write([w.item]).then(

@@ -21,7 +21,7 @@ describe('safeErrorSerializer', () => {
 });
 
 describe('RequestLogMiddleware', () => {
-  function run(url: string, status: number, headers: Record<string, string> = {}) {
+  function run(url: string, status: number, headers: Record<string, string> = {}, finished = true) {
     const out: string[] = [];
     const stream = { write: (line: string) => void out.push(line) };
     const metrics = new MetricsService();
@@ -33,6 +33,7 @@ describe('RequestLogMiddleware', () => {
     }) as unknown as IncomingMessage;
     const res = Object.assign(new EventEmitter(), {
       statusCode: 200,
+      writableFinished: finished,
       sent: {} as Record<string, string>,
       setHeader(name: string, value: string) {
         this.sent[name] = value;
@@ -71,6 +72,15 @@ describe('RequestLogMiddleware', () => {
     expect(text).toContain(
       'constellation_http_request_duration_seconds_count{method="GET",route="unmatched",status="404"} 1',
     );
+  });
+
+  it('records a request whose client went away before the response was complete as 499', async () => {
+    const { lines, metrics } = run('/ga4gh/tes/v1/tasks', 200, {}, false);
+    expect(lines[0]).toMatchObject({ res: { status: 499 } });
+    const text = await metrics.registry.getSingleMetricAsString(
+      'constellation_http_request_duration_seconds',
+    );
+    expect(text).toContain('status="499"');
   });
 
   it('logs a 5xx at error level', () => {

@@ -29,7 +29,8 @@ export class RequestLogMiddleware {
 
   private finished(req: IncomingMessage, res: ServerResponse, id: string, startedAt: bigint): void {
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
-    const status = res.statusCode;
+    // 499 (as nginx logs it): the client went away before the response was complete.
+    const status = res.writableFinished ? res.statusCode : 499;
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);

@@ -8,6 +8,16 @@ import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 const MAX_PREPARED = 256;
 
 /**
+ * Statement names by text, for the whole process: pg refuses a name already prepared on a connection for
+ * another text, so two PreparedSql instances on one pool must agree on every name.
+ */
+const names = new Map<string, string>();
+let nextName = 0;
+
+/** PostgreSQL's "cached plan must not change result type": a migration changed a prepared statement's table. */
+const STALE_PLAN = '0A000';
+
+/**
  * Runs the hottest statements (TES create, get and list) straight on the pg pool of the application's
  * TypeORM DataSource, as named prepared statements: PostgreSQL parses and plans each text once per
  * connection instead of on every call, and the query skips TypeORM's query-runner bookkeeping, which cost
@@ -18,8 +28,6 @@ const MAX_PREPARED = 256;
  */
 @Injectable()
 export class PreparedSql {
-  private readonly names = new Map<string, string>();
-
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   async query<Row>(
@@ -28,17 +36,23 @@ export class PreparedSql {
     opts: { prepare: boolean } = { prepare: true },
   ): Promise<Row[]> {
     const pool = (this.db.driver as PostgresDriver).master as Pool;
-    const name = opts.prepare ? this.nameOf(text) : undefined;
-    const result = await pool.query<Row & object>({ text, values, name });
-    return result.rows;
-  }
-
-  private nameOf(text: string): string | undefined {
-    let name = this.names.get(text);
-    if (name === undefined && this.names.size < MAX_PREPARED) {
-      name = `constellation_${this.names.size}`;
-      this.names.set(text, name);
+    const name = opts.prepare ? nameOf(text) : undefined;
+    try {
+      return (await pool.query<Row & object>({ text, values, name })).rows;
+    } catch (err) {
+      if (name === undefined || (err as { code?: unknown }).code !== STALE_PLAN) throw err;
+      // Another replica migrated the table: prepare the text again under a new name, on every connection.
+      names.delete(text);
+      return (await pool.query<Row & object>({ text, values, name: nameOf(text) })).rows;
     }
-    return name;
   }
+}
+
+function nameOf(text: string): string | undefined {
+  let name = names.get(text);
+  if (name === undefined && names.size < MAX_PREPARED) {
+    name = `constellation_${nextName++}`;
+    names.set(text, name);
+  }
+  return name;
 }

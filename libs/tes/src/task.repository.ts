@@ -35,7 +35,8 @@ interface NewTaskRow {
 
 /**
  * At most 32 creates per statement (one per concurrent client connection in the usual case; each row count is
- * a prepared statement of its own) and about 8 MiB of documents, well under what a statement may carry.
+ * a prepared statement of its own) and about 8 M characters of documents and tags (the tags go in twice,
+ * inside the document and alone), well under what a statement may carry.
  */
 const INSERT_GROUP_LIMITS = { maxItems: 32, maxBytes: 8 * 1024 * 1024 };
 
@@ -130,7 +131,9 @@ export class TaskRepository {
     this.inserts = new GroupWriter(
       (rows) => this.insertRows(rows),
       INSERT_GROUP_LIMITS,
-      (r) => r.document.length,
+      (r) => r.document.length + r.tags.length,
+      // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
+      (err) => /^2[23]/.test(String((err as { code?: unknown }).code ?? '')),
     );
   }
 
@@ -260,8 +263,9 @@ export class TaskRepository {
       `SELECT ${viewColumnsSql(view)} FROM task` +
       (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
       ` ORDER BY id DESC LIMIT ${param(pageSize + 1)}`;
-    // Planned for its values, not prepared: a name prefix can use its index only when the planner sees
-    // the prefix, and a page costs far more than its planning.
+    // Planned for its values, never prepared: a generic plan cannot tell a submitter with ten tasks from one
+    // with a million (it might walk the primary key past every other submitter's tasks), a name prefix can
+    // use its index only when the planner sees the prefix, and a page costs far more than its planning.
     const rows = await this.sql.query<ViewRow>(sql, params, { prepare: false });
     const page = rows.length > pageSize ? rows.slice(0, pageSize) : rows;
     const out: TaskPageJson = { tasks: page.map(renderTaskJson).join(',') };
