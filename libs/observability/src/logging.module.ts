@@ -48,12 +48,13 @@ export const REQUEST_LINE_LOGGER = Symbol('REQUEST_LINE_LOGGER');
 /** Longest time a log line waits in the write buffer. */
 export const FLUSH_INTERVAL_MS = 1000;
 
-function flushQuietly(destination: { flush(cb?: (err?: Error) => void): void }): void {
+function flushQuietly(destination: { flush(): void }): void {
   try {
-    // The callback form never throws on an empty buffer or a write in progress; a failure waits for the next tick.
-    destination.flush(() => undefined);
+    // Without a callback: flush(cb) would also fsync stdout every second, and add listeners that pile up
+    // while the output is blocked. It returns at once when a write is in progress.
+    destination.flush();
   } catch {
-    // Logging must never take the broker down.
+    // Only a destroyed destination throws; logging must never take the broker down.
   }
 }
 
