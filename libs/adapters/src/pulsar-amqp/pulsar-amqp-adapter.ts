@@ -12,7 +12,8 @@ import {
   type SubmitJob,
 } from '../site-adapter';
 import { oneLine } from '../tes/bounded-text';
-import { completedOutcome, stderrTail, type OutcomeOptions } from '../pulsar-rest/job-outcome';
+import { completedOutcome, unfinishedOutcome, type OutcomeOptions } from '../pulsar-rest/job-outcome';
+import { FinishedOutcomes } from '../pulsar-rest/finished-outcomes';
 import { PLAN_NAME, prepareJob, remoteJobId } from '../pulsar-rest/job-plan';
 import type { PulsarJobs } from '../pulsar-rest/pulsar-jobs';
 import { parseStatus, type PulsarJobStatus, type PulsarStatus } from '../pulsar-rest/pulsar-responses';
@@ -204,7 +205,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
   private closed = false;
   private readonly links = new Map<string, AmqpLink>();
   private readonly managers = new Map<string, ManagerChannel>();
-  private readonly finished = new Map<string, Promise<RemoteStatus | AdapterError>>();
+  private readonly finished: FinishedOutcomes;
   /** Job id → when this process published its setup message. */
   private readonly submitted = new Map<string, number>();
   private readonly files: JobFilesPort;
@@ -228,6 +229,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     this.submitGraceMs = options.submitGraceMs ?? 120_000;
     this.fileRoots = [...(options.fileRoots ?? [])];
     this.rememberFinished = options.rememberFinished ?? 10_000;
+    this.finished = new FinishedOutcomes(this.rememberFinished);
     this.cancelWaitMs = options.cancelWaitMs ?? 10_000;
     this.statusTtlMs = options.statusRequestTtlMs ?? 60_000;
     this.outcomeOptions = {
@@ -392,39 +394,17 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     ref: RemoteRef,
     status: PulsarStatus,
   ): Promise<RemoteStatus | AdapterError> {
-    const blank = { executorLogs: [], outputs: [], systemLogs: [] };
-    switch (status.status) {
-      case 'preprocessing':
-      case 'queued':
-        return { state: 'INITIALIZING', ...blank };
-      case 'running':
-      case 'postprocessing':
-        return { state: 'RUNNING', ...blank };
-      case 'cancelled':
-        return { state: 'CANCELED', ...blank };
-      case 'lost': {
-        // Our setup message may still wait in the queue behind others, while the status request did not.
-        const sent = this.submitted.get(ref);
-        if (sent !== undefined && Date.now() - sent < this.submitGraceMs)
-          return { state: 'INITIALIZING', ...blank };
-        return new AdapterError('lost', `Pulsar no longer knows job ${ref}`);
-      }
-      case 'failed':
-        return {
-          state: 'SYSTEM_ERROR',
-          ...blank,
-          systemLogs: [
-            'Pulsar failed the job while staging its files (status "failed")',
-            ...stderrTail(status),
-          ],
-        };
-      case 'complete': {
-        const key = `${channel.link.where}\u0000${channel.manager}\u0000${ref}`;
-        const known = this.finished.get(key);
-        if (known) return known;
-        return this.remember(key, this.completed(ref, status));
-      }
+    const unfinished = unfinishedOutcome(status);
+    if (unfinished) return unfinished;
+    if (status.status === 'lost') {
+      // Our setup message may still wait in the queue behind others, while the status request did not.
+      const sent = this.submitted.get(ref);
+      if (sent !== undefined && Date.now() - sent < this.submitGraceMs)
+        return { state: 'INITIALIZING', executorLogs: [], outputs: [], systemLogs: [] };
+      return new AdapterError('lost', `Pulsar no longer knows job ${ref}`);
     }
+    const key = `${channel.link.where}\u0000${channel.manager}\u0000${ref}`;
+    return this.finished.get(key) ?? this.finished.remember(key, this.completed(ref, status));
   }
 
   /** Pulsar publishes `complete` after postprocessing, so everything it POSTed is in the spool by now. */
@@ -437,20 +417,6 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     // completedOutcome reads through the two methods SpoolReader provides (see FinishedJobReader).
     const reader: FinishedJobReader = this.reader;
     return completedOutcome(reader as PulsarJobs, ref, spooled, this.outcomeOptions);
-  }
-
-  private remember(key: string, outcome: Promise<RemoteStatus>): Promise<RemoteStatus | AdapterError> {
-    const settled = outcome.catch((err: unknown) =>
-      err instanceof AdapterError ? err : new AdapterError('protocol_error', oneLine(String(err), 200)),
-    );
-    this.finished.set(key, settled);
-    while (this.finished.size > this.rememberFinished) {
-      this.finished.delete(this.finished.keys().next().value as string);
-    }
-    void settled.then((result) => {
-      if (result instanceof AdapterError && result.kind === 'unreachable') this.finished.delete(key);
-    });
-    return settled;
   }
 
   /** A job with a kill pending: done once final, else the kill is sent again (Pulsar may have ignored it). */
@@ -522,7 +488,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     channel.heard.delete(ref);
     channel.cancelPending.delete(ref);
     this.submitted.delete(ref);
-    this.finished.delete(`${channel.link.where}\u0000${channel.manager}\u0000${ref}`);
+    this.finished.forget(`${channel.link.where}\u0000${channel.manager}\u0000${ref}`);
   }
 
   /** Closes every connection (tests, shutdown). */

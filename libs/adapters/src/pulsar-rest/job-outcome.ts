@@ -59,6 +59,36 @@ export function stderrTail(status: PulsarStatus): string[] {
 }
 
 /**
+ * The task's status for a Pulsar job status that needs nothing read from the job: every status but `lost`
+ * (each adapter has its own grace) and `complete` (see completedOutcome), for which it gives undefined.
+ */
+export function unfinishedOutcome(status: PulsarStatus): RemoteStatus | undefined {
+  const blank = { executorLogs: [], outputs: [], systemLogs: [] };
+  switch (status.status) {
+    case 'preprocessing':
+    case 'queued':
+      return { state: 'INITIALIZING', ...blank };
+    case 'running':
+    case 'postprocessing':
+      return { state: 'RUNNING', ...blank };
+    case 'cancelled':
+      return { state: 'CANCELED', ...blank };
+    case 'failed':
+      return {
+        state: 'SYSTEM_ERROR',
+        ...blank,
+        systemLogs: [
+          'Pulsar failed the job while staging its files (status "failed")',
+          ...stderrTail(status),
+        ],
+      };
+    case 'lost':
+    case 'complete':
+      return undefined;
+  }
+}
+
+/**
  * Turns a job Pulsar calls `complete` into the task's final status: reads the plan and the script's records,
  * and, when every executor that had to succeed did, delivers the outputs. Rejects only with `unreachable`
  * (the site failed while we read from it: try again later); everything else is a final status.

@@ -20,7 +20,8 @@ import {
   SUBMITTED_MARKER,
   type PreparedJob,
 } from './job-plan';
-import { completedOutcome, stderrTail, type OutcomeOptions } from './job-outcome';
+import { completedOutcome, unfinishedOutcome, type OutcomeOptions } from './job-outcome';
+import { FinishedOutcomes } from './finished-outcomes';
 import { jobScript } from './job-script';
 import { PulsarJobs } from './pulsar-jobs';
 import { pulsarTarget } from './pulsar-http';
@@ -61,17 +62,16 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
   private readonly timeoutMs: number;
   private readonly outcomeOptions: OutcomeOptions;
   private readonly dispatcher?: Dispatcher;
-  private readonly rememberFinished: number;
   private readonly cancelWaitMs: number;
   private readonly fileRoots: readonly string[];
   /** site key + job id → final status; the promise is shared, so concurrent rounds never deliver twice. */
-  private readonly finished = new Map<string, Promise<RemoteStatus | AdapterError>>();
+  private readonly finished: FinishedOutcomes;
 
   constructor(options: PulsarRestSiteAdapterOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.dispatcher = options.dispatcher;
     this.fileRoots = [...(options.fileRoots ?? [])];
-    this.rememberFinished = options.rememberFinished ?? 10_000;
+    this.finished = new FinishedOutcomes(options.rememberFinished ?? 10_000);
     this.cancelWaitMs = options.cancelWaitMs ?? 10_000;
     this.outcomeOptions = {
       fileRoots: this.fileRoots,
@@ -193,36 +193,12 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
   private async statusOne(jobs: PulsarJobs, ref: RemoteRef): Promise<RemoteStatus | AdapterError> {
     try {
       const status = await jobs.status(ref);
-      const blank = { executorLogs: [], outputs: [], systemLogs: [] };
-      switch (status.status) {
-        case 'preprocessing':
-        case 'queued':
-          return { state: 'INITIALIZING', ...blank };
-        case 'running':
-        case 'postprocessing':
-          return { state: 'RUNNING', ...blank };
-        case 'cancelled':
-          return { state: 'CANCELED', ...blank };
-        case 'lost':
-          return new AdapterError('lost', `Pulsar no longer knows job ${ref}`);
-        case 'failed':
-          return {
-            state: 'SYSTEM_ERROR',
-            ...blank,
-            systemLogs: [
-              'Pulsar failed the job while staging its files (status "failed")',
-              ...stderrTail(status),
-            ],
-          };
-        case 'complete': {
-          // Asking Pulsar every time keeps `lost` and a dead site visible; only the reading and the delivery,
-          // which must happen once, are remembered.
-          const key = `${jobs.target.key}\u0000${ref}`;
-          const known = this.finished.get(key);
-          if (known) return await known;
-          return await this.remember(key, completedOutcome(jobs, ref, status, this.outcomeOptions));
-        }
-      }
+      const unfinished = unfinishedOutcome(status);
+      if (unfinished) return unfinished;
+      if (status.status === 'lost') return new AdapterError('lost', `Pulsar no longer knows job ${ref}`);
+      const key = `${jobs.target.key}\u0000${ref}`;
+      return await (this.finished.get(key) ??
+        this.finished.remember(key, completedOutcome(jobs, ref, status, this.outcomeOptions)));
     } catch (err) {
       if (err instanceof AdapterError) return err;
       return new AdapterError(
@@ -230,21 +206,6 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
         `status of job ${ref}: ${oneLine(String(err), 200, jobs.target.secrets)}`,
       );
     }
-  }
-
-  /** Keeps final answers; a transient failure is forgotten so the next round tries again. */
-  private remember(key: string, outcome: Promise<RemoteStatus>): Promise<RemoteStatus | AdapterError> {
-    const settled = outcome.catch((err: unknown) =>
-      err instanceof AdapterError ? err : new AdapterError('protocol_error', oneLine(String(err), 200)),
-    );
-    this.finished.set(key, settled);
-    while (this.finished.size > this.rememberFinished) {
-      this.finished.delete(this.finished.keys().next().value as string);
-    }
-    void settled.then((result) => {
-      if (result instanceof AdapterError && result.kind === 'unreachable') this.finished.delete(key);
-    });
-    return settled;
   }
 
   /**
@@ -278,6 +239,6 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
   async cleanup(site: AdapterSite, ref: RemoteRef): Promise<void> {
     const jobs = this.jobs(site);
     await jobs.clean(ref);
-    this.finished.delete(`${jobs.target.key}\u0000${ref}`);
+    this.finished.forget(`${jobs.target.key}\u0000${ref}`);
   }
 }
