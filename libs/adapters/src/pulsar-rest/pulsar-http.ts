@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { AdapterError, type AdapterSite } from '../site-adapter';
 import { oneLine } from '../tes/bounded-text';
-import { transportReason } from '../tes/tes-http';
+import { boundedReply, siteHttpUrl, transportReason, type HttpReply } from '../tes/tes-http';
 
 /**
  * Pulsar takes every parameter, its token included, in the query string (pulsar-api.md). A URL is therefore
@@ -28,10 +28,7 @@ export interface PulsarCall {
   dispatcher?: Dispatcher;
 }
 
-export interface PulsarReply {
-  status: number;
-  text: string;
-}
+export type PulsarReply = HttpReply;
 
 export interface PulsarStream {
   status: number;
@@ -39,18 +36,8 @@ export interface PulsarStream {
   body: AsyncIterable<Uint8Array> & { dump(): Promise<void> };
 }
 
-const ERROR_BODY_BYTES = 8 * 1024;
-
 export function pulsarTarget(site: AdapterSite): PulsarTarget {
-  let url: URL;
-  try {
-    url = new URL(site.url ?? '');
-  } catch {
-    throw new AdapterError('protocol_error', 'the site URL is not a valid URL');
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new AdapterError('protocol_error', 'a Pulsar REST site needs an http(s) URL');
-  }
+  const url = siteHttpUrl(site, 'Pulsar REST');
   if (url.username || url.password) {
     throw new AdapterError('protocol_error', 'a Pulsar site URL must not carry user info; store a token');
   }
@@ -95,20 +82,7 @@ export async function pulsarCall(target: PulsarTarget, call: PulsarCall): Promis
       headersTimeout: call.timeoutMs,
       bodyTimeout: call.timeoutMs,
     });
-    const ok = res.statusCode >= 200 && res.statusCode < 300;
-    const limit = ok ? call.maxBodyBytes : ERROR_BODY_BYTES;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        if (ok) throw new AdapterError('protocol_error', `${what}: response larger than ${limit} bytes`);
-        chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
-        break;
-      }
-      chunks.push(chunk);
-    }
-    return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') };
+    return await boundedReply(res, call.maxBodyBytes, what);
   } catch (err) {
     if (err instanceof AdapterError) throw err;
     throw new AdapterError('unreachable', `${what}: ${transportReason(err, call.timeoutMs)}`);

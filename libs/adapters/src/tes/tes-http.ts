@@ -32,12 +32,8 @@ export interface SendOptions {
 
 const ERROR_BODY_BYTES = 8 * 1024;
 
-/**
- * Galaxy's habit of carrying credentials in the URL (`https://name:token@host/`) is honoured: the user info
- * is removed from the URL (undici refuses it, and it must not reach a log) and used as Basic credentials when
- * the site has none of its own.
- */
-export function targetOf(site: AdapterSite): TesTarget {
+/** The site's URL, which must parse and be http(s); `kind` names the site type in the message. */
+export function siteHttpUrl(site: AdapterSite, kind: string): URL {
   let url: URL;
   try {
     url = new URL(site.url ?? '');
@@ -45,8 +41,44 @@ export function targetOf(site: AdapterSite): TesTarget {
     throw new AdapterError('protocol_error', 'the site URL is not a valid URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new AdapterError('protocol_error', 'a TES site needs an http(s) URL');
+    throw new AdapterError('protocol_error', `a ${kind} site needs an http(s) URL`);
   }
+  return url;
+}
+
+/**
+ * An answer's body as text: whole for a 2xx answer up to `maxBodyBytes` (larger is a `protocol_error`), the
+ * first 8 KiB of any other (enough for an error message). Leaving the loop destroys the stream, so an endless
+ * body cannot hold the socket.
+ */
+export async function boundedReply(
+  res: Dispatcher.ResponseData,
+  maxBodyBytes: number,
+  what: string,
+): Promise<HttpReply> {
+  const ok = res.statusCode >= 200 && res.statusCode < 300;
+  const limit = ok ? maxBodyBytes : ERROR_BODY_BYTES;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      if (ok) throw new AdapterError('protocol_error', `${what}: response larger than ${limit} bytes`);
+      chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
+      break;
+    }
+    chunks.push(chunk);
+  }
+  return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') };
+}
+
+/**
+ * Galaxy's habit of carrying credentials in the URL (`https://name:token@host/`) is honoured: the user info
+ * is removed from the URL (undici refuses it, and it must not reach a log) and used as Basic credentials when
+ * the site has none of its own.
+ */
+export function targetOf(site: AdapterSite): TesTarget {
+  const url = siteHttpUrl(site, 'TES');
   const urlUser = decodeURIComponent(url.username);
   const urlPassword = decodeURIComponent(url.password);
   url.username = '';
@@ -99,25 +131,7 @@ export async function send(target: TesTarget, opts: SendOptions): Promise<HttpRe
       headersTimeout: opts.timeoutMs,
       bodyTimeout: opts.timeoutMs,
     });
-    const ok = res.statusCode >= 200 && res.statusCode < 300;
-    const limit = ok ? opts.maxBodyBytes : ERROR_BODY_BYTES;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let truncated = false;
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) {
-        // Leaving the loop destroys the stream, so an endless body cannot hold the socket.
-        truncated = true;
-        chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
-        break;
-      }
-      chunks.push(chunk);
-    }
-    if (ok && truncated) {
-      throw new AdapterError('protocol_error', `${opts.what}: response larger than ${limit} bytes`);
-    }
-    return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') };
+    return await boundedReply(res, opts.maxBodyBytes, opts.what);
   } catch (err) {
     if (err instanceof AdapterError) throw err;
     throw new AdapterError('unreachable', `${opts.what}: ${transportReason(err, opts.timeoutMs)}`);
