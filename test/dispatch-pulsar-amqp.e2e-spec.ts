@@ -14,7 +14,7 @@ import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { endLeftoverTasks, FINAL_STATES } from './support/dispatch-suite';
+import { endLeftoverTasks, untilFinished, untilState } from './support/dispatch-suite';
 import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
@@ -106,11 +106,7 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const finished = (id: string) =>
-    waitFor('the task to finish', async () => {
-      const res = await tes(t.url, alice).get(id, 'FULL');
-      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
-    });
+  const finished = (id: string) => untilFinished(tes(t.url, alice), id, 'the task to finish');
 
   it('runs a task: Pulsar pulls the http input, posts the output to job-files, the broker delivers it', async () => {
     const { body } = await tes(t.url, alice)
@@ -186,15 +182,9 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
       const { body } = await tes(t.url, alice)
         .create({ executors: [{ image: 'alpine', command: ['sleep', '600'] }], resources: { zones: [slug] } })
         .expect(200);
-      await waitFor('the job to run', async () => {
-        const res = await tes(t.url, alice).get(body.id);
-        return res.body.state === 'RUNNING' ? true : undefined;
-      });
+      await untilState(tes(t.url, alice), body.id, 'RUNNING', 'the job to run');
       await tes(t.url, alice).cancel(body.id).expect(200);
-      await waitFor('CANCELED', async () => {
-        const res = await tes(t.url, alice).get(body.id);
-        return res.body.state === 'CANCELED' ? true : undefined;
-      });
+      await untilState(tes(t.url, alice), body.id, 'CANCELED', 'CANCELED');
       await waitFor('the kill message', async () =>
         pulsar.kills().includes(`${body.id}-1`) ? true : undefined,
       );

@@ -8,7 +8,7 @@ import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { endLeftoverTasks, FINAL_STATES } from './support/dispatch-suite';
+import { endLeftoverTasks, untilFinished, untilState } from './support/dispatch-suite';
 import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
@@ -98,10 +98,7 @@ describe('dispatch to Pulsar REST sites', () => {
         resources: { zones: [slug] },
       })
       .expect(200);
-    const task = await waitFor('the task to finish', async () => {
-      const res = await tes(t.url, alice).get(body.id, 'FULL');
-      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
-    });
+    const task = await untilFinished(tes(t.url, alice), body.id, 'the task to finish');
     expect(task.state).toBe('COMPLETE');
     expect(task.logs).toHaveLength(1);
     expect(task.logs[0].logs).toEqual([
@@ -129,10 +126,7 @@ describe('dispatch to Pulsar REST sites', () => {
         resources: { zones: [slug] },
       })
       .expect(200);
-    const task = await waitFor('the task to finish', async () => {
-      const res = await tes(t.url, alice).get(body.id, 'FULL');
-      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
-    });
+    const task = await untilFinished(tes(t.url, alice), body.id, 'the task to finish');
     expect(task.state).toBe('EXECUTOR_ERROR');
     expect(task.logs[0].logs[0].exit_code).toBe(3);
   });
@@ -143,15 +137,9 @@ describe('dispatch to Pulsar REST sites', () => {
       const { body } = await tes(t.url, alice)
         .create({ executors: [{ image: 'alpine', command: ['sleep', '600'] }], resources: { zones: [slug] } })
         .expect(200);
-      await waitFor('the job to run', async () => {
-        const res = await tes(t.url, alice).get(body.id);
-        return res.body.state === 'RUNNING' ? true : undefined;
-      });
+      await untilState(tes(t.url, alice), body.id, 'RUNNING', 'the job to run');
       await tes(t.url, alice).cancel(body.id).expect(200);
-      await waitFor('CANCELED', async () => {
-        const res = await tes(t.url, alice).get(body.id);
-        return res.body.state === 'CANCELED' ? true : undefined;
-      });
+      await untilState(tes(t.url, alice), body.id, 'CANCELED', 'CANCELED');
       // Killed at the site, then its job directory removed.
       const calls = pulsar.requests().filter((r) => r.path.includes(`/jobs/${body.id}-1`));
       const cancel = calls.findIndex((r) => r.method === 'PUT' && r.path.endsWith('/cancel'));
@@ -172,10 +160,7 @@ describe('dispatch to Pulsar REST sites', () => {
         resources: { zones: [slug] },
       })
       .expect(200);
-    const task = await waitFor('the task to fail', async () => {
-      const res = await tes(t.url, alice).get(body.id, 'FULL');
-      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
-    });
+    const task = await untilFinished(tes(t.url, alice), body.id, 'the task to fail');
     expect(task.state).toBe('SYSTEM_ERROR');
     expect(task.logs[0].system_logs[0]).toContain('input_scheme');
   });

@@ -6,7 +6,7 @@ import { siteDocument } from './support/site-documents';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { endLeftoverTasks, FINAL_STATES } from './support/dispatch-suite';
+import { endLeftoverTasks, FINAL_STATES, untilFinished, untilState } from './support/dispatch-suite';
 
 jest.setTimeout(60_000);
 
@@ -84,10 +84,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
   });
 
   async function finalState(id: string, who = alice): Promise<FullTask> {
-    return waitFor(`task ${id} to finish`, async () => {
-      const res = await tes(t.url, who).get(id, 'FULL');
-      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
-    });
+    return untilFinished<FullTask>(tes(t.url, who), id, `task ${id} to finish`);
   }
 
   const events = async (id: string) =>
@@ -167,10 +164,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
       const { body } = await tes(t.url, alice)
         .create(zoned([a.slug], { executors: [{ image: 'alpine', command: ['sleep', '600'] }] }))
         .expect(200);
-      await waitFor('the task to run', async () => {
-        const res = await tes(t.url, alice).get(body.id);
-        return res.body.state === 'RUNNING' ? true : undefined;
-      });
+      await untilState(tes(t.url, alice), body.id, 'RUNNING', 'the task to run');
       await tes(t.url, alice).cancel(body.id).expect(200, {});
       const task = await finalState(body.id);
       expect(task.state).toBe('CANCELED');
@@ -194,10 +188,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
         const { body } = await tes(t.url, alice)
           .create(zoned([a.slug]))
           .expect(200);
-        await waitFor('placement', async () => {
-          const res = await tes(t.url, alice).get(body.id);
-          return res.body.state === 'INITIALIZING' ? true : undefined;
-        });
+        await untilState(tes(t.url, alice), body.id, 'INITIALIZING', 'placement');
         await tes(t.url, alice).cancel(body.id).expect(200, {});
         expect((await tes(t.url, alice).get(body.id).expect(200)).body.state).toBe('CANCELING');
         const task = await finalState(body.id);
@@ -534,10 +525,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
           .create(zoned([s.slug]))
           .expect(200)
       ).body.id;
-      await waitFor('the first task placed', async () => {
-        const res = await tes(t.url, alice).get(first);
-        return res.body.state === 'INITIALIZING' ? true : undefined;
-      });
+      await untilState(tes(t.url, alice), first, 'INITIALIZING', 'the first task placed');
       const second = (
         await tes(t.url, alice)
           .create(zoned([s.slug]))

@@ -1,5 +1,13 @@
 import { DataSource } from 'typeorm';
+import type { tes } from './tes-client';
 import type { TestApp } from './test-app';
+import { waitFor } from './wait-for';
+
+type TesClient = ReturnType<typeof tes>;
+
+/** What the suites read of a finished task's FULL view. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type FinishedTask = any;
 
 /** TES states a task does not leave. */
 export const FINAL_STATES = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED'];
@@ -12,4 +20,21 @@ export async function endLeftoverTasks(t: TestApp): Promise<void> {
   await t.app
     .get(DataSource)
     .query(`UPDATE task SET state = 'CANCELED' WHERE state <> ALL($1::text[])`, [FINAL_STATES]);
+}
+
+/** Polls the task (MINIMAL) until it is in `state`. */
+export async function untilState(client: TesClient, id: string, state: string, what = state): Promise<void> {
+  await waitFor(what, async () => ((await client.get(id)).body.state === state ? true : undefined));
+}
+
+/** Polls the task until it is final; its FULL view. */
+export function untilFinished<T = FinishedTask>(
+  client: TesClient,
+  id: string,
+  what = 'the task to finish',
+): Promise<T> {
+  return waitFor(what, async () => {
+    const res = await client.get(id, 'FULL');
+    return FINAL_STATES.includes(res.body.state) ? (res.body as T) : undefined;
+  });
 }
