@@ -4,6 +4,8 @@ import { posix } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import {
+  fakeJobContents,
+  pulsarFullStatus,
   simulatePlan,
   type FakePulsarDir,
   type FakePulsarJob,
@@ -158,38 +160,8 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
 
   // Folder names in the job directory; the simulator's 'outputs' is where the job script writes.
   const stored = (dir: FakePulsarDir | string) => (dir === 'outputs' ? scriptOutputs : dir);
-  const contents = (job: FakePulsarJob, dir: string) =>
-    [...job.files.keys()].filter((k) => k.startsWith(`${dir}/`)).map((k) => k.slice(dir.length + 1));
-
-  /** manager_endpoint_util.full_status. */
-  const fullStatus = (job: FakePulsarJob | undefined, id: string): Json => {
-    if (!job)
-      return { job_id: id, complete: 'true', status: 'lost', returncode: null, stdout: '', stderr: '' };
-    if (!['complete', 'failed', 'cancelled'].includes(job.status)) {
-      return { complete: 'false', status: job.status, job_id: job.id };
-    }
-    const dir = `/srv/pulsar/files/staging/${job.id}`;
-    return {
-      job_id: job.id,
-      complete: 'true',
-      status: job.status,
-      returncode: job.returncode,
-      stdout: '',
-      stderr: '',
-      job_stdout: job.jobStdout,
-      job_stderr: job.jobStderr,
-      working_directory: `${dir}/working`,
-      metadata_directory: `${dir}/metadata`,
-      job_directory: dir,
-      working_directory_contents: contents(job, 'working'),
-      metadata_directory_contents: contents(job, 'metadata'),
-      outputs_directory_contents: contents(job, 'outputs'),
-      job_directory_contents: ['inputs', 'working', 'outputs', 'metadata', 'tool_files', 'configs'],
-      system_properties: { separator: '/' },
-      pulsar_version: '0.15.16.dev0',
-      realized_dynamic_file_sources: [],
-    };
-  };
+  const fullStatus = (job: FakePulsarJob | undefined, id: string): Json =>
+    pulsarFullStatus(job, id, job ? `/srv/pulsar/files/staging/${job.id}` : '');
 
   /** pulsar/managers/staging/pre.py with action_mapper.from_dict. */
   const stageIn = async (job: FakePulsarJob, item: Json, signal: AbortSignal): Promise<void> => {
@@ -240,7 +212,7 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
       (p) => new RegExp(`^(?:${String(p)})`),
     );
     if (typeof workdir === 'string') {
-      for (const name of contents(job, 'working').sort()) {
+      for (const name of fakeJobContents(job, 'working').sort()) {
         if (patterns.some((re) => re.test(name))) {
           await send(posix.join(workdir, name), 'output_workdir', job.files.get(`working/${name}`) as Buffer);
         }

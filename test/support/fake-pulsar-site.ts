@@ -154,6 +154,48 @@ interface Injected {
   query?: Record<string, string>;
 }
 
+/** The names a fake job holds below one of its folders. */
+export function fakeJobContents(job: FakePulsarJob, dir: FakePulsarDir): string[] {
+  return [...job.files.keys()].filter((k) => k.startsWith(`${dir}/`)).map((k) => k.slice(dir.length + 1));
+}
+
+/**
+ * Pulsar's status of a job (manager_endpoint_util.full_status), as its REST API answers and its status
+ * messages carry it: `lost` for an unknown or cleaned id (complete "true", returncode null), the short form
+ * while the job is unfinished, the full one after.
+ */
+export function pulsarFullStatus(
+  job: FakePulsarJob | undefined,
+  id: string,
+  jobDirectory: string,
+  version = '0.15.16.dev0',
+): Record<string, unknown> {
+  if (!job) return { job_id: id, complete: 'true', status: 'lost', returncode: null, stdout: '', stderr: '' };
+  if (!['complete', 'failed', 'cancelled'].includes(job.status)) {
+    return { complete: 'false', status: job.status, job_id: job.id };
+  }
+  return {
+    job_id: job.id,
+    complete: 'true',
+    status: job.status,
+    returncode: job.returncode,
+    stdout: '',
+    stderr: '',
+    job_stdout: job.jobStdout,
+    job_stderr: job.jobStderr,
+    working_directory: `${jobDirectory}/working`,
+    metadata_directory: `${jobDirectory}/metadata`,
+    job_directory: jobDirectory,
+    working_directory_contents: fakeJobContents(job, 'working'),
+    metadata_directory_contents: fakeJobContents(job, 'metadata'),
+    outputs_directory_contents: fakeJobContents(job, 'outputs'),
+    job_directory_contents: ['inputs', 'working', 'outputs', 'metadata', 'tool_files', 'configs'],
+    system_properties: { separator: '/' },
+    pulsar_version: version,
+    realized_dynamic_file_sources: [],
+  };
+}
+
 export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): Promise<FakePulsarSite> {
   const stagingRoot = options.stagingRoot ?? '/srv/pulsar/files/staging';
   const stepDelayMs = options.stepDelayMs ?? 5;
@@ -188,38 +230,8 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
     return { dir, rel };
   };
 
-  const contents = (job: FakePulsarJob, dir: FakePulsarDir) =>
-    [...job.files.keys()].filter((k) => k.startsWith(`${dir}/`)).map((k) => k.slice(dir.length + 1));
-
-  const statusDict = (job: FakePulsarJob | undefined, id: string) => {
-    if (!job) {
-      // An unknown or cleaned id: HTTP 200, complete "true", returncode null.
-      return { job_id: id, complete: 'true', status: 'lost', returncode: null, stdout: '', stderr: '' };
-    }
-    const done = ['complete', 'failed', 'cancelled'].includes(job.status);
-    if (!done) return { complete: 'false', status: job.status, job_id: job.id };
-    const dir = jobDir(job.id);
-    return {
-      job_id: job.id,
-      complete: 'true',
-      status: job.status,
-      returncode: job.returncode,
-      stdout: '',
-      stderr: '',
-      job_stdout: job.jobStdout,
-      job_stderr: job.jobStderr,
-      working_directory: `${dir}/working`,
-      metadata_directory: `${dir}/metadata`,
-      job_directory: dir,
-      working_directory_contents: contents(job, 'working'),
-      metadata_directory_contents: contents(job, 'metadata'),
-      outputs_directory_contents: contents(job, 'outputs'),
-      job_directory_contents: ['inputs', 'working', 'outputs', 'metadata', 'tool_files', 'configs'],
-      system_properties: { separator: '/' },
-      pulsar_version: options.version ?? '0.15.16.dev0',
-      realized_dynamic_file_sources: [],
-    };
-  };
+  const statusDict = (job: FakePulsarJob | undefined, id: string) =>
+    pulsarFullStatus(job, id, job ? jobDir(job.id) : '', options.version);
 
   const setupDict = (id: string) => {
     const dir = jobDir(id);
