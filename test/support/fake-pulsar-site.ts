@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { startLoopbackServer } from './loopback-server';
 
 /**
  * A Pulsar 0.15 server in REST mode on loopback (../shared/reference/pulsar-api.md, galaxyproject/pulsar
@@ -210,8 +210,6 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
   let releaseHeld: Array<() => void> = [];
   let holdingStaging = false;
   let releaseStaging: Array<() => void> = [];
-  let server: Server | undefined;
-  let port = 0;
 
   const key = (manager: string, id: string) => `${manager}\u0000${id}`;
   const jobDir = (id: string) => `${stagingRoot}/${id}`;
@@ -490,43 +488,22 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
     });
   };
 
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      if (server) return resolve();
-      const s = createServer(handle);
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => {
-        port = (s.address() as AddressInfo).port;
-        server = s;
-        resolve();
-      });
-    });
-
-  const shut = () =>
-    new Promise<void>((resolve) => {
-      const s = server;
-      server = undefined;
-      if (!s) return resolve();
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
-
-  await listen();
+  const http = await startLoopbackServer(handle);
 
   return {
     get url() {
-      return `http://127.0.0.1:${port}`;
+      return `http://127.0.0.1:${http.port}`;
     },
     get port() {
-      return port;
+      return http.port;
     },
     stagingRoot,
     close: async () => {
       for (const a of aborts.values()) a.abort();
-      await shut();
+      await http.shut();
     },
-    down: shut,
-    up: listen,
+    down: () => http.shut(),
+    up: () => http.listen(),
     requests: () => log.map((r) => ({ ...r, query: { ...r.query } })),
     failNext: (status, times = 1, opts = {}) => {
       injected.push({ status, times, ...opts });

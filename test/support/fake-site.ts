@@ -1,5 +1,4 @@
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { startLoopbackServer } from './loopback-server';
 
 /** A real HTTP server on loopback standing in for a site; it can go down and come back on the same port. */
 export interface FakeSite {
@@ -17,36 +16,21 @@ export interface FakeSite {
 export async function startFakeSite(): Promise<FakeSite> {
   let status = 200;
   let hits = 0;
-  let server: Server | undefined;
-  let port = 0;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((_req, res) => {
-        hits++;
-        res.writeHead(status, { 'content-type': 'application/json' });
-        res.end('{"ok":true}');
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        port = (server?.address() as AddressInfo).port;
-        resolve();
-      });
-    });
-  await listen();
+  const http = await startLoopbackServer((_req, res) => {
+    hits++;
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  });
   return {
     get url() {
-      return `http://127.0.0.1:${port}/`;
+      return `http://127.0.0.1:${http.port}/`;
     },
     get port() {
-      return port;
+      return http.port;
     },
     hits: () => hits,
-    down: () =>
-      new Promise<void>((resolve) => {
-        server?.closeAllConnections();
-        server?.close(() => resolve());
-      }),
-    up: listen,
+    down: () => http.shut(),
+    up: () => http.listen(),
     respondWith: (s: number) => {
       status = s;
     },

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type {
   TesExecutor,
@@ -11,6 +10,7 @@ import type {
   TesState,
   TesTaskLog,
 } from '@constellation/tes';
+import { startLoopbackServer } from './loopback-server';
 
 /**
  * A TES 1.1 server on loopback standing in for a remote site (Funnel, TESK) in tests. It speaks the spec's
@@ -156,8 +156,6 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
   let holding = options.hold ?? false;
   let responseDelayMs = 0;
   let seq = 0;
-  let server: Server | undefined;
-  let port = 0;
 
   const serviceInfo = () => ({
     id: 'org.example.fake-tes',
@@ -395,38 +393,17 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
     }
   };
 
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      if (server) return resolve();
-      const s = createServer((req, res) => void handle(req, res));
-      s.once('error', reject);
-      s.listen(port, '127.0.0.1', () => {
-        port = (s.address() as AddressInfo).port;
-        server = s;
-        resolve();
-      });
-    });
-
-  const shut = () =>
-    new Promise<void>((resolve) => {
-      const s = server;
-      server = undefined;
-      if (!s) return resolve();
-      s.close(() => resolve());
-      s.closeAllConnections();
-    });
-
-  await listen();
+  const http = await startLoopbackServer((req, res) => void handle(req, res));
 
   return {
     get url() {
-      return `http://127.0.0.1:${port}`;
+      return `http://127.0.0.1:${http.port}`;
     },
     get apiUrl() {
-      return `http://127.0.0.1:${port}${basePath}`;
+      return `http://127.0.0.1:${http.port}${basePath}`;
     },
     get port() {
-      return port;
+      return http.port;
     },
     get mode() {
       return mode;
@@ -436,10 +413,10 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
     },
     close: async () => {
       for (const rt of running.values()) rt.abort.abort();
-      await shut();
+      await http.shut();
     },
-    down: shut,
-    up: listen,
+    down: () => http.shut(),
+    up: () => http.listen(),
     tasks: () => [...store.values()].sort((a, b) => a.seq - b.seq).map((e) => structuredClone(e.task)),
     task: (id) => {
       const entry = store.get(id);
