@@ -14,7 +14,7 @@ import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { endLeftoverTasks, untilFinished, untilState } from './support/dispatch-suite';
+import { endLeftoverTasks, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
 import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
@@ -74,29 +74,22 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
     store = await startDataStore({ '/data/genome.fa': '>chr1\nACGT\n' });
     // Sites keep the user and password in their credentials, not in the URL; the URL names the vhost.
     const broker = new URL(amqp.url);
-    const res = await request(t.url)
-      .post('/api/v1/sites')
-      .set('Authorization', admin.bearer)
-      .send(
-        siteDocument({
-          kind: 'pulsar-amqp',
-          url: `${broker.protocol}//${broker.host}/${broker.pathname.length > 1 ? broker.pathname.slice(1) : '%2F'}`,
-          pulsar_manager: pulsar.manager,
-          credentials: {
-            username: decodeURIComponent(broker.username),
-            password: decodeURIComponent(broker.password),
-          },
-          runtimes: ['none'],
-          capacity: { max_concurrent_tasks: 10 },
-        }),
-      )
-      .expect(201);
-    slug = res.body.slug;
-    await request(t.url).post(`/api/v1/sites/${slug}/approve`).set('Authorization', admin.bearer).expect(200);
-    await waitFor('the Pulsar AMQP site up', async () => {
-      const s = await request(t.url).get(`/api/v1/sites/${slug}`).set('Authorization', admin.bearer);
-      return s.body.health === 'up' ? s.body : undefined;
-    });
+    ({ slug } = await registerSiteUp(
+      t,
+      admin,
+      admin,
+      siteDocument({
+        kind: 'pulsar-amqp',
+        url: `${broker.protocol}//${broker.host}/${broker.pathname.length > 1 ? broker.pathname.slice(1) : '%2F'}`,
+        pulsar_manager: pulsar.manager,
+        credentials: {
+          username: decodeURIComponent(broker.username),
+          password: decodeURIComponent(broker.password),
+        },
+        runtimes: ['none'],
+        capacity: { max_concurrent_tasks: 10 },
+      }),
+    ));
   });
   afterAll(async () => {
     await t?.close();

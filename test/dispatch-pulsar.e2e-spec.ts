@@ -8,7 +8,7 @@ import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { endLeftoverTasks, untilFinished, untilState } from './support/dispatch-suite';
+import { endLeftoverTasks, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
 import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
@@ -33,26 +33,19 @@ describe('dispatch to Pulsar REST sites', () => {
     alice = await createPrincipal(t, 'submitter');
     pulsar = await startFakePulsarSite({ token: 'pulsar-private-token' });
     store = await startDataStore({ '/data/genome.fa': '>chr1\nACGT\n' });
-    const res = await request(t.url)
-      .post('/api/v1/sites')
-      .set('Authorization', admin.bearer)
-      .send(
-        siteDocument({
-          kind: 'pulsar-rest',
-          url: pulsar.url,
-          pulsar_manager: null,
-          credentials: { token: 'pulsar-private-token' },
-          runtimes: ['none'],
-          capacity: { max_concurrent_tasks: 10 },
-        }),
-      )
-      .expect(201);
-    slug = res.body.slug;
-    await request(t.url).post(`/api/v1/sites/${slug}/approve`).set('Authorization', admin.bearer).expect(200);
-    await waitFor('the Pulsar site up', async () => {
-      const s = await request(t.url).get(`/api/v1/sites/${slug}`).set('Authorization', admin.bearer);
-      return s.body.health === 'up' ? s.body : undefined;
-    });
+    ({ slug } = await registerSiteUp(
+      t,
+      admin,
+      admin,
+      siteDocument({
+        kind: 'pulsar-rest',
+        url: pulsar.url,
+        pulsar_manager: null,
+        credentials: { token: 'pulsar-private-token' },
+        runtimes: ['none'],
+        capacity: { max_concurrent_tasks: 10 },
+      }),
+    ));
   });
   afterAll(async () => {
     await t?.close();

@@ -6,7 +6,13 @@ import { siteDocument } from './support/site-documents';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { endLeftoverTasks, FINAL_STATES, untilFinished, untilState } from './support/dispatch-suite';
+import {
+  endLeftoverTasks,
+  registerSiteUp,
+  FINAL_STATES,
+  untilFinished,
+  untilState,
+} from './support/dispatch-suite';
 
 jest.setTimeout(60_000);
 
@@ -55,26 +61,19 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
     const token = `site-token-${Math.random().toString(36).slice(2)}`;
     const fake = await startFakeTesSite({ requireToken: token, ...options });
     fakes.push(fake);
-    const res = await request(t.url)
-      .post('/api/v1/sites')
-      .set('Authorization', provider.bearer)
-      .send(
-        siteDocument({
-          kind: 'tes',
-          url: fake.url,
-          pulsar_manager: null,
-          credentials: { token },
-          capacity: { max_concurrent_tasks: 20, per_task: { cores: 16, memory_gib: 64 } },
-          ...doc,
-        }),
-      )
-      .expect(201);
-    const { id, slug } = res.body as { id: string; slug: string };
-    await request(t.url).post(`/api/v1/sites/${id}/approve`).set('Authorization', admin.bearer).expect(200);
-    await waitFor(`site ${slug} up`, async () => {
-      const s = await request(t.url).get(`/api/v1/sites/${id}`).set('Authorization', admin.bearer);
-      return s.body.health === 'up' ? true : undefined;
-    });
+    const { id, slug } = await registerSiteUp(
+      t,
+      provider,
+      admin,
+      siteDocument({
+        kind: 'tes',
+        url: fake.url,
+        pulsar_manager: null,
+        credentials: { token },
+        capacity: { max_concurrent_tasks: 20, per_task: { cores: 16, memory_gib: 64 } },
+        ...doc,
+      }),
+    );
     return { fake, id, slug };
   }
 

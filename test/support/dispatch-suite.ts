@@ -1,4 +1,6 @@
+import request from 'supertest';
 import { DataSource } from 'typeorm';
+import type { TestPrincipal } from './principals';
 import type { tes } from './tes-client';
 import type { TestApp } from './test-app';
 import { waitFor } from './wait-for';
@@ -37,4 +39,25 @@ export function untilFinished<T = FinishedTask>(
     const res = await client.get(id, 'FULL');
     return FINAL_STATES.includes(res.body.state) ? (res.body as T) : undefined;
   });
+}
+
+/** Registers a site (as `owner`), approves it (as `admin`) and waits until its probes find it up. */
+export async function registerSiteUp(
+  t: TestApp,
+  owner: TestPrincipal,
+  admin: TestPrincipal,
+  document: Record<string, unknown>,
+): Promise<{ id: string; slug: string }> {
+  const res = await request(t.url)
+    .post('/api/v1/sites')
+    .set('Authorization', owner.bearer)
+    .send(document)
+    .expect(201);
+  const { id, slug } = res.body as { id: string; slug: string };
+  await request(t.url).post(`/api/v1/sites/${id}/approve`).set('Authorization', admin.bearer).expect(200);
+  await waitFor(`site ${slug} up`, async () => {
+    const s = await request(t.url).get(`/api/v1/sites/${id}`).set('Authorization', admin.bearer);
+    return s.body.health === 'up' ? true : undefined;
+  });
+  return { id, slug };
 }
