@@ -2,10 +2,12 @@ import type { MigrationList } from '@constellation/persistence';
 import { AuthAndTasks1764000100000 } from './1764000100000-AuthAndTasks';
 import { RegistryTables1764000200000 } from './1764000200000-RegistryTables';
 import { TaskDispatch1764000300000 } from './1764000300000-TaskDispatch';
+import { ListIndexCoversState1764000400000 } from './1764000400000-ListIndexCoversState';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
   AuthAndTasks1764000100000,
   RegistryTables1764000200000,
   TaskDispatch1764000300000,
+  ListIndexCoversState1764000400000,
 ];

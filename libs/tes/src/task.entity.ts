@@ -7,10 +7,11 @@ import type { TaskDocument, TesState, TesTaskLog } from './tes.types';
   'task_state_check',
   `"state" IN ('UNKNOWN', 'QUEUED', 'INITIALIZING', 'RUNNING', 'PAUSED', 'COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED', 'CANCELING')`,
 )
-@Index('task_submitter_id_id_idx', ['submitterId', 'id'])
 @Index('task_submitter_id_state_id_idx', ['submitterId', 'state', 'id'])
 @Index('task_state_id_idx', ['state', 'id'])
-// Expression-level details TypeORM cannot model; created in the migration and left alone by the schema diff.
+// Details TypeORM cannot model (INCLUDE, operator classes, partial indexes); created in the migrations and
+// left alone by the schema diff.
+@Index('task_submitter_id_id_idx', { synchronize: false })
 @Index('task_submitter_id_name_idx', { synchronize: false })
 @Index('task_name_idx', { synchronize: false })
 @Index('task_dispatch_due_idx', { synchronize: false })
