@@ -1,28 +1,18 @@
 import type { TesView } from './tes.types';
 
 /**
- * The spec's task views, written as JSON text straight from the stored JSON text.
+ * The spec's task views, rendered as JSON text by PostgreSQL.
  *
- * PostgreSQL hands `document` and `logs` over as text (jsonb_out, which it runs for any client), and the
- * broker splices them into the view without parsing them and serialising them again: for a page of 256
- * Galaxy-sized tasks that was most of the broker's work. BASIC needs fields removed, which PostgreSQL does
- * with jsonb operators before handing the text over.
+ * PostgreSQL writes `document` and `logs` as text anyway (jsonb_out, which it runs for any client); it also
+ * writes the few fields around them and, for a list, joins the page into one value. The broker sends that
+ * text as it is: it never parses a stored document and serialises it again, and a page of 256 tasks reaches
+ * it as one field instead of 256 rows to decode. BASIC needs fields removed, which PostgreSQL does with
+ * jsonb operators.
  *
  * Only spec fields are emitted (py-tes rejects any unknown key): `document` holds exactly the task fields the
  * client sent, as the validator normalised them (never id, state, logs or creation_time, which it drops), and
  * broker details (site, placement, attempts) live in logs[].metadata and system_logs.
  */
-
-/** The columns a view reads, as SQL over `task`. */
-export interface ViewRow {
-  id: string;
-  state: string;
-  /** BASIC and FULL only: the stored document as JSON text, for BASIC without input contents. */
-  doc?: string;
-  /** BASIC and FULL only: the attempts' logs as JSON text, for BASIC without stdout, stderr, system_logs. */
-  logs?: string;
-  created_at?: Date;
-}
 
 /** `array` with `edit` applied to each element, order kept; [] for an empty array. */
 function mapArray(array: string, alias: string, edit: string): string {
@@ -39,24 +29,76 @@ const BASIC_LOGS = `${mapArray(
   `(l - 'system_logs') || jsonb_build_object('logs', ${mapArray(`l -> 'logs'`, 'x', `x - 'stdout' - 'stderr'`)})`,
 )}::text`;
 
+/** What each view reads from `task`: `id`, `state`, and for BASIC and FULL the texts `doc` and `logs`. */
 const VIEW_COLUMNS: Record<TesView, string> = {
   MINIMAL: 'id, state',
   BASIC: `id, state, ${BASIC_DOC} AS doc, ${BASIC_LOGS} AS logs, created_at`,
   FULL: 'id, state, document::text AS doc, logs::text AS logs, created_at',
 };
 
-/** The select list `view` needs, over the columns of `task` (ViewRow's fields). */
-export function viewColumnsSql(view: TesView): string {
-  return VIEW_COLUMNS[view];
+/**
+ * A row of VIEW_COLUMNS (as `v`) written as its tesTask. `id` (a uuid) and `state` (checked against the TES
+ * states) hold nothing JSON would escape; creation_time is RFC 3339 in UTC with milliseconds; the document's
+ * fields follow, spliced in after its opening brace.
+ */
+const MINIMAL_JSON = `'{"id":"' || v.id || '","state":"' || v.state || '"}'`;
+const DETAILED_JSON =
+  `'{"id":"' || v.id || '","state":"' || v.state || '","creation_time":"' || ` +
+  `to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') || '","logs":' || v.logs || ` +
+  `CASE WHEN v.doc = '{}' THEN '}' ELSE ',' || substr(v.doc, 2) END`;
+const VIEW_JSON: Record<TesView, string> = {
+  MINIMAL: MINIMAL_JSON,
+  BASIC: DETAILED_JSON,
+  FULL: DETAILED_JSON,
+};
+
+/**
+ * The tasks with the given ids as rows of (`id`, `submitter_id`, `json`: the tesTask of `view`), for
+ * parameter `$1` (a uuid array); unknown ids have no row.
+ */
+export function viewsByIdSql(view: TesView): string {
+  return (
+    `SELECT v.id, v.submitter_id, ${VIEW_JSON[view]} AS json ` +
+    `FROM (SELECT submitter_id, ${VIEW_COLUMNS[view]} FROM task WHERE id = ANY($1::uuid[])) AS v`
+  );
 }
 
 /**
- * The tesTask of `view` as JSON text; creation_time in RFC 3339, UTC, milliseconds. `id` (a uuid column) and
- * `state` (a column checked against the TES states) hold nothing JSON would escape.
+ * Between the tasks of a page: JSON allows the newline, and no task's text can hold one (JSON escapes it in
+ * strings and jsonb_out never writes one), so the last separator marks where the page's last task begins.
  */
-export function renderTaskJson(row: ViewRow): string {
-  const head = `{"id":"${row.id}","state":"${row.state}"`;
-  if (row.doc === undefined || row.logs === undefined || row.created_at === undefined) return `${head}}`;
-  const rest = row.doc.length > 2 ? `,${row.doc.slice(1)}` : '}';
-  return `${head},"creation_time":"${row.created_at.toISOString()}","logs":${row.logs}${rest}`;
+const PAGE_SEPARATOR = ',\n'; // E',\\n' in viewPageSql
+
+/**
+ * One page of tasks in one row: `tasks`, the tesTasks of `view` selected by `where` (may be empty), newest
+ * first, joined by PAGE_SEPARATOR; `found`, how many. `limit` is the parameter that holds how many to
+ * select: one more than a page, to tell whether another page follows (see pageOf).
+ */
+export function viewPageSql(view: TesView, where: string, limit: string): string {
+  // string_agg takes the rows in the order of the subquery: an ORDER BY inside the aggregate would sort
+  // them again, which costs more than the rest of the statement.
+  return (
+    `SELECT string_agg(${VIEW_JSON[view]}, E',\\n') AS tasks, count(*)::int AS found ` +
+    `FROM (SELECT ${VIEW_COLUMNS[view]} FROM task` +
+    (where === '' ? '' : ` WHERE ${where}`) +
+    ` ORDER BY id DESC LIMIT ${limit}) AS v`
+  );
+}
+
+/** A page of tasks as the JSON text of their views, comma-separated, newest first, without brackets. */
+export interface TaskPageJson {
+  tasks: string;
+  /** The id of the page's last (oldest) task, when another page follows. */
+  nextAfterId?: string;
+}
+
+/** The first `pageSize` tasks of a viewPageSql row, and the id of the last of them if more were found. */
+export function pageOf(row: { tasks: string | null; found: number }, pageSize: number): TaskPageJson {
+  if (row.tasks === null) return { tasks: '' };
+  if (row.found <= pageSize) return { tasks: row.tasks };
+  const tasks = row.tasks.slice(0, row.tasks.lastIndexOf(PAGE_SEPARATOR));
+  const last = tasks.lastIndexOf(PAGE_SEPARATOR);
+  // Each task's text starts with {"id":" and the 36 characters of its id.
+  const idAt = (last < 0 ? 0 : last + PAGE_SEPARATOR.length) + '{"id":"'.length;
+  return { tasks, nextAfterId: tasks.slice(idAt, idAt + 36) };
 }

@@ -6,7 +6,7 @@ import { GroupWriter, newId } from '@constellation/common';
 import { PreparedSql } from '@constellation/persistence';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
-import { renderTaskJson, viewColumnsSql, ViewRow } from './task-views';
+import { pageOf, TaskPageJson, viewPageSql, viewsByIdSql } from './task-views';
 import type { TaskDocument, TesState, TesTaskLog, TesView } from './tes.types';
 
 export interface TaskListQuery {
@@ -76,13 +76,6 @@ interface TaskRow {
 export interface TaskJson {
   submitterId: string;
   json: string;
-}
-
-/** A page of tasks as the JSON text of their views, comma-separated, newest first, without brackets. */
-export interface TaskPageJson {
-  tasks: string;
-  /** The id of the page's last (oldest) task, when another page follows. */
-  nextAfterId?: string;
 }
 
 const ALL_COLUMNS =
@@ -233,11 +226,11 @@ export class TaskRepository {
   }
 
   private async findJsonMany(ids: readonly string[], view: TesView): Promise<Array<TaskJson | null>> {
-    const rows = await this.sql.query<ViewRow & { submitter_id: string }>(
-      `SELECT submitter_id, ${viewColumnsSql(view)} FROM task WHERE id = ANY($1::uuid[])`,
+    const rows = await this.sql.query<{ id: string; submitter_id: string; json: string }>(
+      viewsByIdSql(view),
       [ids],
     );
-    const byId = new Map(rows.map((r) => [r.id, { submitterId: r.submitter_id, json: renderTaskJson(r) }]));
+    const byId = new Map(rows.map((r) => [r.id, { submitterId: r.submitter_id, json: r.json }]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
@@ -259,18 +252,14 @@ export class TaskRepository {
     if (Object.keys(exact).length > 0) where.push(`tags @> ${param(JSON.stringify(exact))}::jsonb`);
     if (q.beforeId !== undefined) where.push(`id < ${param(q.beforeId)}`);
     // One row past the page tells whether another page exists, so the last page carries no token.
-    const sql =
-      `SELECT ${viewColumnsSql(view)} FROM task` +
-      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-      ` ORDER BY id DESC LIMIT ${param(pageSize + 1)}`;
+    const sql = viewPageSql(view, where.join(' AND '), param(pageSize + 1));
     // Planned for its values, never prepared: a generic plan cannot tell a submitter with ten tasks from one
-    // with a million (it might walk the primary key past every other submitter's tasks), a name prefix can
-    // use its index only when the planner sees the prefix, and a page costs far more than its planning.
-    const rows = await this.sql.query<ViewRow>(sql, params, { prepare: false });
-    const page = rows.length > pageSize ? rows.slice(0, pageSize) : rows;
-    const out: TaskPageJson = { tasks: page.map(renderTaskJson).join(',') };
-    if (rows.length > pageSize) out.nextAfterId = page[page.length - 1].id;
-    return out;
+    // with a million (it might walk the primary key past every other submitter's tasks), and a name prefix
+    // can use its index only when the planner sees the prefix.
+    const [row] = await this.sql.query<{ tasks: string | null; found: number }>(sql, params, {
+      prepare: false,
+    });
+    return pageOf(row, pageSize);
   }
 
   /**
