@@ -57,6 +57,50 @@ describe('foundation: health, errors, metrics, docs', () => {
     expect(res.body.errors).toEqual([{ path: '', reason: 'is not valid JSON' }]);
   });
 
+  it('reads JSON bodies strictly: an object or an array, in a UTF charset, uncompressed', async () => {
+    const create = () => request(t.url).post('/ga4gh/tes/v1/tasks');
+    const notAnObject = await create().set('Content-Type', 'application/json').send('null').expect(400);
+    expect(notAnObject.body).toMatchObject({
+      code: 'BAD_REQUEST',
+      errors: [{ path: '', reason: 'is not valid JSON' }],
+    });
+    const latin1 = await create()
+      .set('Content-Type', 'application/json; charset=latin1')
+      .send('{"executors": []}')
+      .expect(415);
+    expect(latin1.body).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'unsupported charset "LATIN1"',
+    });
+    const gzip = await create()
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send('{"executors": []}')
+      .expect(415);
+    expect(gzip.body).toMatchObject({
+      code: 'UNSUPPORTED_MEDIA_TYPE',
+      message: 'unsupported content encoding "gzip"',
+    });
+    // An empty JSON body is {} (clients send one with :cancel): the request goes on to authentication.
+    await request(t.url)
+      .post('/ga4gh/tes/v1/tasks/0190a6b2-0000-7000-8000-000000000000:cancel')
+      .set('Content-Type', 'application/json')
+      .send('')
+      .expect(401);
+  });
+
+  it('routes as clients expect: any case, a trailing slash, long ids; a malformed URL gets the error body', async () => {
+    await request(t.url).get('/HEALTH/Live').expect(200);
+    await request(t.url).get('/health/live/').expect(200);
+    // Reaches the route (and its authentication) instead of stopping at the router's length limit.
+    await request(t.url)
+      .get(`/ga4gh/tes/v1/tasks/${'a'.repeat(300)}`)
+      .expect(401);
+    const bad = await request(t.url).get('/ga4gh/tes/v1/tasks/%zz').expect(400);
+    expect(bad.body).toMatchObject({ code: 'BAD_REQUEST' });
+    expect(bad.body.message).toMatch(/^malformed request URL/);
+  });
+
   it('does not echo any of a malformed body back (it may hold a credential)', async () => {
     const res = await request(t.url)
       .post('/api/v1/sites')

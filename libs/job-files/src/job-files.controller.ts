@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Public } from '@constellation/common';
 import { JobFilesService } from './job-files.service';
 
@@ -22,9 +22,10 @@ export class JobFilesController {
   async serve(
     @Param('jobId') jobId: string,
     @Query() query: Record<string, unknown>,
-    @Res() res: Response,
+    @Res() res: FastifyReply,
   ): Promise<void> {
-    await this.files.serve(jobId, query, res);
+    // The service streams to the raw response; once it starts, Fastify must not send one of its own.
+    await this.files.serve(jobId, query, res.raw, () => res.hijack());
   }
 
   @Post(':jobId')
@@ -32,9 +33,9 @@ export class JobFilesController {
   async receive(
     @Param('jobId') jobId: string,
     @Query() query: Record<string, unknown>,
-    @Req() req: Request,
+    @Req() req: FastifyRequest,
   ): Promise<string> {
-    await this.files.receive(jobId, query, req);
+    await this.files.receive(jobId, query, req.raw);
     return 'OK';
   }
 }

@@ -37,10 +37,16 @@ export class JobFilesService {
     }
   }
 
-  async serve(jobId: string, query: Record<string, unknown>, res: ServerResponse): Promise<void> {
+  async serve(
+    jobId: string,
+    query: Record<string, unknown>,
+    res: ServerResponse,
+    beforeWrite: () => void = () => undefined,
+  ): Promise<void> {
     const path = this.authorise(jobId, query);
     const file = await this.store.openStaged(jobId, path);
     if (!file) throw new BrokerError(ErrorCode.NotFound, 'no such file for this job');
+    beforeWrite();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.length) });
     try {
       await pipeline(file.body, res);

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { BrokerError, ErrorCode, Public } from '@constellation/common';
 import { Controller, Get, Header, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { clusterMetricsText } from './cluster-metrics';
 import { MetricsService } from './metrics.service';
 
@@ -14,7 +14,7 @@ export class MetricsController {
 
   @Get()
   @Header('Cache-Control', 'no-store')
-  async metricsText(@Res() res: Response): Promise<void> {
+  async metricsText(@Res() res: FastifyReply): Promise<void> {
     let text: string;
     try {
       // With several workers, the scrape must count all of them, whichever one it reached.
@@ -22,7 +22,6 @@ export class MetricsController {
     } catch (err) {
       throw new BrokerError(ErrorCode.ServiceUnavailable, (err as Error).message);
     }
-    res.setHeader('Content-Type', this.metrics.registry.contentType);
-    res.send(text);
+    void res.header('Content-Type', this.metrics.registry.contentType).send(text);
   }
 }

@@ -8,8 +8,8 @@ import { MetricsService } from './metrics.service';
  * Per request: sets the request id, then on 'close' writes the one log line (method, path without its
  * query string, status, duration, request id) and the duration sample of
  * `constellation_http_request_duration_seconds`. One listener serves both, since its cost is paid by every
- * request. Plain Express middleware mounted first (see app.factory.ts), so requests that fail in the body
- * parser get a request id, a line and a sample too.
+ * request. Middleware on the raw request and response, mounted first (see app.factory.ts), so requests
+ * that fail in the body parser get a request id, a line and a sample too.
  */
 @Injectable()
 export class RequestLogMiddleware {

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { FastifyReply } from 'fastify';
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Inject } from '@nestjs/common';
@@ -10,16 +10,9 @@ import { ServiceInfoService } from './service-info.service';
 import { TaskService } from './task.service';
 import type { TesServiceInfo } from './service-info';
 
-/**
- * Sends JSON text as it is. Express's res.send would parse the content type again, check request freshness
- * and copy the text into a Buffer before writing it: for a 256-task page, a tenth of the request's cost.
- */
-function sendJson(res: ServerResponse, json: string): void {
-  res.writeHead(200, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(json),
-  });
-  res.end(json);
+/** Sends JSON text as it is: with a content type set, Fastify neither serialises nor copies a string. */
+function sendJson(res: FastifyReply, json: string): void {
+  void res.status(200).header('Content-Type', 'application/json; charset=utf-8').send(json);
 }
 
 /**
@@ -64,14 +57,15 @@ export class TesController {
   async listTasks(
     @CurrentPrincipal() principal: AuthenticatedPrincipal,
     @Query() query: Record<string, unknown>,
-    @Res() res: ServerResponse,
+    @Res() res: FastifyReply,
   ): Promise<void> {
     sendJson(res, await this.tasks.list(principal, parseListQuery(query, this.config.pageSizeDefault)));
   }
 
-  // `:cancel` is a literal suffix of the id segment (Google API style), escaped for path-to-regexp.
+  // `:cancel` is a literal suffix of the id segment (Google API style): `::` is a literal colon for
+  // Fastify's router, and the pattern keeps the id from swallowing it.
   @Roles('submitter', 'admin')
-  @Post('tasks/:id\\:cancel')
+  @Post('tasks/:id(^[^/:]+)::cancel')
   @HttpCode(200)
   async cancelTask(
     @CurrentPrincipal() principal: AuthenticatedPrincipal,
@@ -87,7 +81,7 @@ export class TesController {
     @CurrentPrincipal() principal: AuthenticatedPrincipal,
     @Param('id') id: string,
     @Query('view') view: unknown,
-    @Res() res: ServerResponse,
+    @Res() res: FastifyReply,
   ): Promise<void> {
     sendJson(res, await this.tasks.get(principal, id, parseView(view)));
   }

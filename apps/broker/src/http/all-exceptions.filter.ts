@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply as Response, FastifyRequest as Request } from 'fastify';
 import { BrokerError, ErrorCode, httpStatusOf } from '@constellation/common';
 import { ErrorBody } from './error-body';
 
@@ -15,11 +15,17 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: ErrorCode.ServiceUnavailable,
 };
 
-/** body-parser reports its failures as plain errors carrying `type` and `status`. */
+/** The JSON body parser (json-body.ts) reports failures as body-parser did: errors carrying `type` and `status`. */
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
-  limit?: number;
+}
+
+/** The path without its query string. */
+function pathOf(req: Request): string {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return q < 0 ? url : url.slice(0, q);
 }
 
 function jsonErrorPosition(parserMessage: string): string {
@@ -37,12 +43,13 @@ function describe(
     return { status: httpStatusOf(exception.code), body, headers: exception.headers };
   }
   const parserError = exception as BodyParserError;
-  if (parserError?.type === 'entity.too.large') {
+  // Fastify's FST_ERR_CTP_BODY_TOO_LARGE, turned into an HttpException by Nest before any filter sees it.
+  if (exception instanceof HttpException && exception.getStatus() === 413) {
     return {
       status: 413,
       body: {
         code: ErrorCode.PayloadTooLarge,
-        message: `request body exceeds the limit of ${parserError.limit} bytes`,
+        message: `request body exceeds the limit of ${req.routeOptions?.bodyLimit ?? req.server.initialConfig.bodyLimit} bytes`,
       },
     };
   }
@@ -71,7 +78,7 @@ function describe(
     const response = exception.getResponse();
     let message = exception.message;
     if (status === 404 && typeof response === 'object' && /^Cannot /.test(message)) {
-      message = `no route ${req.method} ${req.path}`;
+      message = `no route ${req.method} ${pathOf(req)}`;
     }
     const body: Omit<ErrorBody, 'request_id'> = {
       code: CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest),
@@ -91,27 +98,20 @@ function describe(
 
 const logger = new Logger('http');
 
-/** Writes the one error body for any exception; used by the global filter and the body-parser error hook. */
+/** Writes the one error body for any exception; used by the global filter and for Fastify's own errors. */
 export function sendError(exception: unknown, req: Request, res: Response): void {
   const { status, body, headers } = describe(exception, req);
-  const requestId = String(req.id ?? res.getHeader('X-Request-Id') ?? '');
+  // The id RequestLogMiddleware set on the raw request (Fastify's own req.id is its generated "req-1").
+  const requestId = String((req.raw as { id?: unknown }).id ?? res.getHeader('X-Request-Id') ?? '');
   if (status >= 500) {
-    logger.error({ err: exception, request_id: requestId }, `unexpected error on ${req.method} ${req.path}`);
+    logger.error(
+      { err: exception, request_id: requestId },
+      `unexpected error on ${req.method} ${pathOf(req)}`,
+    );
   }
-  if (res.headersSent) return;
-  for (const [name, value] of Object.entries(headers ?? {})) res.setHeader(name, value);
-  res.status(status).json({ ...body, request_id: requestId } satisfies ErrorBody);
-}
-
-/** Express error middleware placed right after the body parser, before Nest turns its errors into bare 400s. */
-export function bodyParserErrorHandler(
-  err: unknown,
-  req: Request,
-  res: Response,
-  next: (e?: unknown) => void,
-): void {
-  if ((err as BodyParserError)?.type) sendError(err, req, res);
-  else next(err);
+  if (res.sent || res.raw.headersSent) return;
+  for (const [name, value] of Object.entries(headers ?? {})) res.header(name, value);
+  void res.status(status).send({ ...body, request_id: requestId } satisfies ErrorBody);
 }
 
 @Catch()
