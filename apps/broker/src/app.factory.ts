@@ -4,7 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { RequestLogMiddleware } from '@constellation/observability';
+import { RequestLogMiddleware, requestId } from '@constellation/observability';
 import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
 import { BrokerError, ErrorCode } from '@constellation/common';
@@ -15,15 +15,20 @@ import { RuntimeOptions } from './runtime-options';
 /** Builds the configured application (not yet listening); shared by main.ts and the end-to-end tests. */
 export async function createApp(runtime: RuntimeOptions): Promise<INestApplication> {
   // Fastify rather than Express: a request costs the process a third of the CPU (docs/tes.md#performance).
-  // The router behaves as Express's did: paths match whatever their case and with a trailing slash, and
-  // a long path segment reaches its handler (a 404 for an unknown task) instead of a 414.
+  // The router behaves as Express's did: paths match whatever their case and with a trailing slash, and a
+  // long path segment reaches its handler (a 404 for an unknown task) instead of a 414.
   const adapter = new FastifyAdapter({
     bodyLimit: runtime.config.bodyLimitBytes,
     trustProxy: 'loopback',
-    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 2048 },
-    // A URL Fastify cannot decode gets the broker's error body, not Fastify's own.
-    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) =>
-      sendError(new BrokerError(ErrorCode.BadRequest, `malformed request URL: ${err.message}`), req, reply),
+    routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16_384 },
+    // While draining at shutdown, requests on open connections are still served (Fastify would answer
+    // them with a 503 of its own).
+    return503OnClosing: false,
+    // A URL Fastify cannot decode gets the broker's error body and request id, not Fastify's own answer.
+    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+      (req.raw as { id?: string }).id = requestId(req.raw, reply.raw);
+      sendError(new BrokerError(ErrorCode.BadRequest, `malformed request URL: ${err.message}`), req, reply);
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(runtime), adapter, {
     bufferLogs: true,
@@ -31,17 +36,21 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   });
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
-  registerJsonBodies(fastify);
-  // RequestLogMiddleware labels its metric with the matched route pattern, read from the raw request.
+  registerJsonBodies(fastify, runtime.config.bodyLimitBytes);
+  // RequestLogMiddleware labels its metric with the matched route pattern, read from the raw request, in
+  // the form it had under Express (`/tasks/:id:cancel`, not the router's `/tasks/:id(^[^/:]+)::cancel`).
   fastify.addHook('onRequest', (req, _reply, done) => {
-    if (req.routeOptions.url !== undefined)
-      (req.raw as { route?: object }).route = { path: req.routeOptions.url };
+    const url = req.routeOptions.url;
+    if (url !== undefined) {
+      (req.raw as { route?: object }).route = { path: url.replace(/\(\^[^)]*\)/g, '').replace(/::/g, ':') };
+    }
     done();
   });
   // First, so that every request (a body the parser rejects too) gets its request id and its log line.
   app.use(app.get(RequestLogMiddleware).use);
   app.useGlobalFilters(new AllExceptionsFilter());
-  app.enableCors();
+  // The methods Express's cors allowed (admins PATCH and DELETE from browsers); a bare OPTIONS is no error.
+  app.enableCors({ methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'], strictPreflight: false });
 
   const document = addTesToOpenApi(
     SwaggerModule.createDocument(

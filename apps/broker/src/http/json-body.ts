@@ -1,3 +1,5 @@
+import { TextDecoder } from 'node:util';
+import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 /** A body the broker refuses, shaped as body-parser reported it (see AllExceptionsFilter). */
@@ -6,44 +8,71 @@ function bodyError(message: string, type: string, status: number): Error {
   return Object.assign(new Error(message), { type, status });
 }
 
-/** The charset parameter of a Content-Type header, lower-cased, if there is one. */
-function charsetOf(contentType: string | undefined): string | undefined {
+/** The charset parameter of a Content-Type header, lower-cased; utf-8 when there is none. */
+function charsetOf(contentType: string | undefined): string {
   const m = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(contentType ?? '');
-  return m?.[1].toLowerCase();
+  return m?.[1].toLowerCase() ?? 'utf-8';
+}
+
+const INFLATE: Record<string, (b: Buffer, o: { maxOutputLength: number }) => Buffer> = {
+  identity: (b) => b,
+  gzip: gunzipSync,
+  deflate: inflateSync,
+  br: brotliDecompressSync,
+};
+
+/** The body's bytes, decompressed as its Content-Encoding says, at most `limit` of them. */
+function inflated(req: FastifyRequest, raw: Buffer, limit: number): Buffer {
+  const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const inflate = INFLATE[encoding];
+  if (inflate === undefined) {
+    throw bodyError(`unsupported content encoding "${encoding}"`, 'encoding.unsupported', 415);
+  }
+  try {
+    return inflate(raw, { maxOutputLength: limit });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw bodyError(`request body exceeds the limit of ${limit} bytes`, 'entity.too.large', 413);
+    }
+    throw bodyError(`the body is not valid ${encoding} data`, 'encoding.invalid', 400);
+  }
+}
+
+/** The body as text in its charset (UTF-8 or UTF-16), without a byte-order mark. */
+function decoded(req: FastifyRequest, bytes: Buffer): string {
+  const charset = charsetOf(req.headers['content-type']);
+  let decoder: TextDecoder | undefined;
+  try {
+    if (charset.startsWith('utf-')) decoder = new TextDecoder(charset, { fatal: false });
+  } catch {
+    // A UTF the platform cannot decode (utf-32, say): refused below like any other charset.
+  }
+  if (decoder === undefined) {
+    throw bodyError(`unsupported charset "${charset.toUpperCase()}"`, 'charset.unsupported', 415);
+  }
+  return decoder.decode(bytes); // TextDecoder drops the BOM
 }
 
 /**
- * Request bodies as the broker has always read them (Express's body-parser, strict): JSON for
- * application/json and application/*+json, in a UTF charset, uncompressed, whose top level is an object or
- * an array; an empty body is {}. Every other content type is left unread for its handler (the job-files
- * endpoint reads multipart uploads from the raw stream), so a TES create without JSON gets the
- * validator's precise message rather than the parser's.
+ * Request bodies as the broker read them when it ran on Express (body-parser's json(), strict): JSON for
+ * application/json and application/*+json, in a UTF charset, compressed or not (gzip, deflate, br), whose
+ * top level is an object or an array; an empty body is {}. The limit applies to the body once
+ * decompressed too. Every other content type is left unread for its handler (the job-files endpoint reads
+ * multipart uploads from the raw stream), so a TES create without JSON gets the validator's precise message.
  */
-export function registerJsonBodies(fastify: FastifyInstance): void {
-  const parse = (
-    req: FastifyRequest,
-    body: string | Buffer,
-    done: (err: Error | null, body?: unknown) => void,
-  ) => {
-    const charset = charsetOf(req.headers['content-type']);
-    if (charset !== undefined && !charset.startsWith('utf-')) {
-      return done(bodyError(`unsupported charset "${charset.toUpperCase()}"`, 'charset.unsupported', 415));
+export function registerJsonBodies(fastify: FastifyInstance, limit: number): void {
+  const parse = (req: FastifyRequest, raw: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+    let text: string;
+    try {
+      text = decoded(req, inflated(req, raw, limit));
+    } catch (err) {
+      return done(err as Error);
     }
-    const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
-    if (encoding !== 'identity') {
-      return done(bodyError(`unsupported content encoding "${encoding}"`, 'encoding.unsupported', 415));
-    }
-    const text = body.toString();
+    if (text.length === 0) return done(null, {});
     const first = /\S/.exec(text)?.[0];
-    if (first === undefined) return done(null, {});
     if (first !== '{' && first !== '[') {
-      return done(
-        bodyError(
-          `the JSON at position ${text.indexOf(first)} is not an object or an array`,
-          'entity.parse.failed',
-          400,
-        ),
-      );
+      const at = first === undefined ? text.length : text.indexOf(first);
+      return done(bodyError(`no JSON object or array at position ${at}`, 'entity.parse.failed', 400));
     }
     try {
       done(null, JSON.parse(text));
@@ -52,7 +81,7 @@ export function registerJsonBodies(fastify: FastifyInstance): void {
     }
   };
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, parse);
-  fastify.addContentTypeParser(/^application\/[^;]*\+json/, { parseAs: 'string' }, parse);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, parse);
+  fastify.addContentTypeParser(/^application\/[^;]*\+json/, { parseAs: 'buffer' }, parse);
   fastify.addContentTypeParser('*', (_req, _payload, done) => done(null, undefined));
 }
