@@ -87,6 +87,11 @@ describe('foundation: health, errors, metrics, docs', () => {
       [{ 'Content-Encoding': 'br' }, brotliCompressSync('{"executors": []}')],
       [{}, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"executors": []}')])],
       [{ 'Content-Type': 'application/json; charset=utf-16le' }, Buffer.from('{"executors": []}', 'utf16le')],
+      [
+        { 'Content-Type': 'application/json; charset=utf-16' },
+        Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('{"executors": []}', 'utf16le').swap16()]),
+      ],
+      [{ 'Content-Encoding': '' }, Buffer.from('{"executors": []}')],
     ];
     // fetch sends the bytes as they are (supertest would serialise a Buffer as JSON).
     for (const [headers, body] of bodies) {

@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -23,13 +24,14 @@ const INFLATE: Record<string, (b: Buffer, o: { maxOutputLength: number }) => Buf
 
 /** The body's bytes, decompressed as its Content-Encoding says, at most `limit` of them. */
 function inflated(req: FastifyRequest, raw: Buffer, limit: number): Buffer {
-  const encoding = String(req.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const encoding = String(req.headers['content-encoding'] || 'identity').toLowerCase();
   const inflate = INFLATE[encoding];
   if (inflate === undefined) {
     throw bodyError(`unsupported content encoding "${encoding}"`, 'encoding.unsupported', 415);
   }
   try {
-    return inflate(raw, { maxOutputLength: limit });
+    // zlib refuses a maximum past the largest Buffer (a limit set in GB, say).
+    return inflate(raw, { maxOutputLength: Math.min(limit, constants.MAX_LENGTH) });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
       throw bodyError(`request body exceeds the limit of ${limit} bytes`, 'entity.too.large', 413);
@@ -40,7 +42,9 @@ function inflated(req: FastifyRequest, raw: Buffer, limit: number): Buffer {
 
 /** The body as text in its charset (UTF-8 or UTF-16), without a byte-order mark. */
 function decoded(req: FastifyRequest, bytes: Buffer): string {
-  const charset = charsetOf(req.headers['content-type']);
+  let charset = charsetOf(req.headers['content-type']);
+  // Plain utf-16 takes its byte order from the byte-order mark; TextDecoder would assume little-endian.
+  if (charset === 'utf-16' && bytes[0] === 0xfe && bytes[1] === 0xff) charset = 'utf-16be';
   let decoder: TextDecoder | undefined;
   try {
     if (charset.startsWith('utf-')) decoder = new TextDecoder(charset, { fatal: false });
