@@ -4,7 +4,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { RequestLogMiddleware, requestId } from '@constellation/observability';
+import { labelRoute, RequestLogMiddleware, requestId } from '@constellation/observability';
 import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
 import { BrokerError, ErrorCode } from '@constellation/common';
@@ -37,13 +37,9 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   registerJsonBodies(fastify, runtime.config.bodyLimitBytes);
-  // RequestLogMiddleware labels its metric with the matched route pattern, read from the raw request, in
-  // the form it had under Express (`/tasks/:id:cancel`, not the router's `/tasks/:id(^[^/:]+)::cancel`).
+  // The duration metric is labelled with the route pattern the router matched.
   fastify.addHook('onRequest', (req, _reply, done) => {
-    const url = req.routeOptions.url;
-    if (url !== undefined) {
-      (req.raw as { route?: object }).route = { path: url.replace(/\(\^[^)]*\)/g, '').replace(/::/g, ':') };
-    }
+    if (req.routeOptions.url !== undefined) labelRoute(req.raw, req.routeOptions.url);
     done();
   });
   // First, so that every request (a body the parser rejects too) gets its request id and its log line.

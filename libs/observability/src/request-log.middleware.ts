@@ -11,6 +11,24 @@ import { MetricsService } from './metrics.service';
  * request. Middleware on the raw request and response, mounted first (see app.factory.ts), so requests
  * that fail in the body parser get a request id, a line and a sample too.
  */
+/** A request URL's path, without its query string (which may carry job-file keys). */
+export function pathOf(url: string | undefined): string {
+  const u = url ?? '';
+  const q = u.indexOf('?');
+  return q < 0 ? u : u.slice(0, q);
+}
+
+/** Where the router's matched pattern is kept on the raw request for the duration metric's `route` label. */
+const ROUTE_LABEL = Symbol('constellation.routeLabel');
+
+/**
+ * Records the route pattern `req` matched, as the metric labels it: `/tasks/:id:cancel`, without the
+ * router's parameter patterns (`(^...)`) and literal-colon escapes (`::`).
+ */
+export function labelRoute(req: IncomingMessage, pattern: string): void {
+  (req as { [ROUTE_LABEL]?: string })[ROUTE_LABEL] = pattern.replace(/\(\^[^)]*\)/g, '').replace(/::/g, ':');
+}
+
 @Injectable()
 export class RequestLogMiddleware {
   constructor(
@@ -31,15 +49,13 @@ export class RequestLogMiddleware {
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     // 499 (as nginx logs it): the client went away before the response was complete.
     const status = res.writableFinished ? res.statusCode : 499;
-    const url = req.url ?? '';
-    const q = url.indexOf('?');
-    const path = q < 0 ? url : url.slice(0, q);
+    const path = pathOf(req.url);
     // The matched route pattern, never the raw path, keeps the label set bounded.
-    const route = (req as { route?: { path?: unknown } }).route?.path;
+    const route = (req as { [ROUTE_LABEL]?: string })[ROUTE_LABEL];
     this.metrics.httpDuration.observe(
       {
         method: req.method ?? '',
-        route: typeof route === 'string' ? route : 'unmatched',
+        route: route ?? 'unmatched',
         status: String(status),
       },
       seconds,

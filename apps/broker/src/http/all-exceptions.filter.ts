@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { FastifyReply as Response, FastifyRequest as Request } from 'fastify';
 import { BrokerError, ErrorCode, httpStatusOf } from '@constellation/common';
+import { pathOf } from '@constellation/observability';
 import { ErrorBody } from './error-body';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -19,13 +20,6 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
-}
-
-/** The path without its query string. */
-function pathOf(req: Request): string {
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
-  return q < 0 ? url : url.slice(0, q);
 }
 
 function jsonErrorPosition(parserMessage: string): string {
@@ -78,7 +72,7 @@ function describe(
     const response = exception.getResponse();
     let message = exception.message;
     if (status === 404 && typeof response === 'object' && /^Cannot /.test(message)) {
-      message = `no route ${req.method} ${pathOf(req)}`;
+      message = `no route ${req.method} ${pathOf(req.url)}`;
     }
     const body: Omit<ErrorBody, 'request_id'> = {
       code: CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest),
@@ -106,7 +100,7 @@ export function sendError(exception: unknown, req: Request, res: Response): void
   if (status >= 500) {
     logger.error(
       { err: exception, request_id: requestId },
-      `unexpected error on ${req.method} ${pathOf(req)}`,
+      `unexpected error on ${req.method} ${pathOf(req.url)}`,
     );
   }
   if (res.sent || res.raw.headersSent) return;
