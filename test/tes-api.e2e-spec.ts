@@ -1,5 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { PreparedSql } from '@constellation/persistence';
+import { TaskRepository } from '@constellation/tes';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { ALLOWED, PY_TES_SERVICE_INFO_KEYS } from './support/tes-schema';
 import { MINIMAL_TASK, tes } from './support/tes-client';
@@ -353,7 +355,7 @@ describe('TES 1.1 API', () => {
     });
   });
 
-  describe('simultaneous requests (creates and gets are grouped per event-loop turn)', () => {
+  describe('simultaneous requests (creates, gets and list pages are grouped per event-loop turn)', () => {
     // Principals of their own: other tests count carol's and dave's tasks.
     let carol: TestPrincipal;
     let dave: TestPrincipal;
@@ -427,6 +429,62 @@ describe('TES 1.1 API', () => {
         expect(res.body.state).toBe('QUEUED');
         if (a.view === 'MINIMAL') expect(Object.keys(res.body)).toEqual(['id', 'state']);
         else expect(res.body.name).toBe(a.name);
+      }
+    });
+
+    it("answers each of many simultaneous list pages with its own submitter's tasks, whatever the view, size or cursor", async () => {
+      const erin = await createPrincipal(t, 'submitter'); // owns nothing
+      const firstOf = async (who: TestPrincipal, query: string) =>
+        (await tes(t.url, who).list(query).expect(200)).body.next_page_token as string;
+      const asks: Array<{ who: TestPrincipal; query: string }> = [];
+      for (const who of [carol, dave]) {
+        const cursor = await firstOf(who, 'page_size=5');
+        for (const view of ['MINIMAL', 'BASIC', 'FULL'])
+          for (const size of ['', '&page_size=4', '&page_size=1000'])
+            for (const token of ['', `&page_token=${cursor}`])
+              asks.push({ who, query: `view=${view}${size}${token}` });
+      }
+      asks.push({ who: erin, query: '' }, { who: admin, query: 'page_size=2' });
+      // What each request answers alone, then all at once: the same.
+      const alone = [];
+      for (const a of asks) alone.push((await tes(t.url, a.who).list(a.query).expect(200)).body);
+      const together = await Promise.all(asks.map((a) => tes(t.url, a.who).list(a.query)));
+      for (const [i, res] of together.entries()) {
+        expect(res.status).toBe(200);
+        expect({ ask: asks[i].query, body: res.body }).toEqual({ ask: asks[i].query, body: alone[i] });
+      }
+      expect(alone[asks.length - 2]).toEqual({ tasks: [] });
+      const carols = (
+        await db.query(`SELECT id FROM task WHERE submitter_id = $1 ORDER BY id DESC`, [carol.id])
+      ).map((r: { id: string }) => r.id);
+      const ids = (body: { tasks: Array<{ id: string }> }) => body.tasks.map((x) => x.id);
+      expect(ids(alone[0])).toEqual(carols.slice(0, 3)); // the default page size here
+      expect(ids(alone[1])).toEqual(carols.slice(5, 8)); // after the cursor of a page of 5
+      expect(ids(alone[4])).toEqual(carols.slice(0, 1000));
+    });
+
+    it('reads unfiltered pages asked in the same turn of the event loop with one statement per view', async () => {
+      const tasks = t.app.get(TaskRepository);
+      const query = jest.spyOn(t.app.get(PreparedSql), 'query');
+      try {
+        const [c, d] = await Promise.all([
+          tasks.listJson({ submitterId: carol.id, tags: [] }, 'MINIMAL', 2),
+          tasks.listJson({ submitterId: dave.id, tags: [] }, 'MINIMAL', 3),
+          tasks.listJson({ submitterId: carol.id, tags: [] }, 'BASIC', 2),
+        ]);
+        expect(query).toHaveBeenCalledTimes(2);
+        const own = async (who: TestPrincipal, n: number) =>
+          (
+            await db.query(`SELECT id FROM task WHERE submitter_id = $1 ORDER BY id DESC LIMIT $2`, [
+              who.id,
+              n,
+            ])
+          ).map((r: { id: string }) => r.id);
+        expect(JSON.parse(`[${c.tasks}]`).map((x: { id: string }) => x.id)).toEqual(await own(carol, 2));
+        expect(JSON.parse(`[${d.tasks}]`).map((x: { id: string }) => x.id)).toEqual(await own(dave, 3));
+        expect(d.nextAfterId).toBe((await own(dave, 3))[2]);
+      } finally {
+        query.mockRestore();
       }
     });
   });

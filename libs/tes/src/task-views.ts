@@ -71,10 +71,11 @@ const PAGE_SEPARATOR = ',\n'; // E',\\n' in viewPageSql
 
 /**
  * One page of tasks in one row: `tasks`, the tesTasks of `view` selected by `where` (may be empty), newest
- * first, joined by PAGE_SEPARATOR; `found`, how many. `limit` is the parameter that holds how many to
- * select: one more than a page, to tell whether another page follows (see pageOf).
+ * first, joined by PAGE_SEPARATOR; `found`, how many. `limit`, how many to select, is written in the text:
+ * one more than a page, to tell whether another page follows (see pageOf).
  */
-export function viewPageSql(view: TesView, where: string, limit: string): string {
+export function viewPageSql(view: TesView, where: string, limit: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`page limit ${limit} is not a count`);
   // string_agg takes the rows in the order of the subquery: an ORDER BY inside the aggregate would sort
   // them again, which costs more than the rest of the statement.
   return (
@@ -82,6 +83,26 @@ export function viewPageSql(view: TesView, where: string, limit: string): string
     `FROM (SELECT ${VIEW_COLUMNS[view]} FROM task` +
     (where === '' ? '' : ` WHERE ${where}`) +
     ` ORDER BY id DESC LIMIT ${limit}) AS v`
+  );
+}
+
+/** Greater than every task id (UUIDv7 ids begin with their creation time): "no cursor" in viewPagesSql. */
+export const NO_CURSOR = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
+/**
+ * Several submitters' pages in one statement, one row per page (`n`, its 1-based place in the parameters,
+ * with `tasks` and `found` as in viewPageSql): page n holds the tasks of submitter `$1[n]` older than
+ * `$2[n]` (NO_CURSOR for the first page), at most `$3[n]` of them. Each page is the same walk down
+ * (submitter_id, id) as viewPageSql's; the statement's own costs (a round trip, planning, a transaction)
+ * are paid once for all of them.
+ */
+export function viewPagesSql(view: TesView): string {
+  return (
+    `SELECT k.n::int AS n, p.tasks, p.found ` +
+    `FROM unnest($1::uuid[], $2::uuid[], $3::int[]) WITH ORDINALITY AS k(submitter_id, before_id, lim, n) ` +
+    `CROSS JOIN LATERAL (SELECT string_agg(${VIEW_JSON[view]}, E',\\n') AS tasks, count(*)::int AS found ` +
+    `FROM (SELECT ${VIEW_COLUMNS[view]} FROM task WHERE submitter_id = k.submitter_id AND id < k.before_id ` +
+    `ORDER BY id DESC LIMIT k.lim) AS v) AS p`
   );
 }
 

@@ -1,13 +1,32 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import DataLoader from 'dataloader';
 import { DataSource, EntityManager } from 'typeorm';
 import { GroupWriter, newId } from '@constellation/common';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { PreparedSql } from '@constellation/persistence';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
-import { pageOf, TaskPageJson, viewPageSql, viewsByIdSql } from './task-views';
+import { NO_CURSOR, pageOf, TaskPageJson, viewPageSql, viewPagesSql, viewsByIdSql } from './task-views';
 import type { TaskDocument, TesState, TesTaskLog, TesView } from './tes.types';
+
+/** One submitter's page without filters: what viewPagesSql reads several of at once. */
+interface PageKey {
+  submitterId: string;
+  beforeId: string;
+  limit: number;
+}
+
+interface PageRow {
+  tasks: string | null;
+  found: number;
+}
+
+/**
+ * Pages read by one statement, at most. A FULL page of 256 Galaxy tasks is about half a megabyte of text; a
+ * larger group would also keep one PostgreSQL backend busy while the other cores wait.
+ */
+const PAGES_PER_STATEMENT = 8;
 
 export interface TaskListQuery {
   /** Restricts to one submitter's tasks; undefined lists everyone's (admins). */
@@ -116,10 +135,12 @@ function escapeLike(s: string): string {
 export class TaskRepository {
   private readonly inserts: GroupWriter<NewTaskRow>;
   private readonly viewLoaders = new Map<TesView, DataLoader<string, TaskJson | null>>();
+  private readonly pageLoaders = new Map<TesView, DataLoader<PageKey, PageRow>>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly sql: PreparedSql,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.inserts = new GroupWriter(
       (rows) => this.insertRows(rows),
@@ -236,6 +257,13 @@ export class TaskRepository {
 
   /** One page of `pageSize` tasks, newest first. */
   async listJson(q: TaskListQuery, view: TesView, pageSize: number): Promise<TaskPageJson> {
+    // One row past the page tells whether another page exists, so the last page carries no token.
+    const limit = pageSize + 1;
+    const keysetOnly = q.state === undefined && !q.namePrefix && q.tags.length === 0;
+    if (keysetOnly && q.submitterId !== undefined) {
+      const key = { submitterId: q.submitterId, beforeId: q.beforeId ?? NO_CURSOR, limit };
+      return pageOf(await this.pageLoader(view).load(key), pageSize);
+    }
     const params: unknown[] = [];
     const where: string[] = [];
     const param = (value: unknown): string => `$${params.push(value)}`;
@@ -251,15 +279,44 @@ export class TaskRepository {
     }
     if (Object.keys(exact).length > 0) where.push(`tags @> ${param(JSON.stringify(exact))}::jsonb`);
     if (q.beforeId !== undefined) where.push(`id < ${param(q.beforeId)}`);
-    // One row past the page tells whether another page exists, so the last page carries no token.
-    const sql = viewPageSql(view, where.join(' AND '), param(pageSize + 1));
-    // Planned for its values, never prepared: a generic plan cannot tell a submitter with ten tasks from one
-    // with a million (it might walk the primary key past every other submitter's tasks), and a name prefix
-    // can use its index only when the planner sees the prefix.
-    const [row] = await this.sql.query<{ tasks: string | null; found: number }>(sql, params, {
-      prepare: false,
+    // Filtered lists are planned for their values, never prepared: a generic plan cannot tell a rare state
+    // from a common one, and a name prefix can use its index only when the planner sees the prefix. An
+    // admin's unfiltered page has one right plan, the walk down the primary key, and is prepared at the
+    // default page size, whose LIMIT is then part of the text (a generic plan with a LIMIT parameter is
+    // costed at a tenth of the table, so PostgreSQL would keep planning it): other sizes would each add a
+    // statement text.
+    const [row] = await this.sql.query<PageRow>(viewPageSql(view, where.join(' AND '), limit), params, {
+      prepare: keysetOnly && pageSize === this.config.pageSizeDefault,
     });
     return pageOf(row, pageSize);
+  }
+
+  /**
+   * Unfiltered pages of submitters' tasks that arrive in the same turn of the event loop share one
+   * statement per view, as gets do: under load a page costs PostgreSQL and the broker far more in the
+   * statement around it than in its rows.
+   */
+  private pageLoader(view: TesView): DataLoader<PageKey, PageRow> {
+    let loader = this.pageLoaders.get(view);
+    if (loader === undefined) {
+      loader = new DataLoader((keys) => this.readPages(keys, view), {
+        cache: false,
+        maxBatchSize: PAGES_PER_STATEMENT,
+        batchScheduleFn: (run) => setImmediate(run),
+      });
+      this.pageLoaders.set(view, loader);
+    }
+    return loader;
+  }
+
+  private async readPages(keys: readonly PageKey[], view: TesView): Promise<PageRow[]> {
+    const rows = await this.sql.query<PageRow & { n: number }>(viewPagesSql(view), [
+      keys.map((k) => k.submitterId),
+      keys.map((k) => k.beforeId),
+      keys.map((k) => k.limit),
+    ]);
+    const byPlace = new Map(rows.map((r) => [r.n, r]));
+    return keys.map((_, i) => byPlace.get(i + 1) ?? { tasks: null, found: 0 });
   }
 
   /**
