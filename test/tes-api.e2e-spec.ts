@@ -463,26 +463,30 @@ describe('TES 1.1 API', () => {
       expect(ids(alone[4])).toEqual(carols.slice(0, 1000));
     });
 
-    it('reads unfiltered pages asked in the same turn of the event loop with one statement per view', async () => {
+    it("reads submitters' MINIMAL pages asked in the same turn of the event loop with one statement", async () => {
       const tasks = t.app.get(TaskRepository);
+      const own = async (who: TestPrincipal) =>
+        (await db.query(`SELECT id FROM task WHERE submitter_id = $1 ORDER BY id DESC`, [who.id])).map(
+          (r: { id: string }) => r.id,
+        );
+      const [carols, daves] = [await own(carol), await own(dave)];
       const query = jest.spyOn(t.app.get(PreparedSql), 'query');
       try {
-        const [c, d] = await Promise.all([
-          tasks.listJson({ submitterId: carol.id, tags: [] }, 'MINIMAL', 2),
+        // The default page size here is 3.
+        const [c, d, dAfter, cBasic] = await Promise.all([
+          tasks.listJson({ submitterId: carol.id, tags: [] }, 'MINIMAL', 3),
           tasks.listJson({ submitterId: dave.id, tags: [] }, 'MINIMAL', 3),
-          tasks.listJson({ submitterId: carol.id, tags: [] }, 'BASIC', 2),
+          tasks.listJson({ submitterId: dave.id, tags: [], beforeId: daves[4] }, 'MINIMAL', 3),
+          tasks.listJson({ submitterId: carol.id, tags: [] }, 'BASIC', 3),
         ]);
-        expect(query).toHaveBeenCalledTimes(2);
-        const own = async (who: TestPrincipal, n: number) =>
-          (
-            await db.query(`SELECT id FROM task WHERE submitter_id = $1 ORDER BY id DESC LIMIT $2`, [
-              who.id,
-              n,
-            ])
-          ).map((r: { id: string }) => r.id);
-        expect(JSON.parse(`[${c.tasks}]`).map((x: { id: string }) => x.id)).toEqual(await own(carol, 2));
-        expect(JSON.parse(`[${d.tasks}]`).map((x: { id: string }) => x.id)).toEqual(await own(dave, 3));
-        expect(d.nextAfterId).toBe((await own(dave, 3))[2]);
+        expect(query).toHaveBeenCalledTimes(2); // the MINIMAL pages, then the BASIC one
+        const ids = (page: { tasks: string }) =>
+          JSON.parse(`[${page.tasks}]`).map((x: { id: string }) => x.id);
+        expect(ids(c)).toEqual(carols.slice(0, 3));
+        expect(ids(d)).toEqual(daves.slice(0, 3));
+        expect(d.nextAfterId).toBe(daves[2]);
+        expect(ids(dAfter)).toEqual(daves.slice(5, 8));
+        expect(ids(cBasic)).toEqual(carols.slice(0, 3));
       } finally {
         query.mockRestore();
       }

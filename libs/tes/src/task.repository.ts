@@ -7,14 +7,13 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { PreparedSql } from '@constellation/persistence';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
-import { NO_CURSOR, pageOf, TaskPageJson, viewPageSql, viewPagesSql, viewsByIdSql } from './task-views';
+import { NO_CURSOR, pageOf, TaskPageJson, minimalPagesSql, viewPageSql, viewsByIdSql } from './task-views';
 import type { TaskDocument, TesState, TesTaskLog, TesView } from './tes.types';
 
-/** One submitter's page without filters: what viewPagesSql reads several of at once. */
+/** A submitter's MINIMAL page at the default size, without filters: what minimalPagesSql reads several of. */
 interface PageKey {
   submitterId: string;
   beforeId: string;
-  limit: number;
 }
 
 interface PageRow {
@@ -22,10 +21,7 @@ interface PageRow {
   found: number;
 }
 
-/**
- * Pages read by one statement, at most. A FULL page of 256 Galaxy tasks is about half a megabyte of text; a
- * larger group would also keep one PostgreSQL backend busy while the other cores wait.
- */
+/** Pages read by one statement, at most: a larger group keeps one PostgreSQL backend busy while others wait. */
 const PAGES_PER_STATEMENT = 8;
 
 export interface TaskListQuery {
@@ -135,7 +131,7 @@ function escapeLike(s: string): string {
 export class TaskRepository {
   private readonly inserts: GroupWriter<NewTaskRow>;
   private readonly viewLoaders = new Map<TesView, DataLoader<string, TaskJson | null>>();
-  private readonly pageLoaders = new Map<TesView, DataLoader<PageKey, PageRow>>();
+  private readonly minimalPages: DataLoader<PageKey, PageRow>;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -149,6 +145,11 @@ export class TaskRepository {
       // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
       (err) => /^2[23]/.test(String((err as { code?: unknown }).code ?? '')),
     );
+    this.minimalPages = new DataLoader((keys) => this.readMinimalPages(keys), {
+      cache: false,
+      maxBatchSize: PAGES_PER_STATEMENT,
+      batchScheduleFn: (run) => setImmediate(run),
+    });
   }
 
   /** One statement for the tasks and their QUEUED events; its text depends only on the row count. */
@@ -257,12 +258,11 @@ export class TaskRepository {
 
   /** One page of `pageSize` tasks, newest first. */
   async listJson(q: TaskListQuery, view: TesView, pageSize: number): Promise<TaskPageJson> {
-    // One row past the page tells whether another page exists, so the last page carries no token.
-    const limit = pageSize + 1;
     const keysetOnly = q.state === undefined && !q.namePrefix && q.tags.length === 0;
-    if (keysetOnly && q.submitterId !== undefined) {
-      const key = { submitterId: q.submitterId, beforeId: q.beforeId ?? NO_CURSOR, limit };
-      return pageOf(await this.pageLoader(view).load(key), pageSize);
+    const usualPage = keysetOnly && pageSize === this.config.pageSizeDefault;
+    if (usualPage && view === 'MINIMAL' && q.submitterId !== undefined) {
+      const key = { submitterId: q.submitterId, beforeId: q.beforeId ?? NO_CURSOR };
+      return pageOf(await this.minimalPages.load(key), pageSize);
     }
     const params: unknown[] = [];
     const where: string[] = [];
@@ -279,42 +279,30 @@ export class TaskRepository {
     }
     if (Object.keys(exact).length > 0) where.push(`tags @> ${param(JSON.stringify(exact))}::jsonb`);
     if (q.beforeId !== undefined) where.push(`id < ${param(q.beforeId)}`);
-    // Filtered lists are planned for their values, never prepared: a generic plan cannot tell a rare state
-    // from a common one, and a name prefix can use its index only when the planner sees the prefix. An
-    // admin's unfiltered page has one right plan, the walk down the primary key, and is prepared at the
-    // default page size, whose LIMIT is then part of the text (a generic plan with a LIMIT parameter is
-    // costed at a tenth of the table, so PostgreSQL would keep planning it): other sizes would each add a
-    // statement text.
-    const [row] = await this.sql.query<PageRow>(viewPageSql(view, where.join(' AND '), limit), params, {
-      prepare: keysetOnly && pageSize === this.config.pageSizeDefault,
-    });
+    // Planned for its values, and so not prepared, but for an admin's unfiltered page at the default size:
+    // a generic plan cannot tell a submitter with ten tasks from one with a million (for BASIC and FULL,
+    // which read the table, it might walk the primary key past every other submitter's tasks), nor a rare
+    // state from a common one, and a name prefix can use its index only when the planner sees the prefix.
+    // An admin's page has one right plan, the walk down the primary key.
+    const [row] = await this.sql.query<PageRow>(
+      // One row past the page tells whether another page exists, so the last page carries no token.
+      viewPageSql(view, where.join(' AND '), pageSize + 1),
+      params,
+      { prepare: usualPage && q.submitterId === undefined },
+    );
     return pageOf(row, pageSize);
   }
 
   /**
-   * Unfiltered pages of submitters' tasks that arrive in the same turn of the event loop share one
-   * statement per view, as gets do: under load a page costs PostgreSQL and the broker far more in the
-   * statement around it than in its rows.
+   * A submitter's MINIMAL pages at the default size, the pages clients poll, that arrive in the same turn
+   * of the event loop share one statement, as gets do: such a page costs PostgreSQL and the broker more in
+   * the statement around it than in its rows. (BASIC and FULL pages cost mostly their rows.)
    */
-  private pageLoader(view: TesView): DataLoader<PageKey, PageRow> {
-    let loader = this.pageLoaders.get(view);
-    if (loader === undefined) {
-      loader = new DataLoader((keys) => this.readPages(keys, view), {
-        cache: false,
-        maxBatchSize: PAGES_PER_STATEMENT,
-        batchScheduleFn: (run) => setImmediate(run),
-      });
-      this.pageLoaders.set(view, loader);
-    }
-    return loader;
-  }
-
-  private async readPages(keys: readonly PageKey[], view: TesView): Promise<PageRow[]> {
-    const rows = await this.sql.query<PageRow & { n: number }>(viewPagesSql(view), [
-      keys.map((k) => k.submitterId),
-      keys.map((k) => k.beforeId),
-      keys.map((k) => k.limit),
-    ]);
+  private async readMinimalPages(keys: readonly PageKey[]): Promise<PageRow[]> {
+    const rows = await this.sql.query<PageRow & { n: number }>(
+      minimalPagesSql(this.config.pageSizeDefault + 1),
+      [keys.map((k) => k.submitterId), keys.map((k) => k.beforeId)],
+    );
     const byPlace = new Map(rows.map((r) => [r.n, r]));
     return keys.map((_, i) => byPlace.get(i + 1) ?? { tasks: null, found: 0 });
   }
