@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { newId } from '@constellation/common';
 import { startFakeTesSite, FakeTesSite } from './support/fake-tes-site';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
@@ -515,6 +516,34 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
       expect(task.state).toBe('SYSTEM_ERROR');
       expect(task.logs[0].system_logs[0]).toMatch(/no active or draining site can ever run this task/);
       expect(task.logs[0].system_logs[0]).toContain('cores (asks 64, site allows 16)');
+    });
+
+    it('fails alone a queued task whose stored document cannot be read, and runs one stored without its empty lists', async () => {
+      const s = await site();
+      // Rows the broker would not write (a tool inserting into task, an older release): one with no
+      // inputs, outputs, volumes or tags, one whose inputs are not a list.
+      const sparse = { executors: MINIMAL_TASK.executors, resources: { zones: [s.slug] } };
+      const broken = { ...sparse, inputs: 'not a list' };
+      const [sparseId, brokenId] = [newId(), newId()];
+      for (const [id, doc] of [
+        [brokenId, broken],
+        [sparseId, sparse],
+      ] as const) {
+        await t.app.get(DataSource).query(
+          `INSERT INTO task (id, submitter_id, state, document, tags, created_at, updated_at, version)
+           VALUES ($1, $2, 'QUEUED', $3::jsonb, '{}'::jsonb, now(), now(), 1)`,
+          [id, alice.id, JSON.stringify(doc)],
+        );
+      }
+      const bad = await finalState(brokenId);
+      expect(bad.state).toBe('SYSTEM_ERROR');
+      expect(bad.logs[0].system_logs[0]).toMatch(/^its stored document cannot be read: /);
+      expect((await finalState(sparseId)).state).toBe('COMPLETE');
+      // Tasks accepted since go on being placed.
+      const { body } = await tes(t.url, alice)
+        .create(zoned([s.slug]))
+        .expect(200);
+      expect((await finalState(body.id)).state).toBe('COMPLETE');
     });
 
     it('keeps a task QUEUED while its sites are full, and explains where it would go', async () => {

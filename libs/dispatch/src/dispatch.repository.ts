@@ -55,12 +55,23 @@ interface Row {
   failing_since: Date | null;
 }
 
+/**
+ * The broker stores every list of a task, empty or not; a row written another way (by hand, by a tool that
+ * inserts into `task`) may leave out the lists TES itself makes optional, which every reader expects.
+ */
+function withEmptyLists(document: TaskDocument): TaskDocument {
+  // Anything but an object is left for placement to fail as unreadable.
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return document;
+  const { inputs = [], outputs = [], volumes = [], tags = {} } = document as Partial<TaskDocument>;
+  return { ...document, inputs, outputs, volumes, tags };
+}
+
 function toTask(r: Row): DispatchTask {
   return {
     id: r.id,
     submitterId: r.submitter_id,
     state: r.state,
-    document: r.document,
+    document: withEmptyLists(r.document),
     createdAt: r.created_at,
     queuedAt: r.queued_at,
     attempt: r.current_attempt,

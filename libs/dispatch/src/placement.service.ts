@@ -32,6 +32,15 @@ const PER_SUBMITTER = 200;
 /** The same while no site is approved: they can only wait, or expire (CONSTELLATION_MAX_QUEUE_SECONDS). */
 const IDLE_PER_SUBMITTER = 10;
 
+/** The task's requirement, or why its stored document cannot give one. */
+function readRequirement(task: DispatchTask, stores: StorePrefixes[]): TaskRequirement | Error {
+  try {
+    return taskRequirement(task, stores);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
 /** What GET /api/v1/tasks/{id}/placement serves: the decision and every candidate with its terms. */
 export interface PlacementRecord {
   policy: string;
@@ -88,7 +97,7 @@ export class PlacementService {
       const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
       const byId = new Map(queued.map((t) => [t.id, t]));
-      const requirements = new Map(queued.map((t) => [t.id, taskRequirement(t, stores)]));
+      const requirements = new Map(queued.map((t) => [t.id, readRequirement(t, stores)]));
       const order = fairShareOrder(
         queued.map((t) => ({
           taskId: t.id,
@@ -106,7 +115,13 @@ export class PlacementService {
           weight: 0,
           running: 0,
         };
-        const requirement = requirements.get(id) as TaskRequirement;
+        const requirement = requirements.get(id) as TaskRequirement | Error;
+        if (requirement instanceof Error) {
+          // One unreadable row fails alone; it must not stop every other task's placement, round after round.
+          const reason = `its stored document cannot be read: ${requirement.message}`;
+          round[await this.apply(m, task, { decision: 'infeasible', reason, candidates: [] }, sites, now)]++;
+          continue;
+        }
         const placement = this.placeOne(now, sites, stores, requirement, submitter);
         const outcome = await this.apply(m, task, placement, sites, now);
         round[outcome]++;
