@@ -192,7 +192,15 @@ async function main(): Promise<void> {
     const broker = `http://127.0.0.1:${brokerPort}`;
     children.push(
       await start(
-        ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/broker/src/main.ts'],
+        [
+          // As `npm start` runs it.
+          '--max-semi-space-size=32',
+          '-r',
+          'ts-node/register/transpile-only',
+          '-r',
+          'tsconfig-paths/register',
+          'apps/broker/src/main.ts',
+        ],
         {
           DATABASE_URL: url,
           CONSTELLATION_SECRET_KEY: generateToken(),
