@@ -521,24 +521,28 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
     it('fails alone a queued task whose stored document cannot be read, and runs one stored without its empty lists', async () => {
       const s = await site();
       // Rows the broker would not write (a tool inserting into task, an older release): one with no
-      // inputs, outputs, volumes or tags, one whose inputs are not a list.
-      const sparse = { executors: MINIMAL_TASK.executors, resources: { zones: [s.slug] } };
-      const broken = { ...sparse, inputs: 'not a list' };
-      const [sparseId, brokenId] = [newId(), newId()];
-      for (const [id, doc] of [
-        [brokenId, broken],
-        [sparseId, sparse],
-      ] as const) {
+      // outputs, volumes or tags and null inputs; one whose inputs are not a list; one whose zones are not.
+      const sparse = { executors: MINIMAL_TASK.executors, inputs: null, resources: { zones: [s.slug] } };
+      const docs = {
+        sparse,
+        badInputs: { ...sparse, inputs: 'not a list' },
+        badZones: { ...sparse, inputs: [], resources: { zones: s.slug } },
+      };
+      const ids: Record<string, string> = {};
+      for (const [name, doc] of Object.entries(docs)) {
+        ids[name] = newId();
         await t.app.get(DataSource).query(
           `INSERT INTO task (id, submitter_id, state, document, tags, created_at, updated_at, version)
            VALUES ($1, $2, 'QUEUED', $3::jsonb, '{}'::jsonb, now(), now(), 1)`,
-          [id, alice.id, JSON.stringify(doc)],
+          [ids[name], alice.id, JSON.stringify(doc)],
         );
       }
-      const bad = await finalState(brokenId);
-      expect(bad.state).toBe('SYSTEM_ERROR');
-      expect(bad.logs[0].system_logs[0]).toMatch(/^its stored document cannot be read: /);
-      expect((await finalState(sparseId)).state).toBe('COMPLETE');
+      for (const bad of [ids.badInputs, ids.badZones]) {
+        const task = await finalState(bad);
+        expect(task.state).toBe('SYSTEM_ERROR');
+        expect(task.logs[0].system_logs[0]).toMatch(/^its stored document cannot be read: /);
+      }
+      expect((await finalState(ids.sparse)).state).toBe('COMPLETE');
       // Tasks accepted since go on being placed.
       const { body } = await tes(t.url, alice)
         .create(zoned([s.slug]))

@@ -62,8 +62,14 @@ interface Row {
 function withEmptyLists(document: TaskDocument): TaskDocument {
   // Anything but an object is left for placement to fail as unreadable.
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return document;
-  const { inputs = [], outputs = [], volumes = [], tags = {} } = document as Partial<TaskDocument>;
-  return { ...document, inputs, outputs, volumes, tags };
+  const lists = document as Partial<TaskDocument>;
+  return {
+    ...document,
+    inputs: lists.inputs ?? [],
+    outputs: lists.outputs ?? [],
+    volumes: lists.volumes ?? [],
+    tags: lists.tags ?? {},
+  };
 }
 
 function toTask(r: Row): DispatchTask {

@@ -32,6 +32,12 @@ const PER_SUBMITTER = 200;
 /** The same while no site is approved: they can only wait, or expire (CONSTELLATION_MAX_QUEUE_SECONDS). */
 const IDLE_PER_SUBMITTER = 10;
 
+/** A task that cannot be placed because its stored document cannot be read, and why. */
+function unreadable(err: unknown): Placement {
+  const why = err instanceof Error ? err.message : String(err);
+  return { decision: 'infeasible', reason: `its stored document cannot be read: ${why}`, candidates: [] };
+}
+
 /** The task's requirement, or why its stored document cannot give one. */
 function readRequirement(task: DispatchTask, stores: StorePrefixes[]): TaskRequirement | Error {
   try {
@@ -116,17 +122,14 @@ export class PlacementService {
           running: 0,
         };
         const requirement = requirements.get(id) as TaskRequirement | Error;
-        if (requirement instanceof Error) {
-          // One unreadable row fails alone; it must not stop every other task's placement, round after round.
-          const reason = `its stored document cannot be read: ${requirement.message}`;
-          round[await this.apply(m, task, { decision: 'infeasible', reason, candidates: [] }, sites, now)]++;
-          continue;
-        }
-        const placement = this.placeOne(now, sites, stores, requirement, submitter);
+        const placement =
+          requirement instanceof Error
+            ? unreadable(requirement)
+            : this.placeOne(now, sites, stores, requirement, submitter);
         const outcome = await this.apply(m, task, placement, sites, now);
         round[outcome]++;
         if (outcome === 'placed') {
-          this.reserve(sites, placement.siteId as string, requirement);
+          this.reserve(sites, placement.siteId as string, requirement as TaskRequirement);
           submitter.running++;
         }
       }
@@ -138,7 +141,9 @@ export class PlacementService {
   /**
    * Places one task. Sites excluded after earlier attempts are only a preference: when no other site could
    * ever run the task, it may go back to one of them (the attempt limit still bounds the retries), rather
-   * than fail for want of a site after one short outage.
+   * than fail for want of a site after one short outage. A stored document holding a value of the wrong type
+   * (written outside the broker) that the policy's checks trip over makes the task infeasible: one such row
+   * must fail alone, not roll back every other task's placement, round after round.
    */
   private placeOne(
     now: Date,
@@ -156,11 +161,15 @@ export class PlacementService {
       submitter,
     };
     const options = { policy: this.config.policy, context };
-    const placement = place(request, options);
-    if (placement.decision !== 'infeasible' || (requirement.excludedSiteIds ?? []).length === 0)
-      return placement;
-    const again = place({ ...request, task: { ...requirement, excludedSiteIds: [] } }, options);
-    return again.decision === 'infeasible' ? placement : again;
+    try {
+      const placement = place(request, options);
+      if (placement.decision !== 'infeasible' || (requirement.excludedSiteIds ?? []).length === 0)
+        return placement;
+      const again = place({ ...request, task: { ...requirement, excludedSiteIds: [] } }, options);
+      return again.decision === 'infeasible' ? placement : again;
+    } catch (err) {
+      return unreadable(err);
+    }
   }
 
   /**
@@ -182,9 +191,11 @@ export class PlacementService {
       running: 0,
     };
     // A preview must not move round-robin's or random's state.
-    const placement = this.placeOne(now, sites, stores, taskRequirement(task, stores), submitter, {
-      prng: mulberry32(0),
-    });
+    const requirement = readRequirement(task, stores);
+    const placement =
+      requirement instanceof Error
+        ? unreadable(requirement)
+        : this.placeOne(now, sites, stores, requirement, submitter, { prng: mulberry32(0) });
     const record: PlacementRecord = {
       policy: this.config.policy,
       decided_at: now.toISOString(),

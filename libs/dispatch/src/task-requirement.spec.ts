@@ -83,4 +83,12 @@ describe('taskRequirement', () => {
     const off = doc({ resources: { backend_parameters: { 'constellation.rerun_on_site_loss': 'FALSE' } } });
     expect(rerunOnSiteLoss(off)).toBe(false);
   });
+
+  it('reads a parameter stored as another type without throwing (rows written outside the broker)', () => {
+    const as = (value: unknown) =>
+      doc({ resources: { backend_parameters: { 'constellation.rerun_on_site_loss': value as string } } });
+    expect(rerunOnSiteLoss(as(false))).toBe(false);
+    expect(rerunOnSiteLoss(as(0))).toBe(true);
+    expect(rerunOnSiteLoss(as(null))).toBe(true);
+  });
 });

@@ -62,6 +62,7 @@ export function taskRequirement(task: RequirementSource, stores: readonly StoreP
 
 /** `constellation.rerun_on_site_loss`: false keeps a task that had started from running a second time. */
 export function rerunOnSiteLoss(document: TaskDocument): boolean {
-  const value = document.resources?.backend_parameters?.['constellation.rerun_on_site_loss'];
-  return value === undefined || value.toLowerCase() !== 'false';
+  const value: unknown = document.resources?.backend_parameters?.['constellation.rerun_on_site_loss'];
+  // The validator stores strings only; a row written another way may hold false itself.
+  return typeof value === 'string' ? value.toLowerCase() !== 'false' : value !== false;
 }

@@ -89,22 +89,38 @@ export class TrackingService {
       );
     }
     for (const task of tasks) {
-      const answer = answers.get(task.id) as Answer;
-      if (!('event' in answer)) {
-        await this.noAnswer(replica, entry, task, answer.retry, adapter);
-        continue;
+      try {
+        await this.follow(replica, entry, task, answers.get(task.id) as Answer, adapter);
+      } catch (err) {
+        // One task's failure (a stored value of the wrong type, a lost database connection) must not leave
+        // its site-mates in this claim unfollowed until their lease runs out; it is tried again next round.
+        this.logger.error({ taskId: task.id, err }, 'tracking one task failed');
       }
-      const ended = await this.decide(replica, task, answer.event);
-      // The attempt is over at the site (finished, failed or lost): free what the site keeps for it, such as
-      // a Pulsar job directory. Best effort: a site that keeps it anyway costs it disk, not us correctness.
-      if (ended) {
-        await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch((err: unknown) => {
-          this.logger.warn(
-            { taskId: task.id, site: entry.adapterSite.slug, err: String(err).slice(0, 200) },
-            'cleanup failed',
-          );
-        });
-      }
+    }
+  }
+
+  /** Acts on what the site said about one task. */
+  private async follow(
+    replica: string,
+    entry: SiteAccess,
+    task: DispatchTask,
+    answer: Answer,
+    adapter: SiteAdapter,
+  ): Promise<void> {
+    if (!('event' in answer)) {
+      await this.noAnswer(replica, entry, task, answer.retry, adapter);
+      return;
+    }
+    const ended = await this.decide(replica, task, answer.event);
+    // The attempt is over at the site (finished, failed or lost): free what the site keeps for it, such as
+    // a Pulsar job directory. Best effort: a site that keeps it anyway costs it disk, not us correctness.
+    if (ended) {
+      await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch((err: unknown) => {
+        this.logger.warn(
+          { taskId: task.id, site: entry.adapterSite.slug, err: String(err).slice(0, 200) },
+          'cleanup failed',
+        );
+      });
     }
   }
 

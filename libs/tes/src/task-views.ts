@@ -86,7 +86,10 @@ export function viewPageSql(view: TesView, where: string, limit: number): string
   );
 }
 
-/** Greater than every task id (UUIDv7 ids begin with their creation time): "no cursor" in minimalPagesSql. */
+/**
+ * Greater than every task id the broker makes (UUIDv7 ids begin with their creation time): "no cursor" in
+ * minimalPagesSql. Only a row inserted by hand with this very id would be left off a first page.
+ */
 export const NO_CURSOR = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
 /**
