@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { PreparedSql } from '@constellation/persistence';
-import { TaskRepository } from '@constellation/tes';
+import { minimalPagesSql, NO_CURSOR, TaskRepository } from '@constellation/tes';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { ALLOWED, PY_TES_SERVICE_INFO_KEYS } from './support/tes-schema';
 import { MINIMAL_TASK, tes } from './support/tes-client';
@@ -487,8 +487,45 @@ describe('TES 1.1 API', () => {
         expect(d.nextAfterId).toBe(daves[2]);
         expect(ids(dAfter)).toEqual(daves.slice(5, 8));
         expect(ids(cBasic)).toEqual(carols.slice(0, 3));
+
+        // In one statement too: a submitter with no tasks, a last page, a page past the last task.
+        query.mockClear();
+        const erin = await createPrincipal(t, 'submitter');
+        const [none, last, past] = await Promise.all([
+          tasks.listJson({ submitterId: erin.id, tags: [] }, 'MINIMAL', 3),
+          tasks.listJson({ submitterId: dave.id, tags: [], beforeId: daves[daves.length - 3] }, 'MINIMAL', 3),
+          tasks.listJson({ submitterId: dave.id, tags: [], beforeId: daves[daves.length - 1] }, 'MINIMAL', 3),
+        ]);
+        expect(query).toHaveBeenCalledTimes(1);
+        expect(none).toEqual({ tasks: '' });
+        expect(ids(last)).toEqual(daves.slice(-2));
+        expect(last.nextAfterId).toBeUndefined();
+        expect(past).toEqual({ tasks: '' });
       } finally {
         query.mockRestore();
+      }
+    });
+
+    it('walks the (submitter_id, id) index alone for grouped pages, whatever plan PostgreSQL caches', async () => {
+      const runner = db.createQueryRunner();
+      try {
+        await runner.query('SET plan_cache_mode = force_generic_plan');
+        await runner.query(`PREPARE grouped_pages(uuid[], uuid[]) AS ${minimalPagesSql(3)}`);
+        const plan = (
+          await runner.query(
+            // EXPLAIN EXECUTE takes no bind parameters; these ids come from the database.
+            `EXPLAIN EXECUTE grouped_pages(ARRAY['${carol.id}', '${dave.id}']::uuid[], ` +
+              `ARRAY['${NO_CURSOR}', '${NO_CURSOR}']::uuid[])`,
+          )
+        )
+          .map((r: { 'QUERY PLAN': string }) => r['QUERY PLAN'])
+          .join('\n');
+        expect(plan).toContain('Index Only Scan Backward using task_submitter_id_id_idx');
+        expect(plan).not.toContain('task_pkey');
+        await runner.query('DEALLOCATE grouped_pages');
+      } finally {
+        await runner.query('RESET plan_cache_mode');
+        await runner.release();
       }
     });
   });
@@ -650,6 +687,25 @@ describe('TES 1.1 API', () => {
       expect(mine.body.tasks).toEqual([]);
       const all = await tes(t.url, admin).list(`page_size=2047`).expect(200);
       expect(all.body.tasks.map((x: { id: string }) => x.id)).toEqual(expect.arrayContaining(ids));
+    });
+
+    it("pages an admin through everyone's tasks at the default size (a prepared statement), in each view", async () => {
+      const everyone = (await db.query(`SELECT id FROM task ORDER BY id DESC`)).map(
+        (r: { id: string }) => r.id,
+      );
+      for (const view of ['MINIMAL', 'BASIC', 'FULL']) {
+        const seen: string[] = [];
+        let token: string | undefined;
+        // Past PostgreSQL's five custom plans, so the generic plan answers the later pages.
+        for (let page = 0; page < 8; page++) {
+          const res = await tes(t.url, admin)
+            .list(`view=${view}${token ? `&page_token=${token}` : ''}`)
+            .expect(200);
+          seen.push(...res.body.tasks.map((x: { id: string }) => x.id));
+          token = res.body.next_page_token;
+        }
+        expect(seen).toEqual(everyone.slice(0, 24)); // 8 pages of the default 3
+      }
     });
   });
 
