@@ -1,5 +1,8 @@
 import { brotliCompressSync, gzipSync } from 'node:zlib';
+import { Client } from 'pg';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { PreparedSql } from '@constellation/persistence';
 import { startTestApp, TestApp } from './support/test-app';
 
 describe('foundation: health, errors, metrics, docs', () => {
@@ -16,6 +19,26 @@ describe('foundation: health, errors, metrics, docs', () => {
     await request(t.url).get('/health/live').expect(200, { status: 'ok', info: {}, error: {}, details: {} });
     const ready = await request(t.url).get('/health/ready').expect(200);
     expect(ready.body.details).toEqual({ database: { status: 'up' } });
+  });
+
+  it("runs every statement with PostgreSQL's JIT compiler off, on each of the pool's connections", async () => {
+    // The server's own default, for a connection that is not the broker's.
+    const raw = new Client({ connectionString: process.env.DATABASE_URL });
+    await raw.connect();
+    const serverDefault = (await raw.query('SHOW jit')).rows[0].jit;
+    await raw.end();
+    expect(serverDefault).toBe('on');
+    // Held at once, so that they are distinct connections, new ones among them.
+    const db = t.app.get(DataSource);
+    const runners = Array.from({ length: 6 }, () => db.createQueryRunner());
+    try {
+      const shown = await Promise.all(runners.map((r) => r.query('SHOW jit')));
+      expect(shown.map((rows: Array<{ jit: string }>) => rows[0].jit)).toEqual(Array(6).fill('off'));
+    } finally {
+      await Promise.all(runners.map((r) => r.release()));
+    }
+    const prepared = await t.app.get(PreparedSql).query<{ jit: string }>('SHOW jit', [], { prepare: false });
+    expect(prepared).toEqual([{ jit: 'off' }]);
   });
 
   it('answers an unknown route with 404 and the one error body', async () => {

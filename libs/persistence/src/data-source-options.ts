@@ -1,3 +1,4 @@
+import type { ClientBase } from 'pg';
 import { DataSourceOptions, MixedList, EntitySchema } from 'typeorm';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
@@ -19,6 +20,18 @@ export function dataSourceOptions(
     synchronize: false,
     migrationsRun: false,
     migrationsTableName: 'schema_migration',
-    extra: { max: 20, connectionTimeoutMillis: 10_000 },
+    extra: { max: 20, connectionTimeoutMillis: 10_000, onConnect: withoutJit },
   };
+}
+
+/**
+ * Every connection turns PostgreSQL's JIT compiler off before its first statement. The broker runs only
+ * short statements, and the planner overrates those that edit jsonb (it takes every array to hold 100
+ * elements), so a large BASIC page passed jit_above_cost and was compiled each time: at 1M tasks a page of
+ * 2048 ran in 68 ms instead of 36, and with a state filter in 294 ms instead of 48. A `SET` on each new
+ * connection (pg-pool's onConnect, awaited before the connection is used) rather than a startup option,
+ * which PgBouncer refuses unless configured to ignore it.
+ */
+async function withoutJit(client: ClientBase): Promise<void> {
+  await client.query('SET jit = off');
 }
