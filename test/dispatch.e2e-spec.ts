@@ -537,10 +537,15 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
           [ids[name], alice.id, JSON.stringify(doc)],
         );
       }
-      for (const bad of [ids.badInputs, ids.badZones]) {
+      for (const [bad, path] of [
+        [ids.badInputs, 'inputs'],
+        [ids.badZones, 'resources.zones'],
+      ]) {
         const task = await finalState(bad);
         expect(task.state).toBe('SYSTEM_ERROR');
-        expect(task.logs[0].system_logs[0]).toMatch(/^its stored document cannot be read: /);
+        expect(task.logs[0].system_logs[0]).toMatch(
+          new RegExp(`^its stored document is not a valid task: ${path.replace('.', '\\.')} `),
+        );
       }
       expect((await finalState(ids.sparse)).state).toBe('COMPLETE');
       // Tasks accepted since go on being placed.

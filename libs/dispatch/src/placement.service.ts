@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { ValidationFailedError } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import {
   Candidate,
@@ -12,7 +13,7 @@ import {
   SubmitterSnapshot,
   TaskRequirement,
 } from '@constellation/scheduler';
-import type { TesTaskLog } from '@constellation/tes';
+import { validateTaskDocument, type TesTaskLog } from '@constellation/tes';
 import { addSystemLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
@@ -32,14 +33,31 @@ const PER_SUBMITTER = 200;
 /** The same while no site is approved: they can only wait, or expire (CONSTELLATION_MAX_QUEUE_SECONDS). */
 const IDLE_PER_SUBMITTER = 10;
 
-/** A task that cannot be placed because its stored document cannot be read, and why. */
-function unreadable(err: unknown): Placement {
-  const why = err instanceof Error ? err.message : String(err);
-  return { decision: 'infeasible', reason: `its stored document cannot be read: ${why}`, candidates: [] };
+/**
+ * Why `task` cannot be placed when computing its placement threw `err`: its stored document, written outside
+ * the broker (by hand, by a tool, by an older release), is not a task the API would accept, and it fails
+ * alone rather than roll back every other task's placement, round after round. When the validator accepts
+ * the document, the fault is the broker's own: `err` is thrown on and the round fails, as it should.
+ */
+function unreadable(task: DispatchTask, err: unknown): Placement {
+  try {
+    validateTaskDocument(task.document);
+  } catch (invalid) {
+    const problems =
+      invalid instanceof ValidationFailedError
+        ? invalid.errors.map((e) => `${e.path || '(document)'} ${e.reason}`).join('; ')
+        : String(invalid);
+    return {
+      decision: 'infeasible',
+      reason: `its stored document is not a valid task: ${problems}`,
+      candidates: [],
+    };
+  }
+  throw err;
 }
 
-/** The task's requirement, or why its stored document cannot give one. */
-function readRequirement(task: DispatchTask, stores: StorePrefixes[]): TaskRequirement | Error {
+/** The task's requirement, or what computing it threw (see unreadable). */
+function requirementOrError(task: DispatchTask, stores: StorePrefixes[]): TaskRequirement | Error {
   try {
     return taskRequirement(task, stores);
   } catch (err) {
@@ -103,7 +121,7 @@ export class PlacementService {
       const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
       const byId = new Map(queued.map((t) => [t.id, t]));
-      const requirements = new Map(queued.map((t) => [t.id, readRequirement(t, stores)]));
+      const requirements = new Map(queued.map((t) => [t.id, requirementOrError(t, stores)]));
       const order = fairShareOrder(
         queued.map((t) => ({
           taskId: t.id,
@@ -124,8 +142,8 @@ export class PlacementService {
         const requirement = requirements.get(id) as TaskRequirement | Error;
         const placement =
           requirement instanceof Error
-            ? unreadable(requirement)
-            : this.placeOne(now, sites, stores, requirement, submitter);
+            ? unreadable(task, requirement)
+            : this.placeOne(now, sites, stores, requirement, submitter, task);
         const outcome = await this.apply(m, task, placement, sites, now);
         round[outcome]++;
         if (outcome === 'placed') {
@@ -141,9 +159,8 @@ export class PlacementService {
   /**
    * Places one task. Sites excluded after earlier attempts are only a preference: when no other site could
    * ever run the task, it may go back to one of them (the attempt limit still bounds the retries), rather
-   * than fail for want of a site after one short outage. A stored document holding a value of the wrong type
-   * (written outside the broker) that the policy's checks trip over makes the task infeasible: one such row
-   * must fail alone, not roll back every other task's placement, round after round.
+   * than fail for want of a site after one short outage. A stored document the policy's checks trip over
+   * makes the task infeasible when it is not a valid task (see unreadable).
    */
   private placeOne(
     now: Date,
@@ -151,6 +168,7 @@ export class PlacementService {
     stores: StorePrefixes[],
     requirement: TaskRequirement,
     submitter: SubmitterSnapshot,
+    task: DispatchTask,
     context: PolicyContext = this.context,
   ): Placement {
     const request = {
@@ -168,7 +186,7 @@ export class PlacementService {
       const again = place({ ...request, task: { ...requirement, excludedSiteIds: [] } }, options);
       return again.decision === 'infeasible' ? placement : again;
     } catch (err) {
-      return unreadable(err);
+      return unreadable(task, err);
     }
   }
 
@@ -191,11 +209,11 @@ export class PlacementService {
       running: 0,
     };
     // A preview must not move round-robin's or random's state.
-    const requirement = readRequirement(task, stores);
+    const requirement = requirementOrError(task, stores);
     const placement =
       requirement instanceof Error
-        ? unreadable(requirement)
-        : this.placeOne(now, sites, stores, requirement, submitter, { prng: mulberry32(0) });
+        ? unreadable(task, requirement)
+        : this.placeOne(now, sites, stores, requirement, submitter, task, { prng: mulberry32(0) });
     const record: PlacementRecord = {
       policy: this.config.policy,
       decided_at: now.toISOString(),
