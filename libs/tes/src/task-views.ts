@@ -105,13 +105,11 @@ export const NO_CURSOR = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
  * second, measured at a million tasks).
  */
 export function minimalPagesSql(limit: number): string {
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`page limit ${limit} is not a count`);
+  const page = viewPageSql('MINIMAL', 'submitter_id = k.submitter_id AND id < k.before_id', limit);
   return (
     `SELECT k.n::int AS n, p.tasks, p.found ` +
     `FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS k(submitter_id, before_id, n) ` +
-    `CROSS JOIN LATERAL (SELECT string_agg(${MINIMAL_JSON}, E',\\n') AS tasks, count(*)::int AS found ` +
-    `FROM (SELECT id, state FROM task WHERE submitter_id = k.submitter_id AND id < k.before_id ` +
-    `ORDER BY id DESC LIMIT ${limit}) AS v) AS p`
+    `CROSS JOIN LATERAL (${page}) AS p`
   );
 }
 
