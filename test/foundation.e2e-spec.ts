@@ -187,6 +187,26 @@ describe('foundation: health, errors, metrics, docs', () => {
     );
   });
 
+  it('gives a request its id and its duration sample before the body is read', async () => {
+    // The body parser rejects these: the request-log hook must already have run.
+    const res = await request(t.url)
+      .post('/ga4gh/tes/v1/tasks')
+      .set('Content-Type', 'application/json')
+      .set('X-Request-Id', 'galaxy-job-43')
+      .send('{"executors": [')
+      .expect(400);
+    expect(res.headers['x-request-id']).toBe('galaxy-job-43');
+    expect(res.body.request_id).toBe('galaxy-job-43');
+    await request(t.url).get('/no/such/route').expect(404);
+    const metrics = await request(t.url).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(
+      /constellation_http_request_duration_seconds_count\{method="POST",route="\/ga4gh\/tes\/v1\/tasks",status="400"\} [1-9]/,
+    );
+    expect(metrics.text).toMatch(
+      /constellation_http_request_duration_seconds_count\{method="GET",route="unmatched",status="404"\} [1-9]/,
+    );
+  });
+
   it('serves the OpenAPI document and Swagger UI', async () => {
     const doc = await request(t.url).get('/openapi.json').expect(200);
     expect(doc.body.openapi).toMatch(/^3\./);

@@ -24,6 +24,9 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
     // While draining at shutdown, requests on open connections are still served (Fastify would answer
     // them with a 503 of its own).
     return503OnClosing: false,
+    // No Express-style middleware is mounted (the request log is a hook, below), so Nest need not put
+    // @fastify/middie, its URL decoding and path matching, in front of every request.
+    skipMiddie: true,
     // A URL Fastify cannot decode gets the broker's error body and request id, not Fastify's own answer.
     frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
       (req.raw as { id?: string }).id = requestId(req.raw, reply.raw);
@@ -37,13 +40,14 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   registerJsonBodies(fastify, runtime.config.bodyLimitBytes);
-  // The duration metric is labelled with the route pattern the router matched.
-  fastify.addHook('onRequest', (req, _reply, done) => {
+  // The first hook of every request, before the body is read, so that every request (one whose body the
+  // parser rejects, too) gets its request id, its log line and its duration sample, labelled with the route
+  // pattern the router matched.
+  const requestLog = app.get(RequestLogMiddleware);
+  fastify.addHook('onRequest', (req, reply, done) => {
     if (req.routeOptions.url !== undefined) labelRoute(req.raw, req.routeOptions.url);
-    done();
+    requestLog.use(req.raw, reply.raw, done);
   });
-  // First, so that every request (a body the parser rejects too) gets its request id and its log line.
-  app.use(app.get(RequestLogMiddleware).use);
   app.useGlobalFilters(new AllExceptionsFilter());
   // The methods Express's cors allowed (admins PATCH and DELETE from browsers); a bare OPTIONS is no error.
   app.enableCors({ methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'], strictPreflight: false });

@@ -4,13 +4,6 @@ import pino from 'pino';
 import { REQUEST_LINE_LOGGER, requestId } from './logging.module';
 import { MetricsService } from './metrics.service';
 
-/**
- * Per request: sets the request id, then on 'close' writes the one log line (method, path without its
- * query string, status, duration, request id) and the duration sample of
- * `constellation_http_request_duration_seconds`. One listener serves both, since its cost is paid by every
- * request. Middleware on the raw request and response, mounted first (see app.factory.ts), so requests
- * that fail in the body parser get a request id, a line and a sample too.
- */
 /** A request URL's path, without its query string (which may carry job-file keys). */
 export function pathOf(url: string | undefined): string {
   const u = url ?? '';
@@ -29,6 +22,13 @@ export function labelRoute(req: IncomingMessage, pattern: string): void {
   (req as { [ROUTE_LABEL]?: string })[ROUTE_LABEL] = pattern.replace(/\(\^[^)]*\)/g, '').replace(/::/g, ':');
 }
 
+/**
+ * Per request: sets the request id, then on 'close' writes the one log line (method, path without its
+ * query string, status, duration, request id) and the duration sample of
+ * `constellation_http_request_duration_seconds`. One listener serves both, since its cost is paid by every
+ * request. Connect-style, on the raw request and response: app.factory.ts calls it from the first onRequest
+ * hook, so requests that fail in the body parser get a request id, a line and a sample too.
+ */
 @Injectable()
 export class RequestLogMiddleware {
   constructor(
