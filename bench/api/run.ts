@@ -8,6 +8,13 @@
  * (the broker's server processes; unset, the broker's default of one). Here the database and the load
  * generator share the CPUs with the broker: a process per CPU (`auto`) raises throughput but has each one
  * wait its turn behind PostgreSQL, which lengthens the tail.
+ *
+ * The same bare server gives a ceiling for the list pages: the broker's own page statement, one SELECT per
+ * request, and nothing else. It shows what the machine allows a list page on the day of the run.
+ *
+ * Each row also gives the CPU steal of its measured run (from /proc/stat): on a virtual machine whose host
+ * is shared, the share of time the hypervisor ran other guests instead. Where it is more than a few
+ * percent, the run measured the neighbours as much as the broker.
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -39,6 +46,23 @@ interface Row {
   p50: number;
   p99: number;
   errors: number;
+  /** Share of the CPU time the hypervisor gave to other guests during the measured run, in percent. */
+  steal?: number;
+}
+
+/** The machine's CPU time counters in clock ticks (the `cpu` line of /proc/stat), or undefined off Linux. */
+function cpuTicks(): { steal: number; total: number } | undefined {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]
+      .trim()
+      .split(/\s+/)
+      .slice(1, 9)
+      .map(Number);
+    return { steal: fields[7], total: fields.reduce((a, b) => a + b, 0) };
+  } catch {
+    return undefined;
+  }
 }
 
 function freePort(): Promise<number> {
@@ -110,9 +134,11 @@ async function settle(url: string): Promise<void> {
 
 async function load(name: string, scale: number, opts: autocannon.Options): Promise<Row> {
   if (WARMUP_SECONDS > 0) await autocannon({ connections: CONNECTIONS, duration: WARMUP_SECONDS, ...opts });
+  const before = cpuTicks();
   const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...opts });
+  const after = cpuTicks();
   const errors = result.errors + result.timeouts + result.non2xx;
-  const row = {
+  const row: Row = {
     scale,
     scenario: name,
     rps: Math.round(result.requests.average),
@@ -120,11 +146,23 @@ async function load(name: string, scale: number, opts: autocannon.Options): Prom
     p99: result.latency.p99,
     errors,
   };
+  if (before && after && after.total > before.total) {
+    row.steal = Math.round((100 * (after.steal - before.steal)) / (after.total - before.total));
+  }
   process.stdout.write(
-    `  ${name.padEnd(24)} ${String(row.rps).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${errors}\n`,
+    `  ${name.padEnd(24)} ${String(row.rps).padStart(7)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms  errors ${errors}  steal ${row.steal ?? '?'}%\n`,
   );
   return row;
 }
+
+/** The ceiling server's list scenarios: the broker's page statement, one per request, and nothing else. */
+const LIST_CEILING = { first: 'ceiling (bare SELECT) first page', deep: 'ceiling (bare SELECT) deep page' };
+/** Which ceiling each scenario's throughput is compared with in the table. */
+const CEILING_OF: Record<string, string> = {
+  create: 'ceiling (bare INSERT)',
+  'list first page (256)': LIST_CEILING.first,
+  'list deep page (256)': LIST_CEILING.deep,
+};
 
 const GALAXY_TASK = JSON.stringify({
   name: 'Galaxy Job Execution',
@@ -216,11 +254,22 @@ async function main(): Promise<void> {
     );
     const ceilingPort = await freePort();
     children.push(
-      await start(['-r', 'ts-node/register/transpile-only', 'bench/api/ceiling-server.ts'], {
-        DATABASE_URL: url,
-        PORT: String(ceilingPort),
-        BENCH_SUBMITTER_ID: submitters[1],
-      }),
+      await start(
+        [
+          '-r',
+          'ts-node/register/transpile-only',
+          '-r',
+          'tsconfig-paths/register',
+          'bench/api/ceiling-server.ts',
+        ],
+        {
+          DATABASE_URL: url,
+          PORT: String(ceilingPort),
+          BENCH_SUBMITTER_ID: submitters[1],
+          BENCH_LIST_SUBMITTER_ID: submitters[0],
+          TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
+        },
+      ),
     );
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 
@@ -235,7 +284,8 @@ async function main(): Promise<void> {
       const sample = own
         .filter((_, i) => i % Math.max(1, Math.floor(own.length / 5000)) === 0)
         .map((r) => r.id);
-      const deep = encodePageToken(own[Math.floor(own.length / 2)].id);
+      const middle = own[Math.floor(own.length / 2)].id;
+      const deep = encodePageToken(middle);
       process.stdout.write(
         `scale ${scale.toLocaleString('en')} (this submitter owns ${own.length.toLocaleString('en')}):\n`,
       );
@@ -280,6 +330,10 @@ async function main(): Promise<void> {
           headers,
         }),
       );
+      rows.push(await load(LIST_CEILING.first, scale, { url: `http://127.0.0.1:${ceilingPort}/` }));
+      rows.push(
+        await load(LIST_CEILING.deep, scale, { url: `http://127.0.0.1:${ceilingPort}/?before=${middle}` }),
+      );
     }
   } finally {
     for (const c of children) c.kill('SIGTERM');
@@ -292,13 +346,14 @@ async function main(): Promise<void> {
     `\nbroker: CONSTELLATION_WORKERS=${WORKERS} on ${availableParallelism()} CPUs; ${CONNECTIONS} connections\n`,
   );
   process.stdout.write(
-    '\n| stored tasks | scenario | req/s | p50 ms | p99 ms | errors | vs ceiling |\n|---:|---|---:|---:|---:|---:|---:|\n',
+    '\n| stored tasks | scenario | req/s | p50 ms | p99 ms | errors | vs ceiling | CPU steal |\n|---:|---|---:|---:|---:|---:|---:|---:|\n',
   );
   for (const r of rows) {
-    const ceiling = rows.find((x) => x.scale === r.scale && x.scenario.startsWith('ceiling'));
-    const ratio = r.scenario === 'create' && ceiling ? `${(r.rps / ceiling.rps).toFixed(2)}x` : '';
+    const ceilingOf = CEILING_OF[r.scenario];
+    const ceiling = rows.find((x) => x.scale === r.scale && x.scenario === ceilingOf);
+    const ratio = ceiling ? `${(r.rps / ceiling.rps).toFixed(2)}x` : '';
     process.stdout.write(
-      `| ${r.scale.toLocaleString('en')} | ${r.scenario} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratio} |\n`,
+      `| ${r.scale.toLocaleString('en')} | ${r.scenario} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratio} | ${r.steal === undefined ? '' : `${r.steal}%`} |\n`,
     );
   }
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
