@@ -3,8 +3,10 @@
 // - POST, for CreateTask: one INSERT per request into the same `task` table the broker writes (same size and
 //   indexes, time-ordered ids like the broker's), as another submitter so that its rows stay out of the lists
 //   the benchmark reads.
-// - GET `/?before=<uuid>`, for ListTasks: one SELECT per request of the broker's own MINIMAL page statement
-//   (prepared) for the submitter whose lists the benchmark reads, sent with its next page token.
+// - GET `/?before=<uuid>`, for ListTasks: one SELECT per request of the broker's single-page MINIMAL
+//   statement (prepared; the one it runs for a page it reads alone) for the submitter whose lists the
+//   benchmark reads, sent with its next page token. Like the bare INSERT, it does not group: the broker,
+//   which reads simultaneous MINIMAL pages in one statement, can pass it.
 import * as http from 'node:http';
 import { v7 as uuidv7 } from 'uuid';
 import { Pool } from 'pg';

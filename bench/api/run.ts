@@ -9,8 +9,9 @@
  * generator share the CPUs with the broker: a process per CPU (`auto`) raises throughput but has each one
  * wait its turn behind PostgreSQL, which lengthens the tail.
  *
- * The same bare server gives a ceiling for the list pages: the broker's own page statement, one SELECT per
- * request, and nothing else. It shows what the machine allows a list page on the day of the run.
+ * The same bare server gives a ceiling for the list pages: the broker's single-page statement, one SELECT
+ * per request, and nothing else. Like the bare INSERT it does not group requests, so the broker can pass
+ * it; it shows what the database work of a page costs on the machine on the day of the run.
  *
  * Each row also gives the CPU steal of its measured run (from /proc/stat): on a virtual machine whose host
  * is shared, the share of time the hypervisor ran other guests instead. Where it is more than a few
@@ -155,7 +156,7 @@ async function load(name: string, scale: number, opts: autocannon.Options): Prom
   return row;
 }
 
-/** The ceiling server's list scenarios: the broker's page statement, one per request, and nothing else. */
+/** The ceiling server's list scenarios: the broker's single-page statement, one per request, nothing else. */
 const LIST_CEILING = { first: 'ceiling (bare SELECT) first page', deep: 'ceiling (bare SELECT) deep page' };
 /** Which ceiling each scenario's throughput is compared with in the table. */
 const CEILING_OF: Record<string, string> = {

@@ -40,9 +40,9 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   app.useLogger(app.get(Logger));
   const fastify = app.getHttpAdapter().getInstance();
   registerJsonBodies(fastify, runtime.config.bodyLimitBytes);
-  // The first hook of every request, before the body is read, so that every request (one whose body the
-  // parser rejects, too) gets its request id, its log line and its duration sample, labelled with the route
-  // pattern the router matched.
+  // Before the body is read, so that a request whose body the parser rejects gets its request id, its log
+  // line and its duration sample too, labelled with the route pattern the router matched. (The adapter's own
+  // hooks come first: a CORS preflight, and a URL the router cannot decode, are answered before this one.)
   const requestLog = app.get(RequestLogMiddleware);
   fastify.addHook('onRequest', (req, reply, done) => {
     if (req.routeOptions.url !== undefined) labelRoute(req.raw, req.routeOptions.url);
