@@ -10,7 +10,7 @@
 import * as http from 'node:http';
 import { v7 as uuidv7 } from 'uuid';
 import { Pool } from 'pg';
-import { encodePageToken, NO_CURSOR, pageOf, viewPageSql } from '@constellation/tes';
+import { listTasksResponseJson, NO_CURSOR, pageOf, viewPageSql } from '@constellation/tes';
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
 const submitter = process.env.BENCH_SUBMITTER_ID as string;
@@ -32,11 +32,8 @@ function list(req: http.IncomingMessage, res: http.ServerResponse): void {
       values: [listed, before],
     })
     .then(({ rows }) => {
-      const page = pageOf(rows[0], PAGE_SIZE);
-      const next =
-        page.nextAfterId === undefined ? '' : `,"next_page_token":"${encodePageToken(page.nextAfterId)}"`;
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(`{"tasks":[${page.tasks}]${next}}`);
+      res.end(listTasksResponseJson(pageOf(rows[0], PAGE_SIZE)));
     })
     .catch((err: Error) => fail(res, err));
 }

@@ -26,8 +26,9 @@ export function labelRoute(req: IncomingMessage, pattern: string): void {
  * Per request: sets the request id, then on 'close' writes the one log line (method, path without its
  * query string, status, duration, request id) and the duration sample of
  * `constellation_http_request_duration_seconds`. One listener serves both, since its cost is paid by every
- * request. Connect-style, on the raw request and response: app.factory.ts calls it from the first onRequest
- * hook, so requests that fail in the body parser get a request id, a line and a sample too.
+ * request. Connect-style, on the raw request and response: app.factory.ts calls it from an onRequest hook,
+ * before the body is read, so requests that fail in the body parser get a request id, a line and a sample
+ * too.
  */
 @Injectable()
 export class RequestLogMiddleware {

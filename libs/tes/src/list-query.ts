@@ -1,4 +1,5 @@
 import { FieldError, textProblem, ValidationFailedError } from '@constellation/common';
+import type { TaskPageJson } from './task-views';
 import { TES_STATES, TES_VIEWS, TesState, TesView } from './tes.types';
 
 export interface ParsedListQuery {
@@ -16,6 +17,13 @@ const TOKEN_PREFIX = 'v1.';
 /** page_token is opaque to clients: the last id of the page, versioned and base64url-encoded. */
 export function encodePageToken(lastId: string): string {
   return Buffer.from(`${TOKEN_PREFIX}${lastId}`, 'utf8').toString('base64url');
+}
+
+/** A tesListTasksResponse's JSON text: the page's tasks, and the token of the next page when one follows. */
+export function listTasksResponseJson(page: TaskPageJson): string {
+  const token =
+    page.nextAfterId === undefined ? '' : `,"next_page_token":"${encodePageToken(page.nextAfterId)}"`;
+  return `{"tasks":[${page.tasks}]${token}}`;
 }
 
 function decodePageToken(token: string): string | undefined {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BrokerError, ErrorCode, isUuid } from '@constellation/common';
 import type { AuthenticatedPrincipal } from '@constellation/auth';
-import { encodePageToken, ParsedListQuery } from './list-query';
+import { listTasksResponseJson, ParsedListQuery } from './list-query';
 import { StateChange, TaskListQuery, TaskRepository } from './task.repository';
 import { validateTaskDocument } from './task-document.validator';
 import { TERMINAL_STATES, TesView } from './tes.types';
@@ -34,10 +34,7 @@ export class TaskService {
       tags: q.tags,
       beforeId: q.beforeId,
     };
-    const page = await this.tasks.listJson(query, q.view, q.pageSize);
-    const token =
-      page.nextAfterId === undefined ? '' : `,"next_page_token":"${encodePageToken(page.nextAfterId)}"`;
-    return `{"tasks":[${page.tasks}]${token}}`;
+    return listTasksResponseJson(await this.tasks.listJson(query, q.view, q.pageSize));
   }
 
   /**
