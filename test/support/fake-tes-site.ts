@@ -87,8 +87,15 @@ export interface FakeTesSite {
    * only those with this method and whose path contains `path`.
    */
   failNext(status: number, times?: number, options?: { body?: string; method?: string; path?: string }): void;
+  /** Forgets the failures failNext injected that have not happened yet. */
+  clearFailures(): void;
   /** Delays every answer by this long (0: none). */
   slow(ms: number): void;
+  /**
+   * Takes this long over each create (0: none), as a loaded site does: the task exists only at the end of
+   * that time, when the answer goes out, whether or not the client is still waiting for it.
+   */
+  slowCreates(ms: number): void;
   /** Loses a task: 404 from now on. */
   forget(id: string): void;
   hold(): void;
@@ -155,6 +162,7 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
   let mode: FakeTesMode = 'ok';
   let holding = options.hold ?? false;
   let responseDelayMs = 0;
+  let createDelayMs = 0;
   let seq = 0;
 
   const serviceInfo = () => ({
@@ -372,6 +380,9 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
         }
       }
       if (responseDelayMs > 0) await delay(responseDelayMs);
+      if (createDelayMs > 0 && method === 'POST' && url.pathname === `${basePath}/tasks`) {
+        await delay(createDelayMs);
+      }
       const failure = injected.find(
         (f) =>
           f.times > 0 &&
@@ -426,8 +437,14 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
     failNext: (status, times = 1, opts = {}) => {
       injected.push({ status, times, ...opts });
     },
+    clearFailures: () => {
+      injected.length = 0;
+    },
     slow: (ms) => {
       responseDelayMs = ms;
+    },
+    slowCreates: (ms) => {
+      createDelayMs = ms;
     },
     forget: (id) => {
       running.get(id)?.abort.abort();

@@ -2,9 +2,15 @@ import { EntityList, MigrationList } from '@constellation/persistence';
 import { AUTH_ENTITIES } from '@constellation/auth';
 import { TES_ENTITIES } from '@constellation/tes';
 import { REGISTRY_ENTITIES } from '@constellation/registry';
+import { DISPATCH_ENTITIES } from '@constellation/dispatch';
 import { MIGRATIONS } from '../../../migrations';
 
 /** Every entity of every lib, listed once so `src` and `dist` resolve the same classes. */
-export const ENTITIES: EntityList = [...AUTH_ENTITIES, ...TES_ENTITIES, ...REGISTRY_ENTITIES];
+export const ENTITIES: EntityList = [
+  ...AUTH_ENTITIES,
+  ...TES_ENTITIES,
+  ...REGISTRY_ENTITIES,
+  ...DISPATCH_ENTITIES,
+];
 export { MIGRATIONS };
 export type { EntityList, MigrationList };

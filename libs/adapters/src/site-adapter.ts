@@ -66,6 +66,12 @@ export interface SiteSchemes {
  */
 export interface SiteAdapter {
   readonly kind: AdapterSite['kind'];
+  /**
+   * True when the site names each attempt's job with the id the broker chose (Pulsar), so sending an attempt
+   * again can never make a second copy; false when the site chooses ids (TES), so a submission whose answer
+   * never came must be looked for before it is sent again.
+   */
+  readonly brokerChosenIds: boolean;
   probe(site: AdapterSite): Promise<ProbeResult>;
   /**
    * Idempotent: asks the site whether this task's attempt already exists there (find) and returns that ref
@@ -74,6 +80,11 @@ export interface SiteAdapter {
   submit(site: AdapterSite, job: SubmitJob): Promise<RemoteRef>;
   /** The ref of this task's attempt at the site, or null when the site has none. */
   find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null>;
+  /**
+   * Every copy of this task's attempt the site has that was not cancelled, oldest first: one at most where
+   * the broker chooses ids, possibly several on a site that chooses its own and got the attempt twice.
+   */
+  copies(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef[]>;
   /**
    * Batched status. Each ref maps to its status, or to an AdapterError for that ref alone (kind `lost` when
    * the site no longer knows it). A failure of the whole call (site unreachable, auth) rejects instead.
@@ -90,12 +101,20 @@ export type AdapterErrorKind = 'unreachable' | 'rejected' | 'lost' | 'auth_faile
 
 /** Typed failures: dispatch decides retry (unreachable), failover (rejected, lost) or alarm by kind. */
 export class AdapterError extends Error {
+  /**
+   * True when a request that creates a copy at the site went out and no usable answer came back (a timeout,
+   * a reset, a gateway's 5xx, an unreadable 2xx): the site may have made the copy anyway.
+   */
+  readonly inDoubt: boolean;
+
   constructor(
     readonly kind: AdapterErrorKind,
     message: string,
+    options: { inDoubt?: boolean } = {},
   ) {
     super(message);
     this.name = 'AdapterError';
+    this.inDoubt = options.inDoubt ?? false;
   }
 }
 

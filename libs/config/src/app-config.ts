@@ -34,6 +34,11 @@ export interface AppConfig {
   dispatchSeconds: number;
   /** Seconds between two status checks of one task at its site. */
   trackSeconds: number;
+  /**
+   * After a submission whose answer never came, how long the broker keeps looking for the copy the site may
+   * have made before it sends the attempt again (a slow site's create can land long after our timeout).
+   */
+  submitDoubtSeconds: number;
   amqpReconcileSeconds: number;
   fileRoots: string[];
   rateLimit: RateLimit;

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       probeFailures: 3,
       dispatchSeconds: 1,
       trackSeconds: 5,
+      submitDoubtSeconds: 120,
       amqpReconcileSeconds: 300,
       fileRoots: [],
       rateLimit: { limit: 60000, windowMs: 60_000 },
@@ -92,6 +93,10 @@ describe('loadConfig', () => {
     [
       { CONSTELLATION_TRACK_SECONDS: '0' },
       'CONSTELLATION_TRACK_SECONDS must be a number of seconds from 0.05 to 3600',
+    ],
+    [
+      { CONSTELLATION_SUBMIT_DOUBT_SECONDS: '0.5' },
+      'CONSTELLATION_SUBMIT_DOUBT_SECONDS must be a number of seconds from 1 to 86400',
     ],
     [{ CONSTELLATION_MAX_ATTEMPTS: '0' }, 'CONSTELLATION_MAX_ATTEMPTS must be an integer from 1 to 100'],
     [

@@ -167,6 +167,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // 0 turns the dispatch timer off (tests drive the rounds directly).
     dispatchSeconds: seconds(env, 'CONSTELLATION_DISPATCH_SECONDS', 1, 0.05, 60, true),
     trackSeconds: seconds(env, 'CONSTELLATION_TRACK_SECONDS', 5, 0.05, 3600),
+    submitDoubtSeconds: seconds(env, 'CONSTELLATION_SUBMIT_DOUBT_SECONDS', 120, 1, 86400),
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
     fileRoots,

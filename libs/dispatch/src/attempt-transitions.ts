@@ -68,6 +68,7 @@ export function transitionFor(
           queuedAt: now,
           nextCheckAt: null,
           failingSince: null,
+          submitDoubtAt: null,
         },
         event: { from: task.state, to: 'QUEUED', siteId, attempt, reason: decision.reason },
       };

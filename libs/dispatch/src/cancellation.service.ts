@@ -40,18 +40,24 @@ export class CancellationService {
     const entry = await this.directory.site(task.siteId as string);
     const adapter = entry ? this.adapters.for(entry.adapterSite.kind) : undefined;
     let note: string;
+    /** Set when the copy at the site could not be stopped now: it is stopped once the site answers. */
+    let leftBehind: string | null | undefined;
     if (!entry || !adapter) {
       note = 'the site was removed from the registry; nothing left to stop';
     } else {
       const slug = entry.adapterSite.slug;
       try {
-        const ref = task.remoteId ?? (await adapter.find(entry.adapterSite, task.id, task.attempt));
-        if (ref !== null) {
+        // Without a recorded ref, every copy the attempt's submissions may have made there.
+        const refs =
+          task.remoteId !== null
+            ? [task.remoteId]
+            : await adapter.copies(entry.adapterSite, task.id, task.attempt);
+        for (const ref of refs) {
           await adapter.cancel(entry.adapterSite, ref);
           // Best effort, as after any ended attempt: what the site (or the broker's spool) keeps for it.
           await adapter.cleanup(entry.adapterSite, ref).catch(() => undefined);
         }
-        note = ref !== null ? `stopped at ${slug}` : `never reached ${slug}`;
+        note = refs.length > 0 ? `stopped at ${slug}` : `never reached ${slug}`;
       } catch (err) {
         const message = isAdapterError(err) ? err.message : String(err).slice(0, 300);
         const now = new Date();
@@ -69,7 +75,8 @@ export class CancellationService {
           return;
         }
         const why = entry.health === 'offline' ? 'is offline' : 'has not answered the cancel for too long';
-        note = `${slug} ${why} (${message}); the attempt may still run there until the site drops it`;
+        note = `${slug} ${why} (${message}); the copy there is stopped when the site answers again`;
+        leftBehind = task.remoteId;
       }
     }
     const now = new Date();
@@ -96,6 +103,10 @@ export class CancellationService {
             attempt: fresh.attempt,
             reason: note,
           },
+          abandon:
+            leftBehind !== undefined && fresh.siteId !== null
+              ? { siteId: fresh.siteId, attempt: fresh.attempt, remoteId: leftBehind, reason: note }
+              : undefined,
         };
       },
       now,

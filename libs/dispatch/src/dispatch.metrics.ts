@@ -19,6 +19,7 @@ export class DispatchMetrics {
   readonly requeues: Counter<'cause'>;
   readonly finished: Counter<'state'>;
   readonly roundSeconds: Histogram<'step'>;
+  readonly abandonedCopies: Counter<'outcome'>;
 
   constructor(metrics: MetricsService, @InjectDataSource() db: DataSource) {
     const registers = [metrics.registry];
@@ -52,6 +53,25 @@ export class DispatchMetrics {
       labelNames: ['step'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
+    });
+    this.abandonedCopies = new Counter({
+      name: 'constellation_dispatch_abandoned_copies_total',
+      help:
+        'Copies of tasks left at sites that this replica dealt with: stopped, finished_anyway (ran to its end ' +
+        'after the task had left; outcome ignored), gone (the site no longer had it), extra (a second copy ' +
+        'of one attempt, stopped at once), given_up',
+      labelNames: ['outcome'],
+      registers,
+    });
+    new Gauge({
+      name: 'constellation_abandoned_copies_pending',
+      help: 'Copies of tasks left at sites that the broker has yet to stop (the site has not answered since)',
+      registers,
+      aggregator: 'first',
+      async collect() {
+        const [{ n }]: { n: number }[] = await db.query('SELECT count(*)::integer AS n FROM abandoned_copy');
+        this.set(n);
+      },
     });
     new Gauge({
       name: 'constellation_tasks_unfinished',

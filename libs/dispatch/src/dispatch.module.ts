@@ -10,6 +10,8 @@ import { jobFilesStore } from '@constellation/job-files';
 import { ObservabilityModule } from '@constellation/observability';
 import { RegistryModule } from '@constellation/registry';
 import { adapterProber, probeTimeoutMs } from './adapter-prober';
+import { AbandonedCopiesService } from './abandoned-copies.service';
+import { AbandonedCopyRepository } from './abandoned-copy.repository';
 import { CancellationService } from './cancellation.service';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
@@ -55,6 +57,8 @@ function adapterRegistry(config: AppConfig, secretKey: string): AdapterRegistry 
     SubmissionService,
     TrackingService,
     CancellationService,
+    AbandonedCopyRepository,
+    AbandonedCopiesService,
     DispatchScheduler,
     ProbeService,
     ProbeScheduler,

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@constellation/common';
-import type { TaskDocument, TesState, TesTaskLog } from '@constellation/tes';
+import { addSystemLog, withAttemptLog } from './attempt-log';
+import type { TaskDocument, TaskEventKind, TesState, TesTaskLog } from '@constellation/tes';
 
 /** Key of the transaction-level advisory lock under which one replica at a time places queued tasks. */
 export const PLACEMENT_LOCK_KEY = 4_171_190_002;
@@ -24,6 +25,8 @@ export interface DispatchTask {
   logs: TesTaskLog[];
   /** Since when the site has failed to answer about this task; null while it answers. */
   failingSince: Date | null;
+  /** When a submission of this attempt went out without an answer; null when none is in doubt. */
+  submitDoubtAt: Date | null;
 }
 
 /** Work a replica claims with a lease: each phase is a state plus a condition on the remote id. */
@@ -36,7 +39,8 @@ const PHASE_FILTER: Record<Phase, string> = {
 };
 
 const COLUMNS = `id, submitter_id, state, document, created_at, COALESCE(queued_at, created_at) AS queued_at,
-  current_attempt, site_id, remote_id, claimed_by, excluded_site_ids, preemptions, logs, failing_since`;
+  current_attempt, site_id, remote_id, claimed_by, excluded_site_ids, preemptions, logs, failing_since,
+  submit_doubt_at`;
 
 interface Row {
   id: string;
@@ -53,6 +57,7 @@ interface Row {
   preemptions: number;
   logs: TesTaskLog[];
   failing_since: Date | null;
+  submit_doubt_at: Date | null;
 }
 
 /**
@@ -88,6 +93,7 @@ function toTask(r: Row): DispatchTask {
     preemptions: r.preemptions,
     logs: r.logs,
     failingSince: r.failing_since,
+    submitDoubtAt: r.submit_doubt_at,
   };
 }
 
@@ -104,6 +110,7 @@ export interface TaskUpdate {
   queuedAt?: Date;
   nextCheckAt?: Date | null;
   failingSince?: Date | null;
+  submitDoubtAt?: Date | null;
 }
 
 export interface TaskEventNote {
@@ -114,10 +121,22 @@ export interface TaskEventNote {
   reason: string;
 }
 
-/** An update and the event it records, as one dispatch step decides them. */
+/** A copy the task leaves behind at a site, to be stopped there once the site answers (AbandonedCopyEntity). */
+export interface AbandonNote {
+  siteId: string;
+  attempt: number;
+  /** null: whatever copies of the attempt the site may have made (a submission whose answer never came). */
+  remoteId: string | null;
+  reason: string;
+  /** When to look first (default: at once). */
+  dueAt?: Date;
+}
+
+/** An update, the event it records and the copy it abandons, as one dispatch step decides them. */
 export interface Transition {
   update: TaskUpdate;
   event?: TaskEventNote;
+  abandon?: AbandonNote;
 }
 
 /** Load the broker's own unfinished tasks put on one site (what placement adds to as it places). */
@@ -168,10 +187,11 @@ export class DispatchRepository {
       site_id: string | null;
       attempt: number;
       reason: string;
+      kind: TaskEventKind;
     }[]
   > {
     return this.db.query(
-      `SELECT created_at, from_state, to_state, site_id, attempt, reason FROM task_event
+      `SELECT created_at, from_state, to_state, site_id, attempt, reason, kind FROM task_event
        WHERE task_id = $1 ORDER BY created_at, id`,
       [id],
     );
@@ -329,6 +349,7 @@ export class DispatchRepository {
       }
       await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
       if (change?.event) await this.event(m, id, change.event, now);
+      if (change?.abandon) await this.abandon(m, id, change.abandon, now);
       return true;
     });
   }
@@ -359,6 +380,7 @@ export class DispatchRepository {
     if (u.queuedAt !== undefined) set('queued_at', u.queuedAt);
     if (u.nextCheckAt !== undefined) set('next_check_at', u.nextCheckAt);
     if (u.failingSince !== undefined) set('failing_since', u.failingSince);
+    if (u.submitDoubtAt !== undefined) set('submit_doubt_at', u.submitDoubtAt);
     if (release) sets.push('claimed_by = NULL', 'lease_until = NULL');
     let where = 'id = $1';
     if (onlyIn !== undefined) {
@@ -373,11 +395,26 @@ export class DispatchRepository {
     return affected > 0;
   }
 
-  async event(m: EntityManager, taskId: string, e: TaskEventNote, now: Date): Promise<void> {
+  async event(
+    m: EntityManager,
+    taskId: string,
+    e: TaskEventNote,
+    now: Date,
+    kind: TaskEventKind = 'state',
+  ): Promise<void> {
     await m.query(
-      `INSERT INTO task_event (id, task_id, created_at, from_state, to_state, site_id, attempt, reason)
+      `INSERT INTO task_event (id, task_id, created_at, from_state, to_state, site_id, attempt, reason, kind)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [newId(), taskId, now, e.from, e.to, e.siteId, e.attempt, e.reason.slice(0, 2000), kind],
+    );
+  }
+
+  /** Remembers a copy the task leaves at a site; the abandoned-copies step stops it once the site answers. */
+  async abandon(m: EntityManager, taskId: string, a: AbandonNote, now: Date): Promise<void> {
+    await m.query(
+      `INSERT INTO abandoned_copy (id, task_id, site_id, attempt, remote_id, reason, created_at, next_check_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [newId(), taskId, now, e.from, e.to, e.siteId, e.attempt, e.reason.slice(0, 2000)],
+      [newId(), taskId, a.siteId, a.attempt, a.remoteId, a.reason.slice(0, 2000), now, a.dueAt ?? now],
     );
   }
 
@@ -385,13 +422,50 @@ export class DispatchRepository {
    * Frees a claim after the site failed to answer, marking since when it has been failing, and says when to
    * look again (at once if a cancel arrived meanwhile).
    */
-  async releaseFailing(id: string, replica: string, nextCheckAt: Date, now: Date): Promise<void> {
+  async releaseFailing(
+    id: string,
+    replica: string,
+    nextCheckAt: Date,
+    now: Date,
+    submitDoubtAt?: Date,
+  ): Promise<void> {
     await this.db.query(
       `UPDATE task SET claimed_by = NULL, lease_until = NULL,
               next_check_at = CASE WHEN state = 'CANCELING' THEN $4::timestamptz ELSE $3::timestamptz END,
-              failing_since = COALESCE(failing_since, $4::timestamptz)
+              failing_since = COALESCE(failing_since, $4::timestamptz),
+              submit_doubt_at = COALESCE($5::timestamptz, submit_doubt_at)
        WHERE id = $1 AND claimed_by = $2`,
-      [id, replica, nextCheckAt, now],
+      [id, replica, nextCheckAt, now, submitDoubtAt ?? null],
     );
+  }
+
+  /**
+   * Records, on a task, what became of a copy it had left at a site (stopped, or found finished anyway): an
+   * event of kind `copy` and a line in the system logs of the attempt that made the copy, where users of the
+   * TES API see it. The task's own state and outcome do not change.
+   */
+  async recordCopy(
+    taskId: string,
+    attempt: number,
+    siteId: string,
+    reason: string,
+    now: Date,
+  ): Promise<void> {
+    await this.db.transaction(async (m) => {
+      const rows: { state: TesState; logs: TesTaskLog[] }[] = await m.query(
+        'SELECT state, logs FROM task WHERE id = $1 FOR UPDATE',
+        [taskId],
+      );
+      if (rows.length === 0) return;
+      const { state, logs } = rows[0];
+      const updated = withAttemptLog(Array.isArray(logs) ? logs : [], attempt, (l) =>
+        addSystemLog(l, reason.slice(0, 2000)),
+      );
+      await m.query(
+        `UPDATE task SET logs = $2::jsonb, updated_at = $3, version = version + 1 WHERE id = $1`,
+        [taskId, JSON.stringify(updated), now],
+      );
+      await this.event(m, taskId, { from: state, to: state, siteId, attempt, reason }, now, 'copy');
+    });
   }
 }

@@ -2,6 +2,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { Registry } from 'prom-client';
 import type { AppConfig } from '@constellation/config';
 import { MetricsService } from '@constellation/observability';
+import { AbandonedCopiesService } from './abandoned-copies.service';
 import { CancellationService } from './cancellation.service';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchScheduler } from './dispatch.scheduler';
@@ -26,6 +27,7 @@ describe('DispatchScheduler', () => {
       { submitPlaced: () => maybe(1) } as unknown as SubmissionService,
       { trackSubmitted: () => maybe(2) } as unknown as TrackingService,
       { cancelRequested: () => maybe(0) } as unknown as CancellationService,
+      { stopAbandoned: () => maybe(3) } as unknown as AbandonedCopiesService,
       new SchedulerRegistry(),
       metrics,
       { dispatchSeconds: 0 } as AppConfig,
@@ -37,7 +39,14 @@ describe('DispatchScheduler', () => {
 
   it('reports what one round did', async () => {
     const s = scheduler({ value: false });
-    expect(await s.tick()).toEqual({ placed: 1, failed: 0, submitted: 1, tracked: 2, canceled: 0 });
+    expect(await s.tick()).toEqual({
+      placed: 1,
+      failed: 0,
+      submitted: 1,
+      tracked: 2,
+      canceled: 0,
+      copies: 3,
+    });
     expect(s.due()).toBe(true);
   });
 

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { AbandonedCopiesService } from './abandoned-copies.service';
 import { CancellationService } from './cancellation.service';
 import { DispatchMetrics } from './dispatch.metrics';
 import { PlacementService } from './placement.service';
@@ -25,6 +26,8 @@ export interface DispatchRound {
   submitted: number;
   tracked: number;
   canceled: number;
+  /** Abandoned copies visited (stopped, found ended, or looked at again later). */
+  copies: number;
 }
 
 /**
@@ -47,6 +50,7 @@ export class DispatchScheduler implements OnApplicationBootstrap, BeforeApplicat
     private readonly submission: SubmissionService,
     private readonly tracking: TrackingService,
     private readonly cancellation: CancellationService,
+    private readonly abandoned: AbandonedCopiesService,
     private readonly registry: SchedulerRegistry,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -86,9 +90,9 @@ export class DispatchScheduler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async round(): Promise<DispatchRound> {
-    const out: DispatchRound = { placed: 0, failed: 0, submitted: 0, tracked: 0, canceled: 0 };
+    const out: DispatchRound = { placed: 0, failed: 0, submitted: 0, tracked: 0, canceled: 0, copies: 0 };
     if (this.stopped) return out;
-    // Three lanes side by side, so a site that times out on submissions does not hold up following and
+    // Three lanes side by side (the last also stops copies tasks left behind at sites), so a site that times out on submissions does not hold up following and
     // cancelling tasks elsewhere; within the first lane a task placed now is submitted in the same round.
     const ok = await Promise.all([
       this.step('placement', async () => {
@@ -105,7 +109,11 @@ export class DispatchScheduler implements OnApplicationBootstrap, BeforeApplicat
       }),
       this.step('cancellation', async () => {
         out.canceled = await this.cancellation.cancelRequested(this.replica);
-      }),
+      }).then(() =>
+        this.step('abandoned_copies', async () => {
+          out.copies = await this.abandoned.stopAbandoned(this.replica);
+        }),
+      ),
     ]);
     if (ok.every((stepOk) => !stepOk)) {
       this.failedRounds++;

@@ -1,3 +1,4 @@
+export * from './abandoned-copy.entity';
 export * from './dispatch.module';
 export * from './probe.service';
 export * from './probe.scheduler';

@@ -45,22 +45,55 @@ export class SubmissionService {
     if (!entry || !adapter || (entry.adminState !== 'active' && entry.adminState !== 'draining')) {
       // Placed a moment before the site was disabled or removed: placement chooses again.
       const state = entry ? `is ${entry.adminState}` : 'was removed';
-      return this.fail(replica, task, { kind: 'refused', reason: `${slug} ${state}; not submitted there` });
+      const mayExist = !!entry && !!adapter && !adapter.brokerChosenIds && task.submitDoubtAt !== null;
+      return this.fail(
+        replica,
+        task,
+        { kind: 'refused', reason: `${slug} ${state}; not submitted there` },
+        mayExist,
+      );
+    }
+    // The site chooses ids and an earlier send of this attempt got no answer: it may have made a copy we
+    // cannot name. Look for it, and send again only once it has had long enough to land.
+    let resentAfterDoubt = false;
+    if (!adapter.brokerChosenIds && task.submitDoubtAt !== null) {
+      const doubt = await this.settleDoubt(replica, task, adapter, entry);
+      if (doubt === 'settled') return;
+      resentAfterDoubt = true;
     }
     const outcome = await this.send(adapter, entry, task);
     const now = new Date();
-    if ('ref' in outcome) return this.record(replica, task, adapter, entry, outcome.ref, now);
+    if ('ref' in outcome) {
+      return this.record(replica, task, adapter, entry, outcome.ref, now, resentAfterDoubt);
+    }
+    return this.failed(replica, task, entry, adapter, outcome.error, now);
+  }
 
-    const { error } = outcome;
+  /** After a send that got no ref: retry later, or give the attempt up, remembering a copy that may exist. */
+  private async failed(
+    replica: string,
+    task: DispatchTask,
+    entry: SiteAccess,
+    adapter: SiteAdapter,
+    error: AdapterError,
+    now: Date,
+  ): Promise<void> {
+    const slug = entry.adapterSite.slug;
+    const doubtful = !adapter.brokerChosenIds && (error.inDoubt || task.submitDoubtAt !== null);
     const transient = error.kind === 'unreachable' || error.kind === 'auth_failed';
     if (entry.health === 'offline' || (transient && failingTooLong(task.failingSince, now, this.config))) {
       const why = entry.health === 'offline' ? 'is offline' : 'has not taken the task for too long';
-      return this.fail(replica, task, { kind: 'site_offline', reason: `${slug} ${why}: ${error.message}` });
+      return this.fail(
+        replica,
+        task,
+        { kind: 'site_offline', reason: `${slug} ${why}: ${error.message}` },
+        doubtful,
+      );
     }
     if (transient) {
       // Not the task's fault: a site that is down or refuses our credentials costs it no attempt.
       this.logger.warn(
-        { taskId: task.id, site: slug, kind: error.kind, err: error.message },
+        { taskId: task.id, site: slug, kind: error.kind, err: error.message, inDoubt: error.inDoubt },
         'submission will be retried',
       );
       this.metrics.submissions.inc({ outcome: 'retried' });
@@ -69,13 +102,93 @@ export class SubmissionService {
         replica,
         new Date(now.getTime() + retryDelayMs(this.config)),
         now,
+        doubtful && error.inDoubt ? now : undefined,
       );
       return;
     }
-    return this.fail(replica, task, {
-      kind: 'refused',
-      reason: `${slug} did not take the task: ${error.message}`,
-    });
+    return this.fail(
+      replica,
+      task,
+      { kind: 'refused', reason: `${slug} did not take the task: ${error.message}` },
+      doubtful,
+    );
+  }
+
+  /**
+   * Looks for the copy an unanswered send may have made. Found: adopt the oldest and stop any other at
+   * once ('settled'). Not found while the site may still be creating it: wait ('settled', retried later).
+   * Not found after CONSTELLATION_SUBMIT_DOUBT_SECONDS: the send never landed, so send again ('resend').
+   */
+  private async settleDoubt(
+    replica: string,
+    task: DispatchTask,
+    adapter: SiteAdapter,
+    entry: SiteAccess,
+  ): Promise<'settled' | 'resend'> {
+    const site = entry.adapterSite;
+    let refs: string[];
+    try {
+      refs = await adapter.copies(site, task.id, task.attempt);
+    } catch (err) {
+      const error = isAdapterError(err) ? err : new AdapterError('protocol_error', String(err).slice(0, 300));
+      await this.failed(replica, task, entry, adapter, error, new Date());
+      return 'settled';
+    }
+    const now = new Date();
+    if (refs.length > 0) {
+      const [keep, ...extra] = refs;
+      for (const ref of extra) await this.stopExtra(task, entry, adapter, ref, keep, now);
+      this.logger.log(
+        { taskId: task.id, site: site.slug, remoteId: keep },
+        'found the copy of an unanswered submission',
+      );
+      await this.record(replica, task, adapter, entry, keep, now, false);
+      return 'settled';
+    }
+    const waited = now.getTime() - (task.submitDoubtAt as Date).getTime();
+    if (waited < this.config.submitDoubtSeconds * 1000) {
+      const left = this.config.submitDoubtSeconds * 1000 - waited;
+      await this.repo.releaseFailing(
+        task.id,
+        replica,
+        new Date(now.getTime() + Math.min(left, retryDelayMs(this.config))),
+        now,
+      );
+      return 'settled';
+    }
+    return 'resend';
+  }
+
+  /** A second copy of one attempt: stopped at once, and said so on the task. */
+  private async stopExtra(
+    task: DispatchTask,
+    entry: SiteAccess,
+    adapter: SiteAdapter,
+    ref: string,
+    keep: string,
+    now: Date,
+  ): Promise<void> {
+    const slug = entry.adapterSite.slug;
+    try {
+      await adapter.cancel(entry.adapterSite, ref);
+      await adapter.cleanup(entry.adapterSite, ref).catch(() => undefined);
+    } catch (err) {
+      // Not stopped now: the abandoned-copies step tries again once the site answers.
+      this.logger.warn(
+        { taskId: task.id, site: slug, remoteId: ref, err: String(err) },
+        'extra copy not stopped',
+      );
+      return;
+    }
+    this.logger.warn({ taskId: task.id, site: slug, remoteId: ref }, 'stopped an extra copy of an attempt');
+    this.metrics.abandonedCopies.inc({ outcome: 'extra' });
+    await this.repo.recordCopy(
+      task.id,
+      task.attempt,
+      entry.adapterSite.id,
+      `stopped an extra copy ${ref} of attempt ${task.attempt} at ${slug}; the broker follows ${keep}`,
+      now,
+    );
   }
 
   private async send(adapter: SiteAdapter, entry: SiteAccess, task: DispatchTask): Promise<Outcome> {
@@ -101,6 +214,7 @@ export class SubmissionService {
     entry: SiteAccess,
     ref: string,
     now: Date,
+    resentAfterDoubt: boolean,
   ): Promise<void> {
     const slug = entry.adapterSite.slug;
     const held = await this.repo.withClaim(
@@ -117,7 +231,18 @@ export class SubmissionService {
           nextCheckAt:
             fresh.state === 'CANCELING' ? now : new Date(now.getTime() + this.config.trackSeconds * 1000),
           failingSince: null,
+          submitDoubtAt: null,
         },
+        // The unanswered send may still land, later than we waited: look once more for a second copy then.
+        abandon: resentAfterDoubt
+          ? {
+              siteId: entry.adapterSite.id,
+              attempt: fresh.attempt,
+              remoteId: null,
+              reason: `a submission to ${slug} got no answer and was sent again after ${this.config.submitDoubtSeconds} s`,
+              dueAt: new Date(now.getTime() + this.config.submitDoubtSeconds * 1000),
+            }
+          : undefined,
       }),
       now,
     );
@@ -147,18 +272,29 @@ export class SubmissionService {
     await adapter.cancel(entry.adapterSite, ref).catch(() => undefined);
   }
 
-  private async fail(replica: string, task: DispatchTask, event: AttemptEvent): Promise<void> {
+  /** Gives the attempt up; `mayExist`: an unanswered send may have left a copy there, stopped later. */
+  private async fail(
+    replica: string,
+    task: DispatchTask,
+    event: AttemptEvent,
+    mayExist = false,
+  ): Promise<void> {
     const now = new Date();
     this.metrics.submissions.inc({ outcome: 'refused' });
     await this.repo.withClaim(
       task.id,
       replica,
       (fresh) => {
-        // Cancelled meanwhile: nothing reached the site, the cancel step ends it.
+        // Cancelled meanwhile: the cancel step ends it, looking for any copy by its tags.
         if (fresh.state !== 'INITIALIZING') return { update: { nextCheckAt: now } };
         const decision = decideAttempt(attemptContext(fresh, this.config), event);
         this.metrics.decided(decision);
-        return transitionFor(fresh, decision, undefined, now, this.config);
+        const transition = transitionFor(fresh, decision, undefined, now, this.config);
+        if (!mayExist || fresh.siteId === null || !('reason' in event)) return transition;
+        return {
+          ...transition,
+          abandon: { siteId: fresh.siteId, attempt: fresh.attempt, remoteId: null, reason: event.reason },
+        };
       },
       now,
     );

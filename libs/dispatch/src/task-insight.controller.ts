@@ -48,7 +48,10 @@ export class TaskInsightController {
   }
 
   @Get(':id/events')
-  @ApiOperation({ summary: "The task's state changes, oldest first, with site, attempt and reason" })
+  @ApiOperation({
+    summary:
+      "The task's history, oldest first: its state changes (kind state) and the copies it left at sites that the broker stopped or found finished (kind copy), with site, attempt and reason",
+  })
   @ApiParam(ID)
   async getEvents(@CurrentPrincipal() caller: AuthenticatedPrincipal, @Param('id') id: string) {
     const task = await this.visible(caller, id);
@@ -62,6 +65,7 @@ export class TaskInsightController {
         site_id: e.site_id,
         attempt: e.attempt,
         reason: e.reason,
+        kind: e.kind,
       })),
     };
   }

@@ -188,6 +188,18 @@ export class TrackingService {
         const transition = transitionFor(fresh, decision, status, now, this.config);
         if (decision.action !== 'progress') {
           decided = `${decision.action}: ${decision.reason}`;
+          // The site did not say the copy ended: it may still run there, and must be stopped when it answers.
+          if (event.kind === 'site_offline' && fresh.siteId !== null) {
+            return {
+              ...transition,
+              abandon: {
+                siteId: fresh.siteId,
+                attempt: fresh.attempt,
+                remoteId: fresh.remoteId,
+                reason: decision.reason,
+              },
+            };
+          }
           return transition;
         }
         // Most checks find nothing new: then only the next check moves, and clients see no new version.

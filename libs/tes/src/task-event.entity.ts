@@ -2,7 +2,13 @@ import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typ
 import { TaskEntity } from './task.entity';
 import type { TesState } from './tes.types';
 
-/** Append-only history: one row per state change of a task. */
+/**
+ * What an event is about: `state`, a change of the task's state; `copy`, a copy of the task that the broker
+ * left at a site (after failover or a cancel) and then stopped, or found finished anyway.
+ */
+export type TaskEventKind = 'state' | 'copy';
+
+/** Append-only history: one row per state change of a task, and per abandoned copy dealt with. */
 @Entity({ name: 'task_event' })
 @Index('task_event_task_id_created_at_idx', ['taskId', 'createdAt'])
 export class TaskEventEntity {
@@ -33,4 +39,7 @@ export class TaskEventEntity {
 
   @Column('text', { default: '' })
   reason!: string;
+
+  @Column('text', { default: 'state' })
+  kind!: TaskEventKind;
 }

@@ -86,6 +86,13 @@ export class TaskEntity {
   @Column('timestamptz', { name: 'failing_since', nullable: true })
   failingSince!: Date | null;
 
+  /**
+   * When a submission of the current attempt went out and no answer came back (null: none in doubt): the site
+   * may have made a copy, so dispatch looks for it before it sends the attempt again.
+   */
+  @Column('timestamptz', { name: 'submit_doubt_at', nullable: true })
+  submitDoubtAt!: Date | null;
+
   @VersionColumn()
   version!: number;
 }

@@ -84,6 +84,7 @@ interface TaskRow {
   preemptions?: number;
   queued_at?: Date | null;
   failing_since?: Date | null;
+  submit_doubt_at?: Date | null;
   version?: number;
 }
 
@@ -95,7 +96,8 @@ export interface TaskJson {
 
 const ALL_COLUMNS =
   'id, submitter_id, state, name, document, tags, created_at, updated_at, current_attempt, site_id, placement, ' +
-  'remote_id, claimed_by, lease_until, next_check_at, logs, excluded_site_ids, preemptions, queued_at, failing_since, version';
+  'remote_id, claimed_by, lease_until, next_check_at, logs, excluded_site_ids, preemptions, queued_at, failing_since, ' +
+  'submit_doubt_at, version';
 
 function toTaskEntity(r: TaskRow): TaskEntity {
   return Object.assign(new TaskEntity(), {
@@ -119,6 +121,7 @@ function toTaskEntity(r: TaskRow): TaskEntity {
     preemptions: r.preemptions ?? 0,
     queuedAt: r.queued_at ?? null,
     failingSince: r.failing_since ?? null,
+    submitDoubtAt: r.submit_doubt_at ?? null,
     version: r.version,
   });
 }
@@ -218,6 +221,7 @@ export class TaskRepository {
       preemptions: 0,
       queuedAt: null,
       failingSince: null,
+      submitDoubtAt: null,
       version: 1,
     } satisfies Omit<TaskEntity, 'submitter'>);
   }

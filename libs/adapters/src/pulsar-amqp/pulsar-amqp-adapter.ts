@@ -201,6 +201,7 @@ class ManagerChannel {
  */
 export class PulsarAmqpSiteAdapter implements SiteAdapter {
   readonly kind = 'pulsar-amqp' as const;
+  readonly brokerChosenIds = true;
 
   private closed = false;
   private readonly links = new Map<string, AmqpLink>();
@@ -319,6 +320,11 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
   /** Pulsar pulls http(s) itself (content inputs travel in the message); the broker delivers outputs. */
   async schemes(_site: AdapterSite): Promise<SiteSchemes> {
     return pulsarSchemes(this.fileRoots);
+  }
+
+  async copies(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef[]> {
+    const ref = await this.find(site, taskId, attempt);
+    return ref === null ? [] : [ref];
   }
 
   async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {

@@ -58,6 +58,7 @@ const FINAL_STATUSES: ReadonlySet<PulsarJobStatus> = new Set(['complete', 'faile
  */
 export class PulsarRestSiteAdapter implements SiteAdapter {
   readonly kind = 'pulsar-rest' as const;
+  readonly brokerChosenIds = true;
 
   private readonly timeoutMs: number;
   private readonly outcomeOptions: OutcomeOptions;
@@ -105,6 +106,11 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
   /** Pulsar pulls http(s) itself; the broker delivers outputs, to file:// only under its file roots. */
   async schemes(_site: AdapterSite): Promise<SiteSchemes> {
     return pulsarSchemes(this.fileRoots);
+  }
+
+  async copies(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef[]> {
+    const ref = await this.find(site, taskId, attempt);
+    return ref === null ? [] : [ref];
   }
 
   async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {

@@ -291,6 +291,29 @@ describe('TesSiteAdapter', () => {
       );
     });
 
+    it('says a create may have made a copy when its answer never came, and not when it never left', async () => {
+      const fake = await fakeSite();
+      fake.slowCreates(500);
+      const job = { taskId: newTaskId(), attempt: 1, tes: documentOf([exec('true')]) };
+      const late = await rejection(adapter({ timeoutMs: 200 }).submit(siteAt(fake.url), job));
+      expect(late.kind).toBe('unreachable');
+      expect(late.inDoubt).toBe(true);
+      fake.slowCreates(0);
+      fake.failNext(502, 1, { method: 'POST', path: '/tasks' });
+      expect(
+        (await rejection(adapter().submit(siteAt(fake.url), { ...job, taskId: newTaskId() }))).inDoubt,
+      ).toBe(true);
+      fake.failNext(400, 1, { method: 'POST', path: '/tasks' });
+      expect(
+        (await rejection(adapter().submit(siteAt(fake.url), { ...job, taskId: newTaskId() }))).inDoubt,
+      ).toBe(false);
+      const port = fake.port;
+      await fake.close();
+      const refused = await rejection(adapter().submit(siteAt(`http://127.0.0.1:${port}`), job));
+      expect(refused.kind).toBe('unreachable');
+      expect(refused.inDoubt).toBe(false);
+    });
+
     it('returns the existing task when the same attempt is submitted again', async () => {
       const fake = await fakeSite();
       const tes = adapter();
@@ -415,6 +438,31 @@ describe('TesSiteAdapter', () => {
       const before = fake.requests().length;
       expect(await tes.find(site, taskId, 1)).toBeNull();
       expect(fake.requests().length - before).toBe(5);
+    });
+
+    it('lists every live copy of an attempt, oldest first, leaving cancelled ones out', async () => {
+      const fake = await fakeSite({ hold: true });
+      const tes = adapter();
+      const site = siteAt(fake.apiUrl);
+      const taskId = newTaskId();
+      const tags = { [TASK_TAG]: taskId, [ATTEMPT_TAG]: '1' };
+      const post = async () => {
+        const res = await fetch(`${fake.apiUrl}/tasks`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ executors: [exec('true')], tags }),
+        });
+        return ((await res.json()) as { id: string }).id;
+      };
+      const first = await post();
+      await new Promise((r) => setTimeout(r, 5));
+      const second = await post();
+      await new Promise((r) => setTimeout(r, 5));
+      const third = await post();
+      await tes.cancel(site, second);
+      expect(await tes.copies(site, taskId, 1)).toEqual([first, third]);
+      expect(await tes.find(site, taskId, 1)).toBe(third);
+      expect(await tes.copies(site, taskId, 2)).toEqual([]);
     });
 
     it('reports a malformed list as a protocol error naming the field', async () => {

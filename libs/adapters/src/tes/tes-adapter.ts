@@ -47,6 +47,7 @@ const CANCELLED_STATES = new Set<string>(['CANCELED', 'CANCELING']);
 /** Forwards tasks to GA4GH TES 1.1 servers (Funnel, TESK, another Constellation). */
 export class TesSiteAdapter implements SiteAdapter {
   readonly kind = 'tes' as const;
+  readonly brokerChosenIds = false;
 
   private readonly timeoutMs: number;
   private readonly schemesTtlMs: number;
@@ -90,26 +91,41 @@ export class TesSiteAdapter implements SiteAdapter {
     const target = targetOf(site);
     const url = `${await this.discovery.base(target)}/tasks`;
     const what = describeCall('POST', url);
+    // From here on a failure may leave a copy at the site that we have no id for: say so (inDoubt), so
+    // dispatch looks for it before it sends the attempt again.
     const reply = await this.exchange(target, 'POST', url, remoteDocument(job));
     if (reply.status >= 200 && reply.status < 300) {
-      return parseCreateResponse(parseJson(reply.text, what, target.secrets), what);
+      try {
+        return parseCreateResponse(parseJson(reply.text, what, target.secrets), what);
+      } catch (err) {
+        throw err instanceof AdapterError ? new AdapterError(err.kind, err.message, { inDoubt: true }) : err;
+      }
     }
     if (reply.status === 400 || reply.status === 422) {
       const said = remoteMessage(reply.text, target.secrets);
       throw new AdapterError('rejected', `${what}: HTTP ${reply.status}${said ? `: ${said}` : ''}`);
     }
-    throw statusFailure(reply, what, target.secrets);
+    const failure = statusFailure(reply, what, target.secrets);
+    // A 5xx or 408 may come from a proxy that gave up while the site went on creating the task.
+    const inDoubt = reply.status >= 500 || reply.status === 408;
+    throw inDoubt ? new AdapterError(failure.kind, failure.message, { inDoubt }) : failure;
+  }
+
+  /** The newest copy of the attempt: after a race between submitters, the one still watched. */
+  async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {
+    const listed = await this.copies(site, taskId, attempt);
+    return listed.length === 0 ? null : listed[listed.length - 1];
   }
 
   /**
    * Lists by the two tags, then checks them again on each task: a TES 1.0 server ignores tag filters and
-   * answers with every task it has.
+   * answers with every task it has. Oldest first, by creation time, then by the order the site listed them.
    */
-  async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {
+  async copies(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef[]> {
     const target = targetOf(site);
     const base = await this.discovery.base(target);
     const wantAttempt = String(attempt);
-    let best: { id: string; createdAt: number } | null = null;
+    const found: { id: string; createdAt: number }[] = [];
     let pageToken: string | null = null;
     for (let page = 0; page < MAX_FIND_PAGES; page++) {
       // Repeated keys, zipped by position (TES 1.1 ListTasks): {task: id, attempt: n}.
@@ -129,14 +145,15 @@ export class TesSiteAdapter implements SiteAdapter {
       for (const task of listed.tasks) {
         if (task.tags[TASK_TAG] !== taskId || task.tags[ATTEMPT_TAG] !== wantAttempt) continue;
         if (CANCELLED_STATES.has(task.state)) continue;
-        // Several copies exist only after a race between submitters; the newest is the one still watched.
-        const createdAt = task.createdAt ?? -Infinity;
-        if (best === null || createdAt > best.createdAt) best = { id: task.id, createdAt };
+        if (!found.some((f) => f.id === task.id)) {
+          found.push({ id: task.id, createdAt: task.createdAt ?? -Infinity });
+        }
       }
       if (listed.nextPageToken === null) break;
       pageToken = listed.nextPageToken;
     }
-    return best?.id ?? null;
+    // A stable sort keeps the site's own order among copies created in the same instant.
+    return found.sort((a, b) => a.createdAt - b.createdAt).map((f) => f.id);
   }
 
   async status(

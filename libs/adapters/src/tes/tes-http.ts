@@ -134,8 +134,29 @@ export async function send(target: TesTarget, opts: SendOptions): Promise<HttpRe
     return await boundedReply(res, opts.maxBodyBytes, opts.what);
   } catch (err) {
     if (err instanceof AdapterError) throw err;
-    throw new AdapterError('unreachable', `${opts.what}: ${transportReason(err, opts.timeoutMs)}`);
+    throw new AdapterError('unreachable', `${opts.what}: ${transportReason(err, opts.timeoutMs)}`, {
+      // Only a POST creates anything; a GET that timed out leaves nothing behind.
+      inDoubt: opts.method === 'POST' && mayHaveArrived(err),
+    });
   }
+}
+
+/** Failures that happen before a request can reach the site: no connection was ever made. */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** False only when the failure proves the request never reached the site (no connection, TLS refused). */
+export function mayHaveArrived(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } } | null;
+  const code = e?.code ?? e?.cause?.code;
+  if (typeof code !== 'string') return true;
+  return !NEVER_SENT.has(code) && !/^(ERR_TLS|CERT_|UNABLE_TO|DEPTH_ZERO|SELF_SIGNED)/.test(code);
 }
 
 /** A short reason from an error's code alone: undici's messages may quote the URL. */

@@ -1,0 +1,77 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+
+/** A copy to stop, as the abandoned-copies step claims it. */
+export interface AbandonedCopy {
+  id: string;
+  taskId: string;
+  siteId: string;
+  attempt: number;
+  remoteId: string | null;
+  reason: string;
+  createdAt: Date;
+  tries: number;
+}
+
+interface Row {
+  id: string;
+  task_id: string;
+  site_id: string;
+  attempt: number;
+  remote_id: string | null;
+  reason: string;
+  created_at: Date;
+  tries: number;
+}
+
+/** The SQL behind the abandoned-copies step; rows are written by DispatchRepository.abandon. */
+@Injectable()
+export class AbandonedCopyRepository {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /**
+   * Claims due copies at sites that are not known to be offline (a dead site costs nothing until a probe
+   * finds it up again), with a lease on the database's clock, as the task claims do.
+   */
+  async claim(replica: string, now: Date, leaseSeconds: number, limit: number): Promise<AbandonedCopy[]> {
+    const [rows]: [Row[], number] = await this.db.query(
+      `UPDATE abandoned_copy SET claimed_by = $1,
+              lease_until = clock_timestamp() + make_interval(secs => $3),
+              next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
+       WHERE id IN (
+         SELECT c.id FROM abandoned_copy c JOIN site s ON s.id = c.site_id
+         WHERE c.next_check_at <= $2 AND s.health <> 'offline'
+           AND (c.lease_until IS NULL OR c.lease_until < clock_timestamp())
+         ORDER BY c.next_check_at
+         LIMIT $4
+         FOR UPDATE OF c SKIP LOCKED)
+       RETURNING id, task_id, site_id, attempt, remote_id, reason, created_at, tries`,
+      [replica, now, leaseSeconds, limit],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      taskId: r.task_id,
+      siteId: r.site_id,
+      attempt: r.attempt,
+      remoteId: r.remote_id,
+      reason: r.reason,
+      createdAt: r.created_at,
+      tries: r.tries,
+    }));
+  }
+
+  /** The copy is dealt with: forget it, if this replica still holds the claim. */
+  async settle(id: string, replica: string): Promise<void> {
+    await this.db.query('DELETE FROM abandoned_copy WHERE id = $1 AND claimed_by = $2', [id, replica]);
+  }
+
+  /** Not settled this time: look again at `nextCheckAt`. */
+  async postpone(id: string, replica: string, nextCheckAt: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE abandoned_copy SET claimed_by = NULL, lease_until = NULL, next_check_at = $3, tries = tries + 1
+       WHERE id = $1 AND claimed_by = $2`,
+      [id, replica, nextCheckAt],
+    );
+  }
+}

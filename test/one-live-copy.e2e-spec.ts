@@ -1,0 +1,211 @@
+import request from 'supertest';
+import { startFakeTesSite, FakeTesSite, FakeTesTask } from './support/fake-tes-site';
+import { createPrincipal, TestPrincipal } from './support/principals';
+import { siteDocument } from './support/site-documents';
+import { tes } from './support/tes-client';
+import { startTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
+import { endLeftoverTasks, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
+
+jest.setTimeout(90_000);
+
+interface Event {
+  from: string | null;
+  to: string;
+  reason: string;
+  attempt: number;
+  site_id: string | null;
+  kind: 'state' | 'copy';
+}
+
+/**
+ * One live copy per task (docs/dispatch.md, "One live copy per task"): copies a task leaves at a site are
+ * stopped when the site answers again, and a submission whose answer never came is not sent twice.
+ */
+describe('one live copy per task', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let provider: TestPrincipal;
+  let alice: TestPrincipal;
+  const fakes: FakeTesSite[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp({
+      CONSTELLATION_DISPATCH_SECONDS: '0.05',
+      CONSTELLATION_TRACK_SECONDS: '0.05',
+      CONSTELLATION_PROBE_SECONDS: '1',
+      CONSTELLATION_PROBE_FAILURES: '2',
+      // Each exchange with a site is bounded by half a lease: 2.5 s here.
+      CONSTELLATION_LEASE_SECONDS: '5',
+      CONSTELLATION_SUBMIT_DOUBT_SECONDS: '10',
+    });
+    await endLeftoverTasks(t);
+    admin = await createPrincipal(t, 'admin');
+    provider = await createPrincipal(t, 'provider');
+    alice = await createPrincipal(t, 'submitter');
+  });
+  afterAll(async () => {
+    await t?.close();
+    await Promise.all(fakes.map((f) => f.close()));
+  });
+
+  async function site(
+    slug: string,
+    options: Parameters<typeof startFakeTesSite>[0] = {},
+  ): Promise<{ fake: FakeTesSite; id: string; slug: string; token: string }> {
+    const token = `site-token-${Math.random().toString(36).slice(2)}`;
+    const fake = await startFakeTesSite({ requireToken: token, ...options });
+    fakes.push(fake);
+    const { id } = await registerSiteUp(
+      t,
+      provider,
+      admin,
+      siteDocument({
+        slug,
+        kind: 'tes',
+        url: fake.url,
+        pulsar_manager: null,
+        credentials: { token },
+        capacity: { max_concurrent_tasks: 20, per_task: { cores: 16, memory_gib: 64 } },
+      }),
+    );
+    return { fake, id, slug, token };
+  }
+
+  const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
+  const task = (zones: string[], command: string[]) => ({
+    executors: [{ image: 'alpine', command }],
+    resources: { zones },
+  });
+  const copiesOf = (fake: FakeTesSite, id: string): FakeTesTask[] =>
+    fake.tasks().filter((r) => r.tags?.['constellation.task'] === id);
+  const events = async (id: string): Promise<Event[]> =>
+    (await request(t.url).get(`/api/v1/tasks/${id}/events`).set('Authorization', admin.bearer).expect(200))
+      .body.events as Event[];
+
+  it('stops the copies a dead site comes back with, and reports one that ran to its end anyway', async () => {
+    const aSlug = unique('dies');
+    const bSlug = unique('spare');
+    // At site A a second of `sleep` takes a second; at B a thousandth.
+    const a = await site(aSlug, { timeScale: 1 });
+    const client = tes(t.url, alice);
+    const long = (await client.create(task([aSlug, bSlug], ['sleep', '600'])).expect(200)).body.id as string;
+    const short = (await client.create(task([aSlug, bSlug], ['sleep', '4'])).expect(200)).body.id as string;
+    const canceled = (await client.create(task([aSlug], ['sleep', '600'])).expect(200)).body.id as string;
+    for (const id of [long, short, canceled]) await untilState(client, id, 'RUNNING', `${id} running at A`);
+    const b = await site(bSlug, { timeScale: 0.001 });
+
+    await a.fake.down();
+    // Cancelled while its site is unreachable: the broker cannot stop the copy now.
+    await client.cancel(canceled).expect(200);
+    expect((await untilFinished(client, long)).state).toBe('COMPLETE');
+    expect((await untilFinished(client, short)).state).toBe('COMPLETE');
+    expect((await untilFinished(client, canceled)).state).toBe('CANCELED');
+    expect(copiesOf(b.fake, long)).toHaveLength(1);
+    // Meanwhile at A, unseen, the short copy ran to its end; the others still run.
+    await waitFor('the short copy to end at A', async () =>
+      copiesOf(a.fake, short)[0]?.state === 'COMPLETE' ? true : undefined,
+    );
+    expect(copiesOf(a.fake, long)[0].state).toBe('RUNNING');
+    expect(copiesOf(a.fake, canceled)[0].state).toBe('RUNNING');
+
+    await a.fake.up();
+    await waitFor('the copies left at A to be stopped', async () =>
+      copiesOf(a.fake, long)[0].state === 'CANCELED' && copiesOf(a.fake, canceled)[0].state === 'CANCELED'
+        ? true
+        : undefined,
+    );
+    const cancels = a.fake.requests().filter((r) => r.method === 'POST' && r.path.endsWith(':cancel'));
+    expect(cancels.map((r) => r.path).sort()).toEqual(
+      [copiesOf(a.fake, long)[0].id, copiesOf(a.fake, canceled)[0].id]
+        .map((id) => `/ga4gh/tes/v1/tasks/${id}:cancel`)
+        .sort(),
+    );
+
+    const stopped = await waitFor('the stop recorded on the task', async () => {
+      const e = (await events(long)).find((x) => x.kind === 'copy');
+      return e;
+    });
+    expect(stopped).toMatchObject({ site_id: a.id, attempt: 1, from: 'COMPLETE', to: 'COMPLETE' });
+    expect(stopped.reason).toContain(
+      `stopped the copy ${copiesOf(a.fake, long)[0].id} of attempt 1 at ${aSlug}`,
+    );
+    expect(stopped.reason).toContain('is offline');
+    const ranAnyway = await waitFor('the copy that ran to its end recorded', async () =>
+      (await events(short)).find((x) => x.kind === 'copy'),
+    );
+    expect(ranAnyway.reason).toMatch(/ran to its end anyway \(COMPLETE\).*its outcome was ignored/);
+
+    // What the user saw stands: the rerun's outcome, with the copy's fate in the first attempt's logs.
+    const full = await untilFinished(client, long);
+    expect(full.state).toBe('COMPLETE');
+    expect(full.logs).toHaveLength(2);
+    expect(full.logs[0].system_logs.join('\n')).toContain('stopped the copy');
+    expect((await untilFinished(client, short)).state).toBe('COMPLETE');
+    expect((await untilFinished(client, canceled)).state).toBe('CANCELED');
+    expect((await events(canceled)).some((e) => e.kind === 'copy' && e.reason.includes('stopped'))).toBe(
+      true,
+    );
+    // Nothing is left to stop.
+    await waitFor('no copy left to stop', async () => {
+      const metrics = await request(t.url).get('/metrics').expect(200);
+      return /^constellation_abandoned_copies_pending 0$/m.test(metrics.text) ? true : undefined;
+    });
+  });
+
+  it('sends a task once to a site that answers creates after the submission timed out', async () => {
+    const slow = await site(unique('slow'));
+    // Longer than the 2.5 s each exchange may take: every create times out, and lands all the same.
+    slow.fake.slowCreates(4000);
+    const client = tes(t.url, alice);
+    const id = (await client.create(task([slow.slug], ['echo', 'once'])).expect(200)).body.id as string;
+    const done = await untilFinished(client, id);
+    expect(done.state).toBe('COMPLETE');
+    expect(done.logs[0].logs[0].stdout).toBe('once\n');
+    const posts = slow.fake.requests().filter((r) => r.method === 'POST' && r.path === '/ga4gh/tes/v1/tasks');
+    expect(posts).toHaveLength(1);
+    expect(copiesOf(slow.fake, id)).toHaveLength(1);
+    expect(done.logs[0].metadata.remote_id).toBe(copiesOf(slow.fake, id)[0].id);
+  });
+
+  it('keeps one of two copies of one attempt and stops the other at once', async () => {
+    const s = await site(unique('twice'));
+    s.fake.slowCreates(3000);
+    const client = tes(t.url, alice);
+    const id = (await client.create(task([s.slug], ['echo', 'one'])).expect(200)).body.id as string;
+    await waitFor('the broker to send the task', async () =>
+      s.fake.requests().some((r) => r.method === 'POST' && r.path === '/ga4gh/tes/v1/tasks')
+        ? true
+        : undefined,
+    );
+    // The look-ups after the send timed out fail until both copies exist at the site.
+    s.fake.failNext(503, 100_000, { method: 'GET', path: '/tasks' });
+    // A second copy of the same attempt, as a duplicated send would make.
+    await request(s.fake.apiUrl)
+      .post('/tasks')
+      .set('Authorization', `Bearer ${s.token}`)
+      .send({
+        executors: [{ image: 'alpine', command: ['sleep', '600'] }],
+        tags: { 'constellation.task': id, 'constellation.attempt': '1' },
+      })
+      .expect(200);
+    await waitFor('both copies at the site', async () =>
+      copiesOf(s.fake, id).length === 2 ? true : undefined,
+    );
+    s.fake.clearFailures();
+
+    const done = await untilFinished(client, id);
+    expect(done.state).toBe('COMPLETE');
+    await waitFor('the extra copy stopped', async () =>
+      copiesOf(s.fake, id).some((c) => c.state === 'CANCELED') ? true : undefined,
+    );
+    const [kept, extra] = [...copiesOf(s.fake, id)].sort((x, y) =>
+      x.state === 'CANCELED' ? 1 : y.state === 'CANCELED' ? -1 : 0,
+    );
+    expect(kept.state).toBe('COMPLETE');
+    expect(extra.state).toBe('CANCELED');
+    expect(done.logs[0].metadata.remote_id).toBe(kept.id);
+    const note = (await events(id)).find((e) => e.kind === 'copy');
+    expect(note?.reason).toContain(`stopped an extra copy ${extra.id} of attempt 1`);
+  });
+});
