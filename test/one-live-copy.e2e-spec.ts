@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { FakePulsarSite, startFakePulsarSite } from './support/fake-pulsar-site';
 import { startFakeTesSite, FakeTesSite, FakeTesTask } from './support/fake-tes-site';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
@@ -27,7 +28,7 @@ describe('one live copy per task', () => {
   let admin: TestPrincipal;
   let provider: TestPrincipal;
   let alice: TestPrincipal;
-  const fakes: FakeTesSite[] = [];
+  const fakes: (FakeTesSite | FakePulsarSite)[] = [];
 
   beforeAll(async () => {
     t = await startTestApp({
@@ -151,6 +152,49 @@ describe('one live copy per task', () => {
       const metrics = await request(t.url).get('/metrics').expect(200);
       return /^constellation_abandoned_copies_pending 0$/m.test(metrics.text) ? true : undefined;
     });
+  });
+
+  it('kills and cleans the job a dead Pulsar site comes back with', async () => {
+    const aSlug = unique('pulsar-dies');
+    const bSlug = unique('pulsar-spare');
+    const pulsar = await startFakePulsarSite({ token: 'pulsar-token', timeScale: 1 });
+    fakes.push(pulsar);
+    const a = await registerSiteUp(
+      t,
+      provider,
+      admin,
+      siteDocument({
+        slug: aSlug,
+        kind: 'pulsar-rest',
+        url: pulsar.url,
+        pulsar_manager: null,
+        credentials: { token: 'pulsar-token' },
+        runtimes: ['none'],
+        capacity: { max_concurrent_tasks: 10 },
+      }),
+    );
+    const client = tes(t.url, alice);
+    const id = (await client.create(task([aSlug, bSlug], ['sleep', '600'])).expect(200)).body.id as string;
+    await untilState(client, id, 'RUNNING', 'the task running at the Pulsar site');
+    const jobId = (await client.get(id, 'FULL')).body.logs[0].metadata.remote_id as string;
+    await site(bSlug, { timeScale: 0.001 });
+    await pulsar.down();
+    expect((await untilFinished(client, id)).state).toBe('COMPLETE');
+    expect(pulsar.job(jobId)?.status).toBe('running');
+
+    await pulsar.up();
+    await waitFor('the job left at the Pulsar site to be killed and cleaned', async () => {
+      const calls = pulsar.requests().map((r) => `${r.method} ${r.path}`);
+      return calls.includes(`PUT /jobs/${jobId}/cancel`) && calls.includes(`DELETE /jobs/${jobId}`)
+        ? true
+        : undefined;
+    });
+    const note = await waitFor('the stop recorded on the task', async () =>
+      (await events(id)).find((e) => e.kind === 'copy'),
+    );
+    expect(note).toMatchObject({ site_id: a.id, attempt: 1 });
+    expect(note.reason).toContain(`stopped the copy ${jobId} of attempt 1 at ${aSlug}`);
+    expect((await untilFinished(client, id)).state).toBe('COMPLETE');
   });
 
   it('sends a task once to a site that answers creates after the submission timed out', async () => {
