@@ -18,12 +18,18 @@ async function main() {
   let embedded;
   const env = { ...process.env };
   if (!env.DATABASE_URL) {
-    const { startEmbeddedPostgres } = require(dist('libs/persistence/src'));
-    embedded = await startEmbeddedPostgres({
-      dataDir: path.resolve(env.CONSTELLATION_DATA_DIR || '.constellation'),
-      log: (level, msg) => level !== 'info' && console.error(msg),
-    });
-    env.DATABASE_URL = embedded.url;
+    const { runningEmbeddedUrl, startEmbeddedPostgres } = require(dist('libs/persistence/src'));
+    const dataDir = path.resolve(env.CONSTELLATION_DATA_DIR || '.constellation');
+    // A broker running on this folder owns its server: use it, never start (and so stop) a second one.
+    env.DATABASE_URL = runningEmbeddedUrl(dataDir);
+    if (env.DATABASE_URL) console.error(`using the embedded PostgreSQL server already running in ${dataDir}`);
+    else {
+      embedded = await startEmbeddedPostgres({
+        dataDir,
+        log: (level, msg) => level !== 'info' && console.error(msg),
+      });
+      env.DATABASE_URL = embedded.url;
+    }
   }
   const args = [
     require.resolve('typeorm/cli.js'),

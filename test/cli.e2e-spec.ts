@@ -68,9 +68,13 @@ describe('operator CLI: site commands', () => {
     const r = await cli('site', 'list', '--admin-state', 'pending');
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const out = json<{ items: { id: string; admin_state: string }[] }>(r.stdout);
-    expect(out.items.map((s) => s.id)).toContain(siteId);
-    expect(out.items.every((s) => s.admin_state === 'pending')).toBe(true);
+    // The API's shape: GET /api/v1/sites.
+    const out = json<{ sites: { id: string; admin_state: string }[]; next_page_token: string | null }>(
+      r.stdout,
+    );
+    expect(Object.keys(out).sort()).toEqual(['next_page_token', 'sites']);
+    expect(out.sites.map((s) => s.id)).toContain(siteId);
+    expect(out.sites.every((s) => s.admin_state === 'pending')).toBe(true);
     expect(JSON.stringify(out)).not.toContain('pulsar-private-token');
   }, 60_000);
 
@@ -109,5 +113,23 @@ describe('operator CLI: site commands', () => {
     const bad = await cli('site', 'register', '--file', file);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--owner');
+  }, 60_000);
+
+  it('makes a submitter limited to sites named by slug, and says which slug it does not know', async () => {
+    const name = `galaxy-${Math.random().toString(36).slice(2, 8)}`;
+    const r = await cli('principal', 'create', name, '--role', 'submitter', '--allowed-sites', slug);
+    expect(r.stderr).toBe('');
+    expect(json(r.stdout)).toMatchObject({ principal: { name, allowed_site_ids: [siteId] } });
+    const unknown = await cli(
+      'principal',
+      'create',
+      `${name}-2`,
+      '--role',
+      'submitter',
+      '--allowed-sites',
+      'nowhere',
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('nowhere');
   }, 60_000);
 });

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { existsSync, readFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { DynamicModule, Module } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
+  ADMIN_BANNER,
+  AdminBanner,
   AuthenticatedPrincipal,
   AuthModule,
   PrincipalAdminModule,
@@ -17,6 +18,7 @@ import {
   EmbeddedDatabase,
   embeddedSecretKey,
   runMigrations,
+  runningEmbeddedUrl,
   startEmbeddedPostgres,
 } from '@constellation/persistence';
 import { RegistryModule, SITE_ACTIONS, SiteAction, SiteRegistryService } from '@constellation/registry';
@@ -25,7 +27,7 @@ import { ENTITIES, MIGRATIONS } from './schema';
 const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded database in CONSTELLATION_DATA_DIR)
 
   npm run cli -- principal create <name> --role admin|provider|submitter
-                 [--max-running-tasks N] [--share-weight W] [--allowed-sites ID,ID] [--no-token]
+                 [--max-running-tasks N] [--share-weight W] [--allowed-sites SLUG,SLUG] [--no-token]
   npm run cli -- principal list [--role ROLE]
   npm run cli -- principal show <name|id>
   npm run cli -- token issue <principal name|id> [--description TEXT]     (alias: token create)
@@ -40,6 +42,14 @@ Site commands act as the bootstrap admin principal (register: as the owner); the
 
 Output is JSON. A token is printed once, when it is made; only its hash is stored.`;
 
+/** A command prints the admin token only when it just made it, and then without the server's advice. */
+@Global()
+@Module({
+  providers: [{ provide: ADMIN_BANNER, useValue: 'brief' satisfies AdminBanner }],
+  exports: [ADMIN_BANNER],
+})
+class BriefBannerModule {}
+
 @Module({})
 class CliModule {
   static forRoot(config: AppConfig, databaseUrl: string, secretKey: string): DynamicModule {
@@ -47,6 +57,7 @@ class CliModule {
       module: CliModule,
       imports: [
         ConfigModule.forRoot(config, secretKey),
+        BriefBannerModule,
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, ENTITIES, MIGRATIONS)),
         AuthModule,
         PrincipalAdminModule,
@@ -76,26 +87,6 @@ function numberFlag(flags: Record<string, string | true>, name: string): number 
   if (v === undefined || v === true) return v === true ? '' : undefined;
   // Non-numbers are passed on as strings so the API's validator names the field in its usual words.
   return /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
-}
-
-/**
- * A broker in embedded mode owns its PostgreSQL server; starting a second one on the same folder would stop
- * it. So when postmaster.pid names a live server, connect to it (the port is on the file's fourth line).
- */
-function runningEmbeddedUrl(dataDir: string): string | undefined {
-  const pidFile = path.join(dataDir, 'pg', 'postmaster.pid');
-  const passwordFile = path.join(dataDir, 'pg-password');
-  if (!existsSync(pidFile) || !existsSync(passwordFile)) return undefined;
-  const lines = readFileSync(pidFile, 'utf8').split('\n');
-  const pid = Number(lines[0]);
-  const port = Number(lines[3]);
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return undefined;
-  }
-  const password = readFileSync(passwordFile, 'utf8').trim();
-  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/constellation`;
 }
 
 interface CliServices {
@@ -130,7 +121,9 @@ async function runSite(
     for (const [flag, param] of Object.entries(filters)) {
       if (flags[flag] !== undefined) query[param] = flags[flag] === true ? '' : flags[flag];
     }
-    return sites.list(query);
+    // The API's shape (GET /api/v1/sites), so scripts read the CLI and the API alike.
+    const page = await sites.list(query);
+    return { sites: page.items, next_page_token: page.nextPageToken };
   }
   if (verb === 'show') {
     if (!target) throw new UsageError('site show needs a slug or id');
@@ -178,7 +171,11 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
         body.max_running_tasks = numberFlag(flags, 'max-running-tasks');
       if (flags['share-weight'] !== undefined) body.share_weight = numberFlag(flags, 'share-weight');
       if (typeof flags['allowed-sites'] === 'string') {
-        body.allowed_site_ids = flags['allowed-sites'].split(',').filter((s) => s !== '');
+        // Slugs or ids, as every other option takes sites; the API stores ids.
+        const refs = flags['allowed-sites'].split(',').filter((s) => s !== '');
+        body.allowed_site_ids = await Promise.all(
+          refs.map(async (ref) => (await services.sites.get(ref)).id),
+        );
       }
       if (flags['no-token']) body.issue_token = false;
       else body.token_description = 'issued by the CLI';

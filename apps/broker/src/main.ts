@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import cluster, { Worker } from 'node:cluster';
+import { createServer } from 'node:net';
 import { AppConfig, ConfigError, loadConfig } from '@constellation/config';
 import {
   embeddedSecretKey,
@@ -38,6 +39,14 @@ async function main(): Promise<void> {
   // A worker gets DATABASE_URL and the secret key from the primary, which has migrated the database.
   if (cluster.isWorker) return serve(config, config.databaseUrl as string, config.secretKey as string);
 
+  // Before anything that lasts (a database server, a generated admin token): a broker that cannot listen
+  // must leave nothing behind and say why in one line.
+  const busy = await portProblem(config.host, config.port);
+  if (busy !== null) {
+    say('error', busy);
+    process.exit(1);
+  }
+
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
   let secretKey = config.secretKey;
@@ -63,6 +72,29 @@ async function main(): Promise<void> {
   superviseWorkers(config.workers, { DATABASE_URL: databaseUrl, CONSTELLATION_SECRET_KEY: secretKey }, () =>
     embedded?.stop(),
   );
+}
+
+/** Why the broker could not listen on host:port, or null when it can (the port is free and the host local). */
+function portProblem(host: string, port: number): Promise<string | null> {
+  if (port === 0) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      const where = `${host}:${port}`;
+      if (err.code === 'EADDRINUSE') {
+        resolve(
+          `cannot listen on ${where}: the port is already in use (another broker?); set PORT to another port`,
+        );
+      } else if (err.code === 'EADDRNOTAVAIL') {
+        resolve(
+          `cannot listen on ${where}: no network interface of this machine has that address; check HOST`,
+        );
+      } else if (err.code === 'EACCES') {
+        resolve(`cannot listen on ${where}: permission denied (ports below 1024 need privileges); set PORT`);
+      } else resolve(`cannot listen on ${where}: ${err.code ?? err.message}`);
+    });
+    probe.listen(port, host, () => probe.close(() => resolve(null)));
+  });
 }
 
 /** Runs the application in this process until SIGTERM or SIGINT; `stopped` runs after it has closed. */
@@ -95,7 +127,18 @@ async function serve(
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
-  await app.listen(config.port, config.host);
+  try {
+    await app.listen(config.port, config.host);
+  } catch (err) {
+    // Taken between the check at start-up and now: stop what started, embedded database included.
+    say(
+      'error',
+      `cannot listen on ${config.host}:${config.port}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
+    await app.close().catch(() => undefined);
+    await stopped();
+    process.exit(1);
+  }
   // Node's 300 s requestTimeout would end a long output upload to /api/v1/job-files with a 408 (see there).
   allowLongUploads(app.getHttpServer());
   say(

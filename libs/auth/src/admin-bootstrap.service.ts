@@ -1,6 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { AuthService } from './auth.service';
 
@@ -9,12 +9,20 @@ function printBanner(lines: string[]): void {
   process.stderr.write(`\n${lines.map((l) => `  ${l}`).join('\n')}\n\n`);
 }
 
+/**
+ * How much the admin bootstrap prints: `full` in the broker (where the token and the URL to use it help), `brief`
+ * in one-shot commands such as the CLI, which say only what a newcomer cannot find elsewhere.
+ */
+export const ADMIN_BANNER = Symbol('ADMIN_BANNER');
+export type AdminBanner = 'full' | 'brief';
+
 @Injectable()
 export class AdminBootstrapService implements OnApplicationBootstrap {
   private readonly logger = new Logger('auth');
   constructor(
     private readonly auth: AuthService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(ADMIN_BANNER) private readonly banner: AdminBanner = 'full',
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -26,6 +34,12 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     if (generated && embedded) {
       await fs.mkdir(this.config.dataDir, { recursive: true });
       await fs.writeFile(tokenFile, `${generated}\n`, { mode: 0o600 });
+    }
+    if (this.banner === 'brief' && (embedded || !generated)) {
+      // The token is in the data folder (or was shown when it was made): one line, only when it is new.
+      if (generated)
+        printBanner([`Created the admin principal "admin"; its token is saved in ${tokenFile}.`]);
+      return;
     }
     if (!generated && embedded && existsSync(tokenFile)) {
       printBanner([

@@ -4,6 +4,7 @@ export * from './auth.decorators';
 export * from './auth.service';
 export * from './auth.repository';
 export * from './auth.module';
+export { ADMIN_BANNER, type AdminBanner } from './admin-bootstrap.service';
 export * from './credentials';
 export * from './token-codec';
 export * from './principal.entity';

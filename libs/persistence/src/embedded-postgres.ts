@@ -143,6 +143,27 @@ async function ensureOwnedByPostgres(pgDir: string): Promise<void> {
   if (statSync(pgDir).uid !== uid) execFileSync('chown', ['-R', 'postgres:postgres', pgDir]);
 }
 
+/**
+ * The URL of the embedded server already running on this data folder (a broker's, say), or undefined. A
+ * command that needs the database (the CLI, migrations) connects to it rather than starting its own: a
+ * second start on the same folder would stop the server the broker is using.
+ */
+export function runningEmbeddedUrl(dataDir: string, database = 'constellation'): string | undefined {
+  const root = path.resolve(dataDir);
+  const pidFile = path.join(root, 'pg', 'postmaster.pid');
+  const passwordFile = path.join(root, 'pg-password');
+  if (!existsSync(pidFile) || !existsSync(passwordFile)) return undefined;
+  // postmaster.pid: pid, data directory, start time, port, ...
+  const [pidLine, , , portLine] = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0 || !pidAlive(pid)) {
+    return undefined;
+  }
+  const password = readFileSync(passwordFile, 'utf8').trim();
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
 /** Starts (first creating, if needed) a real PostgreSQL server in `<dataDir>/pg` on a free loopback port. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const { log } = options;
