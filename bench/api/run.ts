@@ -357,6 +357,11 @@ async function main(): Promise<void> {
       `| ${r.scale.toLocaleString('en')} | ${r.scenario} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors} | ${ratio} | ${r.steal === undefined ? '' : `${r.steal}%`} |\n`,
     );
   }
+  // The committed results change only when asked: a run to look at figures leaves the work tree clean.
+  if (!process.argv.includes('--write-results')) {
+    process.stdout.write('\n`npm run bench:api -- --write-results` updates bench/results/api.json\n');
+    return;
+  }
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(
     path.join(ROOT, 'bench', 'results', 'api.json'),

@@ -1,7 +1,8 @@
 /**
  * `npm run bench:sim`: drives the real scheduler (@constellation/scheduler) over the European Pulsar
  * Network's model and a Galaxy workload in virtual time, for every policy, capacity scenario, utilisation
- * and seed; prints the tables and writes bench/results/sim.json and bench/results/sim-turnaround.svg.
+ * and seed; prints the tables, and with --write-results writes bench/results/sim.json and
+ * bench/results/sim-turnaround.svg.
  * BENCH_SEEDS and BENCH_WORKERS override the seed count (default 5) and the worker processes (default 2).
  */
 import {
@@ -406,6 +407,13 @@ async function main(): Promise<void> {
     })),
     placements_per_s: { '100': Math.round(pps100), '1000': Math.round(pps1000) },
   };
+  // The committed results change only when asked: a run to look at figures leaves the work tree clean.
+  if (!process.argv.includes('--write-results')) {
+    console.log(
+      `\nDone in ${fmt((Date.now() - started) / 1000, 1)} s; \`npm run bench:sim -- --write-results\` updates bench/results/`,
+    );
+    return;
+  }
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   fs.writeFileSync(path.join(RESULTS_DIR, 'sim.json'), JSON.stringify(json, null, 2) + '\n');
   fs.writeFileSync(
