@@ -2,6 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ProbeScheduler, ProbeService } from '@constellation/dispatch';
 import { SiteHealthRepository } from '@constellation/registry';
+import { startFakePulsarSite, FakePulsarSite } from './support/fake-pulsar-site';
 import { startFakeSite, FakeSite } from './support/fake-site';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
@@ -17,7 +18,7 @@ describe('probe scheduling', () => {
   let t: TestApp;
   let admin: TestPrincipal;
   let provider: TestPrincipal;
-  const fakes: FakeSite[] = [];
+  const fakes: Array<FakeSite | FakePulsarSite> = [];
   const others: TestApp[] = [];
 
   const fakeSite = async () => {
@@ -60,7 +61,7 @@ describe('probe scheduling', () => {
   afterAll(async () => {
     for (const app of others) await app.close();
     await t?.close();
-    await Promise.all(fakes.map((f) => f.down()));
+    await Promise.all(fakes.map((f) => ('close' in f ? f.close() : f.down())));
   });
 
   it('probes a site as soon as an admin approves it, not one interval later', async () => {
@@ -196,6 +197,45 @@ describe('probe scheduling', () => {
     await restarted.app.get(ProbeService).probeDueSites();
     expect(fresh.hits()).toBe(1);
     expect(await probedAt(freshId)).toBe(freshProbedAt);
+  });
+
+  it('makes a Pulsar without /healthz (0.15.6) up, and still fails it for a wrong token', async () => {
+    const old = await startFakePulsarSite({ version: '0.15.6', token: 'old-pulsar-token-5' });
+    fakes.push(old);
+    const id = (
+      await request(t.url)
+        .post('/api/v1/sites')
+        .set('Authorization', provider.bearer)
+        .send(
+          siteDocument({
+            kind: 'pulsar-rest',
+            url: old.url,
+            pulsar_manager: null,
+            credentials: { token: 'old-pulsar-token-5' },
+          }),
+        )
+        .expect(201)
+    ).body.id;
+    await act(id, 'approve', admin);
+    const up = await waitFor('the old Pulsar to be up', async () => {
+      const v = await siteOf(id);
+      return v.health === 'up' ? v : undefined;
+    });
+    expect(up.probe).toMatchObject({ version: '0.15.6', consecutive_failures: 0, last_error: null });
+
+    await request(t.url)
+      .patch(`/api/v1/sites/${id}`)
+      .set('Authorization', provider.bearer)
+      .send({ credentials: { token: 'not-the-token' } })
+      .expect(200);
+    const failed = await waitFor('the probe with the wrong token', async () => {
+      const p = (await siteOf(id)).probe;
+      return p.consecutive_failures === 1 ? p : undefined;
+    });
+    expect(failed.last_error).toBe(
+      'auth_failed: GET /jobs/constellation-probe/status: HTTP 401, the site refused our token',
+    );
+    expect(old.job('constellation-probe')).toBeUndefined();
   });
 
   it('two replicas on one database probe a due site once per interval', async () => {
