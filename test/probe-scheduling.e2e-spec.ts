@@ -31,14 +31,16 @@ describe('probe scheduling', () => {
     others.push(app);
     return app;
   };
-  const register = async (url: string): Promise<string> =>
-    (
-      await request(t.url)
-        .post('/api/v1/sites')
-        .set('Authorization', provider.bearer)
-        .send(siteDocument({ kind: 'pulsar-rest', url, pulsar_manager: null }))
-        .expect(201)
-    ).body.id;
+  const created: string[] = [];
+  const register = async (url: string, extra: Record<string, unknown> = {}): Promise<string> => {
+    const res = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Authorization', provider.bearer)
+      .send(siteDocument({ kind: 'pulsar-rest', url, pulsar_manager: null, ...extra }))
+      .expect(201);
+    created.push(res.body.id);
+    return res.body.id;
+  };
   const act = (id: string, action: string, who: TestPrincipal, on: TestApp = t) =>
     request(on.url).post(`/api/v1/sites/${id}/${action}`).set('Authorization', who.bearer).expect(200);
   const siteOf = async (id: string, on: TestApp = t) =>
@@ -59,6 +61,10 @@ describe('probe scheduling', () => {
     provider = await createPrincipal(t, 'provider');
   });
   afterAll(async () => {
+    // The run's later suites share the database: leave no site of ours up for them to place on.
+    for (const id of created) {
+      await request(t.url).post(`/api/v1/sites/${id}/disable`).set('Authorization', admin.bearer);
+    }
     for (const app of others) await app.close();
     await t?.close();
     await Promise.all(fakes.map((f) => ('close' in f ? f.close() : f.down())));
@@ -202,20 +208,7 @@ describe('probe scheduling', () => {
   it('makes a Pulsar without /healthz (0.15.6) up, and still fails it for a wrong token', async () => {
     const old = await startFakePulsarSite({ version: '0.15.6', token: 'old-pulsar-token-5' });
     fakes.push(old);
-    const id = (
-      await request(t.url)
-        .post('/api/v1/sites')
-        .set('Authorization', provider.bearer)
-        .send(
-          siteDocument({
-            kind: 'pulsar-rest',
-            url: old.url,
-            pulsar_manager: null,
-            credentials: { token: 'old-pulsar-token-5' },
-          }),
-        )
-        .expect(201)
-    ).body.id;
+    const id = await register(old.url, { credentials: { token: 'old-pulsar-token-5' } });
     await act(id, 'approve', admin);
     const up = await waitFor('the old Pulsar to be up', async () => {
       const v = await siteOf(id);
