@@ -56,6 +56,7 @@ export interface FakePulsarSiteOptions {
   managers?: string[];
   /** app.yml `assign_ids: uuid`: setup ignores the client's job id. */
   assignIds?: 'uuid';
+  /** Pulsar's version; one older than 0.15.7 has no `/healthz` route (it came with galaxyproject/pulsar 02bbaaf). */
   version?: string;
   stagingRoot?: string;
   /** Time each job phase takes. Default 5 ms. */
@@ -154,6 +155,20 @@ interface Injected {
   query?: Record<string, string>;
 }
 
+/** Whether a Pulsar of this version serves `GET /healthz` (added in 0.15.7). */
+export function pulsarHasHealthz(version: string): boolean {
+  const [major = 0, minor = 0, patch = 0] = version.split('.').map((part) => parseInt(part, 10) || 0);
+  return major > 0 || minor > 15 || (minor === 15 && patch >= 7);
+}
+
+/**
+ * What WebOb's HTTPNotFound sends to a client that accepts HTML (Pulsar's router answers every unknown route
+ * with it, before any token check).
+ */
+const WEBOB_NOT_FOUND =
+  '<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n' +
+  '  The resource could not be found.<br /><br />\n\n\n\n </body>\n</html>';
+
 /** The names a fake job holds below one of its folders. */
 export function fakeJobContents(job: FakePulsarJob, dir: FakePulsarDir): string[] {
   return [...job.files.keys()].filter((k) => k.startsWith(`${dir}/`)).map((k) => k.slice(dir.length + 1));
@@ -170,7 +185,18 @@ export function pulsarFullStatus(
   jobDirectory: string,
   version = '0.15.16.dev0',
 ): Record<string, unknown> {
-  if (!job) return { job_id: id, complete: 'true', status: 'lost', returncode: null, stdout: '', stderr: '' };
+  if (!job) {
+    // An unknown job is "done" to Pulsar, so it gets the long form, version included (empty parts left out).
+    return {
+      job_id: id,
+      complete: 'true',
+      status: 'lost',
+      returncode: null,
+      stdout: '',
+      stderr: '',
+      pulsar_version: version,
+    };
+  }
   if (!['complete', 'failed', 'cancelled'].includes(job.status)) {
     return { complete: 'false', status: job.status, job_id: job.id };
   }
@@ -378,8 +404,9 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
     }
     const m = (re: RegExp) => re.exec(path);
     const jobRoute = m(/^\/jobs\/([^/]+)(\/status|\/submit|\/cancel|\/files|\/files\/path)?$/);
-    const known = path === '/healthz' || path === '/jobs' || jobRoute !== null;
-    if (!known) return send(res, 404, '<html><body>404 Not Found</body></html>');
+    const healthz = path === '/healthz' && pulsarHasHealthz(options.version ?? '0.15.16.dev0');
+    const known = healthz || path === '/jobs' || jobRoute !== null;
+    if (!known) return send(res, 404, WEBOB_NOT_FOUND);
     if (options.token !== undefined && query.private_token !== options.token) {
       return send(res, 401, '<html><body>401 Unauthorized</body></html>');
     }

@@ -11,15 +11,20 @@ export interface FakeSite {
   up(): Promise<void>;
   /** Answers every request with this status from now on. */
   respondWith(status: number): void;
+  /** Holds every answer this long from now on, as a slow site does. */
+  answerAfter(ms: number): void;
 }
 
 export async function startFakeSite(): Promise<FakeSite> {
   let status = 200;
   let hits = 0;
+  let delayMs = 0;
   const http = await startLoopbackServer((_req, res) => {
     hits++;
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end('{"ok":true}');
+    setTimeout(() => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    }, delayMs);
   });
   return {
     get url() {
@@ -33,6 +38,9 @@ export async function startFakeSite(): Promise<FakeSite> {
     up: () => http.listen(),
     respondWith: (s: number) => {
       status = s;
+    },
+    answerAfter: (ms: number) => {
+      delayMs = ms;
     },
   };
 }

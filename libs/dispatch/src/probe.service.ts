@@ -62,6 +62,15 @@ export class ProbeService {
     return { probed: seen.length, changes };
   }
 
+  /**
+   * Probes one site now if it is due and no replica holds it (an action that made it due asks for this);
+   * answers the health change, or null when there was none or the site was not claimed.
+   */
+  async probeSite(siteId: string, now: Date = new Date()): Promise<HealthChange | null> {
+    const [target] = await this.health.claimDue(this.replica, now, this.config.leaseSeconds, 1, [], siteId);
+    return target ? this.probeOne(target, now) : null;
+  }
+
   /** Probes one claimed site and records the outcome; a prober that throws counts as a failed probe. */
   private async probeOne(target: ProbeTarget, now: Date): Promise<HealthChange | null> {
     let outcome: ProbeOutcome;

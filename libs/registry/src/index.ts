@@ -8,6 +8,7 @@ export * from './data-store-document';
 export * from './site.mapper';
 export * from './data-store.mapper';
 export * from './site-health.repository';
+export * from './site-probe-requests';
 export * from './site-registry.service';
 export * from './data-store.service';
 export * from './registry.module';

@@ -4,6 +4,7 @@ import { DataStoreRepository } from './data-store.repository';
 import { DataStoreService } from './data-store.service';
 import { DataStoresController } from './data-stores.controller';
 import { SiteHealthRepository } from './site-health.repository';
+import { SiteProbeRequests } from './site-probe-requests';
 import { SiteRegistryService } from './site-registry.service';
 import { SiteRepository } from './site.repository';
 import { SitesController } from './sites.controller';
@@ -16,8 +17,9 @@ import { SitesController } from './sites.controller';
     SiteHealthRepository,
     DataStoreRepository,
     SiteRegistryService,
+    SiteProbeRequests,
     DataStoreService,
   ],
-  exports: [SiteHealthRepository, CredentialCipher, SiteRegistryService],
+  exports: [SiteHealthRepository, SiteProbeRequests, CredentialCipher, SiteRegistryService],
 })
 export class RegistryModule {}

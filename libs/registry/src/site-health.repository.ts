@@ -42,7 +42,10 @@ export class SiteHealthRepository {
 
   /**
    * Claims up to `limit` active or draining sites whose probe is due at `now` and whose lease is free,
-   * leaving out the ids in `exclude` (those already probed this round).
+   * leaving out the ids in `exclude` (those already probed this round), or only the site `only` when given.
+   * The due time moves to the end of the lease: a replica that dies mid-probe leaves the site due again
+   * when its lease runs out, and an admin action that makes the site due meanwhile (clearing the due time)
+   * stays visible to `record`.
    */
   async claimDue(
     replica: string,
@@ -50,22 +53,25 @@ export class SiteHealthRepository {
     leaseSeconds: number,
     limit: number,
     exclude: readonly string[] = [],
+    only: string | null = null,
   ): Promise<ProbeTarget[]> {
     // TypeORM answers an UPDATE with [rows, affected count].
     const [rows]: [{ id: string; slug: string; kind: SiteKind; url: string | null }[], number] =
       await this.db.query(
-        `UPDATE site SET probe_claimed_by = $1, probe_lease_until = $2::timestamptz + make_interval(secs => $3)
+        `UPDATE site SET probe_claimed_by = $1, probe_lease_until = $2::timestamptz + make_interval(secs => $3),
+           next_probe_at = $2::timestamptz + make_interval(secs => $3)
        WHERE id IN (
          SELECT id FROM site
          WHERE admin_state IN ('active', 'draining')
            AND (next_probe_at IS NULL OR next_probe_at <= $2)
            AND (probe_lease_until IS NULL OR probe_lease_until < $2)
            AND NOT (id = ANY($5::uuid[]))
+           AND ($6::uuid IS NULL OR id = $6::uuid)
          ORDER BY next_probe_at NULLS FIRST, id
          LIMIT $4
          FOR UPDATE SKIP LOCKED)
        RETURNING id, slug, kind, url`,
-        [replica, now, leaseSeconds, limit, exclude],
+        [replica, now, leaseSeconds, limit, exclude, only],
       );
     return rows.map((r) => ({ id: r.id, slug: r.slug, kind: r.kind, url: r.url }));
   }
@@ -73,7 +79,9 @@ export class SiteHealthRepository {
   /**
    * Records one probe and releases the lease. Health goes `offline` after `failureThreshold` consecutive
    * failures and `up` on any success; admin_state is never touched. A change is written as a site_event in
-   * the same transaction. Returns the change, or null (none, or the lease was lost to another replica).
+   * the same transaction. The next probe is due at `nextProbeAt`, unless an admin action cleared the due
+   * time while this probe ran (it may have probed the old URL or token): then the site stays due at once.
+   * Returns the change, or null (none, or the lease was lost to another replica).
    */
   async record(
     siteId: string,
@@ -101,7 +109,8 @@ export class SiteHealthRepository {
            latency_ms = $7, remote_version = COALESCE($8, remote_version), last_probe_error = $9,
            reported_running = CASE WHEN $10::integer IS NULL THEN reported_running ELSE $10 END,
            reported_queued = CASE WHEN $11::integer IS NULL THEN reported_queued ELSE $11 END,
-           next_probe_at = $12, probe_claimed_by = NULL, probe_lease_until = NULL
+           next_probe_at = CASE WHEN next_probe_at IS NULL THEN NULL ELSE $12::timestamptz END,
+           probe_claimed_by = NULL, probe_lease_until = NULL
          WHERE id = $1 AND probe_claimed_by = $2`,
         [
           siteId,

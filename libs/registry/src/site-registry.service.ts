@@ -8,6 +8,7 @@ import { encodePageToken, filterCountry, filterOneOf, filterUuid, readListQuery 
 import { ADMIN_STATES, AdminState, HEALTH_STATES, SITE_KINDS } from './registry.types';
 import { readSiteDocument, SiteDescription } from './site-document';
 import { SiteEntity } from './site.entity';
+import { SiteProbeRequests } from './site-probe-requests';
 import {
   applySiteDescription,
   SiteEventView,
@@ -59,6 +60,7 @@ export class SiteRegistryService {
     private readonly sites: SiteRepository,
     private readonly stores: DataStoreRepository,
     private readonly cipher: CredentialCipher,
+    private readonly probeRequests: SiteProbeRequests,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -151,6 +153,8 @@ export class SiteRegistryService {
           },
         ];
         const from = site.adminState;
+        // An edit may fix (or break) what the last probe saw: the endpoint, the token, the manager.
+        site.nextProbeAt = null;
         if (caller.role !== 'admin' && moved.length > 0 && (from === 'active' || from === 'draining')) {
           // Approval vouched for an endpoint; a different one needs an admin to look again.
           site.adminState = 'pending';
@@ -166,6 +170,7 @@ export class SiteRegistryService {
       },
       now,
     );
+    this.probeAfterCommit(saved);
     return toSiteView(saved);
   }
 
@@ -202,8 +207,8 @@ export class SiteRegistryService {
         }
         const from = site.adminState;
         site.adminState = t.to;
-        // A newly active site is probed at once rather than after a full interval.
-        if (t.to === 'active' && from !== 'draining') site.nextProbeAt = null;
+        // An approved or resumed site is probed at once rather than after a full interval.
+        if (t.to === 'active') site.nextProbeAt = null;
         return {
           kind: 'admin_state',
           from,
@@ -214,6 +219,7 @@ export class SiteRegistryService {
       },
       now,
     );
+    if (action === 'approve' || action === 'resume') this.probeAfterCommit(saved);
     return toSiteView(saved);
   }
 
@@ -221,6 +227,17 @@ export class SiteRegistryService {
     const site = await this.find(ref);
     const { page: p } = readListQuery(query, this.config.pageSizeDefault, {});
     return page(await this.sites.listEvents(site.id, p), p.pageSize, toSiteEventView);
+  }
+
+  /**
+   * Asks this replica's probe loop to probe the site now that the change is committed (a probe claims the
+   * row, so it could not see the change any earlier); only sites that are probed at all, and only when the
+   * action left the site due (a repeated approve changes nothing and probes nothing).
+   */
+  private probeAfterCommit(site: SiteEntity): void {
+    if ((site.adminState === 'active' || site.adminState === 'draining') && site.nextProbeAt === null) {
+      this.probeRequests.request(site.id);
+    }
   }
 
   private async find(ref: string): Promise<SiteEntity> {

@@ -53,18 +53,6 @@ export class PulsarJobs {
     return pulsarFailure(reply, what, this.target.secrets);
   }
 
-  async version(): Promise<string | null> {
-    const what = describe('GET', '/healthz');
-    const reply = await this.call('GET', '/healthz');
-    if (reply.status !== 200) throw this.fail(reply, what);
-    try {
-      const body = JSON.parse(reply.text) as { version?: unknown } | null;
-      return typeof body?.version === 'string' ? body.version.slice(0, 100) : null;
-    } catch {
-      throw new AdapterError('protocol_error', `${what}: the answer is not JSON; is this a Pulsar server?`);
-    }
-  }
-
   async status(jobId: string): Promise<PulsarStatus> {
     const path = `/jobs/${encodeURIComponent(jobId)}/status`;
     const what = describe('GET', path);

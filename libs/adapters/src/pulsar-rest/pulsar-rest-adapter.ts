@@ -24,6 +24,7 @@ import { completedOutcome, unfinishedOutcome, type OutcomeOptions } from './job-
 import { FinishedOutcomes } from './finished-outcomes';
 import { jobScript } from './job-script';
 import { PulsarJobs } from './pulsar-jobs';
+import { PulsarProber } from './pulsar-probe';
 import { pulsarTarget } from './pulsar-http';
 import type { JobDirectories, PulsarJobStatus, PulsarStatus } from './pulsar-responses';
 import { quote } from './shell-quote';
@@ -44,6 +45,8 @@ export interface PulsarRestSiteAdapterOptions {
    * retries the cancel): Pulsar ignores a kill while it stages inputs, and launches the job afterwards. Default 10 s.
    */
   cancelWaitMs?: number;
+  /** How long a site without /healthz (Pulsar < 0.15.7) is probed another way before /healthz is tried again. Default 1 h. */
+  healthzRecheckMs?: number;
 }
 
 const STATUS_CONCURRENCY = 8;
@@ -67,6 +70,7 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
   private readonly fileRoots: readonly string[];
   /** site key + job id → final status; the promise is shared, so concurrent rounds never deliver twice. */
   private readonly finished: FinishedOutcomes;
+  private readonly prober: PulsarProber;
 
   constructor(options: PulsarRestSiteAdapterOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -74,6 +78,11 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
     this.fileRoots = [...(options.fileRoots ?? [])];
     this.finished = new FinishedOutcomes(options.rememberFinished ?? 10_000);
     this.cancelWaitMs = options.cancelWaitMs ?? 10_000;
+    this.prober = new PulsarProber({
+      timeoutMs: this.timeoutMs,
+      dispatcher: this.dispatcher,
+      recheckMs: options.healthzRecheckMs,
+    });
     this.outcomeOptions = {
       fileRoots: this.fileRoots,
       transferTimeoutMs: options.transferTimeoutMs ?? 60 * 60_000,
@@ -94,7 +103,7 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
   async probe(site: AdapterSite): Promise<ProbeResult> {
     const started = performance.now();
     try {
-      const version = await this.jobs(site).version();
+      const { version } = await this.prober.probe(pulsarTarget(site));
       return { ok: true, latencyMs: Math.round(performance.now() - started), version };
     } catch (err) {
       const error =
