@@ -3,8 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
-import { labelRoute, RequestLogMiddleware, requestId } from '@constellation/observability';
+import { BrokerLogger, labelRoute, RequestLogMiddleware, requestId } from '@constellation/observability';
 import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
 import { BrokerError, ErrorCode } from '@constellation/common';
@@ -37,7 +36,7 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
     bufferLogs: true,
     bodyParser: false,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(BrokerLogger));
   const fastify = app.getHttpAdapter().getInstance();
   registerJsonBodies(fastify, runtime.config.bodyLimitBytes);
   // Before the body is read, so that a request whose body the parser rejects gets its request id, its log

@@ -20,7 +20,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(runtime.config, runtime.secretKey),
-        LoggingModule.forRoot(runtime.config.logLevel),
+        LoggingModule.forRoot(runtime.config.logLevel, runtime.config.logFormat),
         TypeOrmModule.forRoot(dataSourceOptions(runtime.databaseUrl, ENTITIES, MIGRATIONS)),
         ObservabilityModule,
         AuthModule,

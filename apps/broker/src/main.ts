@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import cluster, { Worker } from 'node:cluster';
 import { createServer } from 'node:net';
-import { AppConfig, ConfigError, loadConfig } from '@constellation/config';
+import { AppConfig, ConfigError, LOG_FORMATS, LogFormat, loadConfig } from '@constellation/config';
 import {
   embeddedSecretKey,
   EmbeddedDatabase,
@@ -9,17 +9,30 @@ import {
   startEmbeddedPostgres,
 } from '@constellation/persistence';
 import { allowLongUploads } from '@constellation/job-files';
-import { serveClusterMetrics } from '@constellation/observability';
+import { prettyLogs, serveClusterMetrics } from '@constellation/observability';
 import { createApp } from './app.factory';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 /** How long a shutdown waits for in-flight requests before it closes their connections. */
 const SHUTDOWN_DRAIN_MS = 25_000;
 
+/** As LOG_FORMAT asks (checked by loadConfig; an invalid value reads as auto until then). */
+const PRETTY = prettyLogs(
+  (LOG_FORMATS as readonly string[]).includes(process.env.LOG_FORMAT ?? '')
+    ? (process.env.LOG_FORMAT as LogFormat)
+    : 'auto',
+);
+
 function say(level: 'info' | 'warn' | 'error', message: string): void {
+  const worker = cluster.isWorker ? { worker: cluster.worker?.id } : {};
+  if (PRETTY) {
+    const time = new Date().toTimeString().slice(0, 8);
+    const who = cluster.isWorker ? ` (worker ${cluster.worker?.id})` : '';
+    process.stdout.write(`[${time}] ${level.toUpperCase()}: [startup]${who} ${message}\n`);
+    return;
+  }
   // Before Nest's logger exists, start-up speaks pino's shape so log collectors read one format.
   const levels = { info: 30, warn: 40, error: 50 };
-  const worker = cluster.isWorker ? { worker: cluster.worker?.id } : {};
   process.stdout.write(
     `${JSON.stringify({ level: levels[level], time: Date.now(), pid: process.pid, context: 'startup', ...worker, msg: message })}\n`,
   );

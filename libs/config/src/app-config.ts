@@ -4,6 +4,10 @@ export type PolicyName = (typeof POLICIES)[number];
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** `auto`: readable lines when standard output is a terminal, JSON (one object a line) otherwise. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface RateLimit {
   limit: number;
   windowMs: number;
@@ -16,6 +20,7 @@ export interface AppConfig {
   databaseUrl: string | undefined;
   amqpUrl: string | undefined;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   dataDir: string;
   publicUrl: string;
   adminToken: string | undefined;

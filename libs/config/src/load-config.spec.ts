@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       amqpUrl: undefined,
       logLevel: 'info',
+      logFormat: 'auto',
       dataDir: '/srv/constellation/.constellation',
       publicUrl: 'http://127.0.0.1:8080',
       adminToken: undefined,
@@ -86,6 +87,7 @@ describe('loadConfig', () => {
       'CONSTELLATION_PAGE_SIZE_DEFAULT must be an integer from 1 to 2047',
     ],
     [{ CONSTELLATION_POLICY: 'fastest' }, 'CONSTELLATION_POLICY must be one of ect'],
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT must be one of auto, json, pretty'],
     [
       { CONSTELLATION_DISPATCH_SECONDS: '0.001' },
       'CONSTELLATION_DISPATCH_SECONDS must be a number of seconds from 0.05 to 60 (up to three decimals), or 0 for off',

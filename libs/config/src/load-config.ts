@@ -1,6 +1,15 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { AppConfig, LOG_LEVELS, LogLevel, POLICIES, PolicyName, RateLimit } from './app-config';
+import {
+  AppConfig,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  LogFormat,
+  LogLevel,
+  POLICIES,
+  PolicyName,
+  RateLimit,
+} from './app-config';
 import { ConfigError } from './config-error';
 
 type Env = Record<string, string | undefined>;
@@ -151,6 +160,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     databaseUrl,
     amqpUrl,
     logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', LOG_LEVELS, 'info'),
+    logFormat: oneOf<LogFormat>(env, 'LOG_FORMAT', LOG_FORMATS, 'auto'),
     dataDir: path.resolve(cwd, read(env, 'CONSTELLATION_DATA_DIR') ?? '.constellation'),
     publicUrl: publicUrl.replace(/\/+$/, ''),
     adminToken,

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { DynamicModule, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import pino from 'pino';
-import { LogLevel } from '@constellation/config';
+import pino, { DestinationStream } from 'pino';
+import pretty from 'pino-pretty';
+import { LogFormat, LogLevel } from '@constellation/config';
+import { BrokerLogger } from './broker-logger';
 
 /** Header paths and body keys that must never reach a log line (tokens, site credentials). */
 export const REDACTED_PATHS = [
@@ -58,9 +60,28 @@ function flushQuietly(destination: { flush(): void }): void {
   }
 }
 
+/** Whether lines are for people (a terminal, or LOG_FORMAT=pretty) rather than for a log collector. */
+export function prettyLogs(format: LogFormat, stdoutIsTty = process.stdout.isTTY === true): boolean {
+  return format === 'pretty' || (format === 'auto' && stdoutIsTty);
+}
+
+/** Readable lines: time, level, context and message; the request id and other fields after them. */
+function prettyDestination(): DestinationStream {
+  return pretty({
+    destination: 1,
+    colorize: process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    // The request line's message already says method, path, status and duration.
+    ignore: 'pid,hostname,context,req,res,duration_ms',
+    messageFormat: '{if context}[{context}] {end}{msg}',
+    singleLine: true,
+  });
+}
+
 @Module({})
 export class LoggingModule {
-  static forRoot(level: LogLevel): DynamicModule {
+  static forRoot(level: LogLevel, format: LogFormat = 'json'): DynamicModule {
+    if (prettyLogs(format)) return LoggingModule.build(level, prettyDestination());
     // Buffered writes: a synchronous write per request line halves throughput under load. pino flushes
     // the buffer on exit, so a clean or crashing shutdown still writes every line; the timer flushes it at
     // least once a second, so on a quiet broker a line still shows up at once rather than at 2 KiB.
@@ -68,6 +89,10 @@ export class LoggingModule {
     // interleave inside a line.
     const destination = pino.destination({ dest: 1, sync: false, minLength: 2048, maxWrite: 4096 });
     setInterval(() => flushQuietly(destination), FLUSH_INTERVAL_MS).unref();
+    return LoggingModule.build(level, destination);
+  }
+
+  private static build(level: LogLevel, destination: DestinationStream): DynamicModule {
     const root = pino(
       {
         level,
@@ -87,8 +112,8 @@ export class LoggingModule {
         // request's cost; the request line and every error line carry the request id instead.
         LoggerModule.forRoot({ pinoHttp: { logger: root }, useExisting: true, forRoutes: [] }),
       ],
-      providers: [{ provide: REQUEST_LINE_LOGGER, useValue: lines }],
-      exports: [REQUEST_LINE_LOGGER],
+      providers: [{ provide: REQUEST_LINE_LOGGER, useValue: lines }, BrokerLogger],
+      exports: [REQUEST_LINE_LOGGER, BrokerLogger],
     };
   }
 }
