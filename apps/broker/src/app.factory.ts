@@ -19,7 +19,9 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   // long path segment reaches its handler (a 404 for an unknown task) instead of a 414.
   const adapter = new FastifyAdapter({
     bodyLimit: runtime.config.bodyLimitBytes,
-    trustProxy: 'loopback',
+    // X-Forwarded-For is believed only from the configured proxies; otherwise any local process could pick
+    // its own address for the failed-login limit and the request log.
+    trustProxy: runtime.config.trustedProxies.length > 0 ? runtime.config.trustedProxies : false,
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16_384 },
     // While draining at shutdown, requests on open connections are still served (Fastify would answer
     // them with a 503 of its own).
@@ -46,7 +48,7 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   const requestLog = app.get(RequestLogMiddleware);
   fastify.addHook('onRequest', (req, reply, done) => {
     if (req.routeOptions.url !== undefined) labelRoute(req.raw, req.routeOptions.url);
-    requestLog.use(req.raw, reply.raw, done);
+    requestLog.use(req.raw, reply.raw, done, req.ip);
   });
   app.useGlobalFilters(new AllExceptionsFilter());
   // The methods Express's cors allowed (admins PATCH and DELETE from browsers); a bare OPTIONS is no error.
