@@ -131,10 +131,12 @@ describe('HTTP edge: errors Node raises before a route', () => {
       'POST /ga4gh/tes/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
       'bad_body_framing',
     ],
+    ['a head cut short by a half-close', 'GET /health/live HTTP/1.1\r\nHost: x\r\n', 'truncated'],
   ])('answers %s with 400 MALFORMED_REQUEST', async (_name, head, reason) => {
     const before = await clientErrorCount(reason, '400');
     const conn = await RawConnection.open(t.url);
     conn.write(head);
+    if (reason === 'truncated') conn.socket.end();
     const id = expectErrorAnswer(await conn.response(), 400, 'MALFORMED_REQUEST');
     expect(await conn.closed).toBe('closed');
     expect(lines).toContainEqual(
