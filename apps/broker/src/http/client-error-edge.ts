@@ -72,8 +72,10 @@ export class ClientErrorEdge {
     );
     if (verdict.code === undefined) {
       // A reset between requests is how keep-alive connections end; only one that cut a request short counts.
-      const pending = conn._httpMessage && !conn._httpMessage.writableFinished;
-      if (body || pending) this.record(verdict, 'none', pendingId(conn, body), conn, body, err);
+      const pending =
+        conn._httpMessage && !conn._httpMessage.writableFinished ? conn._httpMessage : undefined;
+      const cut = body ?? pending?.req;
+      if (cut) this.record(verdict, 'none', pendingId(conn, cut), conn, cut, err);
       conn.destroy();
       return;
     }
