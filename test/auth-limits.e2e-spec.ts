@@ -1,6 +1,8 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import type pino from 'pino';
 import { AuthService, FAILED_LOGINS_PER_MINUTE } from '@constellation/auth';
+import { REQUEST_LINE_LOGGER } from '@constellation/observability';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { MINIMAL_TASK } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
@@ -87,5 +89,78 @@ describe('auth: failed-login limit, role changes and the last admin', () => {
     } finally {
       await fresh.close();
     }
+  });
+
+  describe('client address behind proxies', () => {
+    const bad = `Bearer ${'x'.repeat(43)}`;
+    /** The remoteAddress of every request line the app writes from now on. */
+    const loggedAddresses = (app: TestApp): string[] => {
+      const lines = app.app.get<pino.Logger>(REQUEST_LINE_LOGGER);
+      const seen: string[] = [];
+      jest.spyOn(lines, 'info').mockImplementation(((fields: { req?: { remoteAddress?: string } }) => {
+        if (fields.req?.remoteAddress !== undefined) seen.push(fields.req.remoteAddress);
+      }) as pino.LogFn);
+      return seen;
+    };
+
+    it('ignores X-Forwarded-For from loopback when no proxy is trusted: the limit bites on the socket address', async () => {
+      const fresh = await startTestApp({ CONSTELLATION_TRUSTED_PROXIES: '' });
+      try {
+        const logged = loggedAddresses(fresh);
+        // A new forged address on every attempt would dodge a limit keyed on the header.
+        for (let i = 0; i < FAILED_LOGINS_PER_MINUTE; i++) {
+          await request(fresh.url)
+            .get('/v1/tasks')
+            .set('Authorization', bad)
+            .set('X-Forwarded-For', `198.51.100.${i}`)
+            .expect(401);
+        }
+        await request(fresh.url)
+          .get('/v1/tasks')
+          .set('Authorization', bad)
+          .set('X-Forwarded-For', '198.51.100.250')
+          .expect(429);
+        // The failures were counted against the socket's address, whatever the header named.
+        const own = await request(fresh.url).get('/v1/tasks').set('Authorization', bad).expect(429);
+        expect(own.body.code).toBe('RATE_LIMITED');
+        expect(new Set(logged)).toEqual(new Set(['127.0.0.1']));
+      } finally {
+        await fresh.close();
+      }
+    });
+
+    it('honours X-Forwarded-For from a proxy listed in CONSTELLATION_TRUSTED_PROXIES', async () => {
+      const fresh = await startTestApp({ CONSTELLATION_TRUSTED_PROXIES: '127.0.0.1' });
+      try {
+        const logged = loggedAddresses(fresh);
+        for (let i = 0; i < FAILED_LOGINS_PER_MINUTE; i++) {
+          await request(fresh.url)
+            .get('/v1/tasks')
+            .set('Authorization', bad)
+            // The hop the client added itself is not believed: the proxy's own entry (the last) names it.
+            .set('X-Forwarded-For', '10.1.1.1, 203.0.113.5')
+            .expect(401);
+        }
+        await request(fresh.url)
+          .get('/v1/tasks')
+          .set('Authorization', bad)
+          .set('X-Forwarded-For', '203.0.113.5')
+          .expect(429);
+        // Other clients behind the proxy, and the proxy itself, are not locked out.
+        await request(fresh.url)
+          .get('/v1/tasks')
+          .set('Authorization', bad)
+          .set('X-Forwarded-For', '203.0.113.6')
+          .expect(401);
+        await request(fresh.url).get('/v1/tasks').set('Authorization', bad).expect(401);
+        expect(logged.slice(0, FAILED_LOGINS_PER_MINUTE + 3)).toEqual([
+          ...Array(FAILED_LOGINS_PER_MINUTE + 1).fill('203.0.113.5'),
+          '203.0.113.6',
+          '127.0.0.1',
+        ]);
+      } finally {
+        await fresh.close();
+      }
+    });
   });
 });

@@ -1,24 +1,33 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { BrokerLogger, labelRoute, RequestLogMiddleware, requestId } from '@constellation/observability';
+import {
+  BrokerLogger,
+  labelRoute,
+  MetricsService,
+  REQUEST_LINE_LOGGER,
+  RequestLogMiddleware,
+} from '@constellation/observability';
 import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
-import { BrokerError, ErrorCode } from '@constellation/common';
-import { AllExceptionsFilter, sendError } from './http/all-exceptions.filter';
+import { AllExceptionsFilter } from './http/all-exceptions.filter';
+import { ClientErrorEdge } from './http/client-error-edge';
 import { registerJsonBodies } from './http/json-body';
 import { RuntimeOptions } from './runtime-options';
 
 /** Builds the configured application (not yet listening); shared by main.ts and the end-to-end tests. */
 export async function createApp(runtime: RuntimeOptions): Promise<INestApplication> {
+  // Errors before any route: the handlers log and count through the application, built after the adapter.
+  const edge = new ClientErrorEdge();
   // Fastify rather than Express: a request costs the process a third of the CPU (docs/tes.md#performance).
   // The router behaves as Express's did: paths match whatever their case and with a trailing slash, and a
   // long path segment reaches its handler (a 404 for an unknown task) instead of a 414.
   const adapter = new FastifyAdapter({
     bodyLimit: runtime.config.bodyLimitBytes,
-    trustProxy: 'loopback',
+    // X-Forwarded-For is believed only from the configured proxies; otherwise any local process could pick
+    // its own address for the failed-login limit and the request log.
+    trustProxy: runtime.config.trustedProxies.length > 0 ? runtime.config.trustedProxies : false,
     routerOptions: { ignoreTrailingSlash: true, caseSensitive: false, maxParamLength: 16_384 },
     // While draining at shutdown, requests on open connections are still served (Fastify would answer
     // them with a 503 of its own).
@@ -26,11 +35,11 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
     // No Express-style middleware is mounted (the request log is a hook, below), so Nest need not put
     // @fastify/middie, its URL decoding and path matching, in front of every request.
     skipMiddie: true,
-    // A URL Fastify cannot decode gets the broker's error body and request id, not Fastify's own answer.
-    frameworkErrors: (err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-      (req.raw as { id?: string }).id = requestId(req.raw, reply.raw);
-      sendError(new BrokerError(ErrorCode.BadRequest, `malformed request URL: ${err.message}`), req, reply);
-    },
+    // A URL Fastify cannot decode gets the broker's error body, request id, log line and count, not Fastify's
+    // own answer.
+    frameworkErrors: edge.handleFrameworkError,
+    // Errors Node raises outside any route (431, malformed heads, bad framing, timeouts, bodies cut short).
+    clientErrorHandler: edge.handle,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(runtime), adapter, {
     bufferLogs: true,
@@ -43,9 +52,14 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   // line and its duration sample too, labelled with the route pattern the router matched. (The adapter's own
   // hooks come first: a CORS preflight, and a URL the router cannot decode, are answered before this one.)
   const requestLog = app.get(RequestLogMiddleware);
+  edge.attach({
+    lines: app.get(REQUEST_LINE_LOGGER),
+    counter: app.get(MetricsService).httpClientErrors,
+    requestLog,
+  });
   fastify.addHook('onRequest', (req, reply, done) => {
     if (req.routeOptions.url !== undefined) labelRoute(req.raw, req.routeOptions.url);
-    requestLog.use(req.raw, reply.raw, done);
+    requestLog.use(req.raw, reply.raw, done, req.ip);
   });
   app.useGlobalFilters(new AllExceptionsFilter());
   // The methods Express's cors allowed (admins PATCH and DELETE from browsers); a bare OPTIONS is no error.

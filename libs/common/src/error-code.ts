@@ -2,6 +2,8 @@
 export enum ErrorCode {
   ValidationFailed = 'VALIDATION_FAILED',
   BadRequest = 'BAD_REQUEST',
+  /** The HTTP message itself is broken: request line, header syntax, body framing, or cut short. */
+  MalformedRequest = 'MALFORMED_REQUEST',
   Unauthenticated = 'UNAUTHENTICATED',
   Forbidden = 'FORBIDDEN',
   NotFound = 'NOT_FOUND',
@@ -14,6 +16,9 @@ export enum ErrorCode {
   Conflict = 'CONFLICT',
   InvalidStateTransition = 'INVALID_STATE_TRANSITION',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
+  RequestTimeout = 'REQUEST_TIMEOUT',
+  UriTooLong = 'URI_TOO_LONG',
+  HeadersTooLarge = 'HEADERS_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   RateLimited = 'RATE_LIMITED',
   SiteUnavailable = 'SITE_UNAVAILABLE',

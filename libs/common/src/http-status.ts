@@ -8,6 +8,7 @@ export function httpStatusOf(code: ErrorCode): number {
   switch (code) {
     case ErrorCode.ValidationFailed:
     case ErrorCode.BadRequest:
+    case ErrorCode.MalformedRequest:
       return 400;
     case ErrorCode.Unauthenticated:
       return 401;
@@ -24,8 +25,14 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.Conflict:
     case ErrorCode.InvalidStateTransition:
       return 409;
+    case ErrorCode.RequestTimeout:
+      return 408;
     case ErrorCode.PayloadTooLarge:
       return 413;
+    case ErrorCode.UriTooLong:
+      return 414;
+    case ErrorCode.HeadersTooLarge:
+      return 431;
     case ErrorCode.UnsupportedMediaType:
       return 415;
     case ErrorCode.RateLimited:

@@ -48,6 +48,11 @@ export interface AppConfig {
   fileRoots: string[];
   rateLimit: RateLimit;
   /**
+   * Addresses and CIDRs (or proxy-addr's names loopback, linklocal, uniquelocal) of the proxies whose
+   * X-Forwarded-For is believed; empty: the socket's address is the client's.
+   */
+  trustedProxies: string[];
+  /**
    * HTTP server processes (Node's cluster): each is a replica of its own, with its own pool of up to 20
    * database connections, rate-limit counters and dispatch rounds.
    */

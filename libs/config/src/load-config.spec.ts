@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       amqpReconcileSeconds: 300,
       fileRoots: [],
       rateLimit: { limit: 60000, windowMs: 60_000 },
+      trustedProxies: [],
       workers: 1,
       orgName: 'Constellation',
       orgUrl: 'https://github.com/constellation-broker/constellation',
@@ -65,6 +66,13 @@ describe('loadConfig', () => {
     expect(c.rateLimit).toEqual({ limit: 100, windowMs: 1000 });
     expect(c.fileRoots).toEqual(['/data', '/scratch']);
     expect(c.policy).toBe('least-loaded');
+  });
+
+  it('reads CONSTELLATION_TRUSTED_PROXIES as addresses and CIDRs, IPv4 and IPv6', () => {
+    const c = loadConfig({
+      CONSTELLATION_TRUSTED_PROXIES: ' 10.0.0.0/8, 192.168.1.7 ,2001:db8::/32,::1, loopback',
+    });
+    expect(c.trustedProxies).toEqual(['10.0.0.0/8', '192.168.1.7', '2001:db8::/32', '::1', 'loopback']);
   });
 
   it('gives one worker per CPU, at most four, for CONSTELLATION_WORKERS=auto', () => {
@@ -116,6 +124,12 @@ describe('loadConfig', () => {
       { CONSTELLATION_ADMIN_TOKEN: 'a'.repeat(257) },
       'CONSTELLATION_ADMIN_TOKEN must be 32 to 256 URL-safe characters',
     ],
+    ...['proxy.example.org', '10.0.0.0/33', '10.0.0.1,', '2001:db8::/129', '300.1.1.1', 'anywhere'].map(
+      (value): [Record<string, string>, string] => [
+        { CONSTELLATION_TRUSTED_PROXIES: value },
+        'CONSTELLATION_TRUSTED_PROXIES must be a comma-separated list of IP addresses or CIDRs',
+      ],
+    ),
     [{ CONSTELLATION_ORG_URL: 'ftp://x' }, 'CONSTELLATION_ORG_URL must be an http:// or https:// URL'],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);

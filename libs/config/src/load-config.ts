@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
+import proxyAddr from '@fastify/proxy-addr';
 import {
   AppConfig,
   LOG_FORMATS,
@@ -107,6 +108,26 @@ function rateLimit(env: Env): RateLimit {
   return { limit: Number(m[1]), windowMs: WINDOWS[(m[2] ?? 'minute').toLowerCase()] };
 }
 
+/**
+ * The proxies whose X-Forwarded-For is believed. Checked with the parser Fastify's trustProxy itself uses,
+ * so that whatever passes here is read the same way there.
+ */
+function trustedProxies(env: Env): string[] {
+  const raw = read(env, 'CONSTELLATION_TRUSTED_PROXIES');
+  if (raw === undefined) return [];
+  const entries = raw.split(',').map((e) => e.trim());
+  try {
+    if (entries.includes('')) throw new Error('empty entry');
+    proxyAddr.compile(entries);
+  } catch {
+    throw new ConfigError(
+      'CONSTELLATION_TRUSTED_PROXIES',
+      'a comma-separated list of IP addresses or CIDRs (10.0.0.0/8, 2001:db8::/32), or loopback, linklocal, uniquelocal',
+    );
+  }
+  return entries;
+}
+
 function host(env: Env): string {
   const raw = read(env, 'HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:[\]-]+$/.test(raw)) throw new ConfigError('HOST', 'a host name or IP address');
@@ -182,6 +203,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
     fileRoots,
     rateLimit: rateLimit(env),
+    trustedProxies: trustedProxies(env),
     workers: workers(env),
     orgName: read(env, 'CONSTELLATION_ORG_NAME') ?? 'Constellation',
     orgUrl,

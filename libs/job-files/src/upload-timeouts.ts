@@ -24,7 +24,11 @@ export function allowLongUploads(server: Server, requestTimeoutMs = REQUEST_TIME
   server.on('request', (req, res) => {
     if (req.complete || (req.url ?? '').startsWith(JOB_FILES_PREFIX)) return;
     const timer = setTimeout(() => {
-      if (!req.complete) req.destroy();
+      if (req.complete) return;
+      // As Node reports its own requestTimeout: to the server's 'clientError' handler, which can answer
+      // 408 before closing; a server without one just drops the request.
+      const timeout = Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+      if (!server.emit('clientError', timeout, req.socket)) req.destroy();
     }, requestTimeoutMs);
     timer.unref();
     res.once('close', () => clearTimeout(timer));

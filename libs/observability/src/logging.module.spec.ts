@@ -21,7 +21,13 @@ describe('safeErrorSerializer', () => {
 });
 
 describe('RequestLogMiddleware', () => {
-  function run(url: string, status: number, headers: Record<string, string> = {}, finished = true) {
+  function run(
+    url: string,
+    status: number,
+    headers: Record<string, string> = {},
+    finished = true,
+    client?: string,
+  ) {
     const out: string[] = [];
     const stream = { write: (line: string) => void out.push(line) };
     const metrics = new MetricsService();
@@ -30,6 +36,7 @@ describe('RequestLogMiddleware', () => {
       url,
       method: 'GET',
       headers,
+      socket: { remoteAddress: '127.0.0.1' },
     }) as unknown as IncomingMessage;
     const res = Object.assign(new EventEmitter(), {
       statusCode: 200,
@@ -40,7 +47,7 @@ describe('RequestLogMiddleware', () => {
       },
     });
     let nexted = 0;
-    middleware.use(req, res as unknown as ServerResponse, () => nexted++);
+    middleware.use(req, res as unknown as ServerResponse, () => nexted++, client);
     res.statusCode = status;
     res.emit('close');
     return { lines: out.map((l) => JSON.parse(l) as Record<string, unknown>), res, nexted, metrics };
@@ -56,12 +63,17 @@ describe('RequestLogMiddleware', () => {
     expect(lines[0]).toMatchObject({
       level: 30,
       reqId: 'galaxy-job-42',
-      req: { id: 'galaxy-job-42', method: 'GET', path: '/ga4gh/tes/v1/tasks' },
+      req: { id: 'galaxy-job-42', method: 'GET', path: '/ga4gh/tes/v1/tasks', remoteAddress: '127.0.0.1' },
       res: { status: 200 },
       duration_ms: expect.any(Number),
       msg: expect.stringMatching(/^GET \/ga4gh\/tes\/v1\/tasks 200 \d+ms$/),
     });
     expect(JSON.stringify(lines)).not.toContain('secret');
+  });
+
+  it('logs the client address the HTTP layer resolved, when it gives one', () => {
+    const { lines } = run('/v1/tasks', 200, {}, true, '203.0.113.9');
+    expect(lines[0]).toMatchObject({ req: { remoteAddress: '203.0.113.9' } });
   });
 
   it('records the duration under the matched route pattern, or "unmatched"', async () => {

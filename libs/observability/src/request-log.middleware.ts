@@ -24,7 +24,7 @@ export function labelRoute(req: IncomingMessage, pattern: string): void {
 
 /**
  * Per request: sets the request id, then on 'close' writes the one log line (method, path without its
- * query string, status, duration, request id) and the duration sample of
+ * query string, client address, status, duration, request id) and the duration sample of
  * `constellation_http_request_duration_seconds`. One listener serves both, since its cost is paid by every
  * request. Connect-style, on the raw request and response: app.factory.ts calls it from an onRequest hook,
  * before the body is read, so requests that fail in the body parser get a request id, a line and a sample
@@ -37,16 +37,27 @@ export class RequestLogMiddleware {
     private readonly metrics: MetricsService,
   ) {}
 
-  readonly use = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+  /**
+   * `client` is the client's address as the HTTP layer resolved it (through trusted proxies only); without
+   * it, the socket's peer.
+   */
+  readonly use = (req: IncomingMessage, res: ServerResponse, next: () => void, client?: string): void => {
     const startedAt = process.hrtime.bigint();
     const id = requestId(req, res);
     req.id = id;
+    const remoteAddress = client ?? req.socket?.remoteAddress;
     // 'close' follows 'finish' on a completed response and also comes alone when the client went away.
-    res.once('close', () => this.finished(req, res, id, startedAt));
+    res.once('close', () => this.finished(req, res, id, startedAt, remoteAddress));
     next();
   };
 
-  private finished(req: IncomingMessage, res: ServerResponse, id: string, startedAt: bigint): void {
+  private finished(
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: string,
+    startedAt: bigint,
+    remoteAddress: string | undefined,
+  ): void {
     const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
     // 499 (as nginx logs it): the client went away before the response was complete.
     const status = res.writableFinished ? res.statusCode : 499;
@@ -64,7 +75,7 @@ export class RequestLogMiddleware {
     const durationMs = Math.round(seconds * 1000);
     const fields = {
       reqId: id,
-      req: { id, method: req.method, path },
+      req: { id, method: req.method, path, remoteAddress },
       res: { status },
       duration_ms: durationMs,
     };

@@ -92,8 +92,18 @@ function describe(
 
 const logger = new Logger('http');
 
+/**
+ * Node's error for a request whose connection closed before its body was in ("aborted"): there is no one
+ * to answer, and it is no fault of the broker's. The HTTP edge (client-error-edge.ts) logs and counts it,
+ * and the request log writes the request's line with 499.
+ */
+function clientWentAway(exception: unknown, req: Request): boolean {
+  return (exception as { code?: unknown } | undefined)?.code === 'ECONNRESET' && req.raw.destroyed;
+}
+
 /** Writes the one error body for any exception; used by the global filter and for Fastify's own errors. */
 export function sendError(exception: unknown, req: Request, res: Response): void {
+  if (clientWentAway(exception, req)) return;
   const { status, body, headers } = describe(exception, req);
   // The id RequestLogMiddleware set on the raw request (Fastify's own req.id is its generated "req-1").
   const requestId = String((req.raw as { id?: unknown }).id ?? res.getHeader('X-Request-Id') ?? '');
