@@ -221,6 +221,40 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
         'constellation_dispatch_step_duration_seconds_bucket{le="0.005",step="placement"}',
       );
     });
+
+    it('exports calls to each site by call and outcome, its tasks by state and its failed probes', async () => {
+      const s = await site();
+      const { body } = await tes(t.url, alice)
+        .create(zoned([s.slug], { executors: [{ image: 'alpine', command: ['sleep', '600'] }] }))
+        .expect(200);
+      await untilState(tes(t.url, alice), body.id, 'RUNNING');
+      const metrics = async () => (await request(t.url).get('/metrics').expect(200)).text;
+      const value = (text: string, series: string) => {
+        const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.split(' ')[1]);
+      };
+      let text = await metrics();
+      expect(value(text, `constellation_site_calls_total{site="${s.slug}",call="submit",outcome="ok"}`)).toBe(
+        1,
+      );
+      expect(
+        value(text, `constellation_site_calls_total{site="${s.slug}",call="probe",outcome="ok"}`),
+      ).toBeGreaterThan(0);
+      expect(value(text, `constellation_site_tasks{site="${s.slug}",state="RUNNING"}`)).toBe(1);
+      await s.fake.down();
+      await waitFor('a failed probe counted', async () => {
+        text = await metrics();
+        return (value(text, `constellation_site_probe_failures_total{site="${s.slug}"}`) ?? 0) > 0
+          ? true
+          : undefined;
+      });
+      expect(
+        value(text, `constellation_site_calls_total{site="${s.slug}",call="probe",outcome="failed"}`),
+      ).toBeGreaterThan(0);
+      await s.fake.up();
+      await tes(t.url, alice).cancel(body.id).expect(200);
+      await finalState(body.id);
+    });
   });
 
   describe("Galaxy's TES runner through a TES site", () => {

@@ -181,7 +181,15 @@ describe('foundation: health, errors, metrics, docs', () => {
     await request(t.url).get('/health/live').expect(200);
     const res = await request(t.url).get('/metrics').expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
-    expect(res.text).toContain('constellation_process_cpu_user_seconds_total');
+    // The standard names of prom-client's default metrics, which stock dashboards expect.
+    expect(res.text).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(res.text).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(res.text).not.toContain('constellation_process_');
+    // None of the broker's own gauges is named like a counter (prom-client's standard nodejs_active_*_total
+    // gauges keep the names stock dashboards know).
+    const gauges = [...res.text.matchAll(/^# TYPE (constellation_\S+) gauge$/gm)].map((m) => m[1]);
+    expect(gauges.length).toBeGreaterThan(0);
+    expect(gauges.filter((name) => name.endsWith('_total'))).toEqual([]);
     expect(res.text).toMatch(
       /constellation_http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} [1-9]/,
     );

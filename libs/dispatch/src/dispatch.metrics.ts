@@ -20,6 +20,8 @@ export class DispatchMetrics {
   readonly finished: Counter<'state'>;
   readonly roundSeconds: Histogram<'step'>;
   readonly abandonedCopies: Counter<'outcome'>;
+  readonly siteCalls: Counter<'site' | 'call' | 'outcome'>;
+  readonly probeFailures: Counter<'site'>;
 
   constructor(metrics: MetricsService, @InjectDataSource() db: DataSource) {
     const registers = [metrics.registry];
@@ -62,6 +64,35 @@ export class DispatchMetrics {
         'of one attempt, stopped at once), given_up',
       labelNames: ['outcome'],
       registers,
+    });
+    this.siteCalls = new Counter({
+      name: 'constellation_site_calls_total',
+      help:
+        'Calls this replica made to sites, by site slug, call (probe, submit, find, copies, status, cancel, ' +
+        'cleanup, schemes) and outcome (ok, failed for a probe that answered not ok, or the failure kind)',
+      labelNames: ['site', 'call', 'outcome'],
+      registers,
+    });
+    this.probeFailures = new Counter({
+      name: 'constellation_site_probe_failures_total',
+      help: 'Failed health probes by this replica, by site slug',
+      labelNames: ['site'],
+      registers,
+    });
+    new Gauge({
+      name: 'constellation_site_tasks',
+      help: "The broker's tasks placed on each site, by site slug and state (INITIALIZING, RUNNING, CANCELING)",
+      labelNames: ['site', 'state'],
+      registers,
+      aggregator: 'first',
+      async collect() {
+        const rows: { slug: string; state: string; n: number }[] = await db.query(
+          `SELECT s.slug, t.state, count(*)::integer AS n FROM task t JOIN site s ON s.id = t.site_id
+           WHERE t.state IN ('INITIALIZING', 'RUNNING', 'CANCELING') GROUP BY s.slug, t.state`,
+        );
+        this.reset();
+        for (const r of rows) this.set({ site: r.slug, state: r.state }, r.n);
+      },
     });
     new Gauge({
       name: 'constellation_abandoned_copies_pending',

@@ -16,6 +16,7 @@ import { CancellationService } from './cancellation.service';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
 import { DispatchScheduler } from './dispatch.scheduler';
+import { instrumentedAdapter } from './instrumented-adapter';
 import { PlacementService } from './placement.service';
 import { ProbeScheduler } from './probe.scheduler';
 import { ProbeService, SITE_PROBER } from './probe.service';
@@ -25,7 +26,7 @@ import { TaskInsightController } from './task-insight.controller';
 import { TrackingService } from './tracking.service';
 
 /** Every site kind this broker can submit to; a kind missing here is never placed on. */
-function adapterRegistry(config: AppConfig, secretKey: string): AdapterRegistry {
+function adapterRegistry(config: AppConfig, secretKey: string, metrics: DispatchMetrics): AdapterRegistry {
   // Each exchange stays well inside a dispatch lease: a submission's few calls must fit in one.
   const timeoutMs = probeTimeoutMs(config);
   const amqp = new PulsarAmqpSiteAdapter({
@@ -35,11 +36,13 @@ function adapterRegistry(config: AppConfig, secretKey: string): AdapterRegistry 
     fileRoots: config.fileRoots,
     jobFiles: jobFilesStore(config, secretKey),
   });
-  const registry = new AdapterRegistry([
-    new TesSiteAdapter({ timeoutMs }),
-    new PulsarRestSiteAdapter({ timeoutMs, fileRoots: config.fileRoots }),
-    amqp,
-  ]);
+  const registry = new AdapterRegistry(
+    [
+      new TesSiteAdapter({ timeoutMs }),
+      new PulsarRestSiteAdapter({ timeoutMs, fileRoots: config.fileRoots }),
+      amqp,
+    ].map((adapter) => instrumentedAdapter(adapter, metrics.siteCalls)),
+  );
   // Open AMQP connections would keep the process (and jest) alive after the application closed.
   return Object.assign(registry, { onApplicationShutdown: () => amqp.close() });
 }
@@ -49,7 +52,11 @@ function adapterRegistry(config: AppConfig, secretKey: string): AdapterRegistry 
   imports: [RegistryModule, ObservabilityModule],
   controllers: [TaskInsightController],
   providers: [
-    { provide: AdapterRegistry, useFactory: adapterRegistry, inject: [APP_CONFIG, RUNTIME_SECRET_KEY] },
+    {
+      provide: AdapterRegistry,
+      useFactory: adapterRegistry,
+      inject: [APP_CONFIG, RUNTIME_SECRET_KEY, DispatchMetrics],
+    },
     SiteDirectory,
     DispatchRepository,
     DispatchMetrics,

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { DispatchMetrics } from './dispatch.metrics';
 import { HealthChange, ProbeOutcome, ProbeTarget, SiteHealthRepository } from '@constellation/registry';
 
 /** Probes one site (adapterProber in the application; replaced in tests). */
@@ -28,6 +29,7 @@ export class ProbeService {
     private readonly health: SiteHealthRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(SITE_PROBER) private readonly prober: SiteProber,
+    @Optional() private readonly metrics?: DispatchMetrics,
   ) {}
 
   /**
@@ -81,6 +83,7 @@ export class ProbeService {
       this.logger.warn({ siteId: target.id, site: target.slug, err: message }, 'prober threw');
       outcome = { ok: false, latencyMs: null, error: `probe error: ${message.slice(0, 200)}` };
     }
+    if (!outcome.ok) this.metrics?.probeFailures.inc({ site: target.slug });
     const recordedAt = new Date(Math.max(now.getTime(), Date.now()));
     let change: HealthChange | null;
     try {

@@ -11,7 +11,9 @@ export class MetricsService {
   readonly httpClientErrors: Counter<'reason' | 'status'>;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'constellation_' });
+    // Standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes...), so stock Node.js
+    // dashboards and alerts work; the broker's own metrics carry the constellation_ prefix.
+    collectDefaultMetrics({ register: this.registry });
     this.httpDuration = new Histogram({
       name: 'constellation_http_request_duration_seconds',
       help: 'HTTP request duration by method, matched route and status',

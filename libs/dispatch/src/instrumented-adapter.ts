@@ -1,0 +1,36 @@
+import { isAdapterError, type AdapterSite, type SiteAdapter } from '@constellation/adapters';
+import type { Counter } from 'prom-client';
+
+/** The calls the broker makes to sites, each counted per site, call and outcome. */
+const CALLS = ['probe', 'submit', 'find', 'copies', 'status', 'cancel', 'cleanup', 'schemes'] as const;
+
+/**
+ * The same adapter, with every call to a site counted in `calls` (labels site, call, outcome): `ok`, the
+ * AdapterError kind it failed with, or `failed` for a probe that answered not ok. Whatever the adapter
+ * resolves or rejects with passes through unchanged.
+ */
+export function instrumentedAdapter(
+  adapter: SiteAdapter,
+  calls: Counter<'site' | 'call' | 'outcome'>,
+): SiteAdapter {
+  const wrapped: Record<string, unknown> = {};
+  for (const call of CALLS) {
+    const original = (adapter[call] as (...args: unknown[]) => Promise<unknown>).bind(adapter);
+    wrapped[call] = async (site: AdapterSite, ...rest: unknown[]) => {
+      try {
+        const result = await original(site, ...rest);
+        const failedProbe = call === 'probe' && !(result as { ok: boolean }).ok;
+        calls.inc({ site: site.slug, call, outcome: failedProbe ? 'failed' : 'ok' });
+        return result;
+      } catch (err) {
+        calls.inc({ site: site.slug, call, outcome: isAdapterError(err) ? err.kind : 'error' });
+        throw err;
+      }
+    };
+  }
+  // Everything else (kind, brokerChosenIds, an adapter's own extras) is the adapter's own.
+  return new Proxy(adapter, {
+    get: (target, key, receiver) =>
+      typeof key === 'string' && key in wrapped ? wrapped[key] : Reflect.get(target, key, receiver),
+  });
+}
