@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import { brotliCompressSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -226,5 +227,32 @@ describe('foundation: health, errors, metrics, docs', () => {
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready']));
     const ui = await request(t.url).get('/docs').redirects(1).expect(200);
     expect(ui.text).toContain('swagger-ui');
+  });
+
+  it('serves an OpenAPI document that validates offline, with every error answer and no JWT claim', async () => {
+    const doc = (await request(t.url).get('/openapi.json').expect(200)).body;
+    // Every reference is local: a client generator needs no network to read the document.
+    expect(JSON.stringify(doc)).not.toMatch(/"\$ref":"(?!#)/);
+    // Validates the document against the OpenAPI 3.0 schema, resolving every $ref (a copy: it dereferences).
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeDefined();
+    expect(doc.components.securitySchemes.bearer).toEqual({
+      type: 'http',
+      scheme: 'bearer',
+      description: expect.any(String),
+    });
+    const error = { $ref: '#/components/schemas/Error' };
+    const errorOf = (path: string, method: string, status: string) =>
+      doc.paths[path][method].responses[status]?.content?.['application/json']?.schema;
+    expect(errorOf('/ga4gh/tes/v1/tasks', 'post', '400')).toEqual(error);
+    expect(errorOf('/ga4gh/tes/v1/tasks', 'post', '401')).toEqual(error);
+    expect(errorOf('/ga4gh/tes/v1/tasks/{id}', 'get', '404')).toEqual(error);
+    expect(errorOf('/api/v1/sites/{ref}/approve', 'post', '403')).toEqual(error);
+    expect(errorOf('/api/v1/sites', 'post', '429')).toEqual(error);
+    expect(doc.paths['/ga4gh/tes/v1/service-info'].get.responses['401']).toBeUndefined();
+    // The task insight answers have schemas of their own.
+    const ok = (path: string) => doc.paths[path].get.responses['200'].content['application/json'].schema;
+    expect(ok('/api/v1/tasks/{id}/placement')).toEqual({ $ref: '#/components/schemas/TaskPlacementView' });
+    expect(ok('/api/v1/tasks/{id}/events')).toEqual({ $ref: '#/components/schemas/TaskEventsView' });
+    expect(doc.components.schemas.TaskEventsView.required).toEqual(['task_id', 'events']);
   });
 });

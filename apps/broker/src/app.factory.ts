@@ -14,6 +14,7 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { ClientErrorEdge } from './http/client-error-edge';
 import { registerJsonBodies } from './http/json-body';
+import { documentErrorAnswers } from './http/openapi-errors';
 import { RuntimeOptions } from './runtime-options';
 
 /** Builds the configured application (not yet listening); shared by main.ts and the end-to-end tests. */
@@ -65,16 +66,19 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   // The methods Express's cors allowed (admins PATCH and DELETE from browsers); a bare OPTIONS is no error.
   app.enableCors({ methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'], strictPreflight: false });
 
-  const document = addTesToOpenApi(
-    SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('Constellation')
-        .setDescription('GA4GH TES 1.1 broker and meta-scheduler for the European Pulsar Network')
-        .setVersion(runtime.config.serviceVersion)
-        .addBearerAuth()
-        .addBasicAuth()
-        .build(),
+  const document = documentErrorAnswers(
+    addTesToOpenApi(
+      SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder()
+          .setTitle('Constellation')
+          .setDescription('GA4GH TES 1.1 broker and meta-scheduler for the European Pulsar Network')
+          .setVersion(runtime.config.serviceVersion)
+          // A Constellation API token, not a JWT (addBearerAuth would say bearerFormat JWT).
+          .addSecurity('bearer', { type: 'http', scheme: 'bearer', description: 'A Constellation API token' })
+          .addBasicAuth()
+          .build(),
+      ),
     ),
   );
   SwaggerModule.setup('docs', app, document, {

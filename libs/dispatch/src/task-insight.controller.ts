@@ -1,5 +1,6 @@
 import { Controller, Get, Param } from '@nestjs/common';
-import { ApiBasicAuth, ApiBearerAuth, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiBasicAuth, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { TaskEventsView, TaskPlacementView } from './task-insight.views';
 import { AuthenticatedPrincipal, CurrentPrincipal } from '@constellation/auth';
 import { BrokerError, ErrorCode, isUuid } from '@constellation/common';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
@@ -22,6 +23,7 @@ export class TaskInsightController {
   ) {}
 
   @Get(':id/placement')
+  @ApiOkResponse({ type: TaskPlacementView })
   @ApiOperation({
     summary:
       'The placement of the current attempt with every candidate site and its estimate terms; for a queued task, where it would go now',
@@ -48,6 +50,7 @@ export class TaskInsightController {
   }
 
   @Get(':id/events')
+  @ApiOkResponse({ type: TaskEventsView })
   @ApiOperation({
     summary:
       "The task's history, oldest first: its state changes (kind state) and the copies it left at sites that the broker stopped or found finished (kind copy), with site, attempt and reason",

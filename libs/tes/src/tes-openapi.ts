@@ -8,6 +8,62 @@ interface OpenApiDocument {
 
 export const TES_BASE_PATH = '/ga4gh/tes/v1';
 
+const SERVICE_INFO_SPEC =
+  'https://raw.githubusercontent.com/ga4gh-discovery/ga4gh-service-info/v1.0.0/service-info.yaml#/components/schemas/';
+
+/**
+ * The two schemas TES borrows from GA4GH service-info 1.0.0, carried here so the document resolves without
+ * the network (the TES document refers to them by URL).
+ */
+const SERVICE_INFO_SCHEMAS: Record<string, unknown> = {
+  ga4ghServiceType: {
+    description: 'Type of a GA4GH service',
+    type: 'object',
+    required: ['group', 'artifact', 'version'],
+    properties: {
+      group: { type: 'string', example: 'org.ga4gh' },
+      artifact: { type: 'string', example: 'tes' },
+      version: { type: 'string', example: '1.1.0' },
+    },
+  },
+  ga4ghService: {
+    description: 'GA4GH service',
+    type: 'object',
+    required: ['id', 'name', 'type', 'organization', 'version'],
+    properties: {
+      id: { type: 'string' },
+      name: { type: 'string' },
+      type: { $ref: '#/components/schemas/ga4ghServiceType' },
+      description: { type: 'string' },
+      organization: {
+        type: 'object',
+        required: ['name', 'url'],
+        properties: { name: { type: 'string' }, url: { type: 'string', format: 'uri' } },
+      },
+      contactUrl: { type: 'string', format: 'uri' },
+      documentationUrl: { type: 'string', format: 'uri' },
+      createdAt: { type: 'string', format: 'date-time' },
+      updatedAt: { type: 'string', format: 'date-time' },
+      environment: { type: 'string' },
+      version: { type: 'string' },
+    },
+  },
+};
+
+/** The spec's references to service-info by URL, pointed at the local copies. */
+function localRefs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(localRefs);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (key === '$ref' && typeof v === 'string' && v.startsWith(SERVICE_INFO_SPEC)) {
+      const name = v.slice(SERVICE_INFO_SPEC.length);
+      out[key] = `#/components/schemas/${name === 'ServiceType' ? 'ga4ghServiceType' : 'ga4ghService'}`;
+    } else out[key] = localRefs(v);
+  }
+  return out;
+}
+
 /**
  * Adds the TES paths and schemas, exactly as the spec defines them, to the broker's OpenAPI document,
  * under /ga4gh/tes/v1 (the same routes answer under /v1). Task routes need a submitter's credentials.
@@ -28,7 +84,11 @@ export function addTesToOpenApi<T extends object>(document: T): T {
     doc.paths[`${TES_BASE_PATH}${path}`] = operations;
   }
   doc.components ??= {};
-  doc.components.schemas = { ...(doc.components.schemas ?? {}), ...(tes.components?.schemas ?? {}) };
+  doc.components.schemas = {
+    ...(doc.components.schemas ?? {}),
+    ...SERVICE_INFO_SCHEMAS,
+    ...(localRefs(tes.components?.schemas ?? {}) as Record<string, unknown>),
+  };
   doc.components.parameters = { ...(doc.components.parameters ?? {}), ...(tes.components?.parameters ?? {}) };
   return document;
 }

@@ -1,0 +1,96 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+// OpenAPI schemas of the two task insight answers; the controller builds plain objects of these shapes.
+
+class UnmetRequirementView {
+  @ApiProperty({ description: 'The requirement the site does not meet, e.g. cores, memory, zones, schemes' })
+  requirement!: string;
+  @ApiProperty({ example: 'asks 16 cores; at most 8 per task' })
+  detail!: string;
+}
+
+class PlacementCandidateView {
+  @ApiProperty({ format: 'uuid' })
+  siteId!: string;
+  @ApiProperty()
+  slug!: string;
+  @ApiProperty({ description: 'Could the site ever run the task' })
+  feasible!: boolean;
+  @ApiPropertyOptional({ type: [UnmetRequirementView] })
+  unmet?: UnmetRequirementView[];
+  @ApiProperty({ description: 'Could the site take the task now' })
+  placeable!: boolean;
+  @ApiPropertyOptional({ enum: ['draining', 'offline', 'unknown_health', 'full'] })
+  blocked?: string;
+  @ApiProperty({ description: 'Estimated wait in the site queue, seconds' })
+  queueWaitS!: number;
+  @ApiProperty({ description: 'Estimated input transfer time, seconds' })
+  transferS!: number;
+  @ApiProperty({ description: 'Estimated run time at the site, seconds' })
+  runS!: number;
+  @ApiProperty({ description: 'Estimated completion time: queue + transfer + run, seconds' })
+  totalS!: number;
+  @ApiProperty({ description: 'Input bytes that would cross the WAN (stores not local to the site)' })
+  wanBytes!: number;
+}
+
+class PlacementRecordView {
+  @ApiProperty({ example: 'ect' })
+  policy!: string;
+  @ApiProperty({ format: 'date-time' })
+  decided_at!: string;
+  @ApiProperty()
+  attempt!: number;
+  @ApiProperty({ enum: ['place', 'wait', 'infeasible'] })
+  decision!: string;
+  @ApiPropertyOptional({ format: 'uuid' })
+  site_id?: string;
+  @ApiPropertyOptional({ description: 'The chosen site slug' })
+  site?: string;
+  @ApiPropertyOptional()
+  reason?: string;
+  @ApiProperty({ type: [PlacementCandidateView] })
+  candidates!: PlacementCandidateView[];
+}
+
+export class TaskPlacementView {
+  @ApiProperty({ format: 'uuid' })
+  task_id!: string;
+  @ApiProperty({ description: 'TES state' })
+  state!: string;
+  @ApiProperty({ description: 'Current attempt (0 before the first placement)' })
+  attempt!: number;
+  @ApiProperty({ type: [String], description: 'Sites left out after failed attempts' })
+  excluded_site_ids!: string[];
+  @ApiProperty({ type: PlacementRecordView, nullable: true })
+  placement!: PlacementRecordView | null;
+  @ApiPropertyOptional({ type: PlacementRecordView, description: 'For a QUEUED task: where it would go now' })
+  preview?: PlacementRecordView;
+}
+
+class TaskEventView {
+  @ApiProperty({ format: 'date-time' })
+  time!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'null for the creation' })
+  from!: string | null;
+  @ApiProperty()
+  to!: string;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' })
+  site_id!: string | null;
+  @ApiProperty()
+  attempt!: number;
+  @ApiProperty()
+  reason!: string;
+  @ApiProperty({
+    enum: ['state', 'copy'],
+    description: 'state: a change of the task state; copy: a copy left at a site, stopped or found finished',
+  })
+  kind!: string;
+}
+
+export class TaskEventsView {
+  @ApiProperty({ format: 'uuid' })
+  task_id!: string;
+  @ApiProperty({ type: [TaskEventView] })
+  events!: TaskEventView[];
+}
