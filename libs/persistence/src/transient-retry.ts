@@ -67,7 +67,7 @@ export interface TransientRetryOptions {
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void;
 }
 
-const DEFAULTS = { attempts: 5, baseDelayMs: 25, maxDelayMs: 1000 };
+const DEFAULTS = { attempts: 6, baseDelayMs: 25, maxDelayMs: 1000 };
 
 const logger = new Logger('database');
 

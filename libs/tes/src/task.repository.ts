@@ -4,7 +4,7 @@ import DataLoader from 'dataloader';
 import { DataSource, EntityManager } from 'typeorm';
 import { GroupWriter, newId } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
-import { PreparedSql } from '@constellation/persistence';
+import { PreparedSql, withTransientRetry } from '@constellation/persistence';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
 import { NO_CURSOR, pageOf, TaskPageJson, minimalPagesSql, viewPageSql, viewsByIdSql } from './task-views';
@@ -139,7 +139,8 @@ export class TaskRepository {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.inserts = new GroupWriter(
-      (rows) => this.insertRows(rows),
+      // Safe to run again: a statement whose COMMIT answer was lost left its rows, which the next run skips.
+      (rows) => withTransientRetry(() => this.insertRows(rows), { label: 'task insert' }),
       INSERT_GROUP_LIMITS,
       (r) => r.document.length + r.tags.length,
       // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
@@ -152,7 +153,11 @@ export class TaskRepository {
     });
   }
 
-  /** One statement for the tasks and their QUEUED events; its text depends only on the row count. */
+  /**
+   * One statement for the tasks and their QUEUED events; its text depends only on the row count. Ids are
+   * made before the first run, so a task already stored (by a run whose answer was lost with its connection)
+   * is skipped, with its event, rather than stored twice.
+   */
   private async insertRows(rows: NewTaskRow[]): Promise<void> {
     const params: unknown[] = [];
     const values = rows.map((r) => {
@@ -168,6 +173,7 @@ export class TaskRepository {
        inserted AS (
          INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
          SELECT id, submitter_id, name, 'QUEUED', document, tags, created_at, created_at, 1 FROM new
+         ON CONFLICT (id) DO NOTHING
          RETURNING id)
        INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
        SELECT new.event_id, new.id, new.created_at, NULL, 'QUEUED', 0, new.reason
@@ -224,8 +230,13 @@ export class TaskRepository {
 
   // Prepared SQL on the hottest read paths: TypeORM's query building costs more than the query itself.
 
+  /** A read, run again when its connection was lost under it (see withTransientRetry). */
+  private read<Row>(text: string, values: unknown[], opts?: { prepare: boolean }): Promise<Row[]> {
+    return withTransientRetry(() => this.sql.query<Row>(text, values, opts), { label: 'task read' });
+  }
+
   async findById(id: string): Promise<TaskEntity | null> {
-    const rows = await this.sql.query<TaskRow>(`SELECT ${ALL_COLUMNS} FROM task WHERE id = $1`, [id]);
+    const rows = await this.read<TaskRow>(`SELECT ${ALL_COLUMNS} FROM task WHERE id = $1`, [id]);
     return rows.length > 0 ? toTaskEntity(rows[0]) : null;
   }
 
@@ -248,10 +259,9 @@ export class TaskRepository {
   }
 
   private async findJsonMany(ids: readonly string[], view: TesView): Promise<Array<TaskJson | null>> {
-    const rows = await this.sql.query<{ id: string; submitter_id: string; json: string }>(
-      viewsByIdSql(view),
-      [ids],
-    );
+    const rows = await this.read<{ id: string; submitter_id: string; json: string }>(viewsByIdSql(view), [
+      ids,
+    ]);
     const byId = new Map(rows.map((r) => [r.id, { submitterId: r.submitter_id, json: r.json }]));
     return ids.map((id) => byId.get(id) ?? null);
   }
@@ -284,7 +294,7 @@ export class TaskRepository {
     // which read the table, it might walk the primary key past every other submitter's tasks), nor a rare
     // state from a common one, and a name prefix can use its index only when the planner sees the prefix.
     // An admin's page has one right plan, the walk down the primary key.
-    const [row] = await this.sql.query<PageRow>(
+    const [row] = await this.read<PageRow>(
       // One row past the page tells whether another page exists, so the last page carries no token.
       viewPageSql(view, where.join(' AND '), pageSize + 1),
       params,
@@ -299,10 +309,10 @@ export class TaskRepository {
    * the statement around it than in its rows. (BASIC and FULL pages cost mostly their rows.)
    */
   private async readMinimalPages(keys: readonly PageKey[]): Promise<PageRow[]> {
-    const rows = await this.sql.query<PageRow & { n: number }>(
-      minimalPagesSql(this.config.pageSizeDefault + 1),
-      [keys.map((k) => k.submitterId), keys.map((k) => k.beforeId)],
-    );
+    const rows = await this.read<PageRow & { n: number }>(minimalPagesSql(this.config.pageSizeDefault + 1), [
+      keys.map((k) => k.submitterId),
+      keys.map((k) => k.beforeId),
+    ]);
     const byPlace = new Map(rows.map((r) => [r.n, r]));
     return keys.map((_, i) => byPlace.get(i + 1) ?? { tasks: null, found: 0 });
   }
@@ -312,6 +322,16 @@ export class TaskRepository {
    * the task is still at `expectedVersion`; returns null when another writer got there first.
    */
   async transition(task: TaskEntity, changes: StateChange[], now: Date): Promise<TaskEntity | null> {
+    // Run again after a lost connection: the version check makes a second run of a transaction that did
+    // commit find the task changed (null, as for any other writer), never apply the changes twice.
+    return withTransientRetry(() => this.applyTransition(task, changes, now), { label: 'task transition' });
+  }
+
+  private async applyTransition(
+    task: TaskEntity,
+    changes: StateChange[],
+    now: Date,
+  ): Promise<TaskEntity | null> {
     return this.db
       .transaction(async (m) => {
         let from = task.state;
@@ -351,9 +371,13 @@ export class TaskRepository {
   }
 
   events(taskId: string): Promise<TaskEventEntity[]> {
-    return this.db
-      .getRepository(TaskEventEntity)
-      .find({ where: { taskId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return withTransientRetry(
+      () =>
+        this.db
+          .getRepository(TaskEventEntity)
+          .find({ where: { taskId }, order: { createdAt: 'ASC', id: 'ASC' } }),
+      { label: 'task read' },
+    );
   }
 
   private async insertEvent(
