@@ -13,6 +13,7 @@ export enum ErrorCode {
   TokenNotFound = 'TOKEN_NOT_FOUND',
   Conflict = 'CONFLICT',
   InvalidStateTransition = 'INVALID_STATE_TRANSITION',
+  IdempotencyKeyReused = 'IDEMPOTENCY_KEY_REUSED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   RateLimited = 'RATE_LIMITED',

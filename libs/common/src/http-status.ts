@@ -24,6 +24,9 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.Conflict:
     case ErrorCode.InvalidStateTransition:
       return 409;
+    // An Idempotency-Key reused with another body: the IETF draft (httpapi-idempotency-key-header) says 422.
+    case ErrorCode.IdempotencyKeyReused:
+      return 422;
     case ErrorCode.PayloadTooLarge:
       return 413;
     case ErrorCode.UnsupportedMediaType:

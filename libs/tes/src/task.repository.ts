@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import DataLoader from 'dataloader';
 import { DataSource, EntityManager } from 'typeorm';
-import { GroupWriter, newId } from '@constellation/common';
+import { BrokerError, ErrorCode, GroupWriter, newId } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { PreparedSql, withTransientRetry } from '@constellation/persistence';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_TTL_HOURS } from './idempotency-key';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
 import { NO_CURSOR, pageOf, TaskPageJson, minimalPagesSql, viewPageSql, viewsByIdSql } from './task-views';
@@ -33,6 +34,12 @@ export interface TaskListQuery {
   tags: Array<[string, string]>;
   /** Keyset cursor: only tasks with a smaller id (older). */
   beforeId?: string;
+}
+
+/** An Idempotency-Key as sent by a submitter, with the hash of the body it came with. */
+export interface IdempotencyKey {
+  key: string;
+  requestHash: Buffer;
 }
 
 interface NewTaskRow {
@@ -158,7 +165,11 @@ export class TaskRepository {
    * made before the first run, so a task already stored (by a run whose answer was lost with its connection)
    * is skipped, with its event, rather than stored twice.
    */
-  private async insertRows(rows: NewTaskRow[]): Promise<void> {
+  private async insertRows(
+    rows: NewTaskRow[],
+    run: (text: string, values: unknown[]) => Promise<unknown> = (text, values) =>
+      this.sql.query(text, values),
+  ): Promise<void> {
     const params: unknown[] = [];
     const values = rows.map((r) => {
       const at = params.length;
@@ -168,7 +179,7 @@ export class TaskRepository {
         `$${at + 6}::timestamptz, $${at + 7}::uuid, $${at + 8}::text)`
       );
     });
-    await this.sql.query(
+    await run(
       `WITH new (id, submitter_id, name, document, tags, created_at, event_id, reason) AS (VALUES ${values.join(', ')}),
        inserted AS (
          INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
@@ -192,17 +203,9 @@ export class TaskRepository {
     now: Date,
     reason = 'accepted',
   ): Promise<TaskEntity> {
-    const id = newId();
-    await this.inserts.add({
-      id,
-      submitterId,
-      name: document.name ?? null,
-      document: JSON.stringify(document),
-      tags: JSON.stringify(document.tags),
-      createdAt: now.toISOString(),
-      eventId: newId(),
-      reason,
-    });
+    const row = this.newRow(submitterId, document, now, reason);
+    const id = row.id;
+    await this.inserts.add(row);
     return Object.assign(new TaskEntity(), {
       id,
       submitterId,
@@ -226,6 +229,92 @@ export class TaskRepository {
       failingSince: null,
       version: 1,
     } satisfies Omit<TaskEntity, 'submitter'>);
+  }
+
+  /**
+   * Creates the task unless this submitter's `key` already named a task in the last 24 hours, and returns
+   * the id of the task the key names. The key is claimed in the transaction that stores the task, so of two
+   * simultaneous requests with one key the second waits for the first to commit (the primary key of
+   * task_idempotency_key) and then finds its task; an older key is taken over by the new task. A reuse with
+   * another body is refused (IDEMPOTENCY_KEY_REUSED).
+   */
+  async insertWithIdempotencyKey(
+    submitterId: string,
+    key: IdempotencyKey,
+    document: TaskDocument,
+    now: Date,
+    reason = 'accepted',
+  ): Promise<string> {
+    const row = this.newRow(submitterId, document, now, reason);
+    const expiredBefore = new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000);
+    // A second round only when the key expired or was purged between the claim and the lookup.
+    for (let round = 0; round < 3; round++) {
+      // Run again after a lost connection: the task id is made once, so a run after one that did commit
+      // finds the key naming this very task.
+      const claimed = await withTransientRetry(() => this.claimKeyAndInsert(row, key, expiredBefore), {
+        label: 'task insert',
+      });
+      if (claimed) return row.id;
+      const [owner] = await this.read<{ task_id: string; request_hash: Buffer }>(
+        `SELECT task_id, request_hash FROM task_idempotency_key
+         WHERE principal_id = $1 AND key = $2 AND created_at > $3`,
+        [submitterId, key.key, expiredBefore],
+      );
+      if (owner === undefined) continue;
+      if (!owner.request_hash.equals(key.requestHash)) {
+        throw new BrokerError(
+          ErrorCode.IdempotencyKeyReused,
+          `${IDEMPOTENCY_KEY_HEADER} ${key.key} was already used with a different request body, for task ` +
+            `${owner.task_id}; send a new key for a new task, or the same body to get that task's id`,
+          [
+            {
+              path: `header ${IDEMPOTENCY_KEY_HEADER}`,
+              reason: 'was already used with a different request body',
+            },
+          ],
+        );
+      }
+      return owner.task_id;
+    }
+    throw new BrokerError(ErrorCode.Conflict, `${IDEMPOTENCY_KEY_HEADER} ${key.key} kept changing; retry`);
+  }
+
+  /** Stores the task and claims the key for it, or stores nothing (false) when the key names a live task. */
+  private claimKeyAndInsert(row: NewTaskRow, key: IdempotencyKey, expiredBefore: Date): Promise<boolean> {
+    return this.db
+      .transaction(async (m) => {
+        // The task first: the key's foreign key needs it.
+        await this.insertRows([row], (text, values) => m.query(text, values));
+        const claimed = (await m.query(
+          `INSERT INTO task_idempotency_key (principal_id, key, request_hash, task_id, created_at)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (principal_id, key) DO UPDATE
+             SET request_hash = EXCLUDED.request_hash, task_id = EXCLUDED.task_id, created_at = EXCLUDED.created_at
+             WHERE task_idempotency_key.created_at <= $6
+           RETURNING task_id`,
+          [row.submitterId, key.key, key.requestHash, row.id, row.createdAt, expiredBefore],
+        )) as unknown[];
+        // Rolls the task back.
+        if (claimed.length === 0) throw new KeyTakenError();
+        return true;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof KeyTakenError) return false;
+        throw err;
+      });
+  }
+
+  private newRow(submitterId: string, document: TaskDocument, now: Date, reason: string): NewTaskRow {
+    return {
+      id: newId(),
+      submitterId,
+      name: document.name ?? null,
+      document: JSON.stringify(document),
+      tags: JSON.stringify(document.tags),
+      createdAt: now.toISOString(),
+      eventId: newId(),
+      reason,
+    };
   }
 
   // Prepared SQL on the hottest read paths: TypeORM's query building costs more than the query itself.
@@ -397,3 +486,5 @@ export class TaskRepository {
 }
 
 class StaleTaskError extends Error {}
+
+class KeyTakenError extends Error {}
