@@ -36,6 +36,11 @@ export interface AppConfig {
   trackSeconds: number;
   amqpReconcileSeconds: number;
   fileRoots: string[];
+  /**
+   * Days a finished task (and its events) is kept after it finished; undefined keeps finished tasks for
+   * ever. The daily purge applies it.
+   */
+  retentionDays: number | undefined;
   rateLimit: RateLimit;
   /**
    * HTTP server processes (Node's cluster): each is a replica of its own, with its own pool of up to 20

@@ -13,6 +13,8 @@ export const TES_ENTITIES = [TaskEntity, TaskEventEntity, InstallationEntity, Ta
 export * from './tes.module';
 export * from './task.repository';
 export * from './task.service';
+export * from './task-purge.service';
+export * from './task-purge.repository';
 export * from './task-views';
 export * from './task-document.validator';
 export * from './backend-parameters';
