@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 import { BROKER_APPLICATION_NAME } from '@constellation/persistence';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { MINIMAL_TASK } from './support/tes-client';
+import { startPgProxy, PgProxy } from './support/pg-proxy';
+import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 
 const CREATES = 300;
@@ -48,7 +49,7 @@ describe('transient database errors', () => {
   let db: Client;
 
   beforeAll(async () => {
-    t = await startTestApp({ LOG_LEVEL: 'warn' });
+    t = await startTestApp();
     alice = await createPrincipal(t, 'submitter');
     db = new Client({ connectionString: process.env.DATABASE_URL });
     await db.connect();
@@ -100,5 +101,62 @@ describe('transient database errors', () => {
       [alice.id],
     );
     expect(rows[0]).toEqual({ tasks: CREATES, names: CREATES, events: CREATES });
+  });
+});
+
+describe('a create whose COMMIT answer is lost', () => {
+  let proxy: PgProxy;
+  let viaProxy: TestApp;
+  let bob: TestPrincipal;
+  let db: Client;
+
+  beforeAll(async () => {
+    db = new Client({ connectionString: process.env.DATABASE_URL });
+    await db.connect();
+    proxy = await startPgProxy(process.env.DATABASE_URL as string);
+    viaProxy = await startTestApp({ DATABASE_URL: proxy.url });
+    bob = await createPrincipal(viaProxy, 'submitter');
+  });
+  afterAll(async () => {
+    await viaProxy?.close();
+    await proxy?.close();
+    await db?.end();
+  });
+
+  const storedFor = async (name: string) =>
+    (
+      await db.query<{ tasks: number; events: number }>(
+        `SELECT count(*)::int AS tasks,
+                (SELECT count(*)::int FROM task_event e JOIN task t ON t.id = e.task_id
+                 WHERE t.submitter_id = $1 AND t.name = $2) AS events
+         FROM task WHERE submitter_id = $1 AND name = $2`,
+        [bob.id, name],
+      )
+    ).rows[0];
+
+  it('answers 200 and stores the task once', async () => {
+    // The create's statement commits, then its connection drops before the broker hears back.
+    proxy.dropAnswerAfterCommit(/^INSERT /);
+    const res = await tes(viaProxy.url, bob)
+      .create({ ...MINIMAL_TASK, name: 'lost-answer' })
+      .expect(200);
+    expect(proxy.dropped()).toBe(1);
+    expect(await storedFor('lost-answer')).toEqual({ tasks: 1, events: 1 });
+    const got = await tes(viaProxy.url, bob).get(res.body.id).expect(200);
+    expect(got.body).toEqual({ id: res.body.id, state: 'QUEUED' });
+  });
+
+  it('answers 200 with the task the Idempotency-Key names, stored once', async () => {
+    proxy.dropAnswerAfterCommit(/^COMMIT$/);
+    const before = proxy.dropped();
+    const create = () =>
+      tes(viaProxy.url, bob)
+        .create({ ...MINIMAL_TASK, name: 'lost-keyed-answer' })
+        .set('Idempotency-Key', 'lost-commit-key');
+    const res = await create().expect(200);
+    expect(proxy.dropped()).toBe(before + 1);
+    expect(await storedFor('lost-keyed-answer')).toEqual({ tasks: 1, events: 1 });
+    expect((await create().expect(200)).body).toEqual({ id: res.body.id });
+    expect(await storedFor('lost-keyed-answer')).toEqual({ tasks: 1, events: 1 });
   });
 });
