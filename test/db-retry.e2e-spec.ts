@@ -5,6 +5,9 @@ import { startPgProxy, PgProxy } from './support/pg-proxy';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 
+// Several seconds of load on a shared machine: more than jest's default 5 s.
+jest.setTimeout(60_000);
+
 const CREATES = 300;
 const CONCURRENCY = 16;
 
@@ -25,7 +28,7 @@ function startKiller(url: string): { stop(): Promise<number> } {
         [BROKER_APPLICATION_NAME],
       );
       terminated += rows[0].n;
-      await new Promise((resolve) => setTimeout(resolve, 80 + Math.random() * 40));
+      await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 100));
     }
     await client.end();
   })();
@@ -104,7 +107,7 @@ describe('transient database errors', () => {
   });
 });
 
-describe('a create whose COMMIT answer is lost', () => {
+describe('through a faulty connection to PostgreSQL', () => {
   let proxy: PgProxy;
   let viaProxy: TestApp;
   let bob: TestPrincipal;
@@ -134,7 +137,7 @@ describe('a create whose COMMIT answer is lost', () => {
       )
     ).rows[0];
 
-  it('answers 200 and stores the task once', async () => {
+  it('answers 200 to a create whose COMMIT answer was lost, and stores the task once', async () => {
     // The create's statement commits, then its connection drops before the broker hears back.
     proxy.dropAnswerAfterCommit(/^INSERT /);
     const res = await tes(viaProxy.url, bob)
@@ -146,7 +149,7 @@ describe('a create whose COMMIT answer is lost', () => {
     expect(got.body).toEqual({ id: res.body.id, state: 'QUEUED' });
   });
 
-  it('answers 200 with the task the Idempotency-Key names, stored once', async () => {
+  it('answers 200 to a keyed create whose COMMIT answer was lost with the task the key names, stored once', async () => {
     proxy.dropAnswerAfterCommit(/^COMMIT$/);
     const before = proxy.dropped();
     const create = () =>
@@ -158,5 +161,27 @@ describe('a create whose COMMIT answer is lost', () => {
     expect(await storedFor('lost-keyed-answer')).toEqual({ tasks: 1, events: 1 });
     expect((await create().expect(200)).body).toEqual({ id: res.body.id });
     expect(await storedFor('lost-keyed-answer')).toEqual({ tasks: 1, events: 1 });
+  });
+
+  it('answers 503 with Retry-After once the retries are spent, and 200 again when the database is back', async () => {
+    proxy.refuseAll(true);
+    try {
+      const res = await tes(viaProxy.url, bob)
+        .create({ ...MINIMAL_TASK, name: 'database-down' })
+        .expect(503);
+      expect(res.headers['retry-after']).toBe('1');
+      expect(res.body).toEqual({
+        code: 'SERVICE_UNAVAILABLE',
+        message: 'the database is unavailable for the moment; retry the request shortly',
+        request_id: expect.any(String),
+      });
+    } finally {
+      proxy.refuseAll(false);
+    }
+    expect(await storedFor('database-down')).toEqual({ tasks: 0, events: 0 });
+    await tes(viaProxy.url, bob)
+      .create({ ...MINIMAL_TASK, name: 'database-down' })
+      .expect(200);
+    expect(await storedFor('database-down')).toEqual({ tasks: 1, events: 1 });
   });
 });

@@ -12,6 +12,8 @@ export interface PgProxy {
   dropAnswerAfterCommit(tag: RegExp): void;
   /** Answers dropped so far. */
   dropped(): number;
+  /** While on, every connection is ended at once, open ones included, as when the database is down. */
+  refuseAll(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -25,12 +27,20 @@ export async function startPgProxy(databaseUrl: string): Promise<PgProxy> {
   let dropped = 0;
   const sockets = new Set<net.Socket>();
 
+  let refusing = false;
+
   const server = net.createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     sockets.add(client).add(upstream);
     const end = () => {
       client.destroy();
       upstream.destroy();
+      sockets.delete(client);
+      sockets.delete(upstream);
     };
     client.on('error', end).on('close', end);
     upstream.on('error', end).on('close', end);
@@ -81,6 +91,10 @@ export async function startPgProxy(databaseUrl: string): Promise<PgProxy> {
       armed = tag;
     },
     dropped: () => dropped,
+    refuseAll: (on) => {
+      refusing = on;
+      if (on) for (const s of sockets) s.destroy();
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
