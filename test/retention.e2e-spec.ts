@@ -3,13 +3,12 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { v7 as uuidv7 } from 'uuid';
 import { MetricsService } from '@constellation/observability';
-import { PURGE_BATCH, TaskPurgeRepository, TaskPurgeService } from '@constellation/tes';
+import { PURGE_BATCH, PURGE_LOCK_KEY, TaskPurgeRepository, TaskPurgeService } from '@constellation/tes';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 
 const DAY = 86_400_000;
-const PURGE_LOCK_KEY = 7_245_003;
 
 describe('retention purge', () => {
   let t: TestApp;

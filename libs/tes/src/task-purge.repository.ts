@@ -4,7 +4,7 @@ import { DataSource, QueryRunner } from 'typeorm';
 import { TERMINAL_STATES } from './tes.types';
 
 /** One purge at a time across every replica that shares the database. */
-const PURGE_LOCK_KEY = 7_245_003;
+export const PURGE_LOCK_KEY = 7_245_003;
 
 /** Below every UUID the broker makes: where a walk up the primary key starts. */
 export const NIL_ID = '00000000-0000-0000-0000-000000000000';
