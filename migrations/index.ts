@@ -3,6 +3,7 @@ import { AuthAndTasks1764000100000 } from './1764000100000-AuthAndTasks';
 import { RegistryTables1764000200000 } from './1764000200000-RegistryTables';
 import { TaskDispatch1764000300000 } from './1764000300000-TaskDispatch';
 import { ListIndexCoversState1764000400000 } from './1764000400000-ListIndexCoversState';
+import { TaskIdempotencyKey1764000700000 } from './1764000700000-TaskIdempotencyKey';
 import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
@@ -11,5 +12,6 @@ export const MIGRATIONS: MigrationList = [
   RegistryTables1764000200000,
   TaskDispatch1764000300000,
   ListIndexCoversState1764000400000,
+  TaskIdempotencyKey1764000700000,
   AbandonedCopies1764000900000,
 ];

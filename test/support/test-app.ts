@@ -16,7 +16,8 @@ export interface TestApp {
 
 /** The real application on the run's database, listening on a free loopback port. */
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const databaseUrl = process.env.DATABASE_URL;
+  // A test may put something (a proxy) between the broker and the run's database.
+  const databaseUrl = env.DATABASE_URL ?? process.env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is not set: the jest globalSetup did not run');
   // A fixed admin token keeps the first-start banner (which prints a generated one) out of test output.
   const config = loadConfig({

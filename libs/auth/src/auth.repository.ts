@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@constellation/common';
+import { withTransientRetry } from '@constellation/persistence';
 import { ApiTokenEntity } from './api-token.entity';
 import { PrincipalEntity } from './principal.entity';
 import type { Role } from './authenticated-principal';
@@ -32,12 +33,16 @@ export class AuthRepository {
 
   /** One indexed lookup per request: the token by its hash, with its principal. */
   async findActiveToken(hash: Buffer): Promise<TokenWithPrincipal | null> {
-    const rows = (await this.db.query(
-      `SELECT t.id AS token_id, t.revoked_at, p.id, p.name, p.role, p.allowed_site_ids, p.max_running_tasks,
-              p.share_weight, p.created_at, p.updated_at
-       FROM api_token t JOIN principal p ON p.id = t.principal_id
-       WHERE t.token_hash = $1`,
-      [hash],
+    const rows = (await withTransientRetry(
+      () =>
+        this.db.query(
+          `SELECT t.id AS token_id, t.revoked_at, p.id, p.name, p.role, p.allowed_site_ids, p.max_running_tasks,
+                  p.share_weight, p.created_at, p.updated_at
+           FROM api_token t JOIN principal p ON p.id = t.principal_id
+           WHERE t.token_hash = $1`,
+          [hash],
+        ),
+      { label: 'token lookup' },
     )) as Array<Record<string, unknown>>;
     const row = rows[0];
     if (!row || row.revoked_at !== null) return null;
@@ -65,10 +70,15 @@ export class AuthRepository {
     if (last !== undefined && now.getTime() - last < TOUCH_INTERVAL_SECONDS * 1000) return;
     this.lastTouched.set(id, now.getTime());
     if (this.lastTouched.size > 100_000) this.lastTouched.clear();
-    await this.db.query(
-      `UPDATE api_token SET last_used_at = $2
-       WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - make_interval(secs => $3::int))`,
-      [id, now, TOUCH_INTERVAL_SECONDS],
+    // Idempotent (it only moves last_used_at forward to `now`), so safe to run again after a lost connection.
+    await withTransientRetry(
+      () =>
+        this.db.query(
+          `UPDATE api_token SET last_used_at = $2
+           WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2::timestamptz - make_interval(secs => $3::int))`,
+          [id, now, TOUCH_INTERVAL_SECONDS],
+        ),
+      { label: 'token use' },
     );
   }
 

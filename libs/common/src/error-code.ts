@@ -15,6 +15,7 @@ export enum ErrorCode {
   TokenNotFound = 'TOKEN_NOT_FOUND',
   Conflict = 'CONFLICT',
   InvalidStateTransition = 'INVALID_STATE_TRANSITION',
+  IdempotencyKeyReused = 'IDEMPOTENCY_KEY_REUSED',
   PayloadTooLarge = 'PAYLOAD_TOO_LARGE',
   RequestTimeout = 'REQUEST_TIMEOUT',
   UriTooLong = 'URI_TOO_LONG',

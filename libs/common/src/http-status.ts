@@ -27,6 +27,9 @@ export function httpStatusOf(code: ErrorCode): number {
       return 409;
     case ErrorCode.RequestTimeout:
       return 408;
+    // An Idempotency-Key reused with another body: the IETF draft (httpapi-idempotency-key-header) says 422.
+    case ErrorCode.IdempotencyKeyReused:
+      return 422;
     case ErrorCode.PayloadTooLarge:
       return 413;
     case ErrorCode.UriTooLong:

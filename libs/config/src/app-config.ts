@@ -46,6 +46,11 @@ export interface AppConfig {
   submitDoubtSeconds: number;
   amqpReconcileSeconds: number;
   fileRoots: string[];
+  /**
+   * Days a finished task (and its events) is kept after it finished; undefined keeps finished tasks for
+   * ever. The daily purge applies it.
+   */
+  retentionDays: number | undefined;
   rateLimit: RateLimit;
   /**
    * Addresses and CIDRs (or proxy-addr's names loopback, linklocal, uniquelocal) of the proxies whose

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       submitDoubtSeconds: 120,
       amqpReconcileSeconds: 300,
       fileRoots: [],
+      retentionDays: undefined,
       rateLimit: { limit: 60000, windowMs: 60_000 },
       trustedProxies: [],
       workers: 1,
@@ -56,8 +57,10 @@ describe('loadConfig', () => {
       CONSTELLATION_DISPATCH_SECONDS: '0.25',
       CONSTELLATION_TRACK_SECONDS: '2',
       CONSTELLATION_WORKERS: '3',
+      CONSTELLATION_RETENTION_DAYS: '90',
     });
     expect(c.workers).toBe(3);
+    expect(c.retentionDays).toBe(90);
     expect(c.dispatchSeconds).toBe(0.25);
     expect(c.trackSeconds).toBe(2);
     expect(c.port).toBe(9000);
@@ -131,6 +134,18 @@ describe('loadConfig', () => {
       ],
     ),
     [{ CONSTELLATION_ORG_URL: 'ftp://x' }, 'CONSTELLATION_ORG_URL must be an http:// or https:// URL'],
+    [
+      { CONSTELLATION_RETENTION_DAYS: '0' },
+      'CONSTELLATION_RETENTION_DAYS must be an integer from 1 to 36500',
+    ],
+    [
+      { CONSTELLATION_RETENTION_DAYS: '7.5' },
+      'CONSTELLATION_RETENTION_DAYS must be an integer from 1 to 36500',
+    ],
+    [
+      { CONSTELLATION_RETENTION_DAYS: 'forever' },
+      'CONSTELLATION_RETENTION_DAYS must be an integer from 1 to 36500',
+    ],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -42,6 +42,11 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(raw);
 }
 
+/** An integer with no default: unset (or empty) means "not configured". */
+function optionalInteger(env: Env, name: string, min: number, max: number): number | undefined {
+  return read(env, name) === undefined ? undefined : integer(env, name, 0, min, max);
+}
+
 /** Seconds with an optional fraction (tests and small deployments poll faster than once a second). */
 function seconds(env: Env, name: string, fallback: number, min: number, max: number, off = false): number {
   const raw = read(env, name);
@@ -202,6 +207,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
     fileRoots,
+    retentionDays: optionalInteger(env, 'CONSTELLATION_RETENTION_DAYS', 1, 36500),
     rateLimit: rateLimit(env),
     trustedProxies: trustedProxies(env),
     workers: workers(env),

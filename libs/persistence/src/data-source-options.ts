@@ -6,6 +6,9 @@ export type EntityList = MixedList<Function | string | EntitySchema>;
 // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
 export type MigrationList = Function[];
 
+/** `application_name` of every connection the broker opens. */
+export const BROKER_APPLICATION_NAME = 'constellation';
+
 /** The one place a DataSource's options are built: entities and migrations are listed, never globbed. */
 export function dataSourceOptions(
   url: string,
@@ -20,6 +23,8 @@ export function dataSourceOptions(
     synchronize: false,
     migrationsRun: false,
     migrationsTableName: 'schema_migration',
+    // Names the broker's connections in pg_stat_activity, for operators (and the tests that end them).
+    applicationName: BROKER_APPLICATION_NAME,
     extra: { max: 20, connectionTimeoutMillis: 10_000, onConnect: withoutJit },
   };
 }

@@ -2,8 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { BrokerError, ErrorCode } from '@constellation/common';
+import { withTransientRetry } from '@constellation/persistence';
 import { DataStoreEntity } from './data-store.entity';
 import { PageRequest } from './list-query';
+
+/** Registry reads are run again after a lost connection (see withTransientRetry). */
+const READ = { label: 'data store read' };
 
 export interface DataStoreFilter {
   country?: string;
@@ -40,25 +44,29 @@ export class DataStoreRepository {
   }
 
   findById(id: string): Promise<DataStoreEntity | null> {
-    return this.db.getRepository(DataStoreEntity).findOne({ where: { id } });
+    return withTransientRetry(() => this.db.getRepository(DataStoreEntity).findOne({ where: { id } }), READ);
   }
 
   list(filter: DataStoreFilter, page: PageRequest): Promise<DataStoreEntity[]> {
     const q = this.db.getRepository(DataStoreEntity).createQueryBuilder('d');
     if (filter.country) q.andWhere('d.country = :country', { country: filter.country });
     if (page.after) q.andWhere('d.id > :after', { after: page.after });
-    return q
-      .orderBy('d.id', 'ASC')
-      .limit(page.pageSize + 1)
-      .getMany();
+    return withTransientRetry(
+      () =>
+        q
+          .orderBy('d.id', 'ASC')
+          .limit(page.pageSize + 1)
+          .getMany(),
+      READ,
+    );
   }
 
   /** The subset of `ids` that name no data store. */
   async missing(ids: string[]): Promise<string[]> {
     if (ids.length === 0) return [];
-    const rows: { id: string }[] = await this.db.query(
-      'SELECT id FROM data_store WHERE id = ANY($1::uuid[])',
-      [ids],
+    const rows: { id: string }[] = await withTransientRetry(
+      () => this.db.query('SELECT id FROM data_store WHERE id = ANY($1::uuid[])', [ids]),
+      READ,
     );
     const found = new Set(rows.map((r) => r.id));
     return ids.filter((id) => !found.has(id));

@@ -2,10 +2,14 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { BrokerError, ErrorCode, isUuid, newId, textProblem } from '@constellation/common';
+import { withTransientRetry } from '@constellation/persistence';
 import { PageRequest } from './list-query';
 import { AdminState, Health, SiteEventKind, SiteKind } from './registry.types';
 import { SiteEntity } from './site.entity';
 import { SiteEventEntity } from './site-event.entity';
+
+/** Registry reads are run again after a lost connection (see withTransientRetry). */
+const READ = { label: 'site read' };
 
 export interface SiteFilter {
   admin_state?: AdminState;
@@ -62,7 +66,7 @@ export class SiteRepository {
     // PostgreSQL rejects NUL and unpaired surrogates in text; no slug can contain them, so no site matches.
     if (textProblem(ref) !== undefined) return null;
     const where = isUuid(ref) ? { id: ref.toLowerCase() } : { slug: ref };
-    return this.db.getRepository(SiteEntity).findOne({ where });
+    return withTransientRetry(() => this.db.getRepository(SiteEntity).findOne({ where }), READ);
   }
 
   async list(filter: SiteFilter, page: PageRequest): Promise<SiteEntity[]> {
@@ -74,10 +78,14 @@ export class SiteRepository {
     if (filter.owner) q.andWhere('s.owner_id = :owner', { owner: filter.owner });
     if (page.after) q.andWhere('s.id > :after', { after: page.after });
     // One more than asked tells whether another page exists.
-    return q
-      .orderBy('s.id', 'ASC')
-      .limit(page.pageSize + 1)
-      .getMany();
+    return withTransientRetry(
+      () =>
+        q
+          .orderBy('s.id', 'ASC')
+          .limit(page.pageSize + 1)
+          .getMany(),
+      READ,
+    );
   }
 
   /**
@@ -114,10 +122,14 @@ export class SiteRepository {
       .createQueryBuilder('e')
       .where('e.site_id = :siteId', { siteId });
     if (page.after) q.andWhere('e.id > :after', { after: page.after });
-    return q
-      .orderBy('e.id', 'ASC')
-      .limit(page.pageSize + 1)
-      .getMany();
+    return withTransientRetry(
+      () =>
+        q
+          .orderBy('e.id', 'ASC')
+          .limit(page.pageSize + 1)
+          .getMany(),
+      READ,
+    );
   }
 
   async appendEvent(m: EntityManager, siteId: string, e: NewSiteEvent, at: Date): Promise<void> {

@@ -2,15 +2,19 @@ export * from './tes.types';
 export * from './task.entity';
 export * from './task-event.entity';
 export * from './installation.entity';
+export * from './task-idempotency-key.entity';
 
 import { InstallationEntity } from './installation.entity';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
+import { TaskIdempotencyKeyEntity } from './task-idempotency-key.entity';
 
-export const TES_ENTITIES = [TaskEntity, TaskEventEntity, InstallationEntity];
+export const TES_ENTITIES = [TaskEntity, TaskEventEntity, InstallationEntity, TaskIdempotencyKeyEntity];
 export * from './tes.module';
 export * from './task.repository';
 export * from './task.service';
+export * from './task-purge.service';
+export * from './task-purge.repository';
 export * from './task-views';
 export * from './task-document.validator';
 export * from './backend-parameters';

@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import DataLoader from 'dataloader';
 import { DataSource, EntityManager } from 'typeorm';
-import { GroupWriter, newId } from '@constellation/common';
+import { BrokerError, ErrorCode, GroupWriter, newId } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
-import { PreparedSql } from '@constellation/persistence';
+import { PreparedSql, withTransientRetry } from '@constellation/persistence';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_TTL_HOURS } from './idempotency-key';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
 import { NO_CURSOR, pageOf, TaskPageJson, minimalPagesSql, viewPageSql, viewsByIdSql } from './task-views';
@@ -33,6 +34,12 @@ export interface TaskListQuery {
   tags: Array<[string, string]>;
   /** Keyset cursor: only tasks with a smaller id (older). */
   beforeId?: string;
+}
+
+/** An Idempotency-Key as sent by a submitter, with the hash of the body it came with. */
+export interface IdempotencyKey {
+  key: string;
+  requestHash: Buffer;
 }
 
 interface NewTaskRow {
@@ -142,7 +149,8 @@ export class TaskRepository {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.inserts = new GroupWriter(
-      (rows) => this.insertRows(rows),
+      // Safe to run again: a statement whose COMMIT answer was lost left its rows, which the next run skips.
+      (rows) => withTransientRetry(() => this.insertRows(rows), { label: 'task insert' }),
       INSERT_GROUP_LIMITS,
       (r) => r.document.length + r.tags.length,
       // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
@@ -155,8 +163,16 @@ export class TaskRepository {
     });
   }
 
-  /** One statement for the tasks and their QUEUED events; its text depends only on the row count. */
-  private async insertRows(rows: NewTaskRow[]): Promise<void> {
+  /**
+   * One statement for the tasks and their QUEUED events; its text depends only on the row count. Ids are
+   * made before the first run, so a task already stored (by a run whose answer was lost with its connection)
+   * is skipped, with its event, rather than stored twice.
+   */
+  private async insertRows(
+    rows: NewTaskRow[],
+    run: (text: string, values: unknown[]) => Promise<unknown> = (text, values) =>
+      this.sql.query(text, values),
+  ): Promise<void> {
     const params: unknown[] = [];
     const values = rows.map((r) => {
       const at = params.length;
@@ -166,11 +182,12 @@ export class TaskRepository {
         `$${at + 6}::timestamptz, $${at + 7}::uuid, $${at + 8}::text)`
       );
     });
-    await this.sql.query(
+    await run(
       `WITH new (id, submitter_id, name, document, tags, created_at, event_id, reason) AS (VALUES ${values.join(', ')}),
        inserted AS (
          INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
          SELECT id, submitter_id, name, 'QUEUED', document, tags, created_at, created_at, 1 FROM new
+         ON CONFLICT (id) DO NOTHING
          RETURNING id)
        INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
        SELECT new.event_id, new.id, new.created_at, NULL, 'QUEUED', 0, new.reason
@@ -189,17 +206,9 @@ export class TaskRepository {
     now: Date,
     reason = 'accepted',
   ): Promise<TaskEntity> {
-    const id = newId();
-    await this.inserts.add({
-      id,
-      submitterId,
-      name: document.name ?? null,
-      document: JSON.stringify(document),
-      tags: JSON.stringify(document.tags),
-      createdAt: now.toISOString(),
-      eventId: newId(),
-      reason,
-    });
+    const row = this.newRow(submitterId, document, now, reason);
+    const id = row.id;
+    await this.inserts.add(row);
     return Object.assign(new TaskEntity(), {
       id,
       submitterId,
@@ -226,10 +235,101 @@ export class TaskRepository {
     } satisfies Omit<TaskEntity, 'submitter'>);
   }
 
+  /**
+   * Creates the task unless this submitter's `key` already named a task in the last 24 hours, and returns
+   * the id of the task the key names. The key is claimed in the transaction that stores the task, so of two
+   * simultaneous requests with one key the second waits for the first to commit (the primary key of
+   * task_idempotency_key) and then finds its task; an older key is taken over by the new task. A reuse with
+   * another body is refused (IDEMPOTENCY_KEY_REUSED).
+   */
+  async insertWithIdempotencyKey(
+    submitterId: string,
+    key: IdempotencyKey,
+    document: TaskDocument,
+    now: Date,
+    reason = 'accepted',
+  ): Promise<string> {
+    const row = this.newRow(submitterId, document, now, reason);
+    const expiredBefore = new Date(now.getTime() - IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000);
+    // A second round only when the key expired or was purged between the claim and the lookup.
+    for (let round = 0; round < 3; round++) {
+      // Run again after a lost connection: the task id is made once, so a run after one that did commit
+      // finds the key naming this very task.
+      const claimed = await withTransientRetry(() => this.claimKeyAndInsert(row, key, expiredBefore), {
+        label: 'task insert',
+      });
+      if (claimed) return row.id;
+      const [owner] = await this.read<{ task_id: string; request_hash: Buffer }>(
+        `SELECT task_id, request_hash FROM task_idempotency_key
+         WHERE principal_id = $1 AND key = $2 AND created_at > $3`,
+        [submitterId, key.key, expiredBefore],
+      );
+      if (owner === undefined) continue;
+      if (!owner.request_hash.equals(key.requestHash)) {
+        throw new BrokerError(
+          ErrorCode.IdempotencyKeyReused,
+          `${IDEMPOTENCY_KEY_HEADER} ${key.key} was already used with a different request body, for task ` +
+            `${owner.task_id}; send a new key for a new task, or the same body to get that task's id`,
+          [
+            {
+              path: `header ${IDEMPOTENCY_KEY_HEADER}`,
+              reason: 'was already used with a different request body',
+            },
+          ],
+        );
+      }
+      return owner.task_id;
+    }
+    throw new BrokerError(ErrorCode.Conflict, `${IDEMPOTENCY_KEY_HEADER} ${key.key} kept changing; retry`);
+  }
+
+  /** Stores the task and claims the key for it, or stores nothing (false) when the key names a live task. */
+  private claimKeyAndInsert(row: NewTaskRow, key: IdempotencyKey, expiredBefore: Date): Promise<boolean> {
+    return this.db
+      .transaction(async (m) => {
+        // The task first: the key's foreign key needs it.
+        await this.insertRows([row], (text, values) => m.query(text, values));
+        const claimed = (await m.query(
+          `INSERT INTO task_idempotency_key (principal_id, key, request_hash, task_id, created_at)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (principal_id, key) DO UPDATE
+             SET request_hash = EXCLUDED.request_hash, task_id = EXCLUDED.task_id, created_at = EXCLUDED.created_at
+             WHERE task_idempotency_key.created_at <= $6
+           RETURNING task_id`,
+          [row.submitterId, key.key, key.requestHash, row.id, row.createdAt, expiredBefore],
+        )) as unknown[];
+        // Rolls the task back.
+        if (claimed.length === 0) throw new KeyTakenError();
+        return true;
+      })
+      .catch((err: unknown) => {
+        if (err instanceof KeyTakenError) return false;
+        throw err;
+      });
+  }
+
+  private newRow(submitterId: string, document: TaskDocument, now: Date, reason: string): NewTaskRow {
+    return {
+      id: newId(),
+      submitterId,
+      name: document.name ?? null,
+      document: JSON.stringify(document),
+      tags: JSON.stringify(document.tags),
+      createdAt: now.toISOString(),
+      eventId: newId(),
+      reason,
+    };
+  }
+
   // Prepared SQL on the hottest read paths: TypeORM's query building costs more than the query itself.
 
+  /** A read, run again when its connection was lost under it (see withTransientRetry). */
+  private read<Row>(text: string, values: unknown[], opts?: { prepare: boolean }): Promise<Row[]> {
+    return withTransientRetry(() => this.sql.query<Row>(text, values, opts), { label: 'task read' });
+  }
+
   async findById(id: string): Promise<TaskEntity | null> {
-    const rows = await this.sql.query<TaskRow>(`SELECT ${ALL_COLUMNS} FROM task WHERE id = $1`, [id]);
+    const rows = await this.read<TaskRow>(`SELECT ${ALL_COLUMNS} FROM task WHERE id = $1`, [id]);
     return rows.length > 0 ? toTaskEntity(rows[0]) : null;
   }
 
@@ -252,10 +352,9 @@ export class TaskRepository {
   }
 
   private async findJsonMany(ids: readonly string[], view: TesView): Promise<Array<TaskJson | null>> {
-    const rows = await this.sql.query<{ id: string; submitter_id: string; json: string }>(
-      viewsByIdSql(view),
-      [ids],
-    );
+    const rows = await this.read<{ id: string; submitter_id: string; json: string }>(viewsByIdSql(view), [
+      ids,
+    ]);
     const byId = new Map(rows.map((r) => [r.id, { submitterId: r.submitter_id, json: r.json }]));
     return ids.map((id) => byId.get(id) ?? null);
   }
@@ -288,7 +387,7 @@ export class TaskRepository {
     // which read the table, it might walk the primary key past every other submitter's tasks), nor a rare
     // state from a common one, and a name prefix can use its index only when the planner sees the prefix.
     // An admin's page has one right plan, the walk down the primary key.
-    const [row] = await this.sql.query<PageRow>(
+    const [row] = await this.read<PageRow>(
       // One row past the page tells whether another page exists, so the last page carries no token.
       viewPageSql(view, where.join(' AND '), pageSize + 1),
       params,
@@ -303,10 +402,10 @@ export class TaskRepository {
    * the statement around it than in its rows. (BASIC and FULL pages cost mostly their rows.)
    */
   private async readMinimalPages(keys: readonly PageKey[]): Promise<PageRow[]> {
-    const rows = await this.sql.query<PageRow & { n: number }>(
-      minimalPagesSql(this.config.pageSizeDefault + 1),
-      [keys.map((k) => k.submitterId), keys.map((k) => k.beforeId)],
-    );
+    const rows = await this.read<PageRow & { n: number }>(minimalPagesSql(this.config.pageSizeDefault + 1), [
+      keys.map((k) => k.submitterId),
+      keys.map((k) => k.beforeId),
+    ]);
     const byPlace = new Map(rows.map((r) => [r.n, r]));
     return keys.map((_, i) => byPlace.get(i + 1) ?? { tasks: null, found: 0 });
   }
@@ -316,6 +415,16 @@ export class TaskRepository {
    * the task is still at `expectedVersion`; returns null when another writer got there first.
    */
   async transition(task: TaskEntity, changes: StateChange[], now: Date): Promise<TaskEntity | null> {
+    // Run again after a lost connection: the version check makes a second run of a transaction that did
+    // commit find the task changed (null, as for any other writer), never apply the changes twice.
+    return withTransientRetry(() => this.applyTransition(task, changes, now), { label: 'task transition' });
+  }
+
+  private async applyTransition(
+    task: TaskEntity,
+    changes: StateChange[],
+    now: Date,
+  ): Promise<TaskEntity | null> {
     return this.db
       .transaction(async (m) => {
         let from = task.state;
@@ -355,9 +464,13 @@ export class TaskRepository {
   }
 
   events(taskId: string): Promise<TaskEventEntity[]> {
-    return this.db
-      .getRepository(TaskEventEntity)
-      .find({ where: { taskId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return withTransientRetry(
+      () =>
+        this.db
+          .getRepository(TaskEventEntity)
+          .find({ where: { taskId }, order: { createdAt: 'ASC', id: 'ASC' } }),
+      { label: 'task read' },
+    );
   }
 
   private async insertEvent(
@@ -377,3 +490,5 @@ export class TaskRepository {
 }
 
 class StaleTaskError extends Error {}
+
+class KeyTakenError extends Error {}

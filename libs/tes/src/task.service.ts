@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { BrokerError, ErrorCode, isUuid } from '@constellation/common';
 import type { AuthenticatedPrincipal } from '@constellation/auth';
+import { requestHash } from './idempotency-key';
 import { listTasksResponseJson, ParsedListQuery } from './list-query';
 import { StateChange, TaskListQuery, TaskRepository } from './task.repository';
 import { validateTaskDocument } from './task-document.validator';
@@ -10,12 +11,26 @@ import { TERMINAL_STATES, TesView } from './tes.types';
 export class TaskService {
   constructor(private readonly tasks: TaskRepository) {}
 
-  async create(principal: AuthenticatedPrincipal, body: unknown): Promise<{ id: string }> {
+  /**
+   * Stores a new task; with an Idempotency-Key (already parsed), a key this submitter sent in the last
+   * 24 hours with the same body answers that task's id instead.
+   */
+  async create(
+    principal: AuthenticatedPrincipal,
+    body: unknown,
+    idempotencyKey?: string,
+  ): Promise<{ id: string }> {
     const { document, ignoredBackendParameters } = validateTaskDocument(body);
     const reason =
       ignoredBackendParameters.length > 0
         ? `accepted; ignored unsupported backend_parameters: ${ignoredBackendParameters.join(', ')}`
         : 'accepted';
+    if (idempotencyKey !== undefined) {
+      const key = { key: idempotencyKey, requestHash: requestHash(body) };
+      return {
+        id: await this.tasks.insertWithIdempotencyKey(principal.id, key, document, new Date(), reason),
+      };
+    }
     const task = await this.tasks.insert(principal.id, document, new Date(), reason);
     return { id: task.id };
   }

@@ -1,3 +1,4 @@
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_TTL_HOURS } from './idempotency-key';
 import spec from './spec/tes-1.1.0.openapi.json';
 
 interface OpenApiDocument {
@@ -64,6 +65,34 @@ function localRefs(value: unknown): unknown {
   return out;
 }
 
+/** The broker's addition to the spec's CreateTask: the Idempotency-Key header and its answers. */
+function withIdempotencyKey(op: unknown): { parameters: unknown[]; responses: Record<string, unknown> } {
+  const { parameters = [], responses = {} } = op as {
+    parameters?: unknown[];
+    responses?: Record<string, unknown>;
+  };
+  return {
+    parameters: [
+      ...parameters,
+      {
+        name: IDEMPOTENCY_KEY_HEADER,
+        in: 'header',
+        required: false,
+        description:
+          `Makes the create safe to repeat: the same key from the same submitter within ${IDEMPOTENCY_KEY_TTL_HOURS} ` +
+          "hours answers the first task's id (200) instead of creating another; the same key with a different " +
+          'body is a 422 (IDEMPOTENCY_KEY_REUSED). Keys are per submitter, 1 to 255 visible ASCII characters ' +
+          '(else 400), and forgotten after that time.',
+        schema: { type: 'string', minLength: 1, maxLength: 255, pattern: '^[\\x21-\\x7E]+$' },
+      },
+    ],
+    responses: {
+      ...responses,
+      '422': { description: 'The Idempotency-Key was already used with a different request body.' },
+    },
+  };
+}
+
 /**
  * Adds the TES paths and schemas, exactly as the spec defines them, to the broker's OpenAPI document,
  * under /ga4gh/tes/v1 (the same routes answer under /v1). Task routes need a submitter's credentials.
@@ -77,6 +106,7 @@ export function addTesToOpenApi<T extends object>(document: T): T {
       const secured = path !== '/service-info';
       operations[method] = {
         ...(op as object),
+        ...((op as { operationId?: string }).operationId === 'CreateTask' ? withIdempotencyKey(op) : {}),
         tags: ['TES 1.1 (also under /v1)'],
         ...(secured ? { security: [{ bearer: [] }, { basic: [] }] } : {}),
       };

@@ -1,10 +1,11 @@
 import type { FastifyReply } from 'fastify';
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Inject } from '@nestjs/common';
 import { CurrentPrincipal, Public, Roles } from '@constellation/auth';
 import type { AuthenticatedPrincipal } from '@constellation/auth';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { parseIdempotencyKey } from './idempotency-key';
 import { parseListQuery, parseView } from './list-query';
 import { ServiceInfoService } from './service-info.service';
 import { TaskService } from './task.service';
@@ -47,8 +48,9 @@ export class TesController {
   createTask(
     @CurrentPrincipal() principal: AuthenticatedPrincipal,
     @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyKey: string | string[] | undefined,
   ): Promise<{ id: string }> {
-    return this.tasks.create(principal, body);
+    return this.tasks.create(principal, body, parseIdempotencyKey(idempotencyKey));
   }
 
   // Reads answer with JSON text rendered by PostgreSQL (see task-views.ts), sent as it is.

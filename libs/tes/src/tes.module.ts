@@ -1,13 +1,26 @@
 import { Module } from '@nestjs/common';
+import { ObservabilityModule } from '@constellation/observability';
 import { PreparedSql } from '@constellation/persistence';
 import { ServiceInfoService } from './service-info.service';
 import { TaskRepository } from './task.repository';
 import { TaskService } from './task.service';
+import { TaskPurgeRepository } from './task-purge.repository';
+import { TaskPurgeScheduler } from './task-purge.scheduler';
+import { TaskPurgeService } from './task-purge.service';
 import { TesController } from './tes.controller';
 
 @Module({
+  imports: [ObservabilityModule],
   controllers: [TesController],
-  providers: [PreparedSql, TaskRepository, TaskService, ServiceInfoService],
-  exports: [TaskRepository, TaskService],
+  providers: [
+    PreparedSql,
+    TaskRepository,
+    TaskService,
+    ServiceInfoService,
+    TaskPurgeRepository,
+    TaskPurgeService,
+    TaskPurgeScheduler,
+  ],
+  exports: [TaskRepository, TaskService, TaskPurgeService],
 })
 export class TesModule {}

@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { FastifyReply as Response, FastifyRequest as Request } from 'fastify';
 import { BrokerError, ErrorCode, httpStatusOf } from '@constellation/common';
 import { pathOf } from '@constellation/observability';
+import { isTransientDbError } from '@constellation/persistence';
 import { ErrorBody } from './error-body';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -83,6 +84,18 @@ function describe(
       body.message = `not ready: ${Object.keys((response as { error: object }).error).join(', ')} down`;
     }
     return { status, body };
+  }
+  // Still failing after the repositories' retries (withTransientRetry): the database is down or failing
+  // over. Nothing of the request was stored unless it said so, and the same request may succeed shortly.
+  if (isTransientDbError(exception)) {
+    return {
+      status: 503,
+      body: {
+        code: ErrorCode.ServiceUnavailable,
+        message: 'the database is unavailable for the moment; retry the request shortly',
+      },
+      headers: { 'Retry-After': '1' },
+    };
   }
   return {
     status: 500,
