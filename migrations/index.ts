@@ -5,6 +5,7 @@ import { TaskDispatch1764000300000 } from './1764000300000-TaskDispatch';
 import { ListIndexCoversState1764000400000 } from './1764000400000-ListIndexCoversState';
 import { TaskIdempotencyKey1764000700000 } from './1764000700000-TaskIdempotencyKey';
 import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
+import { SiteSchemes1764000950000 } from './1764000950000-SiteSchemes';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: MigrationList = [
   ListIndexCoversState1764000400000,
   TaskIdempotencyKey1764000700000,
   AbandonedCopies1764000900000,
+  SiteSchemes1764000950000,
 ];

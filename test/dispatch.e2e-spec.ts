@@ -204,6 +204,28 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
     });
   });
 
+  describe('service-info', () => {
+    it('lists in storage the URL schemes that the approved sites that are up can fetch', async () => {
+      const storage = async () =>
+        (await request(t.url).get('/ga4gh/tes/v1/service-info').expect(200)).body.storage as string[];
+      const before = await storage();
+      // A TES site lists its own storage; the schemes are recorded by its probe.
+      const s3 = await site({ storage: ['s3://bucket-a/', 'gs://bucket-b/'] });
+      const after = await storage();
+      expect(after).toEqual(expect.arrayContaining(['s3://', 'gs://']));
+      expect(after.every((x) => x.endsWith('://'))).toBe(true);
+      expect(after).not.toContain('file://');
+      // A site that goes offline no longer counts (unless another site fetches the same schemes).
+      await s3.fake.down();
+      await waitFor('the site to be offline', async () => {
+        const v = await request(t.url).get(`/api/v1/sites/${s3.id}`).set('Authorization', admin.bearer);
+        return v.body.health === 'offline' ? true : undefined;
+      });
+      expect(await storage()).toEqual(before);
+      await s3.fake.up();
+    });
+  });
+
   describe('metrics', () => {
     it('exports dispatch counters and the unfinished tasks and sites by state', async () => {
       const text = (await request(t.url).get('/metrics').expect(200)).text;

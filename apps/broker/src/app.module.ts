@@ -7,7 +7,7 @@ import { LoggingModule, ObservabilityModule } from '@constellation/observability
 import { dataSourceOptions } from '@constellation/persistence';
 import { TesModule } from '@constellation/tes';
 import { RegistryModule } from '@constellation/registry';
-import { DispatchModule } from '@constellation/dispatch';
+import { DispatchModule, SiteSchemesModule } from '@constellation/dispatch';
 import { JobFilesModule } from '@constellation/job-files';
 import { RateLimitModule } from './http/rate-limit.module';
 import { RuntimeOptions } from './runtime-options';
@@ -31,6 +31,7 @@ export class AppModule {
         PrincipalAdminModule,
         RegistryModule,
         DispatchModule,
+        SiteSchemesModule,
         JobFilesModule,
       ],
     };

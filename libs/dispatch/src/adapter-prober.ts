@@ -23,6 +23,14 @@ export function adapterProber(
     const adapter = adapters.for(target.kind);
     const entry = adapter ? await directory.site(target.id) : null;
     if (!adapter || !entry) return checkReachability(target, { timeoutMs, amqpUrl: config.amqpUrl });
-    return adapter.probe(entry.adapterSite);
+    const outcome = await adapter.probe(entry.adapterSite);
+    if (!outcome.ok) return outcome;
+    // Recorded with the probe, so placement and service-info never ask the site. For a TES site the probe
+    // has just read service-info, which the adapter keeps: no second request.
+    try {
+      return { ...outcome, schemes: await adapter.schemes(entry.adapterSite) };
+    } catch {
+      return outcome;
+    }
   };
 }

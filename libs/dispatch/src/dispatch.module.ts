@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import {
   AdapterRegistry,
   PulsarAmqpSiteAdapter,
@@ -9,6 +9,7 @@ import { APP_CONFIG, AppConfig, RUNTIME_SECRET_KEY } from '@constellation/config
 import { jobFilesStore } from '@constellation/job-files';
 import { ObservabilityModule } from '@constellation/observability';
 import { RegistryModule } from '@constellation/registry';
+import { SITE_INPUT_SCHEMES, SiteInputSchemes } from '@constellation/tes';
 import { adapterProber, probeTimeoutMs } from './adapter-prober';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { AbandonedCopyRepository } from './abandoned-copy.repository';
@@ -70,6 +71,14 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     ProbeService,
     ProbeScheduler,
     {
+      provide: SITE_INPUT_SCHEMES,
+      useFactory:
+        (directory: SiteDirectory): SiteInputSchemes =>
+        () =>
+          directory.inputSchemes(),
+      inject: [SiteDirectory],
+    },
+    {
       provide: SITE_PROBER,
       useFactory: adapterProber,
       inject: [APP_CONFIG, AdapterRegistry, SiteDirectory],
@@ -78,3 +87,24 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
   exports: [ProbeService, DispatchScheduler, PlacementService, AdapterRegistry, SiteDirectory],
 })
 export class DispatchModule {}
+
+/**
+ * The site schemes that the TES library's service-info lists (tes cannot ask the registry itself): global,
+ * so TesModule finds them, and nothing else of dispatch becomes global.
+ */
+@Global()
+@Module({
+  imports: [DispatchModule],
+  providers: [
+    {
+      provide: SITE_INPUT_SCHEMES,
+      useFactory:
+        (directory: SiteDirectory): SiteInputSchemes =>
+        () =>
+          directory.inputSchemes(),
+      inject: [SiteDirectory],
+    },
+  ],
+  exports: [SITE_INPUT_SCHEMES],
+})
+export class SiteSchemesModule {}

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AdapterRegistry, AdapterSite, SiteAdapter } from '@constellation/adapters';
+import { AdapterRegistry, AdapterSite } from '@constellation/adapters';
 import { CredentialCipher, DataStoreEntity, SiteEntity } from '@constellation/registry';
 import type { SiteSnapshot } from '@constellation/scheduler';
 import { SiteUsage } from './dispatch.repository';
@@ -20,9 +20,6 @@ export interface SiteAccess {
   adminState: SiteEntity['adminState'];
 }
 
-/** How long a site whose schemes could not be read is not asked again. */
-const SCHEME_RETRY_MS = 60_000;
-
 const WILDCARD = { inputs: ['*'], outputs: ['*'] };
 
 /**
@@ -33,8 +30,6 @@ const WILDCARD = { inputs: ['*'], outputs: ['*'] };
 export class SiteDirectory {
   private readonly logger = new Logger('dispatch');
   private readonly warnedKinds = new Set<string>();
-  /** When each site last failed to give its schemes (a cache of failures, nothing more). */
-  private readonly schemeFailures = new Map<string, number>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -42,7 +37,7 @@ export class SiteDirectory {
     private readonly adapters: AdapterRegistry,
   ) {}
 
-  /** Active and draining sites with adapters, with their schemes; loads start empty (see withUsage). */
+  /** Active and draining sites with adapters, with their recorded schemes; loads start empty (see withUsage). */
   async approvedSites(): Promise<DirectorySite[]> {
     const rows = await this.db.getRepository(SiteEntity).find({
       where: [{ adminState: 'active' }, { adminState: 'draining' }],
@@ -59,27 +54,25 @@ export class SiteDirectory {
       }
       return false;
     });
-    const out = await Promise.all(
-      usable.map(async (row) => {
-        const adapterSite = this.adapterSite(row);
-        let schemes = WILDCARD;
-        // Only a site that answers probes is asked (its adapter caches the answer); asking one that does not
-        // would hold the round up for a timeout, and it cannot be placed on anyway.
-        const failedAt = this.schemeFailures.get(row.id);
-        if (row.health === 'up' && (failedAt === undefined || Date.now() - failedAt > SCHEME_RETRY_MS)) {
-          try {
-            schemes = await (this.adapters.for(row.kind) as SiteAdapter).schemes(adapterSite);
-            this.schemeFailures.delete(row.id);
-          } catch {
-            // Kept out by its health at the next probe, not by guessing its schemes now; not asked again
-            // for a while, so a site that answers slowly does not slow every round down.
-            this.schemeFailures.set(row.id, Date.now());
-          }
-        }
-        return { snapshot: toSnapshot(row, schemes), adapterSite };
-      }),
+    // The schemes its last successful probe recorded: placement makes no call to any site.
+    return usable.map((row) => ({
+      snapshot: toSnapshot(
+        row,
+        row.inputSchemes === null
+          ? WILDCARD
+          : { inputs: row.inputSchemes, outputs: row.outputSchemes ?? row.inputSchemes },
+      ),
+      adapterSite: this.adapterSite(row),
+    }));
+  }
+
+  /** The input schemes recorded for the approved sites that are up ('*': a site that takes any). */
+  async inputSchemes(): Promise<string[]> {
+    const rows: { scheme: string }[] = await this.db.query(
+      `SELECT DISTINCT unnest(input_schemes) AS scheme FROM site
+       WHERE admin_state IN ('active', 'draining') AND health = 'up'`,
     );
-    return out;
+    return rows.map((r) => r.scheme);
   }
 
   /** One site for submission, tracking or cancellation, whatever its admin state; null if it is gone. */

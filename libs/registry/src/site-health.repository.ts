@@ -23,6 +23,8 @@ export interface ProbeOutcome {
   error?: string;
   /** What the site reported about its own queue, when its adapter can ask. */
   load?: { running: number; queued: number };
+  /** The URL schemes the site fetches and pushes itself ('*': any), when the probe could tell. */
+  schemes?: { inputs: string[]; outputs: string[] };
 }
 
 export interface HealthChange {
@@ -110,6 +112,8 @@ export class SiteHealthRepository {
            reported_running = CASE WHEN $10::integer IS NULL THEN reported_running ELSE $10 END,
            reported_queued = CASE WHEN $11::integer IS NULL THEN reported_queued ELSE $11 END,
            next_probe_at = CASE WHEN next_probe_at IS NULL THEN NULL ELSE $12::timestamptz END,
+           input_schemes = COALESCE($13::text[], input_schemes),
+           output_schemes = COALESCE($14::text[], output_schemes),
            probe_claimed_by = NULL, probe_lease_until = NULL
          WHERE id = $1 AND probe_claimed_by = $2`,
         [
@@ -125,6 +129,8 @@ export class SiteHealthRepository {
           outcome.load?.running ?? null,
           outcome.load?.queued ?? null,
           nextProbeAt,
+          outcome.schemes?.inputs ?? null,
+          outcome.schemes?.outputs ?? null,
         ],
       );
       if (next === health) return null;

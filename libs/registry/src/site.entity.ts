@@ -98,6 +98,17 @@ export class SiteEntity {
   @Column('text', { array: true })
   runtimes!: Runtime[];
 
+  /**
+   * Lowercase URL schemes the site fetches inputs from ('*': any), as its last successful probe found them;
+   * null until then.
+   */
+  @Column('text', { name: 'input_schemes', array: true, nullable: true })
+  inputSchemes!: string[] | null;
+
+  /** The same for outputs it pushes itself. */
+  @Column('text', { name: 'output_schemes', array: true, nullable: true })
+  outputSchemes!: string[] | null;
+
   /** Data stores close to the site (no transfer cost); ids of data_store rows, kept in step on delete. */
   @Column('uuid', { name: 'local_data_store_ids', array: true })
   localDataStoreIds!: string[];

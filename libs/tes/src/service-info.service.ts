@@ -1,9 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { InstallationEntity } from './installation.entity';
-import { buildServiceInfo, TesServiceInfo } from './service-info';
+import { buildServiceInfo, SITE_INPUT_SCHEMES, SiteInputSchemes, TesServiceInfo } from './service-info';
 
 @Injectable()
 export class ServiceInfoService {
@@ -13,6 +13,7 @@ export class ServiceInfoService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly db: DataSource,
+    @Optional() @Inject(SITE_INPUT_SCHEMES) private readonly siteSchemes?: SiteInputSchemes,
   ) {}
 
   async get(): Promise<TesServiceInfo> {
@@ -20,6 +21,7 @@ export class ServiceInfoService {
     this.createdAt ??=
       (await this.db.getRepository(InstallationEntity).findOne({ where: { id: 1 } }))?.createdAt ??
       this.startedAt;
-    return buildServiceInfo(this.config, this.createdAt, this.startedAt, this.config.environment);
+    const schemes = (await this.siteSchemes?.()) ?? [];
+    return buildServiceInfo(this.config, this.createdAt, this.startedAt, this.config.environment, schemes);
   }
 }

@@ -26,11 +26,31 @@ export function serviceId(publicUrl: string): string {
   return [...labels, 'tes'].join('.').toLowerCase();
 }
 
+/**
+ * Where the storage schemes of service-info come from: the URL schemes the approved sites that are up can
+ * fetch themselves ('*' for a site that takes any), provided by the dispatch library.
+ */
+export const SITE_INPUT_SCHEMES = Symbol('SITE_INPUT_SCHEMES');
+export type SiteInputSchemes = () => Promise<string[]>;
+
+/** `storage`: what the sites can fetch (a site that takes any scheme: every scheme TES names), and file roots. */
+export function storageOf(siteSchemes: readonly string[], fileRoots: readonly string[]): string[] {
+  const schemes = new Set<string>();
+  for (const scheme of siteSchemes) {
+    if (scheme === '*') INPUT_SCHEMES.forEach((s) => schemes.add(s));
+    else schemes.add(scheme.toLowerCase());
+  }
+  // file:// is the broker host's, and only under its roots.
+  schemes.delete('file');
+  return [...[...schemes].sort().map((s) => `${s}://`), ...fileRoots.map((root) => `file://${root}`)];
+}
+
 export function buildServiceInfo(
   config: AppConfig,
   createdAt: Date,
   startedAt: Date,
   environment: string,
+  siteSchemes: readonly string[] = [],
 ): TesServiceInfo {
   return {
     id: serviceId(config.publicUrl),
@@ -44,10 +64,7 @@ export function buildServiceInfo(
     updatedAt: startedAt.toISOString(),
     environment,
     version: config.serviceVersion,
-    storage: [
-      ...INPUT_SCHEMES.filter((s) => s !== 'file').map((s) => `${s}://`),
-      ...config.fileRoots.map((root) => `file://${root}`),
-    ],
+    storage: storageOf(siteSchemes, config.fileRoots),
     tesResources_backend_parameters: BACKEND_PARAMETER_KEYS,
   };
 }
