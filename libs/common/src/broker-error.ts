@@ -28,9 +28,3 @@ export class ValidationFailedError extends BrokerError {
     );
   }
 }
-
-export class NotFoundError extends BrokerError {
-  constructor(code: ErrorCode, message: string) {
-    super(code, message);
-  }
-}

@@ -1,7 +1,6 @@
 import type { AdapterRegistry } from '@constellation/adapters';
 import type { AppConfig } from '@constellation/config';
 import type { SiteProber } from './probe.service';
-import { checkReachability } from './reachability';
 import type { SiteDirectory } from './site-directory';
 
 /** How long a probe may take: inside the lease, so a slow site never outlives its claim. */
@@ -11,18 +10,15 @@ export function probeTimeoutMs(config: Pick<AppConfig, 'leaseSeconds'>): number 
 
 /**
  * Probes a site through its kind's adapter (a TES site answers service-info with our credentials, and
- * reports its version); a kind without an adapter gets the plain reachability check.
+ * reports its version), recording the URL schemes it fetches itself.
  */
-export function adapterProber(
-  config: AppConfig,
-  adapters: AdapterRegistry,
-  directory: SiteDirectory,
-): SiteProber {
-  const timeoutMs = probeTimeoutMs(config);
+export function adapterProber(adapters: AdapterRegistry, directory: SiteDirectory): SiteProber {
   return async (target) => {
     const adapter = adapters.for(target.kind);
     const entry = adapter ? await directory.site(target.id) : null;
-    if (!adapter || !entry) return checkReachability(target, { timeoutMs, amqpUrl: config.amqpUrl });
+    // Every kind has an adapter; a site removed while its probe was due has nothing left to probe.
+    if (!adapter) return { ok: false, latencyMs: null, error: `no adapter for sites of kind ${target.kind}` };
+    if (!entry) return { ok: false, latencyMs: null, error: 'the site was removed' };
     const outcome = await adapter.probe(entry.adapterSite);
     if (!outcome.ok) return outcome;
     // Recorded with the probe, so placement and service-info never ask the site. For a TES site the probe

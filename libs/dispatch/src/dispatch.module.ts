@@ -81,7 +81,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     {
       provide: SITE_PROBER,
       useFactory: adapterProber,
-      inject: [APP_CONFIG, AdapterRegistry, SiteDirectory],
+      inject: [AdapterRegistry, SiteDirectory],
     },
   ],
   exports: [ProbeService, DispatchScheduler, PlacementService, AdapterRegistry, SiteDirectory],

@@ -2,7 +2,6 @@ export * from './abandoned-copy.entity';
 export * from './dispatch.module';
 export * from './probe.service';
 export * from './probe.scheduler';
-export * from './reachability';
 export * from './adapter-prober';
 export * from './dispatch.scheduler';
 export * from './dispatch.repository';

@@ -17,17 +17,6 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: ErrorCode.ServiceUnavailable,
 };
 
-/** The JSON body parser (json-body.ts) reports failures as body-parser did: errors carrying `type` and `status`. */
-interface BodyParserError extends Error {
-  type?: string;
-  status?: number;
-}
-
-function jsonErrorPosition(parserMessage: string): string {
-  const m = /position (\d+)/.exec(parserMessage);
-  return m ? ` (at position ${m[1]})` : '';
-}
-
 function describe(
   exception: unknown,
   req: Request,
@@ -37,7 +26,6 @@ function describe(
     if (exception.errors.length > 0) body.errors = exception.errors;
     return { status: httpStatusOf(exception.code), body, headers: exception.headers };
   }
-  const parserError = exception as BodyParserError;
   // Fastify's FST_ERR_CTP_BODY_TOO_LARGE, turned into an HttpException by Nest before any filter sees it.
   if (exception instanceof HttpException && exception.getStatus() === 413) {
     return {
@@ -45,26 +33,6 @@ function describe(
       body: {
         code: ErrorCode.PayloadTooLarge,
         message: `request body exceeds the limit of ${req.routeOptions?.bodyLimit ?? req.server.initialConfig.bodyLimit} bytes`,
-      },
-    };
-  }
-  if (parserError?.type === 'entity.parse.failed') {
-    return {
-      status: 400,
-      body: {
-        code: ErrorCode.BadRequest,
-        // The parser's own message quotes a slice of the body, which may hold a credential: only its position.
-        message: `request body is not valid JSON${jsonErrorPosition(parserError.message)}`,
-        errors: [{ path: '', reason: 'is not valid JSON' }],
-      },
-    };
-  }
-  if (parserError?.type && typeof parserError.status === 'number' && parserError.status < 500) {
-    return {
-      status: parserError.status,
-      body: {
-        code: CODE_BY_STATUS[parserError.status] ?? ErrorCode.BadRequest,
-        message: parserError.message,
       },
     };
   }

@@ -2,11 +2,16 @@ import { constants } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { BrokerError, ErrorCode } from '@constellation/common';
 
-/** A body the broker refuses, shaped as body-parser reported it (see AllExceptionsFilter). */
-function bodyError(message: string, type: string, status: number): Error {
-  // A plain Error: Nest would turn one carrying a status of its own into a bare HttpException.
-  return Object.assign(new Error(message), { type, status });
+/** The parser's own message quotes a slice of the body, which may hold a credential: only its position. */
+function notJson(parserMessage: string): BrokerError {
+  const m = /position (\d+)/.exec(parserMessage);
+  return new BrokerError(
+    ErrorCode.BadRequest,
+    `request body is not valid JSON${m ? ` (at position ${m[1]})` : ''}`,
+    [{ path: '', reason: 'is not valid JSON' }],
+  );
 }
 
 /** The charset parameter of a Content-Type header, lower-cased; utf-8 when there is none. */
@@ -27,16 +32,16 @@ function inflated(req: FastifyRequest, raw: Buffer, limit: number): Buffer {
   const encoding = String(req.headers['content-encoding'] || 'identity').toLowerCase();
   const inflate = INFLATE[encoding];
   if (inflate === undefined) {
-    throw bodyError(`unsupported content encoding "${encoding}"`, 'encoding.unsupported', 415);
+    throw new BrokerError(ErrorCode.UnsupportedMediaType, `unsupported content encoding "${encoding}"`);
   }
   try {
     // zlib refuses a maximum past the largest Buffer (a limit set in GB, say).
     return inflate(raw, { maxOutputLength: Math.min(limit, constants.MAX_LENGTH) });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw bodyError(`request body exceeds the limit of ${limit} bytes`, 'entity.too.large', 413);
+      throw new BrokerError(ErrorCode.PayloadTooLarge, `request body exceeds the limit of ${limit} bytes`);
     }
-    throw bodyError(`the body is not valid ${encoding} data`, 'encoding.invalid', 400);
+    throw new BrokerError(ErrorCode.BadRequest, `the body is not valid ${encoding} data`);
   }
 }
 
@@ -52,7 +57,7 @@ function decoded(req: FastifyRequest, bytes: Buffer): string {
     // A UTF the platform cannot decode (utf-32, say): refused below like any other charset.
   }
   if (decoder === undefined) {
-    throw bodyError(`unsupported charset "${charset.toUpperCase()}"`, 'charset.unsupported', 415);
+    throw new BrokerError(ErrorCode.UnsupportedMediaType, `unsupported charset "${charset.toUpperCase()}"`);
   }
   return decoder.decode(bytes); // TextDecoder drops the BOM
 }
@@ -76,12 +81,12 @@ export function registerJsonBodies(fastify: FastifyInstance, limit: number): voi
     const first = /\S/.exec(text)?.[0];
     if (first !== '{' && first !== '[') {
       const at = first === undefined ? text.length : text.indexOf(first);
-      return done(bodyError(`no JSON object or array at position ${at}`, 'entity.parse.failed', 400));
+      return done(notJson(`no JSON object or array at position ${at}`));
     }
     try {
       done(null, JSON.parse(text));
     } catch (err) {
-      done(bodyError((err as Error).message, 'entity.parse.failed', 400));
+      done(notJson((err as Error).message));
     }
   };
   fastify.removeAllContentTypeParsers();
