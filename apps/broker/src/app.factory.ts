@@ -7,7 +7,7 @@ import {
   labelRoute,
   MetricsService,
   REQUEST_LINE_LOGGER,
-  RequestLogMiddleware,
+  RequestLogHook,
 } from '@constellation/observability';
 import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
@@ -52,7 +52,7 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
   // Before the body is read, so that a request whose body the parser rejects gets its request id, its log
   // line and its duration sample too, labelled with the route pattern the router matched. (The adapter's own
   // hooks come first: a CORS preflight, and a URL the router cannot decode, are answered before this one.)
-  const requestLog = app.get(RequestLogMiddleware);
+  const requestLog = app.get(RequestLogHook);
   edge.attach({
     lines: app.get(REQUEST_LINE_LOGGER),
     counter: app.get(MetricsService).httpClientErrors,

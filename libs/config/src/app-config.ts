@@ -1,5 +1,7 @@
-export const POLICIES = ['ect', 'random', 'round-robin', 'least-loaded', 'locality', 'tpv-broker'] as const;
-export type PolicyName = (typeof POLICIES)[number];
+import type { PolicyName } from '@constellation/scheduler';
+
+// The policy names are the scheduler's own (one list); config only validates the choice.
+export type { PolicyName };
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -7,11 +7,10 @@ import {
   LOG_LEVELS,
   LogFormat,
   LogLevel,
-  POLICIES,
-  PolicyName,
   RateLimit,
 } from './app-config';
 import { ConfigError } from './config-error';
+import { POLICY_NAMES, PolicyName } from '@constellation/scheduler';
 
 type Env = Record<string, string | undefined>;
 
@@ -193,7 +192,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     secretKey,
     bodyLimitBytes: bodyLimit(env),
     pageSizeDefault: integer(env, 'CONSTELLATION_PAGE_SIZE_DEFAULT', 256, 1, 2047),
-    policy: oneOf<PolicyName>(env, 'CONSTELLATION_POLICY', POLICIES, 'ect'),
+    policy: oneOf<PolicyName>(env, 'CONSTELLATION_POLICY', POLICY_NAMES, 'ect'),
     maxAttempts: integer(env, 'CONSTELLATION_MAX_ATTEMPTS', 3, 1, 100),
     maxPreemptions: integer(env, 'CONSTELLATION_MAX_PREEMPTIONS', 5, 0, 1000),
     maxQueueSeconds: integer(env, 'CONSTELLATION_MAX_QUEUE_SECONDS', 86400, 1, 365 * 86400),

@@ -3,7 +3,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import pino from 'pino';
 import { safeErrorSerializer } from './logging.module';
 import { MetricsService } from './metrics.service';
-import { RequestLogMiddleware } from './request-log.middleware';
+import { RequestLogHook } from './request-log.hook';
 
 describe('safeErrorSerializer', () => {
   it('drops bound query parameters (encrypted credentials, token hashes) and keeps the rest', () => {
@@ -20,7 +20,7 @@ describe('safeErrorSerializer', () => {
   });
 });
 
-describe('RequestLogMiddleware', () => {
+describe('RequestLogHook', () => {
   function run(
     url: string,
     status: number,
@@ -31,7 +31,7 @@ describe('RequestLogMiddleware', () => {
     const out: string[] = [];
     const stream = { write: (line: string) => void out.push(line) };
     const metrics = new MetricsService();
-    const middleware = new RequestLogMiddleware(pino({}, stream), metrics);
+    const middleware = new RequestLogHook(pino({}, stream), metrics);
     const req = Object.assign(new EventEmitter(), {
       url,
       method: 'GET',

@@ -3,13 +3,13 @@ import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller';
 import { MetricsController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
-import { RequestLogMiddleware } from './request-log.middleware';
+import { RequestLogHook } from './request-log.hook';
 
 /** Health, metrics and the request middleware; needs LoggingModule.forRoot (global) in the application. */
 @Module({
   imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty', logger: false })],
   controllers: [HealthController, MetricsController],
-  providers: [MetricsService, RequestLogMiddleware],
-  exports: [MetricsService, RequestLogMiddleware],
+  providers: [MetricsService, RequestLogHook],
+  exports: [MetricsService, RequestLogHook],
 })
 export class ObservabilityModule {}

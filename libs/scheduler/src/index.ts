@@ -10,7 +10,7 @@ export type { Terms, StoreBytes } from './estimate';
 export { POLICY_NAMES, DEFAULT_POLICY, isPolicyName, loadRatio } from './policy';
 export type { PolicyName, PolicyContext, Policy, PolicyInput, PlaceableSite } from './policy';
 export { tpvBrokerScore } from './policies/tpv-broker.policy';
-export { place, POLICIES } from './placement';
+export { place, POLICY_BY_NAME } from './placement';
 export type { PlaceOptions } from './placement';
 export { fairShareOrder } from './fair-share';
 export type { WaitingTask, ShareAccount, FairShareOrder } from './fair-share';

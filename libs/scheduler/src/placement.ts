@@ -19,7 +19,8 @@ import {
   SiteSnapshot,
 } from './snapshot';
 
-export const POLICIES: Readonly<Record<PolicyName, Policy>> = Object.freeze({
+/** Each policy by its name (POLICY_NAMES). */
+export const POLICY_BY_NAME: Readonly<Record<PolicyName, Policy>> = Object.freeze({
   ect: ectPolicy,
   random: randomPolicy,
   'round-robin': roundRobinPolicy,
@@ -141,7 +142,7 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
   }
 
   placeable.sort((a, b) => (a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0));
-  const policy = POLICIES[options.policy ?? DEFAULT_POLICY];
+  const policy = POLICY_BY_NAME[options.policy ?? DEFAULT_POLICY];
   const context = options.context ?? { prng: mulberry32(0) };
   const chosen = policy({ now: request.now, task, resources, groups, model, placeable }, context);
   if (chosen === undefined) {

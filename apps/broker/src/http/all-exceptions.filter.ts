@@ -86,7 +86,7 @@ function clientWentAway(exception: unknown, req: Request): boolean {
 export function sendError(exception: unknown, req: Request, res: Response): void {
   if (clientWentAway(exception, req)) return;
   const { status, body, headers } = describe(exception, req);
-  // The id RequestLogMiddleware set on the raw request (Fastify's own req.id is its generated "req-1").
+  // The id RequestLogHook set on the raw request (Fastify's own req.id is its generated "req-1").
   const requestId = String((req.raw as { id?: unknown }).id ?? res.getHeader('X-Request-Id') ?? '');
   if (status >= 500) {
     logger.error(

@@ -5,7 +5,7 @@ import type pino from 'pino';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Counter } from 'prom-client';
 import { BrokerError, ErrorCode, httpStatusOf } from '@constellation/common';
-import { pathOf, RequestLogMiddleware } from '@constellation/observability';
+import { pathOf, RequestLogHook } from '@constellation/observability';
 import { sendError } from './all-exceptions.filter';
 import { classifyClientError, ClientErrorInput, ClientErrorVerdict, rawErrorResponse } from './client-error';
 
@@ -26,7 +26,7 @@ interface HttpSocket extends Socket {
 export interface ClientErrorSinks {
   lines: pino.Logger;
   counter: Counter<'reason' | 'status'>;
-  requestLog: RequestLogMiddleware;
+  requestLog: RequestLogHook;
 }
 
 /**

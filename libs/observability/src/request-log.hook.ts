@@ -31,7 +31,7 @@ export function labelRoute(req: IncomingMessage, pattern: string): void {
  * too.
  */
 @Injectable()
-export class RequestLogMiddleware {
+export class RequestLogHook {
   constructor(
     @Inject(REQUEST_LINE_LOGGER) private readonly lines: pino.Logger,
     private readonly metrics: MetricsService,
