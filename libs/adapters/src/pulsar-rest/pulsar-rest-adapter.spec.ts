@@ -15,7 +15,7 @@ import {
 import { AdapterError, type AdapterSite, type RemoteStatus, type SiteRuntime } from '../site-adapter';
 import { prepareJob, RECORDS_LOG } from './job-plan';
 import { parseRecords } from './job-records';
-import { containerName, jobScript } from './job-script';
+import { containerName, cvmfsImagePath, jobScript } from './job-script';
 import { deliver, DeliveryFailure } from './output-delivery';
 import { targetOf } from './output-targets';
 import { PulsarRestSiteAdapter, type PulsarRestSiteAdapterOptions } from './pulsar-rest-adapter';
@@ -924,6 +924,15 @@ describe('job script', () => {
       `${cvmfs}/samtools:1.9--h8571acd_11 /srv/images\n` +
         'docker://galaxy/pulsar-pod-staging:0.15.0.0 /srv/images\n',
     );
+  });
+
+  it.each([
+    ['quay.io/biocontainers/samtools:1.9--h8571acd_11', '/cvmfs/all/samtools:1.9--h8571acd_11'],
+    ['ubuntu', '/cvmfs/all/ubuntu:latest'],
+    ['registry.example.org:5000/tools/bwa', '/cvmfs/all/bwa:latest'],
+    ['quay.io/biocontainers/bwa@sha256:0123abcd', null],
+  ])('finds %s in a CVMFS image root as %s', (image, want) => {
+    expect(cvmfsImagePath('/cvmfs/all/', image)).toBe(want);
   });
 
   it('refuses NUL, and leaves only * and ? unquoted in globs', () => {
