@@ -172,6 +172,7 @@ describe("Galaxy's PulsarTesJobRunner through Constellation", () => {
       amqpPulsar?.close(),
     ]);
     if (base) rmSync(base, { recursive: true, force: true });
+    bin?.remove();
   });
 
   /** A Galaxy job as the runner would send it, with a fresh Galaxy job id. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -25,6 +25,8 @@ export interface StandInBin {
   /** Environment for the job script: PATH plus what the stand-ins read. */
   env: Record<string, string>;
   calls(): RuntimeCall[];
+  /** Deletes the folder and the log. */
+  remove(): void;
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -63,5 +65,6 @@ export function makeStandInBin(options: { missingImages?: string[] } = {}): Stan
             .filter(Boolean)
             .map((line) => JSON.parse(line) as RuntimeCall)
         : [],
+    remove: () => rmSync(base, { recursive: true, force: true }),
   };
 }
