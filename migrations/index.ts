@@ -4,6 +4,7 @@ import { RegistryTables1764000200000 } from './1764000200000-RegistryTables';
 import { TaskDispatch1764000300000 } from './1764000300000-TaskDispatch';
 import { ListIndexCoversState1764000400000 } from './1764000400000-ListIndexCoversState';
 import { TaskIdempotencyKey1764000700000 } from './1764000700000-TaskIdempotencyKey';
+import { SiteImageSettings1764000800000 } from './1764000800000-SiteImageSettings';
 import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
 import { SiteSchemes1764000950000 } from './1764000950000-SiteSchemes';
 
@@ -14,6 +15,7 @@ export const MIGRATIONS: MigrationList = [
   TaskDispatch1764000300000,
   ListIndexCoversState1764000400000,
   TaskIdempotencyKey1764000700000,
+  SiteImageSettings1764000800000,
   AbandonedCopies1764000900000,
   SiteSchemes1764000950000,
 ];

@@ -87,6 +87,7 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
           password: decodeURIComponent(broker.password),
         },
         runtimes: ['none'],
+        run_images_on_host: true,
         capacity: { max_concurrent_tasks: 10 },
       }),
     ));

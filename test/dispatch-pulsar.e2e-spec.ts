@@ -43,6 +43,7 @@ describe('dispatch to Pulsar REST sites', () => {
         pulsar_manager: null,
         credentials: { token: 'pulsar-private-token' },
         runtimes: ['none'],
+        run_images_on_host: true,
         capacity: { max_concurrent_tasks: 10 },
       }),
     ));

@@ -271,6 +271,33 @@ const SITE_CASES: Case[] = [
     errors: [{ path: 'runtimes[1]', reason: 'is listed twice' }],
   },
   {
+    name: 'run_images_on_host not a boolean',
+    doc: siteDocument({ runtimes: ['none'], run_images_on_host: 'yes' }),
+    errors: [{ path: 'run_images_on_host', reason: 'must be true or false' }],
+  },
+  {
+    name: 'run_images_on_host without runtime none',
+    doc: siteDocument({ runtimes: ['docker'], run_images_on_host: true }),
+    errors: [{ path: 'run_images_on_host', reason: "only applies to a site whose runtimes include 'none'" }],
+  },
+  {
+    name: 'relative image cache folder',
+    doc: siteDocument({ image_cache_dir: 'cache/images' }),
+    errors: [
+      { path: 'image_cache_dir', reason: "must be an absolute path on the site's hosts, without ':' or ','" },
+    ],
+  },
+  {
+    name: 'CVMFS image root without singularity or apptainer',
+    doc: siteDocument({ runtimes: ['docker'], cvmfs_image_root: '/cvmfs/singularity.galaxyproject.org/all' }),
+    errors: [
+      {
+        path: 'cvmfs_image_root',
+        reason: 'is used by the singularity and apptainer runtimes only; list one in runtimes',
+      },
+    ],
+  },
+  {
     name: 'local data store id not a UUID',
     doc: siteDocument({ local_data_store_ids: ['usegalaxy.eu'] }),
     errors: [{ path: 'local_data_store_ids[0]', reason: 'must be a data store id (UUID)' }],

@@ -81,7 +81,57 @@ describe('registry: sites, data stores, principals and tokens', () => {
           per_task: { cores: null, memory_gib: null, gpus: null, disk_gib: null },
         },
         runtimes: ['docker'],
+        run_images_on_host: false,
+        image_cache_dir: null,
+        cvmfs_image_root: null,
         tags: {},
+      });
+    });
+
+    it('keeps the image settings, and refuses a PATCH that would leave them without their runtime', async () => {
+      const created = await api()
+        .post('/api/v1/sites')
+        .set('Authorization', alice.bearer)
+        .send(
+          siteDocument({
+            runtimes: ['apptainer', 'none'],
+            run_images_on_host: true,
+            image_cache_dir: '/srv/apptainer/cache',
+            cvmfs_image_root: '/cvmfs/singularity.galaxyproject.org/all',
+          }),
+        )
+        .expect(201);
+      expect(created.body).toMatchObject({
+        runtimes: ['apptainer', 'none'],
+        run_images_on_host: true,
+        image_cache_dir: '/srv/apptainer/cache',
+        cvmfs_image_root: '/cvmfs/singularity.galaxyproject.org/all',
+      });
+      const refused = await api()
+        .patch(`/api/v1/sites/${created.body.id}`)
+        .set('Authorization', alice.bearer)
+        .send({ runtimes: ['docker'] })
+        .expect(400);
+      expect(refused.body.errors.map((e: { path: string }) => e.path)).toEqual([
+        'run_images_on_host',
+        'image_cache_dir',
+        'cvmfs_image_root',
+      ]);
+      const cleared = await api()
+        .patch(`/api/v1/sites/${created.body.id}`)
+        .set('Authorization', alice.bearer)
+        .send({
+          runtimes: ['docker'],
+          run_images_on_host: false,
+          image_cache_dir: null,
+          cvmfs_image_root: null,
+        })
+        .expect(200);
+      expect(cleared.body).toMatchObject({
+        runtimes: ['docker'],
+        run_images_on_host: false,
+        image_cache_dir: null,
+        cvmfs_image_root: null,
       });
     });
 

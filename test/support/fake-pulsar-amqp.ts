@@ -18,7 +18,7 @@ import {
  * pulsar/messaging/bind_amqp.py, pulsar/client/amqp_exchange.py, pulsar/managers/staging/{pre,post}.py):
  * consumes `pulsar_<manager>__{setup,kill,status}` from the durable direct exchange `pulsar`, stages inputs
  * (`message` actions written as text, `remote_transfer` actions really fetched over HTTP), plays the job with the
- * REST fake's simulator, POSTs outputs multipart (field `file`) to the action mapper's files endpoint, and
+ * REST fake's simulator (or runs the script for real with job-script-runner.ts), POSTs outputs multipart (field `file`) to the action mapper's files endpoint, and
  * publishes status updates as Pulsar does: `running` at launch, the full dict at `complete`/`failed`, nothing
  * after a kill, an answer to every status request (`lost` for an unknown job). Like Pulsar it never declares the
  * status_update queue: whoever consumes it must.

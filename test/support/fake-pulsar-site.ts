@@ -10,10 +10,11 @@ import { startLoopbackServer } from './loopback-server';
  * 401 for a bad token, 500 for a missing file or an unknown manager, `lost` as HTTP 200, `complete` as a
  * string, optional `assign_ids: uuid`, routes also under `/managers/{name}`.
  *
- * It never runs the job script. Remote-staging inputs are really fetched from their URLs, uploads really
- * stored; then a simulator plays the job. The default one reads the plan Constellation uploads beside its
- * script and writes the same record files the script would, through a tiny command interpreter (echo, cat,
- * true, false, sleep, sh -c "exit N" and `echo … > path`): anything else exits 127, as in a bare container.
+ * Remote-staging inputs are really fetched from their URLs, uploads really stored; then a simulator plays the
+ * job. The default one reads the plan Constellation uploads beside its script and writes the same record files
+ * the script would, through a tiny command interpreter (echo, cat, true, false, sleep, sh -c "exit N" and
+ * `echo … > path`): anything else exits 127, as in a bare container. `runJobScript` (job-script-runner.ts)
+ * instead runs the job script itself in a real job directory under `stagingRoot`.
  */
 
 export type FakePulsarStatus =

@@ -15,6 +15,15 @@ export interface AdapterSite {
    * one present on the host; TES sites choose their own, so the TES adapter ignores this.
    */
   runtimes: SiteRuntime[];
+  /**
+   * Whether `none` may run the executors' commands on the host (their images unused). Without it `none` is
+   * dropped from the runtimes a job script may use. Absent: false.
+   */
+  runImagesOnHost?: boolean;
+  /** Singularity/Apptainer: where pulled `docker://` images are cached on the site's hosts. */
+  imageCacheDir?: string | null;
+  /** Singularity/Apptainer: a folder of unpacked images named `<name>:<tag>`, used before pulling. */
+  cvmfsImageRoot?: string | null;
   /** Decrypted at the call site; adapters never log or return them. */
   credentials: { token?: string; username?: string; password?: string } | null;
 }

@@ -102,6 +102,9 @@ export class SiteDirectory {
       url: row.url,
       pulsarManager: row.pulsarManager,
       runtimes: row.runtimes,
+      runImagesOnHost: row.runImagesOnHost,
+      imageCacheDir: row.imageCacheDir,
+      cvmfsImageRoot: row.cvmfsImageRoot,
       credentials: row.credentialsEncrypted ? this.cipher.decrypt(row.id, row.credentialsEncrypted) : null,
     };
   }
@@ -142,6 +145,7 @@ export function toSnapshot(row: SiteEntity, schemes: SiteSnapshot['schemes']): S
       }),
     },
     runtimes: row.runtimes,
+    runImagesOnHost: row.runImagesOnHost,
     localDataStoreIds: row.localDataStoreIds,
     schemes,
     load: { running: 0, queued: 0, claimed: { cores: 0, memoryGib: 0, gpus: 0 } },

@@ -35,6 +35,12 @@ export interface SiteDescription {
   pulsarManager: string | null;
   capacity: SiteCapacity;
   runtimes: Runtime[];
+  /** With runtime `none`, whether the executors' commands may run on the host (their images unused). */
+  runImagesOnHost: boolean;
+  /** Absolute folder where Singularity/Apptainer cache pulled `docker://` images. */
+  imageCacheDir: string | null;
+  /** Absolute folder of unpacked images named `<name>:<tag>` (CVMFS), used before pulling. */
+  cvmfsImageRoot: string | null;
   localDataStoreIds: string[];
   tags: Record<string, string>;
 }
@@ -60,6 +66,9 @@ const FIELDS = [
   'credentials',
   'capacity',
   'runtimes',
+  'run_images_on_host',
+  'image_cache_dir',
+  'cvmfs_image_root',
   'local_data_store_ids',
   'tags',
 ] as const;
@@ -75,6 +84,9 @@ const GPU_TYPE = /^[A-Za-z0-9_. -]{1,64}$/;
 // Control characters would corrupt logs and the dashboard.
 // eslint-disable-next-line no-control-regex
 const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
+/** An absolute host path that a bash word and an environment variable can carry as it is. */
+// eslint-disable-next-line no-control-regex
+const HOST_DIR = /^\/[^\u0000-\u001f\u007f:,]{0,1023}$/;
 const MAX_TAGS = 64;
 const MAX_LOCAL_STORES = 64;
 
@@ -297,6 +309,20 @@ export function readSiteDocument(body: unknown, current?: SiteDescription): Site
   const runtimes = present(b, 'runtimes')
     ? v.array(b.runtimes, 'runtimes', (x, p) => v.oneOf(x, p, RUNTIMES), { min: 1, unique: true })
     : undefined;
+  const runImagesOnHost = present(b, 'run_images_on_host')
+    ? v.boolean(b.run_images_on_host, 'run_images_on_host')
+    : undefined;
+  const hostDir = (key: 'image_cache_dir' | 'cvmfs_image_root'): string | null | undefined =>
+    !present(b, key)
+      ? undefined
+      : b[key] === null || b[key] === ''
+        ? null
+        : v.string(b[key], key, {
+            pattern: HOST_DIR,
+            patternReason: "must be an absolute path on the site's hosts, without ':' or ','",
+          });
+  const imageCacheDir = hostDir('image_cache_dir');
+  const cvmfsImageRoot = hostDir('cvmfs_image_root');
   const localDataStoreIds = present(b, 'local_data_store_ids')
     ? v.array(
         b.local_data_store_ids,
@@ -326,6 +352,9 @@ export function readSiteDocument(body: unknown, current?: SiteDescription): Site
       perTask: { ...EMPTY_PER_TASK },
     },
     runtimes: [...DEFAULT_RUNTIMES],
+    runImagesOnHost: false,
+    imageCacheDir: null,
+    cvmfsImageRoot: null,
     localDataStoreIds: [],
     tags: {},
   };
@@ -351,6 +380,9 @@ export function readSiteDocument(body: unknown, current?: SiteDescription): Site
       perTask: capacityIn.perTask ?? base.capacity.perTask,
     },
     runtimes: runtimes ?? base.runtimes,
+    runImagesOnHost: runImagesOnHost ?? base.runImagesOnHost,
+    imageCacheDir: imageCacheDir === undefined ? base.imageCacheDir : imageCacheDir,
+    cvmfsImageRoot: cvmfsImageRoot === undefined ? base.cvmfsImageRoot : cvmfsImageRoot,
     localDataStoreIds: localDataStoreIds ?? base.localDataStoreIds,
     tags: tags ?? base.tags,
   };
@@ -379,6 +411,19 @@ function checkConsistency(v: FieldValidator, s: SiteDescription, opts: { urlGive
       const name = key === 'memoryGib' ? 'memory_gib' : key === 'diskGib' ? 'disk_gib' : key;
       v.fail(`capacity.per_task.${name}`, `must not exceed capacity.totals.${name} (${total})`);
     }
+  }
+  if (s.runImagesOnHost && !s.runtimes.includes('none')) {
+    v.fail('run_images_on_host', "only applies to a site whose runtimes include 'none'");
+  }
+  const singularity = s.runtimes.includes('singularity') || s.runtimes.includes('apptainer');
+  if (s.imageCacheDir !== null && !singularity) {
+    v.fail('image_cache_dir', 'is used by the singularity and apptainer runtimes only; list one in runtimes');
+  }
+  if (s.cvmfsImageRoot !== null && !singularity) {
+    v.fail(
+      'cvmfs_image_root',
+      'is used by the singularity and apptainer runtimes only; list one in runtimes',
+    );
   }
   const hasGpus = (totals.gpus ?? 0) > 0 || (perTask.gpus ?? 0) > 0;
   if (totals.gpuType !== null && !hasGpus) {

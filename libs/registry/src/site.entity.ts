@@ -108,6 +108,17 @@ export class SiteEntity {
   /** The same for outputs it pushes itself. */
   @Column('text', { name: 'output_schemes', array: true, nullable: true })
   outputSchemes!: string[] | null;
+  /** With runtime `none`: the executors' images are not used and their commands run on the host. */
+  @Column('boolean', { name: 'run_images_on_host', default: false })
+  runImagesOnHost!: boolean;
+
+  /** Singularity/Apptainer cache for pulled `docker://` images (SINGULARITY_CACHEDIR, APPTAINER_CACHEDIR). */
+  @Column('text', { name: 'image_cache_dir', nullable: true })
+  imageCacheDir!: string | null;
+
+  /** A folder of unpacked images named `<name>:<tag>`, e.g. /cvmfs/singularity.galaxyproject.org/all. */
+  @Column('text', { name: 'cvmfs_image_root', nullable: true })
+  cvmfsImageRoot!: string | null;
 
   /** Data stores close to the site (no transfer cost); ids of data_store rows, kept in step on delete. */
   @Column('uuid', { name: 'local_data_store_ids', array: true })

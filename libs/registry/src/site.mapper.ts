@@ -34,6 +34,9 @@ export interface SiteView {
     };
   };
   runtimes: Runtime[];
+  run_images_on_host: boolean;
+  image_cache_dir: string | null;
+  cvmfs_image_root: string | null;
   local_data_store_ids: string[];
   tags: Record<string, string>;
   owner_id: string;
@@ -102,6 +105,9 @@ export function toSiteView(s: SiteEntity): SiteView {
       },
     },
     runtimes: s.runtimes,
+    run_images_on_host: s.runImagesOnHost,
+    image_cache_dir: s.imageCacheDir,
+    cvmfs_image_root: s.cvmfsImageRoot,
     local_data_store_ids: s.localDataStoreIds,
     tags: s.tags,
     owner_id: s.ownerId,
@@ -167,6 +173,9 @@ export function toSiteDescription(s: SiteEntity): SiteDescription {
       },
     },
     runtimes: s.runtimes,
+    runImagesOnHost: s.runImagesOnHost,
+    imageCacheDir: s.imageCacheDir,
+    cvmfsImageRoot: s.cvmfsImageRoot,
     localDataStoreIds: s.localDataStoreIds,
     tags: s.tags,
   };
@@ -193,6 +202,9 @@ export function applySiteDescription(s: SiteEntity, d: SiteDescription): void {
   s.maxTaskGpus = d.capacity.perTask.gpus;
   s.maxTaskDiskGib = d.capacity.perTask.diskGib;
   s.runtimes = d.runtimes;
+  s.runImagesOnHost = d.runImagesOnHost;
+  s.imageCacheDir = d.imageCacheDir;
+  s.cvmfsImageRoot = d.cvmfsImageRoot;
   s.localDataStoreIds = d.localDataStoreIds;
   s.tags = d.tags;
 }

@@ -131,6 +131,20 @@ describe('unmetRequirements', () => {
       want: ['gpu_type'],
     },
     {
+      name: 'Pulsar site with only none, not declaring run_images_on_host',
+      s: { runtimes: ['none'] },
+      t: {},
+      want: ['runtime'],
+    },
+    {
+      name: 'Pulsar site with only none, declaring it',
+      s: { runtimes: ['none'], runImagesOnHost: true },
+      t: {},
+      want: [],
+    },
+    { name: 'Pulsar site with docker and none', s: { runtimes: ['docker', 'none'] }, t: {}, want: [] },
+    { name: 'TES site chooses its own runtime', s: { kind: 'tes', runtimes: ['none'] }, t: {}, want: [] },
+    {
       name: 'runtime missing',
       s: { runtimes: ['docker'] },
       t: { runtimes: ['singularity'] },
@@ -144,7 +158,7 @@ describe('unmetRequirements', () => {
     },
     {
       name: 'any of several runtimes',
-      s: { runtimes: ['none'] },
+      s: { runtimes: ['none'], runImagesOnHost: true },
       t: { runtimes: ['docker', 'none'] },
       want: [],
     },

@@ -103,6 +103,17 @@ export function unmetRequirements(
   if (task.runtimes && task.runtimes.length > 0 && !runtimeSatisfied(task.runtimes, site.runtimes)) {
     unmet = push(unmet, { requirement: 'runtime', detail: `needs ${task.runtimes.join(' or ')}` });
   }
+  // Every TES executor names an image. A Pulsar site without a container runtime would run the commands on its
+  // host instead, which only works where the images' commands are installed there: the site must say so. TES
+  // sites choose their own runtime.
+  if (site.kind !== 'tes' && !site.runImagesOnHost && !site.runtimes.some((r) => r !== 'none')) {
+    unmet = push(unmet, {
+      requirement: 'runtime',
+      detail:
+        "site has no container runtime (only 'none') and does not declare run_images_on_host: " +
+        "the executors' images cannot run there",
+    });
+  }
   for (const input of task.inputs) {
     if (input.url !== undefined && !schemeAllowed(input.url, site.schemes.inputs)) {
       unmet = push(unmet, {

@@ -81,6 +81,11 @@ export interface SiteSnapshot {
   health: Health;
   capacity: SiteCapacity;
   runtimes: Runtime[];
+  /**
+   * Runtime `none` runs the executors' commands on the host only when the site says so (its hosts have the
+   * commands the images would); absent means it does not.
+   */
+  runImagesOnHost?: boolean;
   localDataStoreIds: string[];
   schemes: SiteSchemes;
   load: SiteLoad;

@@ -141,6 +141,7 @@ describeAmqp('PulsarAmqpSiteAdapter against RabbitMQ', () => {
       url: amqp.url,
       pulsarManager: pulsar.manager,
       runtimes: ['none'],
+      runImagesOnHost: true,
       credentials: null,
     };
   });
@@ -516,7 +517,7 @@ describe('the AMQP job script', () => {
   it('takes its folders from the job directory Pulsar substitutes into the command line', () => {
     const prepared = prepareJob(
       { taskId: '0197a0b2-0000-7000-8000-000000000001', attempt: 1, tes: task([exec(['true'])]) },
-      ['none'],
+      { runtimes: ['none'], runImagesOnHost: true },
       [],
     );
     const script = amqpJobScript(prepared);
@@ -554,7 +555,7 @@ describe('the AMQP job script', () => {
             },
           ),
         },
-        ['none'],
+        { runtimes: ['none'], runImagesOnHost: true },
         [],
       );
       writeFileSync(join(job, 'inputs', 'input_0'), 'x');

@@ -339,7 +339,7 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
   }
 
   async submit(site: AdapterSite, job: SubmitJob): Promise<RemoteRef> {
-    const prepared = prepareJob(job, site.runtimes, this.fileRoots);
+    const prepared = prepareJob(job, site, this.fileRoots);
     const jobId = prepared.plan.job_id;
     const channel = this.channel(site);
     if ((await this.find(site, job.taskId, job.attempt)) !== null) return jobId;

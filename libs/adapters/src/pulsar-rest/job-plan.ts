@@ -1,5 +1,5 @@
 import type { TesExecutor } from '@constellation/tes';
-import { AdapterError, type SiteRuntime, type SubmitJob } from '../site-adapter';
+import { AdapterError, type AdapterSite, type SiteRuntime, type SubmitJob } from '../site-adapter';
 import { dirnameOf, isWithin, MountTable, normalizePath, PathProblem } from './container-paths';
 import { hasWildcard } from './shell-quote';
 import { fileTargetPath, isGalaxyJobFilesUrl } from './output-targets';
@@ -48,7 +48,15 @@ export interface JobPlan {
   outputs: PlanOutput[];
   executors: TesExecutor[];
   volumes: string[];
+  /** Where Singularity/Apptainer find images before pulling them, and cache what they pull (site settings). */
+  images?: { cache_dir?: string; cvmfs_root?: string };
 }
+
+/** What of a site decides how its job scripts run images. */
+export type RuntimeSite = Pick<
+  AdapterSite,
+  'runtimes' | 'runImagesOnHost' | 'imageCacheDir' | 'cvmfsImageRoot'
+>;
 
 /** An input and how its bytes reach Pulsar's inputs directory. */
 export type StagedInput = PlanInput & ({ content: string } | { url: string });
@@ -76,15 +84,19 @@ function reject(message: string): AdapterError {
  * Checks a task against what this adapter can run at a Pulsar REST site, and turns it into a plan. Every
  * refusal is a `rejected` error with a reason a person can act on; placement normally filters these tasks out.
  */
-export function prepareJob(
-  job: SubmitJob,
-  runtimes: readonly SiteRuntime[],
-  fileRoots: readonly string[],
-): PreparedJob {
+export function prepareJob(job: SubmitJob, site: RuntimeSite, fileRoots: readonly string[]): PreparedJob {
   const jobId = remoteJobId(job.taskId, job.attempt);
-  if (runtimes.length === 0) throw reject('the site lists no container runtime');
-  const unknown = runtimes.find((r) => !RUNTIMES.includes(r));
+  if (site.runtimes.length === 0) throw reject('the site lists no container runtime');
+  const unknown = site.runtimes.find((r) => !RUNTIMES.includes(r));
   if (unknown !== undefined) throw reject(`unknown container runtime ${JSON.stringify(unknown)}`);
+  // `none` ignores the images and runs their commands on the host: only where the site declared that it may.
+  const runtimes = site.runImagesOnHost ? site.runtimes : site.runtimes.filter((r) => r !== 'none');
+  if (runtimes.length === 0) {
+    throw reject(
+      "the site has no container runtime (only 'none') and does not declare run_images_on_host: " +
+        "the executors' images cannot run there",
+    );
+  }
   const forContainers = runtimes.some((r) => r !== 'none');
   const path = (value: unknown, what: string): string => {
     if (typeof value !== 'string') throw reject(`${what} must be a string`);
@@ -192,6 +204,12 @@ export function prepareJob(
     executors,
     volumes,
   };
+  if (runtimes.some((r) => r === 'singularity' || r === 'apptainer')) {
+    const images: NonNullable<JobPlan['images']> = {};
+    if (site.imageCacheDir) images.cache_dir = site.imageCacheDir;
+    if (site.cvmfsImageRoot) images.cvmfs_root = site.cvmfsImageRoot;
+    if (Object.keys(images).length > 0) plan.images = images;
+  }
   return { plan, staged, mounts };
 }
 

@@ -278,20 +278,46 @@ function dockerCommand(job: PreparedJob, executor: TesExecutor, i: number): stri
   return args.join(' ');
 }
 
+/**
+ * The unpacked image a CVMFS image root holds for a registry image: Galaxy's convention names it after the
+ * reference's last segment, `quay.io/biocontainers/samtools:1.9--h8571acd_11` → `<root>/samtools:1.9--h8571acd_11`.
+ * None for digests, which that layout cannot name.
+ */
+export function cvmfsImagePath(root: string, image: string): string | null {
+  if (image.includes('@')) return null;
+  const last = image.slice(image.lastIndexOf('/') + 1);
+  if (last === '' || last.startsWith('.')) return null;
+  return `${root.replace(/\/+$/, '')}/${last.includes(':') ? last : `${last}:latest`}`;
+}
+
 function singularityCommand(job: PreparedJob, executor: TesExecutor): string {
-  // Variables reach the container through the runtime's own prefixes, which survive --cleanenv.
+  const images = job.plan.images ?? {};
+  // Variables reach the container through the runtime's own prefixes, which survive --cleanenv; the cache
+  // variables are the runtime's own and tell it where the site keeps pulled images.
   const env = envEntries(executor).flatMap(([key, value]) => [
     quote(`SINGULARITYENV_${key}=${value}`),
     quote(`APPTAINERENV_${key}=${value}`),
   ]);
+  if (images.cache_dir) {
+    env.push(
+      quote(`SINGULARITY_CACHEDIR=${images.cache_dir}`),
+      quote(`APPTAINER_CACHEDIR=${images.cache_dir}`),
+    );
+  }
   const args = env.length > 0 ? ['env', ...env, '"$RT"'] : ['"$RT"'];
   args.push('exec', '--cleanenv');
   if (executor.workdir) args.push('--pwd', quote(executor.workdir));
   args.push(...bindArgs(job, '--bind'));
-  const image =
-    /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(executor.image) || executor.image.startsWith('/')
-      ? executor.image
-      : `docker://${executor.image}`;
-  args.push(quote(image), ...executor.command.map(quote));
-  return args.join(' ');
+  const registryImage =
+    !/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(executor.image) && !executor.image.startsWith('/');
+  const image = registryImage ? `docker://${executor.image}` : executor.image;
+  const unpacked =
+    registryImage && images.cvmfs_root ? cvmfsImagePath(images.cvmfs_root, executor.image) : null;
+  if (unpacked === null) {
+    args.push(quote(image), ...executor.command.map(quote));
+    return args.join(' ');
+  }
+  // Decided when the executor starts: CVMFS mounts on demand, and a site may publish the image later.
+  args.push('"$img"', ...executor.command.map(quote));
+  return `img=${quote(image)}; if [ -e ${quote(unpacked)} ]; then img=${quote(unpacked)}; fi; ${args.join(' ')}`;
 }

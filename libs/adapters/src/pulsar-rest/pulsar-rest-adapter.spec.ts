@@ -15,7 +15,7 @@ import {
 import { AdapterError, type AdapterSite, type RemoteStatus, type SiteRuntime } from '../site-adapter';
 import { prepareJob, RECORDS_LOG } from './job-plan';
 import { parseRecords } from './job-records';
-import { containerName, jobScript } from './job-script';
+import { containerName, cvmfsImagePath, jobScript } from './job-script';
 import { deliver, DeliveryFailure } from './output-delivery';
 import { targetOf } from './output-targets';
 import { PulsarRestSiteAdapter, type PulsarRestSiteAdapterOptions } from './pulsar-rest-adapter';
@@ -350,6 +350,20 @@ describe('PulsarRestSiteAdapter', () => {
         }),
       );
       expect(err).toMatchObject({ kind: 'rejected', message: 'the site lists no container runtime' });
+    });
+
+    it("refuses a site whose only runtime is 'none' unless it declares run_images_on_host", async () => {
+      const fake = await fakePulsar();
+      const job = () => ({ taskId: newTaskId(), attempt: 1, tes: task([exec(['true'])]) });
+      const err = await rejection(adapter().submit(siteOf(fake, { runtimes: ['none'] }), job()));
+      expect(err.kind).toBe('rejected');
+      expect(err.message).toMatch(/does not declare run_images_on_host/);
+      expect(fake.requests()).toEqual([]);
+      // With a container runtime listed first, an undeclared `none` is dropped rather than used as a fallback.
+      expect(prepareJob(job(), { runtimes: ['docker', 'none'] }, []).plan.runtimes).toEqual(['docker']);
+      expect(prepareJob(job(), { runtimes: ['none'], runImagesOnHost: true }, []).plan.runtimes).toEqual([
+        'none',
+      ]);
     });
 
     it('announces the schemes it can move', async () => {
@@ -828,7 +842,11 @@ describe('job script', () => {
       tools: join(base, 'job/tool_files'),
     };
     for (const d of [dirs.inputs, dirs.working, dirs.outputs]) mkdirSync(d, { recursive: true });
-    const prepared = prepareJob({ taskId: 't', attempt: 1, tes: task([exec(['true'])]) }, ['docker'], []);
+    const prepared = prepareJob(
+      { taskId: 't', attempt: 1, tes: task([exec(['true'])]) },
+      { runtimes: ['docker'] },
+      [],
+    );
     const name = containerName(prepared.plan.job_id, 0);
     expect(name).toMatch(/^cst-[A-Za-z0-9_.-]+-0$/);
     const path = join(base, 'script.sh');
@@ -854,6 +872,67 @@ describe('job script', () => {
     process.kill(-(child.pid as number), 'SIGKILL');
     await exited;
     await until('the container removed', () => readLog().includes(`rm -f ${name}`));
+  });
+
+  it('runs registry images from the CVMFS image root when it holds them, else pulls docker:// into the cache', () => {
+    const base = tempDir();
+    const bin = join(base, 'bin');
+    const cvmfs = join(base, 'cvmfs/all');
+    mkdirSync(bin);
+    mkdirSync(join(cvmfs, 'samtools:1.9--h8571acd_11'), { recursive: true });
+    const log = join(base, 'singularity.log');
+    // Records the image argument (the one after the last --bind value) and the cache variable it was given.
+    writeFileSync(
+      join(bin, 'singularity'),
+      `#!/bin/bash\nshift; args=("$@"); i=0\nwhile [ "\${args[$i]}" != --bind ]; do i=$((i+1)); done\n` +
+        `while [ "\${args[$i]}" = --bind ]; do i=$((i+2)); done\n` +
+        `printf '%s %s\\n' "\${args[$i]}" "$SINGULARITY_CACHEDIR" >> ${quote(log)}\n`,
+      { mode: 0o755 },
+    );
+    const dirs = {
+      jobId: 'j-1',
+      inputs: join(base, 'job/inputs'),
+      working: join(base, 'job/working'),
+      outputs: join(base, 'job/outputs'),
+      metadata: join(base, 'job/metadata'),
+      tools: join(base, 'job/tool_files'),
+    };
+    for (const d of [dirs.inputs, dirs.working, dirs.outputs]) mkdirSync(d, { recursive: true });
+    const prepared = prepareJob(
+      {
+        taskId: 't',
+        attempt: 1,
+        tes: task(
+          [
+            exec(['true'], { image: 'quay.io/biocontainers/samtools:1.9--h8571acd_11' }),
+            exec(['true'], { image: 'galaxy/pulsar-pod-staging:0.15.0.0' }),
+          ],
+          { volumes: ['/pulsar_staging/'] },
+        ),
+      },
+      { runtimes: ['singularity'], imageCacheDir: '/srv/images', cvmfsImageRoot: `${cvmfs}/` },
+      [],
+    );
+    expect(prepared.plan.images).toEqual({ cache_dir: '/srv/images', cvmfs_root: `${cvmfs}/` });
+    const path = join(base, 'script.sh');
+    writeFileSync(path, jobScript(prepared, dirs));
+    execFileSync('bash', [path], {
+      cwd: dirs.working,
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` },
+    });
+    expect(readFileSync(log, 'utf8')).toBe(
+      `${cvmfs}/samtools:1.9--h8571acd_11 /srv/images\n` +
+        'docker://galaxy/pulsar-pod-staging:0.15.0.0 /srv/images\n',
+    );
+  });
+
+  it.each([
+    ['quay.io/biocontainers/samtools:1.9--h8571acd_11', '/cvmfs/all/samtools:1.9--h8571acd_11'],
+    ['ubuntu', '/cvmfs/all/ubuntu:latest'],
+    ['registry.example.org:5000/tools/bwa', '/cvmfs/all/bwa:latest'],
+    ['quay.io/biocontainers/bwa@sha256:0123abcd', null],
+  ])('finds %s in a CVMFS image root as %s', (image, want) => {
+    expect(cvmfsImagePath('/cvmfs/all/', image)).toBe(want);
   });
 
   it('refuses NUL, and leaves only * and ? unquoted in globs', () => {
@@ -886,7 +965,7 @@ describe('job script', () => {
             outputs,
           }),
         },
-        ['none' as SiteRuntime],
+        { runtimes: ['none' as SiteRuntime], runImagesOnHost: true },
         [],
       );
       writeFileSync(join(dirs.inputs, 'input_0'), 'from input\n');

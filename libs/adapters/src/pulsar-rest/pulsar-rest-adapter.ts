@@ -131,7 +131,7 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
 
   async submit(site: AdapterSite, job: SubmitJob): Promise<RemoteRef> {
     // Everything that can be refused is refused before the site sees a request.
-    const prepared = prepareJob(job, site.runtimes, this.fileRoots);
+    const prepared = prepareJob(job, site, this.fileRoots);
     const jobId = prepared.plan.job_id;
     const jobs = this.jobs(site);
     const existing = await jobs.status(jobId);

@@ -85,6 +85,27 @@ export class SiteDocumentDto {
   capacity?: SiteCapacityDto;
   @ApiPropertyOptional({ enum: RUNTIMES, isArray: true, default: ['docker'] })
   runtimes?: string[];
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      "With runtime 'none': the executors' commands run on the host and their images are not used (the commands " +
+      'must exist there). Without it a site whose only runtime is none takes no task.',
+  })
+  run_images_on_host?: boolean;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description: 'singularity/apptainer: where pulled docker:// images are cached (SINGULARITY_CACHEDIR).',
+  })
+  image_cache_dir?: string | null;
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    description:
+      'singularity/apptainer: a folder of unpacked images named <name>:<tag>, used instead of pulling when ' +
+      'present, e.g. /cvmfs/singularity.galaxyproject.org/all.',
+  })
+  cvmfs_image_root?: string | null;
   @ApiPropertyOptional({ type: [String], format: 'uuid' })
   local_data_store_ids?: string[];
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
@@ -164,6 +185,12 @@ export class SiteViewDto {
   capacity!: SiteCapacityViewDto;
   @ApiProperty({ enum: RUNTIMES, isArray: true })
   runtimes!: string[];
+  @ApiProperty()
+  run_images_on_host!: boolean;
+  @ApiProperty({ type: String, nullable: true })
+  image_cache_dir!: string | null;
+  @ApiProperty({ type: String, nullable: true })
+  cvmfs_image_root!: string | null;
   @ApiProperty({ type: [String] })
   local_data_store_ids!: string[];
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } })
