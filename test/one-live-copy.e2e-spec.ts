@@ -170,6 +170,7 @@ describe('one live copy per task', () => {
         pulsar_manager: null,
         credentials: { token: 'pulsar-token' },
         runtimes: ['none'],
+        run_images_on_host: true,
         capacity: { max_concurrent_tasks: 10 },
       }),
     );
