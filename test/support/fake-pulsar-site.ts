@@ -586,7 +586,7 @@ function stamp(): string {
 }
 
 /**
- * Writes what Constellation's job script writes (libs/adapters/src/pulsar-rest/job-records.ts), independently
+ * Writes what Constellation's job script writes (libs/adapters/src/pulsar/job-records.ts), independently
  * of the adapter's code, so the adapter's reader is tested against a second writer.
  */
 export async function simulatePlan(job: FakePulsarJob, ctx: SimulationContext): Promise<number> {

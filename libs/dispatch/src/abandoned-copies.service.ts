@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   AdapterError,
-  AdapterRegistry,
+  SiteAdapters,
   isAdapterError,
   RemoteStatus,
   SiteAdapter,
@@ -40,7 +40,7 @@ export class AbandonedCopiesService {
     private readonly copies: AbandonedCopyRepository,
     private readonly tasks: DispatchRepository,
     private readonly directory: SiteDirectory,
-    private readonly adapters: AdapterRegistry,
+    private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

@@ -1,4 +1,4 @@
-import type { AdapterRegistry } from '@constellation/adapters';
+import type { SiteAdapters } from '@constellation/adapters';
 import type { AppConfig } from '@constellation/config';
 import type { SiteProber } from './probe.service';
 import type { SiteDirectory } from './site-directory';
@@ -12,7 +12,7 @@ export function probeTimeoutMs(config: Pick<AppConfig, 'leaseSeconds'>): number 
  * Probes a site through its kind's adapter (a TES site answers service-info with our credentials, and
  * reports its version), recording the URL schemes it fetches itself.
  */
-export function adapterProber(adapters: AdapterRegistry, directory: SiteDirectory): SiteProber {
+export function adapterProber(adapters: SiteAdapters, directory: SiteDirectory): SiteProber {
   return async (target) => {
     const adapter = adapters.for(target.kind);
     const entry = adapter ? await directory.site(target.id) : null;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AdapterRegistry, isAdapterError } from '@constellation/adapters';
+import { SiteAdapters, isAdapterError } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { addSystemLog, withAttemptLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
@@ -21,7 +21,7 @@ export class CancellationService {
   constructor(
     private readonly repo: DispatchRepository,
     private readonly directory: SiteDirectory,
-    private readonly adapters: AdapterRegistry,
+    private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import {
-  AdapterRegistry,
+  SiteAdapters,
   PulsarAmqpSiteAdapter,
   PulsarRestSiteAdapter,
   TesSiteAdapter,
@@ -27,7 +27,7 @@ import { TaskInsightController } from './task-insight.controller';
 import { TrackingService } from './tracking.service';
 
 /** Every site kind this broker can submit to; a kind missing here is never placed on. */
-function adapterRegistry(config: AppConfig, secretKey: string, metrics: DispatchMetrics): AdapterRegistry {
+function adapterRegistry(config: AppConfig, secretKey: string, metrics: DispatchMetrics): SiteAdapters {
   // Each exchange stays well inside a dispatch lease: a submission's few calls must fit in one.
   const timeoutMs = probeTimeoutMs(config);
   const amqp = new PulsarAmqpSiteAdapter({
@@ -37,7 +37,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     fileRoots: config.fileRoots,
     jobFiles: jobFilesStore(config, secretKey),
   });
-  const registry = new AdapterRegistry(
+  const registry = new SiteAdapters(
     [
       new TesSiteAdapter({ timeoutMs }),
       new PulsarRestSiteAdapter({ timeoutMs, fileRoots: config.fileRoots }),
@@ -54,7 +54,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
   controllers: [TaskInsightController],
   providers: [
     {
-      provide: AdapterRegistry,
+      provide: SiteAdapters,
       useFactory: adapterRegistry,
       inject: [APP_CONFIG, RUNTIME_SECRET_KEY, DispatchMetrics],
     },
@@ -81,10 +81,10 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     {
       provide: SITE_PROBER,
       useFactory: adapterProber,
-      inject: [AdapterRegistry, SiteDirectory],
+      inject: [SiteAdapters, SiteDirectory],
     },
   ],
-  exports: [ProbeService, DispatchScheduler, PlacementService, AdapterRegistry, SiteDirectory],
+  exports: [ProbeService, DispatchScheduler, PlacementService, SiteAdapters, SiteDirectory],
 })
 export class DispatchModule {}
 

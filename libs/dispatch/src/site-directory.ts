@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { AdapterRegistry, AdapterSite } from '@constellation/adapters';
+import { SiteAdapters, AdapterSite } from '@constellation/adapters';
 import { CredentialCipher, DataStoreEntity, SiteEntity } from '@constellation/registry';
 import type { SiteSnapshot } from '@constellation/scheduler';
 import { SiteUsage } from './dispatch.repository';
@@ -34,7 +34,7 @@ export class SiteDirectory {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly cipher: CredentialCipher,
-    private readonly adapters: AdapterRegistry,
+    private readonly adapters: SiteAdapters,
   ) {}
 
   /** Active and draining sites with adapters, with their recorded schemes; loads start empty (see withUsage). */

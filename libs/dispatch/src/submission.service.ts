@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AdapterError, AdapterRegistry, isAdapterError, SiteAdapter } from '@constellation/adapters';
+import { AdapterError, SiteAdapters, isAdapterError, SiteAdapter } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
@@ -23,7 +23,7 @@ export class SubmissionService {
   constructor(
     private readonly repo: DispatchRepository,
     private readonly directory: SiteDirectory,
-    private readonly adapters: AdapterRegistry,
+    private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   AdapterError,
-  AdapterRegistry,
+  SiteAdapters,
   isAdapterError,
   RemoteStatus,
   SiteAdapter,
@@ -34,7 +34,7 @@ export class TrackingService {
   constructor(
     private readonly repo: DispatchRepository,
     private readonly directory: SiteDirectory,
-    private readonly adapters: AdapterRegistry,
+    private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

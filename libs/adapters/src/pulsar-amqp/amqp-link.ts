@@ -1,6 +1,6 @@
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { AdapterError } from '../site-adapter';
-import { oneLine } from '../tes/bounded-text';
+import { oneLine } from '../http/bounded-text';
 
 /** Pulsar's exchange (pulsar/client/amqp_exchange.py: DEFAULT_EXCHANGE_NAME, type direct, durable). */
 export const PULSAR_EXCHANGE = 'pulsar';

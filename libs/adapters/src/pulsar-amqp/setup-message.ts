@@ -1,6 +1,6 @@
-import { PLAN_NAME, SCRIPT_NAME, type PreparedJob } from '../pulsar-rest/job-plan';
-import { jobScript } from '../pulsar-rest/job-script';
-import type { JobDirectories } from '../pulsar-rest/pulsar-responses';
+import { PLAN_NAME, SCRIPT_NAME, type PreparedJob } from '../pulsar/job-plan';
+import { jobScript } from '../pulsar/job-script';
+import type { JobDirectories } from '../pulsar/pulsar-responses';
 import type { JobFilesPort } from './job-files-port';
 
 /** Files up to this size travel inside the setup message; bigger ones Pulsar pulls from the job-files endpoint. */

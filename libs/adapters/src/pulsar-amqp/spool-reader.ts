@@ -1,6 +1,6 @@
 import { AdapterError } from '../site-adapter';
-import { PLAN_NAME } from '../pulsar-rest/job-plan';
-import { MANIFEST_NAME } from '../pulsar-rest/job-script';
+import { PLAN_NAME } from '../pulsar/job-plan';
+import { MANIFEST_NAME } from '../pulsar/job-script';
 import type { PulsarJobs } from '../pulsar-rest/pulsar-jobs';
 import type { PulsarStream } from '../pulsar-rest/pulsar-http';
 import type { JobFilesPort, SpooledFile } from './job-files-port';

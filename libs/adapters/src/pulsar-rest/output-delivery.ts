@@ -5,8 +5,8 @@ import { basename, dirname, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
-import { transportReason } from '../tes/tes-http';
-import { describeUrl, type OutputTarget } from './output-targets';
+import { transportReason } from '../http/site-http';
+import { describeUrl, type OutputTarget } from '../pulsar/output-targets';
 
 /** The bytes of one output as Pulsar serves them. */
 export interface OutputSource {

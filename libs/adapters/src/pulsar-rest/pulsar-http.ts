@@ -1,7 +1,7 @@
 import { request, type Dispatcher } from 'undici';
 import { AdapterError, type AdapterSite } from '../site-adapter';
-import { oneLine } from '../tes/bounded-text';
-import { boundedReply, siteHttpUrl, transportReason, type HttpReply } from '../tes/tes-http';
+import { oneLine } from '../http/bounded-text';
+import { boundedReply, siteHttpUrl, transportReason, type HttpReply } from '../http/site-http';
 
 /**
  * Pulsar takes every parameter, its token included, in the query string (pulsar-api.md). A URL is therefore

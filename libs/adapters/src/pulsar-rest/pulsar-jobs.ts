@@ -14,7 +14,7 @@ import {
   parseUploadPath,
   type JobDirectories,
   type PulsarStatus,
-} from './pulsar-responses';
+} from '../pulsar/pulsar-responses';
 
 export interface PulsarJobsOptions {
   timeoutMs: number;

@@ -7,7 +7,7 @@ import {
 import { AdapterError, type AdapterSite } from '../site-adapter';
 import { pulsarTarget } from './pulsar-http';
 import { PROBE_JOB_ID, PulsarProber } from './pulsar-probe';
-import { PulsarRestSiteAdapter } from './pulsar-rest-adapter';
+import { PulsarRestSiteAdapter } from './pulsar-rest.adapter';
 
 // The real adapter and prober against the fake Pulsar over loopback, as a current and as an old release.
 

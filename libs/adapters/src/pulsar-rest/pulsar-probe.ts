@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { AdapterError } from '../site-adapter';
-import { oneLine } from '../tes/bounded-text';
+import { oneLine } from '../http/bounded-text';
 import { describe, pulsarCall, pulsarFailure, type PulsarTarget } from './pulsar-http';
 
 /**

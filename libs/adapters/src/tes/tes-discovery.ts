@@ -1,5 +1,5 @@
 import { AdapterError } from '../site-adapter';
-import { statusFailure, type HttpReply, type TesTarget } from './tes-http';
+import { statusFailure, type HttpReply, type TesTarget } from '../http/site-http';
 import { parseJson, parseServiceInfo, type ServiceInfo } from './tes-responses';
 
 /** Where TES servers mount the API: the spec's path first, then the one Funnel and TESK also answer. */

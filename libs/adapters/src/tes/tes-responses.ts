@@ -1,6 +1,6 @@
 import type { TesExecutorLog, TesOutputFileLog, TesState } from '@constellation/tes';
 import { AdapterError, STREAM_TAIL_BYTES, type RemoteStatus } from '../site-adapter';
-import { oneLine, utf8Head, utf8Tail } from './bounded-text';
+import { oneLine, utf8Head, utf8Tail } from '../http/bounded-text';
 
 /**
  * Strict readers of what a TES site answers. Remote JSON is never trusted: each reader checks the fields it

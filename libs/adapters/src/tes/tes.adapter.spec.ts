@@ -13,7 +13,7 @@ import {
   type AdapterSite,
   type RemoteStatus,
 } from '../site-adapter';
-import { TesSiteAdapter, type TesSiteAdapterOptions } from './tes-adapter';
+import { TesSiteAdapter, type TesSiteAdapterOptions } from './tes.adapter';
 
 // The real adapter against the real fake TES server over loopback: no HTTP mocks.
 

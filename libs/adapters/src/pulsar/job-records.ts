@@ -1,5 +1,5 @@
 import { AdapterError } from '../site-adapter';
-import { oneLine } from '../tes/bounded-text';
+import { oneLine } from '../http/bounded-text';
 import type { PlanOutput } from './job-plan';
 
 /**

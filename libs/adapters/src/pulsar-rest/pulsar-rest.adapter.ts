@@ -1,4 +1,4 @@
-import { pulsarSchemes } from './output-targets';
+import { pulsarSchemes } from '../pulsar/output-targets';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import {
@@ -11,7 +11,7 @@ import {
   type SiteSchemes,
   type SubmitJob,
 } from '../site-adapter';
-import { oneLine } from '../tes/bounded-text';
+import { oneLine } from '../http/bounded-text';
 import {
   PLAN_NAME,
   prepareJob,
@@ -19,15 +19,15 @@ import {
   SCRIPT_NAME,
   SUBMITTED_MARKER,
   type PreparedJob,
-} from './job-plan';
-import { completedOutcome, unfinishedOutcome, type OutcomeOptions } from './job-outcome';
-import { FinishedOutcomes } from './finished-outcomes';
-import { jobScript } from './job-script';
+} from '../pulsar/job-plan';
+import { completedOutcome, unfinishedOutcome, type OutcomeOptions } from '../pulsar/job-outcome';
+import { FinishedOutcomes } from '../pulsar/finished-outcomes';
+import { jobScript } from '../pulsar/job-script';
 import { PulsarJobs } from './pulsar-jobs';
 import { PulsarProber } from './pulsar-probe';
 import { pulsarTarget } from './pulsar-http';
-import type { JobDirectories, PulsarJobStatus, PulsarStatus } from './pulsar-responses';
-import { quote } from './shell-quote';
+import type { JobDirectories, PulsarJobStatus, PulsarStatus } from '../pulsar/pulsar-responses';
+import { quote } from '../pulsar/shell-quote';
 import { statusRound } from '../status-round';
 
 export interface PulsarRestSiteAdapterOptions {

@@ -13,13 +13,13 @@ import {
   type FakePulsarSiteOptions,
 } from '../../../../test/support/fake-pulsar-site';
 import { AdapterError, type AdapterSite, type RemoteStatus, type SiteRuntime } from '../site-adapter';
-import { prepareJob, RECORDS_LOG } from './job-plan';
-import { parseRecords } from './job-records';
-import { containerName, cvmfsImagePath, jobScript } from './job-script';
+import { prepareJob, RECORDS_LOG } from '../pulsar/job-plan';
+import { parseRecords } from '../pulsar/job-records';
+import { containerName, cvmfsImagePath, jobScript } from '../pulsar/job-script';
 import { deliver, DeliveryFailure } from './output-delivery';
-import { targetOf } from './output-targets';
-import { PulsarRestSiteAdapter, type PulsarRestSiteAdapterOptions } from './pulsar-rest-adapter';
-import { quote, quoteGlob } from './shell-quote';
+import { targetOf } from '../pulsar/output-targets';
+import { PulsarRestSiteAdapter, type PulsarRestSiteAdapterOptions } from './pulsar-rest.adapter';
+import { quote, quoteGlob } from '../pulsar/shell-quote';
 
 // The real adapter against the fake Pulsar over loopback; destinations and input stores are real HTTP servers.
 

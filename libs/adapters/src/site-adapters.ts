@@ -1,7 +1,7 @@
 import type { AdapterSite, SiteAdapter } from './site-adapter';
 
 /** The adapter for each site kind (CONVENTIONS.md §7: one interface, a registry keyed by `site.kind`). */
-export class AdapterRegistry {
+export class SiteAdapters {
   private readonly byKind = new Map<AdapterSite['kind'], SiteAdapter>();
 
   constructor(adapters: readonly SiteAdapter[]) {

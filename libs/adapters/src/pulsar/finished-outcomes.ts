@@ -1,4 +1,4 @@
-import { oneLine } from '../tes/bounded-text';
+import { oneLine } from '../http/bounded-text';
 import { AdapterError, type RemoteStatus } from '../site-adapter';
 
 /**

@@ -1,12 +1,17 @@
 import { basename } from 'node:path';
 import type { TesExecutorLog, TesOutputFileLog } from '@constellation/tes';
 import { AdapterError, STREAM_TAIL_BYTES, type RemoteStatus } from '../site-adapter';
-import { utf8Head, utf8Tail } from '../tes/bounded-text';
+import { utf8Head, utf8Tail } from '../http/bounded-text';
 import { PLAN_NAME, RECORDS_DIR, RECORDS_LOG, type PlanOutput } from './job-plan';
 import { parsePlanSummary, parseRecords, type JobRecords } from './job-records';
-import { deliver, DeliveryFailure, SourceFailure, type DeliveryOptions } from './output-delivery';
+import {
+  deliver,
+  DeliveryFailure,
+  SourceFailure,
+  type DeliveryOptions,
+} from '../pulsar-rest/output-delivery';
 import { describeUrl, joinUrl, targetOf } from './output-targets';
-import type { PulsarJobs } from './pulsar-jobs';
+import type { PulsarJobs } from '../pulsar-rest/pulsar-jobs';
 import type { PulsarStatus } from './pulsar-responses';
 
 const MAX_RECORDS_BYTES = 1024 * 1024;

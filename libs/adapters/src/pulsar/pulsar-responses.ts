@@ -1,5 +1,5 @@
 import { AdapterError } from '../site-adapter';
-import { oneLine } from '../tes/bounded-text';
+import { oneLine } from '../http/bounded-text';
 
 /**
  * Strict readers of Pulsar's answers. Pulsar sends JSON as text/html, so bodies are parsed whatever their

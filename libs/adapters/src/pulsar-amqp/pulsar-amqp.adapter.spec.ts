@@ -15,10 +15,10 @@ import {
   type FakePulsarAmqp,
 } from '../../../../test/support/fake-pulsar-amqp';
 import { AdapterError, type AdapterSite, type RemoteStatus } from '../site-adapter';
-import { PulsarAmqpSiteAdapter, pulsarQueue, type PulsarAmqpSiteAdapterOptions } from './pulsar-amqp-adapter';
+import { PulsarAmqpSiteAdapter, pulsarQueue, type PulsarAmqpSiteAdapterOptions } from './pulsar-amqp.adapter';
 import { amqpJobScript, INLINE_LIMIT_BYTES } from './setup-message';
-import { prepareJob, RECORDS_LOG } from '../pulsar-rest/job-plan';
-import { parseRecords } from '../pulsar-rest/job-records';
+import { prepareJob, RECORDS_LOG } from '../pulsar/job-plan';
+import { parseRecords } from '../pulsar/job-records';
 
 // The real adapter, a Pulsar stand-in and the job-files endpoint, talking through the real RabbitMQ.
 

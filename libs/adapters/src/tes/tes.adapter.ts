@@ -12,10 +12,17 @@ import {
   type SiteSchemes,
   type SubmitJob,
 } from '../site-adapter';
-import { oneLine } from './bounded-text';
+import { oneLine } from '../http/bounded-text';
 import { remoteDocument } from './tes-document';
 import { describeCall, TesDiscovery } from './tes-discovery';
-import { remoteMessage, send, statusFailure, targetOf, type HttpReply, type TesTarget } from './tes-http';
+import {
+  remoteMessage,
+  send,
+  statusFailure,
+  targetOf,
+  type HttpReply,
+  type TesTarget,
+} from '../http/site-http';
 import {
   parseCreateResponse,
   parseJson,

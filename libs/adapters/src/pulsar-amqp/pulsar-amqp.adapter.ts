@@ -1,4 +1,4 @@
-import { pulsarSchemes } from '../pulsar-rest/output-targets';
+import { pulsarSchemes } from '../pulsar/output-targets';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ConsumeMessage } from 'amqplib';
 import {
@@ -11,12 +11,12 @@ import {
   type SiteSchemes,
   type SubmitJob,
 } from '../site-adapter';
-import { oneLine } from '../tes/bounded-text';
-import { completedOutcome, unfinishedOutcome, type OutcomeOptions } from '../pulsar-rest/job-outcome';
-import { FinishedOutcomes } from '../pulsar-rest/finished-outcomes';
-import { PLAN_NAME, prepareJob, remoteJobId } from '../pulsar-rest/job-plan';
+import { oneLine } from '../http/bounded-text';
+import { completedOutcome, unfinishedOutcome, type OutcomeOptions } from '../pulsar/job-outcome';
+import { FinishedOutcomes } from '../pulsar/finished-outcomes';
+import { PLAN_NAME, prepareJob, remoteJobId } from '../pulsar/job-plan';
 import type { PulsarJobs } from '../pulsar-rest/pulsar-jobs';
-import { parseStatus, type PulsarJobStatus, type PulsarStatus } from '../pulsar-rest/pulsar-responses';
+import { parseStatus, type PulsarJobStatus, type PulsarStatus } from '../pulsar/pulsar-responses';
 import { AmqpLink, amqpSecrets, redactAmqpUrl } from './amqp-link';
 import type { JobFilesPort } from './job-files-port';
 import { setupMessage } from './setup-message';
