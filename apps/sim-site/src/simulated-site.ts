@@ -195,14 +195,13 @@ export class SimulatedSite {
 
   /** Preempts every task that holds cores (a cluster that took its nodes back); they end PREEMPTED. */
   preempt(): number {
-    let n = 0;
-    for (const task of this.tasks.values()) {
-      if (task.state === 'INITIALIZING' || task.state === 'RUNNING') {
-        this.finish(task, 'PREEMPTED', 'preempted: the nodes were reclaimed (simulated fault)');
-        n++;
-      }
-    }
-    return n;
+    // Chosen first: finishing one starts queued tasks, which were not running when the nodes went.
+    const victims = [...this.tasks.values()].filter(
+      (t) => t.state === 'INITIALIZING' || t.state === 'RUNNING',
+    );
+    for (const task of victims)
+      this.finish(task, 'PREEMPTED', 'preempted: the nodes were reclaimed (simulated fault)');
+    return victims.length;
   }
 
   /** The process died: every task and timer is gone. */
