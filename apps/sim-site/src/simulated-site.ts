@@ -223,12 +223,12 @@ export class SimulatedSite {
     return c;
   }
 
-  /** Ids of tasks not yet final, by the broker task id each carries in its `constellation.task` tag. */
-  unfinishedByTag(tag: string): Map<string, TesState> {
+  /** The state of every task it holds, keyed by the value of one of its tags (the broker's task id). */
+  statesByTag(tag: string): Map<string, TesState> {
     const out = new Map<string, TesState>();
     for (const t of this.tasks.values()) {
       const value = t.doc.tags[tag];
-      if (value !== undefined && !FINAL.has(t.state)) out.set(value, t.state);
+      if (value !== undefined) out.set(value, t.state);
     }
     return out;
   }
