@@ -88,7 +88,13 @@ export async function startBroker(opts: {
     env.DATABASE_URL = opts.databaseUrl;
     env.CONSTELLATION_SECRET_KEY = opts.secretKey;
   }
-  const child = spawn(process.execPath, brokerCommand(root), { cwd: root, env, stdio: ['ignore', log, log] });
+  // A process group of its own: Ctrl-C reaches the demo alone, which stops the broker after the workload.
+  const child = spawn(process.execPath, brokerCommand(root), {
+    cwd: root,
+    env,
+    stdio: ['ignore', log, log],
+    detached: true,
+  });
   fs.closeSync(log);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${opts.port}`;

@@ -97,11 +97,20 @@ async function run(o: DemoOptions, stopping: { requested: boolean; wake: () => v
     const started = Date.now();
     const elapsed = () => (Date.now() - started) / 1000;
     const atDeath = new Map<string, { at: number; ids: string[] }>();
+    let workloadOver = false;
     for (const f of o.failures) {
-      const timer = setTimeout(() => {
-        const held = [...sim.site(f.slug).statesByTag('constellation.task')]
+      // At its time, or as soon after as it holds a task (until the workload ends): a failure that moves
+      // nothing would show nothing.
+      const holding = () =>
+        [...sim.site(f.slug).statesByTag('constellation.task')]
           .filter(([, s]) => !FINAL.has(s))
           .map(([id]) => id);
+      const strike = () => {
+        const held = holding();
+        if (held.length === 0 && !workloadOver && !stopping.requested) {
+          timer = setTimeout(strike, 50);
+          return;
+        }
         atDeath.set(f.slug, { at: elapsed(), ids: held });
         void sim
           .fault(f.slug, f.mode)
@@ -110,7 +119,8 @@ async function run(o: DemoOptions, stopping: { requested: boolean; wake: () => v
               `demo: ${f.slug} ${f.mode === 'die' ? 'dies' : `fault ${f.mode}`} at ${elapsed().toFixed(0)} s holding ${held.length} task(s)`,
             ),
           );
-      }, f.atSeconds * 1000);
+      };
+      let timer = setTimeout(strike, f.atSeconds * 1000);
       cleanups.push(async () => clearTimeout(timer));
     }
     replay.start();
@@ -136,6 +146,7 @@ async function run(o: DemoOptions, stopping: { requested: boolean; wake: () => v
       await sleep(Math.min(o.progressSeconds * 1000, Math.max(0, end - Date.now())));
       if (!stopping.requested) say(line(elapsed(), await progress(false), sim));
     }
+    workloadOver = true;
     await replay.stop();
     if (stopping.requested) return 130;
 
@@ -200,6 +211,11 @@ async function main(): Promise<void> {
   try {
     process.exitCode = await run(options, stopping);
   } catch (err) {
+    // After Ctrl-C a request cut short by the stopping broker is expected, not worth a stack trace.
+    if (stopping.requested) {
+      process.exitCode = 130;
+      return;
+    }
     process.stderr.write(
       `demo: ${err instanceof DemoUsageError ? err.message : String((err as Error).stack ?? err)}\n`,
     );

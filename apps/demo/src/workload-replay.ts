@@ -99,6 +99,10 @@ export class WorkloadReplay {
     return undefined;
   }
 
+  /**
+   * Every draw of a batch happens before its first submission is awaited, so batches that overlap do not
+   * interleave their draws: a seed gives the same tasks in the same order on every run.
+   */
   private async submitBatch(): Promise<void> {
     const picked = this.pick();
     if (!picked) return;
@@ -107,10 +111,12 @@ export class WorkloadReplay {
       this.draw.uniform() < 0.5 || this.galaxies.length === 1
         ? (this.galaxies.find((g) => g.name === 'usegalaxy.eu') ?? this.galaxies[0])
         : this.galaxies[1 + Math.floor(this.draw.uniform() * (this.galaxies.length - 1))];
-    for (const { gb, res } of picked.sizes) {
-      const seconds = drawRuntimeS(picked.tool, gb, this.draw);
-      await this.submit(picked.tool, galaxy, gb, res, seconds);
-    }
+    const jobs = picked.sizes.map(({ gb, res }) => ({
+      gb,
+      res,
+      seconds: drawRuntimeS(picked.tool, gb, this.draw),
+    }));
+    for (const job of jobs) await this.submit(picked.tool, galaxy, job.gb, job.res, job.seconds);
   }
 
   private async submit(tool: Tool, galaxy: GalaxyStore, gb: number, res: Resources, seconds: number) {
