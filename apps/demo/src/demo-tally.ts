@@ -60,14 +60,19 @@ export function tally(accepted: string[], states: Map<string, string>, held: Set
   return t;
 }
 
-/** `fr01 3/16` per site: tasks holding cores there, of its cores; a dead or faulty site says so. */
+/**
+ * `it03 4, cz01 2+1q, it02 dead (+14 idle)`: each busy site's tasks holding cores there (+ those waiting at
+ * the site), each faulty one's fault, and how many are idle, so that 26 sites fit on a line.
+ */
 export function siteSpread(sim: SimSiteServer): string {
-  return sim
-    .status()
-    .map((s) => {
-      const name = s.slug.replace(/^eu-pulsar-/, '');
-      if (s.fault) return `${name} ${s.fault}`;
-      return `${name} ${s.counts.running}${s.counts.queued ? `+${s.counts.queued}q` : ''}`;
-    })
-    .join(', ');
+  const parts: string[] = [];
+  let idle = 0;
+  for (const s of sim.status()) {
+    const name = s.slug.replace(/^eu-pulsar-/, '');
+    if (s.fault) parts.push(`${name} ${s.fault}`);
+    else if (s.counts.running + s.counts.queued === 0) idle++;
+    else parts.push(`${name} ${s.counts.running}${s.counts.queued ? `+${s.counts.queued}q` : ''}`);
+  }
+  if (idle > 0) parts.push(parts.length === 0 ? `${idle} sites idle` : `(+${idle} idle)`);
+  return parts.join(', ');
 }
