@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { networkSites, SimSiteServer, type NetworkSite } from '../../sim-site/src';
 import { startBroker, type BrokerChild } from './broker-child';
@@ -40,6 +41,17 @@ function freshDataDir(dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
 }
 
+/** A clear message instead of a broker that exits at start-up because another program holds its port. */
+function ensurePortFree(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', () =>
+      reject(new DemoUsageError(`port ${port} is in use (another broker?); choose another with --port`)),
+    );
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve()));
+  });
+}
+
 function line(elapsed: number, t: Tally, sim: SimSiteServer): string {
   return (
     `demo ${elapsed.toFixed(0).padStart(4)}s: ${t.submitted} submitted, ${t.queued} queued, ${t.running} running, ` +
@@ -53,6 +65,7 @@ async function run(o: DemoOptions, stopping: { requested: boolean; wake: () => v
   for (const f of o.failures)
     if (!sites.some((s) => s.slug === f.slug))
       throw new DemoUsageError(`--fail-site ${f.slug} is not one of the demo's sites (${o.sites})`);
+  await ensurePortFree(o.port);
   if (o.databaseUrl === undefined) freshDataDir(o.dataDir);
 
   const adminToken = randomBytes(32).toString('base64url');
