@@ -6,7 +6,7 @@ describe('parseDemoArgs', () => {
     expect(o).toEqual({
       rate: 2,
       durationSeconds: undefined,
-      drainSeconds: 120,
+      drainSeconds: 60,
       sites: 'active',
       failures: [],
       seed: 1,

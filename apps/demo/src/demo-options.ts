@@ -106,7 +106,7 @@ export function parseDemoArgs(argv: string[], cwd = process.cwd()): DemoOptions 
   return {
     rate: number('rate', one('rate'), 2, 0.01, 1000),
     durationSeconds: one('duration') === undefined ? undefined : number('duration', one('duration'), 0, 1),
-    drainSeconds: number('drain', one('drain'), 120, 0),
+    drainSeconds: number('drain', one('drain'), 60, 0),
     sites,
     failures: ((values['fail-site'] as string[] | undefined) ?? []).map(parseFailure),
     seed: integer('seed', one('seed'), 1, 0, 2 ** 31 - 1),
