@@ -103,10 +103,6 @@ export class SimulatedSite {
     this.memoryFree = config.memoryGib;
   }
 
-  get config(): Readonly<SimSiteConfig> {
-    return this.cfg;
-  }
-
   create(body: unknown): { id: string } {
     if (this.fault === 'refuse')
       throw new SimHttpError(422, 'SITE_REFUSED', `${this.slug} refuses new tasks (simulated fault)`);
