@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import { networkSites, SimSiteServer, type NetworkSite } from '../../sim-site/src';
 import { startBroker, type BrokerChild } from './broker-child';
 import { BrokerApi } from './broker-api';
-import { brokerStates, FINAL, heldAtSites, siteSpread, tally, type Tally } from './demo-tally';
+import { brokerStates, heldAtSites, siteSpread, tally, type Tally } from './demo-tally';
+import { finalReport } from './final-report';
+import { scheduleFailures } from './site-failures';
 import { DemoUsageError, parseDemoArgs, USAGE, type DemoOptions } from './demo-options';
 import { createPrincipals, registerGalaxyStores, registerSites } from './network-setup';
 import { WorkloadReplay } from './workload-replay';
@@ -109,33 +111,14 @@ async function run(o: DemoOptions, stopping: { requested: boolean; wake: () => v
     const replay = new WorkloadReplay(api, principals.submitterToken, o.rate, sites, stores, o.seed);
     const started = Date.now();
     const elapsed = () => (Date.now() - started) / 1000;
-    const atDeath = new Map<string, { at: number; ids: string[] }>();
     let workloadOver = false;
-    for (const f of o.failures) {
-      // At its time, or as soon after as it holds a task (until the workload ends): a failure that moves
-      // nothing would show nothing.
-      const holding = () =>
-        [...sim.site(f.slug).statesByTag('constellation.task')]
-          .filter(([, s]) => !FINAL.has(s))
-          .map(([id]) => id);
-      const strike = () => {
-        const held = holding();
-        if (held.length === 0 && !workloadOver && !stopping.requested) {
-          timer = setTimeout(strike, 50);
-          return;
-        }
-        atDeath.set(f.slug, { at: elapsed(), ids: held });
-        void sim
-          .fault(f.slug, f.mode)
-          .then(() =>
-            say(
-              `demo: ${f.slug} ${f.mode === 'die' ? 'dies' : `fault ${f.mode}`} at ${elapsed().toFixed(0)} s holding ${held.length} task(s)`,
-            ),
-          );
-      };
-      let timer = setTimeout(strike, f.atSeconds * 1000);
-      cleanups.push(async () => clearTimeout(timer));
-    }
+    const failures = scheduleFailures(
+      sim,
+      o.failures,
+      { elapsed, over: () => workloadOver || stopping.requested },
+      say,
+    );
+    cleanups.push(async () => failures.cancel());
     replay.start();
     cleanups.push(() => replay.stop());
 
@@ -179,25 +162,9 @@ async function run(o: DemoOptions, stopping: { requested: boolean; wake: () => v
       const again = await progress(true);
       final = { ...again, lost: again.lost.filter((id) => final.lost.includes(id)) };
     }
-    if (replay.refused > 0)
-      say(`demo: ${replay.refused} submission(s) refused by the broker; last: ${replay.lastRefusal}`);
     const states = await brokerStates(api, principals.submitterToken, replay.accepted.keys());
-    for (const [slug, death] of atDeath) {
-      const finished = death.ids.filter((id) => FINAL.has(states.get(id) ?? ''));
-      const complete = finished.filter((id) => states.get(id) === 'COMPLETE').length;
-      say(
-        `demo: ${slug} held ${death.ids.length} task(s) when it failed at ${death.at.toFixed(0)} s; ` +
-          `${complete} of them complete elsewhere, ${finished.length - complete} failed, ${death.ids.length - finished.length} unfinished`,
-      );
-    }
-    if (final.queued + final.running > 0)
-      say(
-        `demo: ${final.queued + final.running} task(s) still in flight after the drain (${final.queued} queued, ${final.running} running)`,
-      );
-    if (final.lost.length > 0) say(`demo: lost tasks: ${final.lost.slice(0, 20).join(', ')}`);
-    say(
-      `demo: ${final.submitted} submitted, ${final.complete} complete, ${final.failed} failed, ${final.lost.length} lost`,
-    );
+    const refused = { count: replay.refused, last: replay.lastRefusal };
+    for (const l of finalReport(final, states, failures.records, refused)) say(l);
     return final.lost.length === 0 ? 0 : 1;
   } finally {
     await cleanup();
