@@ -86,10 +86,14 @@ function placeholder(country: string | null): { country: string; lat: number; lo
   return { country: c, lat: cap[0], lon: cap[1] };
 }
 
-export function loadNetwork(dataDir = path.join(__dirname, 'data')): Network {
+/** The active endpoints (bench:sim's network); `includeInactive` adds the test and historic ones (the demo's `all`). */
+export function loadNetwork(
+  dataDir = path.join(__dirname, 'data'),
+  options: { includeInactive?: boolean } = {},
+): Network {
   const raw = JSON.parse(fs.readFileSync(path.join(dataDir, 'pulsar-network.json'), 'utf8')) as RawNetwork;
   const sites: SimSite[] = raw.pulsar_endpoints
-    .filter((e) => e.status === 'active')
+    .filter((e) => options.includeInactive || e.status === 'active')
     .map((e) => {
       const hasCoords = e.latitude !== null && e.longitude !== null && e.country !== null;
       const p = hasCoords ? { country: e.country as string, lat: 0, lon: 0 } : placeholder(e.country);
