@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { ProbeScheduler, ProbeService } from '@constellation/dispatch';
+import { ProbeLoop, ProbeService } from '@constellation/dispatch';
 import { SiteHealthRepository } from '@constellation/registry';
 import { startFakePulsarSite, FakePulsarSite } from './support/fake-pulsar-site';
 import { startFakeSite, FakeSite } from './support/fake-site';
@@ -241,8 +241,8 @@ describe('probe scheduling', () => {
     fake.answerAfter(300);
     await dueSince(id, 1);
     const rounds = () => [
-      t.app.get(ProbeScheduler).tick(),
-      second.app.get(ProbeScheduler).tick(),
+      t.app.get(ProbeLoop).tick(),
+      second.app.get(ProbeLoop).tick(),
       t.app.get(ProbeService).probeDueSites(),
       second.app.get(ProbeService).probeDueSites(),
       t.app.get(ProbeService).probeSite(id),

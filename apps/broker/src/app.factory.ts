@@ -15,10 +15,10 @@ import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { ClientErrorEdge } from './http/client-error-edge';
 import { registerJsonBodies } from './http/json-body';
 import { documentErrorAnswers } from './http/openapi-errors';
-import { RuntimeOptions } from './runtime-options';
+import { AppOptions } from './app-options';
 
 /** Builds the configured application (not yet listening); shared by main.ts and the end-to-end tests. */
-export async function createApp(runtime: RuntimeOptions): Promise<INestApplication> {
+export async function createApp(runtime: AppOptions): Promise<INestApplication> {
   // Errors before any route: the handlers log and count through the application, built after the adapter.
   const edge = new ClientErrorEdge();
   // Fastify rather than Express: a request costs the process a third of the CPU (docs/tes.md#performance).

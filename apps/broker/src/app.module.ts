@@ -10,12 +10,12 @@ import { RegistryModule } from '@constellation/registry';
 import { DispatchModule, SiteSchemesModule } from '@constellation/dispatch';
 import { JobFilesModule } from '@constellation/job-files';
 import { RateLimitModule } from './http/rate-limit.module';
-import { RuntimeOptions } from './runtime-options';
+import { AppOptions } from './app-options';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 @Module({})
 export class AppModule {
-  static forRoot(runtime: RuntimeOptions): DynamicModule {
+  static forRoot(runtime: AppOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [

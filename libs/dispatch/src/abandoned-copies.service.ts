@@ -10,8 +10,8 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { AbandonedCopy, AbandonedCopyRepository } from './abandoned-copy.repository';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
-import { SiteAccess, SiteDirectory } from './site-directory';
-import { claimEach } from './work-pacing';
+import { SiteAccess, DispatchSites } from './dispatch-sites';
+import { claimEach } from './bounded-workers';
 
 const BATCH = 64;
 const CONCURRENCY = 4;
@@ -39,7 +39,7 @@ export class AbandonedCopiesService {
   constructor(
     private readonly copies: AbandonedCopyRepository,
     private readonly tasks: DispatchRepository,
-    private readonly directory: SiteDirectory,
+    private readonly directory: DispatchSites,
     private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

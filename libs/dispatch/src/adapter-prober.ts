@@ -1,7 +1,7 @@
 import type { SiteAdapters } from '@constellation/adapters';
 import type { AppConfig } from '@constellation/config';
 import type { SiteProber } from './probe.service';
-import type { SiteDirectory } from './site-directory';
+import type { DispatchSites } from './dispatch-sites';
 
 /** How long a probe may take: inside the lease, so a slow site never outlives its claim. */
 export function probeTimeoutMs(config: Pick<AppConfig, 'leaseSeconds'>): number {
@@ -12,7 +12,7 @@ export function probeTimeoutMs(config: Pick<AppConfig, 'leaseSeconds'>): number 
  * Probes a site through its kind's adapter (a TES site answers service-info with our credentials, and
  * reports its version), recording the URL schemes it fetches itself.
  */
-export function adapterProber(adapters: SiteAdapters, directory: SiteDirectory): SiteProber {
+export function adapterProber(adapters: SiteAdapters, directory: DispatchSites): SiteProber {
   return async (target) => {
     const adapter = adapters.for(target.kind);
     const entry = adapter ? await directory.site(target.id) : null;

@@ -4,8 +4,9 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { addSystemLog, withAttemptLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
-import { SiteDirectory } from './site-directory';
-import { claimEach, failingTooLong, retryDelayMs } from './work-pacing';
+import { DispatchSites } from './dispatch-sites';
+import { claimEach } from './bounded-workers';
+import { failingTooLong, retryDelayMs } from './site-failure-timing';
 
 const BATCH = 64;
 const CONCURRENCY = 8;
@@ -20,7 +21,7 @@ export class CancellationService {
 
   constructor(
     private readonly repo: DispatchRepository,
-    private readonly directory: SiteDirectory,
+    private readonly directory: DispatchSites,
     private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,

@@ -16,12 +16,12 @@ import { AbandonedCopyRepository } from './abandoned-copy.repository';
 import { CancellationService } from './cancellation.service';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
-import { DispatchScheduler } from './dispatch.scheduler';
+import { DispatchLoop } from './dispatch.loop';
 import { instrumentedAdapter } from './instrumented-adapter';
 import { PlacementService } from './placement.service';
-import { ProbeScheduler } from './probe.scheduler';
+import { ProbeLoop } from './probe.loop';
 import { ProbeService, SITE_PROBER } from './probe.service';
-import { SiteDirectory } from './site-directory';
+import { DispatchSites } from './dispatch-sites';
 import { SubmissionService } from './submission.service';
 import { TaskInsightController } from './task-insight.controller';
 import { TrackingService } from './tracking.service';
@@ -58,7 +58,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
       useFactory: adapterRegistry,
       inject: [APP_CONFIG, RUNTIME_SECRET_KEY, DispatchMetrics],
     },
-    SiteDirectory,
+    DispatchSites,
     DispatchRepository,
     DispatchMetrics,
     PlacementService,
@@ -67,24 +67,24 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     CancellationService,
     AbandonedCopyRepository,
     AbandonedCopiesService,
-    DispatchScheduler,
+    DispatchLoop,
     ProbeService,
-    ProbeScheduler,
+    ProbeLoop,
     {
       provide: SITE_INPUT_SCHEMES,
       useFactory:
-        (directory: SiteDirectory): SiteInputSchemes =>
+        (directory: DispatchSites): SiteInputSchemes =>
         () =>
           directory.inputSchemes(),
-      inject: [SiteDirectory],
+      inject: [DispatchSites],
     },
     {
       provide: SITE_PROBER,
       useFactory: adapterProber,
-      inject: [SiteAdapters, SiteDirectory],
+      inject: [SiteAdapters, DispatchSites],
     },
   ],
-  exports: [ProbeService, DispatchScheduler, PlacementService, SiteAdapters, SiteDirectory],
+  exports: [ProbeService, DispatchLoop, PlacementService, SiteAdapters, DispatchSites],
 })
 export class DispatchModule {}
 
@@ -99,10 +99,10 @@ export class DispatchModule {}
     {
       provide: SITE_INPUT_SCHEMES,
       useFactory:
-        (directory: SiteDirectory): SiteInputSchemes =>
+        (directory: DispatchSites): SiteInputSchemes =>
         () =>
           directory.inputSchemes(),
-      inject: [SiteDirectory],
+      inject: [DispatchSites],
     },
   ],
   exports: [SITE_INPUT_SCHEMES],

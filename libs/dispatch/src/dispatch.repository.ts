@@ -133,7 +133,7 @@ export interface AbandonNote {
 }
 
 /** An update, the event it records and the copy it abandons, as one dispatch step decides them. */
-export interface Transition {
+export interface TaskChange {
   update: TaskUpdate;
   event?: TaskEventNote;
   abandon?: AbandonNote;
@@ -331,7 +331,7 @@ export class DispatchRepository {
   async withClaim(
     id: string,
     replica: string,
-    fn: (task: DispatchTask) => (Transition & { quiet?: boolean }) | null,
+    fn: (task: DispatchTask) => (TaskChange & { quiet?: boolean }) | null,
     now: Date,
   ): Promise<boolean> {
     return this.db.transaction(async (m) => {

@@ -17,7 +17,7 @@ import { validateTaskDocument, type TesTaskLog } from '@constellation/tes';
 import { addSystemLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
-import { DirectorySite, SiteDirectory, withUsage } from './site-directory';
+import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
 import { StorePrefixes, taskRequirement } from './task-requirement';
 
 export interface PlacementRound {
@@ -102,7 +102,7 @@ export class PlacementService {
 
   constructor(
     private readonly repo: DispatchRepository,
-    private readonly directory: SiteDirectory,
+    private readonly directory: DispatchSites,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

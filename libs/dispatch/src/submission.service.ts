@@ -4,11 +4,12 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { withAttemptLog } from './attempt-log';
-import { transitionFor } from './attempt-transitions';
+import { changeFor } from './attempt-changes';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
-import { SiteAccess, SiteDirectory } from './site-directory';
-import { claimEach, failingTooLong, retryDelayMs } from './work-pacing';
+import { SiteAccess, DispatchSites } from './dispatch-sites';
+import { claimEach } from './bounded-workers';
+import { failingTooLong, retryDelayMs } from './site-failure-timing';
 
 const BATCH = 64;
 const CONCURRENCY = 8;
@@ -22,7 +23,7 @@ export class SubmissionService {
 
   constructor(
     private readonly repo: DispatchRepository,
-    private readonly directory: SiteDirectory,
+    private readonly directory: DispatchSites,
     private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -289,7 +290,7 @@ export class SubmissionService {
         if (fresh.state !== 'INITIALIZING') return { update: { nextCheckAt: now } };
         const decision = decideAttempt(attemptContext(fresh, this.config), event);
         this.metrics.decided(decision);
-        const transition = transitionFor(fresh, decision, undefined, now, this.config);
+        const transition = changeFor(fresh, decision, undefined, now, this.config);
         if (!mayExist || fresh.siteId === null || !('reason' in event)) return transition;
         return {
           ...transition,

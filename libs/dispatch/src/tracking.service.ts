@@ -10,11 +10,12 @@ import {
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
-import { transitionFor } from './attempt-transitions';
+import { changeFor } from './attempt-changes';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
-import { SiteAccess, SiteDirectory } from './site-directory';
-import { failingTooLong, mapConcurrent, retryDelayMs } from './work-pacing';
+import { SiteAccess, DispatchSites } from './dispatch-sites';
+import { mapConcurrent } from './bounded-workers';
+import { failingTooLong, retryDelayMs } from './site-failure-timing';
 
 /** Tasks one claim takes: small enough that one site's batched status call fits well inside a lease. */
 const CLAIM = 32;
@@ -33,7 +34,7 @@ export class TrackingService {
 
   constructor(
     private readonly repo: DispatchRepository,
-    private readonly directory: SiteDirectory,
+    private readonly directory: DispatchSites,
     private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -185,7 +186,7 @@ export class TrackingService {
         const decision = decideAttempt(attemptContext(fresh, this.config), event);
         this.metrics.decided(decision);
         const status = event.kind === 'status' ? event.status : undefined;
-        const transition = transitionFor(fresh, decision, status, now, this.config);
+        const transition = changeFor(fresh, decision, status, now, this.config);
         if (decision.action !== 'progress') {
           decided = `${decision.action}: ${decision.reason}`;
           // The site did not say the copy ended: it may still run there, and must be stopped when it answers.

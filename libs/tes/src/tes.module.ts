@@ -5,7 +5,7 @@ import { ServiceInfoService } from './service-info.service';
 import { TaskRepository } from './task.repository';
 import { TaskService } from './task.service';
 import { TaskPurgeRepository } from './task-purge.repository';
-import { TaskPurgeScheduler } from './task-purge.scheduler';
+import { TaskPurgeLoop } from './task-purge.loop';
 import { TaskPurgeService } from './task-purge.service';
 import { TesController } from './tes.controller';
 
@@ -19,7 +19,7 @@ import { TesController } from './tes.controller';
     ServiceInfoService,
     TaskPurgeRepository,
     TaskPurgeService,
-    TaskPurgeScheduler,
+    TaskPurgeLoop,
   ],
   exports: [TaskRepository, TaskService, TaskPurgeService],
 })

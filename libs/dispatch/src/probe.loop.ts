@@ -28,7 +28,7 @@ export function probePollSeconds(config: Pick<AppConfig, 'probeSeconds'>): numbe
  * (tests drive the rounds), including the probes that admin and provider actions ask for.
  */
 @Injectable()
-export class ProbeScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ProbeLoop implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('probes');
   private running = false;
   private current: Promise<void> = Promise.resolve();

@@ -9,7 +9,7 @@ const CATCH_UP_MS = 5 * 60_000;
 
 /** The purge's timer: once shortly after start, then daily. TaskPurgeService does the work. */
 @Injectable()
-export class TaskPurgeScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class TaskPurgeLoop implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('retention');
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> = Promise.resolve();

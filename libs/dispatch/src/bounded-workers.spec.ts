@@ -1,6 +1,6 @@
-import { claimEach, failingTooLong, giveUpAfterMs, mapConcurrent } from './work-pacing';
+import { claimEach, mapConcurrent } from './bounded-workers';
 
-describe('work pacing', () => {
+describe('bounded workers', () => {
   it('claims one item per worker at a time, up to the limit, and reports failures without stopping', async () => {
     const queue = Array.from({ length: 10 }, (_, i) => i);
     let inFlight = 0;
@@ -54,15 +54,5 @@ describe('work pacing', () => {
       () => undefined,
     );
     expect(seen).toEqual([2, 3]);
-  });
-
-  it('gives a failing site twice the time probes need to call it offline, at least a minute', () => {
-    expect(giveUpAfterMs({ probeSeconds: 30, probeFailures: 3 })).toBe(180_000);
-    expect(giveUpAfterMs({ probeSeconds: 1, probeFailures: 2 })).toBe(60_000);
-    const cfg = { probeSeconds: 30, probeFailures: 3 };
-    const now = new Date(1_000_000_000);
-    expect(failingTooLong(null, now, cfg)).toBe(false);
-    expect(failingTooLong(new Date(now.getTime() - 180_000), now, cfg)).toBe(false);
-    expect(failingTooLong(new Date(now.getTime() - 180_001), now, cfg)).toBe(true);
   });
 });

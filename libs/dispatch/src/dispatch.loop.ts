@@ -35,7 +35,7 @@ export interface DispatchRound {
  * stop what was cancelled. Every replica runs it; leases and the placement lock share the work out.
  */
 @Injectable()
-export class DispatchScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('dispatch');
   /** Names this replica's leases; unique per process so a restarted replica never inherits old claims. */
   readonly replica = `${hostname()}:${process.pid}:dispatch:${randomBytes(3).toString('hex')}`;

@@ -1,4 +1,4 @@
-import { TaskPurgeScheduler } from './task-purge.scheduler';
+import { TaskPurgeLoop } from './task-purge.loop';
 import type { PurgeReport, TaskPurgeService } from './task-purge.service';
 
 const MINUTE = 60_000;
@@ -20,7 +20,7 @@ function fakePurge(answers: Array<PurgeReport | null | Error>) {
 
 const report = (more: boolean): PurgeReport => ({ tasks: 1, events: 1, idempotencyKeys: 0, more });
 
-describe('TaskPurgeScheduler', () => {
+describe('TaskPurgeLoop', () => {
   beforeEach(() => jest.useFakeTimers({ now: new Date('2026-12-01T00:00:00Z') }));
   afterEach(() => jest.useRealTimers());
 
@@ -31,7 +31,7 @@ describe('TaskPurgeScheduler', () => {
       new Error('database down'),
       report(false),
     ]);
-    const scheduler = new TaskPurgeScheduler(purge);
+    const scheduler = new TaskPurgeLoop(purge);
     // The failure's log line goes through Nest's logger; keep the test output quiet.
     jest.spyOn(scheduler['logger'], 'error').mockImplementation(() => undefined);
     scheduler.onApplicationBootstrap();
@@ -53,7 +53,7 @@ describe('TaskPurgeScheduler', () => {
 
   it('runs no purge after shutdown', async () => {
     const { purge, runs } = fakePurge([]);
-    const scheduler = new TaskPurgeScheduler(purge);
+    const scheduler = new TaskPurgeLoop(purge);
     scheduler.onApplicationBootstrap();
     await scheduler.beforeApplicationShutdown();
     await jest.advanceTimersByTimeAsync(2 * DAY);

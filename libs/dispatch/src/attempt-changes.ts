@@ -2,19 +2,19 @@ import type { RemoteStatus } from '@constellation/adapters';
 import type { AppConfig } from '@constellation/config';
 import { AttemptDecision } from './attempt-outcome';
 import { addSystemLog, mergeRemoteStatus, withAttemptLog } from './attempt-log';
-import { DispatchTask, Transition, TaskUpdate } from './dispatch.repository';
+import { DispatchTask, TaskChange, TaskUpdate } from './dispatch.repository';
 
 /**
  * Turns a decision about the current attempt into the row update and event to write. `status` is what the
  * site reported, when it reported anything.
  */
-export function transitionFor(
+export function changeFor(
   task: DispatchTask,
   decision: AttemptDecision,
   status: RemoteStatus | undefined,
   now: Date,
   config: Pick<AppConfig, 'trackSeconds'>,
-): Transition {
+): TaskChange {
   const siteId = task.siteId;
   const attempt = task.attempt;
   const stamp = now.toISOString();

@@ -5,12 +5,12 @@ import { MetricsService } from '@constellation/observability';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { CancellationService } from './cancellation.service';
 import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchScheduler } from './dispatch.scheduler';
+import { DispatchLoop } from './dispatch.loop';
 import { PlacementService } from './placement.service';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
-describe('DispatchScheduler', () => {
+describe('DispatchLoop', () => {
   function scheduler(fail: { value: boolean }) {
     const maybe = async <T>(v: T) => {
       if (fail.value) throw new Error('database unreachable');
@@ -20,7 +20,7 @@ describe('DispatchScheduler', () => {
       { registry: new Registry() } as unknown as MetricsService,
       { query: async () => [] } as never,
     );
-    const s = new DispatchScheduler(
+    const s = new DispatchLoop(
       {
         placeQueued: () => maybe({ placed: 1, failed: 0, waiting: 0, ran: true }),
       } as unknown as PlacementService,

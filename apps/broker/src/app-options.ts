@@ -4,7 +4,7 @@ import { AppConfig } from '@constellation/config';
 export { RUNTIME_SECRET_KEY } from '@constellation/config';
 
 /** What start-up resolved before Nest boots: the validated config, the database to use and the secret key. */
-export interface RuntimeOptions {
+export interface AppOptions {
   config: AppConfig;
   databaseUrl: string;
   secretKey: string;

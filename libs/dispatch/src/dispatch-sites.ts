@@ -27,7 +27,7 @@ const WILDCARD = { inputs: ['*'], outputs: ['*'] };
  * adapter for are left out (and said so once), so no task is ever placed where nothing can submit it.
  */
 @Injectable()
-export class SiteDirectory {
+export class DispatchSites {
   private readonly logger = new Logger('dispatch');
   private readonly warnedKinds = new Set<string>();
 
