@@ -3,6 +3,7 @@ import { AuthAndTasks1764000100000 } from './1764000100000-AuthAndTasks';
 import { RegistryTables1764000200000 } from './1764000200000-RegistryTables';
 import { TaskDispatch1764000300000 } from './1764000300000-TaskDispatch';
 import { ListIndexCoversState1764000400000 } from './1764000400000-ListIndexCoversState';
+import { TaskInputContent1764000600000 } from './1764000600000-TaskInputContent';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -10,4 +11,5 @@ export const MIGRATIONS: MigrationList = [
   RegistryTables1764000200000,
   TaskDispatch1764000300000,
   ListIndexCoversState1764000400000,
+  TaskInputContent1764000600000,
 ];

@@ -1,17 +1,20 @@
 export * from './tes.types';
 export * from './task.entity';
 export * from './task-event.entity';
+export * from './task-input-content.entity';
 export * from './installation.entity';
 
 import { InstallationEntity } from './installation.entity';
 import { TaskEventEntity } from './task-event.entity';
+import { TaskInputContentEntity } from './task-input-content.entity';
 import { TaskEntity } from './task.entity';
 
-export const TES_ENTITIES = [TaskEntity, TaskEventEntity, InstallationEntity];
+export const TES_ENTITIES = [TaskEntity, TaskEventEntity, TaskInputContentEntity, InstallationEntity];
 export * from './tes.module';
 export * from './task.repository';
 export * from './task.service';
 export * from './task-views';
+export * from './inline-content';
 export * from './task-document.validator';
 export * from './backend-parameters';
 export * from './list-query';

@@ -7,7 +7,17 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { PreparedSql } from '@constellation/persistence';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
-import { NO_CURSOR, pageOf, TaskPageJson, minimalPagesSql, viewPageSql, viewsByIdSql } from './task-views';
+import { queuedInlineContentExceeded, SplitDocument, splitInlineContent } from './inline-content';
+import {
+  fullPageSql,
+  fullViewsByIdSql,
+  minimalPagesSql,
+  NO_CURSOR,
+  pageOf,
+  TaskPageJson,
+  viewPageSql,
+  viewsByIdSql,
+} from './task-views';
 import type { TaskDocument, TesState, TesTaskLog, TesView } from './tes.types';
 
 /** A submitter's MINIMAL page at the default size, without filters: what minimalPagesSql reads several of. */
@@ -19,7 +29,21 @@ interface PageKey {
 interface PageRow {
   tasks: string | null;
   found: number;
+  /** fullPageSql only: the tasks its limit found, of which the byte budget kept `found`. */
+  candidates?: number;
 }
+
+/**
+ * Contents a batch of FULL gets puts in its one statement, per task, at most: a task whose contents weigh
+ * more is read by a statement of its own (see fullViewsByIdSql).
+ */
+const BATCHED_CONTENT_BYTES = 64 * 1024;
+
+/**
+ * Tasks whose inline contents count against their submitter's quota; the same list as the partial index
+ * task_submitter_id_content_idx, so the quota's sum reads that index alone.
+ */
+const UNFINISHED_STATES = `('UNKNOWN', 'QUEUED', 'INITIALIZING', 'RUNNING', 'PAUSED', 'CANCELING')`;
 
 /** Pages read by one statement, at most: a larger group keeps one PostgreSQL backend busy while others wait. */
 const PAGES_PER_STATEMENT = 8;
@@ -153,7 +177,11 @@ export class TaskRepository {
   }
 
   /** One statement for the tasks and their QUEUED events; its text depends only on the row count. */
-  private async insertRows(rows: NewTaskRow[]): Promise<void> {
+  private async insertRows(
+    rows: NewTaskRow[],
+    run: (text: string, params: unknown[]) => Promise<unknown> = (text, params) =>
+      this.sql.query(text, params),
+  ): Promise<void> {
     const params: unknown[] = [];
     const values = rows.map((r) => {
       const at = params.length;
@@ -163,7 +191,7 @@ export class TaskRepository {
         `$${at + 6}::timestamptz, $${at + 7}::uuid, $${at + 8}::text)`
       );
     });
-    await this.sql.query(
+    await run(
       `WITH new (id, submitter_id, name, document, tags, created_at, event_id, reason) AS (VALUES ${values.join(', ')}),
        inserted AS (
          INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
@@ -187,16 +215,19 @@ export class TaskRepository {
     reason = 'accepted',
   ): Promise<TaskEntity> {
     const id = newId();
-    await this.inserts.add({
+    const split = splitInlineContent(document);
+    const row: NewTaskRow = {
       id,
       submitterId,
       name: document.name ?? null,
-      document: JSON.stringify(document),
+      document: JSON.stringify(split.document),
       tags: JSON.stringify(document.tags),
       createdAt: now.toISOString(),
       eventId: newId(),
       reason,
-    });
+    };
+    if (split.contents.length === 0) await this.inserts.add(row);
+    else await this.insertWithContent(row, split);
     return Object.assign(new TaskEntity(), {
       id,
       submitterId,
@@ -218,8 +249,46 @@ export class TaskRepository {
       preemptions: 0,
       queuedAt: null,
       failingSince: null,
+      contentBytes: String(split.bytes),
+      contentJsonBytes: String(split.jsonBytes),
       version: 1,
     } satisfies Omit<TaskEntity, 'submitter'>);
+  }
+
+  /**
+   * A task with inline contents, its event and its contents, in one transaction that also checks the
+   * submitter's quota of inline content held by unfinished tasks. The advisory lock (per submitter, across
+   * replicas) makes the check and the insert one step: two creates that each fit alone cannot both pass.
+   */
+  private async insertWithContent(row: NewTaskRow, split: SplitDocument): Promise<void> {
+    await this.db.transaction(async (m) => {
+      await m.query(
+        `SELECT pg_advisory_xact_lock(hashtextextended('constellation.inline-content:' || $1, 0))`,
+        [row.submitterId],
+      );
+      const [{ held }] = (await m.query(
+        `SELECT coalesce(sum(content_bytes), 0)::text AS held FROM task
+         WHERE submitter_id = $1 AND content_bytes > 0 AND state IN ${UNFINISHED_STATES}`,
+        [row.submitterId],
+      )) as { held: string }[];
+      const limit = this.config.maxQueuedInlineBytes;
+      if (Number(held) + split.bytes > limit)
+        throw queuedInlineContentExceeded(Number(held), split.bytes, limit);
+      await this.insertRows([row], (text, params) => m.query(text, params));
+      await m.query(
+        `WITH stored AS (
+           INSERT INTO task_input_content (task_id, input_index, content)
+           SELECT $1, i, c FROM unnest($2::int[], $3::text[]) AS u(i, c))
+         UPDATE task SET content_bytes = $4, content_json_bytes = $5 WHERE id = $1`,
+        [
+          row.id,
+          split.contents.map((c) => c.index),
+          split.contents.map((c) => c.content),
+          split.bytes,
+          split.jsonBytes,
+        ],
+      );
+    });
   }
 
   // Prepared SQL on the hottest read paths: TypeORM's query building costs more than the query itself.
@@ -248,11 +317,19 @@ export class TaskRepository {
   }
 
   private async findJsonMany(ids: readonly string[], view: TesView): Promise<Array<TaskJson | null>> {
-    const rows = await this.sql.query<{ id: string; submitter_id: string; json: string }>(
-      viewsByIdSql(view),
-      [ids],
+    const sql = view === 'FULL' ? fullViewsByIdSql(BATCHED_CONTENT_BYTES) : viewsByIdSql(view);
+    const rows = await this.sql.query<{ id: string; submitter_id: string; json: string | null }>(sql, [ids]);
+    // Tasks with large contents, one statement each, one after the other: a batch holds one at a time.
+    for (const row of rows) {
+      if (row.json !== null) continue;
+      const [own] = await this.sql.query<{ json: string }>(viewsByIdSql('FULL'), [[row.id]]);
+      row.json = own?.json ?? null;
+    }
+    const byId = new Map(
+      rows
+        .filter((r) => r.json !== null)
+        .map((r) => [r.id, { submitterId: r.submitter_id, json: r.json as string }]),
     );
-    const byId = new Map(rows.map((r) => [r.id, { submitterId: r.submitter_id, json: r.json }]));
     return ids.map((id) => byId.get(id) ?? null);
   }
 
@@ -284,12 +361,14 @@ export class TaskRepository {
     // which read the table, it might walk the primary key past every other submitter's tasks), nor a rare
     // state from a common one, and a name prefix can use its index only when the planner sees the prefix.
     // An admin's page has one right plan, the walk down the primary key.
-    const [row] = await this.sql.query<PageRow>(
-      // One row past the page tells whether another page exists, so the last page carries no token.
-      viewPageSql(view, where.join(' AND '), pageSize + 1),
-      params,
-      { prepare: usualPage && q.submitterId === undefined },
-    );
+    // One row past the page tells whether another page exists, so the last page carries no token.
+    const sql =
+      view === 'FULL'
+        ? fullPageSql(where.join(' AND '), pageSize + 1, this.config.listPageBytes)
+        : viewPageSql(view, where.join(' AND '), pageSize + 1);
+    const [row] = await this.sql.query<PageRow>(sql, params, {
+      prepare: usualPage && q.submitterId === undefined,
+    });
     return pageOf(row, pageSize);
   }
 
