@@ -7,7 +7,7 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { PreparedSql } from '@constellation/persistence';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
-import { queuedInlineContentExceeded, SplitDocument, splitInlineContent } from './inline-content';
+import { queuedInlineContentExceeded, splitInlineContent } from './inline-content';
 import {
   fullPageSql,
   fullViewsByIdSql,
@@ -70,12 +70,20 @@ interface NewTaskRow {
   createdAt: string;
   eventId: string;
   reason: string;
+  /** The inline contents, taken out of `document` (see splitInlineContent), and what they weigh. */
+  contentIndexes: number[];
+  contents: string[];
+  contentBytes: number;
+  contentJsonBytes: number;
+  /** Set by the write when the submitter's quota refused the row: the bytes its unfinished tasks hold. */
+  refusedHolding?: number;
 }
 
 /**
  * At most 32 creates per statement (one per concurrent client connection in the usual case; each row count is
- * a prepared statement of its own) and about 8 M characters of documents and tags (the tags go in twice,
- * inside the document and alone), well under what a statement may carry.
+ * a prepared statement of its own) and about 8 M characters of documents, tags and inline contents (the tags
+ * go in twice, inside the document and alone), well under what a statement may carry; a task with more
+ * contents than that is a group of its own.
  */
 const INSERT_GROUP_LIMITS = { maxItems: 32, maxBytes: 8 * 1024 * 1024 };
 
@@ -165,7 +173,7 @@ export class TaskRepository {
     this.inserts = new GroupWriter(
       (rows) => this.insertRows(rows),
       INSERT_GROUP_LIMITS,
-      (r) => r.document.length + r.tags.length,
+      (r) => r.document.length + r.tags.length + r.contentBytes,
       // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
       (err) => /^2[23]/.test(String((err as { code?: unknown }).code ?? '')),
     );
@@ -176,32 +184,68 @@ export class TaskRepository {
     });
   }
 
-  /** One statement for the tasks and their QUEUED events; its text depends only on the row count. */
-  private async insertRows(
-    rows: NewTaskRow[],
-    run: (text: string, params: unknown[]) => Promise<unknown> = (text, params) =>
-      this.sql.query(text, params),
-  ): Promise<void> {
+  /**
+   * One statement for the tasks, their QUEUED events and their inline contents; its text depends only on
+   * the row count. A row whose contents would take its submitter's unfinished tasks past
+   * CONSTELLATION_MAX_QUEUED_INLINE_BYTES (counting the group's earlier rows) is not stored and comes back
+   * marked `refusedHolding`. The sum is read by this statement, after the submitters' advisory locks were
+   * taken by an earlier one in the same transaction: a statement sees only what was committed before it
+   * began, so locks taken inside it would come too late. Groups without contents need neither.
+   */
+  private async insertRows(rows: NewTaskRow[]): Promise<void> {
     const params: unknown[] = [];
-    const values = rows.map((r) => {
+    const values = rows.map((r, n) => {
       const at = params.length;
       params.push(r.id, r.submitterId, r.name, r.document, r.tags, r.createdAt, r.eventId, r.reason);
+      params.push(r.contentBytes, r.contentJsonBytes, r.contentIndexes, r.contents);
       return (
-        `($${at + 1}::uuid, $${at + 2}::uuid, $${at + 3}::text, $${at + 4}::jsonb, $${at + 5}::jsonb, ` +
-        `$${at + 6}::timestamptz, $${at + 7}::uuid, $${at + 8}::text)`
+        `(${n + 1}, $${at + 1}::uuid, $${at + 2}::uuid, $${at + 3}::text, $${at + 4}::jsonb, $${at + 5}::jsonb, ` +
+        `$${at + 6}::timestamptz, $${at + 7}::uuid, $${at + 8}::text, $${at + 9}::bigint, $${at + 10}::bigint, ` +
+        `$${at + 11}::int[], $${at + 12}::text[])`
       );
     });
-    await run(
-      `WITH new (id, submitter_id, name, document, tags, created_at, event_id, reason) AS (VALUES ${values.join(', ')}),
+    const text = `WITH new (n, id, submitter_id, name, document, tags, created_at, event_id, reason, content_bytes,
+         content_json_bytes, content_indexes, contents) AS (VALUES ${values.join(', ')}),
+       held AS (
+         SELECT s.submitter_id, coalesce((SELECT sum(t.content_bytes) FROM task t
+           WHERE t.submitter_id = s.submitter_id AND t.content_bytes > 0 AND t.state IN ${UNFINISHED_STATES}), 0) AS held
+         FROM (SELECT DISTINCT submitter_id FROM new WHERE content_bytes > 0) AS s),
+       checked AS (
+         SELECT new.*, h.held, new.content_bytes = 0 OR h.held + sum(new.content_bytes)
+           OVER (PARTITION BY new.submitter_id ORDER BY new.n) <= ${this.config.maxQueuedInlineBytes} AS fits
+         FROM new LEFT JOIN held AS h USING (submitter_id)),
        inserted AS (
-         INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
-         SELECT id, submitter_id, name, 'QUEUED', document, tags, created_at, created_at, 1 FROM new
-         RETURNING id)
-       INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
-       SELECT new.event_id, new.id, new.created_at, NULL, 'QUEUED', 0, new.reason
-       FROM new JOIN inserted ON inserted.id = new.id`,
-      params,
-    );
+         INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version,
+           content_bytes, content_json_bytes)
+         SELECT id, submitter_id, name, 'QUEUED', document, tags, created_at, created_at, 1, content_bytes,
+           content_json_bytes FROM checked WHERE fits
+         RETURNING id),
+       events AS (
+         INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
+         SELECT c.event_id, c.id, c.created_at, NULL, 'QUEUED', 0, c.reason
+         FROM checked AS c JOIN inserted ON inserted.id = c.id),
+       stored_contents AS (
+         INSERT INTO task_input_content (task_id, input_index, content)
+         SELECT c.id, u.i, u.content FROM checked AS c JOIN inserted ON inserted.id = c.id
+         CROSS JOIN LATERAL unnest(c.content_indexes, c.contents) AS u(i, content))
+       SELECT id, held::text AS held FROM checked WHERE NOT fits`;
+    const holders = [...new Set(rows.filter((r) => r.contentBytes > 0).map((r) => r.submitterId))].sort();
+    const refused: { id: string; held: string }[] =
+      holders.length === 0
+        ? await this.sql.query(text, params)
+        : await this.db.transaction(async (m) => {
+            // In one order everywhere, so two groups never wait for each other's locks.
+            await m.query(
+              `SELECT pg_advisory_xact_lock(hashtextextended('constellation.inline-content:' || s, 0))
+               FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n`,
+              [holders],
+            );
+            return m.query(text, params);
+          });
+    for (const r of refused) {
+      const row = rows.find((x) => x.id === r.id);
+      if (row) row.refusedHolding = Number(r.held);
+    }
   }
 
   /**
@@ -225,9 +269,15 @@ export class TaskRepository {
       createdAt: now.toISOString(),
       eventId: newId(),
       reason,
+      contentIndexes: split.contents.map((c) => c.index),
+      contents: split.contents.map((c) => c.content),
+      contentBytes: split.bytes,
+      contentJsonBytes: split.jsonBytes,
     };
-    if (split.contents.length === 0) await this.inserts.add(row);
-    else await this.insertWithContent(row, split);
+    await this.inserts.add(row);
+    if (row.refusedHolding !== undefined) {
+      throw queuedInlineContentExceeded(row.refusedHolding, split.bytes, this.config.maxQueuedInlineBytes);
+    }
     return Object.assign(new TaskEntity(), {
       id,
       submitterId,
@@ -253,42 +303,6 @@ export class TaskRepository {
       contentJsonBytes: String(split.jsonBytes),
       version: 1,
     } satisfies Omit<TaskEntity, 'submitter'>);
-  }
-
-  /**
-   * A task with inline contents, its event and its contents, in one transaction that also checks the
-   * submitter's quota of inline content held by unfinished tasks. The advisory lock (per submitter, across
-   * replicas) makes the check and the insert one step: two creates that each fit alone cannot both pass.
-   */
-  private async insertWithContent(row: NewTaskRow, split: SplitDocument): Promise<void> {
-    await this.db.transaction(async (m) => {
-      await m.query(
-        `SELECT pg_advisory_xact_lock(hashtextextended('constellation.inline-content:' || $1, 0))`,
-        [row.submitterId],
-      );
-      const [{ held }] = (await m.query(
-        `SELECT coalesce(sum(content_bytes), 0)::text AS held FROM task
-         WHERE submitter_id = $1 AND content_bytes > 0 AND state IN ${UNFINISHED_STATES}`,
-        [row.submitterId],
-      )) as { held: string }[];
-      const limit = this.config.maxQueuedInlineBytes;
-      if (Number(held) + split.bytes > limit)
-        throw queuedInlineContentExceeded(Number(held), split.bytes, limit);
-      await this.insertRows([row], (text, params) => m.query(text, params));
-      await m.query(
-        `WITH stored AS (
-           INSERT INTO task_input_content (task_id, input_index, content)
-           SELECT $1, i, c FROM unnest($2::int[], $3::text[]) AS u(i, c))
-         UPDATE task SET content_bytes = $4, content_json_bytes = $5 WHERE id = $1`,
-        [
-          row.id,
-          split.contents.map((c) => c.index),
-          split.contents.map((c) => c.content),
-          split.bytes,
-          split.jsonBytes,
-        ],
-      );
-    });
   }
 
   // Prepared SQL on the hottest read paths: TypeORM's query building costs more than the query itself.
