@@ -3,7 +3,7 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
 /** Tasks moved per statement: each holds at most this many documents (and their contents) in memory. */
 const BATCH = 100;
 
-/** States whose tasks still count against their submitter's inline content quota. */
+/** States whose tasks still count against their submitter's inline content quota (task_inline_usage). */
 const UNFINISHED = `('UNKNOWN', 'QUEUED', 'INITIALIZING', 'RUNNING', 'PAUSED', 'CANCELING')`;
 
 /**
@@ -26,11 +26,6 @@ export class TaskInputContent1764000600000 implements MigrationInterface {
       CONSTRAINT "task_input_content_pkey" PRIMARY KEY ("task_id", "input_index"),
       CONSTRAINT "task_input_content_task_id_fkey" FOREIGN KEY ("task_id") REFERENCES "task"("id") ON DELETE CASCADE
     )`);
-    // The quota check at every create with content sums a submitter's unfinished tasks that hold any.
-    await q.query(
-      `CREATE INDEX "task_submitter_id_content_idx" ON "task" ("submitter_id") INCLUDE ("content_bytes")
-       WHERE "content_bytes" > 0 AND "state" IN ${UNFINISHED}`,
-    );
     // Batches walk the primary key from where the last one stopped: one pass over the table, and never more
     // than BATCH documents held at once, whatever the table's size.
     let after = '00000000-0000-0000-0000-000000000000';
@@ -63,9 +58,39 @@ export class TaskInputContent1764000600000 implements MigrationInterface {
       if (rows[0].last === null) break;
       after = rows[0].last;
     }
+
+    // What each submitter's unfinished tasks hold, kept as a running total: a create checks and adds to it
+    // in one row update (race-free across replicas: the row is locked and re-read), and a task that
+    // finishes or is deleted gives its share back by trigger, whichever code path ends it.
+    await q.query(`CREATE TABLE "task_inline_usage" (
+      "submitter_id" uuid NOT NULL,
+      "bytes" bigint NOT NULL,
+      CONSTRAINT "task_inline_usage_pkey" PRIMARY KEY ("submitter_id"),
+      CONSTRAINT "task_inline_usage_submitter_id_fkey" FOREIGN KEY ("submitter_id") REFERENCES "principal"("id") ON DELETE CASCADE
+    )`);
+    await q.query(
+      `INSERT INTO "task_inline_usage" ("submitter_id", "bytes")
+       SELECT "submitter_id", sum("content_bytes") FROM "task"
+       WHERE "content_bytes" > 0 AND "state" IN ${UNFINISHED} GROUP BY "submitter_id"`,
+    );
+    await q.query(`CREATE FUNCTION "task_inline_usage_release"() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE "task_inline_usage" SET "bytes" = "bytes" - OLD."content_bytes" WHERE "submitter_id" = OLD."submitter_id";
+        RETURN NULL;
+      END $$`);
+    await q.query(`CREATE TRIGGER "task_inline_usage_finish" AFTER UPDATE OF "state" ON "task" FOR EACH ROW
+      WHEN (OLD."content_bytes" > 0 AND OLD."state" IN ${UNFINISHED} AND NEW."state" NOT IN ${UNFINISHED})
+      EXECUTE FUNCTION "task_inline_usage_release"()`);
+    await q.query(`CREATE TRIGGER "task_inline_usage_delete" AFTER DELETE ON "task" FOR EACH ROW
+      WHEN (OLD."content_bytes" > 0 AND OLD."state" IN ${UNFINISHED})
+      EXECUTE FUNCTION "task_inline_usage_release"()`);
   }
 
   public async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP TRIGGER "task_inline_usage_delete" ON "task"`);
+    await q.query(`DROP TRIGGER "task_inline_usage_finish" ON "task"`);
+    await q.query(`DROP FUNCTION "task_inline_usage_release"()`);
+    await q.query(`DROP TABLE "task_inline_usage"`);
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const rows = (await q.query(
@@ -87,7 +112,6 @@ export class TaskInputContent1764000600000 implements MigrationInterface {
       if (rows[0].last === null) break;
       after = rows[0].last;
     }
-    await q.query(`DROP INDEX "task_submitter_id_content_idx"`);
     await q.query(`DROP TABLE "task_input_content"`);
     await q.query(`ALTER TABLE "task" DROP COLUMN "content_json_bytes"`);
     await q.query(`ALTER TABLE "task" DROP COLUMN "content_bytes"`);

@@ -112,6 +112,15 @@ describe('migrations', () => {
         const inputs = documents.get(r.id)?.inputs as { content?: string }[];
         expect(r.bytes).toBe(inputs.reduce((sum, i) => sum + Buffer.byteLength(i.content ?? '', 'utf8'), 0));
       }
+      // Each submitter's running total counts its unfinished (here QUEUED) tasks' contents.
+      const usage = await client.query(
+        `SELECT bytes::int AS bytes FROM task_inline_usage WHERE submitter_id = $1`,
+        [owner],
+      );
+      const queuedBytes = sizes.rows
+        .filter((r: { id: string }) => [...documents.keys()].indexOf(r.id) % 2 === 0)
+        .reduce((sum: number, r: { bytes: number }) => sum + r.bytes, 0);
+      expect(usage.rows).toEqual([{ bytes: queuedBytes }]);
       // The FULL view puts every content back where it was.
       const full = await client.query(viewsByIdSql('FULL'), [[...documents.keys()]]);
       for (const r of full.rows as { id: string; json: string }[]) {

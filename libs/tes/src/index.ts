@@ -2,14 +2,22 @@ export * from './tes.types';
 export * from './task.entity';
 export * from './task-event.entity';
 export * from './task-input-content.entity';
+export * from './task-inline-usage.entity';
 export * from './installation.entity';
 
 import { InstallationEntity } from './installation.entity';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskInputContentEntity } from './task-input-content.entity';
+import { TaskInlineUsageEntity } from './task-inline-usage.entity';
 import { TaskEntity } from './task.entity';
 
-export const TES_ENTITIES = [TaskEntity, TaskEventEntity, TaskInputContentEntity, InstallationEntity];
+export const TES_ENTITIES = [
+  TaskEntity,
+  TaskEventEntity,
+  TaskInputContentEntity,
+  TaskInlineUsageEntity,
+  InstallationEntity,
+];
 export * from './tes.module';
 export * from './task.repository';
 export * from './task.service';

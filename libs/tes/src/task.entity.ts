@@ -16,7 +16,6 @@ import type { TaskDocument, TesState, TesTaskLog } from './tes.types';
 @Index('task_name_idx', { synchronize: false })
 @Index('task_dispatch_due_idx', { synchronize: false })
 @Index('task_site_id_active_idx', { synchronize: false })
-@Index('task_submitter_id_content_idx', { synchronize: false })
 export class TaskEntity {
   /** UUIDv7: time-ordered, so `ORDER BY id DESC` is newest first and serves as the keyset cursor. */
   @PrimaryColumn('uuid', { primaryKeyConstraintName: 'task_pkey' })

@@ -39,12 +39,6 @@ interface PageRow {
  */
 const BATCHED_CONTENT_BYTES = 64 * 1024;
 
-/**
- * Tasks whose inline contents count against their submitter's quota; the same list as the partial index
- * task_submitter_id_content_idx, so the quota's sum reads that index alone.
- */
-const UNFINISHED_STATES = `('UNKNOWN', 'QUEUED', 'INITIALIZING', 'RUNNING', 'PAUSED', 'CANCELING')`;
-
 /** Pages read by one statement, at most: a larger group keeps one PostgreSQL backend busy while others wait. */
 const PAGES_PER_STATEMENT = 8;
 
@@ -77,6 +71,8 @@ interface NewTaskRow {
   contentJsonBytes: number;
   /** Set by the write when the submitter's quota refused the row: the bytes its unfinished tasks hold. */
   refusedHolding?: number;
+  /** Set by the write when the row, tried again alone after its group was refused, failed. */
+  failure?: unknown;
 }
 
 /**
@@ -162,6 +158,13 @@ function escapeLike(s: string): string {
 @Injectable()
 export class TaskRepository {
   private readonly inserts: GroupWriter<NewTaskRow>;
+  /**
+   * Creates with inline contents: their groups update their submitters' running totals, where groups
+   * written side by side would wait for one another, so a replica writes one at a time and the next
+   * gathers every create that arrived meanwhile (for Galaxy, whose tasks all carry a job script as
+   * content, that is nearly every create).
+   */
+  private readonly contentInserts: GroupWriter<NewTaskRow>;
   private readonly viewLoaders = new Map<TesView, DataLoader<string, TaskJson | null>>();
   private readonly minimalPages: DataLoader<PageKey, PageRow>;
 
@@ -170,13 +173,17 @@ export class TaskRepository {
     private readonly sql: PreparedSql,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.inserts = new GroupWriter(
-      (rows) => this.insertRows(rows),
-      INSERT_GROUP_LIMITS,
-      (r) => r.document.length + r.tags.length + r.contentBytes,
-      // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
-      (err) => /^2[23]/.test(String((err as { code?: unknown }).code ?? '')),
-    );
+    const writer = (serial: boolean) =>
+      new GroupWriter<NewTaskRow>(
+        (rows) => this.insertRows(rows),
+        INSERT_GROUP_LIMITS,
+        (r) => r.document.length + r.tags.length + r.contentBytes,
+        // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
+        (err) => /^2[23]/.test(String((err as { code?: unknown }).code ?? '')),
+        serial,
+      );
+    this.inserts = writer(false);
+    this.contentInserts = writer(true);
     this.minimalPages = new DataLoader((keys) => this.readMinimalPages(keys), {
       cache: false,
       maxBatchSize: PAGES_PER_STATEMENT,
@@ -186,11 +193,11 @@ export class TaskRepository {
 
   /**
    * One statement for the tasks, their QUEUED events and their inline contents; its text depends only on
-   * the row count. A row whose contents would take its submitter's unfinished tasks past
-   * CONSTELLATION_MAX_QUEUED_INLINE_BYTES (counting the group's earlier rows) is not stored and comes back
-   * marked `refusedHolding`. The sum is read by this statement, after the submitters' advisory locks were
-   * taken by an earlier one in the same transaction: a statement sees only what was committed before it
-   * began, so locks taken inside it would come too late. Groups without contents need neither.
+   * the row count. The contents of each submitter in the group are added to its running total
+   * (task_inline_usage) only if the total stays within CONSTELLATION_MAX_QUEUED_INLINE_BYTES: the row is
+   * locked and re-read by the update, so concurrent creates on any replica never pass the limit together.
+   * A submitter's rows that did not fit are not stored: tried again one by one when the group held several
+   * (some may fit alone), else marked `refusedHolding`.
    */
   private async insertRows(rows: NewTaskRow[]): Promise<void> {
     const params: unknown[] = [];
@@ -204,16 +211,22 @@ export class TaskRepository {
         `$${at + 11}::int[], $${at + 12}::text[])`
       );
     });
-    const text = `WITH new (n, id, submitter_id, name, document, tags, created_at, event_id, reason, content_bytes,
+    const limit = this.config.maxQueuedInlineBytes;
+    const refused = await this.sql.query<{ id: string; held: string | null }>(
+      `WITH new (n, id, submitter_id, name, document, tags, created_at, event_id, reason, content_bytes,
          content_json_bytes, content_indexes, contents) AS (VALUES ${values.join(', ')}),
-       held AS (
-         SELECT s.submitter_id, coalesce((SELECT sum(t.content_bytes) FROM task t
-           WHERE t.submitter_id = s.submitter_id AND t.content_bytes > 0 AND t.state IN ${UNFINISHED_STATES}), 0) AS held
-         FROM (SELECT DISTINCT submitter_id FROM new WHERE content_bytes > 0) AS s),
+       wanted AS (
+         SELECT submitter_id, sum(content_bytes) AS bytes FROM new WHERE content_bytes > 0
+         GROUP BY submitter_id ORDER BY submitter_id),
+       reserved AS (
+         INSERT INTO task_inline_usage (submitter_id, bytes)
+         SELECT submitter_id, bytes FROM wanted WHERE bytes <= ${limit}
+         ON CONFLICT (submitter_id) DO UPDATE SET bytes = task_inline_usage.bytes + EXCLUDED.bytes
+           WHERE task_inline_usage.bytes + EXCLUDED.bytes <= ${limit}
+         RETURNING submitter_id),
        checked AS (
-         SELECT new.*, h.held, new.content_bytes = 0 OR h.held + sum(new.content_bytes)
-           OVER (PARTITION BY new.submitter_id ORDER BY new.n) <= ${this.config.maxQueuedInlineBytes} AS fits
-         FROM new LEFT JOIN held AS h USING (submitter_id)),
+         SELECT new.*, new.content_bytes = 0 OR r.submitter_id IS NOT NULL AS fits
+         FROM new LEFT JOIN reserved AS r USING (submitter_id)),
        inserted AS (
          INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version,
            content_bytes, content_json_bytes)
@@ -228,23 +241,16 @@ export class TaskRepository {
          INSERT INTO task_input_content (task_id, input_index, content)
          SELECT c.id, u.i, u.content FROM checked AS c JOIN inserted ON inserted.id = c.id
          CROSS JOIN LATERAL unnest(c.content_indexes, c.contents) AS u(i, content))
-       SELECT id, held::text AS held FROM checked WHERE NOT fits`;
-    const holders = [...new Set(rows.filter((r) => r.contentBytes > 0).map((r) => r.submitterId))].sort();
-    const refused: { id: string; held: string }[] =
-      holders.length === 0
-        ? await this.sql.query(text, params)
-        : await this.db.transaction(async (m) => {
-            // In one order everywhere, so two groups never wait for each other's locks.
-            await m.query(
-              `SELECT pg_advisory_xact_lock(hashtextextended('constellation.inline-content:' || s, 0))
-               FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n) ORDER BY n`,
-              [holders],
-            );
-            return m.query(text, params);
-          });
-    for (const r of refused) {
-      const row = rows.find((x) => x.id === r.id);
-      if (row) row.refusedHolding = Number(r.held);
+       SELECT c.id, u.bytes::text AS held FROM checked AS c
+       LEFT JOIN task_inline_usage AS u ON u.submitter_id = c.submitter_id WHERE NOT c.fits`,
+      params,
+    );
+    const mine = (r: NewTaskRow) => rows.filter((x) => x.submitterId === r.submitterId && x.contentBytes > 0);
+    for (const { id, held } of refused) {
+      const row = rows.find((x) => x.id === id) as NewTaskRow;
+      if (mine(row).length === 1) row.refusedHolding = Number(held ?? 0);
+      // Its group is stored: a failure here is this row's alone (see GroupWriter's retries).
+      else await this.insertRows([row]).catch((err: unknown) => (row.failure = err));
     }
   }
 
@@ -274,7 +280,8 @@ export class TaskRepository {
       contentBytes: split.bytes,
       contentJsonBytes: split.jsonBytes,
     };
-    await this.inserts.add(row);
+    await (row.contentBytes > 0 ? this.contentInserts : this.inserts).add(row);
+    if (row.failure !== undefined) throw row.failure;
     if (row.refusedHolding !== undefined) {
       throw queuedInlineContentExceeded(row.refusedHolding, split.bytes, this.config.maxQueuedInlineBytes);
     }
