@@ -9,7 +9,7 @@ const UNFINISHED = `('UNKNOWN', 'QUEUED', 'INITIALIZING', 'RUNNING', 'PAUSED', '
 /**
  * `inputs[].content` moves out of the task document into task_input_content, one row per input, so that
  * placement, tracking and BASIC views, which read the document, never read the content, and a large
- * content is stored once. `content_bytes` (UTF-8 bytes, what the per-submitter quota sums) and
+ * content is stored once. `content_bytes` (UTF-8 bytes, what the per-submitter quota counts) and
  * `content_json_bytes` (what the contents add to the task's FULL JSON text, what a list page's byte budget
  * sums) are kept on the task so neither needs to read a content.
  */
