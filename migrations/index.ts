@@ -3,6 +3,7 @@ import { AuthAndTasks1764000100000 } from './1764000100000-AuthAndTasks';
 import { RegistryTables1764000200000 } from './1764000200000-RegistryTables';
 import { TaskDispatch1764000300000 } from './1764000300000-TaskDispatch';
 import { ListIndexCoversState1764000400000 } from './1764000400000-ListIndexCoversState';
+import { TaskInputContent1764000600000 } from './1764000600000-TaskInputContent';
 import { TaskIdempotencyKey1764000700000 } from './1764000700000-TaskIdempotencyKey';
 import { SiteImageSettings1764000800000 } from './1764000800000-SiteImageSettings';
 import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
@@ -14,6 +15,7 @@ export const MIGRATIONS: MigrationList = [
   RegistryTables1764000200000,
   TaskDispatch1764000300000,
   ListIndexCoversState1764000400000,
+  TaskInputContent1764000600000,
   TaskIdempotencyKey1764000700000,
   SiteImageSettings1764000800000,
   AbandonedCopies1764000900000,

@@ -1,7 +1,10 @@
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '@constellation/persistence';
+import { newId } from '@constellation/common';
+import { viewsByIdSql } from '@constellation/tes';
 import { ENTITIES, MIGRATIONS } from '../apps/broker/src/schema';
+import { TaskInputContent1764000600000 } from '../migrations/1764000600000-TaskInputContent';
 
 async function tables(url: string): Promise<string[]> {
   const client = new Client({ connectionString: url });
@@ -57,5 +60,86 @@ describe('migrations', () => {
       await ds.destroy();
     }
     expect(await tables(url)).toEqual(['schema_migration']);
+  });
+
+  it('moves inline contents out of stored documents in batches, and back on revert', async () => {
+    const at = MIGRATIONS.indexOf(TaskInputContent1764000600000);
+    await runMigrations(url, ENTITIES, MIGRATIONS.slice(0, at));
+    const client = new Client({ connectionString: url });
+    await client.connect();
+    try {
+      const owner = newId();
+      await client.query(`INSERT INTO principal (id, name, role) VALUES ($1, 'old-tasks', 'submitter')`, [
+        owner,
+      ]);
+      // More tasks than one batch (100), some without content, contents of every kind of character.
+      const documents = new Map<string, Record<string, unknown>>();
+      for (let n = 0; n < 250; n++) {
+        const inputs: Record<string, unknown>[] = [
+          { path: '/in/url', type: 'FILE', url: 'https://example.org/a' },
+        ];
+        if (n % 3 !== 0)
+          inputs.push({ path: '/in/a', type: 'FILE', content: `task ${n}: "quoted"\n\ttab é€ \u0001` });
+        if (n % 5 === 1) inputs.push({ path: '/in/b', type: 'FILE', content: 'x'.repeat(10_000 + n) });
+        const document = {
+          executors: [{ image: 'alpine', command: ['true'] }],
+          inputs,
+          outputs: [],
+          tags: {},
+        };
+        const id = newId();
+        documents.set(id, document);
+        await client.query(
+          `INSERT INTO task (id, submitter_id, state, document, created_at, updated_at, version)
+           VALUES ($1, $2, $3, $4, now(), now(), 1)`,
+          [id, owner, n % 2 === 0 ? 'QUEUED' : 'COMPLETE', JSON.stringify(document)],
+        );
+      }
+
+      await runMigrations(url, ENTITIES, MIGRATIONS);
+      const left = await client.query(
+        `SELECT count(*)::int AS n FROM task WHERE jsonb_path_exists(document, '$.inputs[*].content')`,
+      );
+      expect(left.rows[0].n).toBe(0);
+      const stored = await client.query(`SELECT count(*)::int AS n FROM task_input_content`);
+      const expected = [...documents.values()].reduce(
+        (sum, d) => sum + (d.inputs as { content?: string }[]).filter((i) => i.content !== undefined).length,
+        0,
+      );
+      expect(stored.rows[0].n).toBe(expected);
+      const sizes = await client.query(`SELECT id, content_bytes::int AS bytes FROM task`);
+      for (const r of sizes.rows as { id: string; bytes: number }[]) {
+        const inputs = documents.get(r.id)?.inputs as { content?: string }[];
+        expect(r.bytes).toBe(inputs.reduce((sum, i) => sum + Buffer.byteLength(i.content ?? '', 'utf8'), 0));
+      }
+      // Each submitter's running total counts its unfinished (here QUEUED) tasks' contents.
+      const usage = await client.query(
+        `SELECT bytes::int AS bytes FROM task_inline_usage WHERE submitter_id = $1`,
+        [owner],
+      );
+      const queuedBytes = sizes.rows
+        .filter((r: { id: string }) => [...documents.keys()].indexOf(r.id) % 2 === 0)
+        .reduce((sum: number, r: { bytes: number }) => sum + r.bytes, 0);
+      expect(usage.rows).toEqual([{ bytes: queuedBytes }]);
+      // The FULL view puts every content back where it was.
+      const full = await client.query(viewsByIdSql('FULL'), [[...documents.keys()]]);
+      for (const r of full.rows as { id: string; json: string }[]) {
+        expect(JSON.parse(r.json).inputs).toEqual(documents.get(r.id)?.inputs);
+      }
+
+      const ds = new DataSource(dataSourceOptions(url, ENTITIES, MIGRATIONS));
+      await ds.initialize();
+      try {
+        for (let i = at; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
+      } finally {
+        await ds.destroy();
+      }
+      const restored = await client.query(`SELECT id, document FROM task`);
+      for (const r of restored.rows as { id: string; document: unknown }[]) {
+        expect(r.document).toEqual(documents.get(r.id));
+      }
+    } finally {
+      await client.end();
+    }
   });
 });

@@ -22,6 +22,8 @@ export enum ErrorCode {
   HeadersTooLarge = 'HEADERS_TOO_LARGE',
   UnsupportedMediaType = 'UNSUPPORTED_MEDIA_TYPE',
   RateLimited = 'RATE_LIMITED',
+  /** A submitter holds as much of a bounded resource (inline content of unfinished tasks) as allowed. */
+  QuotaExceeded = 'QUOTA_EXCEEDED',
   SiteUnavailable = 'SITE_UNAVAILABLE',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   Internal = 'INTERNAL',

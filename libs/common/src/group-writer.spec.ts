@@ -24,6 +24,36 @@ describe('GroupWriter', () => {
     expect(writes).toEqual([['a', 'b', 'c'], ['d']]);
   });
 
+  it('when serial, writes one group at a time and gathers what arrives meanwhile into the next', async () => {
+    const writes: string[][] = [];
+    let inFlight = 0;
+    let most = 0;
+    const w = new GroupWriter<string>(
+      async (items) => {
+        writes.push(items);
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+      },
+      { maxItems: 100, maxBytes: 1_000_000 },
+      (item) => item.length,
+      () => false,
+      true,
+    );
+    const first = w.add('a');
+    await new Promise((r) => setTimeout(r, 5));
+    // Three turns while 'a' is being written: one group after it.
+    const later = ['b', 'c', 'd'].map(async (x, i) => {
+      await new Promise((r) => setImmediate(r));
+      for (let k = 0; k < i; k++) await new Promise((r) => setImmediate(r));
+      return w.add(x);
+    });
+    await Promise.all([first, ...later]);
+    expect(writes).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(most).toBe(1);
+  });
+
   it('splits a turn into groups of at most maxItems items and about maxBytes', async () => {
     const byCount = writer({ maxItems: 2, maxBytes: 1000 });
     await Promise.all(['a', 'b', 'c', 'd', 'e'].map((x) => byCount.w.add(x)));

@@ -22,18 +22,25 @@ interface Waiting<T> {
 export class GroupWriter<T> {
   private waiting: Waiting<T>[] = [];
   private scheduled = false;
+  private writing = false;
 
+  /**
+   * `serial`: one group written at a time, the next gathering everything that arrives meanwhile; for
+   * writes that queue behind one another in the database anyway (a lock they all take), where groups
+   * written side by side would only hold connections while they wait.
+   */
   constructor(
     private readonly write: (items: T[]) => Promise<void>,
     private readonly limits: GroupLimits,
     private readonly sizeOf: (item: T) => number,
     private readonly itemError: (err: unknown) => boolean,
+    private readonly serial = false,
   ) {}
 
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ item, bytes: this.sizeOf(item), resolve, reject });
-      if (!this.scheduled) {
+      if (!this.scheduled && !this.writing) {
         this.scheduled = true;
         setImmediate(() => this.flush());
       }
@@ -42,8 +49,23 @@ export class GroupWriter<T> {
 
   private flush(): void {
     this.scheduled = false;
+    const groups = this.takeGroups();
+    if (!this.serial) {
+      for (const group of groups) void this.writeGroup(group);
+      return;
+    }
+    this.writing = true;
+    void (async () => {
+      for (const group of groups) await this.writeGroup(group);
+      this.writing = false;
+      if (this.waiting.length > 0) this.flush();
+    })();
+  }
+
+  private takeGroups(): Waiting<T>[][] {
     const all = this.waiting;
     this.waiting = [];
+    const groups: Waiting<T>[][] = [];
     let group: Waiting<T>[] = [];
     let bytes = 0;
     for (const w of all) {
@@ -51,14 +73,15 @@ export class GroupWriter<T> {
         group.length > 0 &&
         (group.length >= this.limits.maxItems || bytes + w.bytes > this.limits.maxBytes)
       ) {
-        void this.writeGroup(group);
+        groups.push(group);
         group = [];
         bytes = 0;
       }
       group.push(w);
       bytes += w.bytes;
     }
-    if (group.length > 0) void this.writeGroup(group);
+    if (group.length > 0) groups.push(group);
+    return groups;
   }
 
   private async writeGroup(group: Waiting<T>[]): Promise<void> {

@@ -39,6 +39,7 @@ export function httpStatusOf(code: ErrorCode): number {
     case ErrorCode.UnsupportedMediaType:
       return 415;
     case ErrorCode.RateLimited:
+    case ErrorCode.QuotaExceeded:
       return 429;
     case ErrorCode.SiteUnavailable:
     case ErrorCode.ServiceUnavailable:

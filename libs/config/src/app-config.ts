@@ -29,6 +29,12 @@ export interface AppConfig {
   secretKey: string | undefined;
   bodyLimitBytes: number;
   pageSizeDefault: number;
+  /** Bytes (UTF-8) of `inputs[].content` one task may carry. */
+  maxInlineBytesPerTask: number;
+  /** Bytes of `inputs[].content` one submitter's unfinished tasks may hold together. */
+  maxQueuedInlineBytes: number;
+  /** A FULL list page stops before the task that would take its estimated JSON size past this. */
+  listPageBytes: number;
   policy: PolicyName;
   maxAttempts: number;
   maxPreemptions: number;

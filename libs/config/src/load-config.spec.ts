@@ -18,6 +18,9 @@ describe('loadConfig', () => {
       secretKey: undefined,
       bodyLimitBytes: 10 * 1024 * 1024,
       pageSizeDefault: 256,
+      maxInlineBytesPerTask: 8 * 1024 * 1024,
+      maxQueuedInlineBytes: 1024 ** 3,
+      listPageBytes: 16 * 1024 * 1024,
       policy: 'ect',
       maxAttempts: 3,
       maxPreemptions: 5,
@@ -58,7 +61,13 @@ describe('loadConfig', () => {
       CONSTELLATION_TRACK_SECONDS: '2',
       CONSTELLATION_WORKERS: '3',
       CONSTELLATION_RETENTION_DAYS: '90',
+      CONSTELLATION_MAX_INLINE_BYTES_PER_TASK: '2mb',
+      CONSTELLATION_MAX_QUEUED_INLINE_BYTES: '0',
+      CONSTELLATION_LIST_PAGE_BYTES: '1.5mb',
     });
+    expect(c.maxInlineBytesPerTask).toBe(2 * 1024 * 1024);
+    expect(c.maxQueuedInlineBytes).toBe(0);
+    expect(c.listPageBytes).toBe(1.5 * 1024 * 1024);
     expect(c.workers).toBe(3);
     expect(c.retentionDays).toBe(90);
     expect(c.dispatchSeconds).toBe(0.25);
@@ -93,6 +102,15 @@ describe('loadConfig', () => {
     [{ AMQP_URL: 'http://x' }, 'AMQP_URL must be an amqp:// or amqps:// URL'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
     [{ CONSTELLATION_BODY_LIMIT: 'ten' }, 'CONSTELLATION_BODY_LIMIT must be a size such as 10mb'],
+    [
+      { CONSTELLATION_MAX_INLINE_BYTES_PER_TASK: '-1' },
+      'CONSTELLATION_MAX_INLINE_BYTES_PER_TASK must be a size such as 10mb',
+    ],
+    [
+      { CONSTELLATION_MAX_QUEUED_INLINE_BYTES: '1 TB' },
+      'CONSTELLATION_MAX_QUEUED_INLINE_BYTES must be a size such as 10mb',
+    ],
+    [{ CONSTELLATION_LIST_PAGE_BYTES: '1kb' }, 'CONSTELLATION_LIST_PAGE_BYTES must be at least 64kb'],
     [
       { CONSTELLATION_PAGE_SIZE_DEFAULT: '2048' },
       'CONSTELLATION_PAGE_SIZE_DEFAULT must be an integer from 1 to 2047',

@@ -73,12 +73,13 @@ function url(env: Env, name: string, protocols: string[], form: string): string 
   return raw;
 }
 
-function bodyLimit(env: Env): number {
-  const raw = read(env, 'CONSTELLATION_BODY_LIMIT') ?? '10mb';
+/** A size in bytes, written with an optional unit (`10mb`, `512kb`, `1048576`); at least `min` bytes. */
+function size(env: Env, name: string, fallback: string, min: number, minText: string): number {
+  const raw = read(env, name) ?? fallback;
   const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(raw);
-  if (!m) throw new ConfigError('CONSTELLATION_BODY_LIMIT', 'a size such as 10mb, 512kb or 1048576');
+  if (!m) throw new ConfigError(name, 'a size such as 10mb, 512kb or 1048576');
   const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]);
-  if (bytes < 1024) throw new ConfigError('CONSTELLATION_BODY_LIMIT', 'at least 1kb');
+  if (bytes < min) throw new ConfigError(name, `at least ${minText}`);
   return bytes;
 }
 
@@ -183,7 +184,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     publicUrl: publicUrl.replace(/\/+$/, ''),
     adminToken,
     secretKey,
-    bodyLimitBytes: bodyLimit(env),
+    bodyLimitBytes: size(env, 'CONSTELLATION_BODY_LIMIT', '10mb', 1024, '1kb'),
+    // Under the default body limit, so a task carrying a few MiB of scripts and small files still fits.
+    maxInlineBytesPerTask: size(env, 'CONSTELLATION_MAX_INLINE_BYTES_PER_TASK', '8mb', 0, '0'),
+    maxQueuedInlineBytes: size(env, 'CONSTELLATION_MAX_QUEUED_INLINE_BYTES', '1gb', 0, '0'),
+    // A page's text is built whole by PostgreSQL and held whole by the broker: this bounds both.
+    listPageBytes: size(env, 'CONSTELLATION_LIST_PAGE_BYTES', '16mb', 64 * 1024, '64kb'),
     pageSizeDefault: integer(env, 'CONSTELLATION_PAGE_SIZE_DEFAULT', 256, 1, 2047),
     policy: oneOf<PolicyName>(env, 'CONSTELLATION_POLICY', POLICY_NAMES, 'ect'),
     maxAttempts: integer(env, 'CONSTELLATION_MAX_ATTEMPTS', 3, 1, 100),

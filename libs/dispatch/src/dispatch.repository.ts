@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@constellation/common';
-import { addSystemLog, withAttemptLog } from './attempt-log';
+import { InputContent, withInlineContent } from '@constellation/tes';
 import type { TaskDocument, TaskEventKind, TesState, TesTaskLog } from '@constellation/tes';
+import { addSystemLog, withAttemptLog } from './attempt-log';
 
 /** Key of the transaction-level advisory lock under which one replica at a time places queued tasks. */
 export const PLACEMENT_LOCK_KEY = 4_171_190_002;
@@ -13,7 +14,13 @@ export interface DispatchTask {
   id: string;
   submitterId: string;
   state: TesState;
+  /**
+   * The TES document without `inputs[].content`, which is stored apart (task_input_content) and read only
+   * when the task is sent to its site: a claim for submission puts it back.
+   */
   document: TaskDocument;
+  /** Whether some input's content is stored apart (such an input has neither url nor content here). */
+  hasInlineContent: boolean;
   createdAt: Date;
   queuedAt: Date;
   attempt: number;
@@ -38,15 +45,16 @@ const PHASE_FILTER: Record<Phase, string> = {
   cancel: `state = 'CANCELING' AND site_id IS NOT NULL`,
 };
 
-const COLUMNS = `id, submitter_id, state, document, created_at, COALESCE(queued_at, created_at) AS queued_at,
-  current_attempt, site_id, remote_id, claimed_by, excluded_site_ids, preemptions, logs, failing_since,
-  submit_doubt_at`;
+const COLUMNS = `id, submitter_id, state, document, content_bytes > 0 AS has_inline_content, created_at,
+  COALESCE(queued_at, created_at) AS queued_at, current_attempt, site_id, remote_id, claimed_by, excluded_site_ids,
+  preemptions, logs, failing_since, submit_doubt_at`;
 
 interface Row {
   id: string;
   submitter_id: string;
   state: TesState;
   document: TaskDocument;
+  has_inline_content: boolean;
   created_at: Date;
   queued_at: Date;
   current_attempt: number;
@@ -83,6 +91,7 @@ function toTask(r: Row): DispatchTask {
     submitterId: r.submitter_id,
     state: r.state,
     document: withEmptyLists(r.document),
+    hasInlineContent: r.has_inline_content,
     createdAt: r.created_at,
     queuedAt: r.queued_at,
     attempt: r.current_attempt,
@@ -321,7 +330,28 @@ export class DispatchRepository {
        RETURNING ${COLUMNS}`,
       [replica, now, leaseSeconds, limit],
     );
-    return rows.map(toTask);
+    const tasks = rows.map(toTask);
+    return phase === 'submit' ? this.withContents(tasks) : tasks;
+  }
+
+  /** The tasks with their inline contents put back into their documents: what a site must receive. */
+  private async withContents(tasks: DispatchTask[]): Promise<DispatchTask[]> {
+    const ids = tasks.filter((t) => t.hasInlineContent).map((t) => t.id);
+    if (ids.length === 0) return tasks;
+    const rows: { task_id: string; input_index: number; content: string }[] = await this.db.query(
+      `SELECT task_id, input_index, content FROM task_input_content WHERE task_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const byTask = new Map<string, InputContent[]>();
+    for (const r of rows) {
+      const list = byTask.get(r.task_id) ?? [];
+      list.push({ index: r.input_index, content: r.content });
+      byTask.set(r.task_id, list);
+    }
+    return tasks.map((t) => {
+      const contents = byTask.get(t.id);
+      return contents ? { ...t, document: withInlineContent(t.document, contents) } : t;
+    });
   }
 
   /**

@@ -13,7 +13,7 @@ import {
   SubmitterSnapshot,
   TaskRequirement,
 } from '@constellation/scheduler';
-import { validateTaskDocument, type TesTaskLog } from '@constellation/tes';
+import { validateTaskDocument, type TaskDocument, type TesTaskLog } from '@constellation/tes';
 import { addSystemLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
@@ -41,7 +41,7 @@ const IDLE_PER_SUBMITTER = 10;
  */
 function unreadable(task: DispatchTask, err: unknown): Placement {
   try {
-    validateTaskDocument(task.document);
+    validateTaskDocument(task.hasInlineContent ? withContentStandIns(task.document) : task.document);
   } catch (invalid) {
     const problems =
       invalid instanceof ValidationFailedError
@@ -54,6 +54,20 @@ function unreadable(task: DispatchTask, err: unknown): Placement {
     };
   }
   throw err;
+}
+
+/**
+ * The document as the validator expects it: an input whose content is stored apart (placement never reads
+ * contents) stands in with a one-character content, which passes the same checks as the real one did.
+ */
+function withContentStandIns(document: TaskDocument): TaskDocument {
+  if (!Array.isArray(document.inputs)) return document;
+  return {
+    ...document,
+    inputs: document.inputs.map((i) =>
+      i.url === undefined && i.content === undefined ? { ...i, content: '-' } : i,
+    ),
+  };
 }
 
 /** The task's requirement, or what computing it threw (see unreadable). */

@@ -36,3 +36,26 @@ describe('pageOf', () => {
     expect(JSON.parse(`[${page.tasks}]`)).toHaveLength(2);
   });
 });
+
+describe('pageOf, for a page the byte budget cut', () => {
+  it('keeps every task it holds and names the last one', () => {
+    const tasks = [task(ID(3)), task(ID(2))].join(',\n');
+    expect(pageOf({ tasks, found: 2, candidates: 5 }, 4)).toEqual({ tasks, nextAfterId: ID(2) });
+  });
+
+  it('moves on after a single task', () => {
+    expect(pageOf({ tasks: task(ID(9)), found: 1, candidates: 2 }, 1)).toEqual({
+      tasks: task(ID(9)),
+      nextAfterId: ID(9),
+    });
+  });
+
+  it('treats a page the budget did not cut as viewPageSql does', () => {
+    const tasks = [task(ID(3)), task(ID(2)), task(ID(1))].join(',\n');
+    expect(pageOf({ tasks, found: 3, candidates: 3 }, 2)).toEqual({
+      tasks: [task(ID(3)), task(ID(2))].join(',\n'),
+      nextAfterId: ID(2),
+    });
+    expect(pageOf({ tasks, found: 3, candidates: 3 }, 3)).toEqual({ tasks });
+  });
+});

@@ -29,11 +29,27 @@ const BASIC_LOGS = `${mapArray(
   `(l - 'system_logs') || jsonb_build_object('logs', ${mapArray(`l -> 'logs'`, 'x', `x - 'stdout' - 'stderr'`)})`,
 )}::text`;
 
+/**
+ * The document of row `alias` with its inline contents put back from task_input_content (where they are
+ * stored apart: see TaskInputContentEntity), as jsonb: each content in its input, as the client sent it.
+ */
+function documentWithContent(alias: string): string {
+  return (
+    `(${alias}.document || jsonb_build_object('inputs', (SELECT jsonb_agg(CASE WHEN c.content IS NULL THEN e.i ` +
+    `ELSE e.i || jsonb_build_object('content', c.content) END ORDER BY e.n) ` +
+    `FROM jsonb_array_elements(${alias}.document -> 'inputs') WITH ORDINALITY AS e(i, n) ` +
+    `LEFT JOIN task_input_content AS c ON c.task_id = ${alias}.id AND c.input_index = e.n - 1)))`
+  );
+}
+
+/** FULL's document text; only a task that has contents (content_bytes > 0) reads task_input_content. */
+const FULL_DOC = `CASE WHEN task.content_bytes = 0 THEN task.document::text ELSE ${documentWithContent('task')}::text END`;
+
 /** What each view reads from `task`: `id`, `state`, and for BASIC and FULL the texts `doc` and `logs`. */
 const VIEW_COLUMNS: Record<TesView, string> = {
   MINIMAL: 'id, state',
   BASIC: `id, state, ${BASIC_DOC} AS doc, ${BASIC_LOGS} AS logs, created_at`,
-  FULL: 'id, state, document::text AS doc, logs::text AS logs, created_at',
+  FULL: `id, state, ${FULL_DOC} AS doc, logs::text AS logs, created_at`,
 };
 
 /**
@@ -64,6 +80,24 @@ export function viewsByIdSql(view: TesView): string {
 }
 
 /**
+ * viewsByIdSql for FULL over many ids at once, with only the contents of tasks whose contents add at most
+ * `inlineUpTo` bytes put in: a task with more has a null `json`, to be read on its own, so that one
+ * statement for many polled tasks never builds a result of many large contents.
+ */
+export function fullViewsByIdSql(inlineUpTo: number): string {
+  if (!Number.isSafeInteger(inlineUpTo) || inlineUpTo < 0)
+    throw new RangeError(`${inlineUpTo} is not a size`);
+  const doc =
+    `CASE WHEN task.content_bytes = 0 THEN task.document::text ` +
+    `WHEN task.content_json_bytes <= ${inlineUpTo} THEN ${documentWithContent('task')}::text END`;
+  return (
+    `SELECT v.id, v.submitter_id, ${VIEW_JSON.FULL} AS json ` +
+    `FROM (SELECT submitter_id, id, state, ${doc} AS doc, logs::text AS logs, created_at ` +
+    `FROM task WHERE id = ANY($1::uuid[])) AS v`
+  );
+}
+
+/**
  * Between the tasks of a page: JSON allows the newline, and no task's text can hold one (JSON escapes it in
  * strings and jsonb_out never writes one), so the last separator marks where the page's last task begins.
  */
@@ -74,7 +108,7 @@ const PAGE_SEPARATOR = ',\n'; // E',\\n' in viewPageSql
  * first, joined by PAGE_SEPARATOR; `found`, how many. `limit`, how many to select, is written in the text:
  * one more than a page, to tell whether another page follows (see pageOf).
  */
-export function viewPageSql(view: TesView, where: string, limit: number): string {
+export function viewPageSql(view: Exclude<TesView, 'FULL'>, where: string, limit: number): string {
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`page limit ${limit} is not a count`);
   // string_agg takes the rows in the order of the subquery: an ORDER BY inside the aggregate would sort
   // them again, which costs more than the rest of the statement.
@@ -83,6 +117,45 @@ export function viewPageSql(view: TesView, where: string, limit: number): string
     `FROM (SELECT ${VIEW_COLUMNS[view]} FROM task` +
     (where === '' ? '' : ` WHERE ${where}`) +
     ` ORDER BY id DESC LIMIT ${limit}) AS v`
+  );
+}
+
+/**
+ * What a task's FULL text holds besides its document, logs and contents (id, state, creation time, keys,
+ * the separator), rounded up: with the exact lengths of the rest, a page's estimate is never below its text.
+ */
+const TASK_TEXT_OVERHEAD = 128;
+
+/**
+ * viewPageSql for FULL, bounded by bytes as well as by `limit`: the page stops before the task that would
+ * take its text past `budgetBytes` (its first task always fits, so paging moves on). Each candidate's size
+ * is known before any content is read: its document and logs are measured as text (they hold no content),
+ * the contents by content_json_bytes. Only the tasks that fit have their contents read and their text
+ * built, so PostgreSQL never builds a page larger than the budget. The row also has `candidates`, the
+ * tasks the limit found: fewer `found` means the budget cut the page and another follows.
+ */
+export function fullPageSql(where: string, limit: number, budgetBytes: number): string {
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`page limit ${limit} is not a count`);
+  if (!Number.isSafeInteger(budgetBytes) || budgetBytes < 1)
+    throw new RangeError(`${budgetBytes} is not a size`);
+  // The candidates' LIMIT keeps this subquery apart (not pulled up), so each document is written once.
+  const candidates =
+    `SELECT id, state, created_at, document, content_bytes, content_json_bytes, ` +
+    `document::text AS doc, logs::text AS logs FROM task` +
+    (where === '' ? '' : ` WHERE ${where}`) +
+    ` ORDER BY id DESC LIMIT ${limit}`;
+  const measured =
+    `SELECT c.*, row_number() OVER w AS n, sum(octet_length(c.doc) + octet_length(c.logs) + ` +
+    `c.content_json_bytes + ${TASK_TEXT_OVERHEAD}) OVER w AS running ` +
+    `FROM (${candidates}) AS c WINDOW w AS (ORDER BY c.id DESC)`;
+  // A task past the budget gets a null doc, so its text is null and string_agg leaves it out.
+  const fitting =
+    `SELECT r.id, r.state, r.created_at, r.logs, ` +
+    `CASE WHEN r.n > 1 AND r.running > ${budgetBytes} THEN NULL WHEN r.content_bytes = 0 THEN r.doc ` +
+    `ELSE ${documentWithContent('r')}::text END AS doc FROM (${measured}) AS r`;
+  return (
+    `SELECT string_agg(${VIEW_JSON.FULL}, E',\\n') AS tasks, count(v.doc)::int AS found, ` +
+    `count(*)::int AS candidates FROM (${fitting}) AS v`
   );
 }
 
@@ -120,11 +193,18 @@ export interface TaskPageJson {
   nextAfterId?: string;
 }
 
-/** The first `pageSize` tasks of a viewPageSql row, and the id of the last of them if more were found. */
-export function pageOf(row: { tasks: string | null; found: number }, pageSize: number): TaskPageJson {
+/**
+ * The first `pageSize` tasks of a viewPageSql row, and the id of the last of them if more were found; for
+ * a fullPageSql row whose budget cut it (`found` below `candidates`), all its tasks and the last one's id.
+ */
+export function pageOf(
+  row: { tasks: string | null; found: number; candidates?: number },
+  pageSize: number,
+): TaskPageJson {
   if (row.tasks === null) return { tasks: '' };
-  if (row.found <= pageSize) return { tasks: row.tasks };
-  const tasks = row.tasks.slice(0, row.tasks.lastIndexOf(PAGE_SEPARATOR));
+  const cut = row.candidates !== undefined && row.found < row.candidates;
+  if (!cut && row.found <= pageSize) return { tasks: row.tasks };
+  const tasks = cut ? row.tasks : row.tasks.slice(0, row.tasks.lastIndexOf(PAGE_SEPARATOR));
   const last = tasks.lastIndexOf(PAGE_SEPARATOR);
   // Each task's text starts with {"id":" and the 36 characters of its id.
   const idAt = (last < 0 ? 0 : last + PAGE_SEPARATOR.length) + '{"id":"'.length;

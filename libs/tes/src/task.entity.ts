@@ -34,8 +34,17 @@ export class TaskEntity {
   @Column('text')
   state!: TesState;
 
+  /** The TES document without `inputs[].content`, which task_input_content holds (TaskInputContentEntity). */
   @Column('jsonb')
   document!: TaskDocument;
+
+  /** UTF-8 bytes of the task's inline contents: what its submitter's quota of unfinished content counts. */
+  @Column('bigint', { name: 'content_bytes', default: 0 })
+  contentBytes!: string;
+
+  /** What the contents add to the task's FULL JSON text: what a list page's byte budget counts. */
+  @Column('bigint', { name: 'content_json_bytes', default: 0 })
+  contentJsonBytes!: string;
 
   @Index('task_tags_idx', { synchronize: false })
   @Column('jsonb', { default: () => "'{}'" })

@@ -8,7 +8,17 @@ import { PreparedSql, withTransientRetry } from '@constellation/persistence';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_TTL_HOURS } from './idempotency-key';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskEntity } from './task.entity';
-import { NO_CURSOR, pageOf, TaskPageJson, minimalPagesSql, viewPageSql, viewsByIdSql } from './task-views';
+import { queuedInlineContentExceeded, splitInlineContent } from './inline-content';
+import {
+  fullPageSql,
+  fullViewsByIdSql,
+  minimalPagesSql,
+  NO_CURSOR,
+  pageOf,
+  TaskPageJson,
+  viewPageSql,
+  viewsByIdSql,
+} from './task-views';
 import type { TaskDocument, TesState, TesTaskLog, TesView } from './tes.types';
 
 /** A submitter's MINIMAL page at the default size, without filters: what minimalPagesSql reads several of. */
@@ -20,7 +30,15 @@ interface PageKey {
 interface PageRow {
   tasks: string | null;
   found: number;
+  /** fullPageSql only: the tasks its limit found, of which the byte budget kept `found`. */
+  candidates?: number;
 }
+
+/**
+ * Contents a batch of FULL gets puts in its one statement, per task, at most: a task whose contents weigh
+ * more is read by a statement of its own (see fullViewsByIdSql).
+ */
+const BATCHED_CONTENT_BYTES = 64 * 1024;
 
 /** Pages read by one statement, at most: a larger group keeps one PostgreSQL backend busy while others wait. */
 const PAGES_PER_STATEMENT = 8;
@@ -53,12 +71,22 @@ interface NewTaskRow {
   createdAt: string;
   eventId: string;
   reason: string;
+  /** The inline contents, taken out of `document` (see splitInlineContent), and what they weigh. */
+  contentIndexes: number[];
+  contents: string[];
+  contentBytes: number;
+  contentJsonBytes: number;
+  /** Set by the write when the submitter's quota refused the row: the bytes its unfinished tasks hold. */
+  refusedHolding?: number;
+  /** Set by the write when the row, tried again alone after its group was refused, failed. */
+  failure?: unknown;
 }
 
 /**
  * At most 32 creates per statement (one per concurrent client connection in the usual case; each row count is
- * a prepared statement of its own) and about 8 M characters of documents and tags (the tags go in twice,
- * inside the document and alone), well under what a statement may carry.
+ * a prepared statement of its own) and about 8 M characters of documents, tags and inline contents (the tags
+ * go in twice, inside the document and alone), well under what a statement may carry; a task with more
+ * contents than that is a group of its own.
  */
 const INSERT_GROUP_LIMITS = { maxItems: 32, maxBytes: 8 * 1024 * 1024 };
 
@@ -140,6 +168,13 @@ function escapeLike(s: string): string {
 @Injectable()
 export class TaskRepository {
   private readonly inserts: GroupWriter<NewTaskRow>;
+  /**
+   * Creates with inline contents: their groups update their submitters' running totals, where groups
+   * written side by side would wait for one another, so a replica writes one at a time and the next
+   * gathers every create that arrived meanwhile (for Galaxy, whose tasks all carry a job script as
+   * content, that is nearly every create).
+   */
+  private readonly contentInserts: GroupWriter<NewTaskRow>;
   private readonly viewLoaders = new Map<TesView, DataLoader<string, TaskJson | null>>();
   private readonly minimalPages: DataLoader<PageKey, PageRow>;
 
@@ -148,14 +183,18 @@ export class TaskRepository {
     private readonly sql: PreparedSql,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.inserts = new GroupWriter(
-      // Safe to run again: a statement whose COMMIT answer was lost left its rows, which the next run skips.
-      (rows) => withTransientRetry(() => this.insertRows(rows), { label: 'task insert' }),
-      INSERT_GROUP_LIMITS,
-      (r) => r.document.length + r.tags.length,
-      // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
-      (err) => /^2[23]/.test(String((err as { code?: unknown }).code ?? '')),
-    );
+    const writer = (serial: boolean) =>
+      new GroupWriter<NewTaskRow>(
+        // Safe to run again: a statement whose COMMIT answer was lost left its rows, which the next run skips.
+        (rows) => withTransientRetry(() => this.insertRows(rows), { label: 'task insert' }),
+        INSERT_GROUP_LIMITS,
+        (r) => r.document.length + r.tags.length + r.contentBytes,
+        // Data exceptions (22) and integrity violations (23: a submitter deleted meanwhile) belong to one row.
+        (err) => /^2[23]/.test(String((err as { code?: unknown }).code ?? '')),
+        serial,
+      );
+    this.inserts = writer(false);
+    this.contentInserts = writer(true);
     this.minimalPages = new DataLoader((keys) => this.readMinimalPages(keys), {
       cache: false,
       maxBatchSize: PAGES_PER_STATEMENT,
@@ -164,36 +203,74 @@ export class TaskRepository {
   }
 
   /**
-   * One statement for the tasks and their QUEUED events; its text depends only on the row count. Ids are
-   * made before the first run, so a task already stored (by a run whose answer was lost with its connection)
-   * is skipped, with its event, rather than stored twice.
+   * One statement for the tasks, their QUEUED events and their inline contents; its text depends only on
+   * the row count. Ids are made before the first run, so a task already stored (by a run whose answer was
+   * lost with its connection) is skipped, with its event, its contents and its bytes, rather than stored
+   * twice. The contents of each submitter in the group are added to its running total (task_inline_usage)
+   * only if the total stays within CONSTELLATION_MAX_QUEUED_INLINE_BYTES: the row is locked and re-read by
+   * the update, so concurrent creates on any replica never pass the limit together. A submitter's rows that
+   * did not fit are not stored: tried again one by one when the group held several (some may fit alone),
+   * else marked `refusedHolding`.
    */
   private async insertRows(
     rows: NewTaskRow[],
-    run: (text: string, values: unknown[]) => Promise<unknown> = (text, values) =>
+    run: <R>(text: string, values: unknown[]) => Promise<R[]> = (text, values) =>
       this.sql.query(text, values),
   ): Promise<void> {
     const params: unknown[] = [];
-    const values = rows.map((r) => {
+    const values = rows.map((r, n) => {
       const at = params.length;
       params.push(r.id, r.submitterId, r.name, r.document, r.tags, r.createdAt, r.eventId, r.reason);
+      params.push(r.contentBytes, r.contentJsonBytes, r.contentIndexes, r.contents);
       return (
-        `($${at + 1}::uuid, $${at + 2}::uuid, $${at + 3}::text, $${at + 4}::jsonb, $${at + 5}::jsonb, ` +
-        `$${at + 6}::timestamptz, $${at + 7}::uuid, $${at + 8}::text)`
+        `(${n + 1}, $${at + 1}::uuid, $${at + 2}::uuid, $${at + 3}::text, $${at + 4}::jsonb, $${at + 5}::jsonb, ` +
+        `$${at + 6}::timestamptz, $${at + 7}::uuid, $${at + 8}::text, $${at + 9}::bigint, $${at + 10}::bigint, ` +
+        `$${at + 11}::int[], $${at + 12}::text[])`
       );
     });
-    await run(
-      `WITH new (id, submitter_id, name, document, tags, created_at, event_id, reason) AS (VALUES ${values.join(', ')}),
+    const limit = this.config.maxQueuedInlineBytes;
+    const refused = await run<{ id: string; held: string | null }>(
+      `WITH new (n, id, submitter_id, name, document, tags, created_at, event_id, reason, content_bytes,
+         content_json_bytes, content_indexes, contents) AS (VALUES ${values.join(', ')}),
+       fresh AS (SELECT * FROM new WHERE NOT EXISTS (SELECT 1 FROM task t WHERE t.id = new.id)),
+       wanted AS (
+         SELECT submitter_id, sum(content_bytes) AS bytes FROM fresh WHERE content_bytes > 0
+         GROUP BY submitter_id ORDER BY submitter_id),
+       reserved AS (
+         INSERT INTO task_inline_usage (submitter_id, bytes)
+         SELECT submitter_id, bytes FROM wanted WHERE bytes <= ${limit}
+         ON CONFLICT (submitter_id) DO UPDATE SET bytes = task_inline_usage.bytes + EXCLUDED.bytes
+           WHERE task_inline_usage.bytes + EXCLUDED.bytes <= ${limit}
+         RETURNING submitter_id),
+       checked AS (
+         SELECT fresh.*, fresh.content_bytes = 0 OR r.submitter_id IS NOT NULL AS fits
+         FROM fresh LEFT JOIN reserved AS r USING (submitter_id)),
        inserted AS (
-         INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version)
-         SELECT id, submitter_id, name, 'QUEUED', document, tags, created_at, created_at, 1 FROM new
+         INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, version,
+           content_bytes, content_json_bytes)
+         SELECT id, submitter_id, name, 'QUEUED', document, tags, created_at, created_at, 1, content_bytes,
+           content_json_bytes FROM checked WHERE fits
          ON CONFLICT (id) DO NOTHING
-         RETURNING id)
-       INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
-       SELECT new.event_id, new.id, new.created_at, NULL, 'QUEUED', 0, new.reason
-       FROM new JOIN inserted ON inserted.id = new.id`,
+         RETURNING id),
+       events AS (
+         INSERT INTO task_event (id, task_id, created_at, from_state, to_state, attempt, reason)
+         SELECT c.event_id, c.id, c.created_at, NULL, 'QUEUED', 0, c.reason
+         FROM checked AS c JOIN inserted ON inserted.id = c.id),
+       stored_contents AS (
+         INSERT INTO task_input_content (task_id, input_index, content)
+         SELECT c.id, u.i, u.content FROM checked AS c JOIN inserted ON inserted.id = c.id
+         CROSS JOIN LATERAL unnest(c.content_indexes, c.contents) AS u(i, content))
+       SELECT c.id, u.bytes::text AS held FROM checked AS c
+       LEFT JOIN task_inline_usage AS u ON u.submitter_id = c.submitter_id WHERE NOT c.fits`,
       params,
     );
+    const mine = (r: NewTaskRow) => rows.filter((x) => x.submitterId === r.submitterId && x.contentBytes > 0);
+    for (const { id, held } of refused) {
+      const row = rows.find((x) => x.id === id) as NewTaskRow;
+      if (mine(row).length === 1) row.refusedHolding = Number(held ?? 0);
+      // Its group is stored: a failure here is this row's alone (see GroupWriter's retries).
+      else await this.insertRows([row]).catch((err: unknown) => (row.failure = err));
+    }
   }
 
   /**
@@ -208,7 +285,8 @@ export class TaskRepository {
   ): Promise<TaskEntity> {
     const row = this.newRow(submitterId, document, now, reason);
     const id = row.id;
-    await this.inserts.add(row);
+    await (row.contentBytes > 0 ? this.contentInserts : this.inserts).add(row);
+    this.throwIfRefused(row);
     return Object.assign(new TaskEntity(), {
       id,
       submitterId,
@@ -231,6 +309,8 @@ export class TaskRepository {
       queuedAt: null,
       failingSince: null,
       submitDoubtAt: null,
+      contentBytes: String(row.contentBytes),
+      contentJsonBytes: String(row.contentJsonBytes),
       version: 1,
     } satisfies Omit<TaskEntity, 'submitter'>);
   }
@@ -258,6 +338,7 @@ export class TaskRepository {
       const claimed = await withTransientRetry(() => this.claimKeyAndInsert(row, key, expiredBefore), {
         label: 'task insert',
       });
+      this.throwIfRefused(row);
       if (claimed) return row.id;
       const [owner] = await this.read<{ task_id: string; request_hash: Buffer }>(
         `SELECT task_id, request_hash FROM task_idempotency_key
@@ -289,6 +370,8 @@ export class TaskRepository {
       .transaction(async (m) => {
         // The task first: the key's foreign key needs it.
         await this.insertRows([row], (text, values) => m.query(text, values));
+        // Refused by the submitter's quota (nothing stored): answered as such, after the rollback.
+        if (row.refusedHolding !== undefined) throw new KeyTakenError();
         const claimed = (await m.query(
           `INSERT INTO task_idempotency_key (principal_id, key, request_hash, task_id, created_at)
            VALUES ($1, $2, $3, $4, $5)
@@ -308,17 +391,35 @@ export class TaskRepository {
       });
   }
 
+  /** The row to store: inline contents are taken out of the document and stored apart (task_input_content). */
   private newRow(submitterId: string, document: TaskDocument, now: Date, reason: string): NewTaskRow {
+    const split = splitInlineContent(document);
     return {
       id: newId(),
       submitterId,
       name: document.name ?? null,
-      document: JSON.stringify(document),
+      document: JSON.stringify(split.document),
       tags: JSON.stringify(document.tags),
       createdAt: now.toISOString(),
       eventId: newId(),
       reason,
+      contentIndexes: split.contents.map((c) => c.index),
+      contents: split.contents.map((c) => c.content),
+      contentBytes: split.bytes,
+      contentJsonBytes: split.jsonBytes,
     };
+  }
+
+  /** What the write said about a row it did not store: its own failure, or the submitter's quota. */
+  private throwIfRefused(row: NewTaskRow): void {
+    if (row.failure !== undefined) throw row.failure;
+    if (row.refusedHolding !== undefined) {
+      throw queuedInlineContentExceeded(
+        row.refusedHolding,
+        row.contentBytes,
+        this.config.maxQueuedInlineBytes,
+      );
+    }
   }
 
   // Prepared SQL on the hottest read paths: TypeORM's query building costs more than the query itself.
@@ -352,10 +453,19 @@ export class TaskRepository {
   }
 
   private async findJsonMany(ids: readonly string[], view: TesView): Promise<Array<TaskJson | null>> {
-    const rows = await this.read<{ id: string; submitter_id: string; json: string }>(viewsByIdSql(view), [
-      ids,
-    ]);
-    const byId = new Map(rows.map((r) => [r.id, { submitterId: r.submitter_id, json: r.json }]));
+    const sql = view === 'FULL' ? fullViewsByIdSql(BATCHED_CONTENT_BYTES) : viewsByIdSql(view);
+    const rows = await this.read<{ id: string; submitter_id: string; json: string | null }>(sql, [ids]);
+    // Tasks with large contents, one statement each, one after the other: a batch holds one at a time.
+    for (const row of rows) {
+      if (row.json !== null) continue;
+      const [own] = await this.read<{ json: string }>(viewsByIdSql('FULL'), [[row.id]]);
+      row.json = own?.json ?? null;
+    }
+    const byId = new Map(
+      rows
+        .filter((r) => r.json !== null)
+        .map((r) => [r.id, { submitterId: r.submitter_id, json: r.json as string }]),
+    );
     return ids.map((id) => byId.get(id) ?? null);
   }
 
@@ -387,12 +497,14 @@ export class TaskRepository {
     // which read the table, it might walk the primary key past every other submitter's tasks), nor a rare
     // state from a common one, and a name prefix can use its index only when the planner sees the prefix.
     // An admin's page has one right plan, the walk down the primary key.
-    const [row] = await this.read<PageRow>(
-      // One row past the page tells whether another page exists, so the last page carries no token.
-      viewPageSql(view, where.join(' AND '), pageSize + 1),
-      params,
-      { prepare: usualPage && q.submitterId === undefined },
-    );
+    // One row past the page tells whether another page exists, so the last page carries no token.
+    const sql =
+      view === 'FULL'
+        ? fullPageSql(where.join(' AND '), pageSize + 1, this.config.listPageBytes)
+        : viewPageSql(view, where.join(' AND '), pageSize + 1);
+    const [row] = await this.read<PageRow>(sql, params, {
+      prepare: usualPage && q.submitterId === undefined,
+    });
     return pageOf(row, pageSize);
   }
 

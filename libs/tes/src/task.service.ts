@@ -1,7 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { BrokerError, ErrorCode, isUuid } from '@constellation/common';
 import type { AuthenticatedPrincipal } from '@constellation/auth';
 import { requestHash } from './idempotency-key';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { assertInlineContentWithin } from './inline-content';
 import { listTasksResponseJson, ParsedListQuery } from './list-query';
 import { StateChange, TaskListQuery, TaskRepository } from './task.repository';
 import { validateTaskDocument } from './task-document.validator';
@@ -9,7 +11,10 @@ import { TERMINAL_STATES, TesView } from './tes.types';
 
 @Injectable()
 export class TaskService {
-  constructor(private readonly tasks: TaskRepository) {}
+  constructor(
+    private readonly tasks: TaskRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /**
    * Stores a new task; with an Idempotency-Key (already parsed), a key this submitter sent in the last
@@ -21,6 +26,7 @@ export class TaskService {
     idempotencyKey?: string,
   ): Promise<{ id: string }> {
     const { document, ignoredBackendParameters } = validateTaskDocument(body);
+    assertInlineContentWithin(document, this.config.maxInlineBytesPerTask);
     const reason =
       ignoredBackendParameters.length > 0
         ? `accepted; ignored unsupported backend_parameters: ${ignoredBackendParameters.join(', ')}`
