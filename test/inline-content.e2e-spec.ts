@@ -100,6 +100,7 @@ describe('inline input content: stored apart, bounded, returned and delivered in
         pulsar_manager: null,
         credentials: { token: 'pulsar-token' },
         runtimes: ['none'],
+        run_images_on_host: true,
         capacity: { max_concurrent_tasks: 10 },
       }),
     ));

@@ -7,7 +7,7 @@ import { LoggingModule, ObservabilityModule } from '@constellation/observability
 import { dataSourceOptions } from '@constellation/persistence';
 import { TesModule } from '@constellation/tes';
 import { RegistryModule } from '@constellation/registry';
-import { DispatchModule, SiteSchemesModule } from '@constellation/dispatch';
+import { DispatchModule, DispatchForTesModule } from '@constellation/dispatch';
 import { JobFilesModule } from '@constellation/job-files';
 import { RateLimitModule } from './http/rate-limit.module';
 import { AppOptions } from './app-options';
@@ -31,7 +31,7 @@ export class AppModule {
         PrincipalAdminModule,
         RegistryModule,
         DispatchModule,
-        SiteSchemesModule,
+        DispatchForTesModule,
         JobFilesModule,
       ],
     };

@@ -9,7 +9,12 @@ import { APP_CONFIG, AppConfig, RUNTIME_SECRET_KEY } from '@constellation/config
 import { jobFilesStore } from '@constellation/job-files';
 import { ObservabilityModule } from '@constellation/observability';
 import { RegistryModule } from '@constellation/registry';
-import { SITE_INPUT_SCHEMES, SiteInputSchemes } from '@constellation/tes';
+import {
+  PLACEMENT_PREVIEW,
+  PlacementPreview,
+  SITE_INPUT_SCHEMES,
+  SiteInputSchemes,
+} from '@constellation/tes';
 import { adapterProber, probeTimeoutMs } from './adapter-prober';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { AbandonedCopyRepository } from './abandoned-copy.repository';
@@ -23,7 +28,6 @@ import { ProbeLoop } from './probe.loop';
 import { ProbeService, SITE_PROBER } from './probe.service';
 import { DispatchSites } from './dispatch-sites';
 import { SubmissionService } from './submission.service';
-import { TaskInsightController } from './task-insight.controller';
 import { TrackingService } from './tracking.service';
 
 /** Every site kind this broker can submit to; a kind missing here is never placed on. */
@@ -51,7 +55,6 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
   imports: [RegistryModule, ObservabilityModule],
-  controllers: [TaskInsightController],
   providers: [
     {
       provide: SiteAdapters,
@@ -71,26 +74,19 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     ProbeService,
     ProbeLoop,
     {
-      provide: SITE_INPUT_SCHEMES,
-      useFactory:
-        (directory: DispatchSites): SiteInputSchemes =>
-        () =>
-          directory.inputSchemes(),
-      inject: [DispatchSites],
-    },
-    {
       provide: SITE_PROBER,
       useFactory: adapterProber,
       inject: [SiteAdapters, DispatchSites],
     },
   ],
-  exports: [ProbeService, DispatchLoop, PlacementService, SiteAdapters, DispatchSites],
+  exports: [ProbeService, DispatchLoop, PlacementService, SiteAdapters, DispatchSites, DispatchRepository],
 })
 export class DispatchModule {}
 
 /**
- * The site schemes that the TES library's service-info lists (tes cannot ask the registry itself): global,
- * so TesModule finds them, and nothing else of dispatch becomes global.
+ * What the TES library serves but cannot compute itself, since tes does not import dispatch: the site schemes
+ * its service-info lists and the placement preview of a queued task. Global, so TesModule finds them, and
+ * nothing else of dispatch becomes global.
  */
 @Global()
 @Module({
@@ -104,7 +100,17 @@ export class DispatchModule {}
           directory.inputSchemes(),
       inject: [DispatchSites],
     },
+    {
+      provide: PLACEMENT_PREVIEW,
+      useFactory:
+        (repo: DispatchRepository, placement: PlacementService): PlacementPreview =>
+        async (taskId) => {
+          const task = await repo.find(taskId);
+          return task === null ? null : { ...(await placement.preview(task)) };
+        },
+      inject: [DispatchRepository, PlacementService],
+    },
   ],
-  exports: [SITE_INPUT_SCHEMES],
+  exports: [SITE_INPUT_SCHEMES, PLACEMENT_PREVIEW],
 })
-export class SiteSchemesModule {}
+export class DispatchForTesModule {}

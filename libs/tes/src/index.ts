@@ -33,3 +33,4 @@ export * from './backend-parameters';
 export * from './list-query';
 export * from './service-info';
 export * from './tes-openapi';
+export * from './placement-preview';

@@ -6,7 +6,7 @@ import { BrokerError, ErrorCode, GroupWriter, newId } from '@constellation/commo
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { PreparedSql, withTransientRetry } from '@constellation/persistence';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_TTL_HOURS } from './idempotency-key';
-import { TaskEventEntity } from './task-event.entity';
+import { TaskEventEntity, type TaskEventKind } from './task-event.entity';
 import { TaskEntity } from './task.entity';
 import { queuedInlineContentExceeded, splitInlineContent } from './inline-content';
 import {
@@ -58,6 +58,25 @@ export interface TaskListQuery {
 export interface IdempotencyKey {
   key: string;
   requestHash: Buffer;
+}
+
+export interface TaskPlacementRow {
+  id: string;
+  submitterId: string;
+  state: TesState;
+  attempt: number;
+  excludedSiteIds: string[];
+  placement: Record<string, unknown> | null;
+}
+
+export interface TaskEventRow {
+  created_at: Date;
+  from_state: TesState | null;
+  to_state: TesState;
+  site_id: string | null;
+  attempt: number;
+  reason: string;
+  kind: TaskEventKind;
 }
 
 interface NewTaskRow {
@@ -422,6 +441,40 @@ export class TaskRepository {
     }
   }
 
+  /** What the placement answer shows of a task, or null. */
+  async findPlacement(id: string): Promise<TaskPlacementRow | null> {
+    const rows = await this.read<{
+      id: string;
+      submitter_id: string;
+      state: TesState;
+      current_attempt: number;
+      excluded_site_ids: string[];
+      placement: Record<string, unknown> | null;
+    }>(
+      'SELECT id, submitter_id, state, current_attempt, excluded_site_ids, placement FROM task WHERE id = $1',
+      [id],
+    );
+    if (rows.length === 0) return null;
+    const r = rows[0];
+    return {
+      id: r.id,
+      submitterId: r.submitter_id,
+      state: r.state,
+      attempt: r.current_attempt,
+      excludedSiteIds: r.excluded_site_ids,
+      placement: r.placement,
+    };
+  }
+
+  /** The task's events, oldest first. */
+  events(taskId: string): Promise<TaskEventRow[]> {
+    return this.read<TaskEventRow>(
+      `SELECT created_at, from_state, to_state, site_id, attempt, reason, kind FROM task_event
+       WHERE task_id = $1 ORDER BY created_at, id`,
+      [taskId],
+    );
+  }
+
   // Prepared SQL on the hottest read paths: TypeORM's query building costs more than the query itself.
 
   /** A read, run again when its connection was lost under it (see withTransientRetry). */
@@ -573,16 +626,6 @@ export class TaskRepository {
         if (err instanceof StaleTaskError) return null;
         throw err;
       });
-  }
-
-  events(taskId: string): Promise<TaskEventEntity[]> {
-    return withTransientRetry(
-      () =>
-        this.db
-          .getRepository(TaskEventEntity)
-          .find({ where: { taskId }, order: { createdAt: 'ASC', id: 'ASC' } }),
-      { label: 'task read' },
-    );
   }
 
   private async insertEvent(

@@ -1,19 +1,22 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { BrokerError, ErrorCode, isUuid } from '@constellation/common';
 import type { AuthenticatedPrincipal } from '@constellation/auth';
 import { requestHash } from './idempotency-key';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { assertInlineContentWithin } from './inline-content';
+import { PLACEMENT_PREVIEW, PlacementPreview } from './placement-preview';
 import { listTasksResponseJson, ParsedListQuery } from './list-query';
 import { StateChange, TaskListQuery, TaskRepository } from './task.repository';
 import { validateTaskDocument } from './task-document.validator';
-import { TERMINAL_STATES, TesView } from './tes.types';
+import type { TaskEventKind } from './task-event.entity';
+import { TERMINAL_STATES, TesState, TesView } from './tes.types';
 
 @Injectable()
 export class TaskService {
   constructor(
     private readonly tasks: TaskRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(PLACEMENT_PREVIEW) private readonly preview?: PlacementPreview,
   ) {}
 
   /**
@@ -75,6 +78,41 @@ export class TaskService {
   }
 
   /** Another submitter's task is a 404, exactly like an unknown id, so ids leak nothing. */
+  /** Where the task's current attempt went and why; for a queued task, also where it would go now. */
+  async placement(principal: AuthenticatedPrincipal, id: string): Promise<TaskPlacement> {
+    const task = await this.visible(principal, id, (i) => this.tasks.findPlacement(i));
+    const out: TaskPlacement = {
+      task_id: task.id,
+      state: task.state,
+      attempt: task.attempt,
+      excluded_site_ids: task.excludedSiteIds,
+      placement: task.placement,
+    };
+    if (task.state === 'QUEUED' && this.preview) {
+      const preview = await this.preview(task.id);
+      if (preview !== null) out.preview = preview;
+    }
+    return out;
+  }
+
+  /** The task's history, oldest first: state changes and the copies it left at sites. */
+  async events(principal: AuthenticatedPrincipal, id: string): Promise<TaskEvents> {
+    const task = await this.visible(principal, id, (i) => this.tasks.findPlacement(i));
+    const events = await this.tasks.events(task.id);
+    return {
+      task_id: task.id,
+      events: events.map((e) => ({
+        time: e.created_at.toISOString(),
+        from: e.from_state,
+        to: e.to_state,
+        site_id: e.site_id,
+        attempt: e.attempt,
+        reason: e.reason,
+        kind: e.kind,
+      })),
+    };
+  }
+
   private async visible<T extends { submitterId: string }>(
     principal: AuthenticatedPrincipal,
     id: string,
@@ -86,4 +124,28 @@ export class TaskService {
     }
     return task;
   }
+}
+
+/** GET /api/v1/tasks/{id}/placement (TaskPlacementView). */
+export interface TaskPlacement {
+  task_id: string;
+  state: TesState;
+  attempt: number;
+  excluded_site_ids: string[];
+  placement: Record<string, unknown> | null;
+  preview?: Record<string, unknown>;
+}
+
+/** GET /api/v1/tasks/{id}/events (TaskEventsView). */
+export interface TaskEvents {
+  task_id: string;
+  events: {
+    time: string;
+    from: TesState | null;
+    to: TesState;
+    site_id: string | null;
+    attempt: number;
+    reason: string;
+    kind: TaskEventKind;
+  }[];
 }

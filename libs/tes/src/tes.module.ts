@@ -8,10 +8,11 @@ import { TaskPurgeRepository } from './task-purge.repository';
 import { TaskPurgeLoop } from './task-purge.loop';
 import { TaskPurgeService } from './task-purge.service';
 import { TesController } from './tes.controller';
+import { TaskInsightController } from './task-insight.controller';
 
 @Module({
   imports: [ObservabilityModule],
-  controllers: [TesController],
+  controllers: [TesController, TaskInsightController],
   providers: [
     PreparedSql,
     TaskRepository,
