@@ -8,7 +8,7 @@ import {
   startFakePulsarAmqp,
   uniqueManager,
   type FakePulsarAmqp,
-} from './support/fake-pulsar-amqp';
+} from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';

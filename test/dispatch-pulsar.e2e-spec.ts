@@ -2,7 +2,7 @@ import { createServer, Server } from 'node:http';
 
 import request from 'supertest';
 import { allowLongUploads } from '@constellation/job-files';
-import { FakePulsarSite, startFakePulsarSite } from './support/fake-pulsar-site';
+import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
-import { startFakeTesSite, FakeTesSite } from './support/fake-tes-site';
+import { startFakeTesSite, FakeTesSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { MINIMAL_TASK, tes } from './support/tes-client';

@@ -1,6 +1,6 @@
 import request from 'supertest';
-import { FakePulsarSite, startFakePulsarSite } from './support/fake-pulsar-site';
-import { startFakeTesSite, FakeTesSite, FakeTesTask } from './support/fake-tes-site';
+import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
+import { startFakeTesSite, FakeTesSite, FakeTesTask } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ProbeLoop, ProbeService } from '@constellation/dispatch';
 import { SiteHealthRepository } from '@constellation/registry';
-import { startFakePulsarSite, FakePulsarSite } from './support/fake-pulsar-site';
+import { startFakePulsarSite, FakePulsarSite } from '@constellation/testing';
 import { startFakeSite, FakeSite } from './support/fake-site';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';

@@ -27,7 +27,7 @@ import { generateToken, hashToken } from '@constellation/auth';
 import { newId } from '@constellation/common';
 import { runMigrations, startEmbeddedPostgres, EmbeddedDatabase } from '@constellation/persistence';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
-import { FakeTesSite, startFakeTesSite } from '../../test/support/fake-tes-site';
+import { FakeTesSite, startFakeTesSite } from '@constellation/testing';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TASKS = Number(process.env.BENCH_TASKS ?? 300);

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import busboy from 'busboy';
-import { startLoopbackServer } from './loopback-server';
+import { startLoopbackServer } from '@constellation/testing';
 
 /** One file Pulsar's staging posted back: what Galaxy's job-files API received. */
 export interface GalaxyUpload {

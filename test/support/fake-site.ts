@@ -1,4 +1,4 @@
-import { startLoopbackServer } from './loopback-server';
+import { startLoopbackServer } from '@constellation/testing';
 
 /** A real HTTP server on loopback standing in for a site; it can go down and come back on the same port. */
 export interface FakeSite {

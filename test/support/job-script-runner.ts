@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import type { FakePulsarDir, FakePulsarSimulator } from './fake-pulsar-site';
+import type { FakePulsarDir, FakePulsarSimulator } from '@constellation/testing';
 
 /** Pulsar substitutes this in command_line with its staging directory (pulsar/manager_endpoint_util.py). */
 const JOBS_DIRECTORY = '__PULSAR_JOBS_DIRECTORY__';

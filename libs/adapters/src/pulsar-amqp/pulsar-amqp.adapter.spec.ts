@@ -13,7 +13,7 @@ import {
   startFakePulsarAmqp,
   uniqueManager,
   type FakePulsarAmqp,
-} from '../../../../test/support/fake-pulsar-amqp';
+} from '@constellation/testing';
 import { AdapterError, type AdapterSite, type RemoteStatus } from '../site-adapter';
 import { PulsarAmqpSiteAdapter, pulsarQueue, type PulsarAmqpSiteAdapterOptions } from './pulsar-amqp.adapter';
 import { amqpJobScript, INLINE_LIMIT_BYTES } from './setup-message';

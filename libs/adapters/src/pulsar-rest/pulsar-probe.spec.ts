@@ -3,7 +3,7 @@ import {
   startFakePulsarSite,
   type FakePulsarSite,
   type FakePulsarSiteOptions,
-} from '../../../../test/support/fake-pulsar-site';
+} from '@constellation/testing';
 import { AdapterError, type AdapterSite } from '../site-adapter';
 import { pulsarTarget } from './pulsar-http';
 import { PROBE_JOB_ID, PulsarProber } from './pulsar-probe';

@@ -11,7 +11,7 @@ import {
   startFakePulsarSite,
   type FakePulsarSite,
   type FakePulsarSiteOptions,
-} from '../../../../test/support/fake-pulsar-site';
+} from '@constellation/testing';
 import { AdapterError, type AdapterSite, type RemoteStatus, type SiteRuntime } from '../site-adapter';
 import { prepareJob, RECORDS_LOG } from '../pulsar/job-plan';
 import { parseRecords } from '../pulsar/job-records';

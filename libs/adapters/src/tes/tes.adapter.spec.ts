@@ -4,7 +4,7 @@ import {
   startFakeTesSite,
   type FakeTesSite,
   type FakeTesSiteOptions,
-} from '../../../../test/support/fake-tes-site';
+} from '@constellation/testing';
 import {
   AdapterError,
   ATTEMPT_TAG,
