@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type pino from 'pino';
-import { AuthService, FAILED_LOGINS_PER_MINUTE } from '@constellation/auth';
+import { AuthService } from '../libs/auth/src/auth.service';
+import { FAILED_LOGINS_PER_MINUTE } from '../libs/auth/src/failed-login-limiter';
 import { REQUEST_LINE_LOGGER } from '@constellation/observability';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { MINIMAL_TASK } from './support/tes-client';

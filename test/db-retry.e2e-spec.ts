@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { BROKER_APPLICATION_NAME } from '@constellation/persistence';
+import { BROKER_APPLICATION_NAME } from '../libs/persistence/src/data-source-options';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { startPgProxy, PgProxy } from './support/pg-proxy';
 import { MINIMAL_TASK, tes } from './support/tes-client';

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
-import { DispatchRepository } from '@constellation/dispatch';
-import { fullPageSql } from '@constellation/tes';
+import { DispatchRepository } from '../libs/dispatch/src/dispatch.repository';
+import { fullPageSql } from '../libs/tes/src/task-views';
 import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
 import { FakeTesSite, startFakeTesSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';

@@ -2,7 +2,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '@constellation/persistence';
 import { newId } from '@constellation/common';
-import { viewsByIdSql } from '@constellation/tes';
+import { viewsByIdSql } from '../libs/tes/src/task-views';
 import { ENTITIES, MIGRATIONS } from '../apps/broker/src/schema';
 import { TaskInputContent1764000600000 } from '../migrations/1764000600000-TaskInputContent';
 

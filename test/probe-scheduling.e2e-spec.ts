@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { ProbeLoop, ProbeService } from '@constellation/dispatch';
+import { ProbeLoop } from '../libs/dispatch/src/probe.loop';
+import { ProbeService } from '../libs/dispatch/src/probe.service';
 import { SiteHealthRepository } from '@constellation/registry';
 import { startFakePulsarSite, FakePulsarSite } from '@constellation/testing';
 import { startFakeSite, FakeSite } from './support/fake-site';

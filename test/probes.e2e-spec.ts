@@ -1,8 +1,9 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
-import { ProbeService, SiteProber } from '@constellation/dispatch';
-import { LOAD_REFRESH_LOCK_KEY, ProbeTarget, SiteHealthRepository } from '@constellation/registry';
+import { ProbeService, SiteProber } from '../libs/dispatch/src/probe.service';
+import { ProbeTarget, SiteHealthRepository } from '@constellation/registry';
+import { LOAD_REFRESH_LOCK_KEY } from '../libs/registry/src/site-health.repository';
 import { startFakeSite, FakeSite } from './support/fake-site';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';

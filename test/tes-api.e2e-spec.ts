@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { PreparedSql } from '@constellation/persistence';
-import { minimalPagesSql, NO_CURSOR, TaskRepository } from '@constellation/tes';
+import { minimalPagesSql, NO_CURSOR } from '../libs/tes/src/task-views';
+import { TaskRepository } from '../libs/tes/src/task.repository';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { ALLOWED, PY_TES_SERVICE_INFO_KEYS } from './support/tes-schema';
 import { MINIMAL_TASK, tes } from './support/tes-client';

@@ -1,5 +1,5 @@
 import * as net from 'node:net';
-import { generateToken } from '@constellation/auth';
+import { generateToken } from '../libs/auth/src/token-codec';
 import { spawnBroker, waitForOk } from './support/broker-process';
 
 function freePort(): Promise<number> {

@@ -10,7 +10,8 @@
 import * as http from 'node:http';
 import { v7 as uuidv7 } from 'uuid';
 import { Pool } from 'pg';
-import { listTasksResponseJson, NO_CURSOR, pageOf, viewPageSql } from '@constellation/tes';
+import { listTasksResponseJson } from '../../libs/tes/src/list-query';
+import { NO_CURSOR, pageOf, viewPageSql } from '../../libs/tes/src/task-views';
 
 const pool = new Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
 const submitter = process.env.BENCH_SUBMITTER_ID as string;

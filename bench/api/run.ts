@@ -24,10 +24,10 @@ import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { generateToken, hashToken } from '@constellation/auth';
+import { generateToken, hashToken } from '../../libs/auth/src/token-codec';
 import { newId } from '@constellation/common';
 import { runMigrations, startEmbeddedPostgres, EmbeddedDatabase } from '@constellation/persistence';
-import { encodePageToken } from '@constellation/tes';
+import { encodePageToken } from '../../libs/tes/src/list-query';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
 import { seedTasks } from './seed';
 

@@ -23,7 +23,7 @@ import * as net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { generateToken, hashToken } from '@constellation/auth';
+import { generateToken, hashToken } from '../../libs/auth/src/token-codec';
 import { newId } from '@constellation/common';
 import { runMigrations, startEmbeddedPostgres, EmbeddedDatabase } from '@constellation/persistence';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { AuthService, Role } from '@constellation/auth';
+import { AuthService } from '../../libs/auth/src/auth.service';
+import { Role } from '../../libs/auth/src/authenticated-principal';
 import type { TestApp } from './test-app';
 
 export interface TestPrincipal {

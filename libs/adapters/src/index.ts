@@ -1,10 +1,13 @@
-export * from './site-adapter';
-export * from './site-adapters';
-export { TesSiteAdapter, type TesSiteAdapterOptions } from './tes/tes.adapter';
-export { PulsarRestSiteAdapter, type PulsarRestSiteAdapterOptions } from './pulsar-rest/pulsar-rest.adapter';
+// What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
+export { type JobFilesPort, type SpooledFile } from './pulsar-amqp/job-files-port';
+export { PulsarAmqpSiteAdapter } from './pulsar-amqp/pulsar-amqp.adapter';
+export { PulsarRestSiteAdapter } from './pulsar-rest/pulsar-rest.adapter';
 export {
-  PulsarAmqpSiteAdapter,
-  pulsarQueue,
-  type PulsarAmqpSiteAdapterOptions,
-} from './pulsar-amqp/pulsar-amqp.adapter';
-export type { JobFilesPort, SpooledFile } from './pulsar-amqp/job-files-port';
+  AdapterError,
+  isAdapterError,
+  type AdapterSite,
+  type RemoteStatus,
+  type SiteAdapter,
+} from './site-adapter';
+export { SiteAdapters } from './site-adapters';
+export { TesSiteAdapter } from './tes/tes.adapter';

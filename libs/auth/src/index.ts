@@ -1,20 +1,13 @@
-export * from './authenticated-principal';
-export * from './current-principal.decorator';
-export * from './auth.decorators';
-export * from './auth.service';
-export * from './auth.repository';
-export * from './auth.module';
+// What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
 export { ADMIN_BANNER, type AdminBanner } from './admin-bootstrap.service';
-export * from './credentials';
-export * from './token-codec';
-export * from './principal.entity';
-export * from './api-token.entity';
-export * from './admin/principal-admin.module';
-export * from './admin/principal-admin.service';
-export * from './admin/principal.views';
-
+export { PrincipalAdminModule } from './admin/principal-admin.module';
+export { PrincipalAdminService } from './admin/principal-admin.service';
+export { Public, Roles } from './auth.decorators';
+export { AuthModule } from './auth.module';
+export { type AuthenticatedPrincipal } from './authenticated-principal';
+export { CurrentPrincipal, PRINCIPAL_REQUEST_KEY } from './current-principal.decorator';
+export { PrincipalEntity } from './principal.entity';
 import { ApiTokenEntity } from './api-token.entity';
 import { PrincipalEntity } from './principal.entity';
 
 export const AUTH_ENTITIES = [PrincipalEntity, ApiTokenEntity];
-export * from './failed-login-limiter';

@@ -1,11 +1,3 @@
-export * from './abandoned-copy.entity';
-export * from './dispatch.module';
-export * from './probe.service';
-export * from './probe.loop';
-export * from './adapter-prober';
-export * from './dispatch.loop';
-export * from './dispatch.repository';
-export * from './placement.service';
-export * from './dispatch-sites';
-export * from './task-requirement';
-export * from './attempt-outcome';
+// What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
+export { DISPATCH_ENTITIES } from './abandoned-copy.entity';
+export { DispatchForTesModule, DispatchModule } from './dispatch.module';

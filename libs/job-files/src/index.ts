@@ -1,6 +1,6 @@
-export * from './job-files-keys';
-export * from './job-files-store';
-export * from './job-files-store.factory';
-export * from './job-files.service';
-export * from './job-files.module';
-export * from './upload-timeouts';
+// What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
+export { jobFilesStore } from './job-files-store.factory';
+export { JobFilesStore } from './job-files-store';
+export { JobFilesService } from './job-files.service';
+export { JobFilesModule } from './job-files.module';
+export { allowLongUploads } from './upload-timeouts';

@@ -1,6 +1,7 @@
-export * from './logging.module';
-export * from './metrics.service';
-export * from './observability.module';
-export * from './request-log.hook';
-export * from './cluster-metrics';
-export * from './broker-logger';
+// What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
+export { BrokerLogger } from './broker-logger';
+export { serveClusterMetrics } from './cluster-metrics';
+export { LoggingModule, REQUEST_LINE_LOGGER, prettyLogs } from './logging.module';
+export { MetricsService } from './metrics.service';
+export { ObservabilityModule } from './observability.module';
+export { RequestLogHook, labelRoute, pathOf } from './request-log.hook';

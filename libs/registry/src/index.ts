@@ -1,18 +1,16 @@
-export * from './registry.types';
-export * from './site.entity';
-export * from './site-event.entity';
-export * from './data-store.entity';
-export * from './credential-cipher';
-export * from './site-document';
-export * from './data-store-document';
-export * from './site.mapper';
-export * from './data-store.mapper';
-export * from './site-health.repository';
-export * from './site-probe-requests';
-export * from './site-registry.service';
-export * from './data-store.service';
-export * from './registry.module';
-
+// What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
+export { CredentialCipher } from './credential-cipher';
+export { DataStoreEntity } from './data-store.entity';
+export { RegistryModule } from './registry.module';
+export {
+  SiteHealthRepository,
+  type HealthChange,
+  type ProbeOutcome,
+  type ProbeTarget,
+} from './site-health.repository';
+export { SiteProbeRequests } from './site-probe-requests';
+export { SITE_ACTIONS, SiteRegistryService, type SiteAction } from './site-registry.service';
+export { SiteEntity } from './site.entity';
 import { DataStoreEntity } from './data-store.entity';
 import { SiteEventEntity } from './site-event.entity';
 import { SiteEntity } from './site.entity';

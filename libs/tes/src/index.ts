@@ -1,11 +1,23 @@
-export * from './tes.types';
-export * from './task.entity';
-export * from './task-event.entity';
-export * from './task-input-content.entity';
-export * from './task-inline-usage.entity';
-export * from './installation.entity';
-export * from './task-idempotency-key.entity';
-
+// What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
+export { withInlineContent, type InputContent } from './inline-content';
+export { PLACEMENT_PREVIEW, type PlacementPreview } from './placement-preview';
+export { SITE_INPUT_SCHEMES, type SiteInputSchemes } from './service-info';
+export { validateTaskDocument } from './task-document.validator';
+export { type TaskEventKind } from './task-event.entity';
+export { TaskEntity } from './task.entity';
+export { addTesToOpenApi } from './tes-openapi';
+export { TesModule } from './tes.module';
+export {
+  type TaskDocument,
+  type TesExecutor,
+  type TesExecutorLog,
+  type TesInput,
+  type TesOutput,
+  type TesOutputFileLog,
+  type TesResources,
+  type TesState,
+  type TesTaskLog,
+} from './tes.types';
 import { InstallationEntity } from './installation.entity';
 import { TaskEventEntity } from './task-event.entity';
 import { TaskInputContentEntity } from './task-input-content.entity';
@@ -21,16 +33,3 @@ export const TES_ENTITIES = [
   InstallationEntity,
   TaskIdempotencyKeyEntity,
 ];
-export * from './tes.module';
-export * from './task.repository';
-export * from './task.service';
-export * from './task-purge.service';
-export * from './task-purge.repository';
-export * from './task-views';
-export * from './inline-content';
-export * from './task-document.validator';
-export * from './backend-parameters';
-export * from './list-query';
-export * from './service-info';
-export * from './tes-openapi';
-export * from './placement-preview';

@@ -1,15 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import type {
-  TesExecutor,
-  TesExecutorLog,
-  TesInput,
-  TesOutput,
-  TesResources,
-  TesState,
-  TesTaskLog,
-} from '@constellation/tes';
+import type { TesExecutor, TesExecutorLog, TesInput, TesOutput, TesResources, TesState, TesTaskLog } from '@constellation/tes';
 import { startLoopbackServer } from './loopback-server';
 
 /**
