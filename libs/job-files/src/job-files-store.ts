@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { JobFilesPort, SpooledFile } from '@constellation/adapters';
+import { readAtMost } from '@constellation/common';
 import { JobFilesKeys } from './job-files-keys';
 
 /** The same shape as the adapters' job ids (`<task>-<attempt>`): nothing a path or URL treats specially. */
@@ -90,18 +91,11 @@ export class JobFilesStore implements JobFilesPort {
   async readStaged(jobId: string, path: string, maxBytes: number): Promise<Buffer | null> {
     const file = await this.openFile(this.file(jobId, 'staged', path));
     if (!file) return null;
-    const chunks: Buffer[] = [];
-    let size = 0;
     try {
-      for await (const chunk of file.body) {
-        size += chunk.length;
-        chunks.push(Buffer.from(chunk));
-        if (size > maxBytes) break;
-      }
+      return (await readAtMost(file.body, maxBytes)).bytes;
     } finally {
       file.body.destroy();
     }
-    return Buffer.concat(chunks);
   }
 
   openStaged(jobId: string, path: string): Promise<SpooledFile | null> {

@@ -1,4 +1,5 @@
 import { request, type Dispatcher } from 'undici';
+import { readAtMost } from '@constellation/common';
 import { AdapterError, type AdapterSite } from '../site-adapter';
 import { oneLine } from './bounded-text';
 
@@ -58,18 +59,9 @@ export async function boundedReply(
 ): Promise<HttpReply> {
   const ok = res.statusCode >= 200 && res.statusCode < 300;
   const limit = ok ? maxBodyBytes : ERROR_BODY_BYTES;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      if (ok) throw new AdapterError('protocol_error', `${what}: response larger than ${limit} bytes`);
-      chunks.push(chunk.subarray(0, chunk.length - (size - limit)));
-      break;
-    }
-    chunks.push(chunk);
-  }
-  return { status: res.statusCode, text: Buffer.concat(chunks).toString('utf8') };
+  const { bytes, more } = await readAtMost(res.body as AsyncIterable<Buffer>, limit);
+  if (more && ok) throw new AdapterError('protocol_error', `${what}: response larger than ${limit} bytes`);
+  return { status: res.statusCode, text: bytes.toString('utf8') };
 }
 
 /**

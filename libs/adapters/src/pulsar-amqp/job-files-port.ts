@@ -15,6 +15,7 @@ export interface JobFilesPort {
   endpoint(jobId: string): string;
   /** Keeps a file the site will GET at `endpoint(jobId)&path=<path>`. */
   stage(jobId: string, path: string, data: Buffer): Promise<void>;
+  /** The first `maxBytes` bytes of a staged file (fewer when it is shorter), or null when there is none. */
   readStaged(jobId: string, path: string, maxBytes: number): Promise<Buffer | null>;
   /** Paths (relative to `under`, '/'-separated) of every file the site POSTed below `under`. */
   listPosted(jobId: string, under: string): Promise<string[]>;

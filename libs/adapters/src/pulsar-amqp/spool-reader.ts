@@ -1,3 +1,4 @@
+import { readAtMost } from '@constellation/common';
 import { AdapterError } from '../site-adapter';
 import { PLAN_NAME } from '../pulsar/job-plan';
 import { MANIFEST_NAME } from '../pulsar/job-script';
@@ -25,18 +26,13 @@ export class SpoolReader implements FinishedJobReader {
     }
     const file = await this.files.openPosted(jobId, `${POSTED_OUTPUTS}/${name}`);
     if (!file) return null;
-    const chunks: Buffer[] = [];
-    let size = 0;
     try {
-      for await (const chunk of file.body) {
-        size += chunk.length;
-        if (size > maxBytes) throw tooBig(name, maxBytes);
-        chunks.push(Buffer.from(chunk));
-      }
+      const { bytes, more } = await readAtMost(file.body, maxBytes);
+      if (more) throw tooBig(name, maxBytes);
+      return bytes.toString('utf8');
     } finally {
       file.body.destroy();
     }
-    return Buffer.concat(chunks).toString('utf8');
   }
 
   async download(jobId: string, _type: string, name: string): Promise<PulsarStream> {

@@ -1,9 +1,5 @@
 import { Agent } from 'undici';
-import {
-  startFakePulsarSite,
-  type FakePulsarSite,
-  type FakePulsarSiteOptions,
-} from '@constellation/testing';
+import { startFakePulsarSite, type FakePulsarSite, type FakePulsarSiteOptions } from '@constellation/testing';
 import { AdapterError, type AdapterSite } from '../site-adapter';
 import { pulsarTarget } from './pulsar-http';
 import { PROBE_JOB_ID, PulsarProber } from './pulsar-probe';

@@ -7,11 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { TaskDocument, TesExecutor, TesState } from '@constellation/tes';
 import { Agent } from 'undici';
-import {
-  startFakePulsarSite,
-  type FakePulsarSite,
-  type FakePulsarSiteOptions,
-} from '@constellation/testing';
+import { startFakePulsarSite, type FakePulsarSite, type FakePulsarSiteOptions } from '@constellation/testing';
 import { AdapterError, type AdapterSite, type RemoteStatus, type SiteRuntime } from '../site-adapter';
 import { prepareJob, RECORDS_LOG } from '../pulsar/job-plan';
 import { parseRecords } from '../pulsar/job-records';

@@ -1,10 +1,6 @@
 import type { TaskDocument, TesExecutor, TesResources, TesState } from '@constellation/tes';
 import { Agent } from 'undici';
-import {
-  startFakeTesSite,
-  type FakeTesSite,
-  type FakeTesSiteOptions,
-} from '@constellation/testing';
+import { startFakeTesSite, type FakeTesSite, type FakeTesSiteOptions } from '@constellation/testing';
 import {
   AdapterError,
   ATTEMPT_TAG,
