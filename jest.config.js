@@ -8,6 +8,9 @@ const transform = {
 };
 
 module.exports = {
+  // Jest reads testTimeout from the global configuration, not a project's: without it every hook and test
+  // that does not set its own has 5 s, which a loaded CI machine can exceed while an app starts.
+  testTimeout: 60000,
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   projects: [

@@ -8,7 +8,7 @@ import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
 import {
-  endLeftoverTasks,
+  startDispatchApp,
   registerSiteUp,
   FINAL_STATES,
   untilFinished,
@@ -36,14 +36,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
   const fakes: FakeTesSite[] = [];
 
   beforeAll(async () => {
-    t = await startTestApp({
-      CONSTELLATION_DISPATCH_SECONDS: '0.05',
-      CONSTELLATION_TRACK_SECONDS: '0.05',
-      CONSTELLATION_PROBE_SECONDS: '1',
-      CONSTELLATION_PROBE_FAILURES: '2',
-      CONSTELLATION_LEASE_SECONDS: '5',
-    });
-    await endLeftoverTasks(t);
+    t = await startDispatchApp();
     admin = await createPrincipal(t, 'admin');
     provider = await createPrincipal(t, 'provider');
     alice = await createPrincipal(t, 'submitter');

@@ -70,7 +70,8 @@ describe('broker without DATABASE_URL (embedded PostgreSQL)', () => {
     expect(existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
 
     const second = spawnBroker(env);
-    expect(await waitForOk(ready, 20_000, second)).toBeLessThan(20_000);
+    // A restart reuses the cluster (no initdb); its time is not asserted here: a loaded machine varies.
+    await waitForOk(ready, 60_000, second);
     expect(second.output()).not.toContain('initialising a new embedded PostgreSQL cluster');
     // Migrations while the broker runs use its database server instead of starting (and so stopping) one.
     const migrations = await run(['scripts/typeorm-cli.js', 'migration:show'], env);

@@ -4,9 +4,9 @@ import { startFakeTesSite, FakeTesSite, FakeTesTask } from '@constellation/testi
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
-import { startTestApp, TestApp } from './support/test-app';
+import type { TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { endLeftoverTasks, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
+import { startDispatchApp, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
 
 jest.setTimeout(90_000);
 
@@ -31,16 +31,7 @@ describe('one live copy per task', () => {
   const fakes: (FakeTesSite | FakePulsarSite)[] = [];
 
   beforeAll(async () => {
-    t = await startTestApp({
-      CONSTELLATION_DISPATCH_SECONDS: '0.05',
-      CONSTELLATION_TRACK_SECONDS: '0.05',
-      CONSTELLATION_PROBE_SECONDS: '1',
-      CONSTELLATION_PROBE_FAILURES: '2',
-      // Each exchange with a site is bounded by half a lease: 2.5 s here.
-      CONSTELLATION_LEASE_SECONDS: '5',
-      CONSTELLATION_SUBMIT_DOUBT_SECONDS: '10',
-    });
-    await endLeftoverTasks(t);
+    t = await startDispatchApp({ CONSTELLATION_SUBMIT_DOUBT_SECONDS: '10' });
     admin = await createPrincipal(t, 'admin');
     provider = await createPrincipal(t, 'provider');
     alice = await createPrincipal(t, 'submitter');

@@ -1,10 +1,10 @@
 import request from 'supertest';
 import { SimSiteServer } from '../apps/sim-site/src';
-import { endLeftoverTasks, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
+import { startDispatchApp, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
-import { startTestApp, TestApp } from './support/test-app';
+import type { TestApp } from './support/test-app';
 
 jest.setTimeout(90_000);
 
@@ -24,14 +24,7 @@ describe('dispatch to simulated sites that fail', () => {
   let sim: SimSiteServer | undefined;
 
   beforeAll(async () => {
-    t = await startTestApp({
-      CONSTELLATION_DISPATCH_SECONDS: '0.1',
-      CONSTELLATION_TRACK_SECONDS: '0.2',
-      CONSTELLATION_PROBE_SECONDS: '1',
-      CONSTELLATION_PROBE_FAILURES: '2',
-      CONSTELLATION_LEASE_SECONDS: '5',
-    });
-    await endLeftoverTasks(t);
+    t = await startDispatchApp({ CONSTELLATION_DISPATCH_SECONDS: '0.1', CONSTELLATION_TRACK_SECONDS: '0.2' });
     admin = await createPrincipal(t, 'admin');
     provider = await createPrincipal(t, 'provider');
   });

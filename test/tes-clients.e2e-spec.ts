@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { TES_STATES } from '../libs/tes/src/tes.types';
+import { TES_STATES } from '@constellation/tes';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { PY_TES_SERVICE_INFO_KEYS, unknownTaskKeys } from './support/tes-schema';
 import { startTestApp, TestApp } from './support/test-app';

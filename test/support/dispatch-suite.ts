@@ -2,7 +2,7 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { TestPrincipal } from './principals';
 import type { tes } from './tes-client';
-import type { TestApp } from './test-app';
+import { startTestApp, type TestApp } from './test-app';
 import { waitFor } from './wait-for';
 
 type TesClient = ReturnType<typeof tes>;
@@ -60,4 +60,21 @@ export async function registerSiteUp(
     return s.body.health === 'up' ? true : undefined;
   });
   return { id, slug };
+}
+
+/** The settings of the dispatch suites: rounds every 50 ms, probes every second, a dead site offline in two. */
+export const FAST_DISPATCH: Record<string, string> = {
+  CONSTELLATION_DISPATCH_SECONDS: '0.05',
+  CONSTELLATION_TRACK_SECONDS: '0.05',
+  CONSTELLATION_PROBE_SECONDS: '1',
+  CONSTELLATION_PROBE_FAILURES: '2',
+  // Each exchange with a site is bounded by half a lease: 2.5 s here.
+  CONSTELLATION_LEASE_SECONDS: '5',
+};
+
+/** The real application with dispatch on at FAST_DISPATCH (overridden by `env`), no leftover tasks. */
+export async function startDispatchApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const t = await startTestApp({ ...FAST_DISPATCH, ...env });
+  await endLeftoverTasks(t);
+  return t;
 }

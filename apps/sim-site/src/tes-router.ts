@@ -1,24 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TesState } from '@constellation/tes';
+import { TES_STATES, type TesState } from '@constellation/tes';
 import { invalid, SimHttpError } from './sim-error';
 import type { SimulatedSite, TesView } from './simulated-site';
 
 /** The spec's base path first, then the one Funnel and TESK also answer (the broker tries both). */
 const BASES = ['/ga4gh/tes/v1', '/v1'];
 const VIEWS: readonly TesView[] = ['MINIMAL', 'BASIC', 'FULL'];
-const STATES: readonly TesState[] = [
-  'UNKNOWN',
-  'QUEUED',
-  'INITIALIZING',
-  'RUNNING',
-  'PAUSED',
-  'COMPLETE',
-  'EXECUTOR_ERROR',
-  'SYSTEM_ERROR',
-  'CANCELED',
-  'PREEMPTED',
-  'CANCELING',
-];
+const STATES: readonly TesState[] = TES_STATES;
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -8,6 +8,7 @@ export { TaskEntity } from './task.entity';
 export { addTesToOpenApi } from './tes-openapi';
 export { TesModule } from './tes.module';
 export {
+  TES_STATES,
   type TaskDocument,
   type TesExecutor,
   type TesExecutorLog,

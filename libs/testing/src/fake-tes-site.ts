@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { TesExecutor, TesExecutorLog, TesInput, TesOutput, TesResources, TesState, TesTaskLog } from '@constellation/tes';
+import {
+  TES_STATES,
+  type TesExecutor,
+  type TesExecutorLog,
+  type TesInput,
+  type TesOutput,
+  type TesResources,
+  type TesState,
+  type TesTaskLog,
+} from '@constellation/tes';
 import { startLoopbackServer } from './loopback-server';
 
 /**
@@ -96,19 +105,6 @@ export interface FakeTesSite {
   preempt(id: string): void;
 }
 
-const TES_STATES: readonly TesState[] = [
-  'UNKNOWN',
-  'QUEUED',
-  'INITIALIZING',
-  'RUNNING',
-  'PAUSED',
-  'COMPLETE',
-  'EXECUTOR_ERROR',
-  'SYSTEM_ERROR',
-  'CANCELED',
-  'PREEMPTED',
-  'CANCELING',
-];
 const FINAL_STATES: readonly TesState[] = [
   'COMPLETE',
   'EXECUTOR_ERROR',
