@@ -111,6 +111,7 @@ describe('Helm chart deploy/helm/constellation', () => {
     expect(broker.resources.requests).toEqual({ cpu: '250m', memory: '256Mi' });
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(pod.terminationGracePeriodSeconds).toBe(40);
+    expect(broker.lifecycle).toEqual({ preStop: { exec: { command: ['sleep', '5'] } } });
     // A read-only root needs writable /tmp and data folder.
     expect(broker.volumeMounts).toEqual([
       { name: 'data', mountPath: '/var/lib/constellation' },
