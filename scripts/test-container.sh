@@ -125,6 +125,17 @@ say "built in $((SECONDS - build_start)) s: $((size / 1000000)) MB ($((base_size
 ! podman run --rm --entrypoint ls "$IMAGE" node_modules/typescript >/dev/null 2>&1 ||
   fail "the image carries devDependencies (typescript)"
 
+# --- migrations alone (what the Helm chart's init container runs) -------------------------------------------
+migrate() { podman run --rm --network=host --read-only "$@" "$IMAGE" node scripts/migrate.js 2>&1; }
+out=$(migrate -e DATABASE_URL="$DATABASE_URL_TEST") || fail "scripts/migrate.js on an empty database: $out"
+[[ "$out" == "applied migrations: "* ]] || fail "scripts/migrate.js applied nothing to an empty database: $out"
+out=$(migrate -e DATABASE_URL="$DATABASE_URL_TEST") || fail "scripts/migrate.js a second time: $out"
+[ "$out" = "no pending migrations" ] || fail "scripts/migrate.js a second time said: $out"
+code=0
+out=$(migrate) || code=$?
+[ "$code" = 2 ] && [[ "$out" == "DATABASE_URL must be set"* ]] || fail "scripts/migrate.js without DATABASE_URL: $code $out"
+say "scripts/migrate.js: migrated the empty database, then found nothing to do; refused without DATABASE_URL"
+
 # --- one container: ready, a task, SIGTERM -----------------------------------------------------------------
 PORT1=$(free_port)
 say "running the image on 127.0.0.1:$PORT1 (host network, read-only root filesystem) against $DB"

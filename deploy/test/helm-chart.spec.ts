@@ -244,6 +244,29 @@ describe('Helm chart deploy/helm/constellation', () => {
     });
   });
 
+  it('prints NOTES with the warnings an installation needs', () => {
+    const notes = (values: Values) =>
+      renderer.render('NOTES.txt', {
+        Values: merge(defaults, values),
+        Release: { Name: 'epn' },
+        Chart: { AppVersion: chart.appVersion },
+      });
+    const bare = notes(REQUIRED);
+    expect(bare).toContain('WARNING: config.CONSTELLATION_PUBLIC_URL is not set');
+    expect(bare).toContain('NOTE: persistence is off');
+    expect(bare).toContain('kubectl logs -l app.kubernetes.io/instance=epn');
+    const complete = notes({
+      ...REQUIRED,
+      config: { CONSTELLATION_PUBLIC_URL: 'https://tes.example.org' },
+      persistence: { enabled: true },
+      secrets: { adminToken: 'a'.repeat(43) },
+    });
+    expect(complete).toBe(
+      `Constellation ${chart.appVersion}: 2 replicas behind the Service epn-constellation (port 80).\n\n` +
+        '  TES endpoint:  <URL>/ga4gh/tes/v1   API docs: <URL>/docs   metrics: <URL>/metrics\n',
+    );
+  });
+
   it('uses every top-level value of values.yaml in some template, and versions the app as package.json does', () => {
     const sources = Object.values(files).join('\n');
     const unused = Object.keys(defaults).filter((k) => !sources.includes(`.Values.${k}`));
