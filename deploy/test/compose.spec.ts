@@ -36,6 +36,7 @@ describe('compose.yaml', () => {
       expect(broker.environment.DATABASE_URL).toBe(
         'postgres://constellation:${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}@postgres:5432/constellation',
       );
+      expect([broker.environment.HOST, broker.environment.PORT]).toEqual(['0.0.0.0', '8080']);
       expect(broker.volumes).toEqual(['constellation-data:/var/lib/constellation']);
       expect(broker.depends_on).toEqual({
         postgres: { condition: 'service_healthy' },
