@@ -11,7 +11,7 @@ import {
   PrincipalAdminModule,
   PrincipalAdminService,
 } from '@constellation/auth';
-import { BrokerError } from '@constellation/common';
+import { BrokerError, readDocument } from '@constellation/common';
 import { AppConfig, ConfigError, ConfigModule, loadConfig } from '@constellation/config';
 import {
   dataSourceOptions,
@@ -21,7 +21,13 @@ import {
   runningEmbeddedUrl,
   startEmbeddedPostgres,
 } from '@constellation/persistence';
-import { RegistryModule, SITE_ACTIONS, SiteAction, SiteRegistryService } from '@constellation/registry';
+import {
+  RegistryModule,
+  SITE_ACTIONS,
+  SiteAction,
+  SiteDocumentDto,
+  SiteRegistryService,
+} from '@constellation/registry';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded database in CONSTELLATION_DATA_DIR)
@@ -146,7 +152,7 @@ async function runSite(
         `the owner of a site must be a provider or an admin; ${flags.owner} is a ${owner.role}`,
       );
     }
-    return sites.register(owner, body);
+    return sites.register(owner, readDocument(SiteDocumentDto, body));
   }
   if (verb !== undefined && (SITE_ACTIONS as readonly string[]).includes(verb)) {
     if (!target) throw new UsageError(`site ${verb} needs a slug or id`);

@@ -7,3 +7,4 @@ export * from './field-validator';
 export * from './country-codes';
 export * from './text';
 export * from './group-writer';
+export * from './document-fields';

@@ -4,6 +4,7 @@ export * from './site-event.entity';
 export * from './data-store.entity';
 export * from './credential-cipher';
 export * from './site-document';
+export { SiteDocumentDto, SiteUpdateDto } from './dto/site.dto';
 export * from './data-store-document';
 export * from './site.mapper';
 export * from './data-store.mapper';

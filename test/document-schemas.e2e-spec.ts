@@ -1,0 +1,132 @@
+import request from 'supertest';
+import { createPrincipal, TestPrincipal } from './support/principals';
+import { siteDocument } from './support/site-documents';
+import { startTestApp, TestApp } from './support/test-app';
+
+type Schema = {
+  required?: string[];
+  properties: Record<string, Record<string, unknown>>;
+};
+
+// The document classes are the one declaration of each request body: the OpenAPI document is derived from
+// the same decorators the ValidationPipe runs, so a rule and its published schema cannot drift apart.
+describe('request documents: one declaration for validation and the OpenAPI schema', () => {
+  let t: TestApp;
+  let provider: TestPrincipal;
+  let doc: {
+    components: { schemas: Record<string, Schema> };
+    paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>>;
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp({ CONSTELLATION_PROBE_SECONDS: '0' });
+    provider = await createPrincipal(t, 'provider');
+    doc = (await request(t.url).get('/openapi.json').expect(200)).body;
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const bodyOf = (path: string, method: string) =>
+    doc.paths[path][method].requestBody?.content['application/json'].schema;
+
+  it('publishes the site rules the validator enforces', () => {
+    const site = doc.components.schemas.SiteDocumentDto;
+    expect([...(site.required ?? [])].sort()).toEqual(['country', 'display_name', 'kind', 'slug']);
+    expect(site.properties.display_name).toMatchObject({ type: 'string', minLength: 1, maxLength: 200 });
+    expect(site.properties.latitude).toMatchObject({
+      type: 'number',
+      minimum: -90,
+      maximum: 90,
+      nullable: true,
+    });
+    expect(site.properties.runtimes).toMatchObject({
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      items: { type: 'string', enum: ['docker', 'singularity', 'apptainer', 'none'] },
+    });
+    const perTask = doc.components.schemas.SitePerTaskDto;
+    expect(perTask.properties.cores).toMatchObject({ type: 'integer', minimum: 1, maximum: 1_000_000 });
+    expect(perTask.properties.memory_gib).toMatchObject({ minimum: 0, exclusiveMinimum: true });
+    expect(doc.components.schemas.SiteCapacityDto.properties.per_task).toMatchObject({
+      nullable: true,
+    });
+  });
+
+  it('describes PATCH with its own schema, in which nothing is required', () => {
+    expect(bodyOf('/api/v1/sites', 'post')).toEqual({ $ref: '#/components/schemas/SiteDocumentDto' });
+    expect(bodyOf('/api/v1/sites/{ref}', 'patch')).toEqual({ $ref: '#/components/schemas/SiteUpdateDto' });
+    expect(doc.components.schemas.SiteUpdateDto.required ?? []).toEqual([]);
+    expect(Object.keys(doc.components.schemas.SiteUpdateDto.properties).sort()).toEqual(
+      Object.keys(doc.components.schemas.SiteDocumentDto.properties).sort(),
+    );
+  });
+
+  it('keeps PATCH semantics: absent keeps, null clears, null on a required field is a 400', async () => {
+    const created = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Authorization', provider.bearer)
+      .send(siteDocument())
+      .expect(201);
+    const patch = (body: unknown) =>
+      request(t.url)
+        .patch(`/api/v1/sites/${created.body.id}`)
+        .set('Authorization', provider.bearer)
+        .send(body as object);
+    const kept = await patch({ display_name: 'Renamed' }).expect(200);
+    expect(kept.body).toMatchObject({ display_name: 'Renamed', latitude: 47.99, has_credentials: true });
+    const cleared = await patch({ latitude: null, longitude: null, credentials: null }).expect(200);
+    expect(cleared.body).toMatchObject({ latitude: null, longitude: null, has_credentials: false });
+    expect((await patch({ display_name: null, kind: null }).expect(400)).body.errors).toEqual([
+      { path: 'display_name', reason: 'is required' },
+      { path: 'kind', reason: 'is required' },
+    ]);
+    expect((await patch({ capacity: null }).expect(400)).body.errors).toEqual([
+      { path: 'capacity', reason: 'must be an object' },
+    ]);
+  });
+
+  it('reports nested and array problems under their full paths, unknown fields first', async () => {
+    const res = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Authorization', provider.bearer)
+      .send(
+        siteDocument({
+          latitude: 'north',
+          colour: 'red',
+          capacity: { totals: { cores: 0, speed: 1 }, per_task: 'big' },
+          runtimes: ['docker', 'podman', 'docker'],
+        }),
+      )
+      .expect(400);
+    expect(res.body.errors).toEqual([
+      { path: 'colour', reason: 'is not a known field' },
+      { path: 'latitude', reason: 'must be a number from -90 to 90' },
+      { path: 'capacity.totals.speed', reason: 'is not a known field' },
+      { path: 'capacity.totals.cores', reason: 'must be an integer from 1 to 10000000' },
+      { path: 'capacity.per_task', reason: 'must be an object' },
+      { path: 'runtimes[1]', reason: 'must be one of docker, singularity, apptainer, none' },
+      { path: 'runtimes[2]', reason: 'is listed twice' },
+    ]);
+  });
+
+  it('takes an action body as optional, but not as anything other than an object', async () => {
+    const created = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Authorization', provider.bearer)
+      .send(siteDocument())
+      .expect(201);
+    const disable = (body?: unknown) => {
+      const r = request(t.url)
+        .post(`/api/v1/sites/${created.body.id}/disable`)
+        .set('Authorization', provider.bearer);
+      return body === undefined ? r : r.send(body as object);
+    };
+    expect((await disable(['why'])).body.errors).toEqual([{ path: '', reason: 'must be an object' }]);
+    expect((await disable({ reason: 'x', why: 1 })).body.errors).toEqual([
+      { path: 'why', reason: 'is not a known field' },
+    ]);
+    expect((await disable().expect(200)).body.admin_state).toBe('disabled');
+  });
+});
