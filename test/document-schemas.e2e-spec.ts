@@ -63,6 +63,42 @@ describe('request documents: one declaration for validation and the OpenAPI sche
     );
   });
 
+  it('describes data stores the same way: required on POST, nothing required on PATCH', async () => {
+    expect(bodyOf('/api/v1/data-stores', 'post')).toEqual({
+      $ref: '#/components/schemas/DataStoreDocumentDto',
+    });
+    expect(bodyOf('/api/v1/data-stores/{id}', 'patch')).toEqual({
+      $ref: '#/components/schemas/DataStoreUpdateDto',
+    });
+    const store = doc.components.schemas.DataStoreDocumentDto;
+    expect([...(store.required ?? [])].sort()).toEqual(['country', 'name', 'url_prefixes']);
+    expect(store.properties.url_prefixes).toMatchObject({ type: 'array', minItems: 1, maxItems: 64 });
+    expect(doc.components.schemas.DataStoreUpdateDto.required ?? []).toEqual([]);
+
+    const admin = await createPrincipal(t, 'admin');
+    const created = await request(t.url)
+      .post('/api/v1/data-stores')
+      .set('Authorization', admin.bearer)
+      .send({ name: 'eu', url_prefixes: ['s3://eu/'], country: 'DE', latitude: 48, longitude: 7.8 })
+      .expect(201);
+    const patch = (body: object) =>
+      request(t.url)
+        .patch(`/api/v1/data-stores/${created.body.id}`)
+        .set('Authorization', admin.bearer)
+        .send(body);
+    expect((await patch({ name: null, url_prefixes: null }).expect(400)).body.errors).toEqual([
+      { path: 'name', reason: 'is required' },
+      { path: 'url_prefixes', reason: 'is required' },
+    ]);
+    const cleared = await patch({ latitude: null, longitude: null }).expect(200);
+    expect(cleared.body).toMatchObject({
+      name: 'eu',
+      url_prefixes: ['s3://eu/'],
+      latitude: null,
+      longitude: null,
+    });
+  });
+
   it('keeps PATCH semantics: absent keeps, null clears, null on a required field is a 400', async () => {
     const created = await request(t.url)
       .post('/api/v1/sites')
