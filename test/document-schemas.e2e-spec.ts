@@ -99,6 +99,52 @@ describe('request documents: one declaration for validation and the OpenAPI sche
     });
   });
 
+  it('describes principals and token requests from the classes that validate them', async () => {
+    expect(bodyOf('/api/v1/principals', 'post')).toEqual({ $ref: '#/components/schemas/NewPrincipalDto' });
+    expect(bodyOf('/api/v1/principals/{ref}', 'patch')).toEqual({
+      $ref: '#/components/schemas/PrincipalUpdateDto',
+    });
+    const created = doc.components.schemas.NewPrincipalDto;
+    expect([...(created.required ?? [])].sort()).toEqual(['name', 'role']);
+    expect(created.properties.share_weight).toMatchObject({
+      minimum: 0,
+      exclusiveMinimum: true,
+      maximum: 1e6,
+    });
+    expect(created.properties.token_description).toMatchObject({ type: 'string', maxLength: 200 });
+    expect(doc.components.schemas.PrincipalUpdateDto.properties.issue_token).toBeUndefined();
+
+    const admin = await createPrincipal(t, 'admin');
+    const p = await request(t.url)
+      .post('/api/v1/principals')
+      .set('Authorization', admin.bearer)
+      .send({ name: `doc-${Date.now()}`, role: 'submitter', issue_token: false })
+      .expect(201);
+    expect(p.body.token).toBeNull();
+    const patch = (body: object) =>
+      request(t.url)
+        .patch(`/api/v1/principals/${p.body.principal.id}`)
+        .set('Authorization', admin.bearer)
+        .send(body);
+    expect(
+      (await patch({ role: null, share_weight: null, issue_token: true }).expect(400)).body.errors,
+    ).toEqual([
+      { path: 'issue_token', reason: 'is not a known field' },
+      { path: 'role', reason: 'is required' },
+      { path: 'share_weight', reason: 'must be a number greater than 0 and at most 1000000' },
+    ]);
+    const issue = (body?: unknown) => {
+      const r = request(t.url)
+        .post(`/api/v1/principals/${p.body.principal.id}/tokens`)
+        .set('Authorization', admin.bearer);
+      return body === undefined ? r : r.send(body as object);
+    };
+    expect((await issue({ description: 'a\nb' }).expect(400)).body.errors).toEqual([
+      { path: 'description', reason: 'must not contain control characters' },
+    ]);
+    expect((await issue().expect(201)).body.description).toBe('issued by an admin');
+  });
+
   it('keeps PATCH semantics: absent keeps, null clears, null on a required field is a 400', async () => {
     const created = await request(t.url)
       .post('/api/v1/sites')

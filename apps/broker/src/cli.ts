@@ -10,6 +10,8 @@ import {
   AuthModule,
   PrincipalAdminModule,
   PrincipalAdminService,
+  NewPrincipalDto,
+  TokenRequestDto,
 } from '@constellation/auth';
 import { BrokerError, readDocument } from '@constellation/common';
 import { AppConfig, ConfigError, ConfigModule, loadConfig } from '@constellation/config';
@@ -185,7 +187,7 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
       }
       if (flags['no-token']) body.issue_token = false;
       else body.token_description = 'issued by the CLI';
-      return service.create(body);
+      return service.create(readDocument(NewPrincipalDto, body));
     }
     case 'principal list': {
       const query: Record<string, unknown> = { page_size: '2047' };
@@ -198,9 +200,12 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
     case 'token issue':
     case 'token create':
       if (!target) throw new UsageError(`${command} needs a principal name or id`);
-      return service.issueFor(target, {
-        description: typeof flags.description === 'string' ? flags.description : 'issued by the CLI',
-      });
+      return service.issueFor(
+        target,
+        readDocument(TokenRequestDto, {
+          description: typeof flags.description === 'string' ? flags.description : 'issued by the CLI',
+        }),
+      );
     case 'token list':
       if (!target) throw new UsageError('token list needs a principal name or id');
       return service.listTokens(target);

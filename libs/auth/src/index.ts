@@ -12,6 +12,7 @@ export * from './api-token.entity';
 export * from './admin/principal-admin.module';
 export * from './admin/principal-admin.service';
 export * from './admin/principal.views';
+export { NewPrincipalDto, PrincipalUpdateDto, TokenRequestDto } from './admin/principal.dto';
 
 import { ApiTokenEntity } from './api-token.entity';
 import { PrincipalEntity } from './principal.entity';
