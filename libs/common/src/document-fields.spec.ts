@@ -121,12 +121,10 @@ describe('FieldValidator wording', () => {
     tes.string(42, 'name');
     tes.boolean('yes', 'flag');
     tes.array({}, 'list', (x) => x);
-    tes.object([], 'obj');
     expect(tes.errors).toEqual([
       { path: 'name', reason: 'must be a string, not number 42' },
       { path: 'flag', reason: 'must be true or false, not string "yes"' },
       { path: 'list', reason: 'must be an array, not an object' },
-      { path: 'obj', reason: 'must be an object, not an array' },
     ]);
     const plain = new FieldValidator();
     plain.string(42, 'name');

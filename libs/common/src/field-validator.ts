@@ -74,31 +74,9 @@ export class FieldValidator {
     return undefined;
   }
 
-  get ok(): boolean {
-    return this.errors.length === 0;
-  }
-
   /** Throws the one 400 (VALIDATION_FAILED) if anything was recorded. */
   throwIfInvalid(message?: string): void {
     if (this.errors.length > 0) throw new ValidationFailedError(this.errors, message);
-  }
-
-  /** An object; with `allowed`, whose keys are all in it: unknown keys are errors, so typos never pass silently. */
-  object(value: unknown, path: string, allowed?: readonly string[]): Record<string, unknown> | undefined {
-    if (!isPlainObject(value)) return this.wrongType(path, 'must be an object', value);
-    if (allowed === undefined) return value;
-    for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) this.fail(path ? `${path}.${key}` : key, 'is not a known field');
-    }
-    return value;
-  }
-
-  required(obj: Record<string, unknown>, key: string, path: string): boolean {
-    if (obj[key] === undefined || obj[key] === null) {
-      this.fail(path, 'is required');
-      return false;
-    }
-    return true;
   }
 
   string(value: unknown, path: string, rules: StringRules = {}): string | undefined {
