@@ -193,6 +193,16 @@ describe('request documents: one declaration for validation and the OpenAPI sche
     ]);
   });
 
+  it('counts one id written in two cases as listed twice', async () => {
+    const id = '0190a5b4-1c2d-7e3f-8a9b-0c1d2e3f4a5b';
+    const res = await request(t.url)
+      .post('/api/v1/sites')
+      .set('Authorization', provider.bearer)
+      .send(siteDocument({ local_data_store_ids: [id, id.toUpperCase()] }))
+      .expect(400);
+    expect(res.body.errors).toEqual([{ path: 'local_data_store_ids[1]', reason: 'is listed twice' }]);
+  });
+
   it('takes an action body as optional, but not as anything other than an object', async () => {
     const created = await request(t.url)
       .post('/api/v1/sites')

@@ -25,9 +25,12 @@ const DESCRIPTION_RULES = {
   patternReason: 'must not contain control characters',
 };
 
-/** Site ids are not checked against the registry (auth sits below it); an unknown id matches no site. */
+/**
+ * Site ids are not checked against the registry (auth sits below it); an unknown id matches no site. They are
+ * compared lower-cased, so that one id written in two cases counts as listed twice.
+ */
 const siteId = (v: FieldValidator, x: unknown, p: string): string | undefined =>
-  typeof x === 'string' && isUuid(x) ? x : v.fail(p, 'must be a site id (UUID)');
+  typeof x === 'string' && isUuid(x) ? x.toLowerCase() : v.fail(p, 'must be a site id (UUID)');
 
 /** PATCH /principals/{ref}: given fields replace; the name is fixed (Galaxy URLs carry it). */
 export class PrincipalUpdateDto {

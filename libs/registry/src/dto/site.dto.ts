@@ -255,8 +255,10 @@ export class SiteUpdateDto {
     },
   )
   cvmfs_image_root?: string | null;
+  // Compared lower-cased, so that one id written in two cases counts as listed twice.
   @StringArrayField(
-    (v, x, p) => (typeof x === 'string' && isUuid(x) ? x : v.fail(p, 'must be a data store id (UUID)')),
+    (v, x, p) =>
+      typeof x === 'string' && isUuid(x) ? x.toLowerCase() : v.fail(p, 'must be a data store id (UUID)'),
     { max: MAX_LOCAL_STORES, unique: true },
     { type: String, format: 'uuid' },
   )
