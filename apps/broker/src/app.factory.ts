@@ -13,6 +13,7 @@ import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { ClientErrorEdge } from './http/client-error-edge';
+import { DocumentValidationPipe } from './http/document-validation.pipe';
 import { registerJsonBodies } from './http/json-body';
 import { documentErrorAnswers } from './http/openapi-errors';
 import { AppOptions } from './app-options';
@@ -63,6 +64,8 @@ export async function createApp(runtime: AppOptions): Promise<INestApplication> 
     requestLog.use(req.raw, reply.raw, done, req.ip);
   });
   app.useGlobalFilters(new AllExceptionsFilter());
+  // Bodies typed with a document class are checked against it (libs/common document-fields.ts).
+  app.useGlobalPipes(new DocumentValidationPipe());
   // The methods Express's cors allowed (admins PATCH and DELETE from browsers); a bare OPTIONS is no error.
   app.enableCors({ methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'], strictPreflight: false });
 

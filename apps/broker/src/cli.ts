@@ -10,8 +10,10 @@ import {
   AuthModule,
   PrincipalAdminModule,
   PrincipalAdminService,
+  NewPrincipalDto,
+  TokenRequestDto,
 } from '@constellation/auth';
-import { BrokerError } from '@constellation/common';
+import { BrokerError, readDocument } from '@constellation/common';
 import { AppConfig, ConfigError, ConfigModule, loadConfig } from '@constellation/config';
 import {
   dataSourceOptions,
@@ -21,7 +23,13 @@ import {
   runningEmbeddedUrl,
   startEmbeddedPostgres,
 } from '@constellation/persistence';
-import { RegistryModule, SITE_ACTIONS, SiteAction, SiteRegistryService } from '@constellation/registry';
+import {
+  RegistryModule,
+  SITE_ACTIONS,
+  SiteAction,
+  SiteDocumentDto,
+  SiteRegistryService,
+} from '@constellation/registry';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded database in CONSTELLATION_DATA_DIR)
@@ -146,7 +154,7 @@ async function runSite(
         `the owner of a site must be a provider or an admin; ${flags.owner} is a ${owner.role}`,
       );
     }
-    return sites.register(owner, body);
+    return sites.register(owner, readDocument(SiteDocumentDto, body));
   }
   if (verb !== undefined && (SITE_ACTIONS as readonly string[]).includes(verb)) {
     if (!target) throw new UsageError(`site ${verb} needs a slug or id`);
@@ -179,7 +187,7 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
       }
       if (flags['no-token']) body.issue_token = false;
       else body.token_description = 'issued by the CLI';
-      return service.create(body);
+      return service.create(readDocument(NewPrincipalDto, body));
     }
     case 'principal list': {
       const query: Record<string, unknown> = { page_size: '2047' };
@@ -192,9 +200,12 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
     case 'token issue':
     case 'token create':
       if (!target) throw new UsageError(`${command} needs a principal name or id`);
-      return service.issueFor(target, {
-        description: typeof flags.description === 'string' ? flags.description : 'issued by the CLI',
-      });
+      return service.issueFor(
+        target,
+        readDocument(TokenRequestDto, {
+          description: typeof flags.description === 'string' ? flags.description : 'issued by the CLI',
+        }),
+      );
     case 'token list':
       if (!target) throw new UsageError('token list needs a principal name or id');
       return service.listTokens(target);

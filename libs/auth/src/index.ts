@@ -7,6 +7,7 @@ export { AuthModule } from './auth.module';
 export { type AuthenticatedPrincipal } from './authenticated-principal';
 export { CurrentPrincipal, PRINCIPAL_REQUEST_KEY } from './current-principal.decorator';
 export { PrincipalEntity } from './principal.entity';
+export { NewPrincipalDto, PrincipalUpdateDto, TokenRequestDto } from './admin/principal.dto';
 import { ApiTokenEntity } from './api-token.entity';
 import { PrincipalEntity } from './principal.entity';
 

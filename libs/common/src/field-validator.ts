@@ -8,6 +8,8 @@ export interface StringRules {
   pattern?: RegExp;
   /** The reason given when `pattern` does not match, e.g. "must be lowercase letters, digits and -". */
   patternReason?: string;
+  /** Whitespace only counts as empty ("must not be empty"). */
+  notBlank?: boolean;
 }
 
 export interface NumberRules {
@@ -22,6 +24,18 @@ export interface ArrayRules {
   max?: number;
   /** Reject repeated items (compared with ===). */
   unique?: boolean;
+}
+
+export interface FieldValidatorOptions {
+  /** Say what was found instead of the expected type ("must be a string, not number 42"): the TES wording. */
+  sayFound?: boolean;
+}
+
+/** A JSON value in a few words, for reasons that say what was found. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -47,18 +61,17 @@ function describeRange(rules: NumberRules, integer: boolean): string {
 /**
  * Collects every problem of a JSON document with its path (`capacity.per_task.cores`, `runtimes[1]`) so one
  * 400 names them all, instead of the first. Each reader returns the typed value, or undefined after recording
- * why not; callers decide what is required.
+ * why not; callers decide what is required. The registry and auth documents use it through their DTOs'
+ * field decorators (document-fields.ts); the TES task validator directly.
  */
 export class FieldValidator {
   readonly errors: FieldError[] = [];
 
+  constructor(private readonly options: FieldValidatorOptions = {}) {}
+
   fail(path: string, reason: string): undefined {
     this.errors.push({ path, reason });
     return undefined;
-  }
-
-  get ok(): boolean {
-    return this.errors.length === 0;
   }
 
   /** Throws the one 400 (VALIDATION_FAILED) if anything was recorded. */
@@ -66,27 +79,11 @@ export class FieldValidator {
     if (this.errors.length > 0) throw new ValidationFailedError(this.errors, message);
   }
 
-  /** An object whose keys are all in `allowed`; unknown keys are errors, so typos never pass silently. */
-  object(value: unknown, path: string, allowed: readonly string[]): Record<string, unknown> | undefined {
-    if (!isPlainObject(value)) return this.fail(path, 'must be an object');
-    for (const key of Object.keys(value)) {
-      if (!allowed.includes(key)) this.fail(path ? `${path}.${key}` : key, 'is not a known field');
-    }
-    return value;
-  }
-
-  required(obj: Record<string, unknown>, key: string, path: string): boolean {
-    if (obj[key] === undefined || obj[key] === null) {
-      this.fail(path, 'is required');
-      return false;
-    }
-    return true;
-  }
-
   string(value: unknown, path: string, rules: StringRules = {}): string | undefined {
-    if (typeof value !== 'string') return this.fail(path, 'must be a string');
+    if (typeof value !== 'string') return this.wrongType(path, 'must be a string', value);
     const problem = textProblem(value);
     if (problem) return this.fail(path, problem);
+    if (rules.notBlank && value.trim() === '') return this.fail(path, 'must not be empty');
     if (rules.min !== undefined && value.length < rules.min) {
       return this.fail(
         path,
@@ -115,7 +112,7 @@ export class FieldValidator {
   }
 
   boolean(value: unknown, path: string): boolean | undefined {
-    if (typeof value !== 'boolean') return this.fail(path, 'must be true or false');
+    if (typeof value !== 'boolean') return this.wrongType(path, 'must be true or false', value);
     return value;
   }
 
@@ -133,7 +130,7 @@ export class FieldValidator {
     item: (v: unknown, itemPath: string) => T | undefined,
     rules: ArrayRules = {},
   ): T[] | undefined {
-    if (!Array.isArray(value)) return this.fail(path, 'must be an array');
+    if (!Array.isArray(value)) return this.wrongType(path, 'must be an array', value);
     if (rules.min !== undefined && value.length < rules.min) {
       return this.fail(path, rules.min === 1 ? 'must not be empty' : `must have at least ${rules.min} items`);
     }
@@ -153,6 +150,10 @@ export class FieldValidator {
       out.push(parsed);
     });
     return this.errors.length === before ? out : undefined;
+  }
+
+  private wrongType(path: string, reason: string, found: unknown): undefined {
+    return this.fail(path, this.options.sayFound ? `${reason}, not ${describeValue(found)}` : reason);
   }
 
   private inRange(value: number, path: string, rules: NumberRules, integer: boolean): number | undefined {

@@ -8,3 +8,4 @@ export * from './country-codes';
 export * from './text';
 export * from './group-writer';
 export * from './read-at-most';
+export * from './document-fields';

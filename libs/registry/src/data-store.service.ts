@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BrokerError, ErrorCode, isUuid, newId } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { DataStoreEntity } from './data-store.entity';
-import { readDataStoreDocument } from './data-store-document';
+import { mergeDataStoreDocument } from './data-store-document';
+import { DataStoreDocumentDto, DataStoreUpdateDto } from './dto/data-store.dto';
 import { DataStoreView, toDataStoreDescription, toDataStoreView } from './data-store.mapper';
 import { DataStoreRepository } from './data-store.repository';
 import { encodePageToken, filterCountry, readListQuery } from './list-query';
@@ -15,8 +16,8 @@ export class DataStoreService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async create(body: unknown, now = new Date()): Promise<DataStoreView> {
-    const d = readDataStoreDocument(body);
+  async create(body: DataStoreDocumentDto, now = new Date()): Promise<DataStoreView> {
+    const d = mergeDataStoreDocument(body);
     const store = Object.assign(new DataStoreEntity(), {
       id: newId(),
       ...d,
@@ -41,9 +42,9 @@ export class DataStoreService {
     return toDataStoreView(await this.find(id));
   }
 
-  async update(id: string, body: unknown, now = new Date()): Promise<DataStoreView> {
+  async update(id: string, body: DataStoreUpdateDto, now = new Date()): Promise<DataStoreView> {
     const current = await this.find(id);
-    const d = readDataStoreDocument(body, toDataStoreDescription(current));
+    const d = mergeDataStoreDocument(body, toDataStoreDescription(current));
     Object.assign(current, d, { updatedAt: now });
     return toDataStoreView(await this.stores.save(current));
   }

@@ -2,7 +2,6 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import {
   ApiBasicAuth,
   ApiBearerAuth,
-  ApiBody,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiOkResponse,
@@ -11,7 +10,12 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Roles } from '@constellation/auth';
-import { DataStoreDocumentDto, DataStorePageDto, DataStoreViewDto } from './dto/data-store.dto';
+import {
+  DataStoreDocumentDto,
+  DataStorePageDto,
+  DataStoreUpdateDto,
+  DataStoreViewDto,
+} from './dto/data-store.dto';
 import { DataStoreView } from './data-store.mapper';
 import { DataStoreService } from './data-store.service';
 
@@ -25,9 +29,8 @@ export class DataStoresController {
   @Post()
   @Roles('admin')
   @ApiOperation({ summary: 'Register a data store (admin)' })
-  @ApiBody({ type: DataStoreDocumentDto })
   @ApiCreatedResponse({ type: DataStoreViewDto })
-  create(@Body() body: unknown): Promise<DataStoreView> {
+  create(@Body() body: DataStoreDocumentDto): Promise<DataStoreView> {
     return this.stores.create(body);
   }
 
@@ -53,9 +56,8 @@ export class DataStoresController {
   @Patch(':id')
   @Roles('admin')
   @ApiOperation({ summary: 'Change a data store (admin); absent fields keep their value' })
-  @ApiBody({ type: DataStoreDocumentDto })
   @ApiOkResponse({ type: DataStoreViewDto })
-  update(@Param('id') id: string, @Body() body: unknown): Promise<DataStoreView> {
+  update(@Param('id') id: string, @Body() body: DataStoreUpdateDto): Promise<DataStoreView> {
     return this.stores.update(id, body);
   }
 

@@ -11,6 +11,7 @@ export {
 export { SiteProbeRequests } from './site-probe-requests';
 export { SITE_ACTIONS, SiteRegistryService, type SiteAction } from './site-registry.service';
 export { SiteEntity } from './site.entity';
+export { SiteDocumentDto, SiteUpdateDto } from './dto/site.dto';
 import { DataStoreEntity } from './data-store.entity';
 import { SiteEventEntity } from './site-event.entity';
 import { SiteEntity } from './site.entity';

@@ -1,6 +1,7 @@
-import { FieldValidator, isCountryCode, isPlainObject, isUuid } from '@constellation/common';
+import { FieldValidator } from '@constellation/common';
 import { SiteCredentials } from './credential-cipher';
-import { DEFAULT_AMQP_MANAGER, Runtime, RUNTIMES, SITE_KINDS, SiteKind } from './registry.types';
+import { SiteCredentialsDto, SitePerTaskDto, SiteTotalsDto, SiteUpdateDto } from './dto/site.dto';
+import { DEFAULT_AMQP_MANAGER, Runtime, SiteKind } from './registry.types';
 
 export interface ResourceTotals {
   cores: number | null;
@@ -54,42 +55,6 @@ export interface SiteDocument {
 export const DEFAULT_MAX_CONCURRENT_TASKS = 10;
 export const DEFAULT_RUNTIMES: Runtime[] = ['docker'];
 
-const FIELDS = [
-  'slug',
-  'display_name',
-  'country',
-  'latitude',
-  'longitude',
-  'kind',
-  'url',
-  'pulsar_manager',
-  'credentials',
-  'capacity',
-  'runtimes',
-  'run_images_on_host',
-  'image_cache_dir',
-  'cvmfs_image_root',
-  'local_data_store_ids',
-  'tags',
-] as const;
-const CAPACITY_FIELDS = ['max_concurrent_tasks', 'totals', 'per_task'] as const;
-const TOTALS_FIELDS = ['cores', 'memory_gib', 'gpus', 'gpu_type', 'disk_gib'] as const;
-const PER_TASK_FIELDS = ['cores', 'memory_gib', 'gpus', 'disk_gib'] as const;
-const CREDENTIAL_FIELDS = ['token', 'username', 'password'] as const;
-
-const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const MANAGER = /^[A-Za-z0-9_-]{1,64}$/;
-const TAG_KEY = /^[A-Za-z0-9_.:/-]{1,64}$/;
-const GPU_TYPE = /^[A-Za-z0-9_. -]{1,64}$/;
-// Control characters would corrupt logs and the dashboard.
-// eslint-disable-next-line no-control-regex
-const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
-/** An absolute host path that a bash word and an environment variable can carry as it is. */
-// eslint-disable-next-line no-control-regex
-const HOST_DIR = /^\/[^\u0000-\u001f\u007f:,]{0,1023}$/;
-const MAX_TAGS = 64;
-const MAX_LOCAL_STORES = 64;
-
 const SCHEMES: Record<SiteKind, string[]> = {
   tes: ['http:', 'https:'],
   'pulsar-rest': ['http:', 'https:'],
@@ -110,232 +75,60 @@ function defaultManager(kind: SiteKind): string | null {
   return kind === 'pulsar-amqp' ? DEFAULT_AMQP_MANAGER : null;
 }
 
-/** Reads one optional-or-nullable field: undefined when absent, null when explicitly null. */
-function present(body: Record<string, unknown>, key: string): boolean {
+/** Present in the body, even as null (PATCH: absent keeps the stored value, null clears it). */
+function present(body: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(body, key);
 }
 
-class SiteReader {
-  constructor(readonly v: FieldValidator) {}
+function totalsOf(t: SiteTotalsDto | null): ResourceTotals {
+  return {
+    cores: t?.cores ?? null,
+    memoryGib: t?.memory_gib ?? null,
+    gpus: t?.gpus ?? null,
+    gpuType: t?.gpu_type ?? null,
+    diskGib: t?.disk_gib ?? null,
+  };
+}
 
-  totals(value: unknown, path: string): ResourceTotals | undefined {
-    if (value === null) return { ...EMPTY_TOTALS };
-    const obj = this.v.object(value, path, TOTALS_FIELDS);
-    if (!obj) return undefined;
-    return {
-      cores: this.optional(obj.cores, `${path}.cores`, (x, p) =>
-        this.v.integer(x, p, { min: 1, max: 10_000_000 }),
-      ),
-      memoryGib: this.optional(obj.memory_gib, `${path}.memory_gib`, (x, p) =>
-        this.v.number(x, p, { min: 0, exclusiveMin: true, max: 1e9 }),
-      ),
-      gpus: this.optional(obj.gpus, `${path}.gpus`, (x, p) =>
-        this.v.integer(x, p, { min: 0, max: 1_000_000 }),
-      ),
-      gpuType: this.optional(obj.gpu_type, `${path}.gpu_type`, (x, p) =>
-        this.v.string(x, p, {
-          pattern: GPU_TYPE,
-          patternReason: 'must be 1 to 64 letters, digits, spaces, dots, dashes or underscores',
-        }),
-      ),
-      diskGib: this.optional(obj.disk_gib, `${path}.disk_gib`, (x, p) =>
-        this.v.number(x, p, { min: 0, exclusiveMin: true, max: 1e12 }),
-      ),
-    };
-  }
+function perTaskOf(t: SitePerTaskDto | null): PerTaskMaxima {
+  return {
+    cores: t?.cores ?? null,
+    memoryGib: t?.memory_gib ?? null,
+    gpus: t?.gpus ?? null,
+    diskGib: t?.disk_gib ?? null,
+  };
+}
 
-  perTask(value: unknown, path: string): PerTaskMaxima | undefined {
-    if (value === null) return { ...EMPTY_PER_TASK };
-    const obj = this.v.object(value, path, PER_TASK_FIELDS);
-    if (!obj) return undefined;
-    return {
-      cores: this.optional(obj.cores, `${path}.cores`, (x, p) =>
-        this.v.integer(x, p, { min: 1, max: 1_000_000 }),
-      ),
-      memoryGib: this.optional(obj.memory_gib, `${path}.memory_gib`, (x, p) =>
-        this.v.number(x, p, { min: 0, exclusiveMin: true, max: 1e9 }),
-      ),
-      gpus: this.optional(obj.gpus, `${path}.gpus`, (x, p) => this.v.integer(x, p, { min: 0, max: 1024 })),
-      diskGib: this.optional(obj.disk_gib, `${path}.disk_gib`, (x, p) =>
-        this.v.number(x, p, { min: 0, exclusiveMin: true, max: 1e12 }),
-      ),
-    };
-  }
-
-  credentials(value: unknown, path: string): SiteCredentials | null | undefined {
-    if (value === null) return null;
-    const obj = this.v.object(value, path, CREDENTIAL_FIELDS);
-    if (!obj) return undefined;
-    const out: SiteCredentials = {};
-    for (const key of CREDENTIAL_FIELDS) {
-      if (obj[key] === undefined) continue;
-      const s = this.v.string(obj[key], `${path}.${key}`, { min: 1, max: 4096 });
-      if (s !== undefined) out[key] = s;
-    }
-    const before = this.v.errors.length;
-    if (obj.token !== undefined && (obj.username !== undefined || obj.password !== undefined)) {
-      this.v.fail(path, 'must hold either token, or username and password, not both');
-    } else if ((obj.username === undefined) !== (obj.password === undefined)) {
-      this.v.fail(
-        obj.username === undefined ? `${path}.username` : `${path}.password`,
-        'is required with username and password',
-      );
-    } else if (obj.token === undefined && obj.username === undefined) {
-      this.v.fail(path, 'must hold token, or username and password');
-    }
-    return this.v.errors.length === before ? out : undefined;
-  }
-
-  tags(value: unknown, path: string): Record<string, string> | undefined {
-    if (!isPlainObject(value)) return this.v.fail(path, 'must be an object of strings');
-    const entries = Object.entries(value);
-    if (entries.length > MAX_TAGS) return this.v.fail(path, `must have at most ${MAX_TAGS} tags`);
-    const out: Record<string, string> = {};
-    let ok = true;
-    for (const [key, tag] of entries) {
-      if (!TAG_KEY.test(key)) {
-        ok =
-          this.v.fail(`${path}.${key}`, 'must have a key of 1 to 64 letters, digits or . _ : / -') ?? false;
-        continue;
-      }
-      const s = this.v.string(tag, `${path}.${key}`, {
-        max: 256,
-        pattern: PRINTABLE,
-        patternReason: 'must not contain control characters',
-      });
-      if (s === undefined) ok = false;
-      else out[key] = s;
-    }
-    return ok ? out : undefined;
-  }
-
-  optional<T>(value: unknown, path: string, read: (x: unknown, p: string) => T | undefined): T | null {
-    if (value === undefined || value === null) return null;
-    return read(value, path) ?? null;
-  }
+function credentialsOf(c: SiteCredentialsDto): SiteCredentials {
+  const out: SiteCredentials = {};
+  for (const key of ['token', 'username', 'password'] as const) if (c[key] !== undefined) out[key] = c[key];
+  return out;
 }
 
 /**
- * Validates a site document (POST: `current` absent; PATCH: `current` is the stored description) and
- * returns the complete result, or throws one VALIDATION_FAILED naming every bad field.
+ * Merges a site document whose fields passed their rules (SiteDocumentDto for POST, `current` absent;
+ * SiteUpdateDto for PATCH, `current` the stored description) and checks what needs the whole site: the slug
+ * is fixed, the url must suit the kind, per-task maxima within the totals, runtime-dependent fields. Returns
+ * the complete result, or throws one VALIDATION_FAILED naming every broken rule.
  */
-export function readSiteDocument(body: unknown, current?: SiteDescription): SiteDocument {
+export function mergeSiteDocument(b: SiteUpdateDto, current?: SiteDescription): SiteDocument {
   const v = new FieldValidator();
-  const r = new SiteReader(v);
-  const doc = v.object(body, '', FIELDS);
-  if (!doc) v.throwIfInvalid();
-  const b = doc as Record<string, unknown>;
-  const creating = current === undefined;
-
-  if (creating) {
-    for (const key of ['slug', 'display_name', 'country', 'kind'] as const) v.required(b, key, key);
-  } else if (present(b, 'slug') && b.slug !== current.slug) {
+  if (current !== undefined && present(b, 'slug') && b.slug !== current.slug) {
     v.fail('slug', 'cannot be changed (tasks pin sites by slug); register a new site instead');
   }
-
-  const slug =
-    b.slug == null
-      ? undefined
-      : v.string(b.slug, 'slug', {
-          pattern: SLUG,
-          patternReason:
-            'must be 1 to 63 lowercase letters, digits or -, starting and ending with a letter or digit',
-        });
-  const displayName =
-    b.display_name == null
-      ? undefined
-      : v.string(b.display_name, 'display_name', {
-          min: 1,
-          max: 200,
-          pattern: PRINTABLE,
-          patternReason: 'must not contain control characters',
-        });
-  let country: string | undefined;
-  if (b.country !== undefined && b.country !== null) {
-    const c = v.string(b.country, 'country');
-    if (c !== undefined) {
-      if (isCountryCode(c)) country = c;
-      else v.fail('country', 'must be an ISO 3166-1 alpha-2 country code in upper case, e.g. DE');
-    }
-  } else if (!creating && b.country === null) v.fail('country', 'is required');
-  if (!creating && b.display_name === null) v.fail('display_name', 'is required');
-  if (!creating && b.kind === null) v.fail('kind', 'is required');
-
-  const latitude = present(b, 'latitude')
-    ? b.latitude === null
+  const kind = b.kind ?? undefined;
+  const url = present(b, 'url') ? b.url || null : undefined;
+  const manager = present(b, 'pulsar_manager') ? b.pulsar_manager : undefined;
+  const credentials = present(b, 'credentials')
+    ? b.credentials === null || b.credentials === undefined
       ? null
-      : v.number(b.latitude, 'latitude', { min: -90, max: 90 })
+      : credentialsOf(b.credentials)
     : undefined;
-  const longitude = present(b, 'longitude')
-    ? b.longitude === null
-      ? null
-      : v.number(b.longitude, 'longitude', { min: -180, max: 180 })
-    : undefined;
-  const kind = b.kind == null ? undefined : v.oneOf(b.kind, 'kind', SITE_KINDS);
-  const url = present(b, 'url')
-    ? b.url === null || b.url === ''
-      ? null
-      : v.string(b.url, 'url', { max: 2048 })
-    : undefined;
-  const manager = present(b, 'pulsar_manager')
-    ? b.pulsar_manager === null
-      ? null
-      : v.string(b.pulsar_manager, 'pulsar_manager', {
-          pattern: MANAGER,
-          patternReason: 'must be 1 to 64 letters, digits, - or _',
-        })
-    : undefined;
-  const credentials = present(b, 'credentials') ? r.credentials(b.credentials, 'credentials') : undefined;
-
-  let capacityIn: { max?: number; totals?: ResourceTotals; perTask?: PerTaskMaxima } = {};
-  if (present(b, 'capacity') && b.capacity !== null) {
-    const cap = v.object(b.capacity, 'capacity', CAPACITY_FIELDS);
-    if (cap) {
-      capacityIn = {
-        max:
-          cap.max_concurrent_tasks == null
-            ? undefined
-            : v.integer(cap.max_concurrent_tasks, 'capacity.max_concurrent_tasks', {
-                min: 1,
-                max: 1_000_000,
-              }),
-        totals: present(cap, 'totals') ? r.totals(cap.totals, 'capacity.totals') : undefined,
-        perTask: present(cap, 'per_task') ? r.perTask(cap.per_task, 'capacity.per_task') : undefined,
-      };
-    }
-  } else if (b.capacity === null) {
-    v.fail('capacity', 'must be an object');
-  }
-  const runtimes = present(b, 'runtimes')
-    ? v.array(b.runtimes, 'runtimes', (x, p) => v.oneOf(x, p, RUNTIMES), { min: 1, unique: true })
-    : undefined;
-  const runImagesOnHost = present(b, 'run_images_on_host')
-    ? v.boolean(b.run_images_on_host, 'run_images_on_host')
-    : undefined;
+  const cap = b.capacity;
   const hostDir = (key: 'image_cache_dir' | 'cvmfs_image_root'): string | null | undefined =>
-    !present(b, key)
-      ? undefined
-      : b[key] === null || b[key] === ''
-        ? null
-        : v.string(b[key], key, {
-            pattern: HOST_DIR,
-            patternReason: "must be an absolute path on the site's hosts, without ':' or ','",
-          });
+    present(b, key) ? b[key] || null : undefined;
   const imageCacheDir = hostDir('image_cache_dir');
   const cvmfsImageRoot = hostDir('cvmfs_image_root');
-  const localDataStoreIds = present(b, 'local_data_store_ids')
-    ? v.array(
-        b.local_data_store_ids,
-        'local_data_store_ids',
-        (x, p) =>
-          typeof x === 'string' && isUuid(x) ? x.toLowerCase() : v.fail(p, 'must be a data store id (UUID)'),
-        { max: MAX_LOCAL_STORES, unique: true },
-      )
-    : undefined;
-  const tags = present(b, 'tags') ? r.tags(b.tags, 'tags') : undefined;
-
-  // Field-level problems first: cross-field rules on half-read values would only add noise.
-  v.throwIfInvalid();
 
   const base: SiteDescription = current ?? {
     slug: '',
@@ -360,11 +153,11 @@ export function readSiteDocument(body: unknown, current?: SiteDescription): Site
   };
   const nextKind = kind ?? base.kind;
   const merged: SiteDescription = {
-    slug: slug ?? base.slug,
-    displayName: displayName ?? base.displayName,
-    country: country ?? base.country,
-    latitude: latitude === undefined ? base.latitude : latitude,
-    longitude: longitude === undefined ? base.longitude : longitude,
+    slug: b.slug ?? base.slug,
+    displayName: b.display_name ?? base.displayName,
+    country: b.country ?? base.country,
+    latitude: b.latitude === undefined ? base.latitude : b.latitude,
+    longitude: b.longitude === undefined ? base.longitude : b.longitude,
     kind: nextKind,
     url: url === undefined ? base.url : url,
     // Absent on a kind change, or null: the new kind's default (see ARCHITECTURE.md, data model).
@@ -375,16 +168,17 @@ export function readSiteDocument(body: unknown, current?: SiteDescription): Site
           : defaultManager(nextKind)
         : (manager ?? defaultManager(nextKind)),
     capacity: {
-      maxConcurrentTasks: capacityIn.max ?? base.capacity.maxConcurrentTasks,
-      totals: capacityIn.totals ?? base.capacity.totals,
-      perTask: capacityIn.perTask ?? base.capacity.perTask,
+      maxConcurrentTasks: cap?.max_concurrent_tasks ?? base.capacity.maxConcurrentTasks,
+      totals: cap && present(cap, 'totals') ? totalsOf(cap.totals ?? null) : base.capacity.totals,
+      perTask: cap && present(cap, 'per_task') ? perTaskOf(cap.per_task ?? null) : base.capacity.perTask,
     },
-    runtimes: runtimes ?? base.runtimes,
-    runImagesOnHost: runImagesOnHost ?? base.runImagesOnHost,
+    runtimes: b.runtimes ?? base.runtimes,
+    runImagesOnHost: b.run_images_on_host ?? base.runImagesOnHost,
     imageCacheDir: imageCacheDir === undefined ? base.imageCacheDir : imageCacheDir,
     cvmfsImageRoot: cvmfsImageRoot === undefined ? base.cvmfsImageRoot : cvmfsImageRoot,
-    localDataStoreIds: localDataStoreIds ?? base.localDataStoreIds,
-    tags: tags ?? base.tags,
+    // Ids are stored as PostgreSQL prints them, so that comparisons with data_store.id hold.
+    localDataStoreIds: b.local_data_store_ids?.map((id) => id.toLowerCase()) ?? base.localDataStoreIds,
+    tags: b.tags ?? base.tags,
   };
   checkConsistency(v, merged, { urlGiven: url !== undefined || kind !== undefined });
   v.throwIfInvalid();
@@ -468,24 +262,4 @@ function checkUrl(v: FieldValidator, raw: string, kind: SiteKind): void {
       'must not have a query string; send tokens (such as private_token) in credentials, which are encrypted and never shown',
     );
   }
-}
-
-/** The optional body of approve/drain/resume/disable: `{ "reason": "..." }`. */
-export function readSiteActionBody(body: unknown): string | undefined {
-  if (body === undefined || body === null || (isPlainObject(body) && Object.keys(body).length === 0)) {
-    return undefined;
-  }
-  const v = new FieldValidator();
-  const doc = v.object(body, '', ['reason']);
-  const reason =
-    doc && doc.reason !== undefined
-      ? v.string(doc.reason, 'reason', {
-          min: 1,
-          max: 500,
-          pattern: PRINTABLE,
-          patternReason: 'must not contain control characters',
-        })
-      : undefined;
-  v.throwIfInvalid();
-  return reason;
 }

@@ -6,7 +6,8 @@ import { CredentialCipher } from './credential-cipher';
 import { DataStoreRepository } from './data-store.repository';
 import { encodePageToken, filterCountry, filterOneOf, filterUuid, readListQuery } from './list-query';
 import { ADMIN_STATES, AdminState, HEALTH_STATES, SITE_KINDS } from './registry.types';
-import { readSiteDocument, SiteDescription } from './site-document';
+import { SiteDocumentDto, SiteUpdateDto } from './dto/site.dto';
+import { mergeSiteDocument, SiteDescription } from './site-document';
 import { SiteEntity } from './site.entity';
 import { SiteProbeRequests } from './site-probe-requests';
 import {
@@ -65,8 +66,8 @@ export class SiteRegistryService {
   ) {}
 
   /** A provider (or an admin) registers a site it owns; it waits in `pending` until an admin approves it. */
-  async register(caller: AuthenticatedPrincipal, body: unknown, now = new Date()): Promise<SiteView> {
-    const { description, credentials } = readSiteDocument(body);
+  async register(caller: AuthenticatedPrincipal, body: SiteDocumentDto, now = new Date()): Promise<SiteView> {
+    const { description, credentials } = mergeSiteDocument(body);
     await this.checkDataStores(description);
     const site = new SiteEntity();
     site.id = newId();
@@ -125,7 +126,7 @@ export class SiteRegistryService {
   async update(
     caller: AuthenticatedPrincipal,
     ref: string,
-    body: unknown,
+    body: SiteUpdateDto,
     now = new Date(),
   ): Promise<SiteView> {
     const current = await this.find(ref);
@@ -135,7 +136,7 @@ export class SiteRegistryService {
       async (site) => {
         // Re-checked under the row lock: ownership cannot change in between, but keep the rule in one place.
         this.assertMayManage(caller, site, 'edit');
-        const { description, credentials } = readSiteDocument(body, toSiteDescription(site));
+        const { description, credentials } = mergeSiteDocument(body, toSiteDescription(site));
         await this.checkDataStores(description);
         const moved: string[] = [];
         if (description.url !== site.url) moved.push('url');
@@ -144,7 +145,7 @@ export class SiteRegistryService {
         if (credentials !== undefined) {
           site.credentialsEncrypted = credentials === null ? null : this.cipher.encrypt(site.id, credentials);
         }
-        const changed = Object.keys(body as object).sort();
+        const changed = Object.keys(body).sort();
         const events: NewSiteEvent[] = [
           {
             kind: 'updated',

@@ -11,9 +11,15 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { AuthenticatedPrincipal, CurrentPrincipal, Roles } from '@constellation/auth';
-import { SiteActionDto, SiteDocumentDto, SiteEventPageDto, SitePageDto, SiteViewDto } from './dto/site.dto';
+import {
+  SiteActionDto,
+  SiteDocumentDto,
+  SiteEventPageDto,
+  SitePageDto,
+  SiteUpdateDto,
+  SiteViewDto,
+} from './dto/site.dto';
 import { ADMIN_STATES, HEALTH_STATES, SITE_KINDS } from './registry.types';
-import { readSiteActionBody } from './site-document';
 import { SiteEventView, SiteView } from './site.mapper';
 import { SiteAction, SiteRegistryService } from './site-registry.service';
 
@@ -31,9 +37,11 @@ export class SitesController {
   @ApiOperation({
     summary: 'Register a site owned by the caller; it stays pending until an admin approves it',
   })
-  @ApiBody({ type: SiteDocumentDto })
   @ApiCreatedResponse({ type: SiteViewDto })
-  register(@CurrentPrincipal() caller: AuthenticatedPrincipal, @Body() body: unknown): Promise<SiteView> {
+  register(
+    @CurrentPrincipal() caller: AuthenticatedPrincipal,
+    @Body() body: SiteDocumentDto,
+  ): Promise<SiteView> {
     return this.registry.register(caller, body);
   }
 
@@ -66,12 +74,11 @@ export class SitesController {
   @Roles('provider', 'admin')
   @ApiOperation({ summary: "Change a site's description (owner or admin); absent fields keep their value" })
   @ApiParam(REF)
-  @ApiBody({ type: SiteDocumentDto })
   @ApiOkResponse({ type: SiteViewDto })
   update(
     @CurrentPrincipal() caller: AuthenticatedPrincipal,
     @Param('ref') ref: string,
-    @Body() body: unknown,
+    @Body() body: SiteUpdateDto,
   ): Promise<SiteView> {
     return this.registry.update(caller, ref, body);
   }
@@ -86,7 +93,7 @@ export class SitesController {
   approve(
     @CurrentPrincipal() caller: AuthenticatedPrincipal,
     @Param('ref') ref: string,
-    @Body() body: unknown,
+    @Body() body?: SiteActionDto,
   ) {
     return this.act(caller, ref, 'approve', body);
   }
@@ -101,7 +108,7 @@ export class SitesController {
   drain(
     @CurrentPrincipal() caller: AuthenticatedPrincipal,
     @Param('ref') ref: string,
-    @Body() body: unknown,
+    @Body() body?: SiteActionDto,
   ) {
     return this.act(caller, ref, 'drain', body);
   }
@@ -116,7 +123,7 @@ export class SitesController {
   resume(
     @CurrentPrincipal() caller: AuthenticatedPrincipal,
     @Param('ref') ref: string,
-    @Body() body: unknown,
+    @Body() body?: SiteActionDto,
   ) {
     return this.act(caller, ref, 'resume', body);
   }
@@ -131,7 +138,7 @@ export class SitesController {
   disable(
     @CurrentPrincipal() caller: AuthenticatedPrincipal,
     @Param('ref') ref: string,
-    @Body() body: unknown,
+    @Body() body?: SiteActionDto,
   ) {
     return this.act(caller, ref, 'disable', body);
   }
@@ -154,8 +161,8 @@ export class SitesController {
     caller: AuthenticatedPrincipal,
     ref: string,
     action: SiteAction,
-    body: unknown,
+    body: SiteActionDto | undefined,
   ): Promise<SiteView> {
-    return this.registry.transition(caller, ref, action, readSiteActionBody(body));
+    return this.registry.transition(caller, ref, action, body?.reason);
   }
 }

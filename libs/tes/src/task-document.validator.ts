@@ -1,4 +1,10 @@
-import { FieldError, textProblem, ValidationFailedError } from '@constellation/common';
+import {
+  describeValue,
+  FieldValidator,
+  isPlainObject,
+  textProblem,
+  ValidationFailedError,
+} from '@constellation/common';
 import { BACKEND_PARAMETERS } from './backend-parameters';
 import { TaskDocument, TesExecutor, TesFileType, TesInput, TesOutput, TesResources } from './tes.types';
 
@@ -17,93 +23,87 @@ const WILDCARD = /[*?[]/;
 type Json = unknown;
 
 function isObject(v: Json): v is Record<string, Json> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return isPlainObject(v);
 }
 
-/** Collects every problem of a document, each under its path, so one 400 names them all. */
-class Checker {
-  readonly errors: FieldError[] = [];
+// The TES API says what it found instead of the expected type ("must be a string, not number 42").
+const checker = (): FieldValidator => new FieldValidator({ sayFound: true });
 
-  fail(path: string, reason: string): undefined {
-    this.errors.push({ path, reason });
-    return undefined;
-  }
+/** null is "not given": pydantic-based clients (Galaxy via Pulsar) send explicit nulls for unset fields. */
+function given(obj: Record<string, Json>, key: string): Json {
+  const v = obj[key];
+  return v === null ? undefined : v;
+}
 
-  /** null is "not given": pydantic-based clients (Galaxy via Pulsar) send explicit nulls for unset fields. */
-  string(
-    obj: Record<string, Json>,
-    key: string,
-    path: string,
-    opts: { required?: boolean; max?: number; nonEmpty?: boolean } = {},
-  ): string | undefined {
-    const v = obj[key];
-    if (v === undefined || v === null) return opts.required ? this.fail(path, 'is required') : undefined;
-    if (typeof v !== 'string') return this.fail(path, `must be a string, not ${describe(v)}`);
-    const bad = textProblem(v);
-    if (bad) return this.fail(path, bad);
-    if (opts.nonEmpty && v.trim() === '') return this.fail(path, 'must not be empty');
-    if (v.length > (opts.max ?? MAX_STRING))
-      return this.fail(path, `must be at most ${opts.max ?? MAX_STRING} characters`);
-    return v;
-  }
+function str(
+  c: FieldValidator,
+  obj: Record<string, Json>,
+  key: string,
+  path: string,
+  opts: { required?: boolean; max?: number; nonEmpty?: boolean } = {},
+): string | undefined {
+  const v = given(obj, key);
+  if (v === undefined) return opts.required ? c.fail(path, 'is required') : undefined;
+  return c.string(v, path, { max: opts.max ?? MAX_STRING, notBlank: opts.nonEmpty });
+}
 
-  boolean(obj: Record<string, Json>, key: string, path: string): boolean | undefined {
-    const v = obj[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'boolean') return this.fail(path, `must be true or false, not ${describe(v)}`);
-    return v;
-  }
+function bool(c: FieldValidator, obj: Record<string, Json>, key: string, path: string): boolean | undefined {
+  const v = given(obj, key);
+  return v === undefined ? undefined : c.boolean(v, path);
+}
 
-  absolutePath(obj: Record<string, Json>, key: string, path: string, required: boolean): string | undefined {
-    const v = this.string(obj, key, path, { required, nonEmpty: required });
-    if (v === undefined) return undefined;
-    if (!v.startsWith('/')) return this.fail(path, 'must be an absolute path (start with /)');
-    if (v.includes('\0')) return this.fail(path, 'must not contain NUL characters');
-    if (v.split('/').includes('..')) return this.fail(path, 'must not contain .. segments');
-    return v;
-  }
+function absolutePath(
+  c: FieldValidator,
+  obj: Record<string, Json>,
+  key: string,
+  path: string,
+  required: boolean,
+): string | undefined {
+  const v = str(c, obj, key, path, { required, nonEmpty: required });
+  if (v === undefined) return undefined;
+  if (!v.startsWith('/')) return c.fail(path, 'must be an absolute path (start with /)');
+  if (v.includes('\0')) return c.fail(path, 'must not contain NUL characters');
+  if (v.split('/').includes('..')) return c.fail(path, 'must not contain .. segments');
+  return v;
+}
 
-  stringMap(
-    obj: Record<string, Json>,
-    key: string,
-    path: string,
-    maxEntries: number,
-  ): Record<string, string> | undefined {
-    const v = obj[key];
-    if (v === undefined || v === null) return undefined;
-    if (!isObject(v)) return this.fail(path, `must be an object of string values, not ${describe(v)}`);
-    const entries = Object.entries(v);
-    if (entries.length > maxEntries) return this.fail(path, `must have at most ${maxEntries} entries`);
-    const out: Record<string, string> = {};
-    for (const [k, value] of entries) {
-      if (k === '') this.fail(`${path}`, 'keys must not be empty');
-      else if (k.length > 255) this.fail(`${path}.${k.slice(0, 40)}…`, 'key must be at most 255 characters');
-      else if (textProblem(k)) this.fail(path, `key ${JSON.stringify(k.slice(0, 40))} ${textProblem(k)}`);
-      else if (typeof value !== 'string')
-        this.fail(`${path}.${k}`, `must be a string, not ${describe(value)}`);
-      else if (textProblem(value)) this.fail(`${path}.${k}`, textProblem(value) as string);
-      else if (value.length > MAX_STRING)
-        this.fail(`${path}.${k}`, `must be at most ${MAX_STRING} characters`);
-      else out[k] = value;
+function stringMap(
+  c: FieldValidator,
+  obj: Record<string, Json>,
+  key: string,
+  path: string,
+  maxEntries: number,
+): Record<string, string> | undefined {
+  const v = given(obj, key);
+  if (v === undefined) return undefined;
+  if (!isObject(v)) return c.fail(path, `must be an object of string values, not ${describeValue(v)}`);
+  const entries = Object.entries(v);
+  if (entries.length > maxEntries) return c.fail(path, `must have at most ${maxEntries} entries`);
+  const out: Record<string, string> = {};
+  for (const [k, value] of entries) {
+    if (k === '') c.fail(`${path}`, 'keys must not be empty');
+    else if (k.length > 255) c.fail(`${path}.${k.slice(0, 40)}…`, 'key must be at most 255 characters');
+    else if (textProblem(k)) c.fail(path, `key ${JSON.stringify(k.slice(0, 40))} ${textProblem(k)}`);
+    else {
+      const s = c.string(value, `${path}.${k}`, { max: MAX_STRING });
+      if (s !== undefined) out[k] = s;
     }
-    return out;
   }
-
-  array(obj: Record<string, Json>, key: string, path: string): Json[] | undefined {
-    const v = obj[key];
-    if (v === undefined || v === null) return undefined;
-    if (!Array.isArray(v)) return this.fail(path, `must be an array, not ${describe(v)}`);
-    return v;
-  }
+  return out;
 }
 
-function describe(v: Json): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v).slice(0, 40)}`;
+/** The array itself, items unchecked (callers read each with its own path). */
+function arrayOf(
+  c: FieldValidator,
+  obj: Record<string, Json>,
+  key: string,
+  path: string,
+): Json[] | undefined {
+  const v = given(obj, key);
+  return v === undefined ? undefined : c.array(v, path, (item: Json) => item);
 }
 
-function fileType(c: Checker, obj: Record<string, Json>, path: string): TesFileType {
+function fileType(c: FieldValidator, obj: Record<string, Json>, path: string): TesFileType {
   const v = obj.type;
   if (v === undefined || v === null) return 'FILE';
   if (v !== 'FILE' && v !== 'DIRECTORY') {
@@ -114,7 +114,7 @@ function fileType(c: Checker, obj: Record<string, Json>, path: string): TesFileT
 }
 
 /** Accepts `scheme://…` URLs of a known scheme, and bare absolute paths (the spec's `/path/to/my/file`). */
-function storageUrl(c: Checker, value: string, path: string, schemes: string[]): string | undefined {
+function storageUrl(c: FieldValidator, value: string, path: string, schemes: string[]): string | undefined {
   if (value.startsWith('/')) return value;
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(value);
   if (!m)
@@ -136,24 +136,24 @@ function storageUrl(c: Checker, value: string, path: string, schemes: string[]):
   return value;
 }
 
-function input(c: Checker, raw: Json, p: string): TesInput | undefined {
-  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
-  const path = c.absolutePath(raw, 'path', `${p}.path`, true);
-  const content = c.string(raw, 'content', `${p}.content`, { max: Number.MAX_SAFE_INTEGER });
+function input(c: FieldValidator, raw: Json, p: string): TesInput | undefined {
+  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describeValue(raw)}`);
+  const path = absolutePath(c, raw, 'path', `${p}.path`, true);
+  const content = str(c, raw, 'content', `${p}.content`, { max: Number.MAX_SAFE_INTEGER });
   const type = fileType(c, raw, `${p}.type`);
   // A content the client gave but that failed its own check still means "no url needed".
   const hasContent = typeof raw.content === 'string' && raw.content !== '';
   let url: string | undefined;
   if (!hasContent) {
-    const given = c.string(raw, 'url', `${p}.url`, { required: true, nonEmpty: true });
+    const given = str(c, raw, 'url', `${p}.url`, { required: true, nonEmpty: true });
     if (given !== undefined) url = storageUrl(c, given, `${p}.url`, INPUT_SCHEMES);
   } else if (type === 'DIRECTORY') {
     c.fail(`${p}.type`, 'must be FILE when content is given (content is the text of one file)');
   }
   const out: TesInput = { path: path ?? '', type };
-  const name = c.string(raw, 'name', `${p}.name`, { max: MAX_NAME });
-  const description = c.string(raw, 'description', `${p}.description`);
-  const streamable = c.boolean(raw, 'streamable', `${p}.streamable`);
+  const name = str(c, raw, 'name', `${p}.name`, { max: MAX_NAME });
+  const description = str(c, raw, 'description', `${p}.description`);
+  const streamable = bool(c, raw, 'streamable', `${p}.streamable`);
   if (name !== undefined) out.name = name;
   if (description !== undefined) out.description = description;
   // "If content is not empty, url must be ignored": it is not stored either.
@@ -163,13 +163,13 @@ function input(c: Checker, raw: Json, p: string): TesInput | undefined {
   return out;
 }
 
-function output(c: Checker, raw: Json, p: string): TesOutput | undefined {
-  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
-  const path = c.absolutePath(raw, 'path', `${p}.path`, true);
-  const givenUrl = c.string(raw, 'url', `${p}.url`, { required: true, nonEmpty: true });
+function output(c: FieldValidator, raw: Json, p: string): TesOutput | undefined {
+  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describeValue(raw)}`);
+  const path = absolutePath(c, raw, 'path', `${p}.path`, true);
+  const givenUrl = str(c, raw, 'url', `${p}.url`, { required: true, nonEmpty: true });
   const url = givenUrl === undefined ? undefined : storageUrl(c, givenUrl, `${p}.url`, OUTPUT_SCHEMES);
   const type = fileType(c, raw, `${p}.type`);
-  const prefix = c.string(raw, 'path_prefix', `${p}.path_prefix`);
+  const prefix = str(c, raw, 'path_prefix', `${p}.path_prefix`);
   const out: TesOutput = { url: url ?? '', path: path ?? '', type };
   if (path !== undefined && WILDCARD.test(path)) {
     if (prefix === undefined || prefix === '') {
@@ -183,37 +183,38 @@ function output(c: Checker, raw: Json, p: string): TesOutput | undefined {
     // Ignored without wildcards, as the spec says; kept so the document reads back as sent.
     out.path_prefix = prefix;
   }
-  const name = c.string(raw, 'name', `${p}.name`, { max: MAX_NAME });
-  const description = c.string(raw, 'description', `${p}.description`);
+  const name = str(c, raw, 'name', `${p}.name`, { max: MAX_NAME });
+  const description = str(c, raw, 'description', `${p}.description`);
   if (name !== undefined) out.name = name;
   if (description !== undefined) out.description = description;
   return out;
 }
 
-function executor(c: Checker, raw: Json, p: string): TesExecutor | undefined {
-  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
-  const image = c.string(raw, 'image', `${p}.image`, { required: true, nonEmpty: true, max: 1024 });
+function executor(c: FieldValidator, raw: Json, p: string): TesExecutor | undefined {
+  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describeValue(raw)}`);
+  const image = str(c, raw, 'image', `${p}.image`, { required: true, nonEmpty: true, max: 1024 });
   const commandRaw = raw.command;
   let command: string[] | undefined;
   if (commandRaw === undefined || commandRaw === null) c.fail(`${p}.command`, 'is required');
   else if (!Array.isArray(commandRaw))
-    c.fail(`${p}.command`, `must be an array of strings, not ${describe(commandRaw)}`);
+    c.fail(`${p}.command`, `must be an array of strings, not ${describeValue(commandRaw)}`);
   else if (commandRaw.length === 0)
     c.fail(`${p}.command`, 'must not be empty (the first element is the program)');
   else {
     commandRaw.forEach((arg, i) => {
-      if (typeof arg !== 'string') c.fail(`${p}.command[${i}]`, `must be a string, not ${describe(arg)}`);
+      if (typeof arg !== 'string')
+        c.fail(`${p}.command[${i}]`, `must be a string, not ${describeValue(arg)}`);
       else if (textProblem(arg)) c.fail(`${p}.command[${i}]`, textProblem(arg) as string);
     });
     command = commandRaw.filter((a): a is string => typeof a === 'string');
   }
   const out: TesExecutor = { image: image ?? '', command: command ?? [] };
-  const workdir = c.string(raw, 'workdir', `${p}.workdir`);
-  const stdin = c.absolutePath(raw, 'stdin', `${p}.stdin`, false);
-  const stdout = c.absolutePath(raw, 'stdout', `${p}.stdout`, false);
-  const stderr = c.absolutePath(raw, 'stderr', `${p}.stderr`, false);
-  const env = c.stringMap(raw, 'env', `${p}.env`, 1000);
-  const ignoreError = c.boolean(raw, 'ignore_error', `${p}.ignore_error`);
+  const workdir = str(c, raw, 'workdir', `${p}.workdir`);
+  const stdin = absolutePath(c, raw, 'stdin', `${p}.stdin`, false);
+  const stdout = absolutePath(c, raw, 'stdout', `${p}.stdout`, false);
+  const stderr = absolutePath(c, raw, 'stderr', `${p}.stderr`, false);
+  const env = stringMap(c, raw, 'env', `${p}.env`, 1000);
+  const ignoreError = bool(c, raw, 'ignore_error', `${p}.ignore_error`);
   if (workdir !== undefined && workdir !== '') out.workdir = workdir;
   if (stdin !== undefined) out.stdin = stdin;
   if (stdout !== undefined) out.stdout = stdout;
@@ -224,7 +225,7 @@ function executor(c: Checker, raw: Json, p: string): TesExecutor | undefined {
 }
 
 function positiveNumber(
-  c: Checker,
+  c: FieldValidator,
   obj: Record<string, Json>,
   key: string,
   path: string,
@@ -234,7 +235,7 @@ function positiveNumber(
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v))
-    return c.fail(path, `must be a number, not ${describe(v)}`);
+    return c.fail(path, `must be a number, not ${describeValue(v)}`);
   if (integer && !Number.isInteger(v)) return c.fail(path, 'must be a whole number');
   if (allowZero ? v < 0 : v <= 0)
     return c.fail(path, allowZero ? 'must not be negative' : 'must be greater than 0');
@@ -243,24 +244,24 @@ function positiveNumber(
   return v;
 }
 
-function resources(c: Checker, raw: Json, p: string, ignored: string[]): TesResources | undefined {
+function resources(c: FieldValidator, raw: Json, p: string, ignored: string[]): TesResources | undefined {
   if (raw === undefined || raw === null) return undefined;
-  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describe(raw)}`);
+  if (!isObject(raw)) return c.fail(p, `must be an object, not ${describeValue(raw)}`);
   const out: TesResources = {};
   const cpu = positiveNumber(c, raw, 'cpu_cores', `${p}.cpu_cores`, true);
   const ram = positiveNumber(c, raw, 'ram_gb', `${p}.ram_gb`, false, true);
   const disk = positiveNumber(c, raw, 'disk_gb', `${p}.disk_gb`, false, true);
-  const preemptible = c.boolean(raw, 'preemptible', `${p}.preemptible`);
-  const strict = c.boolean(raw, 'backend_parameters_strict', `${p}.backend_parameters_strict`);
+  const preemptible = bool(c, raw, 'preemptible', `${p}.preemptible`);
+  const strict = bool(c, raw, 'backend_parameters_strict', `${p}.backend_parameters_strict`);
   if (cpu !== undefined) out.cpu_cores = cpu;
   if (ram !== undefined) out.ram_gb = ram;
   if (disk !== undefined) out.disk_gb = disk;
   if (preemptible !== undefined) out.preemptible = preemptible;
-  const zones = c.array(raw, 'zones', `${p}.zones`);
+  const zones = arrayOf(c, raw, 'zones', `${p}.zones`);
   if (zones !== undefined) {
     const valid: string[] = [];
     zones.forEach((z, i) => {
-      if (typeof z !== 'string') c.fail(`${p}.zones[${i}]`, `must be a string, not ${describe(z)}`);
+      if (typeof z !== 'string') c.fail(`${p}.zones[${i}]`, `must be a string, not ${describeValue(z)}`);
       else if (z.trim() === '' || z.length > 255)
         c.fail(`${p}.zones[${i}]`, 'must be a non-empty string of at most 255 characters');
       else if (textProblem(z)) c.fail(`${p}.zones[${i}]`, textProblem(z) as string);
@@ -268,7 +269,7 @@ function resources(c: Checker, raw: Json, p: string, ignored: string[]): TesReso
     });
     out.zones = valid;
   }
-  const params = c.stringMap(raw, 'backend_parameters', `${p}.backend_parameters`, 100);
+  const params = stringMap(c, raw, 'backend_parameters', `${p}.backend_parameters`, 100);
   if (params !== undefined) {
     const known: Record<string, string> = {};
     for (const [key, value] of Object.entries(params)) {
@@ -291,12 +292,12 @@ function resources(c: Checker, raw: Json, p: string, ignored: string[]): TesReso
 }
 
 function list<T>(
-  c: Checker,
+  c: FieldValidator,
   body: Record<string, Json>,
   key: string,
   each: (raw: Json, path: string) => T | undefined,
 ): T[] {
-  const arr = c.array(body, key, key);
+  const arr = arrayOf(c, body, key, key);
   if (arr === undefined) return [];
   const out: T[] = [];
   arr.forEach((raw, i) => {
@@ -317,7 +318,7 @@ export interface ValidatedTask {
 }
 
 export function validateTaskDocument(body: Json): ValidatedTask {
-  const c = new Checker();
+  const c = checker();
   if (body === undefined) {
     throw new ValidationFailedError([
       { path: '', reason: 'is missing: send the tesTask as JSON (Content-Type: application/json)' },
@@ -325,14 +326,14 @@ export function validateTaskDocument(body: Json): ValidatedTask {
   }
   if (!isObject(body))
     throw new ValidationFailedError([
-      { path: '', reason: `must be a JSON object (a tesTask), not ${describe(body)}` },
+      { path: '', reason: `must be a JSON object (a tesTask), not ${describeValue(body)}` },
     ]);
 
   const executorsRaw = body.executors;
   let executors: TesExecutor[] = [];
   if (executorsRaw === undefined || executorsRaw === null) c.fail('executors', 'is required');
   else if (!Array.isArray(executorsRaw))
-    c.fail('executors', `must be an array, not ${describe(executorsRaw)}`);
+    c.fail('executors', `must be an array, not ${describeValue(executorsRaw)}`);
   else if (executorsRaw.length === 0) c.fail('executors', 'must contain at least one executor');
   else if (executorsRaw.length > MAX_EXECUTORS)
     c.fail('executors', `must contain at most ${MAX_EXECUTORS} executors`);
@@ -343,13 +344,13 @@ export function validateTaskDocument(body: Json): ValidatedTask {
     outputs: list(c, body, 'outputs', (raw, p) => output(c, raw, p)),
     executors,
     volumes: list(c, body, 'volumes', (raw, p) => {
-      if (typeof raw !== 'string') return c.fail(p, `must be a string, not ${describe(raw)}`);
-      return c.absolutePath({ v: raw }, 'v', p, true);
+      if (typeof raw !== 'string') return c.fail(p, `must be a string, not ${describeValue(raw)}`);
+      return absolutePath(c, { v: raw }, 'v', p, true);
     }),
-    tags: c.stringMap(body, 'tags', 'tags', MAX_TAGS) ?? {},
+    tags: stringMap(c, body, 'tags', 'tags', MAX_TAGS) ?? {},
   };
-  const name = c.string(body, 'name', 'name', { max: MAX_NAME });
-  const description = c.string(body, 'description', 'description', { max: 65_536 });
+  const name = str(c, body, 'name', 'name', { max: MAX_NAME });
+  const description = str(c, body, 'description', 'description', { max: 65_536 });
   const ignored: string[] = [];
   const res = resources(c, body.resources, 'resources', ignored);
   if (name !== undefined) doc.name = name;

@@ -5,7 +5,8 @@ import { AuthService } from '../auth.service';
 import { AuthenticatedPrincipal, Role, ROLES } from '../authenticated-principal';
 import { PrincipalEntity } from '../principal.entity';
 import { generateToken, hashToken } from '../token-codec';
-import { readNewPrincipal, readPrincipalUpdate, readTokenRequest } from './principal-document';
+import { mergePrincipalUpdate, newPrincipalOf } from './principal-document';
+import { NewPrincipalDto, PrincipalUpdateDto, TokenRequestDto } from './principal.dto';
 import { PrincipalAdminRepository } from './principal-admin.repository';
 import { IssuedTokenView, PrincipalView, TokenView, toPrincipalView, toTokenView } from './principal.views';
 
@@ -25,8 +26,8 @@ export class PrincipalAdminService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async create(body: unknown): Promise<{ principal: PrincipalView; token: IssuedTokenView | null }> {
-    const doc = readNewPrincipal(body);
+  async create(body: NewPrincipalDto): Promise<{ principal: PrincipalView; token: IssuedTokenView | null }> {
+    const doc = newPrincipalOf(body);
     const created = await this.auth.createPrincipal(doc.principal);
     const token = doc.issueToken ? await this.issue(created.id, doc.tokenDescription) : null;
     return { principal: toPrincipalView(created), token };
@@ -74,9 +75,9 @@ export class PrincipalAdminService {
     return toPrincipalView(await this.find(ref));
   }
 
-  async update(ref: string, body: unknown): Promise<PrincipalView> {
+  async update(ref: string, body: PrincipalUpdateDto): Promise<PrincipalView> {
     const current = await this.find(ref);
-    const next = readPrincipalUpdate(body, current);
+    const next = mergePrincipalUpdate(body, current);
     if (next.role !== 'admin') await this.assertAnotherAdmin(current);
     const updated = await this.repo.updatePrincipal(current.id, next);
     this.auth.forgetCachedLookups();
@@ -98,8 +99,8 @@ export class PrincipalAdminService {
     return { tokens: (await this.repo.listTokens(p.id)).map(toTokenView) };
   }
 
-  async issueFor(ref: string, body: unknown): Promise<IssuedTokenView> {
-    const description = readTokenRequest(body) ?? 'issued by an admin';
+  async issueFor(ref: string, body: TokenRequestDto | undefined): Promise<IssuedTokenView> {
+    const description = body?.description ?? 'issued by an admin';
     const p = await this.find(ref);
     return this.issue(p.id, description);
   }
@@ -110,8 +111,12 @@ export class PrincipalAdminService {
   }
 
   /** The caller swaps the token it authenticated with for a new one; the old one stops working at once. */
-  async rotateOwn(caller: AuthenticatedPrincipal, body: unknown, now = new Date()): Promise<IssuedTokenView> {
-    const requested = readTokenRequest(body);
+  async rotateOwn(
+    caller: AuthenticatedPrincipal,
+    body: TokenRequestDto | undefined,
+    now = new Date(),
+  ): Promise<IssuedTokenView> {
+    const requested = body?.description;
     const old = await this.repo.findToken(caller.tokenId);
     const token = generateToken();
     const saved = await this.repo.rotate(

@@ -1,41 +1,98 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ROLES } from '../authenticated-principal';
+import { ApiProperty } from '@nestjs/swagger';
+import {
+  BooleanField,
+  EnumField,
+  Field,
+  FieldValidator,
+  IntegerField,
+  isUuid,
+  NumberField,
+  OptionalBody,
+  StringArrayField,
+  StringField,
+} from '@constellation/common';
+import { Role, ROLES } from '../authenticated-principal';
 
-// OpenAPI shapes only: requests are validated by principal-document.ts.
+// The request documents, declared once: what the ValidationPipe checks and what the OpenAPI document shows.
 
-export class NewPrincipalDto {
-  @ApiProperty({
-    example: 'galaxy-eu',
-    description: 'Also the user name of Basic credentials; fixed once created.',
-  })
-  name!: string;
-  @ApiProperty({ enum: ROLES })
-  role!: string;
-  @ApiPropertyOptional({ type: [String], description: 'Sites this principal may use; empty means all.' })
+// The name is the user part of Basic credentials and of Galaxy's https://name:token@host URL: no ':' '@' '/'.
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+// eslint-disable-next-line no-control-regex
+const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
+const DESCRIPTION_RULES = {
+  max: 200,
+  pattern: PRINTABLE,
+  patternReason: 'must not contain control characters',
+};
+
+/**
+ * Site ids are not checked against the registry (auth sits below it); an unknown id matches no site. They are
+ * compared lower-cased, so that one id written in two cases counts as listed twice.
+ */
+const siteId = (v: FieldValidator, x: unknown, p: string): string | undefined =>
+  typeof x === 'string' && isUuid(x) ? x.toLowerCase() : v.fail(p, 'must be a site id (UUID)');
+
+/** PATCH /principals/{ref}: given fields replace; the name is fixed (Galaxy URLs carry it). */
+export class PrincipalUpdateDto {
+  @Field(
+    () => undefined,
+    { type: String },
+    {
+      nullable: true,
+      api: { description: 'Fixed once created: accepted only if it is the current name.' },
+    },
+  )
+  name?: string;
+  @EnumField(ROLES, { nullReason: 'is required' })
+  role?: Role;
+  @StringArrayField(
+    siteId,
+    { max: 1000, unique: true },
+    { type: String, format: 'uuid' },
+    { api: { description: 'Sites this principal may use; empty means all.' } },
+  )
   allowed_site_ids?: string[];
-  @ApiPropertyOptional({
-    type: Number,
-    nullable: true,
-    description: 'Most tasks running at once; null: no limit.',
-  })
+  @IntegerField(
+    { min: 1, max: 10_000_000 },
+    { nullable: true, api: { description: 'Most tasks running at once; null: no limit.' } },
+  )
   max_running_tasks?: number | null;
-  @ApiPropertyOptional({ default: 1, description: 'Fair-share weight.' })
+  @NumberField(
+    { min: 0, exclusiveMin: true, max: 1_000_000 },
+    { api: { default: 1, description: 'Fair-share weight.' } },
+  )
   share_weight?: number;
-  @ApiPropertyOptional({ default: true, description: 'Issue a first token (shown once in the response).' })
+}
+
+/** POST /principals: name and role required; the rest defaults (all sites, no quota, weight 1). */
+export class NewPrincipalDto extends PrincipalUpdateDto {
+  @StringField(
+    {
+      pattern: NAME,
+      patternReason: 'must be 1 to 64 letters, digits, . _ or -, starting with a letter or digit',
+    },
+    {
+      required: true,
+      api: {
+        example: 'galaxy-eu',
+        description: 'Also the user name of Basic credentials; fixed once created.',
+      },
+    },
+  )
+  declare name: string;
+  @EnumField(ROLES, { required: true })
+  declare role: Role;
+  @BooleanField({ api: { default: true, description: 'Issue a first token (shown once in the response).' } })
   issue_token?: boolean;
-  @ApiPropertyOptional()
+  @StringField(DESCRIPTION_RULES, { api: { default: 'issued at creation' } })
   token_description?: string;
 }
 
-export class PrincipalUpdateDto {
-  @ApiPropertyOptional({ enum: ROLES })
-  role?: string;
-  @ApiPropertyOptional({ type: [String] })
-  allowed_site_ids?: string[];
-  @ApiPropertyOptional({ type: Number, nullable: true })
-  max_running_tasks?: number | null;
-  @ApiPropertyOptional()
-  share_weight?: number;
+/** POST .../tokens and /tokens/rotate: `{ "description": "..." }`, optional. */
+@OptionalBody()
+export class TokenRequestDto {
+  @StringField(DESCRIPTION_RULES, { api: { example: 'Galaxy job runner' } })
+  description?: string;
 }
 
 export class PrincipalViewDto {
@@ -62,11 +119,6 @@ export class PrincipalPageDto {
   principals!: PrincipalViewDto[];
   @ApiProperty({ type: String, nullable: true })
   next_page_token!: string | null;
-}
-
-export class TokenRequestDto {
-  @ApiPropertyOptional({ example: 'Galaxy job runner' })
-  description?: string;
 }
 
 export class TokenViewDto {

@@ -46,9 +46,10 @@ export class PrincipalsController {
   @Post()
   @Roles('admin')
   @ApiOperation({ summary: 'Create a principal (admin), with a first token shown once' })
-  @ApiBody({ type: NewPrincipalDto })
   @ApiCreatedResponse({ type: CreatedPrincipalDto })
-  create(@Body() body: unknown): Promise<{ principal: PrincipalView; token: IssuedTokenView | null }> {
+  create(
+    @Body() body: NewPrincipalDto,
+  ): Promise<{ principal: PrincipalView; token: IssuedTokenView | null }> {
     return this.admin.create(body);
   }
 
@@ -75,9 +76,8 @@ export class PrincipalsController {
   @Roles('admin')
   @ApiOperation({ summary: 'Change role, allowed sites, quota or share weight (admin)' })
   @ApiParam(REF)
-  @ApiBody({ type: PrincipalUpdateDto })
   @ApiOkResponse({ type: PrincipalViewDto })
-  update(@Param('ref') ref: string, @Body() body: unknown): Promise<PrincipalView> {
+  update(@Param('ref') ref: string, @Body() body: PrincipalUpdateDto): Promise<PrincipalView> {
     return this.admin.update(ref, body);
   }
 
@@ -106,7 +106,7 @@ export class PrincipalsController {
   @ApiParam(REF)
   @ApiBody({ type: TokenRequestDto, required: false })
   @ApiCreatedResponse({ type: IssuedTokenDto })
-  issue(@Param('ref') ref: string, @Body() body: unknown): Promise<IssuedTokenView> {
+  issue(@Param('ref') ref: string, @Body() body?: TokenRequestDto): Promise<IssuedTokenView> {
     return this.admin.issueFor(ref, body);
   }
 }

@@ -31,7 +31,7 @@ export class TokensController {
   @ApiCreatedResponse({ type: IssuedTokenDto })
   rotate(
     @CurrentPrincipal() caller: AuthenticatedPrincipal,
-    @Body() body: unknown,
+    @Body() body?: TokenRequestDto,
   ): Promise<IssuedTokenView> {
     return this.admin.rotateOwn(caller, body);
   }

@@ -1,119 +1,301 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ADMIN_STATES, HEALTH_STATES, RUNTIMES, SITE_EVENT_KINDS, SITE_KINDS } from '../registry.types';
+import { ApiProperty } from '@nestjs/swagger';
+import {
+  BooleanField,
+  EnumField,
+  Field,
+  FieldValidator,
+  IntegerField,
+  isCountryCode,
+  isPlainObject,
+  isUuid,
+  NestedField,
+  NumberField,
+  OptionalBody,
+  StringArrayField,
+  StringField,
+} from '@constellation/common';
+import {
+  ADMIN_STATES,
+  HEALTH_STATES,
+  Runtime,
+  RUNTIMES,
+  SITE_EVENT_KINDS,
+  SITE_KINDS,
+  SiteKind,
+} from '../registry.types';
 
-// OpenAPI shapes only: requests are validated by site-document.ts, which reports every bad field at once.
+// The request documents, declared once: these classes are both what the ValidationPipe checks and what the
+// OpenAPI document shows. Rules that need the stored site or several fields at once are in site-document.ts.
+
+const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const MANAGER = /^[A-Za-z0-9_-]{1,64}$/;
+const TAG_KEY = /^[A-Za-z0-9_.:/-]{1,64}$/;
+const GPU_TYPE = /^[A-Za-z0-9_. -]{1,64}$/;
+// Control characters would corrupt logs and the dashboard.
+// eslint-disable-next-line no-control-regex
+const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
+/** An absolute host path that a bash word and an environment variable can carry as it is. */
+// eslint-disable-next-line no-control-regex
+const HOST_DIR = /^\/[^\u0000-\u001f\u007f:,]{0,1023}$/;
+const MAX_TAGS = 64;
+const MAX_LOCAL_STORES = 64;
+
+const PRINTABLE_TEXT = { pattern: PRINTABLE, patternReason: 'must not contain control characters' };
+const SLUG_RULES = {
+  pattern: SLUG,
+  patternReason: 'must be 1 to 63 lowercase letters, digits or -, starting and ending with a letter or digit',
+};
+const DISPLAY_NAME_RULES = { min: 1, max: 200, ...PRINTABLE_TEXT };
+const MEMORY = { min: 0, exclusiveMin: true, max: 1e9 };
+const DISK = { min: 0, exclusiveMin: true, max: 1e12 };
+
+function checkCountry(v: FieldValidator, x: unknown): void {
+  const c = v.string(x, '');
+  if (c !== undefined && !isCountryCode(c)) {
+    v.fail('', 'must be an ISO 3166-1 alpha-2 country code in upper case, e.g. DE');
+  }
+}
+
+/** A host folder; '' clears it like null. */
+function checkHostDir(v: FieldValidator, x: unknown): void {
+  if (x === '') return;
+  v.string(x, '', {
+    pattern: HOST_DIR,
+    patternReason: "must be an absolute path on the site's hosts, without ':' or ','",
+  });
+}
+
+function checkTags(v: FieldValidator, x: unknown): void {
+  if (!isPlainObject(x)) {
+    v.fail('', 'must be an object of strings');
+    return;
+  }
+  const entries = Object.entries(x);
+  if (entries.length > MAX_TAGS) {
+    v.fail('', `must have at most ${MAX_TAGS} tags`);
+    return;
+  }
+  for (const [key, tag] of entries) {
+    if (!TAG_KEY.test(key)) v.fail(key, 'must have a key of 1 to 64 letters, digits or . _ : / -');
+    else v.string(tag, key, { max: 256, ...PRINTABLE_TEXT });
+  }
+}
+
+/** Either a token, or username and password. */
+function checkCredentials(v: FieldValidator, c: Record<string, unknown>): void {
+  if (c.token !== undefined && (c.username !== undefined || c.password !== undefined)) {
+    v.fail('', 'must hold either token, or username and password, not both');
+  } else if ((c.username === undefined) !== (c.password === undefined)) {
+    v.fail(c.username === undefined ? 'username' : 'password', 'is required with username and password');
+  } else if (c.token === undefined && c.username === undefined) {
+    v.fail('', 'must hold token, or username and password');
+  }
+}
+
+const SECRET = { min: 1, max: 4096 };
 
 export class SiteCredentialsDto {
-  @ApiPropertyOptional({ description: 'Pulsar private_token, or a TES bearer token. Write-only.' })
+  @StringField(SECRET, { api: { description: 'Pulsar private_token, or a TES bearer token. Write-only.' } })
   token?: string;
-  @ApiPropertyOptional({ description: 'User for HTTP Basic (TES) or AMQP; needs password. Write-only.' })
+  @StringField(SECRET, {
+    api: { description: 'User for HTTP Basic (TES) or AMQP; needs password. Write-only.' },
+  })
   username?: string;
-  @ApiPropertyOptional({ description: 'Write-only.' })
+  @StringField(SECRET, { api: { description: 'Write-only.' } })
   password?: string;
 }
 
 export class SiteTotalsDto {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, nullable: true })
+  @IntegerField({ min: 1, max: 10_000_000 }, { nullable: true })
   cores?: number | null;
-  @ApiPropertyOptional({ minimum: 0, exclusiveMinimum: true, nullable: true })
+  @NumberField(MEMORY, { nullable: true })
   memory_gib?: number | null;
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, nullable: true })
+  @IntegerField({ min: 0, max: 1_000_000 }, { nullable: true })
   gpus?: number | null;
-  @ApiPropertyOptional({ nullable: true, example: 'A100', description: 'Needs gpus above 0.' })
+  @StringField(
+    {
+      pattern: GPU_TYPE,
+      patternReason: 'must be 1 to 64 letters, digits, spaces, dots, dashes or underscores',
+    },
+    { nullable: true, api: { example: 'A100', description: 'Needs gpus above 0.' } },
+  )
   gpu_type?: string | null;
-  @ApiPropertyOptional({ minimum: 0, exclusiveMinimum: true, nullable: true })
+  @NumberField(DISK, { nullable: true })
   disk_gib?: number | null;
 }
 
 export class SitePerTaskDto {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, nullable: true })
+  @IntegerField({ min: 1, max: 1_000_000 }, { nullable: true })
   cores?: number | null;
-  @ApiPropertyOptional({ minimum: 0, exclusiveMinimum: true, nullable: true })
+  @NumberField(MEMORY, { nullable: true })
   memory_gib?: number | null;
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, nullable: true })
+  @IntegerField({ min: 0, max: 1024 }, { nullable: true })
   gpus?: number | null;
-  @ApiPropertyOptional({ minimum: 0, exclusiveMinimum: true, nullable: true })
+  @NumberField(DISK, { nullable: true })
   disk_gib?: number | null;
 }
 
 export class SiteCapacityDto {
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 1,
-    default: 10,
-    description: 'Admission limit: broker tasks placed at the site and not finished.',
-  })
-  max_concurrent_tasks?: number;
-  @ApiPropertyOptional({ type: SiteTotalsDto, nullable: true, description: 'Whole-site totals; optional.' })
+  @IntegerField(
+    { min: 1, max: 1_000_000 },
+    {
+      nullable: true,
+      api: { default: 10, description: 'Admission limit: broker tasks placed at the site and not finished.' },
+    },
+  )
+  max_concurrent_tasks?: number | null;
+  @NestedField(() => SiteTotalsDto, { nullable: true, api: { description: 'Whole-site totals; optional.' } })
   totals?: SiteTotalsDto | null;
-  @ApiPropertyOptional({
-    type: SitePerTaskDto,
+  @NestedField(() => SitePerTaskDto, {
     nullable: true,
-    description: 'Largest single task; an absent value means bounded by the totals, if any.',
+    api: { description: 'Largest single task; an absent value means bounded by the totals, if any.' },
   })
   per_task?: SitePerTaskDto | null;
 }
 
-export class SiteDocumentDto {
-  @ApiProperty({ example: 'de-freiburg-pulsar', description: 'Unique, immutable; 1-63 of a-z 0-9 -.' })
-  slug!: string;
-  @ApiProperty({ example: 'usegalaxy.eu Pulsar (Freiburg)' })
-  display_name!: string;
-  @ApiProperty({ example: 'DE', description: 'ISO 3166-1 alpha-2, upper case.' })
-  country!: string;
-  @ApiPropertyOptional({ minimum: -90, maximum: 90, nullable: true })
+/** PATCH /sites/{ref}: every field optional; absent fields keep their value, null clears the nullable ones. */
+export class SiteUpdateDto {
+  @StringField(SLUG_RULES, {
+    nullable: true,
+    api: { example: 'de-freiburg-pulsar', description: 'Unique, immutable; 1-63 of a-z 0-9 -.' },
+  })
+  slug?: string;
+  @StringField(DISPLAY_NAME_RULES, {
+    nullReason: 'is required',
+    api: { example: 'usegalaxy.eu Pulsar (Freiburg)' },
+  })
+  display_name?: string;
+  @Field(
+    checkCountry,
+    { type: String },
+    {
+      nullReason: 'is required',
+      api: { example: 'DE', description: 'ISO 3166-1 alpha-2, upper case.' },
+    },
+  )
+  country?: string;
+  @NumberField({ min: -90, max: 90 }, { nullable: true })
   latitude?: number | null;
-  @ApiPropertyOptional({ minimum: -180, maximum: 180, nullable: true })
+  @NumberField({ min: -180, max: 180 }, { nullable: true })
   longitude?: number | null;
-  @ApiProperty({ enum: SITE_KINDS })
-  kind!: string;
-  @ApiPropertyOptional({
-    nullable: true,
-    example: 'https://pulsar.example.org/',
-    description:
-      'http(s) for tes and pulsar-rest; amqp(s) with a vhost for pulsar-amqp, or empty to use AMQP_URL. Never with user:password.',
-  })
+  @EnumField(SITE_KINDS, { nullReason: 'is required' })
+  kind?: SiteKind;
+  @Field(
+    (v, x) => (x === '' ? undefined : v.string(x, '', { max: 2048 })),
+    { type: String, maxLength: 2048 },
+    {
+      nullable: true,
+      api: {
+        example: 'https://pulsar.example.org/',
+        description:
+          'http(s) for tes and pulsar-rest; amqp(s) with a vhost for pulsar-amqp, or empty to use AMQP_URL. Never with user:password.',
+      },
+    },
+  )
   url?: string | null;
-  @ApiPropertyOptional({
-    nullable: true,
-    description: 'Pulsar manager: defaults to "constellation" for pulsar-amqp and to none for pulsar-rest.',
-  })
+  @StringField(
+    { pattern: MANAGER, patternReason: 'must be 1 to 64 letters, digits, - or _' },
+    {
+      nullable: true,
+      api: {
+        description:
+          'Pulsar manager: defaults to "constellation" for pulsar-amqp and to none for pulsar-rest.',
+      },
+    },
+  )
   pulsar_manager?: string | null;
-  @ApiPropertyOptional({ type: SiteCredentialsDto, nullable: true, description: 'Write-only; null clears.' })
+  @NestedField(
+    () => SiteCredentialsDto,
+    { nullable: true, api: { description: 'Write-only; null clears.' } },
+    checkCredentials,
+  )
   credentials?: SiteCredentialsDto | null;
-  @ApiPropertyOptional({ type: SiteCapacityDto })
+  @NestedField(() => SiteCapacityDto)
   capacity?: SiteCapacityDto;
-  @ApiPropertyOptional({ enum: RUNTIMES, isArray: true, default: ['docker'] })
-  runtimes?: string[];
-  @ApiPropertyOptional({
-    default: false,
-    description:
-      "With runtime 'none': the executors' commands run on the host and their images are not used (the commands " +
-      'must exist there). Without it a site whose only runtime is none takes no task.',
+  @StringArrayField(
+    (v, x, p) => v.oneOf(x, p, RUNTIMES),
+    { min: 1, unique: true },
+    { enum: [...RUNTIMES] },
+    {
+      api: { default: ['docker'] },
+    },
+  )
+  runtimes?: Runtime[];
+  @BooleanField({
+    api: {
+      default: false,
+      description:
+        "With runtime 'none': the executors' commands run on the host and their images are not used (the commands " +
+        'must exist there). Without it a site whose only runtime is none takes no task.',
+    },
   })
   run_images_on_host?: boolean;
-  @ApiPropertyOptional({
-    type: String,
-    nullable: true,
-    description: 'singularity/apptainer: where pulled docker:// images are cached (SINGULARITY_CACHEDIR).',
-  })
+  @Field(
+    checkHostDir,
+    { type: String },
+    {
+      nullable: true,
+      api: {
+        description:
+          'singularity/apptainer: where pulled docker:// images are cached (SINGULARITY_CACHEDIR).',
+      },
+    },
+  )
   image_cache_dir?: string | null;
-  @ApiPropertyOptional({
-    type: String,
-    nullable: true,
-    description:
-      'singularity/apptainer: a folder of unpacked images named <name>:<tag>, used instead of pulling when ' +
-      'present, e.g. /cvmfs/singularity.galaxyproject.org/all.',
-  })
+  @Field(
+    checkHostDir,
+    { type: String },
+    {
+      nullable: true,
+      api: {
+        description:
+          'singularity/apptainer: a folder of unpacked images named <name>:<tag>, used instead of pulling when ' +
+          'present, e.g. /cvmfs/singularity.galaxyproject.org/all.',
+      },
+    },
+  )
   cvmfs_image_root?: string | null;
-  @ApiPropertyOptional({ type: [String], format: 'uuid' })
+  // Compared lower-cased, so that one id written in two cases counts as listed twice.
+  @StringArrayField(
+    (v, x, p) =>
+      typeof x === 'string' && isUuid(x) ? x.toLowerCase() : v.fail(p, 'must be a data store id (UUID)'),
+    { max: MAX_LOCAL_STORES, unique: true },
+    { type: String, format: 'uuid' },
+  )
   local_data_store_ids?: string[];
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' } })
+  @Field(checkTags, { type: 'object', additionalProperties: { type: 'string' } })
   tags?: Record<string, string>;
 }
 
+/** POST /sites: the same document, with slug, display_name, country and kind required. */
+export class SiteDocumentDto extends SiteUpdateDto {
+  @StringField(SLUG_RULES, {
+    required: true,
+    api: { example: 'de-freiburg-pulsar', description: 'Unique, immutable; 1-63 of a-z 0-9 -.' },
+  })
+  declare slug: string;
+  @StringField(DISPLAY_NAME_RULES, { required: true, api: { example: 'usegalaxy.eu Pulsar (Freiburg)' } })
+  declare display_name: string;
+  @Field(
+    checkCountry,
+    { type: String },
+    {
+      required: true,
+      api: { example: 'DE', description: 'ISO 3166-1 alpha-2, upper case.' },
+    },
+  )
+  declare country: string;
+  @EnumField(SITE_KINDS, { required: true })
+  declare kind: SiteKind;
+}
+
+/** The optional body of approve/drain/resume/disable. */
+@OptionalBody()
 export class SiteActionDto {
-  @ApiPropertyOptional({ description: 'Why; recorded in the site event.', maxLength: 500 })
+  @StringField(
+    { min: 1, max: 500, ...PRINTABLE_TEXT },
+    { api: { description: 'Why; recorded in the site event.' } },
+  )
   reason?: string;
 }
 
