@@ -8,9 +8,11 @@ import { SiteProbeRequests } from './site-probe-requests';
 import { SiteRegistryService } from './site-registry.service';
 import { SiteRepository } from './site.repository';
 import { SitesController } from './sites.controller';
+import { NetworkController } from './network.controller';
+import { NetworkRepository } from './network.repository';
 
 @Module({
-  controllers: [SitesController, DataStoresController],
+  controllers: [SitesController, DataStoresController, NetworkController],
   providers: [
     CredentialCipher,
     SiteRepository,
@@ -19,6 +21,7 @@ import { SitesController } from './sites.controller';
     SiteRegistryService,
     SiteProbeRequests,
     DataStoreService,
+    NetworkRepository,
   ],
   exports: [SiteHealthRepository, SiteProbeRequests, CredentialCipher, SiteRegistryService],
 })
