@@ -13,6 +13,7 @@ import { addTesToOpenApi } from '@constellation/tes';
 import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { ClientErrorEdge } from './http/client-error-edge';
+import { serveConsole } from './http/console-static';
 import { registerJsonBodies } from './http/json-body';
 import { documentErrorAnswers } from './http/openapi-errors';
 import { RuntimeOptions } from './runtime-options';
@@ -62,6 +63,8 @@ export async function createApp(runtime: RuntimeOptions): Promise<INestApplicati
     if (req.routeOptions.url !== undefined) labelRoute(req.raw, req.routeOptions.url);
     requestLog.use(req.raw, reply.raw, done, req.ip);
   });
+  // The web console (apps/console), when built; after the request log, so its files are logged and counted.
+  await serveConsole(fastify);
   app.useGlobalFilters(new AllExceptionsFilter());
   // The methods Express's cors allowed (admins PATCH and DELETE from browsers); a bare OPTIONS is no error.
   app.enableCors({ methods: ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE'], strictPreflight: false });
