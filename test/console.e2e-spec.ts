@@ -66,6 +66,50 @@ describe('web console in a browser', () => {
         },
       }),
     );
+    // The rest of a small Network, for the map: sites whose endpoints answer nothing (probed offline), one
+    // draining, and a data store that the task below reads from.
+    for (const [slug, name, country, latitude, longitude, max] of [
+      ['fi-espoo', 'CSC Espoo', 'FI', 60.2, 24.66, 60],
+      ['cz-brno', 'MetaCentrum Brno', 'CZ', 49.19, 16.61, 30],
+      ['es-barcelona', 'BSC Barcelona', 'ES', 41.39, 2.11, 25],
+      ['pt-lisbon', 'INCD Lisbon', 'PT', 38.72, -9.14, 8],
+    ] as const) {
+      const res = await request(t.url)
+        .post('/api/v1/sites')
+        .set('Authorization', provider.bearer)
+        .send(
+          siteDocument({
+            slug: `${slug}-${tag}`,
+            display_name: name,
+            country,
+            latitude,
+            longitude,
+            url: 'http://127.0.0.1:9/',
+            capacity: { max_concurrent_tasks: max },
+          }),
+        )
+        .expect(201);
+      await request(t.url)
+        .post(`/api/v1/sites/${res.body.id}/approve`)
+        .set('Authorization', admin.bearer)
+        .expect(200);
+      if (slug === 'cz-brno')
+        await request(t.url)
+          .post(`/api/v1/sites/${res.body.id}/drain`)
+          .set('Authorization', admin.bearer)
+          .expect(200);
+    }
+    await request(t.url)
+      .post('/api/v1/data-stores')
+      .set('Authorization', admin.bearer)
+      .send({
+        name: `bologna-${tag}`,
+        url_prefixes: [`${fake.url}/datasets/`],
+        country: 'IT',
+        latitude: 44.49,
+        longitude: 11.34,
+      })
+      .expect(201);
     b = await launchChromium();
     page = await b.browser.newPage({ viewport: { width: 1280, height: 800 } });
   });
@@ -187,7 +231,10 @@ describe('web console in a browser', () => {
     const client = tes(t.url, submitter);
     const created = await client.create({
       name: `align-${tag}`,
-      inputs: [{ path: '/data/reads.fq', content: 'ACGT' }],
+      inputs: [
+        { path: '/data/reads.fq', content: 'ACGT' },
+        { path: '/data/ref.fa', url: `${fakes[0].url}/datasets/ref.fa` },
+      ],
       executors: [{ image: 'quay.io/biocontainers/bwa:0.7.17', command: ['echo', 'aligned'] }],
       resources: { cpu_cores: 2, backend_parameters: { 'constellation.site': formSlug } },
     });
@@ -221,6 +268,9 @@ describe('web console in a browser', () => {
   it('takes the map screenshot and signs out, forgetting the token', async () => {
     await page.getByRole('link', { name: 'Network' }).click();
     await page.locator(`svg [data-site="${formSlug}"]`).waitFor();
+    // The task above read from the Bologna store: a line joins it to the site that ran it.
+    await page.locator('svg .links line').first().waitFor();
+    await page.locator(`svg [data-store="bologna-${tag}"]`).waitFor();
     await page.screenshot({ path: join(shots, 'console-map.png') });
     await signOut();
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
