@@ -144,14 +144,14 @@ describe('web console in a browser', () => {
     // Focus shows the site's card.
     await marker.focus();
     await page.locator('.site-card', { hasText: 'usegalaxy.eu TES (Freiburg)' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
   });
 
   it('lets a provider register a site through the form, with a rejected field shown beside it', async () => {
     const fake = await startFakeTesSite({ requireToken: `bari-${tag}` });
     fakes.push(fake);
     await signInAs(provider);
-    expect(await page.evaluate(() => sessionStorage.getItem('constellation.token'))).toBe(provider.token);
+    expect(await page.evaluate("sessionStorage.getItem('constellation.token')")).toBe(provider.token);
     expect(page.url()).not.toContain(provider.token);
     await page.getByRole('link', { name: 'Register a site' }).click();
     await page.getByLabel('Slug').fill(formSlug);
@@ -191,7 +191,7 @@ describe('web console in a browser', () => {
       capacity: { max_concurrent_tasks: 20 },
     });
     await signOut();
-    expect(await page.evaluate(() => sessionStorage.getItem('constellation.token'))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('constellation.token')")).toBeNull();
   });
 
   it('lets an admin approve it, after which it is on the map and in the table', async () => {
@@ -273,7 +273,7 @@ describe('web console in a browser', () => {
     await page.locator(`svg [data-store="bologna-${tag}"]`).waitFor();
     await page.screenshot({ path: join(shots, 'console-map.png') });
     await signOut();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
     await go('/tasks');
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
   });
@@ -289,14 +289,14 @@ describe('web console in a browser', () => {
     await page.getByRole('link', { name: 'Tasks' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(await page.getByRole('status').textContent()).toMatch(/expired or the token was revoked/);
-    expect(await page.evaluate(() => sessionStorage.getItem('constellation.token'))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('constellation.token')")).toBeNull();
   });
 
   it('fits a phone-width screen without horizontal scrolling', async () => {
     const phone = await b.browser.newPage({ viewport: { width: 390, height: 844 } });
     await phone.goto(`${t.url}/`);
     await phone.locator(`svg [data-site="${formSlug}"]`).waitFor();
-    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await phone.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await phone.close();
   });

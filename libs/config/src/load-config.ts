@@ -1,14 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import proxyAddr from '@fastify/proxy-addr';
-import {
-  AppConfig,
-  LOG_FORMATS,
-  LOG_LEVELS,
-  LogFormat,
-  LogLevel,
-  RateLimit,
-} from './app-config';
+import { AppConfig, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel, RateLimit } from './app-config';
 import { ConfigError } from './config-error';
 import { POLICY_NAMES, PolicyName } from '@constellation/scheduler';
 
