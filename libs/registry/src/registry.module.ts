@@ -10,9 +10,11 @@ import { SiteRepository } from './site.repository';
 import { SitesController } from './sites.controller';
 import { NetworkController } from './network.controller';
 import { NetworkRepository } from './network.repository';
+import { SiteActivityController } from './site-activity.controller';
+import { SiteActivityRepository } from './site-activity.repository';
 
 @Module({
-  controllers: [SitesController, DataStoresController, NetworkController],
+  controllers: [SitesController, SiteActivityController, DataStoresController, NetworkController],
   providers: [
     CredentialCipher,
     SiteRepository,
@@ -22,6 +24,7 @@ import { NetworkRepository } from './network.repository';
     SiteProbeRequests,
     DataStoreService,
     NetworkRepository,
+    SiteActivityRepository,
   ],
   exports: [SiteHealthRepository, SiteProbeRequests, CredentialCipher, SiteRegistryService],
 })
