@@ -59,7 +59,7 @@ if (result.status !== 0) process.exit(result.status ?? 1);
 const console_ = spawnSync(
   process.execPath,
   [
-    require.resolve('vite/bin/vite.js'),
+    path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
     'build',
     '--config',
     'apps/console/vite.config.ts',

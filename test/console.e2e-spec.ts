@@ -205,6 +205,20 @@ describe('web console in a browser', () => {
       (await api(`/api/v1/sites/${formSlug}`)).body.health === 'up' ? true : undefined,
     );
 
+    // Quotas and share weights: a bad value gets the API's field error, a good one is saved.
+    const row = page.getByRole('row').filter({ hasText: submitter.name });
+    await row.getByLabel(`Quota of ${submitter.name}`).fill('many');
+    await row.getByRole('button', { name: `Save quota and weight of ${submitter.name}` }).click();
+    await row.getByText(/max_running_tasks: /).waitFor();
+    await row.getByLabel(`Quota of ${submitter.name}`).fill('25');
+    await row.getByLabel(`Share weight of ${submitter.name}`).fill('2');
+    await row.getByRole('button', { name: `Save quota and weight of ${submitter.name}` }).click();
+    await row.getByText('saved').waitFor();
+    expect((await api(`/api/v1/principals/${submitter.id}`)).body).toMatchObject({
+      max_running_tasks: 25,
+      share_weight: 2,
+    });
+
     await page.getByRole('link', { name: 'Network' }).click();
     const marker = page.locator(`svg [data-site="${formSlug}"]`);
     await marker.waitFor();
@@ -219,12 +233,11 @@ describe('web console in a browser', () => {
     await page.getByRole('heading', { name: /usegalaxy\.eu TES \(Freiburg\)/ }).waitFor();
     const events = (await api(`/api/v1/sites/de-freiburg-${tag}/events`)).body.events as { kind: string }[];
     await page
-      .locator('table.data tbody tr')
+      .locator('table.events tbody tr')
       .nth(events.length - 1)
       .waitFor();
-    expect(await page.locator('table.data tbody tr').count()).toBe(events.length);
+    expect(await page.locator('table.events tbody tr').count()).toBe(events.length);
     await page.getByRole('button', { name: 'Drain' }).waitFor();
-    await page.screenshot({ path: join(shots, 'console-site.png'), fullPage: true });
   });
 
   it('opens a task page whose timeline and placement explanation match the API', async () => {
@@ -263,6 +276,28 @@ describe('web console in a browser', () => {
     // The other sites say why not: here, the task was pinned elsewhere.
     expect(await page.locator(`.placement tr[data-site="de-freiburg-${tag}"]`).textContent()).toMatch(/pin/i);
     await page.screenshot({ path: join(shots, 'console-task.png'), fullPage: true });
+
+    // The site that ran it lists it among its recent tasks, beside its load chart.
+    await signOut();
+    await signInAs(admin);
+    await go(`/sites/${formSlug}`);
+    await page.getByRole('link', { name: `align-${tag}` }).waitFor();
+    await page.locator('.load-chart canvas').waitFor();
+    await page.getByRole('button', { name: 'Drain' }).waitFor();
+    await page.screenshot({ path: join(shots, 'console-site.png'), fullPage: true });
+
+    // Edit: the form comes filled in; credentials stay empty and are kept.
+    await page.getByRole('link', { name: 'Edit the site or rotate its credentials' }).click();
+    expect(await page.getByLabel('Display name').inputValue()).toBe('ReCaS Bari');
+    expect(await page.getByLabel('Bearer token').inputValue()).toBe('');
+    await page.getByLabel('Display name').fill('ReCaS Bari (INFN)');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Site saved' }).waitFor();
+    expect((await api(`/api/v1/sites/${formSlug}`)).body).toMatchObject({
+      display_name: 'ReCaS Bari (INFN)',
+      has_credentials: true,
+      admin_state: 'active',
+    });
   });
 
   it('takes the map screenshot and signs out, forgetting the token', async () => {
@@ -281,11 +316,21 @@ describe('web console in a browser', () => {
   it('sends a user whose token was revoked to sign-in with a message', async () => {
     const victim = await createPrincipal(t, 'submitter');
     await signInAs(victim);
-    const tokens = (await api(`/api/v1/principals/${victim.id}/tokens`)).body.tokens as { id: string }[];
-    await request(t.url)
-      .post(`/api/v1/tokens/${tokens[0].id}/revoke`)
-      .set('Authorization', admin.bearer)
-      .expect(204);
+    // An admin revokes it in another tab.
+    const adminTab = await b.browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await adminTab.goto(`${t.url}/sign-in`);
+    await adminTab.getByLabel('API token').fill(admin.token);
+    await adminTab.getByRole('button', { name: 'Sign in' }).click();
+    await adminTab.getByRole('link', { name: 'Admin' }).click();
+    const victimRow = adminTab.getByRole('row').filter({ hasText: victim.name });
+    await victimRow.getByText('Tokens').click();
+    await victimRow.getByRole('button', { name: 'Revoke' }).click();
+    await victimRow.getByText(/^revoked /).waitFor();
+    await adminTab.close();
+    const tokens = (await api(`/api/v1/principals/${victim.id}/tokens`)).body.tokens as {
+      revoked_at: string;
+    }[];
+    expect(tokens[0].revoked_at).not.toBeNull();
     await page.getByRole('link', { name: 'Tasks' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect(await page.getByRole('status').textContent()).toMatch(/expired or the token was revoked/);

@@ -5,7 +5,7 @@ import { AdminPage } from './pages/admin-page';
 import { MapPage } from './pages/map-page';
 import { RegisterPage } from './pages/register-page';
 import { SignInPage } from './pages/sign-in-page';
-import { SitePage } from './pages/site-page';
+import { EditSitePage, SitePage } from './pages/site-page';
 import { TaskPage } from './pages/task-page';
 import { TasksPage } from './pages/tasks-page';
 import { principal, signOut } from './session';
@@ -80,6 +80,7 @@ export function App() {
           <Route path="/sign-in">
             <SignInPage onSignedIn={refresh} />
           </Route>
+          <Route path="/sites/:slug/edit">{(p) => signedIn(<EditSitePage slug={p.slug} />)}</Route>
           <Route path="/sites/:slug">{(p) => signedIn(<SitePage slug={p.slug} />)}</Route>
           <Route path="/tasks">{signedIn(<TasksPage />)}</Route>
           <Route path="/tasks/:id">{(p) => signedIn(<TaskPage id={p.id} />)}</Route>

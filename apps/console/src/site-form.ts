@@ -1,4 +1,5 @@
 import type { FieldError } from './api';
+import type { Site } from './types';
 
 export type SiteKind = 'tes' | 'pulsar-rest' | 'pulsar-amqp';
 
@@ -130,4 +131,26 @@ export function toSiteDocument(f: SiteForm): Parsed {
   for (const k of credentialFields(f.kind)) if (f[k] !== '') credentials[k] = f[k];
   if (Object.keys(credentials).length > 0) doc.credentials = credentials;
   return { document: doc, errors };
+}
+
+/** The form filled from a stored site, for editing; credentials start empty (they are write-only). */
+export function siteToForm(s: Site): SiteForm {
+  const str = (n: number | null) => (n === null ? '' : String(n));
+  return {
+    ...EMPTY_SITE_FORM,
+    slug: s.slug,
+    display_name: s.display_name,
+    country: s.country,
+    latitude: str(s.latitude),
+    longitude: str(s.longitude),
+    kind: s.kind,
+    url: s.url ?? '',
+    pulsar_manager: s.pulsar_manager ?? '',
+    max_concurrent_tasks: String(s.capacity.max_concurrent_tasks),
+    cores: str(s.capacity.totals.cores),
+    memory_gib: str(s.capacity.totals.memory_gib),
+    per_task_cores: str(s.capacity.per_task.cores),
+    per_task_memory_gib: str(s.capacity.per_task.memory_gib),
+    runtimes: [...s.runtimes],
+  };
 }

@@ -150,3 +150,11 @@ export interface TaskPlacement {
   placement: PlacementRecord | null;
   preview?: PlacementRecord;
 }
+
+export interface SiteActivity {
+  site_id: string;
+  hours: number;
+  step_seconds: number;
+  load: { at: string; running: number }[];
+  recent_tasks: { id: string; name: string | null; state: string; creation_time: string }[];
+}

@@ -9,9 +9,15 @@ export interface Resource<T> {
 
 /**
  * Loads `fetcher` when `key` changes and, with `everyMs`, again on that interval while the page is open
- * (how task and site pages stay live); earlier data stays on screen while a refresh runs, so nothing jumps.
+ * (how task and site pages stay live), and when `version` changes; earlier data stays on screen while a
+ * refresh runs, so nothing jumps. Only a new `key` (another thing to show) clears it.
  */
-export function useResource<T>(fetcher: () => Promise<T>, key: string, everyMs?: number): Resource<T> {
+export function useResource<T>(
+  fetcher: () => Promise<T>,
+  key: string,
+  everyMs?: number,
+  version: string = '',
+): Resource<T> {
   const [data, setData] = useState<T>();
   const [error, setError] = useState<unknown>();
   const [loading, setLoading] = useState(true);
@@ -30,7 +36,7 @@ export function useResource<T>(fetcher: () => Promise<T>, key: string, everyMs?:
     return () => {
       live = false;
     };
-  }, [key, tick]);
+  }, [key, tick, version]);
 
   useEffect(() => {
     if (!everyMs) return;

@@ -63,10 +63,7 @@ export function AdminPage() {
                 <th scope="col">Name</th>
                 <th scope="col">Role</th>
                 <th scope="col" className="num">
-                  Quota (running)
-                </th>
-                <th scope="col" className="num">
-                  Share weight
+                  Quota (running) · share weight
                 </th>
                 <th scope="col">Created</th>
                 <th scope="col">Token</th>
@@ -77,11 +74,13 @@ export function AdminPage() {
                 <tr key={r.id}>
                   <td>{r.name}</td>
                   <td>{r.role}</td>
-                  <td className="num">{r.max_running_tasks ?? 'no limit'}</td>
-                  <td className="num">{r.share_weight}</td>
+                  <td className="num">
+                    <Quota principal={r} onSaved={principals.reload} />
+                  </td>
                   <td>{formatDate(r.created_at)}</td>
                   <td>
                     <IssueToken principal={r} />
+                    <Tokens principal={r} />
                   </td>
                 </tr>
               ))}
@@ -187,4 +186,137 @@ function NewPrincipal({ onCreated }: { onCreated: () => void }) {
       {token && <ShownOnce token={token} />}
     </form>
   );
+}
+
+/** Quota (most running tasks; empty for no limit) and fair-share weight, saved with PATCH. */
+function Quota({ principal, onSaved }: { principal: PrincipalRow; onSaved: () => void }) {
+  const [quota, setQuota] = useState(principal.max_running_tasks?.toString() ?? '');
+  const [weight, setWeight] = useState(principal.share_weight.toString());
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [error, setError] = useState<unknown>();
+  const [saved, setSaved] = useState(false);
+  const save = async (e: FormEvent) => {
+    e.preventDefault();
+    setErrors({});
+    setError(undefined);
+    setSaved(false);
+    try {
+      await api(`/api/v1/principals/${principal.id}`, {
+        method: 'PATCH',
+        body: {
+          max_running_tasks: quota.trim() === '' ? null : asNumber(quota),
+          share_weight: asNumber(weight),
+        },
+      });
+      setSaved(true);
+      onSaved();
+    } catch (err) {
+      setErrors(fieldErrors(err));
+      setError(err);
+    }
+  };
+  return (
+    <form className="quota" onSubmit={save}>
+      <label>
+        <span className="visually-hidden">Quota of {principal.name}</span>
+        <input
+          inputMode="numeric"
+          size={5}
+          placeholder="none"
+          value={quota}
+          onChange={(e) => setQuota(e.target.value)}
+          aria-invalid={errors.max_running_tasks ? true : undefined}
+        />
+      </label>
+      <label>
+        <span className="visually-hidden">Share weight of {principal.name}</span>
+        <input
+          inputMode="decimal"
+          size={4}
+          value={weight}
+          onChange={(e) => setWeight(e.target.value)}
+          aria-invalid={errors.share_weight ? true : undefined}
+        />
+      </label>
+      <button type="submit" aria-label={`Save quota and weight of ${principal.name}`}>
+        Save
+      </button>
+      {saved && <span className="hint">saved</span>}
+      {Object.entries(errors).map(([path, reason]) => (
+        <span key={path} className="field-error">
+          {path}: {reason}
+        </span>
+      ))}
+      {error !== undefined && Object.keys(errors).length === 0 && <ErrorBox error={error} />}
+    </form>
+  );
+}
+
+interface TokenRow {
+  id: string;
+  description: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+/** A principal's tokens (never the tokens themselves), each revocable. */
+function Tokens({ principal }: { principal: PrincipalRow }) {
+  const [open, setOpen] = useState(false);
+  const [tokens, setTokens] = useState<TokenRow[]>();
+  const [error, setError] = useState<unknown>();
+  const load = async () => {
+    try {
+      setTokens((await api<{ tokens: TokenRow[] }>(`/api/v1/principals/${principal.id}/tokens`)).tokens);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  const revoke = async (id: string) => {
+    try {
+      await api(`/api/v1/tokens/${id}/revoke`, { method: 'POST' });
+      await load();
+    } catch (e) {
+      setError(e);
+    }
+  };
+  return (
+    <details
+      className="tokens"
+      open={open}
+      onToggle={(e) => {
+        const isOpen = (e.currentTarget as HTMLDetailsElement).open;
+        setOpen(isOpen);
+        if (isOpen) void load();
+      }}
+    >
+      <summary>Tokens</summary>
+      {error !== undefined && <ErrorBox error={error} />}
+      {tokens === undefined ? (
+        <p aria-busy="true">Loading…</p>
+      ) : (
+        <ul className="plain">
+          {tokens.map((t) => (
+            <li key={t.id}>
+              {t.description || 'token'} · created {formatDate(t.created_at)} · last used{' '}
+              {formatDate(t.last_used_at)}{' '}
+              {t.revoked_at ? (
+                <strong>revoked {formatDate(t.revoked_at)}</strong>
+              ) : (
+                <button type="button" className="danger" onClick={() => revoke(t.id)}>
+                  Revoke
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </details>
+  );
+}
+
+/** A number when the text is one; else the text itself, for the API to refuse with its field error. */
+export function asNumber(text: string): number | string {
+  const n = Number(text.trim());
+  return text.trim() !== '' && Number.isFinite(n) ? n : text;
 }

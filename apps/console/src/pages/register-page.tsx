@@ -6,6 +6,7 @@ import {
   credentialFields,
   EMPTY_SITE_FORM,
   errorsByField,
+  siteToForm,
   toSiteDocument,
   type SiteForm,
 } from '../site-form';
@@ -13,9 +14,13 @@ import type { Site } from '../types';
 
 const RUNTIMES = ['docker', 'singularity', 'apptainer', 'none'];
 
-/** A provider registers a site; it waits, pending, for an admin. Each 400's field errors sit by their fields. */
-export function RegisterPage() {
-  const [form, setForm] = useState<SiteForm>(EMPTY_SITE_FORM);
+/**
+ * A provider registers a site (it waits, pending, for an admin), or edits one it owns with `existing`
+ * (credentials typed here replace the stored ones: that is how they are rotated). Each 400's field errors
+ * sit by their fields, and nothing typed is lost.
+ */
+export function RegisterPage({ existing }: { existing?: Site }) {
+  const [form, setForm] = useState<SiteForm>(existing ? siteToForm(existing) : EMPTY_SITE_FORM);
   const [errors, setErrors] = useState<ReturnType<typeof errorsByField>>({});
   const [failure, setFailure] = useState<unknown>();
   const [created, setCreated] = useState<Site>();
@@ -29,7 +34,11 @@ export function RegisterPage() {
     if (parsed.errors.length > 0) return setErrors(errorsByField(parsed.errors));
     setBusy(true);
     try {
-      setCreated(await api<Site>('/api/v1/sites', { method: 'POST', body: parsed.document }));
+      if (existing) {
+        // The slug is fixed once created.
+        const { slug: _slug, ...changes } = parsed.document;
+        setCreated(await api<Site>(`/api/v1/sites/${existing.id}`, { method: 'PATCH', body: changes }));
+      } else setCreated(await api<Site>('/api/v1/sites', { method: 'POST', body: parsed.document }));
       setErrors({});
     } catch (err) {
       setErrors(err instanceof ApiError ? errorsByField(err.errors) : {});
@@ -42,7 +51,7 @@ export function RegisterPage() {
   if (created)
     return (
       <section className="narrow">
-        <h1>Site registered</h1>
+        <h1>{existing ? 'Site saved' : 'Site registered'}</h1>
         <p role="status">
           <strong>{created.display_name}</strong> (<code>{created.slug}</code>) is{' '}
           <strong>{created.admin_state}</strong>: an admin approves it before it takes tasks.
@@ -80,11 +89,17 @@ export function RegisterPage() {
 
   return (
     <section>
-      <h1>Register a site</h1>
+      <h1>{existing ? `Edit ${existing.display_name}` : 'Register a site'}</h1>
+      {existing && (
+        <p className="hint">
+          Credentials are never shown: leave them empty to keep them, or type new ones to rotate them.
+          Changing the URL or kind sends an approved site back to pending.
+        </p>
+      )}
       <form className="site-form" onSubmit={submit} noValidate>
         <fieldset>
           <legend>Identity</legend>
-          {field('slug', 'Slug', text('slug'), 'a-z, 0-9 and -; fixed once created')}
+          {!existing && field('slug', 'Slug', text('slug'), 'a-z, 0-9 and -; fixed once created')}
           {field('display_name', 'Display name', text('display_name'), 'shown on the map')}
           {field('country', 'Country', text('country'), 'ISO 3166-1 alpha-2, e.g. DE')}
           {field('latitude', 'Latitude', text('latitude'))}
@@ -170,7 +185,7 @@ export function RegisterPage() {
           </p>
         )}
         <button type="submit" className="primary" disabled={busy}>
-          Register
+          {existing ? 'Save' : 'Register'}
         </button>
       </form>
     </section>

@@ -1,9 +1,13 @@
 import { api } from '../api';
-import { Loaded } from '../components/common';
+import { Link } from 'wouter';
+import { Loaded, StatePill } from '../components/common';
+import { LoadChart } from '../components/load-chart';
 import { SiteActions } from '../components/site-actions';
+import { RegisterPage } from './register-page';
+import { principal } from '../session';
 import { formatDate, formatDuration } from '../format';
 import { loadColor, loadFraction, siteColor, siteStatusLabel } from '../status';
-import type { Site, SiteEvent } from '../types';
+import type { Site, SiteActivity, SiteEvent } from '../types';
 import { useResource } from '../use-resource';
 
 const n = (v: number | null, unit = '') => (v === null ? '—' : `${v}${unit}`);
@@ -20,6 +24,11 @@ export function SitePage({ slug }: { slug: string }) {
     `site-events:${slug}`,
     10_000,
   );
+  const activity = useResource(
+    () => api<SiteActivity>(`/api/v1/sites/${encodeURIComponent(slug)}/activity?hours=6`),
+    `site-activity:${slug}`,
+    30_000,
+  );
   return (
     <section>
       <Loaded resource={site} skeletonHeight={400}>
@@ -33,6 +42,11 @@ export function SitePage({ slug }: { slug: string }) {
               {siteStatusLabel(s.health, s.admin_state)} · {s.kind} · {s.country}
             </p>
             <SiteActions site={s} onDone={() => (site.reload(), events.reload())} />
+            {canEdit(s) && (
+              <p>
+                <Link href={`/sites/${s.slug}/edit`}>Edit the site or rotate its credentials</Link>
+              </p>
+            )}
             <div className="cards">
               <article className="card">
                 <h2>Load</h2>
@@ -118,10 +132,50 @@ export function SitePage({ slug }: { slug: string }) {
           </>
         )}
       </Loaded>
+      <Loaded resource={activity} skeletonHeight={200}>
+        {(a) => (
+          <div className="cards wide">
+            <article className="card">
+              <h2>Load over the last {a.hours} hours</h2>
+              <LoadChart samples={a.load} limit={site.data?.capacity.max_concurrent_tasks ?? 0} />
+            </article>
+            <article className="card">
+              <h2>Recent tasks</h2>
+              {a.recent_tasks.length === 0 ? (
+                <p>No task has run here lately (or none of yours).</p>
+              ) : (
+                <table className="data compact">
+                  <caption className="visually-hidden">Latest tasks placed at this site</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Task</th>
+                      <th scope="col">State</th>
+                      <th scope="col">Created</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {a.recent_tasks.map((t) => (
+                      <tr key={t.id}>
+                        <td>
+                          <Link href={`/tasks/${t.id}`}>{t.name || t.id.slice(0, 8)}</Link>
+                        </td>
+                        <td>
+                          <StatePill state={t.state} />
+                        </td>
+                        <td>{formatDate(t.creation_time)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              )}
+            </article>
+          </div>
+        )}
+      </Loaded>
       <h2>History</h2>
       <Loaded resource={events}>
         {(e) => (
-          <table className="data">
+          <table className="data events">
             <caption className="visually-hidden">Site events, newest first</caption>
             <thead>
               <tr>
@@ -167,4 +221,15 @@ function Meter({ running, limit }: { running: number; limit: number }) {
       </span>
     </div>
   );
+}
+
+function canEdit(s: Site): boolean {
+  const me = principal();
+  return me !== null && (me.role === 'admin' || (me.role === 'provider' && s.owner_id === me.id));
+}
+
+/** The register form, filled with the site, saving with PATCH. */
+export function EditSitePage({ slug }: { slug: string }) {
+  const site = useResource(() => api<Site>(`/api/v1/sites/${encodeURIComponent(slug)}`), `site-edit:${slug}`);
+  return <Loaded resource={site}>{(s) => <RegisterPage existing={s} />}</Loaded>;
 }

@@ -14,13 +14,15 @@ export function TaskPage({ id }: { id: string }) {
   const every = live ? 3000 : undefined;
   const events = useResource(
     () => api<{ events: TaskEvent[] }>(`/api/v1/tasks/${enc}/events`),
-    `task-events:${id}:${task.data?.state ?? ''}`,
+    `task-events:${id}`,
     every,
+    task.data?.state,
   );
   const placement = useResource(
     () => api<TaskPlacement>(`/api/v1/tasks/${enc}/placement`),
-    `task-placement:${id}:${task.data?.state ?? ''}`,
+    `task-placement:${id}`,
     every,
+    task.data?.state,
   );
   return (
     <section>
