@@ -13,6 +13,10 @@ export function consoleRoot(): string {
   return existsSync(join(compiled, 'index.html')) ? compiled : resolve(__dirname, '../../../../dist/console');
 }
 
+export function consoleBuilt(root = consoleRoot()): boolean {
+  return existsSync(join(root, 'index.html'));
+}
+
 /** Paths the console never answers: the APIs and the broker's own pages keep their JSON 404s. */
 const NOT_CONSOLE = /^\/(api|ga4gh|v1|docs|openapi\.(json|yaml)|health|metrics)(\/|$)/i;
 
@@ -26,7 +30,7 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
  * nothing, when the console has not been built.
  */
 export async function serveConsole(fastify: FastifyInstance, root = consoleRoot()): Promise<boolean> {
-  if (!existsSync(join(root, 'index.html'))) return false;
+  if (!consoleBuilt(root)) return false;
   await fastify.register(fastifyStatic, {
     root,
     prefix: '/',

@@ -15,12 +15,14 @@ export function SortableTable<T>({
   rowKey,
   caption,
   initial,
+  empty = 'Nothing to show.',
 }: {
   rows: T[];
   columns: Column<T>[];
   rowKey: (row: T) => string;
   caption: string;
   initial: string;
+  empty?: string;
 }) {
   const [sort, setSort] = useState<{ key: string; dir: 1 | -1 }>({ key: initial, dir: 1 });
   const col = columns.find((c) => c.key === sort.key) ?? columns[0];
@@ -57,6 +59,11 @@ export function SortableTable<T>({
         </tr>
       </thead>
       <tbody>
+        {sorted.length === 0 && (
+          <tr>
+            <td colSpan={columns.length}>{empty}</td>
+          </tr>
+        )}
         {sorted.map((r) => (
           <tr key={rowKey(r)}>
             {columns.map((c) => (

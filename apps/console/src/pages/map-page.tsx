@@ -29,6 +29,7 @@ export function MapPage() {
                 rows={n.sites}
                 rowKey={(s) => s.id}
                 initial="name"
+                empty="No site has been approved yet."
                 columns={[
                   {
                     key: 'name',
