@@ -25,7 +25,10 @@ export function App() {
 
   // Move focus to the page's heading after navigation, so keyboard and screen-reader users start there.
   useEffect(() => {
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    const heading = document.querySelector<HTMLElement>('main h1');
+    if (!heading) return;
+    heading.tabIndex = -1;
+    heading.focus({ preventScroll: true });
   }, [location]);
 
   const signedIn = (page: ReactElement) => (me ? page : <Redirect to="/sign-in" />);
