@@ -17,6 +17,9 @@ import { waitFor } from './support/wait-for';
  * an admin and a submitter do in a browser. Screenshots go to CONSOLE_SCREENSHOTS (docs/images to refresh
  * the documentation's) or to a temporary folder.
  */
+// A browser, a broker and a fake site take more than jest's 5 s default to start on a loaded machine.
+jest.setTimeout(60_000);
+
 describe('web console in a browser', () => {
   let t: TestApp;
   let b: TestBrowser;
