@@ -24,8 +24,28 @@ module.exports = {
         '<rootDir>/apps/**/*.spec.ts',
         '<rootDir>/deploy/**/*.spec.ts',
       ],
+      testPathIgnorePatterns: ['/node_modules/', '<rootDir>/apps/console/'],
       moduleNameMapper,
       transform,
+    },
+    {
+      // The web console's logic (projection, colours, form mapping). d3-geo and its kin ship only as ES
+      // modules: ts-jest turns them into CommonJS like the console's own files.
+      displayName: 'console',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      moduleFileExtensions: ['ts', 'tsx', 'js', 'mjs', 'json'],
+      testMatch: ['<rootDir>/apps/console/**/*.spec.ts'],
+      transform: {
+        '^.+\\.(ts|tsx|js|mjs)$': [
+          'ts-jest',
+          {
+            tsconfig: { jsx: 'react-jsx', module: 'commonjs', allowJs: true, esModuleInterop: true },
+            diagnostics: false,
+          },
+        ],
+      },
+      transformIgnorePatterns: ['/node_modules/(?!(d3-[a-z-]+|internmap|topojson-client)/)'],
     },
     {
       displayName: 'e2e',

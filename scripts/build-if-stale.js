@@ -55,5 +55,19 @@ const result = spawnSync(process.execPath, [require.resolve('@nestjs/cli/bin/nes
   stdio: ['ignore', 'inherit', 'inherit'],
 });
 if (result.status !== 0) process.exit(result.status ?? 1);
+// `nest build` empties dist/, the web console's build included: build that again too.
+const console_ = spawnSync(
+  process.execPath,
+  [
+    path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'),
+    'build',
+    '--config',
+    'apps/console/vite.config.ts',
+    '--logLevel',
+    'warn',
+  ],
+  { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] },
+);
+if (console_.status !== 0) process.exit(console_.status ?? 1);
 // The time the build started: a file saved while it ran makes the next call build again.
 stamp(startedAt);

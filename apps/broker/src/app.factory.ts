@@ -14,6 +14,7 @@ import { AppModule } from './app.module';
 import { AllExceptionsFilter } from './http/all-exceptions.filter';
 import { ClientErrorEdge } from './http/client-error-edge';
 import { DocumentValidationPipe } from './http/document-validation.pipe';
+import { serveConsole } from './http/console-static';
 import { registerJsonBodies } from './http/json-body';
 import { documentErrorAnswers } from './http/openapi-errors';
 import { AppOptions } from './app-options';
@@ -63,6 +64,8 @@ export async function createApp(runtime: AppOptions): Promise<INestApplication> 
     if (req.routeOptions.url !== undefined) labelRoute(req.raw, req.routeOptions.url);
     requestLog.use(req.raw, reply.raw, done, req.ip);
   });
+  // The web console (apps/console), when built; after the request log, so its files are logged and counted.
+  await serveConsole(fastify);
   app.useGlobalFilters(new AllExceptionsFilter());
   // Bodies typed with a document class are checked against it (libs/common document-fields.ts).
   app.useGlobalPipes(new DocumentValidationPipe());

@@ -11,6 +11,7 @@ import {
 import { allowLongUploads } from '@constellation/job-files';
 import { prettyLogs, serveClusterMetrics } from '@constellation/observability';
 import { createApp } from './app.factory';
+import { consoleBuilt } from './http/console-static';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 /** How long a shutdown waits for in-flight requests before it closes their connections. */
@@ -156,7 +157,7 @@ async function serve(
   allowLongUploads(app.getHttpServer());
   say(
     'info',
-    `Constellation listening on ${config.publicUrl} (API docs ${config.publicUrl}/docs, TES ${config.publicUrl}/ga4gh/tes/v1)`,
+    `Constellation listening on ${config.publicUrl} (${consoleBuilt() ? `web console ${config.publicUrl}/, ` : ''}API docs ${config.publicUrl}/docs, TES ${config.publicUrl}/ga4gh/tes/v1)`,
   );
 }
 

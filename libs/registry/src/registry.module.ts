@@ -8,9 +8,13 @@ import { SiteProbeRequests } from './site-probe-requests';
 import { SiteRegistryService } from './site-registry.service';
 import { SiteRepository } from './site.repository';
 import { SitesController } from './sites.controller';
+import { NetworkController } from './network.controller';
+import { NetworkRepository } from './network.repository';
+import { SiteActivityController } from './site-activity.controller';
+import { SiteActivityRepository } from './site-activity.repository';
 
 @Module({
-  controllers: [SitesController, DataStoresController],
+  controllers: [SitesController, SiteActivityController, DataStoresController, NetworkController],
   providers: [
     CredentialCipher,
     SiteRepository,
@@ -19,6 +23,8 @@ import { SitesController } from './sites.controller';
     SiteRegistryService,
     SiteProbeRequests,
     DataStoreService,
+    NetworkRepository,
+    SiteActivityRepository,
   ],
   exports: [SiteHealthRepository, SiteProbeRequests, CredentialCipher, SiteRegistryService],
 })
