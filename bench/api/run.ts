@@ -23,12 +23,12 @@ import * as net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
-import { Client } from 'pg';
 import { generateToken, hashToken } from '../../libs/auth/src/token-codec';
 import { newId } from '@constellation/common';
-import { runMigrations, startEmbeddedPostgres, EmbeddedDatabase } from '@constellation/persistence';
+import { runMigrations } from '@constellation/persistence';
 import { encodePageToken } from '../../libs/tes/src/list-query';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
+import { openBenchDatabase, sql } from '../support/bench-database';
 import { seedTasks } from './seed';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -73,26 +73,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-function withDb(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function sql<T = Record<string, unknown>>(
-  url: string,
-  text: string,
-  params: unknown[] = [],
-): Promise<T[]> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(text, params)).rows as T[];
-  } finally {
-    await c.end();
-  }
 }
 
 /**
@@ -196,19 +176,8 @@ const GALAXY_TASK = JSON.stringify({
 });
 
 async function main(): Promise<void> {
-  let embedded: EmbeddedDatabase | undefined;
-  let adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({
-      dataDir: mkdtempSync(path.join(tmpdir(), 'constellation-bench-')),
-      database: 'postgres',
-      log: () => undefined,
-    });
-    adminUrl = embedded.url;
-  }
-  const dbName = `constellation_bench_${Date.now()}`;
-  await sql(adminUrl, `CREATE DATABASE ${dbName}`);
-  const url = withDb(adminUrl, dbName);
+  const database = await openBenchDatabase('constellation_bench');
+  const url = database.url;
   const children: ChildProcess[] = [];
   const rows: Row[] = [];
   try {
@@ -339,8 +308,7 @@ async function main(): Promise<void> {
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
-    await sql(adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await embedded?.stop();
+    await database.drop();
   }
 
   process.stdout.write(

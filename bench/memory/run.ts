@@ -22,11 +22,11 @@ import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'n
 import * as net from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import { generateToken, hashToken } from '../../libs/auth/src/token-codec';
 import { newId } from '@constellation/common';
-import { runMigrations, startEmbeddedPostgres, EmbeddedDatabase } from '@constellation/persistence';
+import { runMigrations } from '@constellation/persistence';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
+import { openBenchDatabase, sql } from '../support/bench-database';
 import { FakeTesSite, startFakeTesSite } from '@constellation/testing';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -61,22 +61,6 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
-}
-
-function withDb(url: string, name: string): string {
-  const u = new URL(url);
-  u.pathname = `/${name}`;
-  return u.toString();
-}
-
-async function sql(url: string, text: string, params: unknown[] = []): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    await c.query(text, params);
-  } finally {
-    await c.end();
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -264,19 +248,8 @@ async function smallTaskWaits(broker: string, token: string, slug: string): Prom
 }
 
 async function main(): Promise<void> {
-  let embedded: EmbeddedDatabase | undefined;
-  let adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) {
-    embedded = await startEmbeddedPostgres({
-      dataDir: mkdtempSync(path.join(tmpdir(), 'constellation-bench-')),
-      database: 'postgres',
-      log: () => undefined,
-    });
-    adminUrl = embedded.url;
-  }
-  const dbName = `constellation_bench_memory_${Date.now()}`;
-  await sql(adminUrl, `CREATE DATABASE ${dbName}`);
-  const url = withDb(adminUrl, dbName);
+  const database = await openBenchDatabase('constellation_bench_memory');
+  const url = database.url;
   const logFile = path.join(mkdtempSync(path.join(tmpdir(), 'constellation-bench-memory-')), 'broker.log');
   let broker: ChildProcess | undefined;
   let sampler: RssSampler | undefined;
@@ -419,8 +392,7 @@ async function main(): Promise<void> {
     broker?.kill('SIGTERM');
     await Promise.all(fakes.map((f) => f.close()));
     await sleep(1000);
-    await sql(adminUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await embedded?.stop();
+    await database.drop();
   }
 
   const peak = Math.round((sampler?.peakOverall() ?? 0) / MIB);
