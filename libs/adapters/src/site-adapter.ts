@@ -61,6 +61,19 @@ export interface RemoteStatus {
   outputs: TesOutputFileLog[];
   /** The site's own system logs (bounded), e.g. why it failed the task. */
   systemLogs: string[];
+  /**
+   * COMPLETE at the site, with outputs the broker itself must still move from the site to their URLs: the task
+   * is not complete until deliver() has done so. Absent: nothing left to deliver.
+   */
+  awaitingDelivery?: boolean;
+}
+
+/** How a delivery reports progress and is stopped. */
+export interface DeliveryProgress {
+  /** Called with each chunk's size as bytes flow from the site or to a destination (the caller extends its lease). */
+  onBytes?: (bytes: number) => void;
+  /** Aborts the delivery (the caller lost its claim, or is shutting down). */
+  signal?: AbortSignal;
 }
 
 export interface SiteSchemes {
@@ -103,10 +116,25 @@ export interface SiteAdapter {
   cancel(site: AdapterSite, ref: RemoteRef): Promise<void>;
   /** Frees what the site keeps for a finished attempt (Pulsar's job directory); a no-op where nothing is kept. */
   cleanup(site: AdapterSite, ref: RemoteRef): Promise<void>;
+  /**
+   * For an attempt whose status was COMPLETE with `awaitingDelivery`: downloads each output from the site and
+   * writes it to its URL, and answers the final status (COMPLETE with the outputs delivered, or SYSTEM_ERROR
+   * when an output cannot be delivered at all, e.g. it was not produced). Rejects with `undeliverable` when a
+   * destination failed, `unreachable` when the site failed to serve a file: both may be retried alone. Status
+   * checks never deliver. Absent on kinds whose sites deliver outputs themselves (TES).
+   */
+  deliver?(site: AdapterSite, ref: RemoteRef, progress?: DeliveryProgress): Promise<RemoteStatus>;
   schemes(site: AdapterSite): Promise<SiteSchemes>;
 }
 
-export type AdapterErrorKind = 'unreachable' | 'rejected' | 'lost' | 'auth_failed' | 'protocol_error';
+export type AdapterErrorKind =
+  | 'unreachable'
+  | 'rejected'
+  | 'lost'
+  | 'auth_failed'
+  | 'protocol_error'
+  /** The broker could not write an output to its destination: the site and the task are not at fault. */
+  | 'undeliverable';
 
 /** Typed failures: dispatch decides retry (unreachable), failover (rejected, lost) or alarm by kind. */
 export class AdapterError extends Error {

@@ -53,6 +53,10 @@ export interface AppConfig {
    */
   submitDoubtSeconds: number;
   amqpReconcileSeconds: number;
+  /** Tries of one attempt's output delivery before the task fails naming the destination (the job never reruns). */
+  deliveryTries: number;
+  /** Seconds before the first retry of a failed delivery; each further retry waits twice as long (up to an hour). */
+  deliveryRetrySeconds: number;
   fileRoots: string[];
   /**
    * Days a finished task (and its events) is kept after it finished; undefined keeps finished tasks for

@@ -204,6 +204,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     submitDoubtSeconds: seconds(env, 'CONSTELLATION_SUBMIT_DOUBT_SECONDS', 120, 1, 86400),
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
+    deliveryTries: integer(env, 'CONSTELLATION_DELIVERY_TRIES', 5, 1, 100),
+    deliveryRetrySeconds: seconds(env, 'CONSTELLATION_DELIVERY_RETRY_SECONDS', 30, 0.05, 3600),
     fileRoots,
     retentionDays: optionalInteger(env, 'CONSTELLATION_RETENTION_DAYS', 1, 36500),
     rateLimit: rateLimit(env),

@@ -75,3 +75,31 @@ export function changeFor(
     }
   }
 }
+
+/**
+ * The site finished the attempt and left its outputs for the broker to deliver: the task stays RUNNING and
+ * passes from tracking to the delivery step, which alone decides how it ends.
+ */
+export function deliveryChange(task: DispatchTask, status: RemoteStatus, now: Date): TaskChange {
+  const logs = withAttemptLog(task.logs, task.attempt, (l) =>
+    addSystemLog(mergeRemoteStatus(l, status), 'finished at the site; the broker delivers the outputs'),
+  );
+  const update: TaskUpdate = {
+    state: 'RUNNING',
+    logs,
+    deliveryTries: 0,
+    nextCheckAt: now,
+    failingSince: null,
+  };
+  if (task.state === 'RUNNING') return { update };
+  return {
+    update,
+    event: {
+      from: task.state,
+      to: 'RUNNING',
+      siteId: task.siteId,
+      attempt: task.attempt,
+      reason: 'the site finished the task; the broker delivers its outputs',
+    },
+  };
+}

@@ -4,6 +4,7 @@ import type { AppConfig } from '@constellation/config';
 import { MetricsService } from '@constellation/observability';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { CancellationService } from './cancellation.service';
+import { DeliveryService } from './delivery.service';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchLoop } from './dispatch.loop';
 import { PlacementService } from './placement.service';
@@ -26,6 +27,7 @@ describe('DispatchLoop', () => {
       } as unknown as PlacementService,
       { submitPlaced: () => maybe(1) } as unknown as SubmissionService,
       { trackSubmitted: () => maybe(2) } as unknown as TrackingService,
+      { startDue: () => maybe(4) } as unknown as DeliveryService,
       { cancelRequested: () => maybe(0) } as unknown as CancellationService,
       { stopAbandoned: () => maybe(3) } as unknown as AbandonedCopiesService,
       new SchedulerRegistry(),
@@ -44,6 +46,7 @@ describe('DispatchLoop', () => {
       failed: 0,
       submitted: 1,
       tracked: 2,
+      deliveries: 4,
       canceled: 0,
       copies: 3,
     });

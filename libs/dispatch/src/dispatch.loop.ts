@@ -11,6 +11,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { CancellationService } from './cancellation.service';
+import { DeliveryService } from './delivery.service';
 import { DispatchMetrics } from './dispatch.metrics';
 import { PlacementService } from './placement.service';
 import { SubmissionService } from './submission.service';
@@ -25,6 +26,8 @@ export interface DispatchRound {
   failed: number;
   submitted: number;
   tracked: number;
+  /** Output deliveries started (they run on after the round). */
+  deliveries: number;
   canceled: number;
   /** Abandoned copies visited (stopped, found ended, or looked at again later). */
   copies: number;
@@ -49,6 +52,7 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly placement: PlacementService,
     private readonly submission: SubmissionService,
     private readonly tracking: TrackingService,
+    private readonly delivery: DeliveryService,
     private readonly cancellation: CancellationService,
     private readonly abandoned: AbandonedCopiesService,
     private readonly registry: SchedulerRegistry,
@@ -70,6 +74,8 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
     // Let a round in flight write its results; anything it had not claimed stays for the other replicas.
     await this.running?.catch(() => undefined);
+    // Deliveries may run for hours: stop them and hand their tasks back rather than wait.
+    await this.delivery.stop();
   }
 
   /**
@@ -90,7 +96,15 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async round(): Promise<DispatchRound> {
-    const out: DispatchRound = { placed: 0, failed: 0, submitted: 0, tracked: 0, canceled: 0, copies: 0 };
+    const out: DispatchRound = {
+      placed: 0,
+      failed: 0,
+      submitted: 0,
+      tracked: 0,
+      deliveries: 0,
+      canceled: 0,
+      copies: 0,
+    };
     if (this.stopped) return out;
     // Three lanes side by side (the last also stops copies tasks left behind at sites), so a site that times out on submissions does not hold up following and
     // cancelling tasks elsewhere; within the first lane a task placed now is submitted in the same round.
@@ -106,7 +120,12 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
       ),
       this.step('tracking', async () => {
         out.tracked = await this.tracking.trackSubmitted(this.replica);
-      }),
+      }).then(() =>
+        // A job tracking just found complete has its delivery started in the same round.
+        this.step('delivery', async () => {
+          out.deliveries = await this.delivery.startDue(this.replica);
+        }),
+      ),
       this.step('cancellation', async () => {
         out.canceled = await this.cancellation.cancelRequested(this.replica);
       }).then(() =>

@@ -20,6 +20,7 @@ export class DispatchMetrics {
   readonly finished: Counter<'state'>;
   readonly roundSeconds: Histogram<'step'>;
   readonly abandonedCopies: Counter<'outcome'>;
+  readonly deliveries: Counter<'outcome'>;
   readonly siteCalls: Counter<'site' | 'call' | 'outcome'>;
   readonly probeFailures: Counter<'site'>;
 
@@ -54,6 +55,12 @@ export class DispatchMetrics {
       help: 'Duration of each dispatch step of a round on this replica',
       labelNames: ['step'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.deliveries = new Counter({
+      name: 'constellation_dispatch_deliveries_total',
+      help: 'Output deliveries by this replica: delivered, failed (the attempt failed), retried, given_up, stopped',
+      labelNames: ['outcome'],
       registers,
     });
     this.abandonedCopies = new Counter({

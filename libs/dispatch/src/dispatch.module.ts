@@ -19,6 +19,7 @@ import { adapterProber, probeTimeoutMs } from './adapter-prober';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { AbandonedCopyRepository } from './abandoned-copy.repository';
 import { CancellationService } from './cancellation.service';
+import { DeliveryService } from './delivery.service';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
 import { DispatchLoop } from './dispatch.loop';
@@ -67,6 +68,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     PlacementService,
     SubmissionService,
     TrackingService,
+    DeliveryService,
     CancellationService,
     AbandonedCopyRepository,
     AbandonedCopiesService,
@@ -79,7 +81,15 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
       inject: [SiteAdapters, DispatchSites],
     },
   ],
-  exports: [ProbeService, DispatchLoop, PlacementService, SiteAdapters, DispatchSites, DispatchRepository],
+  exports: [
+    ProbeService,
+    DispatchLoop,
+    DeliveryService,
+    PlacementService,
+    SiteAdapters,
+    DispatchSites,
+    DispatchRepository,
+  ],
 })
 export class DispatchModule {}
 

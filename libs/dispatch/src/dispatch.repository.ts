@@ -34,20 +34,26 @@ export interface DispatchTask {
   failingSince: Date | null;
   /** When a submission of this attempt went out without an answer; null when none is in doubt. */
   submitDoubtAt: Date | null;
+  /**
+   * Not null while the site has finished the attempt and the broker delivers its outputs: the failed delivery
+   * tries so far. Such a task is the delivery step's, never tracking's.
+   */
+  deliveryTries: number | null;
 }
 
 /** Work a replica claims with a lease: each phase is a state plus a condition on the remote id. */
-export type Phase = 'submit' | 'track' | 'cancel';
+export type Phase = 'submit' | 'track' | 'deliver' | 'cancel';
 
 const PHASE_FILTER: Record<Phase, string> = {
   submit: `state = 'INITIALIZING' AND remote_id IS NULL AND site_id IS NOT NULL`,
-  track: `state IN ('INITIALIZING', 'RUNNING') AND remote_id IS NOT NULL`,
+  track: `state IN ('INITIALIZING', 'RUNNING') AND remote_id IS NOT NULL AND delivery_tries IS NULL`,
+  deliver: `state = 'RUNNING' AND remote_id IS NOT NULL AND delivery_tries IS NOT NULL`,
   cancel: `state = 'CANCELING' AND site_id IS NOT NULL`,
 };
 
 const COLUMNS = `id, submitter_id, state, document, content_bytes > 0 AS has_inline_content, created_at,
   COALESCE(queued_at, created_at) AS queued_at, current_attempt, site_id, remote_id, claimed_by, excluded_site_ids,
-  preemptions, logs, failing_since, submit_doubt_at`;
+  preemptions, logs, failing_since, submit_doubt_at, delivery_tries`;
 
 interface Row {
   id: string;
@@ -66,6 +72,7 @@ interface Row {
   logs: TesTaskLog[];
   failing_since: Date | null;
   submit_doubt_at: Date | null;
+  delivery_tries: number | null;
 }
 
 /**
@@ -103,6 +110,7 @@ function toTask(r: Row): DispatchTask {
     logs: r.logs,
     failingSince: r.failing_since,
     submitDoubtAt: r.submit_doubt_at,
+    deliveryTries: r.delivery_tries,
   };
 }
 
@@ -120,6 +128,7 @@ export interface TaskUpdate {
   nextCheckAt?: Date | null;
   failingSince?: Date | null;
   submitDoubtAt?: Date | null;
+  deliveryTries?: number | null;
 }
 
 export interface TaskEventNote {
@@ -334,6 +343,29 @@ export class DispatchRepository {
     return phase === 'submit' ? this.withContents(tasks) : tasks;
   }
 
+  /**
+   * Extends this replica's lease on a task it works on (a delivery while its bytes flow); false when the claim
+   * is no longer this replica's, which must then stop.
+   */
+  async renewLease(id: string, replica: string, leaseSeconds: number): Promise<boolean> {
+    const [, affected]: [unknown[], number] = await this.db.query(
+      `UPDATE task SET lease_until = clock_timestamp() + make_interval(secs => $3),
+              next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
+       WHERE id = $1 AND claimed_by = $2 AND lease_until > clock_timestamp()`,
+      [id, replica, leaseSeconds],
+    );
+    return affected > 0;
+  }
+
+  /** Hands a claimed task back at once (this replica stops), so another replica need not wait out the lease. */
+  async releaseClaim(id: string, replica: string): Promise<void> {
+    await this.db.query(
+      `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = clock_timestamp()
+       WHERE id = $1 AND claimed_by = $2`,
+      [id, replica],
+    );
+  }
+
   /** The tasks with their inline contents put back into their documents: what a site must receive. */
   private async withContents(tasks: DispatchTask[]): Promise<DispatchTask[]> {
     const ids = tasks.filter((t) => t.hasInlineContent).map((t) => t.id);
@@ -411,6 +443,7 @@ export class DispatchRepository {
     if (u.nextCheckAt !== undefined) set('next_check_at', u.nextCheckAt);
     if (u.failingSince !== undefined) set('failing_since', u.failingSince);
     if (u.submitDoubtAt !== undefined) set('submit_doubt_at', u.submitDoubtAt);
+    if (u.deliveryTries !== undefined) set('delivery_tries', u.deliveryTries);
     if (release) sets.push('claimed_by = NULL', 'lease_until = NULL');
     let where = 'id = $1';
     if (onlyIn !== undefined) {

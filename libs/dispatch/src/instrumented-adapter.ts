@@ -2,7 +2,17 @@ import { isAdapterError, type AdapterSite, type SiteAdapter } from '@constellati
 import type { Counter } from 'prom-client';
 
 /** The calls the broker makes to sites, each counted per site, call and outcome. */
-const CALLS = ['probe', 'submit', 'find', 'copies', 'status', 'cancel', 'cleanup', 'schemes'] as const;
+const CALLS = [
+  'probe',
+  'submit',
+  'find',
+  'copies',
+  'status',
+  'cancel',
+  'cleanup',
+  'deliver',
+  'schemes',
+] as const;
 
 /**
  * The same adapter, with every call to a site counted in `calls` (labels site, call, outcome): `ok`, the
@@ -15,6 +25,8 @@ export function instrumentedAdapter(
 ): SiteAdapter {
   const wrapped: Record<string, unknown> = {};
   for (const call of CALLS) {
+    // deliver() exists only where the broker moves outputs itself.
+    if (typeof adapter[call] !== 'function') continue;
     const original = (adapter[call] as (...args: unknown[]) => Promise<unknown>).bind(adapter);
     wrapped[call] = async (site: AdapterSite, ...rest: unknown[]) => {
       try {

@@ -10,7 +10,7 @@ import {
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
-import { changeFor } from './attempt-changes';
+import { changeFor, deliveryChange } from './attempt-changes';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { SiteAccess, DispatchSites } from './dispatch-sites';
@@ -183,6 +183,9 @@ export class TrackingService {
         if (fresh.state !== 'INITIALIZING' && fresh.state !== 'RUNNING')
           return { update: { nextCheckAt: now } };
         if (fresh.remoteId !== task.remoteId) return { update: { nextCheckAt: now } };
+        // Status checks only read: outputs the broker must move are the delivery step's (delivery.service.ts).
+        if (event.kind === 'status' && event.status.state === 'COMPLETE' && event.status.awaitingDelivery)
+          return deliveryChange(fresh, event.status, now);
         const decision = decideAttempt(attemptContext(fresh, this.config), event);
         this.metrics.decided(decision);
         const status = event.kind === 'status' ? event.status : undefined;

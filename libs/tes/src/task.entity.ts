@@ -102,6 +102,13 @@ export class TaskEntity {
   @Column('timestamptz', { name: 'submit_doubt_at', nullable: true })
   submitDoubtAt!: Date | null;
 
+  /**
+   * Not null while the site has finished the attempt and the broker delivers its outputs (a leased dispatch
+   * step of its own): how many delivery tries have failed so far.
+   */
+  @Column('integer', { name: 'delivery_tries', nullable: true })
+  deliveryTries!: number | null;
+
   @VersionColumn()
   version!: number;
 }

@@ -139,6 +139,7 @@ interface TaskRow {
   queued_at?: Date | null;
   failing_since?: Date | null;
   submit_doubt_at?: Date | null;
+  delivery_tries?: number | null;
   version?: number;
 }
 
@@ -151,7 +152,7 @@ export interface TaskJson {
 const ALL_COLUMNS =
   'id, submitter_id, state, name, document, tags, created_at, updated_at, current_attempt, site_id, placement, ' +
   'remote_id, claimed_by, lease_until, next_check_at, logs, excluded_site_ids, preemptions, queued_at, failing_since, ' +
-  'submit_doubt_at, version';
+  'submit_doubt_at, delivery_tries, version';
 
 function toTaskEntity(r: TaskRow): TaskEntity {
   return Object.assign(new TaskEntity(), {
@@ -176,6 +177,7 @@ function toTaskEntity(r: TaskRow): TaskEntity {
     queuedAt: r.queued_at ?? null,
     failingSince: r.failing_since ?? null,
     submitDoubtAt: r.submit_doubt_at ?? null,
+    deliveryTries: r.delivery_tries ?? null,
     version: r.version,
   });
 }
@@ -328,6 +330,7 @@ export class TaskRepository {
       queuedAt: null,
       failingSince: null,
       submitDoubtAt: null,
+      deliveryTries: null,
       contentBytes: String(row.contentBytes),
       contentJsonBytes: String(row.contentJsonBytes),
       version: 1,

@@ -498,8 +498,10 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
       const { rel } = mapName('output', query.name ?? '');
       const data = job?.files.get(`${dir}/${rel}`);
       if (!data) throw new HttpError(500, 'No such file or directory');
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': data.length });
-      return res.end(data);
+      // As real Pulsar (a WSGI file iterator): chunked, with no Content-Length.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      if (data.length > 0) res.write(data.subarray(0, Math.ceil(data.length / 2)));
+      return res.end(data.subarray(Math.ceil(data.length / 2)));
     }
     return send(res, 404, '<html><body>404 Not Found</body></html>');
   };

@@ -4,6 +4,7 @@ import type { ConsumeMessage } from 'amqplib';
 import {
   AdapterError,
   type AdapterSite,
+  type DeliveryProgress,
   type ProbeResult,
   type RemoteRef,
   type RemoteStatus,
@@ -40,7 +41,7 @@ export interface PulsarAmqpSiteAdapterOptions {
   submitGraceMs?: number;
   transferTimeoutMs?: number;
   fileRoots?: readonly string[];
-  /** Finished jobs whose final status is remembered, so outputs are delivered once per process. */
+  /** Finished jobs whose status is remembered, so a finished job's spool is read once per process. */
   rememberFinished?: number;
   /**
    * How long cancel() re-sends the kill and asks for the status before it gives up (unreachable, so dispatch
@@ -410,11 +411,15 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
       return new AdapterError('lost', `Pulsar no longer knows job ${ref}`);
     }
     const key = `${channel.link.where}\u0000${channel.manager}\u0000${ref}`;
-    return this.finished.get(key) ?? this.finished.remember(key, this.completed(ref, status));
+    return this.finished.get(key) ?? this.finished.remember(key, this.completed(ref, status, null));
   }
 
   /** Pulsar publishes `complete` after postprocessing, so everything it POSTed is in the spool by now. */
-  private async completed(ref: RemoteRef, status: PulsarStatus): Promise<RemoteStatus> {
+  private async completed(
+    ref: RemoteRef,
+    status: PulsarStatus,
+    delivery: { progress?: DeliveryProgress } | null,
+  ): Promise<RemoteStatus> {
     const spooled: PulsarStatus = {
       ...status,
       outputs: await this.reader.outputs(ref),
@@ -422,7 +427,24 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     };
     // completedOutcome reads through the two methods SpoolReader provides (see FinishedJobReader).
     const reader: FinishedJobReader = this.reader;
-    return completedOutcome(reader as PulsarJobs, ref, spooled, this.outcomeOptions);
+    return completedOutcome(reader as PulsarJobs, ref, spooled, this.outcomeOptions, delivery);
+  }
+
+  /**
+   * Delivers from the spool alone, without asking Pulsar: the job was complete when its status said so, and
+   * the spool is shared by every replica, so any of them may deliver what another received.
+   */
+  async deliver(_site: AdapterSite, ref: RemoteRef, progress?: DeliveryProgress): Promise<RemoteStatus> {
+    const status: PulsarStatus = {
+      status: 'complete',
+      complete: true,
+      returncode: null,
+      jobStdout: '',
+      jobStderr: '',
+      outputs: new Set(),
+      metadata: new Set(),
+    };
+    return this.completed(ref, status, { progress });
   }
 
   /** A job with a kill pending: done once final, else the kill is sent again (Pulsar may have ignored it). */

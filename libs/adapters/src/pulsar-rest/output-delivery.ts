@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, sep } from 'node:path';
+import type { DeliveryProgress } from '../site-adapter';
+import { withKnownLength } from './known-length';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request, type Dispatcher } from 'undici';
@@ -20,6 +22,9 @@ export interface DeliveryOptions {
   transferTimeoutMs: number;
   stallMs: number;
   dispatcher?: Dispatcher;
+  /** Where an output served without a length is buffered before it is sent (default: the OS's temp folder). */
+  tempDir?: string;
+  progress?: DeliveryProgress;
 }
 
 /**
@@ -28,17 +33,56 @@ export interface DeliveryOptions {
  */
 export class SourceFailure extends Error {}
 
-export class DeliveryFailure extends Error {}
+/** The destination failed or refused the output: the broker could not deliver it there. */
+export class DeliveryFailure extends Error {
+  constructor(
+    /** The destination as it may be shown: no user info, no query. */
+    readonly destination: string,
+    readonly reason: string,
+  ) {
+    super(`${destination}: ${reason}`);
+  }
+}
 
-/** Streams one output to its destination and answers the number of bytes written. */
+/**
+ * Streams one output to its destination and answers the number of bytes written. An http(s) destination is
+ * always sent a Content-Length (S3 pre-signed URLs answer 411 without one): an output the site serves without a
+ * length (real Pulsar serves chunked) is first buffered in a temporary file.
+ */
 export async function deliver(
+  raw: OutputSource,
+  target: OutputTarget,
+  fileName: string,
+  opts: DeliveryOptions,
+): Promise<number> {
+  if (target.kind === 'file') return deliverTo(raw, target, fileName, opts);
+  let known: Awaited<ReturnType<typeof withKnownLength>>;
+  try {
+    known = await withKnownLength(
+      { body: sourceErrors(raw.body, opts.progress), length: raw.length },
+      opts.tempDir,
+      opts.progress?.signal,
+    );
+  } catch (err) {
+    if (err instanceof SourceFailure) throw err;
+    if (opts.progress?.signal?.aborted) throw new DeliveryAborted('the delivery was stopped');
+    throw new DeliveryFailure('a temporary file on the broker', fsReason(err));
+  }
+  try {
+    return await deliverTo(known.source, target, fileName, opts);
+  } finally {
+    await known.dispose();
+  }
+}
+
+async function deliverTo(
   source: OutputSource,
   target: OutputTarget,
   fileName: string,
   opts: DeliveryOptions,
 ): Promise<number> {
   const counter = { bytes: 0 };
-  const counted = countBytes(source.body, counter);
+  const counted = countBytes(source.body, counter, opts.progress);
   switch (target.kind) {
     case 'file':
       await writeFile(counted, target.path, target.root);
@@ -74,13 +118,30 @@ export async function deliver(
   return counter.bytes;
 }
 
+/** Failures reading from the site are the site's, whoever reads; buffering is progress too. */
+async function* sourceErrors(
+  body: AsyncIterable<Uint8Array>,
+  progress?: DeliveryProgress,
+): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of body) {
+      progress?.onBytes?.(chunk.length);
+      yield chunk;
+    }
+  } catch (err) {
+    throw new SourceFailure(`reading from the site failed (${transportReason(err, 0)})`);
+  }
+}
+
 async function* countBytes(
   body: AsyncIterable<Uint8Array>,
   counter: { bytes: number },
+  progress?: DeliveryProgress,
 ): AsyncGenerator<Uint8Array> {
   try {
     for await (const chunk of body) {
       counter.bytes += chunk.length;
+      progress?.onBytes?.(chunk.length);
       yield chunk;
     }
   } catch (err) {
@@ -123,9 +184,11 @@ async function send(
     target.password = '';
   }
   headers['content-type'] ??= 'application/octet-stream';
-  // Without a length undici sends the body chunked, which some servers refuse; Pulsar gives us one.
+  // Without a length undici sends the body chunked, which some servers refuse (411); deliver() ensures one.
   if (length !== null) headers['content-length'] = String(length);
-  const what = `${method} ${describeUrl(url)}`;
+  const destination = describeUrl(url);
+  const timeout = AbortSignal.timeout(opts.transferTimeoutMs);
+  const signal = opts.progress?.signal ? AbortSignal.any([timeout, opts.progress.signal]) : timeout;
   let status: number;
   try {
     const res = await request(target, {
@@ -133,7 +196,7 @@ async function send(
       headers,
       body,
       dispatcher: opts.dispatcher,
-      signal: AbortSignal.timeout(opts.transferTimeoutMs),
+      signal,
       headersTimeout: opts.stallMs,
       bodyTimeout: opts.stallMs,
     });
@@ -143,10 +206,18 @@ async function send(
     if (err instanceof SourceFailure) throw err;
     const cause = (err as { cause?: unknown }).cause;
     if (cause instanceof SourceFailure) throw cause;
-    throw new DeliveryFailure(`${what}: ${transportReason(err, opts.transferTimeoutMs)}`);
+    if (opts.progress?.signal?.aborted) throw new DeliveryAborted('the delivery was stopped');
+    throw new DeliveryFailure(
+      destination,
+      `${method} failed: ${transportReason(err, opts.transferTimeoutMs)}`,
+    );
   }
-  if (status < 200 || status >= 300) throw new DeliveryFailure(`${what}: HTTP ${status}`);
+  if (status < 200 || status >= 300)
+    throw new DeliveryFailure(destination, `${method} answered HTTP ${status}`);
 }
+
+/** The caller stopped the delivery (its claim ran out, or it shuts down): nobody is at fault. */
+export class DeliveryAborted extends Error {}
 
 /**
  * Writes beside the destination and renames, so a reader never sees half a file. The real path of the
@@ -158,11 +229,11 @@ async function writeFile(body: AsyncIterable<Uint8Array>, path: string, root: st
     await mkdir(dir, { recursive: true });
     const [realDir, realRoot] = await Promise.all([realpath(dir), realpath(root)]);
     if (realDir !== realRoot && !realDir.startsWith(realRoot === sep ? realRoot : `${realRoot}${sep}`)) {
-      throw new DeliveryFailure(`file://${path}: the folder leads outside the file root`);
+      throw new DeliveryFailure(`file://${path}`, 'the folder leads outside the file root');
     }
   } catch (err) {
     if (err instanceof DeliveryFailure) throw err;
-    throw new DeliveryFailure(`file://${path}: ${fsReason(err)}`);
+    throw new DeliveryFailure(`file://${path}`, fsReason(err));
   }
   const partial = `${path}.part-${randomBytes(6).toString('hex')}`;
   try {
@@ -171,7 +242,7 @@ async function writeFile(body: AsyncIterable<Uint8Array>, path: string, root: st
   } catch (err) {
     await rm(partial, { force: true });
     if (err instanceof SourceFailure) throw err;
-    throw new DeliveryFailure(`file://${path}: ${fsReason(err)}`);
+    throw new DeliveryFailure(`file://${path}`, fsReason(err));
   }
 }
 

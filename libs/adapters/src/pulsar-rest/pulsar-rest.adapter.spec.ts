@@ -144,7 +144,10 @@ async function statusOf(
 
 const FINAL: readonly TesState[] = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
 
-/** Polls until the job reaches a final state; fails naming the state it was stuck in. */
+/**
+ * Polls until the job reaches a final state, then delivers its outputs as the dispatch delivery step would;
+ * fails naming the state it was stuck in.
+ */
 async function waitForFinal(
   pulsar: PulsarRestSiteAdapter,
   site: AdapterSite,
@@ -154,6 +157,7 @@ async function waitForFinal(
   let last: RemoteStatus | undefined;
   while (Date.now() < deadline) {
     last = await statusOf(pulsar, site, ref);
+    if (last.awaitingDelivery) return pulsar.deliver(site, ref);
     if (FINAL.includes(last.state)) return last;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -554,8 +558,8 @@ describe('PulsarRestSiteAdapter', () => {
       expect(dest.received[0]).toMatchObject({ method: 'PUT', url: '/results/out.txt?sig=abc' });
       expect(dest.received[0].headers['content-length']).toBe('12');
       expect(dest.received[0].body.toString()).toBe('hello world\n');
-      // A later round gives the same answer without a second upload.
-      expect(await statusOf(pulsar, site, ref)).toEqual(status);
+      // Status checks only read: a later one reports the outputs as awaiting delivery, and uploads nothing.
+      expect(await statusOf(pulsar, site, ref)).toMatchObject({ state: 'COMPLETE', awaitingDelivery: true });
       expect(dest.received).toHaveLength(1);
     });
 
@@ -658,7 +662,7 @@ describe('PulsarRestSiteAdapter', () => {
       expect(existsSync(join(elsewhere, 'x.txt'))).toBe(false);
     });
 
-    it('fails the task naming an output that was not produced, or that its destination refused', async () => {
+    it('fails the task naming an output that was not produced; a refusing destination is undeliverable', async () => {
       const fake = await fakePulsar();
       const dest = await sink(403);
       const pulsar = adapter();
@@ -673,17 +677,19 @@ describe('PulsarRestSiteAdapter', () => {
       expect(missing.status.state).toBe('SYSTEM_ERROR');
       expect(missing.status.systemLogs).toEqual(['output /out/result.bam was not produced']);
 
-      const refused = await run(
-        pulsar,
-        site,
-        task([exec(['echo', 'x'], { stdout: '/out/x.txt' })], {
-          outputs: [{ path: '/out/x.txt', type: 'FILE', url: `${dest.url}/x.txt?token=SECRET` }],
-        }),
+      const refused = await rejection(
+        run(
+          pulsar,
+          site,
+          task([exec(['echo', 'x'], { stdout: '/out/x.txt' })], {
+            outputs: [{ path: '/out/x.txt', type: 'FILE', url: `${dest.url}/x.txt?token=SECRET` }],
+          }),
+        ),
       );
-      expect(refused.status.state).toBe('SYSTEM_ERROR');
-      expect(refused.status.systemLogs).toEqual([
-        `output /out/x.txt: delivery failed: PUT ${dest.url}/x.txt: HTTP 403`,
-      ]);
+      expect(refused.kind).toBe('undeliverable');
+      expect(refused.message).toBe(
+        `the broker could not deliver output /out/x.txt to ${dest.url}/x.txt: PUT answered HTTP 403`,
+      );
     });
 
     it('maps a 500 for a file the site never made to a clear per-output error', async () => {
@@ -732,13 +738,13 @@ describe('PulsarRestSiteAdapter', () => {
       }
       // What Pulsar answers for a listed file it cannot open (a dangling symbolic link).
       fake.failNext(500, 100, { method: 'GET', path: `/jobs/${ref}/files`, query: { name: 'o0' } });
+      expect(await statusOf(pulsar, site, ref)).toMatchObject({ awaitingDelivery: true });
       for (let i = 0; i < 2; i++) {
-        // The only ref of the round failed: the whole round is unreachable.
-        const err = await rejection(pulsar.status(site, [ref]));
+        const err = await rejection(pulsar.deliver(site, ref));
         expect(err.kind).toBe('unreachable');
         expect(err.message).toContain('downloading output /out/y: HTTP 500');
       }
-      expect(await statusOf(pulsar, site, ref)).toMatchObject({
+      expect(await pulsar.deliver(site, ref)).toMatchObject({
         state: 'SYSTEM_ERROR',
         systemLogs: [
           'output /out/y: the site lists it but failed to serve it 3 times (HTTP 500; a dangling symbolic link?)',

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import {
   AdapterError,
   type AdapterSite,
+  type DeliveryProgress,
   type ProbeResult,
   type RemoteRef,
   type RemoteStatus,
@@ -38,7 +39,7 @@ export interface PulsarRestSiteAdapterOptions {
   /** CONSTELLATION_FILE_ROOTS: where file:// outputs may be written on the broker host. None: no file:// outputs. */
   fileRoots?: readonly string[];
   dispatcher?: Dispatcher;
-  /** Finished jobs whose final status is remembered, so outputs are delivered once per process. Default 10 000. */
+  /** Finished jobs whose status is remembered, so a finished job is read once per process. Default 10 000. */
   rememberFinished?: number;
   /**
    * How long cancel() re-sends the kill and polls the status before it gives up (unreachable, so dispatch
@@ -68,7 +69,7 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
   private readonly dispatcher?: Dispatcher;
   private readonly cancelWaitMs: number;
   private readonly fileRoots: readonly string[];
-  /** site key + job id → final status; the promise is shared, so concurrent rounds never deliver twice. */
+  /** site key + job id → status of a finished job; the promise is shared, so concurrent rounds read it once. */
   private readonly finished: FinishedOutcomes;
   private readonly prober: PulsarProber;
 
@@ -213,7 +214,7 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
       if (status.status === 'lost') return new AdapterError('lost', `Pulsar no longer knows job ${ref}`);
       const key = `${jobs.target.key}\u0000${ref}`;
       return await (this.finished.get(key) ??
-        this.finished.remember(key, completedOutcome(jobs, ref, status, this.outcomeOptions)));
+        this.finished.remember(key, completedOutcome(jobs, ref, status, this.outcomeOptions, null)));
     } catch (err) {
       if (err instanceof AdapterError) return err;
       return new AdapterError(
@@ -221,6 +222,17 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
         `status of job ${ref}: ${oneLine(String(err), 200, jobs.target.secrets)}`,
       );
     }
+  }
+
+  /** Reads the finished job again (its listing may have changed) and delivers its outputs. */
+  async deliver(site: AdapterSite, ref: RemoteRef, progress?: DeliveryProgress): Promise<RemoteStatus> {
+    const jobs = this.jobs(site);
+    const status = await jobs.status(ref);
+    if (status.status === 'lost') throw new AdapterError('lost', `Pulsar no longer knows job ${ref}`);
+    if (status.status !== 'complete') {
+      throw new AdapterError('protocol_error', `job ${ref} is ${status.status} again after it was complete`);
+    }
+    return completedOutcome(jobs, ref, status, this.outcomeOptions, { progress });
   }
 
   /**

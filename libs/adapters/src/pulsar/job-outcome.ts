@@ -1,11 +1,12 @@
 import { basename } from 'node:path';
 import type { TesExecutorLog, TesOutputFileLog } from '@constellation/tes';
-import { AdapterError, STREAM_TAIL_BYTES, type RemoteStatus } from '../site-adapter';
-import { utf8Head, utf8Tail } from '../http/bounded-text';
+import { AdapterError, STREAM_TAIL_BYTES, type DeliveryProgress, type RemoteStatus } from '../site-adapter';
+import { oneLine, utf8Head, utf8Tail } from '../http/bounded-text';
 import { PLAN_NAME, RECORDS_DIR, RECORDS_LOG, type PlanOutput } from './job-plan';
 import { parsePlanSummary, parseRecords, type JobRecords } from './job-records';
 import {
   deliver,
+  DeliveryAborted,
   DeliveryFailure,
   SourceFailure,
   type DeliveryOptions,
@@ -94,15 +95,17 @@ export function unfinishedOutcome(status: PulsarStatus): RemoteStatus | undefine
 }
 
 /**
- * Turns a job Pulsar calls `complete` into the task's final status: reads the plan and the script's records,
- * and, when every executor that had to succeed did, delivers the outputs. Rejects only with `unreachable`
- * (the site failed while we read from it: try again later); everything else is a final status.
+ * Turns a job Pulsar calls `complete` into the task's status: reads the plan and the script's records, and,
+ * when every executor that had to succeed did, either reports the outputs as awaiting delivery (`delivery`
+ * null: a status check, which only reads) or delivers them. Rejects with `unreachable` (the site failed while
+ * we read from it: try again later) or `undeliverable` (a destination failed); everything else is a status.
  */
 export async function completedOutcome(
   jobs: PulsarJobs,
   jobId: string,
   status: PulsarStatus,
   opts: OutcomeOptions,
+  delivery: { progress?: DeliveryProgress } | null,
 ): Promise<RemoteStatus> {
   if (!status.outputs.has(RECORDS_LOG)) {
     return systemError([
@@ -160,8 +163,15 @@ export async function completedOutcome(
       return systemError(shown, records, executorLogs);
     }
   }
+  if (plan.outputs.length === 0 || delivery === null) {
+    const awaiting = plan.outputs.length > 0 ? { awaitingDelivery: true } : {};
+    return { state: 'COMPLETE', executorLogs, outputs: [], systemLogs: [], ...times(records), ...awaiting };
+  }
   try {
-    const outputs = await deliverOutputs(jobs, jobId, status, plan.outputs, opts);
+    const outputs = await deliverOutputs(jobs, jobId, status, plan.outputs, {
+      ...opts,
+      progress: delivery.progress,
+    });
     return { state: 'COMPLETE', executorLogs, outputs, systemLogs: [], ...times(records) };
   } catch (err) {
     if (err instanceof OutputProblem) return systemError([err.message], records, executorLogs);
@@ -297,10 +307,15 @@ async function deliverOutputs(
         if (err instanceof SourceFailure) {
           throw new AdapterError('unreachable', `downloading output ${file.containerPath}: ${err.message}`);
         }
-        if (err instanceof DeliveryFailure) {
-          throw new OutputProblem(`output ${file.containerPath}: delivery failed: ${err.message}`);
-        }
-        throw new OutputProblem(`output ${file.containerPath}: delivery to ${describeUrl(file.url)} failed`);
+        if (err instanceof DeliveryAborted) throw new AdapterError('unreachable', err.message);
+        const [destination, reason] =
+          err instanceof DeliveryFailure
+            ? [err.destination, err.reason]
+            : [describeUrl(file.url), oneLine(String(err), 200)];
+        throw new AdapterError(
+          'undeliverable',
+          `the broker could not deliver output ${file.containerPath} to ${destination}: ${reason}`,
+        );
       }
     }
   }

@@ -1,0 +1,50 @@
+/**
+ * Keeps a claim alive while its work makes progress: every third of a lease it renews the lease if bytes
+ * flowed within the last half lease. Work that stalls longer, a renewal that finds the claim gone (taken over
+ * already), or renewals failing until the lease is nearly out all call `lost`, which must stop the work before
+ * the lease ends, so two replicas never deliver the same task at once.
+ */
+export class LeaseKeeper {
+  private lastProgress = Date.now();
+  private lastRenewal = Date.now();
+  private readonly timer: NodeJS.Timeout;
+  private ended = false;
+
+  constructor(
+    private readonly renew: () => Promise<boolean>,
+    private readonly leaseMs: number,
+    private readonly lost: () => void,
+  ) {
+    this.timer = setInterval(() => void this.tick(), Math.max(50, leaseMs / 3));
+    this.timer.unref();
+  }
+
+  progressed(): void {
+    this.lastProgress = Date.now();
+  }
+
+  end(): void {
+    this.ended = true;
+    clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ended) return;
+    if (Date.now() - this.lastProgress > this.leaseMs / 2) return this.give();
+    let held = false;
+    try {
+      held = await this.renew();
+      if (held) this.lastRenewal = Date.now();
+    } catch {
+      // The database did not answer: try again next tick, unless the lease is about to run out.
+      if (Date.now() - this.lastRenewal < (this.leaseMs * 2) / 3) return;
+    }
+    if (!held) this.give();
+  }
+
+  private give(): void {
+    if (this.ended) return;
+    this.end();
+    this.lost();
+  }
+}
