@@ -1,8 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { AddressInfo, connect as tcpConnect, createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import {
   amqpForTests,
   startFakePulsarAmqp,
@@ -138,9 +139,13 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
       posts.every((p) => p.status === 200 && p.url.startsWith(`${forwarder.url}/api/v1/job-files/`)),
     ).toBe(true);
     // Once the outputs are delivered, what Pulsar posted is removed; a tombstone refuses late uploads.
-    await waitFor('the spool cleaned', async () =>
-      existsSync(join(dataDir, 'job-files', jobId, 'posted')) ? undefined : true,
-    );
+    const filesOf = async (): Promise<number> =>
+      (
+        await t.app
+          .get(DataSource)
+          .query('SELECT count(*)::int AS n FROM job_file WHERE job_id = $1', [jobId])
+      )[0].n;
+    await waitFor('the spool cleaned', async () => ((await filesOf()) === 0 ? true : undefined));
     const endpoint = new URL(
       String(
         (
@@ -155,7 +160,7 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
       .query({ key: endpoint.searchParams.get('key'), path: 'late.txt', file_type: 'output_workdir' })
       .attach('file', Buffer.from('late'), 'late.txt')
       .expect(403);
-    expect(existsSync(join(dataDir, 'job-files', jobId, 'posted'))).toBe(false);
+    expect(await filesOf()).toBe(0);
   });
 
   it('reports a failing executor as EXECUTOR_ERROR with its exit code', async () => {

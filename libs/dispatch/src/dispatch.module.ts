@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import {
   SiteAdapters,
   PulsarAmqpSiteAdapter,
@@ -32,7 +34,12 @@ import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
 /** Every site kind this broker can submit to; a kind missing here is never placed on. */
-function adapterRegistry(config: AppConfig, secretKey: string, metrics: DispatchMetrics): SiteAdapters {
+function adapterRegistry(
+  config: AppConfig,
+  secretKey: string,
+  metrics: DispatchMetrics,
+  db: DataSource,
+): SiteAdapters {
   // Each exchange stays well inside a dispatch lease: a submission's few calls must fit in one.
   const timeoutMs = probeTimeoutMs(config);
   const amqp = new PulsarAmqpSiteAdapter({
@@ -40,7 +47,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     defaultAmqpUrl: config.amqpUrl,
     reconcileSeconds: config.amqpReconcileSeconds,
     fileRoots: config.fileRoots,
-    jobFiles: jobFilesStore(config, secretKey),
+    jobFiles: jobFilesStore(config, secretKey, db),
   });
   const registry = new SiteAdapters(
     [
@@ -60,7 +67,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     {
       provide: SiteAdapters,
       useFactory: adapterRegistry,
-      inject: [APP_CONFIG, RUNTIME_SECRET_KEY, DispatchMetrics],
+      inject: [APP_CONFIG, RUNTIME_SECRET_KEY, DispatchMetrics, getDataSourceToken()],
     },
     DispatchSites,
     DispatchRepository,

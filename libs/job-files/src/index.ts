@@ -1,5 +1,6 @@
 // What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
 export { jobFilesStore } from './job-files-store.factory';
+export { JOB_FILES_ENTITIES } from './job-file.entity';
 export { JobFilesStore } from './job-files-store';
 export { JobFilesService } from './job-files.service';
 export { JobFilesModule } from './job-files.module';

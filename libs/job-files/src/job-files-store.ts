@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { JobFilesPort, SpooledFile } from '@constellation/adapters';
-import { readAtMost } from '@constellation/common';
+import { newId, readAtMost } from '@constellation/common';
 import { JobFilesKeys } from './job-files-keys';
 
 /** The same shape as the adapters' job ids (`<task>-<attempt>`): nothing a path or URL treats specially. */
@@ -22,29 +18,34 @@ export class FileTooLarge extends Error {}
 /** The job's files were removed (its task is finished): a late upload must not bring them back. */
 export class JobRemoved extends Error {}
 
-/** What stays of a removed job: a marker that refuses later uploads (a late or retried POST from Pulsar). */
-const TOMBSTONE = 'removed';
-
 export interface JobFilesStoreOptions {
-  /** CONSTELLATION_DATA_DIR; files live in `<dataDir>/job-files/<job id>/{staged,posted}/`. */
-  dataDir: string;
+  /** The broker's database: every replica reads and writes the same files. */
+  db: DataSource;
   /** CONSTELLATION_PUBLIC_URL, read when a URL is made (a test learns its port after start-up). */
   publicUrl: () => string;
   secretKey: string;
+  /** Bytes per stored chunk (default 1 MiB): what one statement writes or reads. */
+  chunkBytes?: number;
 }
 
+type Kind = 'staged' | 'posted';
+
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+
 /**
- * The files of the job-files endpoint on disk: `staged/` holds what sites GET (inputs too big for a message),
- * `posted/` what they POST (outputs, keyed by the path Pulsar sends). On disk and not in memory, so a broker
- * restart loses nothing; replicas must share CONSTELLATION_DATA_DIR for it to serve every replica.
+ * The files of the job-files endpoint, in PostgreSQL: `staged` holds what sites GET (inputs too big for a
+ * message), `posted` what they POST (outputs, keyed by the path Pulsar sends). In the database rather than a
+ * folder, so replicas are stateless: any replica can receive an upload and any other serve or deliver it, and a
+ * restart loses nothing. Bytes are streamed in chunks of `chunkBytes`, each written once; a file becomes
+ * visible only when whole.
  */
 export class JobFilesStore implements JobFilesPort {
   readonly keys: JobFilesKeys;
-  private readonly root: string;
+  private readonly chunkBytes: number;
 
   constructor(private readonly opts: JobFilesStoreOptions) {
     this.keys = new JobFilesKeys(opts.secretKey);
-    this.root = join(opts.dataDir, 'job-files');
+    this.chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
   }
 
   static isJobId(jobId: string): boolean {
@@ -63,13 +64,9 @@ export class JobFilesStore implements JobFilesPort {
     return segments.join('/');
   }
 
-  private jobDir(jobId: string): string {
+  private checked(jobId: string): string {
     if (!JOB_ID.test(jobId)) throw new PathRefused('not a job id');
-    return join(this.root, jobId);
-  }
-
-  private file(jobId: string, kind: 'staged' | 'posted', path: string): string {
-    return join(this.jobDir(jobId), kind, JobFilesStore.relative(path));
+    return jobId;
   }
 
   endpoint(jobId: string): string {
@@ -78,18 +75,11 @@ export class JobFilesStore implements JobFilesPort {
   }
 
   async stage(jobId: string, path: string, data: Buffer): Promise<void> {
-    await this.write(jobId, this.file(jobId, 'staged', path), async (target) => {
-      const handle = await open(target, 'wx');
-      try {
-        await handle.writeFile(data);
-      } finally {
-        await handle.close();
-      }
-    });
+    await this.write(jobId, 'staged', path, Readable.from([data]), Number.MAX_SAFE_INTEGER);
   }
 
   async readStaged(jobId: string, path: string, maxBytes: number): Promise<Buffer | null> {
-    const file = await this.openFile(this.file(jobId, 'staged', path));
+    const file = await this.open(jobId, 'staged', path);
     if (!file) return null;
     try {
       return (await readAtMost(file.body, maxBytes)).bytes;
@@ -99,107 +89,140 @@ export class JobFilesStore implements JobFilesPort {
   }
 
   openStaged(jobId: string, path: string): Promise<SpooledFile | null> {
-    return this.openFile(this.file(jobId, 'staged', path));
+    return this.open(jobId, 'staged', path);
   }
 
   openPosted(jobId: string, path: string): Promise<SpooledFile | null> {
-    return this.openFile(this.file(jobId, 'posted', path));
+    return this.open(jobId, 'posted', path);
   }
 
-  /** Streams a POSTed file to disk, at most `maxBytes`; a half-written file is never visible. */
+  /** Streams a POSTed file into the database, at most `maxBytes`; a half-written file is never visible. */
   async receive(jobId: string, path: string, body: Readable, maxBytes: number): Promise<number> {
-    let bytes = 0;
-    const file = this.file(jobId, 'posted', path);
-    if (await this.isRemoved(jobId)) throw new JobRemoved('the job is finished and its files were removed');
-    await this.write(jobId, file, async (target) => {
-      async function* bounded(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-        for await (const chunk of source) {
-          bytes += chunk.length;
-          if (bytes > maxBytes) throw new FileTooLarge(`the file is larger than ${maxBytes} bytes`);
-          yield chunk;
-        }
-      }
-      await pipeline(body, bounded, createWriteStream(target, { flags: 'wx' }));
-    });
-    // Removed while this upload ran: remove again what it brought back, the tombstone aside.
-    if (await this.isRemoved(jobId)) {
-      await this.remove(jobId);
+    if (await this.isRemoved(this.checked(jobId))) {
       throw new JobRemoved('the job is finished and its files were removed');
+    }
+    return this.write(jobId, 'posted', path, body, maxBytes);
+  }
+
+  private async isRemoved(jobId: string, m: EntityManager = this.opts.db.manager): Promise<boolean> {
+    const rows: unknown[] = await m.query('SELECT 1 FROM job_files_removed WHERE job_id = $1', [jobId]);
+    return rows.length > 0;
+  }
+
+  async listPosted(jobId: string, under: string): Promise<string[]> {
+    const base = JobFilesStore.relative(under);
+    const rows: { path: string }[] = await this.opts.db.query(
+      `SELECT DISTINCT path FROM job_file
+       WHERE job_id = $1 AND kind = 'posted' AND complete AND starts_with(path, $2)
+       ORDER BY path`,
+      [this.checked(jobId), `${base}/`],
+    );
+    return rows.map((r) => r.path.slice(base.length + 1));
+  }
+
+  /** Deletes the job's files, keeping a tombstone so that later uploads are refused (403). */
+  async remove(jobId: string): Promise<void> {
+    const id = this.checked(jobId);
+    await this.opts.db.transaction(async (m) => {
+      await m.query(
+        `INSERT INTO job_files_removed (job_id, removed_at) VALUES ($1, now()) ON CONFLICT (job_id) DO NOTHING`,
+        [id],
+      );
+      await m.query('DELETE FROM job_file WHERE job_id = $1', [id]);
+    });
+  }
+
+  /**
+   * Writes the file as a new, incomplete row and its chunks, then in one transaction makes it the file at
+   * `path` (replacing an earlier copy whole: Pulsar retries failed transfers). Removed meanwhile: dropped.
+   */
+  private async write(
+    jobId: string,
+    kind: Kind,
+    path: string,
+    body: AsyncIterable<Buffer | Uint8Array>,
+    maxBytes: number,
+  ): Promise<number> {
+    const id = this.checked(jobId);
+    const rel = JobFilesStore.relative(path);
+    const fileId = newId();
+    const db = this.opts.db;
+    await db.query(
+      `INSERT INTO job_file (id, job_id, kind, path, size, complete, created_at)
+       VALUES ($1, $2, $3, $4, 0, false, now())`,
+      [fileId, id, kind, rel],
+    );
+    let bytes = 0;
+    try {
+      let index = 0;
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async (all: boolean) => {
+        while (pendingBytes >= this.chunkBytes || (all && pendingBytes > 0)) {
+          const joined = Buffer.concat(pending);
+          const chunk = joined.subarray(0, this.chunkBytes);
+          const rest = joined.subarray(chunk.length);
+          pending = rest.length > 0 ? [rest] : [];
+          pendingBytes = rest.length;
+          await db.query('INSERT INTO job_file_chunk (file_id, chunk_index, data) VALUES ($1, $2, $3)', [
+            fileId,
+            index++,
+            chunk,
+          ]);
+        }
+      };
+      for await (const piece of body) {
+        bytes += piece.length;
+        if (bytes > maxBytes) throw new FileTooLarge(`the file is larger than ${maxBytes} bytes`);
+        pending.push(Buffer.from(piece.buffer, piece.byteOffset, piece.length));
+        pendingBytes += piece.length;
+        await flush(false);
+      }
+      await flush(true);
+      const removed = await db.transaction(async (m) => {
+        if (await this.isRemoved(id, m)) return true;
+        await m.query(
+          `DELETE FROM job_file WHERE job_id = $1 AND kind = $2 AND path = $3 AND complete AND id <> $4`,
+          [id, kind, rel, fileId],
+        );
+        const [, updated]: [unknown[], number] = await m.query(
+          'UPDATE job_file SET complete = true, size = $2 WHERE id = $1',
+          [fileId, bytes],
+        );
+        return updated === 0;
+      });
+      if (removed) throw new JobRemoved('the job is finished and its files were removed');
+    } catch (err) {
+      await db.query('DELETE FROM job_file WHERE id = $1', [fileId]).catch(() => undefined);
+      // A removal that ran while the chunks were written takes the file's row with it.
+      if (!(err instanceof JobRemoved) && !(err instanceof FileTooLarge) && (await this.isRemoved(id))) {
+        throw new JobRemoved('the job is finished and its files were removed');
+      }
+      throw err;
     }
     return bytes;
   }
 
-  private async isRemoved(jobId: string): Promise<boolean> {
-    try {
-      await stat(join(this.jobDir(jobId), TOMBSTONE));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  async listPosted(jobId: string, under: string): Promise<string[]> {
-    const base = this.file(jobId, 'posted', under);
-    const found: string[] = [];
-    const walk = async (dir: string, prefix: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'ENOTDIR')
-          return;
-        throw err;
+  /** The newest complete copy of the file, read a chunk at a time as the reader consumes it. */
+  private async open(jobId: string, kind: Kind, path: string): Promise<SpooledFile | null> {
+    const rows: { id: string; size: string }[] = await this.opts.db.query(
+      `SELECT id, size FROM job_file WHERE job_id = $1 AND kind = $2 AND path = $3 AND complete
+       ORDER BY created_at DESC LIMIT 1`,
+      [this.checked(jobId), kind, JobFilesStore.relative(path)],
+    );
+    if (rows.length === 0) return null;
+    const { id, size } = rows[0];
+    const db = this.opts.db;
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let index = 0; ; index++) {
+        const found: { data: Buffer }[] = await db.query(
+          'SELECT data FROM job_file_chunk WHERE file_id = $1 AND chunk_index = $2',
+          [id, index],
+        );
+        if (found.length === 0) return;
+        yield found[0].data;
       }
-      for (const entry of entries) {
-        const name = `${prefix}${entry.name}`;
-        if (entry.isDirectory()) await walk(join(dir, entry.name), `${name}/`);
-        else if (entry.isFile()) found.push(name);
-      }
-    };
-    await walk(base, '');
-    return found.sort();
-  }
-
-  /** Deletes the job's files, keeping an empty tombstone so that later uploads are refused (403). */
-  async remove(jobId: string): Promise<void> {
-    const dir = this.jobDir(jobId);
-    await mkdir(dir, { recursive: true });
-    const handle = await open(join(dir, TOMBSTONE), 'a');
-    await handle.close();
-    for (const entry of await readdir(dir)) {
-      if (entry !== TOMBSTONE) await rm(join(dir, entry), { recursive: true, force: true });
     }
-  }
-
-  private async write(
-    jobId: string,
-    target: string,
-    fill: (partial: string) => Promise<void>,
-  ): Promise<void> {
-    // Partial files live apart, so no listing ever shows one, whatever the names of real files.
-    const partials = join(this.jobDir(jobId), 'partial');
-    await mkdir(join(target, '..'), { recursive: true });
-    await mkdir(partials, { recursive: true });
-    const partial = join(partials, randomBytes(8).toString('hex'));
-    try {
-      await fill(partial);
-      // A retried POST (Pulsar retries failed transfers) replaces the earlier copy whole.
-      await rename(partial, target);
-    } catch (err) {
-      await rm(partial, { force: true });
-      throw err;
-    }
-  }
-
-  private async openFile(path: string): Promise<SpooledFile | null> {
-    try {
-      const info = await stat(path);
-      if (!info.isFile()) return null;
-      return { length: info.size, body: createReadStream(path) };
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'ENOTDIR')
-        return null;
-      throw err;
-    }
+    return { length: Number(size), body: Readable.from(chunks()) };
   }
 }

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, RUNTIME_SECRET_KEY } from '@constellation/config';
 import { JobFilesController } from './job-files.controller';
 import { JobFilesService } from './job-files.service';
@@ -9,10 +11,10 @@ import { jobFilesStore } from './job-files-store.factory';
   providers: [
     {
       provide: JobFilesService,
-      useFactory: (config: AppConfig, secretKey: string) =>
+      useFactory: (config: AppConfig, secretKey: string, db: DataSource) =>
         // Outputs are not bounded by the JSON body limit: a task's results can be many gigabytes.
-        new JobFilesService(jobFilesStore(config, secretKey), { maxFileBytes: 64 * 1024 ** 3 }),
-      inject: [APP_CONFIG, RUNTIME_SECRET_KEY],
+        new JobFilesService(jobFilesStore(config, secretKey, db), { maxFileBytes: 64 * 1024 ** 3 }),
+      inject: [APP_CONFIG, RUNTIME_SECRET_KEY, getDataSourceToken()],
     },
   ],
 })

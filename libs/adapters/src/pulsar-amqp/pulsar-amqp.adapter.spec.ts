@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
+import type { DataSource } from 'typeorm';
 import { BrokerError, httpStatusOf } from '@constellation/common';
 import { JobFilesService, JobFilesStore } from '@constellation/job-files';
 import type { TaskDocument, TesExecutor } from '@constellation/tes';
@@ -19,6 +20,7 @@ import { PulsarAmqpSiteAdapter, pulsarQueue, type PulsarAmqpSiteAdapterOptions }
 import { amqpJobScript, INLINE_LIMIT_BYTES } from './setup-message';
 import { prepareJob, RECORDS_LOG } from '../pulsar/job-plan';
 import { parseRecords } from '../pulsar/job-records';
+import { migratedDataSource } from '../../../../test/support/test-database';
 
 // The real adapter, a Pulsar stand-in and the job-files endpoint, talking through the real RabbitMQ.
 
@@ -98,7 +100,7 @@ async function startHttp(store: JobFilesStore, files: Record<string, string>) {
 }
 
 describeAmqp('PulsarAmqpSiteAdapter against RabbitMQ', () => {
-  let dataDir: string;
+  let db: DataSource;
   let store: JobFilesStore;
   let http: Awaited<ReturnType<typeof startHttp>>;
   let pulsar: FakePulsarAmqp;
@@ -130,9 +132,9 @@ describeAmqp('PulsarAmqpSiteAdapter against RabbitMQ', () => {
   };
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'amqp-adapter-'));
+    db = await migratedDataSource();
     let base = '';
-    store = new JobFilesStore({ dataDir, publicUrl: () => base, secretKey: SECRET });
+    store = new JobFilesStore({ db, publicUrl: () => base, secretKey: SECRET });
     http = await startHttp(store, { '/data/genome.fa': '>chr1\nACGT\n' });
     base = http.base;
     pulsar = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
@@ -152,7 +154,7 @@ describeAmqp('PulsarAmqpSiteAdapter against RabbitMQ', () => {
     await Promise.all(adapters.map((a) => a.close()));
     await pulsar?.close();
     await http?.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await db?.destroy();
   });
 
   it('names the queues as Pulsar does', () => {
@@ -375,7 +377,9 @@ describeAmqp('PulsarAmqpSiteAdapter against RabbitMQ', () => {
     expect(late.status).toBe(403);
     expect(await late.text()).toContain('removed');
     expect(await store.listPosted(jobId, 'c')).toEqual([]);
-    expect(existsSync(join(dataDir, 'job-files', jobId, 'posted'))).toBe(false);
+    expect(await db.query('SELECT count(*)::int AS n FROM job_file WHERE job_id = $1', [jobId])).toEqual([
+      { n: 0 },
+    ]);
   });
 
   it('fails the task when Pulsar swallowed an output upload: the manifest names the missing file', async () => {
