@@ -121,4 +121,22 @@ describe('output delivery', () => {
       pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
     );
   });
+
+  it('a cancel while the outputs are being delivered ends the task CANCELED and cleans the job', async () => {
+    store.failNextPuts(100, 503);
+    const { body } = await create('cancelled');
+    await waitFor('a failed delivery try', async () => {
+      const task = (await tes(t.url, alice).get(body.id, 'FULL')).body;
+      const logs: string[] = task.logs?.[0]?.system_logs ?? [];
+      return logs.some((l) => l.startsWith('delivery try 1 of 4 failed')) ? true : undefined;
+    });
+    await tes(t.url, alice).cancel(body.id).expect(200);
+    const task = await untilFinished(tes(t.url, alice), body.id);
+    store.failNextPuts(0, 201);
+    expect(task.state).toBe('CANCELED');
+    expect(runs(body.id)).toBe(1);
+    await waitFor('the cleanup after the cancel', async () =>
+      pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
+    );
+  });
 });

@@ -103,8 +103,9 @@ export class DeliveryService {
       lease.end();
     }
     if (stop.signal.aborted) {
-      // Shutting down, or the claim was lost: whoever holds the task now delivers it.
-      if (this.stopping) await this.repo.releaseClaim(task.id, replica);
+      // Shutting down, cancelled, or the claim was lost: hand the task back (a no-op if another replica holds
+      // it now), for whoever takes it next.
+      await this.repo.releaseClaim(task.id, replica);
       this.metrics.deliveries.inc({ outcome: 'stopped' });
       return;
     }

@@ -345,13 +345,13 @@ export class DispatchRepository {
 
   /**
    * Extends this replica's lease on a task it works on (a delivery while its bytes flow); false when the claim
-   * is no longer this replica's, which must then stop.
+   * is no longer this replica's, or a cancel was asked for meanwhile: the work must then stop.
    */
   async renewLease(id: string, replica: string, leaseSeconds: number): Promise<boolean> {
     const [, affected]: [unknown[], number] = await this.db.query(
       `UPDATE task SET lease_until = clock_timestamp() + make_interval(secs => $3),
               next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
-       WHERE id = $1 AND claimed_by = $2 AND lease_until > clock_timestamp()`,
+       WHERE id = $1 AND claimed_by = $2 AND lease_until > clock_timestamp() AND state <> 'CANCELING'`,
       [id, replica, leaseSeconds],
     );
     return affected > 0;
