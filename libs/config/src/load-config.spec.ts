@@ -32,6 +32,8 @@ describe('loadConfig', () => {
       trackSeconds: 5,
       submitDoubtSeconds: 120,
       amqpReconcileSeconds: 300,
+      deliveryTries: 5,
+      deliveryRetrySeconds: 30,
       fileRoots: [],
       retentionDays: undefined,
       rateLimit: { limit: 60000, windowMs: 60_000 },
@@ -130,6 +132,11 @@ describe('loadConfig', () => {
       'CONSTELLATION_SUBMIT_DOUBT_SECONDS must be a number of seconds from 1 to 86400',
     ],
     [{ CONSTELLATION_MAX_ATTEMPTS: '0' }, 'CONSTELLATION_MAX_ATTEMPTS must be an integer from 1 to 100'],
+    [{ CONSTELLATION_DELIVERY_TRIES: '0' }, 'CONSTELLATION_DELIVERY_TRIES must be an integer from 1 to 100'],
+    [
+      { CONSTELLATION_DELIVERY_RETRY_SECONDS: 'soon' },
+      'CONSTELLATION_DELIVERY_RETRY_SECONDS must be a number of seconds from 0.05 to 3600',
+    ],
     [
       { CONSTELLATION_FILE_ROOTS: 'relative/path' },
       'CONSTELLATION_FILE_ROOTS must be a colon-separated list of absolute paths',
