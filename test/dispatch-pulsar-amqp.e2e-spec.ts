@@ -14,22 +14,16 @@ import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
 import { endLeftoverTasks, registerSiteUp } from './support/dispatch-suite';
-import {
-  cancelRunningTask,
-  COUNT_INPUTS,
-  PULSAR_DISPATCH,
-  runCountTask,
-  runFailingExecutor,
-} from './support/pulsar-dispatch-cases';
+import { COUNT_INPUTS, PULSAR_DISPATCH } from './support/pulsar-dispatch-cases';
+import { cancelRunningTask, runCountTask, runFailingExecutor } from './support/pulsar-dispatch-cases';
 import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
 import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
 
 const amqp = amqpForTests();
-const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
 
-describeAmqp('dispatch to Pulsar AMQP sites', () => {
+amqp.describe('dispatch to Pulsar AMQP sites', () => {
   let t: TestApp;
   let admin: TestPrincipal;
   let alice: TestPrincipal;
@@ -114,14 +108,10 @@ describeAmqp('dispatch to Pulsar AMQP sites', () => {
   });
 
   it('cancels a running job at the site', async () => {
-    pulsar.hold();
-    try {
-      const id = await cancelRunningTask(tes(t.url, alice), slug);
+    await cancelRunningTask(tes(t.url, alice), slug, pulsar, async (id) => {
       await waitFor('the kill message', async () => (pulsar.kills().includes(`${id}-1`) ? true : undefined));
       expect(pulsar.job(`${id}-1`)?.status).toBe('cancelled');
-    } finally {
-      pulsar.release();
-    }
+    });
   });
 
   it('the job-files endpoint needs the job key (403) and refuses paths that climb out (400)', async () => {

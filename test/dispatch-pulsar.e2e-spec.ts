@@ -9,13 +9,8 @@ import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
 import { endLeftoverTasks, registerSiteUp, untilFinished } from './support/dispatch-suite';
-import {
-  cancelRunningTask,
-  COUNT_INPUTS,
-  PULSAR_DISPATCH,
-  runCountTask,
-  runFailingExecutor,
-} from './support/pulsar-dispatch-cases';
+import { COUNT_INPUTS, PULSAR_DISPATCH } from './support/pulsar-dispatch-cases';
+import { cancelRunningTask, runCountTask, runFailingExecutor } from './support/pulsar-dispatch-cases';
 import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
@@ -90,9 +85,7 @@ describe('dispatch to Pulsar REST sites', () => {
   });
 
   it('cancels a running job at the site', async () => {
-    pulsar.hold();
-    try {
-      const id = await cancelRunningTask(tes(t.url, alice), slug);
+    await cancelRunningTask(tes(t.url, alice), slug, pulsar, async (id) => {
       // Killed at the site, then its job directory removed.
       const calls = pulsar.requests().filter((r) => r.path.includes(`/jobs/${id}-1`));
       const cancel = calls.findIndex((r) => r.method === 'PUT' && r.path.endsWith('/cancel'));
@@ -100,9 +93,7 @@ describe('dispatch to Pulsar REST sites', () => {
       expect(cancel).toBeGreaterThanOrEqual(0);
       expect(clean).toBeGreaterThan(cancel);
       expect(pulsar.job(`${id}-1`)).toBeUndefined();
-    } finally {
-      pulsar.release();
-    }
+    });
   });
 
   it('refuses at placement a task whose input Pulsar cannot fetch', async () => {

@@ -70,13 +70,26 @@ export async function runFailingExecutor(client: TesClient, slug: string): Promi
   expect(task.logs[0].logs[0].exit_code).toBe(3);
 }
 
-/** Starts a long task at the site, cancels it once it runs and waits until it is CANCELED; its id. */
-export async function cancelRunningTask(client: TesClient, slug: string): Promise<string> {
-  const { body } = await client
-    .create({ executors: [{ image: 'alpine', command: ['sleep', '600'] }], resources: { zones: [slug] } })
-    .expect(200);
-  await untilState(client, body.id, 'RUNNING', 'the job to run');
-  await client.cancel(body.id).expect(200);
-  await untilState(client, body.id, 'CANCELED', 'CANCELED');
-  return body.id as string;
+/**
+ * Holds the site's jobs running, starts a long task there, cancels it once it runs and waits until it is
+ * CANCELED; then `check(id)` looks at what the site saw, before the site lets its jobs go again.
+ */
+export async function cancelRunningTask(
+  client: TesClient,
+  slug: string,
+  site: { hold(): void; release(): void },
+  check: (id: string) => Promise<void>,
+): Promise<void> {
+  site.hold();
+  try {
+    const { body } = await client
+      .create({ executors: [{ image: 'alpine', command: ['sleep', '600'] }], resources: { zones: [slug] } })
+      .expect(200);
+    await untilState(client, body.id, 'RUNNING', 'the job to run');
+    await client.cancel(body.id).expect(200);
+    await untilState(client, body.id, 'CANCELED', 'CANCELED');
+    await check(body.id as string);
+  } finally {
+    site.release();
+  }
 }

@@ -378,7 +378,17 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
  * The RabbitMQ the AMQP suites use (AMQP_URL, by default the local one) and whether it answers, decided before
  * the suites are defined so that they can be skipped as a whole. Under CI a missing RabbitMQ fails the run.
  */
-export function amqpForTests(): { url: string; skipReason: string | null } {
+export function amqpForTests(): {
+  url: string;
+  skipReason: string | null;
+  /** `describe` when RabbitMQ answers, else `describe.skip`. */
+  describe: jest.Describe;
+} {
+  const found = probeAmqp();
+  return { ...found, describe: found.skipReason === null ? describe : describe.skip };
+}
+
+function probeAmqp(): { url: string; skipReason: string | null } {
   const url = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
   let host = '127.0.0.1';
   let port = 5672;
