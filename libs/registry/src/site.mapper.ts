@@ -7,7 +7,10 @@ export type { SiteEventView, SiteView };
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
-export function toSiteView(s: SiteEntity): SiteView {
+/** What names a site and places it on the map: the first fields of every view of a site. */
+export function sitePlaceOf(
+  s: SiteEntity,
+): Pick<SiteView, 'id' | 'slug' | 'display_name' | 'country' | 'latitude' | 'longitude'> {
   return {
     id: s.id,
     slug: s.slug,
@@ -15,6 +18,12 @@ export function toSiteView(s: SiteEntity): SiteView {
     country: s.country,
     latitude: s.latitude,
     longitude: s.longitude,
+  };
+}
+
+export function toSiteView(s: SiteEntity): SiteView {
+  return {
+    ...sitePlaceOf(s),
     kind: s.kind,
     url: s.url,
     pulsar_manager: s.pulsarManager,
