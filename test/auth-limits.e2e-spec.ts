@@ -94,6 +94,11 @@ describe('auth: failed-login limit, role changes and the last admin', () => {
 
   describe('client address behind proxies', () => {
     const bad = `Bearer ${'x'.repeat(43)}`;
+    /** A request with a wrong token, as forwarded by a proxy that names `forwardedFor` when given. */
+    const badLogin = (app: TestApp, forwardedFor?: string) => {
+      const req = request(app.url).get('/v1/tasks').set('Authorization', bad);
+      return forwardedFor === undefined ? req : req.set('X-Forwarded-For', forwardedFor);
+    };
     /** The remoteAddress of every request line the app writes from now on. */
     const loggedAddresses = (app: TestApp): string[] => {
       const lines = app.app.get<pino.Logger>(REQUEST_LINE_LOGGER);
@@ -110,19 +115,11 @@ describe('auth: failed-login limit, role changes and the last admin', () => {
         const logged = loggedAddresses(fresh);
         // A new forged address on every attempt would dodge a limit keyed on the header.
         for (let i = 0; i < FAILED_LOGINS_PER_MINUTE; i++) {
-          await request(fresh.url)
-            .get('/v1/tasks')
-            .set('Authorization', bad)
-            .set('X-Forwarded-For', `198.51.100.${i}`)
-            .expect(401);
+          await badLogin(fresh, `198.51.100.${i}`).expect(401);
         }
-        await request(fresh.url)
-          .get('/v1/tasks')
-          .set('Authorization', bad)
-          .set('X-Forwarded-For', '198.51.100.250')
-          .expect(429);
+        await badLogin(fresh, '198.51.100.250').expect(429);
         // The failures were counted against the socket's address, whatever the header named.
-        const own = await request(fresh.url).get('/v1/tasks').set('Authorization', bad).expect(429);
+        const own = await badLogin(fresh).expect(429);
         expect(own.body.code).toBe('RATE_LIMITED');
         expect(new Set(logged)).toEqual(new Set(['127.0.0.1']));
       } finally {
@@ -135,25 +132,13 @@ describe('auth: failed-login limit, role changes and the last admin', () => {
       try {
         const logged = loggedAddresses(fresh);
         for (let i = 0; i < FAILED_LOGINS_PER_MINUTE; i++) {
-          await request(fresh.url)
-            .get('/v1/tasks')
-            .set('Authorization', bad)
-            // The hop the client added itself is not believed: the proxy's own entry (the last) names it.
-            .set('X-Forwarded-For', '10.1.1.1, 203.0.113.5')
-            .expect(401);
+          // The hop the client added itself is not believed: the proxy's own entry (the last) names it.
+          await badLogin(fresh, '10.1.1.1, 203.0.113.5').expect(401);
         }
-        await request(fresh.url)
-          .get('/v1/tasks')
-          .set('Authorization', bad)
-          .set('X-Forwarded-For', '203.0.113.5')
-          .expect(429);
+        await badLogin(fresh, '203.0.113.5').expect(429);
         // Other clients behind the proxy, and the proxy itself, are not locked out.
-        await request(fresh.url)
-          .get('/v1/tasks')
-          .set('Authorization', bad)
-          .set('X-Forwarded-For', '203.0.113.6')
-          .expect(401);
-        await request(fresh.url).get('/v1/tasks').set('Authorization', bad).expect(401);
+        await badLogin(fresh, '203.0.113.6').expect(401);
+        await badLogin(fresh).expect(401);
         expect(logged.slice(0, FAILED_LOGINS_PER_MINUTE + 3)).toEqual([
           ...Array(FAILED_LOGINS_PER_MINUTE + 1).fill('203.0.113.5'),
           '203.0.113.6',

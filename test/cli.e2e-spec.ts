@@ -6,28 +6,19 @@ import request from 'supertest';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { startTestApp, TestApp } from './support/test-app';
+import { TS_NODE_ARGS, tsNodeEnv } from './support/broker-process';
+import { registerSite } from './support/dispatch-suite';
 
 const ROOT = path.resolve(__dirname, '..');
 
 /** Runs apps/broker/src/cli.ts (ts-node) on the run's database, as `npm run cli -- ...` does. */
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '-r',
-        'ts-node/register/transpile-only',
-        '-r',
-        'tsconfig-paths/register',
-        'apps/broker/src/cli.ts',
-        ...args,
-      ],
-      {
-        cwd: ROOT,
-        env: { ...process.env, LOG_LEVEL: 'silent', TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, [...TS_NODE_ARGS, 'apps/broker/src/cli.ts', ...args], {
+      cwd: ROOT,
+      env: tsNodeEnv({ ...process.env, LOG_LEVEL: 'silent' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -52,13 +43,7 @@ describe('operator CLI: site commands', () => {
     t = await startTestApp({ CONSTELLATION_PROBE_SECONDS: '0' });
     admin = await createPrincipal(t, 'admin');
     provider = await createPrincipal(t, 'provider');
-    const res = await request(t.url)
-      .post('/api/v1/sites')
-      .set('Authorization', provider.bearer)
-      .send(siteDocument())
-      .expect(201);
-    siteId = res.body.id;
-    slug = res.body.slug;
+    ({ id: siteId, slug } = await registerSite(t, provider));
   });
   afterAll(async () => {
     await t?.close();

@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { TS_NODE_ARGS, tsNodeEnv } from './support/broker-process';
 
 const ROOT = path.resolve(__dirname, '..');
 const DEAD_SITE = 'eu-pulsar-it01';
@@ -43,17 +44,14 @@ describe('npm run demo', () => {
     const child = spawn(
       process.execPath,
       [
-        '-r',
-        'ts-node/register/transpile-only',
-        '-r',
-        'tsconfig-paths/register',
+        ...TS_NODE_ARGS,
         'apps/demo/src/main.ts',
         ...['--duration', '20', '--drain', '90', '--rate', '5', '--time-scale', '600', '--seed', '11'],
         ...['--sites', `eu-pulsar-fr01,${DEAD_SITE},eu-pulsar-cz01`, '--fail-site', `${DEAD_SITE}@6`],
         ...['--progress', '2', '--port', String(await freePort()), '--database-url', url.toString()],
         ...['--data-dir', path.join(os.tmpdir(), `constellation-demo-test-${process.pid}`)],
       ],
-      { cwd: ROOT, env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') } },
+      { cwd: ROOT, env: tsNodeEnv(process.env) },
     );
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));

@@ -4,11 +4,13 @@ import request from 'supertest';
 import { allowLongUploads } from '@constellation/job-files';
 import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import { onHostPulsarSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { endLeftoverTasks, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
+import { endLeftoverTasks, registerSiteUp, untilFinished } from './support/dispatch-suite';
+import { COUNT_INPUTS, PULSAR_DISPATCH } from './support/pulsar-dispatch-cases';
+import { cancelRunningTask, runCountTask, runFailingExecutor } from './support/pulsar-dispatch-cases';
 import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
@@ -22,29 +24,20 @@ describe('dispatch to Pulsar REST sites', () => {
   let slug: string;
 
   beforeAll(async () => {
-    t = await startTestApp({
-      CONSTELLATION_DISPATCH_SECONDS: '0.05',
-      CONSTELLATION_TRACK_SECONDS: '0.05',
-      CONSTELLATION_PROBE_SECONDS: '1',
-      CONSTELLATION_LEASE_SECONDS: '10',
-    });
+    t = await startTestApp(PULSAR_DISPATCH);
     await endLeftoverTasks(t);
     admin = await createPrincipal(t, 'admin');
     alice = await createPrincipal(t, 'submitter');
     pulsar = await startFakePulsarSite({ token: 'pulsar-private-token' });
-    store = await startDataStore({ '/data/genome.fa': '>chr1\nACGT\n' });
+    store = await startDataStore(COUNT_INPUTS);
     ({ slug } = await registerSiteUp(
       t,
       admin,
       admin,
-      siteDocument({
+      onHostPulsarSiteDocument({
         kind: 'pulsar-rest',
         url: pulsar.url,
-        pulsar_manager: null,
         credentials: { token: 'pulsar-private-token' },
-        runtimes: ['none'],
-        run_images_on_host: true,
-        capacity: { max_concurrent_tasks: 10 },
       }),
     ));
   });
@@ -77,73 +70,30 @@ describe('dispatch to Pulsar REST sites', () => {
   });
 
   it('runs a task: Pulsar pulls the http input, the broker delivers the output, logs come back', async () => {
-    const { body } = await tes(t.url, alice)
-      .create({
-        name: 'count',
-        inputs: [
-          { url: `${store.url}/data/genome.fa`, path: '/data/genome.fa', type: 'FILE' },
-          { content: 'inline config\n', path: '/data/config.txt' },
-        ],
-        outputs: [{ path: '/out/result.txt', url: `${store.url}/results/result.txt`, type: 'FILE' }],
-        executors: [
-          { image: 'alpine', command: ['cat', '/data/genome.fa', '/data/config.txt'] },
-          { image: 'alpine', command: ['sh', '-c', 'echo counted > /out/result.txt'] },
-        ],
-        resources: { zones: [slug] },
-      })
-      .expect(200);
-    const task = await untilFinished(tes(t.url, alice), body.id, 'the task to finish');
-    expect(task.state).toBe('COMPLETE');
-    expect(task.logs).toHaveLength(1);
-    expect(task.logs[0].logs).toEqual([
-      expect.objectContaining({ exit_code: 0, stdout: '>chr1\nACGT\ninline config\n' }),
-      expect.objectContaining({ exit_code: 0 }),
-    ]);
-    expect(task.logs[0].outputs).toEqual([
-      { url: `${store.url}/results/result.txt`, path: '/out/result.txt', size_bytes: '8' },
-    ]);
-    expect(store.received.get('/results/result.txt')).toBe('counted\n');
-    // The job id derives from task and attempt, so a resend finds the same job.
-    expect(task.logs[0].metadata.remote_id).toBe(`${body.id}-1`);
+    const task = await runCountTask(tes(t.url, alice), store, slug);
+    const jobId = task.logs[0].metadata.remote_id as string;
     const submit = pulsar.requests().find((r) => r.method === 'POST' && r.path.endsWith('/submit'));
     expect(submit?.query.private_token).toBe('pulsar-private-token');
     // Once the outputs are delivered the job's directory at the site is removed.
     await waitFor('the cleanup', async () =>
-      pulsar.requests().find((r) => r.method === 'DELETE' && r.path.endsWith(`/jobs/${body.id}-1`)),
+      pulsar.requests().find((r) => r.method === 'DELETE' && r.path.endsWith(`/jobs/${jobId}`)),
     );
   });
 
   it('reports a failing executor as EXECUTOR_ERROR with its exit code', async () => {
-    const { body } = await tes(t.url, alice)
-      .create({
-        executors: [{ image: 'alpine', command: ['sh', '-c', 'exit 3'] }],
-        resources: { zones: [slug] },
-      })
-      .expect(200);
-    const task = await untilFinished(tes(t.url, alice), body.id, 'the task to finish');
-    expect(task.state).toBe('EXECUTOR_ERROR');
-    expect(task.logs[0].logs[0].exit_code).toBe(3);
+    await runFailingExecutor(tes(t.url, alice), slug);
   });
 
   it('cancels a running job at the site', async () => {
-    pulsar.hold();
-    try {
-      const { body } = await tes(t.url, alice)
-        .create({ executors: [{ image: 'alpine', command: ['sleep', '600'] }], resources: { zones: [slug] } })
-        .expect(200);
-      await untilState(tes(t.url, alice), body.id, 'RUNNING', 'the job to run');
-      await tes(t.url, alice).cancel(body.id).expect(200);
-      await untilState(tes(t.url, alice), body.id, 'CANCELED', 'CANCELED');
+    await cancelRunningTask(tes(t.url, alice), slug, pulsar, async (id) => {
       // Killed at the site, then its job directory removed.
-      const calls = pulsar.requests().filter((r) => r.path.includes(`/jobs/${body.id}-1`));
+      const calls = pulsar.requests().filter((r) => r.path.includes(`/jobs/${id}-1`));
       const cancel = calls.findIndex((r) => r.method === 'PUT' && r.path.endsWith('/cancel'));
       const clean = calls.findIndex((r) => r.method === 'DELETE');
       expect(cancel).toBeGreaterThanOrEqual(0);
       expect(clean).toBeGreaterThan(cancel);
-      expect(pulsar.job(`${body.id}-1`)).toBeUndefined();
-    } finally {
-      pulsar.release();
-    }
+      expect(pulsar.job(`${id}-1`)).toBeUndefined();
+    });
   });
 
   it('refuses at placement a task whose input Pulsar cannot fetch', async () => {

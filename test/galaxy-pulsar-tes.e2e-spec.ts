@@ -14,6 +14,7 @@ import { createPrincipal, type TestPrincipal } from './support/principals';
 import { GALAXY_PULSAR_CONTAINER, pulsarTesTask, type PulsarTesJob } from './support/pulsar-tes-task';
 import { siteDocument } from './support/site-documents';
 import { makeStandInBin, type RuntimeCall, type StandInBin } from './support/stand-in-bin';
+import { PULSAR_DISPATCH } from './support/pulsar-dispatch-cases';
 import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
 import { tes } from './support/tes-client';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -72,10 +73,7 @@ describe("Galaxy's PulsarTesJobRunner through Constellation", () => {
       ...(amqp.skipReason === null ? { AMQP_URL: amqp.url } : {}),
       CONSTELLATION_DATA_DIR: join(base, 'data'),
       CONSTELLATION_PUBLIC_URL: forwarder.url,
-      CONSTELLATION_DISPATCH_SECONDS: '0.05',
-      CONSTELLATION_TRACK_SECONDS: '0.05',
-      CONSTELLATION_PROBE_SECONDS: '1',
-      CONSTELLATION_LEASE_SECONDS: '10',
+      ...PULSAR_DISPATCH,
     });
     forwarder.pointAt(t.url);
     await endLeftoverTasks(t);

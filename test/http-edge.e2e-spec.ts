@@ -55,6 +55,19 @@ describe('HTTP edge: errors Node raises before a route', () => {
     return body.request_id as string;
   };
 
+  /**
+   * Sends a task POST whose headers end with `rest` (and whatever body follows) over a raw connection, and
+   * checks the error answer carries `requestId` and the connection then closes.
+   */
+  const expectTaskPostAnswered = async (rest: string, status: number, code: string, requestId: string) => {
+    const conn = await RawConnection.open(t.url);
+    conn.write('POST /ga4gh/tes/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' + rest);
+    const res = await conn.response();
+    expect(expectErrorAnswer(res, status, code)).toBe(requestId);
+    conn.socket.end();
+    expect(await conn.closed).toBe('closed');
+  };
+
   it('answers headers too large with 431 and Connection: close; a keep-alive client goes on on a new connection', async () => {
     const before = await clientErrorCount('header_too_large', '431');
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -174,30 +187,22 @@ describe('HTTP edge: errors Node raises before a route', () => {
   });
 
   it('answers a malformed chunk in the body with 400 under the request id', async () => {
-    const conn = await RawConnection.open(t.url);
-    conn.write(
-      'POST /ga4gh/tes/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-        'Transfer-Encoding: chunked\r\nX-Request-Id: chunk-1\r\n\r\n2\r\n{"\r\nzz\r\n',
+    await expectTaskPostAnswered(
+      'Transfer-Encoding: chunked\r\nX-Request-Id: chunk-1\r\n\r\n2\r\n{"\r\nzz\r\n',
+      400,
+      'MALFORMED_REQUEST',
+      'chunk-1',
     );
-    const res = await conn.response();
-    expectErrorAnswer(res, 400, 'MALFORMED_REQUEST');
-    expect(JSON.parse(res.body).request_id).toBe('chunk-1');
-    conn.socket.end();
-    expect(await conn.closed).toBe('closed');
   });
 
   it('answers a body that does not arrive in time with 408 under the request id', async () => {
     const before = await clientErrorCount('request_timeout', '408');
-    const conn = await RawConnection.open(t.url);
-    conn.write(
-      'POST /ga4gh/tes/v1/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
-        'Content-Length: 100\r\nX-Request-Id: slow-1\r\n\r\n{"name": ',
+    await expectTaskPostAnswered(
+      'Content-Length: 100\r\nX-Request-Id: slow-1\r\n\r\n{"name": ',
+      408,
+      'REQUEST_TIMEOUT',
+      'slow-1',
     );
-    const res = await conn.response();
-    expectErrorAnswer(res, 408, 'REQUEST_TIMEOUT');
-    expect(JSON.parse(res.body).request_id).toBe('slow-1');
-    conn.socket.end();
-    expect(await conn.closed).toBe('closed');
     expect(await clientErrorCount('request_timeout', '408')).toBe(before + 1);
   });
 

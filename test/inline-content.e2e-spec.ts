@@ -6,7 +6,7 @@ import { fullPageSql } from '../libs/tes/src/task-views';
 import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
 import { FakeTesSite, startFakeTesSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import { onHostPulsarSiteDocument, siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
@@ -94,14 +94,10 @@ describe('inline input content: stored apart, bounded, returned and delivered in
       t,
       admin,
       admin,
-      siteDocument({
+      onHostPulsarSiteDocument({
         kind: 'pulsar-rest',
         url: pulsar.url,
-        pulsar_manager: null,
         credentials: { token: 'pulsar-token' },
-        runtimes: ['none'],
-        run_images_on_host: true,
-        capacity: { max_concurrent_tasks: 10 },
       }),
     ));
 

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
 import { startFakeTesSite, FakeTesSite, FakeTesTask } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import { onHostPulsarSiteDocument, siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import type { TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
@@ -154,15 +154,11 @@ describe('one live copy per task', () => {
       t,
       provider,
       admin,
-      siteDocument({
+      onHostPulsarSiteDocument({
         slug: aSlug,
         kind: 'pulsar-rest',
         url: pulsar.url,
-        pulsar_manager: null,
         credentials: { token: 'pulsar-token' },
-        runtimes: ['none'],
-        run_images_on_host: true,
-        capacity: { max_concurrent_tasks: 10 },
       }),
     );
     const client = tes(t.url, alice);

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import { registerSite } from './support/dispatch-suite';
 import { startTestApp, TestApp } from './support/test-app';
 
 describe("a site's activity (GET /api/v1/sites/{ref}/activity)", () => {
@@ -19,13 +19,7 @@ describe("a site's activity (GET /api/v1/sites/{ref}/activity)", () => {
     alice = await createPrincipal(t, 'submitter');
     bob = await createPrincipal(t, 'submitter');
     const provider = await createPrincipal(t, 'provider');
-    const site = await request(t.url)
-      .post('/api/v1/sites')
-      .set('Authorization', provider.bearer)
-      .send(siteDocument())
-      .expect(201);
-    siteId = site.body.id;
-    slug = site.body.slug;
+    ({ id: siteId, slug } = await registerSite(t, provider));
     const create = async (who: TestPrincipal, name: string) =>
       (
         await request(t.url)

@@ -1,20 +1,14 @@
 import request from 'supertest';
 import { TES_STATES } from '@constellation/tes';
+import { NEXTFLOW_TASK, SNAKEMAKE_TASK } from './support/client-tasks';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { PY_TES_SERVICE_INFO_KEYS, unknownTaskKeys } from './support/tes-schema';
 import { startTestApp, TestApp } from './support/test-app';
 
 // The states Galaxy's TES runner acts on (CANCELING and PREEMPTED match none of its lists: it would poll forever).
-const GALAXY_HANDLED_STATES = [
-  'QUEUED',
-  'INITIALIZING',
-  'RUNNING',
-  'PAUSED',
-  'COMPLETE',
-  'EXECUTOR_ERROR',
-  'SYSTEM_ERROR',
-  'CANCELED',
-];
+const GALAXY_HANDLED_STATES: readonly string[] = TES_STATES.filter(
+  (state) => !['UNKNOWN', 'CANCELING', 'PREEMPTED'].includes(state),
+);
 
 describe('real TES clients, request for request', () => {
   let t: TestApp;
@@ -182,23 +176,7 @@ describe('real TES clients, request for request', () => {
 
   describe('Snakemake (py-tes 0.4) and Nextflow (nf-ga4gh)', () => {
     it('serves py-tes 0.4: /v1 paths, integer ram_gb, MINIMAL polling, service-info under /v1/tasks', async () => {
-      const body = {
-        name: 'snakejob.align.3.sh',
-        description: 'Aligning sample A',
-        inputs: [
-          { url: 'file:///home/u/wf/data/A.fq', path: '/tmp/data/A.fq', type: 'FILE' },
-          { path: '/tmp/run_snakemake.sh', type: 'FILE', content: '#!/bin/sh\npython -m snakemake ...' },
-        ],
-        outputs: [{ url: 'file:///home/u/wf/results/A.bam', path: '/tmp/results/A.bam', type: 'FILE' }],
-        resources: { cpu_cores: 4, ram_gb: 8, disk_gb: 0 },
-        executors: [
-          {
-            image: 'snakemake/snakemake:v8.20.1',
-            command: ['/bin/bash', '/tmp/run_snakemake.sh'],
-            workdir: '/tmp',
-          },
-        ],
-      };
+      const body = SNAKEMAKE_TASK;
       const { body: created } = await request(t.url)
         .post('/v1/tasks')
         .set('Authorization', galaxy.basic)
@@ -224,22 +202,7 @@ describe('real TES clients, request for request', () => {
     });
 
     it('serves Nextflow: outputs without type, a glob output, and GET without a view', async () => {
-      const body = {
-        name: 'foo (1)',
-        inputs: [{ url: 's3://bkt/work/ab/12cd/.command.sh', path: '/work/.command.sh', type: 'FILE' }],
-        outputs: [
-          { url: 's3://bkt/work/ab/12cd/.command.out', path: '/work/.command.out' },
-          { url: 's3://bkt/work/ab/12cd', path: '/work/*.bam', path_prefix: '/work', type: 'FILE' },
-        ],
-        resources: { cpu_cores: 2, ram_gb: 4.0, disk_gb: 10.0, backend_parameters_strict: false },
-        executors: [
-          {
-            image: 'ubuntu:22.04',
-            workdir: '/work',
-            command: ['bash', '-o', 'pipefail', '-c', 'bash /work/.command.run'],
-          },
-        ],
-      };
+      const body = NEXTFLOW_TASK;
       const { body: created } = await request(t.url)
         .post('/v1/tasks')
         .set('Authorization', galaxy.bearer)

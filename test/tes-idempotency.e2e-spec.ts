@@ -11,13 +11,22 @@ describe('Idempotency-Key on CreateTask', () => {
   let alice: TestPrincipal;
   let bob: TestPrincipal;
 
+  /** Creates a task from `body`, an object or JSON text as the client wrote it. */
   const create = (who: TestPrincipal, body: unknown, key?: string, prefix = '/ga4gh/tes/v1') => {
     const req = request(t.url)
       .post(`${prefix}/tasks`)
       .set('Authorization', who.bearer)
+      .type('json')
       .send(body as object);
     return key === undefined ? req : req.set('Idempotency-Key', key);
   };
+
+  /** Makes `who`'s idempotency key look `age` old (a PostgreSQL interval). */
+  const ageKey = (who: TestPrincipal, key: string, age: string) =>
+    db.query(
+      `UPDATE task_idempotency_key SET created_at = now() - $3::interval WHERE principal_id = $1 AND key = $2`,
+      [who.id, key, age],
+    );
 
   /** Tasks of `who` named `name`, as stored. */
   const stored = async (who: TestPrincipal, name: string): Promise<string[]> =>
@@ -53,20 +62,16 @@ describe('Idempotency-Key on CreateTask', () => {
 
   it('recognises the same body with its keys in another order and other spacing', async () => {
     const key = randomUUID();
-    const first = await request(t.url)
-      .post('/ga4gh/tes/v1/tasks')
-      .set('Authorization', alice.bearer)
-      .set('Idempotency-Key', key)
-      .set('Content-Type', 'application/json')
-      .send('{"name":"reordered","executors":[{"image":"alpine","command":["echo","hello"]}]}')
-      .expect(200);
-    const again = await request(t.url)
-      .post('/ga4gh/tes/v1/tasks')
-      .set('Authorization', alice.bearer)
-      .set('Idempotency-Key', key)
-      .set('Content-Type', 'application/json')
-      .send('{ "executors": [ { "command": ["echo", "hello"], "image": "alpine" } ],\n "name": "reordered" }')
-      .expect(200);
+    const first = await create(
+      alice,
+      '{"name":"reordered","executors":[{"image":"alpine","command":["echo","hello"]}]}',
+      key,
+    ).expect(200);
+    const again = await create(
+      alice,
+      '{ "executors": [ { "command": ["echo", "hello"], "image": "alpine" } ],\n "name": "reordered" }',
+      key,
+    ).expect(200);
     expect(again.body.id).toBe(first.body.id);
     expect(await stored(alice, 'reordered')).toHaveLength(1);
   });
@@ -152,21 +157,13 @@ describe('Idempotency-Key on CreateTask', () => {
   it('forgets a key after 24 hours: the same key then creates a new task, and names that one', async () => {
     const key = randomUUID();
     const first = await create(alice, task('expired'), key).expect(200);
-    await db.query(
-      `UPDATE task_idempotency_key SET created_at = now() - interval '24 hours 1 minute'
-       WHERE principal_id = $1 AND key = $2`,
-      [alice.id, key],
-    );
+    await ageKey(alice, key, '24 hours 1 minute');
     const second = await create(alice, task('expired'), key).expect(200);
     expect(second.body.id).not.toBe(first.body.id);
     expect((await create(alice, task('expired'), key).expect(200)).body.id).toBe(second.body.id);
     expect(await stored(alice, 'expired')).toEqual([first.body.id, second.body.id]);
     // Past 24 hours a different body is a new task too, not a reuse.
-    await db.query(
-      `UPDATE task_idempotency_key SET created_at = now() - interval '25 hours'
-       WHERE principal_id = $1 AND key = $2`,
-      [alice.id, key],
-    );
+    await ageKey(alice, key, '25 hours');
     await create(alice, task('expired', { description: 'new' }), key).expect(200);
     expect(await stored(alice, 'expired')).toHaveLength(3);
   });
@@ -185,11 +182,7 @@ describe('Idempotency-Key on CreateTask', () => {
   it('keeps a key younger than 24 hours', async () => {
     const key = randomUUID();
     const first = await create(alice, task('young'), key).expect(200);
-    await db.query(
-      `UPDATE task_idempotency_key SET created_at = now() - interval '23 hours 59 minutes'
-       WHERE principal_id = $1 AND key = $2`,
-      [alice.id, key],
-    );
+    await ageKey(alice, key, '23 hours 59 minutes');
     expect((await create(alice, task('young'), key).expect(200)).body.id).toBe(first.body.id);
   });
 });

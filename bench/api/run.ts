@@ -29,6 +29,7 @@ import { runMigrations } from '@constellation/persistence';
 import { encodePageToken } from '../../libs/tes/src/list-query';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
 import { openBenchDatabase, sql } from '../support/bench-database';
+import { TS_NODE_ARGS, tsNodeEnv } from '../../test/support/broker-process';
 import { seedTasks } from './seed';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -84,7 +85,7 @@ function start(cmd: string[], env: Record<string, string>, readyUrl?: string): P
   const fd = openSync(logFile, 'w');
   const child = spawn(process.execPath, cmd, {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: tsNodeEnv({ ...process.env, ...env }),
     stdio: ['ignore', fd, fd],
   });
   const out = () => readFileSync(logFile, 'utf8').slice(-4000);
@@ -200,15 +201,8 @@ async function main(): Promise<void> {
     const broker = `http://127.0.0.1:${brokerPort}`;
     children.push(
       await start(
-        [
-          // As `npm start` runs it.
-          '--max-semi-space-size=32',
-          '-r',
-          'ts-node/register/transpile-only',
-          '-r',
-          'tsconfig-paths/register',
-          'apps/broker/src/main.ts',
-        ],
+        // As `npm start` runs it.
+        ['--max-semi-space-size=32', ...TS_NODE_ARGS, 'apps/broker/src/main.ts'],
         {
           DATABASE_URL: url,
           CONSTELLATION_SECRET_KEY: generateToken(),
@@ -217,29 +211,18 @@ async function main(): Promise<void> {
           LOG_LEVEL: 'info',
           CONSTELLATION_RATE_LIMIT: '100000000/minute',
           CONSTELLATION_WORKERS: WORKERS,
-          TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
         },
         `${broker}/health/ready`,
       ),
     );
     const ceilingPort = await freePort();
     children.push(
-      await start(
-        [
-          '-r',
-          'ts-node/register/transpile-only',
-          '-r',
-          'tsconfig-paths/register',
-          'bench/api/ceiling-server.ts',
-        ],
-        {
-          DATABASE_URL: url,
-          PORT: String(ceilingPort),
-          BENCH_SUBMITTER_ID: submitters[1],
-          BENCH_LIST_SUBMITTER_ID: submitters[0],
-          TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'),
-        },
-      ),
+      await start([...TS_NODE_ARGS, 'bench/api/ceiling-server.ts'], {
+        DATABASE_URL: url,
+        PORT: String(ceilingPort),
+        BENCH_SUBMITTER_ID: submitters[1],
+        BENCH_LIST_SUBMITTER_ID: submitters[0],
+      }),
     );
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
 

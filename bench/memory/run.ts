@@ -28,6 +28,7 @@ import { runMigrations } from '@constellation/persistence';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
 import { openBenchDatabase, sql } from '../support/bench-database';
 import { FakeTesSite, startFakeTesSite } from '@constellation/testing';
+import { TS_NODE_ARGS, tsNodeEnv } from '../../test/support/broker-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TASKS = Number(process.env.BENCH_TASKS ?? 300);
@@ -114,22 +115,11 @@ async function placementSoFar(broker: string): Promise<{ count: number; sum: num
 
 function startBroker(env: Record<string, string>, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'w');
-  return spawn(
-    process.execPath,
-    [
-      '--max-semi-space-size=32',
-      '-r',
-      'ts-node/register/transpile-only',
-      '-r',
-      'tsconfig-paths/register',
-      'apps/broker/src/main.ts',
-    ],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
-      stdio: ['ignore', fd, fd],
-    },
-  );
+  return spawn(process.execPath, ['--max-semi-space-size=32', ...TS_NODE_ARGS, 'apps/broker/src/main.ts'], {
+    cwd: ROOT,
+    env: tsNodeEnv({ ...process.env, ...env }),
+    stdio: ['ignore', fd, fd],
+  });
 }
 
 async function untilOk(url: string, child: ChildProcess, logFile: string): Promise<void> {

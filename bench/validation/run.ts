@@ -18,6 +18,7 @@
 import Ajv from 'ajv';
 import { validateTaskDocument } from '@constellation/tes';
 import spec from '../../libs/tes/src/spec/tes-1.1.0.openapi.json';
+import { NEXTFLOW_TASK, SNAKEMAKE_TASK } from '../../test/support/client-tasks';
 import { pulsarTesTask } from '../../test/support/pulsar-tes-task';
 
 const MS = Number(process.env.BENCH_MS ?? 1500);
@@ -36,39 +37,8 @@ const SHAPES: Record<string, unknown> = {
     outputs: ['/galaxy/files/000/dataset_3.dat'],
     commandLine: 'samtools sort -o out.bam in.bam',
   }).document,
-  'snakemake (py-tes 0.4)': {
-    name: 'snakejob.align.3.sh',
-    description: 'Aligning sample A',
-    inputs: [
-      { url: 'file:///home/u/wf/data/A.fq', path: '/tmp/data/A.fq', type: 'FILE' },
-      { path: '/tmp/run_snakemake.sh', type: 'FILE', content: '#!/bin/sh\npython -m snakemake ...' },
-    ],
-    outputs: [{ url: 'file:///home/u/wf/results/A.bam', path: '/tmp/results/A.bam', type: 'FILE' }],
-    resources: { cpu_cores: 4, ram_gb: 8, disk_gb: 0 },
-    executors: [
-      {
-        image: 'snakemake/snakemake:v8.20.1',
-        command: ['/bin/bash', '/tmp/run_snakemake.sh'],
-        workdir: '/tmp',
-      },
-    ],
-  },
-  'nextflow (nf-ga4gh)': {
-    name: 'foo (1)',
-    inputs: [{ url: 's3://bkt/work/ab/12cd/.command.sh', path: '/work/.command.sh', type: 'FILE' }],
-    outputs: [
-      { url: 's3://bkt/work/ab/12cd/.command.out', path: '/work/.command.out' },
-      { url: 's3://bkt/work/ab/12cd', path: '/work/*.bam', path_prefix: '/work', type: 'FILE' },
-    ],
-    resources: { cpu_cores: 2, ram_gb: 4.0, disk_gb: 10.0, backend_parameters_strict: false },
-    executors: [
-      {
-        image: 'ubuntu:22.04',
-        workdir: '/work',
-        command: ['bash', '-o', 'pipefail', '-c', 'bash /work/.command.run'],
-      },
-    ],
-  },
+  'snakemake (py-tes 0.4)': SNAKEMAKE_TASK,
+  'nextflow (nf-ga4gh)': NEXTFLOW_TASK,
   minimal: { executors: [{ image: 'alpine', command: ['echo', 'hello'] }] },
 };
 

@@ -3,6 +3,14 @@ import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
+/** Node's arguments that run one of the repository's TypeScript entry points from its sources (ts-node). */
+export const TS_NODE_ARGS = ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register'];
+
+/** `env` with what TS_NODE_ARGS need to find the repository's compiler settings from any directory. */
+export function tsNodeEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  return { ...env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') } as NodeJS.ProcessEnv;
+}
+
 export interface BrokerProcess {
   child: ChildProcess;
   output(): string;
@@ -11,15 +19,11 @@ export interface BrokerProcess {
 
 /** Runs apps/broker/src/main.ts in a child process (ts-node), as `npm start` runs the compiled one. */
 export function spawnBroker(env: Record<string, string | undefined>): BrokerProcess {
-  const child = spawn(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', 'apps/broker/src/main.ts'],
-    {
-      cwd: ROOT,
-      env: { ...env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') } as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawn(process.execPath, [...TS_NODE_ARGS, 'apps/broker/src/main.ts'], {
+    cwd: ROOT,
+    env: tsNodeEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));

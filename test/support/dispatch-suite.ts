@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import type { TestPrincipal } from './principals';
+import { siteDocument } from './site-documents';
 import type { tes } from './tes-client';
 import { startTestApp, type TestApp } from './test-app';
 import { waitFor } from './wait-for';
@@ -41,6 +42,20 @@ export function untilFinished<T = FinishedTask>(
   });
 }
 
+/** Registers a site as `owner`: it waits, pending, for an admin. Its id and slug. */
+export async function registerSite(
+  t: TestApp,
+  owner: TestPrincipal,
+  document: Record<string, unknown> = siteDocument(),
+): Promise<{ id: string; slug: string }> {
+  const res = await request(t.url)
+    .post('/api/v1/sites')
+    .set('Authorization', owner.bearer)
+    .send(document)
+    .expect(201);
+  return res.body as { id: string; slug: string };
+}
+
 /** Registers a site (as `owner`), approves it (as `admin`) and waits until its probes find it up. */
 export async function registerSiteUp(
   t: TestApp,
@@ -48,12 +63,7 @@ export async function registerSiteUp(
   admin: TestPrincipal,
   document: Record<string, unknown>,
 ): Promise<{ id: string; slug: string }> {
-  const res = await request(t.url)
-    .post('/api/v1/sites')
-    .set('Authorization', owner.bearer)
-    .send(document)
-    .expect(201);
-  const { id, slug } = res.body as { id: string; slug: string };
+  const { id, slug } = await registerSite(t, owner, document);
   await request(t.url).post(`/api/v1/sites/${id}/approve`).set('Authorization', admin.bearer).expect(200);
   await waitFor(`site ${slug} up`, async () => {
     const s = await request(t.url).get(`/api/v1/sites/${id}`).set('Authorization', admin.bearer);

@@ -1,3 +1,4 @@
+import type { TesResources } from '@constellation/tes';
 /**
  * The exact body Galaxy's released TES path POSTs to `<tes_url>v1/tasks`: Galaxy's
  * `galaxy.jobs.runners.pulsar:PulsarTesJobRunner` (lib/galaxy/jobs/runners/pulsar.py, a message-queue Pulsar
@@ -69,15 +70,7 @@ sh $path;
 echo 'ran script'`;
 
 /** The job destination's TES parameters (`tes_cpu_cores` → cpu_cores, …), as TPV or job_conf.yml set them. */
-export interface TesDestinationResources {
-  cpu_cores?: number;
-  preemptible?: boolean;
-  ram_gb?: number;
-  disk_gb?: number;
-  zones?: string[];
-  backend_parameters?: Record<string, string>;
-  backend_parameters_strict?: boolean;
-}
+export type TesDestinationResources = TesResources;
 
 export interface PulsarTesJob {
   /** Galaxy's job id, which is Pulsar's job id. */

@@ -19,3 +19,14 @@ export function siteDocument(overrides: Record<string, unknown> = {}): Record<st
     ...overrides,
   };
 }
+
+/** A Pulsar site document whose jobs run on the host (the suites' stand-in tools), ten at a time. */
+export function onHostPulsarSiteDocument(overrides: Record<string, unknown>): Record<string, unknown> {
+  return siteDocument({
+    pulsar_manager: null,
+    runtimes: ['none'],
+    run_images_on_host: true,
+    capacity: { max_concurrent_tasks: 10 },
+    ...overrides,
+  });
+}

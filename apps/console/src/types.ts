@@ -1,22 +1,25 @@
-// Shapes of the API answers the console reads (see /openapi.json).
+// Shapes of the API answers the console reads (see /openapi.json). Where the API's libraries declare a view
+// in a file of types alone, the console takes its type from there (erased at build: nothing is bundled).
+import type { SiteEventView, SiteView } from '../../../libs/registry/src/site.views';
+import type { AdminState, Health } from '../../../libs/registry/src/registry.types';
 
-export type AdminState = 'pending' | 'active' | 'draining' | 'disabled';
-export type Health = 'unknown' | 'up' | 'offline';
+export type { AdminState, Health } from '../../../libs/registry/src/registry.types';
+export type { TesTask } from '../../../libs/tes/src/tes.types';
+export type Site = SiteView;
+export type SiteEvent = SiteEventView;
 
-export interface NetworkSite {
-  id: string;
-  slug: string;
-  display_name: string;
-  country: string;
-  latitude: number | null;
-  longitude: number | null;
+/** GET /api/v1/network: its site entries name and place a site like the full view. */
+export type NetworkSite = Pick<
+  SiteView,
+  'id' | 'slug' | 'display_name' | 'country' | 'latitude' | 'longitude'
+> & {
   admin_state: Exclude<AdminState, 'pending'>;
   health: Health;
   max_concurrent_tasks: number;
   cores: number | null;
   running: number;
   queued: number;
-}
+};
 
 export interface NetworkDataStore {
   id: string;
@@ -32,79 +35,6 @@ export interface Network {
   sites: NetworkSite[];
   data_stores: NetworkDataStore[];
   links: { data_store_id: string; site_id: string; tasks: number }[];
-}
-
-export interface Site {
-  id: string;
-  slug: string;
-  display_name: string;
-  country: string;
-  latitude: number | null;
-  longitude: number | null;
-  kind: 'tes' | 'pulsar-rest' | 'pulsar-amqp';
-  url: string | null;
-  pulsar_manager: string | null;
-  has_credentials: boolean;
-  admin_state: AdminState;
-  health: Health;
-  capacity: {
-    max_concurrent_tasks: number;
-    totals: {
-      cores: number | null;
-      memory_gib: number | null;
-      gpus: number | null;
-      gpu_type: string | null;
-      disk_gib: number | null;
-    };
-    per_task: {
-      cores: number | null;
-      memory_gib: number | null;
-      gpus: number | null;
-      disk_gib: number | null;
-    };
-  };
-  runtimes: string[];
-  owner_id: string;
-  probe: {
-    last_probe_at: string | null;
-    last_ok_at: string | null;
-    consecutive_failures: number;
-    latency_ms: number | null;
-    version: string | null;
-    last_error: string | null;
-  };
-  load: { running: number; queued: number; estimated_wait_seconds: number | null; updated_at: string | null };
-  speed_factor: number;
-  created_at: string;
-}
-
-export interface SiteEvent {
-  id: string;
-  created_at: string;
-  kind: string;
-  from: string | null;
-  to: string | null;
-  actor_id: string | null;
-  reason: string;
-}
-
-export interface TesTask {
-  id: string;
-  state: string;
-  name?: string;
-  description?: string;
-  creation_time?: string;
-  inputs?: { url?: string; path: string; type?: string; content?: string; name?: string }[];
-  outputs?: { url: string; path: string; type?: string; name?: string }[];
-  executors?: { image: string; command: string[]; workdir?: string }[];
-  resources?: { cpu_cores?: number; ram_gb?: number; disk_gb?: number; zones?: string[] };
-  tags?: Record<string, string>;
-  logs?: {
-    start_time?: string;
-    end_time?: string;
-    system_logs?: string[];
-    logs?: { exit_code?: number }[];
-  }[];
 }
 
 export interface TaskEvent {

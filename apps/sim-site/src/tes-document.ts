@@ -1,16 +1,10 @@
-import type { TesExecutor, TesInput, TesOutput, TesResources } from '@constellation/tes';
+import type { TaskDocument, TesExecutor, TesInput, TesOutput, TesResources } from '@constellation/tes';
 import { hintSeconds, SIM_SECONDS_TAG } from './duration-model';
 import { invalid } from './sim-error';
 
 /** The parts of a created task the simulated site keeps, as the client sent them. */
-export interface SimTaskDocument {
-  name?: string;
-  description?: string;
-  inputs?: TesInput[];
-  outputs?: TesOutput[];
-  resources?: TesResources;
+export interface SimTaskDocument extends Partial<TaskDocument> {
   executors: TesExecutor[];
-  volumes?: string[];
   tags: Record<string, string>;
 }
 

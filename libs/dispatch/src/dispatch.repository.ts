@@ -196,25 +196,6 @@ export class DispatchRepository {
     return rows.length === 0 ? null : { ...toTask(rows[0]), placement: rows[0].placement };
   }
 
-  /** The task's history of state changes, oldest first. */
-  async events(id: string): Promise<
-    {
-      created_at: Date;
-      from_state: TesState | null;
-      to_state: TesState;
-      site_id: string | null;
-      attempt: number;
-      reason: string;
-      kind: TaskEventKind;
-    }[]
-  > {
-    return this.db.query(
-      `SELECT created_at, from_state, to_state, site_id, attempt, reason, kind FROM task_event
-       WHERE task_id = $1 ORDER BY created_at, id`,
-      [id],
-    );
-  }
-
   /**
    * Runs `fn` in one transaction holding the placement lock, so two replicas never fill the same free slot;
    * resolves to null when another replica holds it.

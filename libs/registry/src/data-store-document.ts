@@ -1,5 +1,6 @@
 import { FieldValidator } from '@constellation/common';
 import { DataStoreUpdateDto } from './dto/data-store.dto';
+import { checkCoordinates, mergePlace } from './place';
 
 /** A data store as an admin describes it. */
 export interface DataStoreDescription {
@@ -28,17 +29,10 @@ export function mergeDataStoreDocument(
   const merged: DataStoreDescription = {
     name: b.name ?? base.name,
     urlPrefixes: b.url_prefixes ?? base.urlPrefixes,
-    country: b.country ?? base.country,
-    latitude: b.latitude === undefined ? base.latitude : b.latitude,
-    longitude: b.longitude === undefined ? base.longitude : b.longitude,
+    ...mergePlace(b, base),
   };
   const v = new FieldValidator();
-  if ((merged.latitude === null) !== (merged.longitude === null)) {
-    v.fail(
-      merged.latitude === null ? 'latitude' : 'longitude',
-      'is required when the other coordinate is given',
-    );
-  }
+  checkCoordinates(v, merged);
   v.throwIfInvalid();
   return merged;
 }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '@constellation/common';
 import { NetworkRepository } from './network.repository';
 import { NetworkSiteView, NetworkSummaryView } from './network.views';
+import { sitePlaceOf } from './site.mapper';
 
 /** How far back the data store → site lines of the map look. */
 const LINKS_WINDOW_HOURS = 24;
@@ -30,12 +31,7 @@ export class NetworkController {
       generated_at: now.toISOString(),
       links_window_hours: LINKS_WINDOW_HOURS,
       sites: sites.map((s) => ({
-        id: s.id,
-        slug: s.slug,
-        display_name: s.displayName,
-        country: s.country,
-        latitude: s.latitude,
-        longitude: s.longitude,
+        ...sitePlaceOf(s),
         // approvedSites() returns no pending site.
         admin_state: s.adminState as NetworkSiteView['admin_state'],
         health: s.health,

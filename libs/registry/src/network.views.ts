@@ -1,22 +1,15 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, PickType } from '@nestjs/swagger';
+import { DataStoreViewDto } from './dto/data-store.dto';
+import { SiteViewDto } from './dto/site.dto';
 import { AdminState, Health, HEALTH_STATES } from './registry.types';
 
 // The public network summary: what anyone may see of the Network (the console's map without a token).
 // Owners, URLs, credentials and probe errors stay behind authentication.
 
-export class NetworkSiteView {
-  @ApiProperty({ format: 'uuid' })
-  id!: string;
-  @ApiProperty()
-  slug!: string;
-  @ApiProperty()
-  display_name!: string;
-  @ApiProperty({ description: 'ISO 3166-1 alpha-2' })
-  country!: string;
-  @ApiProperty({ type: Number, nullable: true })
-  latitude!: number | null;
-  @ApiProperty({ type: Number, nullable: true })
-  longitude!: number | null;
+// Where a site or store is and what it is called are the fields of the full views, schema included.
+const PLACE = ['id', 'country', 'latitude', 'longitude'] as const;
+
+export class NetworkSiteView extends PickType(SiteViewDto, [...PLACE, 'slug', 'display_name'] as const) {
   @ApiProperty({ enum: ['active', 'draining', 'disabled'] })
   admin_state!: Exclude<AdminState, 'pending'>;
   @ApiProperty({ enum: HEALTH_STATES })
@@ -31,18 +24,7 @@ export class NetworkSiteView {
   queued!: number;
 }
 
-export class NetworkDataStoreView {
-  @ApiProperty({ format: 'uuid' })
-  id!: string;
-  @ApiProperty()
-  name!: string;
-  @ApiProperty()
-  country!: string;
-  @ApiProperty({ type: Number, nullable: true })
-  latitude!: number | null;
-  @ApiProperty({ type: Number, nullable: true })
-  longitude!: number | null;
-}
+export class NetworkDataStoreView extends PickType(DataStoreViewDto, [...PLACE, 'name'] as const) {}
 
 export class NetworkLinkView {
   @ApiProperty({ format: 'uuid' })

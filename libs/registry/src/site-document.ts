@@ -2,6 +2,7 @@ import { FieldValidator } from '@constellation/common';
 import { SiteCredentials } from './credential-cipher';
 import { SiteCredentialsDto, SitePerTaskDto, SiteTotalsDto, SiteUpdateDto } from './dto/site.dto';
 import { DEFAULT_AMQP_MANAGER, Runtime, SiteKind } from './registry.types';
+import { checkCoordinates, mergePlace } from './place';
 
 export interface ResourceTotals {
   cores: number | null;
@@ -155,9 +156,7 @@ export function mergeSiteDocument(b: SiteUpdateDto, current?: SiteDescription): 
   const merged: SiteDescription = {
     slug: b.slug ?? base.slug,
     displayName: b.display_name ?? base.displayName,
-    country: b.country ?? base.country,
-    latitude: b.latitude === undefined ? base.latitude : b.latitude,
-    longitude: b.longitude === undefined ? base.longitude : b.longitude,
+    ...mergePlace(b, base),
     kind: nextKind,
     url: url === undefined ? base.url : url,
     // Absent on a kind change, or null: the new kind's default (see ARCHITECTURE.md, data model).
@@ -186,9 +185,7 @@ export function mergeSiteDocument(b: SiteUpdateDto, current?: SiteDescription): 
 }
 
 function checkConsistency(v: FieldValidator, s: SiteDescription, opts: { urlGiven: boolean }): void {
-  if ((s.latitude === null) !== (s.longitude === null)) {
-    v.fail(s.latitude === null ? 'latitude' : 'longitude', 'is required when the other coordinate is given');
-  }
+  checkCoordinates(v, s);
   if (s.url === null) {
     if (s.kind !== 'pulsar-amqp') v.fail('url', `is required for a ${s.kind} site (an http or https URL)`);
   } else if (opts.urlGiven) {

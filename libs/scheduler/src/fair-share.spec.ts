@@ -4,6 +4,14 @@ const waiting = (spec: string): WaitingTask[] =>
   // "a1 a2 b1" -> tasks of submitter a and b queued in that order
   spec.split(' ').map((id, i) => ({ taskId: id, submitterId: id[0], queuedAt: 1000 + i }));
 
+/** A task of the submitter its id starts with, queued at `queuedAt`, due at `dueAt` when given. */
+const queued = (taskId: string, queuedAt: number, dueAt?: number): WaitingTask => ({
+  taskId,
+  submitterId: taskId[0],
+  queuedAt,
+  ...(dueAt === undefined ? {} : { dueAt }),
+});
+
 const account = (id: string, weight: number, running = 0, quota: number | null = null): ShareAccount => ({
   id,
   weight,
@@ -50,50 +58,35 @@ describe('fairShareOrder', () => {
     },
     {
       name: 'oldest first within a submitter',
-      tasks: [
-        { taskId: 'a-late', submitterId: 'a', queuedAt: 20 },
-        { taskId: 'a-early', submitterId: 'a', queuedAt: 10 },
-      ],
+      tasks: [queued('a-late', 20), queued('a-early', 10)],
       accounts: [account('a', 1)],
       order: 'a-early a-late',
       held: '',
     },
     {
       name: 'earliest due first within a submitter: a short task overtakes a long one',
-      tasks: [
-        { taskId: 'a-long', submitterId: 'a', queuedAt: 10, dueAt: 10 + 3600 },
-        { taskId: 'a-short', submitterId: 'a', queuedAt: 20, dueAt: 20 + 30 },
-      ],
+      tasks: [queued('a-long', 10, 10 + 3600), queued('a-short', 20, 20 + 30)],
       accounts: [account('a', 1)],
       order: 'a-short a-long',
       held: '',
     },
     {
       name: 'a long task is not overtaken by tasks due after it',
-      tasks: [
-        { taskId: 'a-long', submitterId: 'a', queuedAt: 10, dueAt: 10 + 3600 },
-        { taskId: 'a-later', submitterId: 'a', queuedAt: 3000, dueAt: 3000 + 700 },
-      ],
+      tasks: [queued('a-long', 10, 10 + 3600), queued('a-later', 3000, 3000 + 700)],
       accounts: [account('a', 1)],
       order: 'a-long a-later',
       held: '',
     },
     {
       name: 'equal due: the older first',
-      tasks: [
-        { taskId: 'a-2', submitterId: 'a', queuedAt: 20, dueAt: 100 },
-        { taskId: 'a-1', submitterId: 'a', queuedAt: 10, dueAt: 100 },
-      ],
+      tasks: [queued('a-2', 20, 100), queued('a-1', 10, 100)],
       accounts: [account('a', 1)],
       order: 'a-1 a-2',
       held: '',
     },
     {
       name: 'without dueAt it is queuedAt (mixed)',
-      tasks: [
-        { taskId: 'a-due', submitterId: 'a', queuedAt: 10, dueAt: 50 },
-        { taskId: 'a-plain', submitterId: 'a', queuedAt: 40 },
-      ],
+      tasks: [queued('a-due', 10, 50), queued('a-plain', 40)],
       accounts: [account('a', 1)],
       order: 'a-plain a-due',
       held: '',

@@ -1,51 +1,26 @@
 import { coreEquivalents, localDensity, localityPrice } from './locality-price';
 
+/** A task's demand on the local cores: the bytes it would read locally and the core-seconds it needs. */
+const d = (bytes: number, coreS: number) => ({ bytes, coreS });
+
 describe('localityPrice', () => {
   it.each([
     { name: 'no demand', demand: [], capacity: 100, want: 0 },
-    {
-      name: 'demand fits the capacity',
-      demand: [
-        { bytes: 10, coreS: 40 },
-        { bytes: 1, coreS: 60 },
-      ],
-      capacity: 100,
-      want: 0,
-    },
+    { name: 'demand fits the capacity', demand: [d(10, 40), d(1, 60)], capacity: 100, want: 0 },
     {
       name: 'densest first: the marginal task sets the price',
-      demand: [
-        { bytes: 100, coreS: 50 },
-        { bytes: 1000, coreS: 10 },
-        { bytes: 10, coreS: 100 },
-      ],
+      demand: [d(100, 50), d(1000, 10), d(10, 100)],
       capacity: 30,
       want: 2,
     },
     {
       name: 'exactly full at a task: its density',
-      demand: [
-        { bytes: 1000, coreS: 10 },
-        { bytes: 100, coreS: 50 },
-      ],
+      demand: [d(1000, 10), d(100, 50)],
       capacity: 10,
       want: 100,
     },
-    {
-      name: 'zero-cost tasks are skipped',
-      demand: [
-        { bytes: 5, coreS: 0 },
-        { bytes: 40, coreS: 200 },
-      ],
-      capacity: 100,
-      want: 0.2,
-    },
-    {
-      name: 'no capacity at all',
-      demand: [{ bytes: 1, coreS: 1 }],
-      capacity: 0,
-      want: Number.POSITIVE_INFINITY,
-    },
+    { name: 'zero-cost tasks are skipped', demand: [d(5, 0), d(40, 200)], capacity: 100, want: 0.2 },
+    { name: 'no capacity at all', demand: [d(1, 1)], capacity: 0, want: Number.POSITIVE_INFINITY },
   ])('$name -> $want', ({ demand, capacity, want }) => {
     expect(localityPrice(demand, capacity)).toBe(want);
   });

@@ -1,7 +1,7 @@
 import { place } from './placement';
 import { mulberry32 } from './prng';
 import { SiteSnapshot, TaskRequirement } from './snapshot';
-import { BARI, FREIBURG, GB, PRAGUE, request, site, submitter, task } from './testing/fixtures';
+import { BARI, coresHeld, FREIBURG, GB, PRAGUE, request, site, submitter, task } from './testing/fixtures';
 
 const euData = (bytes: number, expectedRunS?: number): TaskRequirement =>
   task({
@@ -57,10 +57,17 @@ describe('place with the default policy', () => {
       {
         name: 'a queue at the local site sends the task away',
         sites: [
-          site('near', {
-            capacity: { maxConcurrentTasks: 20, totals: { cores: 8 } },
-            load: { running: 8, queued: 4, claimed: { cores: 16, memoryGib: 40, gpus: 0 } },
-          }),
+          site(
+            'near',
+            coresHeld({
+              cores: 8,
+              maxTasks: 20,
+              running: 8,
+              queued: 4,
+              claimed: 16,
+              claimedMemoryGib: 40,
+            }),
+          ),
           far,
         ],
         t: euData(GB, 600),
@@ -249,8 +256,7 @@ describe('ect holds a task only when no site can start it now', () => {
   // 8 cores, all held by the broker's tasks: one more core queues for 1 / (8 cores / 600 s) = 75 s.
   const busy = (id: string, extra: Partial<SiteSnapshot> = {}): SiteSnapshot =>
     site(id, {
-      capacity: { maxConcurrentTasks: 20, totals: { cores: 8 } },
-      load: { running: 8, queued: 0, claimed: { cores: 8, memoryGib: 30, gpus: 0 } },
+      ...coresHeld({ cores: 8, maxTasks: 20, running: 8, claimed: 8, claimedMemoryGib: 30 }),
       ...extra,
     });
   const now = 1_700_000_000;

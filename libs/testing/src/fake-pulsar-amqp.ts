@@ -12,6 +12,7 @@ import {
   type FakePulsarSimulator,
   type SimulationContext,
 } from './fake-pulsar-site';
+import { Gate } from './gate';
 
 /**
  * A Pulsar 0.15 server in message-queue mode on a real RabbitMQ (../shared/reference/pulsar-api.md; galaxyproject
@@ -126,10 +127,9 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
   const statusRequests: string[] = [];
   const posts: FakePulsarAmqpPost[] = [];
   const fetched: string[] = [];
-  let holding = false;
-  let releaseHeld: Array<() => void> = [];
-  let holdingStaging = false;
-  let releaseStaging: Array<() => void> = [];
+  // While a test holds them, jobs wait before they run (staging) and before they finish (held).
+  const stagingGate = new Gate();
+  const heldGate = new Gate();
   let dropping: RegExp | null = null;
   const ackRequests: string[] = [];
   const acks: string[] = [];
@@ -234,21 +234,11 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
       for (const item of Array.isArray(staging.setup) ? (staging.setup as Json[]) : []) {
         await stageIn(job, item, signal);
       }
-      if (holdingStaging) {
-        await new Promise<void>((resolve) => {
-          releaseStaging.push(resolve);
-          signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-      }
+      await stagingGate.pass(signal);
       if (signal.aborted) return;
       job.status = 'running';
       publishUpdate(fullStatus(job, job.id));
-      if (holding) {
-        await new Promise<void>((resolve) => {
-          releaseHeld.push(resolve);
-          signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-      }
+      await heldGate.pass(signal);
       if (signal.aborted) return;
       const ctx: SimulationContext = {
         signal,
@@ -364,24 +354,10 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
       aborts.get(id)?.abort();
       jobs.delete(id);
     },
-    hold: () => {
-      holding = true;
-    },
-    release: () => {
-      holding = false;
-      const held = releaseHeld;
-      releaseHeld = [];
-      held.forEach((resolve) => resolve());
-    },
-    holdStaging: () => {
-      holdingStaging = true;
-    },
-    releaseStaging: () => {
-      holdingStaging = false;
-      const held = releaseStaging;
-      releaseStaging = [];
-      held.forEach((resolve) => resolve());
-    },
+    hold: () => heldGate.close(),
+    release: () => heldGate.open(),
+    holdStaging: () => stagingGate.close(),
+    releaseStaging: () => stagingGate.open(),
     dropPosts: (pattern) => {
       dropping = pattern;
     },
@@ -402,7 +378,17 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
  * The RabbitMQ the AMQP suites use (AMQP_URL, by default the local one) and whether it answers, decided before
  * the suites are defined so that they can be skipped as a whole. Under CI a missing RabbitMQ fails the run.
  */
-export function amqpForTests(): { url: string; skipReason: string | null } {
+export function amqpForTests(): {
+  url: string;
+  skipReason: string | null;
+  /** `describe` when RabbitMQ answers, else `describe.skip`. */
+  describe: jest.Describe;
+} {
+  const found = probeAmqp();
+  return { ...found, describe: found.skipReason === null ? describe : describe.skip };
+}
+
+function probeAmqp(): { url: string; skipReason: string | null } {
   const url = process.env.AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
   let host = '127.0.0.1';
   let port = 5672;

@@ -3,6 +3,8 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { posix } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { startLoopbackServer } from './loopback-server';
+import { Gate } from './gate';
+import { interpretCommand } from './simulated-shell';
 
 /**
  * A Pulsar 0.15 server in REST mode on loopback (../shared/reference/pulsar-api.md, galaxyproject/pulsar
@@ -233,10 +235,9 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
   const aborts = new Map<string, AbortController>();
   const log: FakePulsarRequest[] = [];
   const injected: Injected[] = [];
-  let holding = false;
-  let releaseHeld: Array<() => void> = [];
-  let holdingStaging = false;
-  let releaseStaging: Array<() => void> = [];
+  // While a test holds them, jobs wait before they run (staging) and before they finish (held).
+  const stagingGate = new Gate();
+  const heldGate = new Gate();
 
   const key = (manager: string, id: string) => `${manager}\u0000${id}`;
   const jobDir = (id: string) => `${stagingRoot}/${id}`;
@@ -297,20 +298,10 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
         }
         job.files.set(`inputs/${fetched.name}`, fetched.data);
       }
-      if (holdingStaging) {
-        await new Promise<void>((resolve) => {
-          releaseStaging.push(resolve);
-          signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-      }
+      await stagingGate.pass(signal);
       if (signal.aborted) return;
       job.status = 'running';
-      if (holding) {
-        await new Promise<void>((resolve) => {
-          releaseHeld.push(resolve);
-          signal.addEventListener('abort', () => resolve(), { once: true });
-        });
-      }
+      await heldGate.pass(signal);
       await delay(stepDelayMs, undefined, { signal });
       const ctx: SimulationContext = {
         signal,
@@ -545,24 +536,10 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
     job: (id, manager = DEFAULT_MANAGER) => jobs.get(key(manager, id)),
     file: (id, dir, name, manager = DEFAULT_MANAGER) =>
       jobs.get(key(manager, id))?.files.get(`${dir}/${name}`),
-    hold: () => {
-      holding = true;
-    },
-    release: () => {
-      holding = false;
-      const held = releaseHeld;
-      releaseHeld = [];
-      held.forEach((resolve) => resolve());
-    },
-    holdStaging: () => {
-      holdingStaging = true;
-    },
-    releaseStaging: () => {
-      holdingStaging = false;
-      const held = releaseStaging;
-      releaseStaging = [];
-      held.forEach((resolve) => resolve());
-    },
+    hold: () => heldGate.close(),
+    release: () => heldGate.open(),
+    holdStaging: () => stagingGate.close(),
+    releaseStaging: () => stagingGate.open(),
   };
 }
 
@@ -618,8 +595,15 @@ export async function simulatePlan(job: FakePulsarJob, ctx: SimulationContext): 
   let code = 0;
   for (const [i, executor] of plan.executors.entries()) {
     const start = stamp();
-    const stdin = executor.stdin ? (fs.get(executor.stdin) ?? Buffer.alloc(0)) : Buffer.alloc(0);
-    const outcome = interpret(executor.command, fs, stdin);
+    const stdin = executor.stdin ? (fs.get(executor.stdin)?.toString('utf8') ?? '') : '';
+    const outcome = interpretCommand(
+      executor.command,
+      {
+        read: (path) => fs.get(path)?.toString('utf8'),
+        write: (path, content) => fs.set(path, Buffer.from(content)),
+      },
+      stdin,
+    );
     if (outcome.sleepMs > 0) await delay(outcome.sleepMs * ctx.timeScale, undefined, { signal: ctx.signal });
     if (executor.stdout) fs.set(executor.stdout, Buffer.from(outcome.stdout));
     if (executor.stderr) fs.set(executor.stderr, Buffer.from(outcome.stderr));
@@ -674,65 +658,4 @@ function globRegExp(pattern: string): RegExp {
     .map((c) => (c === '*' ? '[^/]*' : c === '?' ? '[^/]' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
     .join('');
   return new RegExp(`^${body}$`);
-}
-
-interface Outcome {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  sleepMs: number;
-}
-
-function interpret(argv: readonly string[], fs: Map<string, Buffer>, stdin: Buffer, depth = 0): Outcome {
-  const done = (exitCode: number, stdout = '', stderr = '', sleepMs = 0): Outcome => ({
-    exitCode,
-    stdout,
-    stderr,
-    sleepMs,
-  });
-  const [program = '', ...args] = argv;
-  switch (program.split('/').pop()) {
-    case 'echo':
-      return done(0, `${args.join(' ')}\n`);
-    case 'true':
-      return done(0);
-    case 'false':
-      return done(1);
-    case 'sleep': {
-      const seconds = Number(args[0]);
-      return Number.isFinite(seconds) && seconds >= 0
-        ? done(0, '', '', seconds * 1000)
-        : done(1, '', `sleep: invalid time interval '${args[0] ?? ''}'\n`);
-    }
-    case 'cat': {
-      if (args.length === 0) return done(0, stdin.toString('utf8'));
-      let stdout = '';
-      for (const path of args) {
-        const content = fs.get(path);
-        if (content === undefined) return done(1, stdout, `cat: ${path}: No such file or directory\n`);
-        stdout += content.toString('utf8');
-      }
-      return done(0, stdout);
-    }
-    case 'sh':
-    case 'bash': {
-      if (args[0] !== '-c' || args[1] === undefined || depth > 0) break;
-      // `a; b > /path; exit N`: enough shell for tests to make files and exit codes.
-      let stdout = '';
-      let stderr = '';
-      for (const statement of args[1].split(';')) {
-        const [command, target] = statement.split('>').map((s) => s.trim());
-        const words = command.split(/\s+/).filter(Boolean);
-        if (words.length === 0) continue;
-        if (words[0] === 'exit') return done(Number(words[1] ?? '0') & 0xff, stdout, stderr);
-        const step = interpret(words, fs, stdin, depth + 1);
-        if (target) fs.set(target, Buffer.from(step.stdout));
-        else stdout += step.stdout;
-        stderr += step.stderr;
-        if (step.exitCode !== 0) return done(step.exitCode, stdout, stderr);
-      }
-      return done(0, stdout, stderr);
-    }
-  }
-  return done(127, '', `${program}: command not found\n`);
 }

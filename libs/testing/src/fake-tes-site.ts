@@ -3,15 +3,14 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   TES_STATES,
+  type TaskDocument,
   type TesExecutor,
   type TesExecutorLog,
-  type TesInput,
-  type TesOutput,
-  type TesResources,
   type TesState,
   type TesTaskLog,
 } from '@constellation/tes';
 import { startLoopbackServer } from './loopback-server';
+import { interpretCommand } from './simulated-shell';
 
 /**
  * A TES 1.1 server on loopback standing in for a remote site (Funnel, TESK) in tests. It speaks the spec's
@@ -53,18 +52,11 @@ export interface FakeTesRequest {
 }
 
 /** A stored task as the FULL view shows it: the submitted fields as they came, plus what the server adds. */
-export interface FakeTesTask {
+export interface FakeTesTask extends Partial<TaskDocument> {
   id: string;
   state: TesState;
   creation_time: string;
-  name?: string;
-  description?: string;
-  inputs?: TesInput[];
-  outputs?: TesOutput[];
-  resources?: TesResources;
   executors: TesExecutor[];
-  volumes?: string[];
-  tags?: Record<string, string>;
   logs?: TesTaskLog[];
 }
 
@@ -222,8 +214,11 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
     let failed = false;
     for (const [i, executor] of task.executors.entries()) {
       const start_time = new Date().toISOString();
-      const outcome = interpret(executor.command, files, timeScale, 0);
-      await delay(Math.max(stepDelayMs, outcome.sleepMs), undefined, { signal });
+      const outcome = interpretCommand(executor.command, {
+        read: (path) => files.get(path),
+        write: (path, content) => files.set(path, content),
+      });
+      await delay(Math.max(stepDelayMs, outcome.sleepMs * timeScale), undefined, { signal });
       if (executor.stdout) files.set(executor.stdout, outcome.stdout);
       if (executor.stderr) files.set(executor.stderr, outcome.stderr);
       const entry: TesExecutorLog = {
@@ -567,65 +562,4 @@ function validateTask(body: unknown): Omit<FakeTesTask, 'id' | 'state' | 'creati
   // The spec has the server fill in the file type the client left out; FILE is its default.
   for (const file of [...(task.inputs ?? []), ...(task.outputs ?? [])]) file.type ??= 'FILE';
   return task;
-}
-
-interface Outcome {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  sleepMs: number;
-}
-
-/** The simulated container: a few commands, interpreted; everything else is "command not found". */
-function interpret(
-  argv: readonly string[],
-  files: Map<string, string>,
-  timeScale: number,
-  depth: number,
-): Outcome {
-  const done = (exitCode: number, stdout = '', stderr = '', sleepMs = 0): Outcome => ({
-    exitCode,
-    stdout,
-    stderr,
-    sleepMs,
-  });
-  const [program = '', ...args] = argv;
-  switch (program.split('/').pop()) {
-    case 'echo':
-      return done(0, `${args.join(' ')}\n`);
-    case 'true':
-      return done(0);
-    case 'false':
-      return done(1);
-    case 'sleep': {
-      const seconds = Number(args[0]);
-      if (args.length !== 1 || !Number.isFinite(seconds) || seconds < 0) {
-        return done(1, '', `sleep: invalid time interval '${args[0] ?? ''}'\n`);
-      }
-      return done(0, '', '', seconds * 1000 * timeScale);
-    }
-    case 'cat': {
-      let stdout = '';
-      for (const path of args) {
-        const content = files.get(path);
-        if (content === undefined) return done(1, stdout, `cat: ${path}: No such file or directory\n`);
-        stdout += content;
-      }
-      return done(0, stdout);
-    }
-    case 'sh':
-    case 'bash': {
-      if (args[0] !== '-c' || args[1] === undefined || depth > 0) break;
-      const words = args[1].trim().split(/\s+/).filter(Boolean);
-      if (words.length === 0) return done(0);
-      if (words[0] === 'exit') {
-        const code = Number(words[1] ?? '0');
-        return Number.isInteger(code)
-          ? done(code & 0xff)
-          : done(2, '', `${program}: exit: ${words[1]}: numeric argument required\n`);
-      }
-      return interpret(words, files, timeScale, depth + 1);
-    }
-  }
-  return done(127, '', `${program}: command not found\n`);
 }

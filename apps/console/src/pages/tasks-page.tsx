@@ -3,21 +3,12 @@ import { Link } from 'wouter';
 import { api } from '../api';
 import { Loaded, StatePill } from '../components/common';
 import { formatDate } from '../format';
+import { TES_STATES } from '../../../../libs/tes/src/tes.types';
 import type { TesTask } from '../types';
 import { useResource } from '../use-resource';
 
-const STATES = [
-  'QUEUED',
-  'INITIALIZING',
-  'RUNNING',
-  'PAUSED',
-  'COMPLETE',
-  'EXECUTOR_ERROR',
-  'SYSTEM_ERROR',
-  'CANCELING',
-  'CANCELED',
-  'PREEMPTED',
-];
+// A task the broker accepted is never UNKNOWN: every other TES state can be searched for.
+const STATES = TES_STATES.filter((state) => state !== 'UNKNOWN');
 
 interface Query {
   state: string;

@@ -8,7 +8,7 @@ import { connect } from 'amqplib';
 import type { DataSource } from 'typeorm';
 import { BrokerError, httpStatusOf } from '@constellation/common';
 import { JobFilesService, JobFilesStore } from '@constellation/job-files';
-import type { TaskDocument, TesExecutor } from '@constellation/tes';
+import type { TaskDocument } from '@constellation/tes';
 import {
   amqpForTests,
   startFakePulsarAmqp,
@@ -21,6 +21,7 @@ import { amqpJobScript, INLINE_LIMIT_BYTES } from './setup-message';
 import { prepareJob, RECORDS_LOG } from '../pulsar/job-plan';
 import { parseRecords } from '../pulsar/job-records';
 import { migratedDataSource } from '../../../../test/support/test-database';
+import { exec, newTaskId, task } from '../testing/adapter-fixtures';
 
 // The real adapter, a Pulsar stand-in and the job-files endpoint, talking through the real RabbitMQ.
 
@@ -28,22 +29,8 @@ import { migratedDataSource } from '../../../../test/support/test-database';
 jest.setTimeout(30_000);
 
 const amqp = amqpForTests();
-const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
 const SECRET = 'k'.repeat(40);
 const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
-let taskCounter = 0;
-
-function newTaskId(): string {
-  return `0197a0b2-0000-7000-8000-${String(++taskCounter).padStart(12, '0')}`;
-}
-
-function exec(command: string[], extra: Partial<TesExecutor> = {}): TesExecutor {
-  return { image: 'alpine:3', command, ...extra };
-}
-
-function task(executors: TesExecutor[], extra: Partial<TaskDocument> = {}): TaskDocument {
-  return { inputs: [], outputs: [], executors, volumes: [], tags: {}, ...extra };
-}
 
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -99,7 +86,7 @@ async function startHttp(store: JobFilesStore, files: Record<string, string>) {
   };
 }
 
-describeAmqp('PulsarAmqpSiteAdapter against RabbitMQ', () => {
+amqp.describe('PulsarAmqpSiteAdapter against RabbitMQ', () => {
   let db: DataSource;
   let store: JobFilesStore;
   let http: Awaited<ReturnType<typeof startHttp>>;

@@ -4,6 +4,7 @@ import { AdapterError, type AdapterSite } from '../site-adapter';
 import { pulsarTarget } from './pulsar-http';
 import { PROBE_JOB_ID, PulsarProber } from './pulsar-probe';
 import { PulsarRestSiteAdapter } from './pulsar-rest.adapter';
+import { pulsarRestSite } from '../testing/adapter-fixtures';
 
 // The real adapter and prober against the fake Pulsar over loopback, as a current and as an old release.
 
@@ -24,16 +25,7 @@ async function fakePulsar(options: FakePulsarSiteOptions = {}): Promise<FakePuls
 }
 
 function siteOf(fake: FakePulsarSite, extra: Partial<AdapterSite> = {}): AdapterSite {
-  return {
-    id: 'site-1',
-    slug: 'pulsar',
-    kind: 'pulsar-rest',
-    url: fake.url,
-    pulsarManager: null,
-    runtimes: ['docker'],
-    credentials: { token: TOKEN },
-    ...extra,
-  };
+  return pulsarRestSite(fake.url, TOKEN, extra);
 }
 
 const adapter = () => new PulsarRestSiteAdapter({ dispatcher: agent, timeoutMs: 2_000 });

@@ -16,6 +16,7 @@ import { deliver, DeliveryFailure } from './output-delivery';
 import { targetOf } from '../pulsar/output-targets';
 import { PulsarRestSiteAdapter, type PulsarRestSiteAdapterOptions } from './pulsar-rest.adapter';
 import { quote, quoteGlob } from '../pulsar/shell-quote';
+import { exec, newTaskId, pulsarRestSite, rejection, task } from '../testing/adapter-fixtures';
 
 // The real adapter against the fake Pulsar over loopback; destinations and input stores are real HTTP servers.
 
@@ -26,7 +27,6 @@ const TOKEN = 'pulsar-secret-token-42';
 const agent = new Agent({ keepAliveTimeout: 1_000 });
 const started: Array<{ close(): Promise<void> }> = [];
 const temps: string[] = [];
-let taskCounter = 0;
 
 afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
@@ -45,34 +45,27 @@ function adapter(options: PulsarRestSiteAdapterOptions = {}): PulsarRestSiteAdap
 }
 
 function siteOf(fake: FakePulsarSite, extra: Partial<AdapterSite> = {}): AdapterSite {
-  return {
-    id: 'site-1',
-    slug: 'pulsar',
-    kind: 'pulsar-rest',
-    url: fake.url,
-    pulsarManager: null,
-    runtimes: ['docker'],
-    credentials: { token: TOKEN },
-    ...extra,
+  return pulsarRestSite(fake.url, TOKEN, extra);
+}
+
+/** A Pulsar job's directories under `base`, the inputs, working and outputs ones made as Pulsar makes them. */
+function jobDirs(base: string) {
+  const dirs = {
+    jobId: 'j-1',
+    inputs: join(base, 'job/inputs'),
+    working: join(base, 'job/working'),
+    outputs: join(base, 'job/outputs'),
+    metadata: join(base, 'job/metadata'),
+    tools: join(base, 'job/tool_files'),
   };
+  for (const d of [dirs.inputs, dirs.working, dirs.outputs]) mkdirSync(d, { recursive: true });
+  return dirs;
 }
 
 function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'pulsar-adapter-'));
   temps.push(dir);
   return dir;
-}
-
-function newTaskId(): string {
-  return `0197a0b2-0000-7000-8000-${String(++taskCounter).padStart(12, '0')}`;
-}
-
-function exec(command: string[], extra: Partial<TesExecutor> = {}): TesExecutor {
-  return { image: 'alpine:3', command, ...extra };
-}
-
-function task(executors: TesExecutor[], extra: Partial<TaskDocument> = {}): TaskDocument {
-  return { inputs: [], outputs: [], executors, volumes: [], tags: {}, ...extra };
 }
 
 interface Received {
@@ -119,16 +112,6 @@ async function sink(status = 201, serve?: Record<string, string>) {
   };
   started.push(handle);
   return handle;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AdapterError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AdapterError) return err;
-    throw new Error(`rejected with something other than an AdapterError: ${String(err)}`);
-  }
-  throw new Error('expected a rejection, but the call resolved');
 }
 
 async function statusOf(
@@ -835,15 +818,7 @@ describe('job script', () => {
       `#!/bin/bash\necho "$*" >> ${quote(log)}\nif [ "$1" = run ]; then exec sleep 30; fi\n`,
       { mode: 0o755 },
     );
-    const dirs = {
-      jobId: 'j-1',
-      inputs: join(base, 'job/inputs'),
-      working: join(base, 'job/working'),
-      outputs: join(base, 'job/outputs'),
-      metadata: join(base, 'job/metadata'),
-      tools: join(base, 'job/tool_files'),
-    };
-    for (const d of [dirs.inputs, dirs.working, dirs.outputs]) mkdirSync(d, { recursive: true });
+    const dirs = jobDirs(base);
     const prepared = prepareJob(
       { taskId: 't', attempt: 1, tes: task([exec(['true'])]) },
       { runtimes: ['docker'] },
@@ -891,15 +866,7 @@ describe('job script', () => {
         `printf '%s %s\\n' "\${args[$i]}" "$SINGULARITY_CACHEDIR" >> ${quote(log)}\n`,
       { mode: 0o755 },
     );
-    const dirs = {
-      jobId: 'j-1',
-      inputs: join(base, 'job/inputs'),
-      working: join(base, 'job/working'),
-      outputs: join(base, 'job/outputs'),
-      metadata: join(base, 'job/metadata'),
-      tools: join(base, 'job/tool_files'),
-    };
-    for (const d of [dirs.inputs, dirs.working, dirs.outputs]) mkdirSync(d, { recursive: true });
+    const dirs = jobDirs(base);
     const prepared = prepareJob(
       {
         taskId: 't',
@@ -945,15 +912,7 @@ describe('job script', () => {
   it('runs executors in bash with the none runtime: records, streams, env, workdir, stdin, ignore_error, outputs', () => {
     const base = tempDir();
     const c = join(base, 'container');
-    const dirs = {
-      jobId: 'j-1',
-      inputs: join(base, 'job/inputs'),
-      working: join(base, 'job/working'),
-      outputs: join(base, 'job/outputs'),
-      metadata: join(base, 'job/metadata'),
-      tools: join(base, 'job/tool_files'),
-    };
-    for (const d of [dirs.inputs, dirs.working, dirs.outputs]) mkdirSync(d, { recursive: true });
+    const dirs = jobDirs(base);
     const hostile = `$(touch ${base}/pwned)'; touch ${base}/pwned2; '`;
     const runScript = (executors: TesExecutor[], outputs: TaskDocument['outputs'] = []) => {
       rmSync(dirs.outputs, { recursive: true, force: true });

@@ -8,14 +8,15 @@ import {
   TASK_TAG,
   type AdapterSite,
   type RemoteStatus,
+  type SubmitJob,
 } from '../site-adapter';
+import { newTaskId, rejection } from '../testing/adapter-fixtures';
 import { TesSiteAdapter, type TesSiteAdapterOptions } from './tes.adapter';
 
 // The real adapter against the real fake TES server over loopback: no HTTP mocks.
 
 const agent = new Agent({ keepAliveTimeout: 1_000 });
 const started: FakeTesSite[] = [];
-let taskCounter = 0;
 
 afterEach(async () => {
   await Promise.all(started.splice(0).map((site) => site.close()));
@@ -36,10 +37,6 @@ function siteAt(url: string, credentials: AdapterSite['credentials'] = null, id 
   return { id, slug: 'fake', kind: 'tes', url, pulsarManager: null, runtimes: [], credentials };
 }
 
-function newTaskId(): string {
-  return `task-${++taskCounter}`;
-}
-
 function exec(...command: string[]): TesExecutor {
   return { image: 'alpine:3', command };
 }
@@ -48,14 +45,18 @@ function documentOf(executors: TesExecutor[], extra: Partial<TaskDocument> = {})
   return { inputs: [], outputs: [], executors, volumes: [], tags: {}, ...extra };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AdapterError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof AdapterError) return err;
-    throw new Error(`rejected with something other than an AdapterError: ${String(err)}`);
-  }
-  throw new Error('expected a rejection, but the call resolved');
+/** A first attempt of a new task running `executors` (by default one that succeeds). */
+function jobOf(executors: TesExecutor[] = [exec('true')], extra: Partial<TaskDocument> = {}): SubmitJob {
+  return { taskId: newTaskId(), attempt: 1, tes: documentOf(executors, extra) };
+}
+
+/** A fresh fake site, an adapter and one task submitted to it through the site's root URL. */
+async function submittedTo(options: FakeTesSiteOptions, job: SubmitJob = jobOf()) {
+  const fake = await fakeSite(options);
+  const tes = adapter();
+  const site = siteAt(fake.url);
+  const ref = await tes.submit(site, job);
+  return { fake, tes, site, ref };
 }
 
 async function statusOf(tes: TesSiteAdapter, site: AdapterSite, ref: string): Promise<RemoteStatus> {
@@ -95,11 +96,7 @@ describe('TesSiteAdapter', () => {
       const fake = await fakeSite();
       const tes = adapter();
       const site = siteAt(`${fake.url}/`);
-      const ref = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('true')]),
-      });
+      const ref = await tes.submit(site, jobOf());
       await statusOf(tes, site, ref);
       expect(serviceInfoCalls(fake)).toEqual(['/ga4gh/tes/v1/service-info']);
       expect(fake.requests().find((r) => r.method === 'POST')?.path).toBe('/ga4gh/tes/v1/tasks');
@@ -110,11 +107,7 @@ describe('TesSiteAdapter', () => {
       const tes = adapter();
       const site = siteAt(fake.url);
       expect((await tes.probe(site)).ok).toBe(true);
-      const ref = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('true')]),
-      });
+      const ref = await tes.submit(site, jobOf());
       expect(fake.task(ref)?.executors).toEqual([exec('true')]);
       expect(serviceInfoCalls(fake)).toEqual(['/ga4gh/tes/v1/service-info', '/v1/service-info']);
       expect(fake.requests().find((r) => r.method === 'POST')?.path).toBe('/v1/tasks');
@@ -123,11 +116,7 @@ describe('TesSiteAdapter', () => {
     it('uses a URL that already names the API without looking for it', async () => {
       const fake = await fakeSite({ basePath: '/v1' });
       const tes = adapter();
-      await tes.submit(siteAt(fake.apiUrl), {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('true')]),
-      });
+      await tes.submit(siteAt(fake.apiUrl), jobOf());
       expect(serviceInfoCalls(fake)).toEqual([]);
       expect(fake.requests().map((r) => `${r.method} ${r.path}`)).toEqual([
         'GET /v1/tasks',
@@ -290,7 +279,7 @@ describe('TesSiteAdapter', () => {
     it('says a create may have made a copy when its answer never came, and not when it never left', async () => {
       const fake = await fakeSite();
       fake.slowCreates(500);
-      const job = { taskId: newTaskId(), attempt: 1, tes: documentOf([exec('true')]) };
+      const job = jobOf();
       const late = await rejection(adapter({ timeoutMs: 200 }).submit(siteAt(fake.url), job));
       expect(late.kind).toBe('unreachable');
       expect(late.inDoubt).toBe(true);
@@ -313,7 +302,7 @@ describe('TesSiteAdapter', () => {
     it('returns the existing task when the same attempt is submitted again', async () => {
       const fake = await fakeSite();
       const tes = adapter();
-      const job = { taskId: newTaskId(), attempt: 1, tes: documentOf([exec('true')]) };
+      const job = jobOf();
       const first = await tes.submit(siteAt(fake.url), job);
       const second = await tes.submit(siteAt(fake.url), job);
       expect(second).toBe(first);
@@ -328,7 +317,7 @@ describe('TesSiteAdapter', () => {
       const fake = await fakeSite({ hold: true });
       const tes = adapter();
       const site = siteAt(fake.url);
-      const job = { taskId: newTaskId(), attempt: 1, tes: documentOf([exec('true')]) };
+      const job = jobOf();
       const first = await tes.submit(site, job);
       await tes.cancel(site, first);
       const second = await tes.submit(site, job);
@@ -339,13 +328,7 @@ describe('TesSiteAdapter', () => {
     it('maps a refused submission to rejected with the site’s message', async () => {
       const fake = await fakeSite();
       fake.mode = 'reject-submissions';
-      const err = await rejection(
-        adapter().submit(siteAt(fake.url), {
-          taskId: newTaskId(),
-          attempt: 1,
-          tes: documentOf([exec('true')]),
-        }),
-      );
+      const err = await rejection(adapter().submit(siteAt(fake.url), jobOf()));
       expect(err.kind).toBe('rejected');
       expect(err.message).toBe(
         'POST /ga4gh/tes/v1/tasks: HTTP 400: this site does not accept new tasks right now',
@@ -363,13 +346,7 @@ describe('TesSiteAdapter', () => {
     ])('reports a created-task answer with $name as a protocol error', async ({ body, want }) => {
       const fake = await fakeSite();
       fake.failNext(200, 1, { method: 'POST', path: '/tasks', body });
-      const err = await rejection(
-        adapter().submit(siteAt(fake.url), {
-          taskId: newTaskId(),
-          attempt: 1,
-          tes: documentOf([exec('true')]),
-        }),
-      );
+      const err = await rejection(adapter().submit(siteAt(fake.url), jobOf()));
       expect(err.kind).toBe('protocol_error');
       expect(err.message).toMatch(want);
     });
@@ -378,7 +355,7 @@ describe('TesSiteAdapter', () => {
       const fake = await fakeSite();
       const tes = adapter();
       const site = siteAt(fake.url);
-      const job = { taskId: newTaskId(), attempt: 1, tes: documentOf([exec('true')]) };
+      const job = jobOf();
       fake.mode = 'http500';
       expect(await rejection(tes.submit(site, job))).toMatchObject({ kind: 'unreachable' });
       fake.mode = 'ok';
@@ -472,16 +449,12 @@ describe('TesSiteAdapter', () => {
 
   describe('status', () => {
     it('follows a task from QUEUED to COMPLETE with its executor logs and outputs', async () => {
-      const fake = await fakeSite({ hold: true });
-      const tes = adapter();
-      const site = siteAt(fake.url);
-      const ref = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([{ ...exec('echo', 'hello', 'world'), stdout: '/out/greeting' }], {
+      const { fake, tes, site, ref } = await submittedTo(
+        { hold: true },
+        jobOf([{ ...exec('echo', 'hello', 'world'), stdout: '/out/greeting' }], {
           outputs: [{ url: 's3://bucket/greeting', path: '/out/greeting', type: 'FILE' }],
         }),
-      });
+      );
       expect(await statusOf(tes, site, ref)).toEqual({
         state: 'QUEUED',
         executorLogs: [],
@@ -513,32 +486,24 @@ describe('TesSiteAdapter', () => {
       { name: 'a failing executor stops the task', ignore: false, state: 'EXECUTOR_ERROR', codes: [1] },
       { name: 'ignore_error runs the next executor', ignore: true, state: 'COMPLETE', codes: [1, 0] },
     ])('$name', async ({ ignore, state, codes }) => {
-      const fake = await fakeSite();
-      const tes = adapter();
-      const site = siteAt(fake.url);
-      const ref = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([{ ...exec('false'), ignore_error: ignore }, exec('echo', 'after')]),
-      });
+      const { tes, site, ref } = await submittedTo(
+        {},
+        jobOf([{ ...exec('false'), ignore_error: ignore }, exec('echo', 'after')]),
+      );
       const done = await waitForState(tes, site, ref, ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR']);
       expect(done.state).toBe(state);
       expect(done.executorLogs.map((l) => l.exit_code)).toEqual(codes);
     });
 
     it('reports the exit codes and stderr of shell exits and missing commands', async () => {
-      const fake = await fakeSite();
-      const tes = adapter();
-      const site = siteAt(fake.url);
-      const ref = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([
+      const { tes, site, ref } = await submittedTo(
+        {},
+        jobOf([
           { ...exec('sh', '-c', 'exit 3'), ignore_error: true },
           { ...exec('cat', '/in/missing'), ignore_error: true },
           exec('samtools', 'view'),
         ]),
-      });
+      );
       const done = await waitForState(tes, site, ref, ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR']);
       expect(done.state).toBe('EXECUTOR_ERROR');
       expect(done.executorLogs.map((l) => [l.exit_code, l.stderr])).toEqual([
@@ -549,14 +514,10 @@ describe('TesSiteAdapter', () => {
     });
 
     it('keeps only the last STREAM_TAIL_BYTES of stdout, cut on a character boundary', async () => {
-      const fake = await fakeSite();
-      const tes = adapter();
-      const site = siteAt(fake.url);
-      const ref = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('echo', `${'é'.repeat(40_000)}ENDS`)]),
-      });
+      const { fake, tes, site, ref } = await submittedTo(
+        {},
+        jobOf([exec('echo', `${'é'.repeat(40_000)}ENDS`)]),
+      );
       const done = await waitForState(tes, site, ref, ['COMPLETE']);
       const stdout = done.executorLogs[0].stdout ?? '';
       expect(fake.task(ref)?.logs?.[0].logs[0].stdout).toHaveLength(40_005);
@@ -571,16 +532,8 @@ describe('TesSiteAdapter', () => {
       const fake = await fakeSite();
       const tes = adapter();
       const site = siteAt(fake.url);
-      const kept = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('true')]),
-      });
-      const lost = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('true')]),
-      });
+      const kept = await tes.submit(site, jobOf());
+      const lost = await tes.submit(site, jobOf());
       fake.forget(lost);
       const result = await tes.status(site, [kept, lost]);
       expect(result.size).toBe(2);
@@ -590,14 +543,7 @@ describe('TesSiteAdapter', () => {
     });
 
     it('rejects the whole call as unreachable when the site is down or failing', async () => {
-      const fake = await fakeSite();
-      const tes = adapter();
-      const site = siteAt(fake.url);
-      const ref = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('true')]),
-      });
+      const { fake, tes, site, ref } = await submittedTo({});
       fake.mode = 'http500';
       const refs = [ref, ...Array.from({ length: 29 }, (_, i) => `missing-${i}`)];
       const before = fake.requests().length;
@@ -615,12 +561,8 @@ describe('TesSiteAdapter', () => {
       const fake = await fakeSite();
       const tes = adapter();
       const site = siteAt(fake.url);
-      const ok = await tes.submit(site, { taskId: newTaskId(), attempt: 1, tes: documentOf([exec('true')]) });
-      const flaky = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('true')]),
-      });
+      const ok = await tes.submit(site, jobOf());
+      const flaky = await tes.submit(site, jobOf());
       fake.failNext(503, 1, { path: flaky });
       const result = await tes.status(site, [ok, flaky]);
       expect(result.get(ok)).not.toBeInstanceOf(AdapterError);
@@ -722,14 +664,7 @@ describe('TesSiteAdapter', () => {
 
   describe('cancel and cleanup', () => {
     it('cancels a running task, and counts a task the site no longer knows as cancelled', async () => {
-      const fake = await fakeSite();
-      const tes = adapter();
-      const site = siteAt(fake.url);
-      const ref = await tes.submit(site, {
-        taskId: newTaskId(),
-        attempt: 1,
-        tes: documentOf([exec('sleep', '100')]),
-      });
+      const { fake, tes, site, ref } = await submittedTo({}, jobOf([exec('sleep', '100')]));
       await waitForState(tes, site, ref, ['RUNNING']);
       await tes.cancel(site, ref);
       expect(fake.requests().at(-1)).toMatchObject({

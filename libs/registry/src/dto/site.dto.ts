@@ -345,7 +345,7 @@ export class SiteViewDto {
   slug!: string;
   @ApiProperty()
   display_name!: string;
-  @ApiProperty()
+  @ApiProperty({ description: 'ISO 3166-1 alpha-2' })
   country!: string;
   @ApiProperty({ type: Number, nullable: true })
   latitude!: number | null;

@@ -2,7 +2,7 @@ import { place } from '../placement';
 import { PolicyName } from '../policy';
 import { mulberry32 } from '../prng';
 import { SiteSnapshot, TaskRequirement } from '../snapshot';
-import { BARI, FREIBURG, GB, PRAGUE, request, site, task } from '../testing/fixtures';
+import { BARI, coresHeld, FREIBURG, GB, PRAGUE, request, site, task } from '../testing/fixtures';
 import { tpvBrokerScore } from './tpv-broker.policy';
 
 const euData = (bytes: number): TaskRequirement =>
@@ -88,14 +88,8 @@ describe('least-loaded', () => {
     {
       name: 'cores held, when totals are known',
       sites: [
-        site('a', {
-          capacity: { maxConcurrentTasks: 10, totals: { cores: 16 } },
-          load: { running: 1, queued: 0, claimed: { cores: 12, memoryGib: 1, gpus: 0 } },
-        }),
-        site('b', {
-          capacity: { maxConcurrentTasks: 10, totals: { cores: 64 } },
-          load: { running: 4, queued: 0, claimed: { cores: 16, memoryGib: 1, gpus: 0 } },
-        }),
+        site('a', coresHeld({ cores: 16, running: 1, claimed: 12, claimedMemoryGib: 1 })),
+        site('b', coresHeld({ cores: 64, running: 4, claimed: 16, claimedMemoryGib: 1 })),
       ],
       want: 'b',
     },
@@ -200,13 +194,11 @@ describe('tpv-broker', () => {
       sites: [
         withStats('near', 0, 0, {
           ...FREIBURG,
-          capacity: { maxConcurrentTasks: 10, totals: { cores: 8, memoryGib: 64 } },
-          load: { running: 0, queued: 0, claimed: { cores: 6, memoryGib: 8, gpus: 0 } },
+          ...coresHeld({ cores: 8, memoryGib: 64, claimed: 6, claimedMemoryGib: 8 }),
         }),
         withStats('far', 5, 5, {
           ...BARI,
-          capacity: { maxConcurrentTasks: 10, totals: { cores: 64, memoryGib: 256 } },
-          load: { running: 5, queued: 0, claimed: { cores: 20, memoryGib: 8, gpus: 0 } },
+          ...coresHeld({ cores: 64, memoryGib: 256, running: 5, claimed: 20, claimedMemoryGib: 8 }),
         }),
       ],
       want: 'far',
@@ -216,13 +208,11 @@ describe('tpv-broker', () => {
       sites: [
         withStats('near', 0, 0, {
           ...FREIBURG,
-          capacity: { maxConcurrentTasks: 10, totals: { cores: 4, memoryGib: 64 } },
-          load: { running: 1, queued: 1, claimed: { cores: 2, memoryGib: 8, gpus: 0 } },
+          ...coresHeld({ cores: 4, memoryGib: 64, running: 1, queued: 1, claimed: 2, claimedMemoryGib: 8 }),
         }),
         withStats('far', 0, 0, {
           ...BARI,
-          capacity: { maxConcurrentTasks: 10, totals: { cores: 4, memoryGib: 64 } },
-          load: { running: 1, queued: 1, claimed: { cores: 2, memoryGib: 8, gpus: 0 } },
+          ...coresHeld({ cores: 4, memoryGib: 64, running: 1, queued: 1, claimed: 2, claimedMemoryGib: 8 }),
         }),
       ],
       want: 'near',
@@ -260,8 +250,7 @@ describe('ect: locality price on scarce local capacity', () => {
   const far = site('far', {
     ...PRAGUE,
     country: 'CZ',
-    capacity: { maxConcurrentTasks: 64, totals: { cores: 64, memoryGib: 256 } },
-    load: { running: 0, queued: 0, claimed: { cores: 0, memoryGib: 0, gpus: 0 } },
+    ...coresHeld({ cores: 64, memoryGib: 256, maxTasks: 64, claimed: 0, claimedMemoryGib: 0 }),
     performance: { speedFactor: 1.3 },
   });
   const euTask = (bytes: number, waitedS: number, cpuCores = 1): TaskRequirement => ({

@@ -54,3 +54,29 @@ export function request(
 }
 
 export const GB = 1e9;
+
+/**
+ * The capacity and load of a site that publishes its cores (and memory, when given): `claimed` cores and
+ * `claimedMemoryGib` are held by the broker's `running` + `queued` tasks there, `maxTasks` at most.
+ */
+export function coresHeld(c: {
+  cores: number;
+  memoryGib?: number;
+  maxTasks?: number;
+  running?: number;
+  queued?: number;
+  claimed: number;
+  claimedMemoryGib: number;
+}): Pick<SiteSnapshot, 'capacity' | 'load'> {
+  return {
+    capacity: {
+      maxConcurrentTasks: c.maxTasks ?? 10,
+      totals: c.memoryGib === undefined ? { cores: c.cores } : { cores: c.cores, memoryGib: c.memoryGib },
+    },
+    load: {
+      running: c.running ?? 0,
+      queued: c.queued ?? 0,
+      claimed: { cores: c.claimed, memoryGib: c.claimedMemoryGib, gpus: 0 },
+    },
+  };
+}
