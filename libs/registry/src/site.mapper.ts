@@ -1,7 +1,7 @@
 import { SiteEntity } from './site.entity';
 import { SiteEventEntity } from './site-event.entity';
 import { SiteDescription } from './site-document';
-import { AdminState, Health, Runtime, SiteEventKind, SiteKind } from './registry.types';
+import { AdminState, Health, Runtime, SelfTestResult, SiteEventKind, SiteKind } from './registry.types';
 
 /** A site as every API caller sees it. Credentials never appear: only whether the site has some. */
 export interface SiteView {
@@ -57,6 +57,7 @@ export interface SiteView {
     updated_at: string | null;
   };
   speed_factor: number;
+  last_self_test: SelfTestResult | null;
   created_at: string;
   updated_at: string;
 }
@@ -128,6 +129,7 @@ export function toSiteView(s: SiteEntity): SiteView {
       updated_at: iso(s.loadUpdatedAt),
     },
     speed_factor: s.speedFactor,
+    last_self_test: s.lastSelfTest,
     created_at: s.createdAt.toISOString(),
     updated_at: s.updatedAt.toISOString(),
   };
