@@ -9,6 +9,7 @@ import {
   uniqueManager,
   type FakePulsarSimulator,
 } from '@constellation/testing';
+import { SelfTestFiles } from '../libs/dispatch/src/self-test/self-test-files';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
@@ -265,6 +266,50 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
       expect(missing.status).toBe(404);
       expect(missing.body.code).toBe('SITE_NOT_FOUND');
       expect((await selfTest(slug, admin)).ok).toBe(true);
+    });
+  });
+
+  describe('the one-time test files', () => {
+    it('serves an offered input and takes an output at their tokens only, within the size limit', async () => {
+      const slug = await register(siteDocument({ kind: 'tes', url: 'http://127.0.0.1:1' }));
+      const { body: site } = await request(t.url)
+        .get(`/api/v1/sites/${slug}`)
+        .set('Authorization', admin.bearer);
+      const files = t.app.get(SelfTestFiles);
+      const input = await files.offerInput(site.id, Buffer.from('fetched abc\n'), 'fetched.txt', 60_000);
+      const output = await files.expectOutput(site.id, 'result.txt', 60_000);
+      const path = (url: string) => new URL(url).pathname;
+      expect(input.url.startsWith(`${forwarder.url}/api/v1/self-test-files/`)).toBe(true);
+
+      // No token is asked of the site: the URL is the credential.
+      const got = await request(t.url).get(path(input.url)).expect(200);
+      expect(got.text).toBe('fetched abc\n');
+      expect((await files.state(input.token)).touched).toBe(true);
+      const unknown = await request(t.url).get('/api/v1/self-test-files/not-a-token/fetched.txt').expect(404);
+      expect(unknown.body).toMatchObject({
+        code: 'NOT_FOUND',
+        message: 'no such self-test file: the test is over or the URL is wrong',
+      });
+      // An output token serves nothing; an input token takes nothing.
+      await request(t.url).get(path(output.url)).expect(404);
+      await request(t.url).put(path(input.url)).set('content-type', 'text/plain').send('x').expect(404);
+
+      const tooBig = await request(t.url)
+        .put(path(output.url))
+        .set('content-type', 'application/octet-stream')
+        .send(Buffer.alloc(64 * 1024 + 1, 'a'));
+      expect(tooBig.status).toBe(413);
+      expect(tooBig.body.message).toBe('a self-test output is at most 65536 bytes');
+      expect((await files.state(output.token)).content).toBeNull();
+      await request(t.url)
+        .put(path(output.url))
+        .set('content-type', 'application/octet-stream')
+        .send(Buffer.from('result\n'))
+        .expect(204);
+      expect((await files.state(output.token)).content?.toString()).toBe('result\n');
+
+      await files.remove([input.token, output.token]);
+      await request(t.url).get(path(input.url)).expect(404);
     });
   });
 

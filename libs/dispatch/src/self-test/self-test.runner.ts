@@ -141,7 +141,7 @@ export class SelfTestRunner {
         adapter,
         run.site,
         run.label,
-        run.runtime === 'none' ? 'the host' : image,
+        run.runtime === 'none' ? 'on the host' : `image ${image}`,
         image,
         tokens,
         submitted,
@@ -215,7 +215,7 @@ export class SelfTestRunner {
         throw new StepFailure(describeFailure(site, err));
       });
       submitted.push({ site, ref: r });
-      return { detail: `the site took job ${r} (image ${where})`, value: r };
+      return { detail: `the site took job ${r} (${where})`, value: r };
     });
     const dependents = RUN_STEPS.slice(1).map((name) => `${name}${label}`);
     if (ref === undefined) return this.skipAll(log, `submit${label}`, dependents);
@@ -239,7 +239,7 @@ export class SelfTestRunner {
       state === 'COMPLETE'
         ? `COMPLETE after ${Math.round(final.waitedMs)} ms`
         : state === undefined
-          ? `no final state within ${this.config.selfTestRunSeconds} s (CONSTELLATION_SELF_TEST_RUN_SECONDS): ${final.problem}; check the site's queue and that it can run ${where}`
+          ? `no final state within ${this.config.selfTestRunSeconds} s (CONSTELLATION_SELF_TEST_RUN_SECONDS): ${final.problem}; check the site's queue and that it can run the job (${where})`
           : `the job ended ${state}: ${whyFailed(final.status)}`,
       final.waitedMs,
     );

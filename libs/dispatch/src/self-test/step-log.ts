@@ -1,5 +1,9 @@
 import type { SelfTestStep } from '@constellation/registry';
 
+function spell(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
+}
+
 /** A step's own failure: its words are the detail the provider reads. */
 export class StepFailure extends Error {}
 
@@ -23,8 +27,7 @@ export class StepLog {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () =>
-          reject(new StepFailure(`no answer within ${Math.round(timeoutMs / 1000)} s (the step's timeout)`)),
+        () => reject(new StepFailure(`no answer within ${spell(timeoutMs)} (the step's timeout)`)),
         timeoutMs,
       );
     });
