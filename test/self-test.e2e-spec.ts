@@ -241,6 +241,8 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
       expect(step.detail).toContain('the output never reached');
       expect(step.detail).toContain('the site did not upload it');
       expect(step.detail).toContain('HTTP 403 from the outbound proxy');
+      // The site quoted the upload URL; its one-time token is not kept in the stored result.
+      expect(step.detail).toContain('/api/v1/self-test-files/<one-time token>/result.txt: HTTP 403');
       expect(result.steps.find((s) => s.name === 'stdout and exit code')?.ok).toBe(true);
     });
 

@@ -97,7 +97,8 @@ export class SelfTestRunner {
       ok: log.passed(),
       started_at: startedAt.toISOString(),
       finished_at: new Date().toISOString(),
-      steps: log.steps,
+      // Sites quote the URLs they failed on; the result is kept and shown to every reader of the site.
+      steps: log.steps.map((step) => ({ ...step, detail: redactTokens(step.detail, tokens) })),
     };
   }
 
@@ -353,6 +354,10 @@ export class SelfTestRunner {
 
 /** The steps of one run, in order; each depends on the one before. */
 const RUN_STEPS = ['submit', 'fetch the input', 'run', 'stdout and exit code', 'deliver the output'];
+
+function redactTokens(text: string, tokens: readonly string[]): string {
+  return tokens.reduce((out, token) => out.split(token).join('<one-time token>'), text);
+}
 
 function cleanedUp(adapter: SiteAdapter, jobs: number): string {
   if (jobs === 0) return 'nothing was left at the site';
