@@ -14,6 +14,7 @@ import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
 import { startTestApp, TestApp } from './support/test-app';
+import { waitFor } from './support/wait-for';
 
 jest.setTimeout(120_000);
 
@@ -244,6 +245,32 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
       // The site quoted the upload URL; its one-time token is not kept in the stored result.
       expect(step.detail).toContain('/api/v1/self-test-files/<one-time token>/result.txt: HTTP 403');
       expect(result.steps.find((s) => s.name === 'stdout and exit code')?.ok).toBe(true);
+    });
+
+    it('runs one self-test of a site at a time: a second one meanwhile is a 409', async () => {
+      const fake = await tesSite({ hold: true });
+      const slug = await register(
+        siteDocument({ kind: 'tes', url: fake.url, credentials: { token: 'tes-token' } }),
+      );
+      const first = request(t.url)
+        .post(`/api/v1/sites/${slug}/test`)
+        .set('Authorization', provider.bearer)
+        .then((r) => r);
+      await waitFor('the first test job at the site', async () =>
+        fake.tasks().length > 0 ? true : undefined,
+      );
+      const second = await request(t.url)
+        .post(`/api/v1/sites/${slug}/test`)
+        .set('Authorization', admin.bearer);
+      expect(second.status).toBe(409);
+      expect(second.body).toMatchObject({
+        code: 'CONFLICT',
+        message: `a self-test of site ${slug} is already running; its result will be the site's last_self_test`,
+      });
+      fake.release();
+      expect((await first).body.ok).toBe(true);
+      // The lock went with the first run.
+      expect((await selfTest(slug)).ok).toBe(true);
     });
 
     it('is for the owner or an admin only, and answers 404 for an unknown site', async () => {

@@ -1,5 +1,13 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBasicAuth, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBasicAuth,
+  ApiConflictResponse,
+  ApiBearerAuth,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AuthenticatedPrincipal, CurrentPrincipal, Roles } from '@constellation/auth';
 import { SelfTestResultDto, type SelfTestResult } from '@constellation/registry';
 import { SelfTestService } from './self-test.service';
@@ -25,6 +33,7 @@ export class SelfTestController {
   })
   @ApiParam({ name: 'ref', description: 'Site id (UUID) or slug' })
   @ApiOkResponse({ type: SelfTestResultDto })
+  @ApiConflictResponse({ description: 'A self-test of this site is already running' })
   test(
     @CurrentPrincipal() caller: AuthenticatedPrincipal,
     @Param('ref') ref: string,
