@@ -10,6 +10,7 @@ import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
 import { SiteSchemes1764000950000 } from './1764000950000-SiteSchemes';
 import { TaskDelivery1765000200000 } from './1765000200000-TaskDelivery';
 import { JobFilesInDatabase1765000201000 } from './1765000201000-JobFilesInDatabase';
+import { SiteSelfTest1765000400000 } from './1765000400000-SiteSelfTest';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -24,4 +25,5 @@ export const MIGRATIONS: MigrationList = [
   SiteSchemes1764000950000,
   TaskDelivery1765000200000,
   JobFilesInDatabase1765000201000,
+  SiteSelfTest1765000400000,
 ];

@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
+import { startFakeTesSite, type FakeTesSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
+import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
 import { startTestApp, TestApp } from './support/test-app';
 import { TS_NODE_ARGS, tsNodeEnv } from './support/broker-process';
 import { registerSite } from './support/dispatch-suite';
@@ -13,10 +15,18 @@ const ROOT = path.resolve(__dirname, '..');
 
 /** Runs apps/broker/src/cli.ts (ts-node) on the run's database, as `npm run cli -- ...` does. */
 function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return cliWith({}, ...args);
+}
+
+/** The same, with these environment variables on top of the run's. */
+function cliWith(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...TS_NODE_ARGS, 'apps/broker/src/cli.ts', ...args], {
       cwd: ROOT,
-      env: tsNodeEnv({ ...process.env, LOG_LEVEL: 'silent' }),
+      env: tsNodeEnv({ ...process.env, LOG_LEVEL: 'silent', ...env }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -117,4 +127,79 @@ describe('operator CLI: site commands', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('nowhere');
   }, 60_000);
+});
+
+describe('operator CLI: site test', () => {
+  let t: TestApp;
+  let provider: TestPrincipal;
+  let admin: TestPrincipal;
+  let fake: FakeTesSite;
+  let forwarder: TcpForwarder;
+
+  beforeAll(async () => {
+    // The broker's public URL, where the site fetches the test file, whichever process runs the test.
+    forwarder = await startTcpForwarder();
+    t = await startTestApp({ CONSTELLATION_PROBE_SECONDS: '0', CONSTELLATION_PUBLIC_URL: forwarder.url });
+    forwarder.pointAt(t.url);
+    provider = await createPrincipal(t, 'provider');
+    admin = await createPrincipal(t, 'admin');
+    fake = await startFakeTesSite({ transfers: true, requireToken: 'tes-token', stepDelayMs: 10 });
+  });
+  afterAll(async () => {
+    await fake?.close();
+    await t?.close();
+    await forwarder?.close();
+  });
+
+  const register = async (token: string): Promise<string> =>
+    (
+      await request(t.url)
+        .post('/api/v1/sites')
+        .set('Authorization', provider.bearer)
+        .send(siteDocument({ kind: 'tes', url: fake.url, credentials: { token } }))
+        .expect(201)
+    ).body.slug;
+
+  it('runs the self-test on the database, prints the steps as a table and exits 0 when all passed', async () => {
+    const slug = await register('tes-token');
+    // The site fetches the test file from the running broker, whose URL the CLI must know.
+    const r = await cliWith({ CONSTELLATION_PUBLIC_URL: forwarder.url }, 'site', 'test', slug);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe(`self-test of site ${slug}: passed`);
+    expect(lines[3]).toMatch(/^STEP\s+RESULT\s+TIME\s+DETAIL$/);
+    expect(lines[4]).toMatch(/^reach the site\s+ok\s+\d+ ms\s+the site answered in/);
+    expect(lines.filter((l) => /\s(ok|FAILED|skipped)\s/.test(l))).toHaveLength(9);
+    const site = await request(t.url).get(`/api/v1/sites/${slug}`).set('Authorization', admin.bearer);
+    expect(site.body.last_self_test.ok).toBe(true);
+    const shown = json<{ last_self_test: { ok: boolean } }>((await cli('site', 'show', slug)).stdout);
+    expect(shown.last_self_test.ok).toBe(true);
+  }, 120_000);
+
+  it('exits 1 when a step failed, naming it and what to fix', async () => {
+    const slug = await register('wrong');
+    const r = await cliWith({ CONSTELLATION_PUBLIC_URL: forwarder.url }, 'site', 'test', slug);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`self-test of site ${slug}: FAILED`);
+    expect(r.stdout).toMatch(
+      /authenticate\s+FAILED\s+\d+ ms\s+the TES site answered 401: check the token in credentials/,
+    );
+    expect(r.stdout).toMatch(/submit\s+skipped\s+0 ms\s+skipped: authenticate failed/);
+    const asJson = await cliWith({ CONSTELLATION_PUBLIC_URL: forwarder.url }, 'site', 'test', slug, '--json');
+    expect(asJson.code).toBe(1);
+    expect(json<{ ok: boolean }>(asJson.stdout).ok).toBe(false);
+  }, 120_000);
+
+  it('asks a remote broker through its API with --url and --token', async () => {
+    const slug = await register('tes-token');
+    const r = await cliWith({}, 'site', 'test', slug, '--url', t.url, '--token', provider.token);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(`self-test of site ${slug}: passed`);
+    const stranger = await createPrincipal(t, 'provider');
+    const refused = await cliWith({}, 'site', 'test', slug, '--url', t.url, '--token', stranger.token);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`FORBIDDEN: only the owner of site ${slug} or an admin may test it`);
+  }, 120_000);
 });

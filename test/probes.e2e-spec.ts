@@ -46,10 +46,16 @@ describe('health probes and observed load', () => {
   const site = async () =>
     (await request(t.url).get(`/api/v1/sites/${siteId}`).set('Authorization', admin.bearer).expect(200)).body;
 
-  it('does not probe a pending site', async () => {
-    const r = await round();
-    expect(r.changes.filter((c) => c.siteId === siteId)).toEqual([]);
-    expect(fake.hits()).toBe(0);
+  it('probes a pending site before approval, at the pending interval, so its health is known', async () => {
+    let r = await round();
+    expect(r.changes.filter((c) => c.siteId === siteId)).toEqual([
+      { siteId, slug: expect.any(String), from: 'unknown', to: 'up' },
+    ]);
+    expect(fake.hits()).toBe(1);
+    expect(await site()).toMatchObject({ admin_state: 'pending', health: 'up' });
+    // One probe interval (60 s here) is well inside CONSTELLATION_PENDING_PROBE_SECONDS (300 s by default).
+    r = await round();
+    expect(fake.hits()).toBe(1);
   });
 
   it('marks an approved site up, then offline after N failures, then up again, never touching admin_state', async () => {
@@ -58,11 +64,10 @@ describe('health probes and observed load', () => {
       .set('Authorization', admin.bearer)
       .expect(200);
 
+    // Approval makes the site due at once; it was already up from its pending probe.
     let r = await round();
-    expect(r.changes.filter((c) => c.siteId === siteId)).toEqual([
-      { siteId, slug: expect.any(String), from: 'unknown', to: 'up' },
-    ]);
-    expect(fake.hits()).toBe(1);
+    expect(r.changes.filter((c) => c.siteId === siteId)).toEqual([]);
+    expect(fake.hits()).toBe(2);
     let s = await site();
     expect(s.health).toBe('up');
     expect(s.probe.consecutive_failures).toBe(0);

@@ -1,7 +1,8 @@
-import { AddressInfo, connect as tcpConnect, createServer as createTcpServer } from 'node:net';
+import { AddressInfo, connect as tcpConnect, createServer as createTcpServer, type Socket } from 'node:net';
 
 export interface TcpForwarder {
   url: string;
+  /** Forwards new connections to `url`; open ones (clients keep them alive) are closed, so none reaches the old target. */
   pointAt(url: string): void;
   close(): Promise<void>;
 }
@@ -12,7 +13,10 @@ export interface TcpForwarder {
  */
 export async function startTcpForwarder(): Promise<TcpForwarder> {
   let target = 0;
+  const open = new Set<Socket>();
   const server = createTcpServer((socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
     const upstream = tcpConnect(target, '127.0.0.1');
     socket.pipe(upstream).pipe(socket);
     upstream.on('error', () => socket.destroy());
@@ -23,6 +27,7 @@ export async function startTcpForwarder(): Promise<TcpForwarder> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     pointAt: (url: string) => {
       target = Number(new URL(url).port);
+      for (const socket of open) socket.destroy();
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

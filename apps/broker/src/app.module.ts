@@ -7,7 +7,7 @@ import { LoggingModule, ObservabilityModule } from '@constellation/observability
 import { dataSourceOptions } from '@constellation/persistence';
 import { TesModule } from '@constellation/tes';
 import { RegistryModule } from '@constellation/registry';
-import { DispatchModule, DispatchForTesModule } from '@constellation/dispatch';
+import { DispatchModule, DispatchForTesModule, SelfTestModule } from '@constellation/dispatch';
 import { JobFilesModule } from '@constellation/job-files';
 import { RateLimitModule } from './http/rate-limit.module';
 import { AppOptions } from './app-options';
@@ -32,6 +32,7 @@ export class AppModule {
         RegistryModule,
         DispatchModule,
         DispatchForTesModule,
+        SelfTestModule,
         JobFilesModule,
       ],
     };

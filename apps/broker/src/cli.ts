@@ -23,6 +23,8 @@ import {
   runningEmbeddedUrl,
   startEmbeddedPostgres,
 } from '@constellation/persistence';
+import { SelfTestModule, SelfTestService } from '@constellation/dispatch';
+import { LoggingModule } from '@constellation/observability';
 import {
   RegistryModule,
   SITE_ACTIONS,
@@ -30,6 +32,7 @@ import {
   SiteDocumentDto,
   SiteRegistryService,
 } from '@constellation/registry';
+import { remoteSelfTest, selfTestReport } from './cli-self-test';
 import { ENTITIES, MIGRATIONS } from './schema';
 
 const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded database in CONSTELLATION_DATA_DIR)
@@ -45,10 +48,16 @@ const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded da
   npm run cli -- site show <slug|id>
   npm run cli -- site register --file site.json --owner <principal name|id>
   npm run cli -- site approve|drain|resume|disable <slug|id> [--reason TEXT]
+  npm run cli -- site test <slug|id> [--json] [--url BROKER_URL --token TOKEN]
 
 Site commands act as the bootstrap admin principal (register: as the owner); their events say "via the CLI".
 
-Output is JSON. A token is printed once, when it is made; only its hash is stored.`;
+Output is JSON, except site test: a table of its steps (JSON with --json), exit code 1 when a step failed. Site
+test runs here against the database unless --url (or CONSTELLATION_URL) names a broker to ask through its API,
+with --token (or CONSTELLATION_TOKEN); either way the site fetches the test files from a running broker's
+CONSTELLATION_PUBLIC_URL.
+
+A token is printed once, when it is made; only its hash is stored.`;
 
 /** A command prints the admin token only when it just made it, and then without the server's advice. */
 @Global()
@@ -65,11 +74,14 @@ class CliModule {
       module: CliModule,
       imports: [
         ConfigModule.forRoot(config, secretKey),
+        // The adapters' metrics live in the observability module, which needs the logging module.
+        LoggingModule.forRoot(config.logLevel, config.logFormat),
         BriefBannerModule,
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, ENTITIES, MIGRATIONS)),
         AuthModule,
         PrincipalAdminModule,
         RegistryModule,
+        SelfTestModule,
       ],
     };
   }
@@ -100,6 +112,15 @@ function numberFlag(flags: Record<string, string | true>, name: string): number 
 interface CliServices {
   principals: PrincipalAdminService;
   sites: SiteRegistryService;
+  selfTests: SelfTestService;
+}
+
+/** Printed as it is, instead of as JSON, with its own exit code. */
+class Report {
+  constructor(
+    readonly text: string,
+    readonly exitCode: number,
+  ) {}
 }
 
 /** The principal a site command acts as, marked so its site events say the change came from the CLI. */
@@ -155,6 +176,14 @@ async function runSite(
       );
     }
     return sites.register(owner, readDocument(SiteDocumentDto, body));
+  }
+  if (verb === 'test') {
+    if (!target) throw new UsageError('site test needs a slug or id');
+    const admin = await actingAs(principals, 'admin');
+    const result = await services.selfTests.test(admin, target);
+    if (flags.json) return new Report(`${JSON.stringify(result, null, 2)}\n`, result.ok ? 0 : 1);
+    const { text, exitCode } = selfTestReport(target, result);
+    return new Report(text, exitCode);
   }
   if (verb !== undefined && (SITE_ACTIONS as readonly string[]).includes(verb)) {
     if (!target) throw new UsageError(`site ${verb} needs a slug or id`);
@@ -220,11 +249,40 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
 
 class UsageError extends Error {}
 
+/** `site test` against a broker's API (--url or CONSTELLATION_URL); null for every command run locally. */
+async function remoteCommand(argv: string[]): Promise<Report | null> {
+  const { positional, flags } = parseArgs(argv);
+  const url = typeof flags.url === 'string' ? flags.url : process.env.CONSTELLATION_URL;
+  if (positional[0] !== 'site' || positional[1] !== 'test' || !url) return null;
+  const slug = positional[2];
+  const token = typeof flags.token === 'string' ? flags.token : process.env.CONSTELLATION_TOKEN;
+  if (!slug || !token) {
+    return new Report(
+      `site test with --url needs a slug and --token (or CONSTELLATION_TOKEN)\n\n${USAGE}\n`,
+      2,
+    );
+  }
+  try {
+    const result = await remoteSelfTest(url, token, slug);
+    if (flags.json) return new Report(`${JSON.stringify(result, null, 2)}\n`, result.ok ? 0 : 1);
+    const { text, exitCode } = selfTestReport(slug, result);
+    return new Report(text, exitCode);
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    return new Report('', 1);
+  }
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${USAGE}\n`);
     return argv.length === 0 ? 2 : 0;
+  }
+  const remote = await remoteCommand(argv);
+  if (remote !== null) {
+    process.stdout.write(remote.text);
+    return remote.exitCode;
   }
   let config: AppConfig;
   try {
@@ -255,9 +313,17 @@ async function main(): Promise<number> {
     );
     try {
       const result = await run(
-        { principals: ctx.get(PrincipalAdminService), sites: ctx.get(SiteRegistryService) },
+        {
+          principals: ctx.get(PrincipalAdminService),
+          sites: ctx.get(SiteRegistryService),
+          selfTests: ctx.get(SelfTestService),
+        },
         argv,
       );
+      if (result instanceof Report) {
+        process.stdout.write(result.text);
+        return result.exitCode;
+      }
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     } catch (err) {

@@ -43,6 +43,12 @@ export interface AppConfig {
   /** Seconds between health probes of a site; 0 turns the probe timer off. */
   probeSeconds: number;
   probeFailures: number;
+  /** Seconds between health probes of a pending site (not yet approved); the probe timer itself is probeSeconds. */
+  pendingProbeSeconds: number;
+  /** How long one self-test job may take to run at a site (image pulls included) before the step fails. */
+  selfTestRunSeconds: number;
+  /** Approval refuses a site whose last self-test did not pass (or that has none). */
+  requireSelfTestForApproval: boolean;
   /** Seconds between dispatch rounds (place, submit, track, cancel); 0 turns the dispatch timer off. */
   dispatchSeconds: number;
   /** Seconds between two status checks of one task at its site. */

@@ -52,6 +52,16 @@ function seconds(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+/** true/false (also 1/0, yes/no, on/off). */
+function flag(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const lower = raw.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(lower)) return true;
+  if (['false', '0', 'no', 'off'].includes(lower)) return false;
+  throw new ConfigError(name, 'true or false');
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
@@ -203,6 +213,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     trackSeconds: seconds(env, 'CONSTELLATION_TRACK_SECONDS', 5, 0.05, 3600),
     submitDoubtSeconds: seconds(env, 'CONSTELLATION_SUBMIT_DOUBT_SECONDS', 120, 1, 86400),
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
+    // Pending sites are probed so their health is known before approval; not as often as working ones.
+    pendingProbeSeconds: integer(env, 'CONSTELLATION_PENDING_PROBE_SECONDS', 300, 1, 86400),
+    selfTestRunSeconds: integer(env, 'CONSTELLATION_SELF_TEST_RUN_SECONDS', 300, 1, 3600),
+    requireSelfTestForApproval: flag(env, 'CONSTELLATION_REQUIRE_SELF_TEST_FOR_APPROVAL', false),
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
     deliveryTries: integer(env, 'CONSTELLATION_DELIVERY_TRIES', 5, 1, 100),
     deliveryRetrySeconds: seconds(env, 'CONSTELLATION_DELIVERY_RETRY_SECONDS', 30, 0.05, 3600),

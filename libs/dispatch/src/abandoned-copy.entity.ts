@@ -1,6 +1,7 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import { SiteEntity } from '@constellation/registry';
 import { TaskEntity } from '@constellation/tes';
+import { SelfTestFileEntity } from './self-test/self-test-file.entity';
 
 /**
  * A copy of a task that the broker no longer follows but that may still run at its site: left behind by a
@@ -56,4 +57,4 @@ export class AbandonedCopyEntity {
   tries!: number;
 }
 
-export const DISPATCH_ENTITIES = [AbandonedCopyEntity];
+export const DISPATCH_ENTITIES = [AbandonedCopyEntity, SelfTestFileEntity];

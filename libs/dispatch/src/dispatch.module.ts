@@ -1,14 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { getDataSourceToken } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import {
-  SiteAdapters,
-  PulsarAmqpSiteAdapter,
-  PulsarRestSiteAdapter,
-  TesSiteAdapter,
-} from '@constellation/adapters';
-import { APP_CONFIG, AppConfig, RUNTIME_SECRET_KEY } from '@constellation/config';
-import { jobFilesStore } from '@constellation/job-files';
+import { SiteAdapters } from '@constellation/adapters';
 import { ObservabilityModule } from '@constellation/observability';
 import { RegistryModule } from '@constellation/registry';
 import {
@@ -17,61 +8,26 @@ import {
   SITE_INPUT_SCHEMES,
   SiteInputSchemes,
 } from '@constellation/tes';
-import { adapterProber, probeTimeoutMs } from './adapter-prober';
+import { adapterProber } from './adapter-prober';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { AbandonedCopyRepository } from './abandoned-copy.repository';
 import { CancellationService } from './cancellation.service';
 import { DeliveryService } from './delivery.service';
-import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
 import { DispatchLoop } from './dispatch.loop';
-import { instrumentedAdapter } from './instrumented-adapter';
 import { PlacementService } from './placement.service';
 import { ProbeLoop } from './probe.loop';
 import { ProbeService, SITE_PROBER } from './probe.service';
 import { DispatchSites } from './dispatch-sites';
+import { SiteAdaptersModule } from './site-adapters.module';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
-/** Every site kind this broker can submit to; a kind missing here is never placed on. */
-function adapterRegistry(
-  config: AppConfig,
-  secretKey: string,
-  metrics: DispatchMetrics,
-  db: DataSource,
-): SiteAdapters {
-  // Each exchange stays well inside a dispatch lease: a submission's few calls must fit in one.
-  const timeoutMs = probeTimeoutMs(config);
-  const amqp = new PulsarAmqpSiteAdapter({
-    timeoutMs,
-    defaultAmqpUrl: config.amqpUrl,
-    reconcileSeconds: config.amqpReconcileSeconds,
-    fileRoots: config.fileRoots,
-    jobFiles: jobFilesStore(config, secretKey, db),
-  });
-  const registry = new SiteAdapters(
-    [
-      new TesSiteAdapter({ timeoutMs }),
-      new PulsarRestSiteAdapter({ timeoutMs, fileRoots: config.fileRoots }),
-      amqp,
-    ].map((adapter) => instrumentedAdapter(adapter, metrics.siteCalls)),
-  );
-  // Open AMQP connections would keep the process (and jest) alive after the application closed.
-  return Object.assign(registry, { onApplicationShutdown: () => amqp.close() });
-}
-
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
-  imports: [RegistryModule, ObservabilityModule],
+  imports: [RegistryModule, ObservabilityModule, SiteAdaptersModule],
   providers: [
-    {
-      provide: SiteAdapters,
-      useFactory: adapterRegistry,
-      inject: [APP_CONFIG, RUNTIME_SECRET_KEY, DispatchMetrics, getDataSourceToken()],
-    },
-    DispatchSites,
     DispatchRepository,
-    DispatchMetrics,
     PlacementService,
     SubmissionService,
     TrackingService,
@@ -93,8 +49,7 @@ function adapterRegistry(
     DispatchLoop,
     DeliveryService,
     PlacementService,
-    SiteAdapters,
-    DispatchSites,
+    SiteAdaptersModule,
     DispatchRepository,
   ],
 })

@@ -33,7 +33,7 @@ export class ProbeService {
   ) {}
 
   /**
-   * Probes the active or draining sites due at `now` with bounded concurrency and records each result. Each
+   * Probes the pending, active or draining sites due at `now` with bounded concurrency and records each result. Each
    * worker claims one site only when it is free to probe it (leased, so other replicas skip it), so a lease
    * starts when its probe starts and never runs out while the site waits behind others in a long batch.
    * Time is an argument so tests can step it.
@@ -92,7 +92,7 @@ export class ProbeService {
         this.replica,
         outcome,
         recordedAt,
-        new Date(now.getTime() + this.config.probeSeconds * 1000),
+        new Date(now.getTime() + this.intervalSeconds(target) * 1000),
         this.config.probeFailures,
       );
     } catch (err) {
@@ -107,6 +107,13 @@ export class ProbeService {
       else this.logger.log(log, `site ${change.slug} is ${change.to}`);
     }
     return change;
+  }
+
+  /** Pending sites are probed so their health is known at approval; they need no minute-by-minute view. */
+  private intervalSeconds(target: ProbeTarget): number {
+    return target.adminState === 'pending'
+      ? Math.max(this.config.probeSeconds, this.config.pendingProbeSeconds)
+      : this.config.probeSeconds;
   }
 
   /** Recomputes every site's observed load from the broker's task table (false: another replica is at it). */

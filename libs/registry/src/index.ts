@@ -11,7 +11,8 @@ export {
 export { SiteProbeRequests } from './site-probe-requests';
 export { SITE_ACTIONS, SiteRegistryService, type SiteAction } from './site-registry.service';
 export { SiteEntity } from './site.entity';
-export { SiteDocumentDto, SiteUpdateDto } from './dto/site.dto';
+export { SelfTestResultDto, SiteDocumentDto, SiteUpdateDto } from './dto/site.dto';
+export { type SelfTestResult, type SelfTestStep } from './registry.types';
 import { DataStoreEntity } from './data-store.entity';
 import { SiteEventEntity } from './site-event.entity';
 import { SiteEntity } from './site.entity';

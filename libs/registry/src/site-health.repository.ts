@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
-import { Health, SiteKind } from './registry.types';
+import { AdminState, Health, SiteKind } from './registry.types';
 
 /** Key of the transaction-level advisory lock that lets one replica at a time refresh site load. */
 export const LOAD_REFRESH_LOCK_KEY = 4_171_190_001;
@@ -13,6 +13,8 @@ export interface ProbeTarget {
   slug: string;
   kind: SiteKind;
   url: string | null;
+  /** Pending sites are probed less often than active and draining ones. */
+  adminState: AdminState;
 }
 
 export interface ProbeOutcome {
@@ -43,7 +45,7 @@ export class SiteHealthRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * Claims up to `limit` active or draining sites whose probe is due at `now` and whose lease is free,
+   * Claims up to `limit` pending, active or draining sites whose probe is due at `now` and whose lease is free,
    * leaving out the ids in `exclude` (those already probed this round), or only the site `only` when given.
    * The due time moves to the end of the lease: a replica that dies mid-probe leaves the site due again
    * when its lease runs out, and an admin action that makes the site due meanwhile (clearing the due time)
@@ -58,13 +60,15 @@ export class SiteHealthRepository {
     only: string | null = null,
   ): Promise<ProbeTarget[]> {
     // TypeORM answers an UPDATE with [rows, affected count].
-    const [rows]: [{ id: string; slug: string; kind: SiteKind; url: string | null }[], number] =
-      await this.db.query(
-        `UPDATE site SET probe_claimed_by = $1, probe_lease_until = $2::timestamptz + make_interval(secs => $3),
+    const [rows]: [
+      { id: string; slug: string; kind: SiteKind; url: string | null; admin_state: AdminState }[],
+      number,
+    ] = await this.db.query(
+      `UPDATE site SET probe_claimed_by = $1, probe_lease_until = $2::timestamptz + make_interval(secs => $3),
            next_probe_at = $2::timestamptz + make_interval(secs => $3)
        WHERE id IN (
          SELECT id FROM site
-         WHERE admin_state IN ('active', 'draining')
+         WHERE admin_state IN ('pending', 'active', 'draining')
            AND (next_probe_at IS NULL OR next_probe_at <= $2)
            AND (probe_lease_until IS NULL OR probe_lease_until < $2)
            AND NOT (id = ANY($5::uuid[]))
@@ -72,10 +76,10 @@ export class SiteHealthRepository {
          ORDER BY next_probe_at NULLS FIRST, id
          LIMIT $4
          FOR UPDATE SKIP LOCKED)
-       RETURNING id, slug, kind, url`,
-        [replica, now, leaseSeconds, limit, exclude, only],
-      );
-    return rows.map((r) => ({ id: r.id, slug: r.slug, kind: r.kind, url: r.url }));
+       RETURNING id, slug, kind, url, admin_state`,
+      [replica, now, leaseSeconds, limit, exclude, only],
+    );
+    return rows.map((r) => ({ id: r.id, slug: r.slug, kind: r.kind, url: r.url, adminState: r.admin_state }));
   }
 
   /**

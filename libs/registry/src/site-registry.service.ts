@@ -5,7 +5,7 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { CredentialCipher } from './credential-cipher';
 import { DataStoreRepository } from './data-store.repository';
 import { encodePageToken, filterCountry, filterOneOf, filterUuid, readListQuery } from './list-query';
-import { ADMIN_STATES, AdminState, HEALTH_STATES, SITE_KINDS } from './registry.types';
+import { ADMIN_STATES, AdminState, HEALTH_STATES, SelfTestResult, SITE_KINDS } from './registry.types';
 import { SiteDocumentDto, SiteUpdateDto } from './dto/site.dto';
 import { mergeSiteDocument, SiteDescription } from './site-document';
 import { SiteEntity } from './site.entity';
@@ -92,6 +92,7 @@ export class SiteRegistryService {
     site.estimatedWaitSeconds = null;
     site.loadUpdatedAt = null;
     site.speedFactor = 1;
+    site.lastSelfTest = null;
     site.createdAt = now;
     site.updatedAt = now;
     const saved = await this.sites.insert(site, {
@@ -206,6 +207,7 @@ export class SiteRegistryService {
             `only an admin may ${action} site ${site.slug} while it is ${site.adminState}`,
           );
         }
+        if (action === 'approve') this.assertSelfTestPassed(site);
         const from = site.adminState;
         site.adminState = t.to;
         // An approved or resumed site is probed at once rather than after a full interval.
@@ -224,6 +226,48 @@ export class SiteRegistryService {
     return toSiteView(saved);
   }
 
+  /** The site, when the caller may run its self-test (its owner or an admin, whatever its admin state). */
+  async forSelfTest(caller: AuthenticatedPrincipal, ref: string): Promise<SiteEntity> {
+    const site = await this.find(ref);
+    this.assertMayManage(caller, site, 'test');
+    return site;
+  }
+
+  /** Keeps the run as the site's `last_self_test` and records it among the site's events. */
+  async recordSelfTest(
+    caller: AuthenticatedPrincipal,
+    siteId: string,
+    result: SelfTestResult,
+    now = new Date(),
+  ): Promise<SiteView> {
+    const failed = result.steps.find((s) => !s.ok);
+    const reason = failed
+      ? `self-test by ${caller.name} failed at "${failed.name}": ${failed.detail}`
+      : `self-test by ${caller.name} passed (${result.steps.length} steps)`;
+    const saved = await this.sites.change(
+      siteId,
+      (site) => {
+        site.lastSelfTest = result;
+        return { kind: 'self_test', to: result.ok ? 'passed' : 'failed', actorId: caller.id, reason };
+      },
+      now,
+    );
+    return toSiteView(saved);
+  }
+
+  /** CONSTELLATION_REQUIRE_SELF_TEST_FOR_APPROVAL: only a site whose last self-test passed is approved. */
+  private assertSelfTestPassed(site: SiteEntity): void {
+    if (!this.config.requireSelfTestForApproval || site.lastSelfTest?.ok === true) return;
+    const why = site.lastSelfTest
+      ? `its last self-test (${site.lastSelfTest.finished_at}) failed`
+      : 'it has no self-test yet';
+    throw new BrokerError(
+      ErrorCode.Conflict,
+      `cannot approve site ${site.slug}: this broker requires a passing self-test before approval, and ${why}; ` +
+        `run POST /api/v1/sites/${site.slug}/test (or npm run cli -- site test ${site.slug}) and fix what fails`,
+    );
+  }
+
   async events(ref: string, query: Record<string, unknown>): Promise<Page<SiteEventView>> {
     const site = await this.find(ref);
     const { page: p } = readListQuery(query, this.config.pageSizeDefault, {});
@@ -232,7 +276,8 @@ export class SiteRegistryService {
 
   /**
    * Asks this replica's probe loop to probe the site now that the change is committed (a probe claims the
-   * row, so it could not see the change any earlier); only sites that are probed at all, and only when the
+   * row, so it could not see the change any earlier); only sites that may receive work (a pending site waits for
+   * the probe loop's next look, CONSTELLATION_PENDING_PROBE_SECONDS apart after that), and only when the
    * action left the site due (a repeated approve changes nothing and probes nothing).
    */
   private probeAfterCommit(site: SiteEntity): void {

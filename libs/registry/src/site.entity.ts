@@ -7,6 +7,7 @@ import {
   HEALTH_STATES,
   Runtime,
   SITE_KINDS,
+  SelfTestResult,
   SiteKind,
   sqlList,
 } from './registry.types';
@@ -23,8 +24,8 @@ import {
 @Check('site_max_concurrent_tasks_check', `"max_concurrent_tasks" > 0`)
 @Index('site_owner_id_idx', ['ownerId'])
 @Index('site_admin_state_idx', ['adminState'])
-// Covers the probe claim: only active and draining sites are ever due.
-@Index('site_probe_due_idx', ['nextProbeAt'], { where: `"admin_state" IN ('active', 'draining')` })
+// Covers the probe claim: only pending, active and draining sites are ever due.
+@Index('site_probe_due_idx', ['nextProbeAt'], { where: `"admin_state" IN ('pending', 'active', 'draining')` })
 export class SiteEntity {
   @PrimaryColumn('uuid', { primaryKeyConstraintName: 'site_pkey' })
   id!: string;
@@ -186,6 +187,10 @@ export class SiteEntity {
   /** Learned from completions: a task runs in reference time / speed_factor here. */
   @Column('double precision', { name: 'speed_factor' })
   speedFactor!: number;
+
+  /** The last self-test run (POST /api/v1/sites/{id}/test); null until the first. */
+  @Column('jsonb', { name: 'last_self_test', nullable: true })
+  lastSelfTest!: SelfTestResult | null;
 
   @Column('timestamptz', { name: 'created_at' })
   createdAt!: Date;

@@ -70,6 +70,7 @@ export function toSiteView(s: SiteEntity): SiteView {
       updated_at: iso(s.loadUpdatedAt),
     },
     speed_factor: s.speedFactor,
+    last_self_test: s.lastSelfTest,
     created_at: s.createdAt.toISOString(),
     updated_at: s.updatedAt.toISOString(),
   };

@@ -1,4 +1,4 @@
-import type { AdminState, Health, Runtime, SiteEventKind, SiteKind } from './registry.types';
+import type { AdminState, Health, Runtime, SelfTestResult, SiteEventKind, SiteKind } from './registry.types';
 
 // Types only, importing nothing but types: the web console checks its reading of the API against them.
 
@@ -56,6 +56,7 @@ export interface SiteView {
     updated_at: string | null;
   };
   speed_factor: number;
+  last_self_test: SelfTestResult | null;
   created_at: string;
   updated_at: string;
 }

@@ -3,6 +3,7 @@ import {
   ApiBasicAuth,
   ApiBearerAuth,
   ApiBody,
+  ApiConflictResponse,
   ApiOkResponse,
   ApiCreatedResponse,
   ApiOperation,
@@ -90,6 +91,10 @@ export class SitesController {
   @ApiParam(REF)
   @ApiBody({ type: SiteActionDto, required: false })
   @ApiOkResponse({ type: SiteViewDto })
+  @ApiConflictResponse({
+    description:
+      'Not pending; or CONSTELLATION_REQUIRE_SELF_TEST_FOR_APPROVAL is set and the last self-test did not pass',
+  })
   approve(
     @CurrentPrincipal() caller: AuthenticatedPrincipal,
     @Param('ref') ref: string,

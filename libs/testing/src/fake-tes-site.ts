@@ -6,6 +6,8 @@ import {
   type TaskDocument,
   type TesExecutor,
   type TesExecutorLog,
+  type TesInput,
+  type TesOutput,
   type TesState,
   type TesTaskLog,
 } from '@constellation/tes';
@@ -15,6 +17,8 @@ import { interpretCommand } from './simulated-shell';
 /**
  * A TES 1.1 server on loopback standing in for a remote site (Funnel, TESK) in tests. It speaks the spec's
  * API faithfully (../shared/reference/tes-1.1.0.openapi.yaml) and simulates execution: nothing is ever run.
+ * With `transfers` it moves files as Funnel's HTTP storage does: http(s) inputs are downloaded before the
+ * executors (a failure is SYSTEM_ERROR) and FILE outputs are PUT to their http(s) URLs after them.
  * Executors go through a tiny interpreter (echo, sleep, true, false, cat, sh/bash -c "exit N"); every other
  * command exits 127 as it would in a container without it.
  */
@@ -39,6 +43,10 @@ export interface FakeTesSiteOptions {
   /** Scales `sleep N`: N seconds take N × 1000 × timeScale ms. Default 0.01. */
   timeScale?: number;
   version?: string;
+  /** Download http(s) inputs and upload FILE outputs with PUT, as a site with HTTP storage does. */
+  transfers?: boolean;
+  /** With transfers: every upload is refused (403), as by an outbound proxy that allows only GET. */
+  refuseUploads?: boolean;
 }
 
 export interface FakeTesRequest {
@@ -206,11 +214,20 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
         return;
       }
     }
-    await delay(stepDelayMs, undefined, { signal });
-    task.state = 'RUNNING';
     const files = new Map<string, string>();
     for (const input of task.inputs ?? [])
       if (input.content !== undefined) files.set(input.path, input.content);
+    if (options.transfers) {
+      const failed = await download(task.inputs ?? [], files, signal);
+      if (failed) {
+        taskLog.system_logs?.push(failed);
+        taskLog.end_time = new Date().toISOString();
+        task.state = 'SYSTEM_ERROR';
+        return;
+      }
+    }
+    await delay(stepDelayMs, undefined, { signal });
+    task.state = 'RUNNING';
     let failed = false;
     for (const [i, executor] of task.executors.entries()) {
       const start_time = new Date().toISOString();
@@ -233,6 +250,15 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
         taskLog.system_logs?.push(`executor ${i} exited with code ${outcome.exitCode}`);
         failed = true;
         break;
+      }
+    }
+    if (!failed && options.transfers) {
+      const problem = await upload(task.outputs ?? [], files, options.refuseUploads === true, signal);
+      if (problem) {
+        taskLog.system_logs?.push(problem);
+        taskLog.end_time = new Date().toISOString();
+        task.state = 'SYSTEM_ERROR';
+        return;
       }
     }
     if (!failed) {
@@ -562,4 +588,55 @@ function validateTask(body: unknown): Omit<FakeTesTask, 'id' | 'state' | 'creati
   // The spec has the server fill in the file type the client left out; FILE is its default.
   for (const file of [...(task.inputs ?? []), ...(task.outputs ?? [])]) file.type ??= 'FILE';
   return task;
+}
+
+const isHttp = (url: string | undefined): url is string => /^https?:\/\//i.test(url ?? '');
+
+/** Fetches the http(s) inputs into the task's files; answers the system log line of the first failure. */
+async function download(
+  inputs: readonly TesInput[],
+  files: Map<string, string>,
+  signal: AbortSignal,
+): Promise<string | null> {
+  for (const input of inputs) {
+    if (input.content !== undefined || !isHttp(input.url)) continue;
+    try {
+      const res = await fetch(input.url, { signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]) });
+      if (!res.ok) return `failed to download input ${input.path} from ${input.url}: HTTP ${res.status}`;
+      files.set(input.path, await res.text());
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return `failed to download input ${input.path} from ${input.url}: ${String(err)}`;
+    }
+  }
+  return null;
+}
+
+/** PUTs the FILE outputs to their http(s) URLs; answers the system log line of the first failure. */
+async function upload(
+  outputs: readonly TesOutput[],
+  files: Map<string, string>,
+  refuse: boolean,
+  signal: AbortSignal,
+): Promise<string | null> {
+  for (const output of outputs) {
+    if (output.type === 'DIRECTORY' || !isHttp(output.url)) continue;
+    const content = files.get(output.path);
+    if (content === undefined) return `output ${output.path} was not found after the executors`;
+    if (refuse)
+      return `failed to upload output ${output.path} to ${output.url}: HTTP 403 from the outbound proxy`;
+    try {
+      const res = await fetch(output.url, {
+        method: 'PUT',
+        body: content,
+        headers: { 'content-type': 'application/octet-stream' },
+        signal: AbortSignal.any([signal, AbortSignal.timeout(5000)]),
+      });
+      if (!res.ok) return `failed to upload output ${output.path} to ${output.url}: HTTP ${res.status}`;
+    } catch (err) {
+      if (signal.aborted) throw err;
+      return `failed to upload output ${output.path} to ${output.url}: ${String(err)}`;
+    }
+  }
+  return null;
 }

@@ -338,6 +338,31 @@ export class SiteCapacityViewDto {
   per_task!: SitePerTaskDto;
 }
 
+export class SelfTestStepDto {
+  @ApiProperty({ example: 'reach the site' })
+  name!: string;
+  @ApiProperty()
+  ok!: boolean;
+  @ApiProperty()
+  duration_ms!: number;
+  @ApiProperty({
+    description:
+      'What the step saw, or what failed in words a provider can act on; "skipped: <step> failed".',
+  })
+  detail!: string;
+}
+
+export class SelfTestResultDto {
+  @ApiProperty({ description: 'True when every step passed.' })
+  ok!: boolean;
+  @ApiProperty({ format: 'date-time' })
+  started_at!: string;
+  @ApiProperty({ format: 'date-time' })
+  finished_at!: string;
+  @ApiProperty({ type: [SelfTestStepDto] })
+  steps!: SelfTestStepDto[];
+}
+
 export class SiteViewDto {
   @ApiProperty({ format: 'uuid' })
   id!: string;
@@ -385,6 +410,12 @@ export class SiteViewDto {
   load!: SiteLoadDto;
   @ApiProperty()
   speed_factor!: number;
+  @ApiProperty({
+    type: SelfTestResultDto,
+    nullable: true,
+    description: 'The last self-test (POST /api/v1/sites/{ref}/test); null until the first.',
+  })
+  last_self_test!: SelfTestResultDto | null;
   @ApiProperty({ format: 'date-time' })
   created_at!: string;
   @ApiProperty({ format: 'date-time' })
