@@ -8,6 +8,7 @@ export {
   type AdapterSite,
   type RemoteStatus,
   type SiteAdapter,
+  type StatusMode,
 } from './site-adapter';
 export { SiteAdapters } from './site-adapters';
 export { TesSiteAdapter } from './tes/tes.adapter';

@@ -52,6 +52,16 @@ function seconds(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+function requestRate(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d{1,3})?$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `requests per second, a number from ${min} to ${max} (up to three decimals)`);
+  }
+  return value;
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
@@ -204,6 +214,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     submitDoubtSeconds: seconds(env, 'CONSTELLATION_SUBMIT_DOUBT_SECONDS', 120, 1, 86400),
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
+    siteRequestsPerSecond: requestRate(env, 'CONSTELLATION_SITE_REQUESTS_PER_SECOND', 20, 0.1, 100000),
     fileRoots,
     retentionDays: optionalInteger(env, 'CONSTELLATION_RETENTION_DAYS', 1, 36500),
     rateLimit: rateLimit(env),

@@ -66,6 +66,20 @@ async function statusOf(tes: TesSiteAdapter, site: AdapterSite, ref: string): Pr
 }
 
 /** Polls until the remote task reaches one of `states`; fails naming the state it was stuck in. */
+/** Submits a one-executor task of a fresh id: what the status tests follow. */
+function submitTrue(tes: TesSiteAdapter, site: AdapterSite): Promise<string> {
+  return tes.submit(site, { taskId: newTaskId(), attempt: 1, tes: documentOf([exec('true')]) });
+}
+
+/** Polls the fake's own record until `done` holds, naming what it waited for when it never does. */
+async function waitFor(what: string, done: () => boolean, deadlineMs = 5_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function waitForState(
   tes: TesSiteAdapter,
   site: AdapterSite,
@@ -482,11 +496,13 @@ describe('TesSiteAdapter', () => {
           outputs: [{ url: 's3://bucket/greeting', path: '/out/greeting', type: 'FILE' }],
         }),
       });
+      // Read from the list (BASIC view: no streams), until the task is over.
       expect(await statusOf(tes, site, ref)).toEqual({
         state: 'QUEUED',
         executorLogs: [],
         outputs: [],
         systemLogs: [],
+        streamsOmitted: true,
       });
       fake.release();
       const done = await waitForState(tes, site, ref, ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR']);
@@ -611,6 +627,93 @@ describe('TesSiteAdapter', () => {
       expect(await rejection(tes.status(site, [ref]))).toMatchObject({ kind: 'unreachable' });
     });
 
+    it('asks about tasks on their way with one list call per page and no GET per task', async () => {
+      const fake = await fakeSite({ hold: true });
+      const tes = adapter({ listPageSize: 3 });
+      const site = siteAt(fake.url);
+      const refs: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        refs.push(await submitTrue(tes, site));
+      }
+      const before = fake.requests().length;
+      const result = await tes.status(site, refs);
+      const calls = fake.requests().slice(before);
+      expect(refs.map((ref) => (result.get(ref) as RemoteStatus).state)).toEqual(Array(7).fill('QUEUED'));
+      // 7 tasks, 3 a page: three pages, each asked once, filtered by the broker's tag, BASIC view.
+      expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(Array(3).fill('GET /ga4gh/tes/v1/tasks'));
+      expect(calls.map((c) => new URLSearchParams(c.query).get('page_token') === null)).toEqual([
+        true,
+        false,
+        false,
+      ]);
+      expect(calls.every((c) => /tag_key=constellation\.task&view=BASIC&page_size=3/.test(c.query))).toBe(
+        true,
+      );
+    });
+
+    it('stops listing once every task is found, and reads a finished or unlisted task alone', async () => {
+      const fake = await fakeSite({ hold: true });
+      const tes = adapter({ listPageSize: 1 });
+      const site = siteAt(fake.url);
+      const submit = () => submitTrue(tes, site);
+      const older = await submit();
+      await submit();
+      const gone = await submit();
+      const newest = await submit();
+      fake.forget(gone);
+      // The fake lists newest first, one task a page here: the newest is on the first page, the oldest on the third.
+      let before = fake.requests().length;
+      await tes.status(site, [newest]);
+      expect(
+        fake
+          .requests()
+          .slice(before)
+          .map((c) => c.path),
+      ).toEqual(['/ga4gh/tes/v1/tasks']);
+      before = fake.requests().length;
+      const result = await tes.status(site, [older, gone]);
+      expect((result.get(older) as RemoteStatus).state).toBe('QUEUED');
+      expect(result.get(gone)).toMatchObject({ kind: 'lost' });
+      expect(
+        fake
+          .requests()
+          .slice(before)
+          .map((c) => c.path),
+      ).toEqual([...Array(3).fill('/ga4gh/tes/v1/tasks'), `/ga4gh/tes/v1/tasks/${gone}`]);
+      fake.release();
+      await waitFor('the newest task to complete', () => fake.task(newest)?.state === 'COMPLETE');
+      before = fake.requests().length;
+      const done = (await tes.status(site, [newest])).get(newest) as RemoteStatus;
+      // The final record comes from the FULL view, streams included.
+      expect(done.state).toBe('COMPLETE');
+      expect(done.streamsOmitted).toBeUndefined();
+      expect(
+        fake
+          .requests()
+          .slice(before)
+          .map((c) => `${c.path}?${c.query}`),
+      ).toEqual([
+        expect.stringMatching(/^\/ga4gh\/tes\/v1\/tasks\?tag_key=/),
+        `/ga4gh/tes/v1/tasks/${newest}?view=FULL`,
+      ]);
+    });
+
+    it('asks task by task when the site will not list (a 400 to the tag filter)', async () => {
+      const fake = await fakeSite({ hold: true });
+      const tes = adapter();
+      const site = siteAt(fake.url);
+      const ref = await submitTrue(tes, site);
+      fake.failNext(400, 1, { method: 'GET', path: '/tasks' });
+      const before = fake.requests().length;
+      expect(await statusOf(tes, site, ref)).toMatchObject({ state: 'QUEUED' });
+      expect(
+        fake
+          .requests()
+          .slice(before)
+          .map((c) => c.path),
+      ).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${ref}`]);
+    });
+
     it('keeps the answers it got when only some refs fail with 5xx', async () => {
       const fake = await fakeSite();
       const tes = adapter();
@@ -621,6 +724,10 @@ describe('TesSiteAdapter', () => {
         attempt: 1,
         tes: documentOf([exec('true')]),
       });
+      // Finished tasks are read alone (FULL view): one of those reads fails.
+      await waitFor('both tasks to complete', () =>
+        [ok, flaky].every((id) => fake.task(id)?.state === 'COMPLETE'),
+      );
       fake.failNext(503, 1, { path: flaky });
       const result = await tes.status(site, [ok, flaky]);
       expect(result.get(ok)).not.toBeInstanceOf(AdapterError);
