@@ -19,3 +19,21 @@ export function siteDocument(overrides: Record<string, unknown> = {}): Record<st
     ...overrides,
   };
 }
+
+/** A Pulsar REST site at `url` (a fake), whose jobs run on the host, as the dispatch suites register it. */
+export function pulsarRestSiteDocument(
+  url: string,
+  token: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return siteDocument({
+    kind: 'pulsar-rest',
+    url,
+    pulsar_manager: null,
+    credentials: { token },
+    runtimes: ['none'],
+    run_images_on_host: true,
+    capacity: { max_concurrent_tasks: 10 },
+    ...overrides,
+  });
+}

@@ -325,21 +325,24 @@ export class DispatchRepository {
     leaseSeconds: number,
     limit: number,
   ): Promise<DispatchTask[]> {
-    // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected count].
-    const [rows]: [Row[], number] = await this.db.query(
+    // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected count]. RETURNING keeps no
+    // order, and gives the new next_check_at: the due time each row had comes back beside it, to sort by.
+    const [rows]: [(Row & { due_at: Date })[], number] = await this.db.query(
       `UPDATE task SET claimed_by = $1,
               lease_until = clock_timestamp() + make_interval(secs => $3),
               next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
-       WHERE id IN (
-         SELECT id FROM task
+       FROM (
+         SELECT id AS due_id, next_check_at AS due_at FROM task
          WHERE ${PHASE_FILTER[phase]} AND next_check_at <= $2
            AND (lease_until IS NULL OR lease_until < clock_timestamp())
          ORDER BY next_check_at
          LIMIT $4
-         FOR UPDATE SKIP LOCKED)
-       RETURNING ${COLUMNS}`,
+         FOR UPDATE SKIP LOCKED) due
+       WHERE task.id = due.due_id
+       RETURNING ${COLUMNS}, due.due_at`,
       [replica, now, leaseSeconds, limit],
     );
+    rows.sort((a, b) => a.due_at.getTime() - b.due_at.getTime());
     const tasks = rows.map(toTask);
     return phase === 'submit' ? this.withContents(tasks) : tasks;
   }

@@ -34,6 +34,12 @@ const PUSH_CONCURRENCY = 4;
 /** Pause before a pushed update whose task is leased is tried again. */
 const PUSH_RETRY_MS = 200;
 
+/** How a task's next check is paced: its site's status mode, and the earliest its site's budget allows. */
+interface Pacing {
+  mode: SiteAdapter['statusMode'];
+  notBefore?: Date;
+}
+
 /** What one status call said about one task: a status, a loss, or no answer (retry later). */
 type Answer = { event: AttemptEvent } | { retry: AdapterError };
 
@@ -131,25 +137,26 @@ export class TrackingService {
   }
 
   /**
-   * A site asked once per task gets at most its request budget; the rest wait their turn, spread over the
-   * time the budget needs for them, so they come due one by one rather than all at once again.
+   * A site asked once per task gets at most its request budget; the rest wait for a turn, one budget
+   * interval apart. While turns are handed out, the tasks asked now take the next ones too, so every task
+   * gets its turn (round robin) however short the back-off.
    */
   private async withinBudget(
     replica: string,
     siteId: string,
     tasks: DispatchTask[],
-  ): Promise<DispatchTask[]> {
+  ): Promise<{ asked: DispatchTask[]; notBefore: Map<string, Date> }> {
     const granted = this.budget.take(siteId, tasks.length);
-    if (granted === tasks.length) return tasks;
-    const now = Date.now();
+    const notBefore = new Map<string, Date>();
+    const asked = tasks.slice(0, granted);
     await this.repo.defer(
       replica,
-      tasks.slice(granted).map((task, i) => ({
-        id: task.id,
-        at: new Date(now + this.budget.waitMs(siteId, i + 1)),
-      })),
+      tasks.slice(granted).map((task) => ({ id: task.id, at: new Date(this.budget.nextTurn(siteId)) })),
     );
-    return tasks.slice(0, granted);
+    if (this.budget.queueing(siteId)) {
+      for (const task of asked) notBefore.set(task.id, new Date(this.budget.nextTurn(siteId)));
+    }
+    return { asked, notBefore };
   }
 
   private async trackSite(replica: string, siteId: string, claimed: DispatchTask[]): Promise<void> {
@@ -161,13 +168,15 @@ export class TrackingService {
           replica,
           task,
           { kind: 'lost', reason: 'the site was removed from the registry' },
-          'per-task',
+          { mode: 'per-task' },
         );
       }
       return;
     }
-    const tasks =
-      adapter.statusMode === 'per-task' ? await this.withinBudget(replica, siteId, claimed) : claimed;
+    const { asked: tasks, notBefore } =
+      adapter.statusMode === 'per-task'
+        ? await this.withinBudget(replica, siteId, claimed)
+        : { asked: claimed, notBefore: new Map<string, Date>() };
     if (tasks.length === 0) return;
     const answers = new Map<string, Answer>();
     try {
@@ -186,7 +195,8 @@ export class TrackingService {
     }
     for (const task of tasks) {
       try {
-        await this.follow(replica, entry, task, answers.get(task.id) as Answer, adapter);
+        const pacing = { mode: adapter.statusMode, notBefore: notBefore.get(task.id) };
+        await this.follow(replica, entry, task, answers.get(task.id) as Answer, adapter, pacing);
       } catch (err) {
         // One task's failure (a stored value of the wrong type, a lost database connection) must not leave
         // its site-mates in this claim unfollowed until their lease runs out; it is tried again next round.
@@ -202,12 +212,13 @@ export class TrackingService {
     task: DispatchTask,
     answer: Answer,
     adapter: SiteAdapter,
+    pacing: Pacing,
   ): Promise<void> {
     if (!('event' in answer)) {
       await this.noAnswer(replica, entry, task, answer.retry, adapter);
       return;
     }
-    const ended = await this.decide(replica, task, answer.event, adapter.statusMode);
+    const ended = await this.decide(replica, task, answer.event, pacing);
     // The attempt is over at the site (finished, failed or lost): free what the site keeps for it, such as
     // a Pulsar job directory. Best effort: a site that keeps it anyway costs it disk, not us correctness.
     if (ended) {
@@ -252,7 +263,7 @@ export class TrackingService {
       reason = `${slug} has not answered about the task for too long (${error.message})`;
     }
     if (reason !== undefined) {
-      if (await this.decide(replica, task, { kind: 'site_offline', reason }, adapter.statusMode)) {
+      if (await this.decide(replica, task, { kind: 'site_offline', reason }, { mode: adapter.statusMode })) {
         // Frees what the broker keeps for the attempt (a Pulsar AMQP spool); the site itself may not answer.
         await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch(() => undefined);
       }
@@ -271,7 +282,7 @@ export class TrackingService {
     replica: string,
     task: DispatchTask,
     event: AttemptEvent,
-    mode: SiteAdapter['statusMode'],
+    pacing: Pacing,
   ): Promise<boolean> {
     const now = new Date();
     let decided = '';
@@ -291,7 +302,10 @@ export class TrackingService {
           // The back-off starts again when the site's state of the task moved (QUEUED to RUNNING, say).
           const moved =
             transition.event !== undefined || (status !== undefined && status.state !== fresh.remoteState);
-          const pace = nextPace(mode, fresh.trackIntervalMs, moved, now, this.config);
+          const pace = nextPace(pacing.mode, fresh.trackIntervalMs, moved, now, this.config);
+          if (pacing.notBefore !== undefined && pacing.notBefore > pace.nextCheckAt) {
+            pace.nextCheckAt = pacing.notBefore;
+          }
           transition.update = {
             ...transition.update,
             ...pace,
