@@ -2,7 +2,7 @@
 export type PushOutcome = 'applied' | 'busy' | 'none';
 
 export interface PushQueueOptions {
-  /** Pause before trying again a ref whose task's lease was held. */
+  /** Pause before trying again a ref whose task's lease was held; doubled at each try. */
   retryMs: number;
   /** Tries per ref while its lease is held; a lease outlives them only when its holder died (then it runs out). */
   maxTries: number;
@@ -94,12 +94,15 @@ export class PushQueue {
       this.ready.push(ref);
     } else if (outcome === 'busy' && tries < this.options.maxTries && !this.closed) {
       this.tries.set(ref, tries);
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        if (this.closed) return;
-        this.ready.push(ref);
-        this.pump();
-      }, this.options.retryMs);
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          if (this.closed) return;
+          this.ready.push(ref);
+          this.pump();
+        },
+        this.options.retryMs * 2 ** (tries - 1),
+      );
       timer.unref();
       this.timers.add(timer);
     } else {

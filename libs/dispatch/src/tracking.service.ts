@@ -31,7 +31,7 @@ const CLAIMS = 20;
 const SITE_CONCURRENCY = 8;
 /** Pushed updates applied at once. */
 const PUSH_CONCURRENCY = 4;
-/** Pause before a pushed update whose task is leased is tried again. */
+/** First pause before a pushed update whose task is leased is tried again (then doubled). */
 const PUSH_RETRY_MS = 200;
 
 /** How a task's next check is paced: its site's status mode, and the earliest its site's budget allows. */
@@ -89,7 +89,8 @@ export class TrackingService {
       (ref) => this.trackPushed(replica, ref),
       {
         retryMs: PUSH_RETRY_MS,
-        maxTries: Math.ceil((this.config.leaseSeconds * 1000) / PUSH_RETRY_MS),
+        // 0.2 s, 0.4, 0.8 ... until a lease has surely run out: a holder that died hands the task on then.
+        maxTries: Math.ceil(Math.log2((this.config.leaseSeconds * 1000) / PUSH_RETRY_MS + 1)) + 1,
         concurrency: PUSH_CONCURRENCY,
         maxPending: 100_000,
         unmatchedMs: 60_000,

@@ -140,12 +140,14 @@ class ManagerChannel {
     this.heard.delete(jobId);
     this.heard.set(jobId, { status, at: Date.now(), generation: this.link.generation });
     while (this.heard.size > this.remember) this.heard.delete(this.heard.keys().next().value as string);
+    let awaited = false;
     for (const waiter of this.waiters) {
-      waiter.jobIds.delete(jobId);
+      awaited ||= waiter.jobIds.delete(jobId);
       if (waiter.jobIds.size === 0) waiter.resolve();
     }
-    // Answers to our own status requests mostly repeat what we knew: only news is worth a claim.
-    if (before !== status.status) this.changed(jobId);
+    // Only news is worth a claim: not a status that repeats what we knew, nor the answer to a status request
+    // of ours, which the caller that asked applies itself.
+    if (before !== status.status && !awaited) this.changed(jobId);
   }
 
   /**
