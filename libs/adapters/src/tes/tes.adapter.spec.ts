@@ -496,13 +496,11 @@ describe('TesSiteAdapter', () => {
           outputs: [{ url: 's3://bucket/greeting', path: '/out/greeting', type: 'FILE' }],
         }),
       });
-      // Read from the list (BASIC view: no streams), until the task is over.
       expect(await statusOf(tes, site, ref)).toEqual({
         state: 'QUEUED',
         executorLogs: [],
         outputs: [],
         systemLogs: [],
-        streamsOmitted: true,
       });
       fake.release();
       const done = await waitForState(tes, site, ref, ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR']);
@@ -653,65 +651,70 @@ describe('TesSiteAdapter', () => {
 
     it('stops listing once every task is found, and reads a finished or unlisted task alone', async () => {
       const fake = await fakeSite({ hold: true });
-      const tes = adapter({ listPageSize: 1 });
+      const tes = adapter({ listPageSize: 2 });
       const site = siteAt(fake.url);
       const submit = () => submitTrue(tes, site);
-      const older = await submit();
-      await submit();
-      const gone = await submit();
-      const newest = await submit();
+      const [a, b, gone, c, d, e] = [
+        await submit(),
+        await submit(),
+        await submit(),
+        await submit(),
+        await submit(),
+        await submit(),
+      ];
       fake.forget(gone);
-      // The fake lists newest first, one task a page here: the newest is on the first page, the oldest on the third.
-      let before = fake.requests().length;
-      await tes.status(site, [newest]);
-      expect(
-        fake
-          .requests()
-          .slice(before)
-          .map((c) => c.path),
-      ).toEqual(['/ga4gh/tes/v1/tasks']);
-      before = fake.requests().length;
-      const result = await tes.status(site, [older, gone]);
-      expect((result.get(older) as RemoteStatus).state).toBe('QUEUED');
-      expect(result.get(gone)).toMatchObject({ kind: 'lost' });
-      expect(
-        fake
-          .requests()
-          .slice(before)
-          .map((c) => c.path),
-      ).toEqual([...Array(3).fill('/ga4gh/tes/v1/tasks'), `/ga4gh/tes/v1/tasks/${gone}`]);
+      const paths = async (refs: string[]) => {
+        const before = fake.requests().length;
+        const result = await tes.status(site, refs);
+        return {
+          result,
+          paths: fake
+            .requests()
+            .slice(before)
+            .map((r) => r.path),
+        };
+      };
+      // Listed newest first, two a page: [e, d] [c, b] [a]. Four tasks found on two pages: no third one.
+      const found = await paths([e, d, c, b]);
+      expect(found.paths).toEqual(['/ga4gh/tes/v1/tasks', '/ga4gh/tes/v1/tasks']);
+      expect([e, d, c, b].map((ref) => (found.result.get(ref) as RemoteStatus).state)).toEqual(
+        Array(4).fill('QUEUED'),
+      );
+      // Two tasks: one page at most (more would cost more calls than asking each); the rest are read alone.
+      const missing = await paths([e, gone]);
+      expect(missing.paths).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${gone}`]);
+      expect(missing.result.get(gone)).toMatchObject({ kind: 'lost' });
+      const older = await paths([e, a]);
+      expect(older.paths).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${a}`]);
+      expect((older.result.get(a) as RemoteStatus).state).toBe('QUEUED');
+      // One task alone is read directly.
+      expect((await paths([c])).paths).toEqual([`/ga4gh/tes/v1/tasks/${c}`]);
       fake.release();
-      await waitFor('the newest task to complete', () => fake.task(newest)?.state === 'COMPLETE');
-      before = fake.requests().length;
-      const done = (await tes.status(site, [newest])).get(newest) as RemoteStatus;
+      await waitFor('task d to complete', () => fake.task(d)?.state === 'COMPLETE');
+      const done = await paths([d, e]);
       // The final record comes from the FULL view, streams included.
-      expect(done.state).toBe('COMPLETE');
-      expect(done.streamsOmitted).toBeUndefined();
-      expect(
-        fake
-          .requests()
-          .slice(before)
-          .map((c) => `${c.path}?${c.query}`),
-      ).toEqual([
-        expect.stringMatching(/^\/ga4gh\/tes\/v1\/tasks\?tag_key=/),
-        `/ga4gh/tes/v1/tasks/${newest}?view=FULL`,
-      ]);
+      expect((done.result.get(d) as RemoteStatus).state).toBe('COMPLETE');
+      expect((done.result.get(d) as RemoteStatus).streamsOmitted).toBeUndefined();
+      // (e may have finished by now too, and be read alone after d.)
+      expect(done.paths.slice(0, 2)).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${d}`]);
     });
 
     it('asks task by task when the site will not list (a 400 to the tag filter)', async () => {
       const fake = await fakeSite({ hold: true });
       const tes = adapter();
       const site = siteAt(fake.url);
-      const ref = await submitTrue(tes, site);
+      const refs = [await submitTrue(tes, site), await submitTrue(tes, site)];
       fake.failNext(400, 1, { method: 'GET', path: '/tasks' });
       const before = fake.requests().length;
-      expect(await statusOf(tes, site, ref)).toMatchObject({ state: 'QUEUED' });
+      const result = await tes.status(site, refs);
+      expect(refs.map((ref) => (result.get(ref) as RemoteStatus).state)).toEqual(['QUEUED', 'QUEUED']);
       expect(
         fake
           .requests()
           .slice(before)
-          .map((c) => c.path),
-      ).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${ref}`]);
+          .map((c) => c.path)
+          .sort(),
+      ).toEqual(['/ga4gh/tes/v1/tasks', ...refs.map((ref) => `/ga4gh/tes/v1/tasks/${ref}`)].sort());
     });
 
     it('keeps the answers it got when only some refs fail with 5xx', async () => {

@@ -180,8 +180,8 @@ export class TesSiteAdapter implements SiteAdapter {
 
   /**
    * One paged list of the broker's tasks at the site (by the `constellation.task` tag, BASIC view) answers for
-   * every task still on its way; a task that has ended, or is not in the list, is read alone in the FULL
-   * view (its logs, or the site's 404). A site whose list fails otherwise than by being down is asked task by
+   * every task still on its way; a task that has ended, or is not in the pages read, is read alone in the FULL
+   * view (its logs, or the site's 404). One task alone is read directly. A site whose list fails otherwise than by being down is asked task by
    * task, as before lists were used.
    */
   async status(
@@ -192,9 +192,12 @@ export class TesSiteAdapter implements SiteAdapter {
     const target = targetOf(site);
     const base = await this.discovery.base(target);
     const wanted = new Set(refs);
+    // A list page saves calls only while it stands for more than one task: never more pages than tasks less
+    // one, so a round never costs more calls than asking task by task would.
+    const pages = Math.min(MAX_LIST_PAGES, wanted.size - 1);
     let listed = new Map<string, RemoteStatus>();
     try {
-      listed = await this.listStatuses(target, base, wanted);
+      if (pages > 0) listed = await this.listStatuses(target, base, wanted, pages);
     } catch (err) {
       if (err instanceof AdapterError && (err.kind === 'unreachable' || err.kind === 'auth_failed'))
         throw err;
@@ -223,10 +226,11 @@ export class TesSiteAdapter implements SiteAdapter {
     target: TesTarget,
     base: string,
     wanted: ReadonlySet<string>,
+    maxPages: number,
   ): Promise<Map<string, RemoteStatus>> {
     const found = new Map<string, RemoteStatus>();
     let pageToken: string | null = null;
-    for (let page = 0; page < MAX_LIST_PAGES && found.size < wanted.size; page++) {
+    for (let page = 0; page < maxPages && found.size < wanted.size; page++) {
       const query = new URLSearchParams([
         ['tag_key', TASK_TAG],
         ['view', 'BASIC'],
