@@ -8,6 +8,7 @@ import { TaskIdempotencyKey1764000700000 } from './1764000700000-TaskIdempotency
 import { SiteImageSettings1764000800000 } from './1764000800000-SiteImageSettings';
 import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
 import { SiteSchemes1764000950000 } from './1764000950000-SiteSchemes';
+import { TrackPacing1765000100000 } from './1765000100000-TrackPacing';
 import { TaskDelivery1765000200000 } from './1765000200000-TaskDelivery';
 import { JobFilesInDatabase1765000201000 } from './1765000201000-JobFilesInDatabase';
 import { SiteSelfTest1765000400000 } from './1765000400000-SiteSelfTest';
@@ -23,6 +24,7 @@ export const MIGRATIONS: MigrationList = [
   SiteImageSettings1764000800000,
   AbandonedCopies1764000900000,
   SiteSchemes1764000950000,
+  TrackPacing1765000100000,
   TaskDelivery1765000200000,
   JobFilesInDatabase1765000201000,
   SiteSelfTest1765000400000,

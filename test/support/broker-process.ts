@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import * as net from 'node:net';
 import * as path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -56,4 +57,14 @@ export function envWithoutDatabase(extra: Record<string, string>): Record<string
   delete env.CONSTELLATION_SECRET_KEY;
   delete env.CONSTELLATION_TEST_ADMIN_URL;
   return { ...env, ...extra };
+}
+
+/** A loopback port nothing listens on now, for a broker process to take. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

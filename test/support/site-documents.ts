@@ -30,3 +30,12 @@ export function onHostPulsarSiteDocument(overrides: Record<string, unknown>): Re
     ...overrides,
   });
 }
+
+/** A Pulsar REST site at `url` (a fake), whose jobs run on the host, as the dispatch suites register it. */
+export function pulsarRestSiteDocument(
+  url: string,
+  token: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return onHostPulsarSiteDocument({ kind: 'pulsar-rest', url, credentials: { token }, ...overrides });
+}

@@ -9,6 +9,7 @@ export {
   type RemoteStatus,
   type SiteAdapter,
   type SubmitJob,
+  type StatusMode,
 } from './site-adapter';
 export { SiteAdapters } from './site-adapters';
 export { TesSiteAdapter } from './tes/tes.adapter';

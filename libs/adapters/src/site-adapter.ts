@@ -66,6 +66,11 @@ export interface RemoteStatus {
    * is not complete until deliver() has done so. Absent: nothing left to deliver.
    */
   awaitingDelivery?: boolean;
+  /**
+   * True when the site was asked for a view without stdout, stderr and system logs (a TES BASIC list): what
+   * was stored of them before still holds, and executorLogs carry none.
+   */
+  streamsOmitted?: boolean;
 }
 
 /** How a delivery reports progress and is stopped. */
@@ -75,6 +80,13 @@ export interface DeliveryProgress {
   /** Aborts the delivery (the caller lost its claim, or is shutting down). */
   signal?: AbortSignal;
 }
+
+/**
+ * How a site tells about its tasks: `per-task` one request per task (Pulsar REST), `listed` one paged list per
+ * site (TES), `pushed` status updates the site sends unasked (Pulsar AMQP), with status requests only to
+ * reconcile.
+ */
+export type StatusMode = 'per-task' | 'listed' | 'pushed';
 
 export interface SiteSchemes {
   /** Lowercase URL schemes the site fetches inputs from itself; '*' means any. */
@@ -94,6 +106,12 @@ export interface SiteAdapter {
    * never came must be looked for before it is sent again.
    */
   readonly brokerChosenIds: boolean;
+  readonly statusMode: StatusMode;
+  /**
+   * Where the site pushes status updates: calls `listener` with the ref of each attempt whose status changed,
+   * once status() can answer with it without asking the site. Returns what stops the calls.
+   */
+  onStatusPushed?(listener: (ref: RemoteRef) => void): () => void;
   probe(site: AdapterSite): Promise<ProbeResult>;
   /**
    * Idempotent: asks the site whether this task's attempt already exists there (find) and returns that ref

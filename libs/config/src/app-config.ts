@@ -51,18 +51,27 @@ export interface AppConfig {
   requireSelfTestForApproval: boolean;
   /** Seconds between dispatch rounds (place, submit, track, cancel); 0 turns the dispatch timer off. */
   dispatchSeconds: number;
-  /** Seconds between two status checks of one task at its site. */
+  /**
+   * Longest time between two status checks of one task at its site: checks start 0.5 s after submission and
+   * back off, doubling, up to this.
+   */
   trackSeconds: number;
   /**
    * After a submission whose answer never came, how long the broker keeps looking for the copy the site may
    * have made before it sends the attempt again (a slow site's create can land long after our timeout).
    */
   submitDoubtSeconds: number;
+  /** Silence about a Pulsar AMQP job before a status request; also the interval of their reconciliation. */
   amqpReconcileSeconds: number;
   /** Tries of one attempt's output delivery before the task fails naming the destination (the job never reruns). */
   deliveryTries: number;
   /** Seconds before the first retry of a failed delivery; each further retry waits twice as long (up to an hour). */
   deliveryRetrySeconds: number;
+  /**
+   * Status requests one replica sends one site per second, at most (bursts up to a second's worth): paces
+   * sites asked per task (Pulsar REST).
+   */
+  siteRequestsPerSecond: number;
   fileRoots: string[];
   /**
    * Days a finished task (and its events) is kept after it finished; undefined keeps finished tasks for

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       amqpReconcileSeconds: 300,
       deliveryTries: 5,
       deliveryRetrySeconds: 30,
+      siteRequestsPerSecond: 20,
       fileRoots: [],
       retentionDays: undefined,
       rateLimit: { limit: 60000, windowMs: 60_000 },
@@ -129,6 +130,14 @@ describe('loadConfig', () => {
     [
       { CONSTELLATION_TRACK_SECONDS: '0' },
       'CONSTELLATION_TRACK_SECONDS must be a number of seconds from 0.05 to 3600',
+    ],
+    [
+      { CONSTELLATION_SITE_REQUESTS_PER_SECOND: '0' },
+      'CONSTELLATION_SITE_REQUESTS_PER_SECOND must be requests per second, a number from 0.1 to 100000',
+    ],
+    [
+      { CONSTELLATION_SITE_REQUESTS_PER_SECOND: 'lots' },
+      'CONSTELLATION_SITE_REQUESTS_PER_SECOND must be requests per second, a number from 0.1 to 100000',
     ],
     [
       { CONSTELLATION_SUBMIT_DOUBT_SECONDS: '0.5' },

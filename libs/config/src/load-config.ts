@@ -62,6 +62,16 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, 'true or false');
 }
 
+function requestRate(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d{1,3})?$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `requests per second, a number from ${min} to ${max} (up to three decimals)`);
+  }
+  return value;
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = read(env, name);
   if (raw === undefined) return fallback;
@@ -220,6 +230,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     amqpReconcileSeconds: integer(env, 'CONSTELLATION_AMQP_RECONCILE_SECONDS', 300, 1, 86400),
     deliveryTries: integer(env, 'CONSTELLATION_DELIVERY_TRIES', 5, 1, 100),
     deliveryRetrySeconds: seconds(env, 'CONSTELLATION_DELIVERY_RETRY_SECONDS', 30, 0.05, 3600),
+    siteRequestsPerSecond: requestRate(env, 'CONSTELLATION_SITE_REQUESTS_PER_SECOND', 20, 0.1, 100000),
     fileRoots,
     retentionDays: optionalInteger(env, 'CONSTELLATION_RETENTION_DAYS', 1, 36500),
     rateLimit: rateLimit(env),

@@ -44,7 +44,14 @@ export function changeFor(
         return log.end_time === undefined ? { ...log, end_time: stamp } : log;
       });
       return {
-        update: { state: decision.state, logs, nextCheckAt: null, failingSince: null },
+        update: {
+          state: decision.state,
+          logs,
+          nextCheckAt: null,
+          failingSince: null,
+          trackIntervalMs: null,
+          remoteState: null,
+        },
         event: { from: task.state, to: decision.state, siteId, attempt, reason: decision.reason },
       };
     }
@@ -69,6 +76,8 @@ export function changeFor(
           nextCheckAt: null,
           failingSince: null,
           submitDoubtAt: null,
+          trackIntervalMs: null,
+          remoteState: null,
         },
         event: { from: task.state, to: 'QUEUED', siteId, attempt, reason: decision.reason },
       };

@@ -33,16 +33,40 @@ export function addSystemLog(log: TesTaskLog, line: string): TesTaskLog {
 /** Marks the site's own system log lines, so each status check replaces them and keeps the broker's. */
 export const SITE_LOG_PREFIX = 'site: ';
 
-/** Copies what the site reported into the attempt's log; the broker's own system log lines stay first. */
+/**
+ * Copies what the site reported into the attempt's log; the broker's own system log lines stay first. A report
+ * without streams (a TES BASIC list) keeps the stdout, stderr and site system logs stored before.
+ */
 export function mergeRemoteStatus(log: TesTaskLog, status: RemoteStatus): TesTaskLog {
-  const own = (log.system_logs ?? []).filter((line) => !line.startsWith(SITE_LOG_PREFIX));
+  const before = log.system_logs ?? [];
+  const own = before.filter((line) => !line.startsWith(SITE_LOG_PREFIX));
+  const site = status.streamsOmitted
+    ? before.filter((line) => line.startsWith(SITE_LOG_PREFIX))
+    : status.systemLogs.map((line) => SITE_LOG_PREFIX + line);
   const merged: TesTaskLog = {
     ...log,
-    logs: status.executorLogs,
+    logs: status.streamsOmitted
+      ? withStoredStreams(status.executorLogs, log.logs ?? [])
+      : status.executorLogs,
     outputs: status.outputs,
-    system_logs: [...own, ...status.systemLogs.map((line) => SITE_LOG_PREFIX + line)].slice(-MAX_SYSTEM_LOGS),
+    system_logs: [...own, ...site].slice(-MAX_SYSTEM_LOGS),
   };
   if (status.startTime !== undefined) merged.start_time = status.startTime;
   if (status.endTime !== undefined) merged.end_time = status.endTime;
   return merged;
+}
+
+/** Executor logs as reported, each with the stdout and stderr stored for the same executor before. */
+function withStoredStreams(
+  reported: RemoteStatus['executorLogs'],
+  stored: RemoteStatus['executorLogs'],
+): RemoteStatus['executorLogs'] {
+  return reported.map((entry, i) => {
+    const { stdout, stderr } = stored[i] ?? {};
+    return {
+      ...entry,
+      ...(stdout !== undefined ? { stdout } : {}),
+      ...(stderr !== undefined ? { stderr } : {}),
+    };
+  });
 }

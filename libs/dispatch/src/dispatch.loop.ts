@@ -20,6 +20,12 @@ import { TrackingService } from './tracking.service';
 const INTERVAL_NAME = 'dispatch';
 /** Longest pause between rounds while every step keeps failing. */
 const MAX_BACKOFF_MS = 30_000;
+/**
+ * Bounds on tracking's sleep between passes: it wakes when the next check falls due, at least this long after
+ * the last pass (never a busy loop on the database) and at most this long (checks other replicas made due).
+ */
+const TRACK_SLEEP_MIN_MS = 50;
+const TRACK_SLEEP_MAX_MS = 1000;
 
 export interface DispatchRound {
   placed: number;
@@ -47,6 +53,8 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
   /** Rounds in a row in which every step failed, and when the timer may start the next one. */
   private failedRounds = 0;
   private resumeAt = 0;
+  private trackTimer: NodeJS.Timeout | null = null;
+  private stopPushes: (() => void) | null = null;
 
   constructor(
     private readonly placement: PlacementService,
@@ -66,12 +74,37 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
       if (this.due()) void this.tick();
     }, this.config.dispatchSeconds * 1000);
     this.registry.addInterval(INTERVAL_NAME, handle);
+    // Between rounds too: checks are due every half second at first, and pushed news is applied at once.
+    this.stopPushes = this.tracking.listenForPushes(this.replica);
+    this.wakeTrackingIn(TRACK_SLEEP_MIN_MS);
+  }
+
+  private wakeTrackingIn(ms: number): void {
+    if (this.stopped) return;
+    this.trackTimer = setTimeout(() => void this.trackBetweenRounds(), ms);
+  }
+
+  /** A tracking pass (joined with the round's when one runs), then sleep until the next check is due. */
+  private async trackBetweenRounds(): Promise<void> {
+    let sleep = TRACK_SLEEP_MAX_MS;
+    try {
+      if (this.due()) await this.tracking.trackSubmitted(this.replica);
+      const next = await this.tracking.nextDue();
+      if (next !== null) sleep = next.getTime() - Date.now();
+    } catch (err) {
+      // The round's tracking step reports the same failure, and backs off.
+      this.logger.debug({ err }, 'tracking between rounds failed');
+    }
+    this.wakeTrackingIn(Math.min(TRACK_SLEEP_MAX_MS, Math.max(TRACK_SLEEP_MIN_MS, sleep)));
   }
 
   /** Before any module shuts down (adapters close their connections then), so a round in flight can finish. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
+    if (this.trackTimer !== null) clearTimeout(this.trackTimer);
+    this.stopPushes?.();
+    await this.tracking.settled();
     // Let a round in flight write its results; anything it had not claimed stays for the other replicas.
     await this.running?.catch(() => undefined);
     // Deliveries may run for hours: stop them and hand their tasks back rather than wait.

@@ -39,6 +39,10 @@ export interface DispatchTask {
    * tries so far. Such a task is the delivery step's, never tracking's.
    */
   deliveryTries: number | null;
+  /** Tracking's current back-off between two status checks; null before the first. */
+  trackIntervalMs: number | null;
+  /** The state the site last reported for this attempt; null before the first report. */
+  remoteState: TesState | null;
 }
 
 /** Work a replica claims with a lease: each phase is a state plus a condition on the remote id. */
@@ -53,7 +57,7 @@ const PHASE_FILTER: Record<Phase, string> = {
 
 const COLUMNS = `id, submitter_id, state, document, content_bytes > 0 AS has_inline_content, created_at,
   COALESCE(queued_at, created_at) AS queued_at, current_attempt, site_id, remote_id, claimed_by, excluded_site_ids,
-  preemptions, logs, failing_since, submit_doubt_at, delivery_tries`;
+  preemptions, logs, failing_since, submit_doubt_at, delivery_tries, track_interval_ms, remote_state`;
 
 interface Row {
   id: string;
@@ -73,6 +77,8 @@ interface Row {
   failing_since: Date | null;
   submit_doubt_at: Date | null;
   delivery_tries: number | null;
+  track_interval_ms: number | null;
+  remote_state: TesState | null;
 }
 
 /**
@@ -111,6 +117,8 @@ function toTask(r: Row): DispatchTask {
     failingSince: r.failing_since,
     submitDoubtAt: r.submit_doubt_at,
     deliveryTries: r.delivery_tries,
+    trackIntervalMs: r.track_interval_ms,
+    remoteState: r.remote_state,
   };
 }
 
@@ -129,6 +137,8 @@ export interface TaskUpdate {
   failingSince?: Date | null;
   submitDoubtAt?: Date | null;
   deliveryTries?: number | null;
+  trackIntervalMs?: number | null;
+  remoteState?: TesState | null;
 }
 
 export interface TaskEventNote {
@@ -305,21 +315,24 @@ export class DispatchRepository {
     leaseSeconds: number,
     limit: number,
   ): Promise<DispatchTask[]> {
-    // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected count].
-    const [rows]: [Row[], number] = await this.db.query(
+    // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected count]. RETURNING keeps no
+    // order, and gives the new next_check_at: the due time each row had comes back beside it, to sort by.
+    const [rows]: [(Row & { due_at: Date })[], number] = await this.db.query(
       `UPDATE task SET claimed_by = $1,
               lease_until = clock_timestamp() + make_interval(secs => $3),
               next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
-       WHERE id IN (
-         SELECT id FROM task
+       FROM (
+         SELECT id AS due_id, next_check_at AS due_at FROM task
          WHERE ${PHASE_FILTER[phase]} AND next_check_at <= $2
            AND (lease_until IS NULL OR lease_until < clock_timestamp())
          ORDER BY next_check_at
          LIMIT $4
-         FOR UPDATE SKIP LOCKED)
-       RETURNING ${COLUMNS}`,
+         FOR UPDATE SKIP LOCKED) due
+       WHERE task.id = due.due_id
+       RETURNING ${COLUMNS}, due.due_at`,
       [replica, now, leaseSeconds, limit],
     );
+    rows.sort((a, b) => a.due_at.getTime() - b.due_at.getTime());
     const tasks = rows.map(toTask);
     return phase === 'submit' ? this.withContents(tasks) : tasks;
   }
@@ -345,6 +358,60 @@ export class DispatchRepository {
        WHERE id = $1 AND claimed_by = $2`,
       [id, replica],
     );
+  }
+
+  /**
+   * Claims the tracked task whose attempt the site knows as `remoteId`, due or not: a site pushed news about
+   * it. `busy` when its lease is held (by a replica checking it now), `none` when no unfinished task has it.
+   */
+  async claimPushed(
+    remoteId: string,
+    replica: string,
+    leaseSeconds: number,
+  ): Promise<DispatchTask[] | 'busy' | 'none'> {
+    // Served by task_remote_id_active_idx. Pulsar job ids name the task and attempt: one row at most.
+    const [rows]: [Row[], number] = await this.db.query(
+      `UPDATE task SET claimed_by = $2, lease_until = clock_timestamp() + make_interval(secs => $3),
+              next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
+       WHERE id IN (
+         SELECT id FROM task
+         WHERE remote_id = $1 AND ${PHASE_FILTER.track}
+           AND (lease_until IS NULL OR lease_until < clock_timestamp())
+         FOR UPDATE SKIP LOCKED)
+       RETURNING ${COLUMNS}`,
+      [remoteId, replica, leaseSeconds],
+    );
+    if (rows.length > 0) return rows.map(toTask);
+    const held: unknown[] = await this.db.query(
+      `SELECT 1 FROM task WHERE remote_id = $1 AND ${PHASE_FILTER.track} LIMIT 1`,
+      [remoteId],
+    );
+    return held.length > 0 ? 'busy' : 'none';
+  }
+
+  /**
+   * Frees claimed tasks without asking their site (its request budget is spent), each to be checked again
+   * at its own time; nothing a client sees changes.
+   */
+  async defer(replica: string, checks: readonly { id: string; at: Date }[]): Promise<void> {
+    if (checks.length === 0) return;
+    await this.db.query(
+      `UPDATE task t SET claimed_by = NULL, lease_until = NULL, next_check_at = d.at
+       FROM unnest($2::uuid[], $3::timestamptz[]) AS d(id, at)
+       WHERE t.id = d.id AND t.claimed_by = $1`,
+      [replica, checks.map((c) => c.id), checks.map((c) => c.at)],
+    );
+  }
+
+  /** When the next tracked task falls due (null: none is tracked), so the tracking loop sleeps until then. */
+  async nextTrackDue(): Promise<Date | null> {
+    // Served by task_dispatch_due_idx, read in order: the first row that matches ends the scan.
+    const rows: { at: Date }[] = await this.db.query(
+      `SELECT next_check_at AS at FROM task
+       WHERE ${PHASE_FILTER.track} AND (lease_until IS NULL OR lease_until < clock_timestamp())
+       ORDER BY next_check_at LIMIT 1`,
+    );
+    return rows.length === 0 ? null : rows[0].at;
   }
 
   /** The tasks with their inline contents put back into their documents: what a site must receive. */
@@ -384,9 +451,15 @@ export class DispatchRepository {
       if (change?.quiet) {
         // Nothing the API shows changed: move the next check and free the claim, without a new version.
         await m.query(
-          `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL
+          `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
+                  track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
            WHERE id = $1`,
-          [id, change.update.nextCheckAt ?? now],
+          [
+            id,
+            change.update.nextCheckAt ?? now,
+            change.update.trackIntervalMs ?? null,
+            change.update.remoteState ?? null,
+          ],
         );
         return true;
       }
@@ -425,6 +498,8 @@ export class DispatchRepository {
     if (u.failingSince !== undefined) set('failing_since', u.failingSince);
     if (u.submitDoubtAt !== undefined) set('submit_doubt_at', u.submitDoubtAt);
     if (u.deliveryTries !== undefined) set('delivery_tries', u.deliveryTries);
+    if (u.trackIntervalMs !== undefined) set('track_interval_ms', u.trackIntervalMs);
+    if (u.remoteState !== undefined) set('remote_state', u.remoteState);
     if (release) sets.push('claimed_by = NULL', 'lease_until = NULL');
     let where = 'id = $1';
     if (onlyIn !== undefined) {

@@ -10,6 +10,8 @@ import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { SiteAccess, DispatchSites } from './dispatch-sites';
 import { claimEach } from './bounded-workers';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
+import { firstPace, nextPace } from './track-pacing';
+import { TrackingService } from './tracking.service';
 
 const BATCH = 64;
 const CONCURRENCY = 8;
@@ -26,6 +28,7 @@ export class SubmissionService {
     private readonly directory: DispatchSites,
     private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
+    private readonly tracking: TrackingService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -229,8 +232,12 @@ export class SubmissionService {
             ...l,
             metadata: { ...l.metadata, remote_id: ref },
           })),
-          nextCheckAt:
-            fresh.state === 'CANCELING' ? now : new Date(now.getTime() + this.config.trackSeconds * 1000),
+          ...(fresh.state === 'CANCELING'
+            ? { nextCheckAt: now }
+            : adapter.statusMode === 'pushed'
+              ? nextPace('pushed', null, true, now, this.config)
+              : firstPace(now, this.config)),
+          remoteState: null,
           failingSince: null,
           submitDoubtAt: null,
         },
@@ -248,6 +255,7 @@ export class SubmissionService {
       now,
     );
     if (held) {
+      this.tracking.recorded(ref);
       this.metrics.submissions.inc({ outcome: 'submitted' });
       this.logger.log({ taskId: task.id, site: slug, remoteId: ref }, `task submitted to ${slug}`);
       return;

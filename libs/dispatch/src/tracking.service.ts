@@ -16,21 +16,44 @@ import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { SiteAccess, DispatchSites } from './dispatch-sites';
 import { mapConcurrent } from './bounded-workers';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
+import { nextPace } from './track-pacing';
+import { RequestBudget } from './request-budget';
+import { PushOutcome, PushQueue } from './push-queue';
 
-/** Tasks one claim takes: small enough that one site's batched status call fits well inside a lease. */
-const CLAIM = 32;
-/** Claims per round. */
-const CLAIMS = 16;
-/** Claims worked on at once. */
-const CONCURRENCY = 4;
+/** Tasks one claim takes. */
+const CLAIM = 100;
+/**
+ * Claims per pass: every due task of a site is asked about in one status call (one paged list on TES), so a
+ * pass takes all that is due, up to this bound.
+ */
+const CLAIMS = 20;
+/** Sites asked at once: a site that times out holds up only its own tasks. */
+const SITE_CONCURRENCY = 8;
+/** Pushed updates applied at once. */
+const PUSH_CONCURRENCY = 4;
+/** First pause before a pushed update whose task is leased is tried again (then doubled). */
+const PUSH_RETRY_MS = 200;
+
+/** How a task's next check is paced: its site's status mode, and the earliest its site's budget allows. */
+interface Pacing {
+  mode: SiteAdapter['statusMode'];
+  notBefore?: Date;
+}
 
 /** What one status call said about one task: a status, a loss, or no answer (retry later). */
 type Answer = { event: AttemptEvent } | { retry: AdapterError };
 
-/** Follows submitted tasks: one batched status call per site, then each task's decision under its row lock. */
+/**
+ * Follows submitted tasks: claims what is due, one status call per site (paced by each site's request budget
+ * where the site is asked per task), then each task's decision under its row lock. News a site pushes is
+ * applied at once, under the same claim.
+ */
 @Injectable()
 export class TrackingService {
   private readonly logger = new Logger('dispatch');
+  private readonly budget: RequestBudget;
+  private pass: Promise<number> | null = null;
+  private pushes: PushQueue | null = null;
 
   constructor(
     private readonly repo: DispatchRepository,
@@ -38,42 +61,124 @@ export class TrackingService {
     private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
-  async trackSubmitted(replica: string): Promise<number> {
-    let tracked = 0;
-    let claims = 0;
-    let exhausted = false;
-    const worker = async () => {
-      while (!exhausted && claims < CLAIMS) {
-        claims++;
-        const tasks = await this.repo.claim('track', replica, new Date(), this.config.leaseSeconds, CLAIM);
-        if (tasks.length === 0) {
-          exhausted = true;
-          return;
-        }
-        tracked += tasks.length;
-        await mapConcurrent(
-          [...groupBySite(tasks).entries()],
-          1,
-          ([siteId, list]) => this.trackSite(replica, siteId, list),
-          ([siteId], err) => this.logger.error({ siteId, err }, 'tracking step failed'),
-        );
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    return tracked;
+  ) {
+    this.budget = new RequestBudget(config.siteRequestsPerSecond);
   }
 
-  private async trackSite(replica: string, siteId: string, tasks: DispatchTask[]): Promise<void> {
+  /** One pass over the due tasks; a pass under way is joined, so the round and the wake-ups never double it. */
+  trackSubmitted(replica: string): Promise<number> {
+    this.pass ??= this.trackDue(replica).finally(() => {
+      this.pass = null;
+    });
+    return this.pass;
+  }
+
+  /** Resolves when the pass under way, if any, has written its results. */
+  async settled(): Promise<void> {
+    await this.pass?.catch(() => undefined);
+  }
+
+  /** When the next task falls due for a check; null when none is tracked. */
+  nextDue(): Promise<Date | null> {
+    return this.repo.nextTrackDue();
+  }
+
+  /** Applies status updates sites push (Pulsar AMQP) as they arrive, under this replica's claims. */
+  listenForPushes(replica: string): () => void {
+    const queue = new PushQueue(
+      (ref) => this.trackPushed(replica, ref),
+      {
+        retryMs: PUSH_RETRY_MS,
+        // 0.2 s, 0.4, 0.8 ... until a lease has surely run out: a holder that died hands the task on then.
+        maxTries: Math.ceil(Math.log2((this.config.leaseSeconds * 1000) / PUSH_RETRY_MS + 1)) + 1,
+        concurrency: PUSH_CONCURRENCY,
+        maxPending: 100_000,
+        unmatchedMs: 60_000,
+      },
+      (ref, err) => this.logger.error({ ref, err }, 'applying a pushed status failed'),
+    );
+    this.pushes = queue;
+    const stops = this.adapters
+      .kinds()
+      .map((kind) => this.adapters.for(kind)?.onStatusPushed?.((ref) => queue.add(ref)));
+    return () => {
+      for (const stop of stops) stop?.();
+      queue.close();
+      if (this.pushes === queue) this.pushes = null;
+    };
+  }
+
+  /** A submission recorded `ref`: an update the site pushed before that is applied now. */
+  recorded(ref: string): void {
+    this.pushes?.recorded(ref);
+  }
+
+  /** Claims the task a pushed update is about, at once, and applies what its site now says. */
+  async trackPushed(replica: string, ref: string): Promise<PushOutcome> {
+    const claimed = await this.repo.claimPushed(ref, replica, this.config.leaseSeconds);
+    if (typeof claimed === 'string') return claimed;
+    for (const [siteId, list] of groupBySite(claimed)) await this.trackSite(replica, siteId, list);
+    return 'applied';
+  }
+
+  private async trackDue(replica: string): Promise<number> {
+    const tasks: DispatchTask[] = [];
+    for (let i = 0; i < CLAIMS; i++) {
+      const claimed = await this.repo.claim('track', replica, new Date(), this.config.leaseSeconds, CLAIM);
+      tasks.push(...claimed);
+      if (claimed.length < CLAIM) break;
+    }
+    await mapConcurrent(
+      [...groupBySite(tasks).entries()],
+      SITE_CONCURRENCY,
+      ([siteId, list]) => this.trackSite(replica, siteId, list),
+      ([siteId], err) => this.logger.error({ siteId, err }, 'tracking step failed'),
+    );
+    return tasks.length;
+  }
+
+  /**
+   * A site asked once per task gets at most its request budget; the rest wait for a turn, one budget
+   * interval apart. While turns are handed out, the tasks asked now take the next ones too, so every task
+   * gets its turn (round robin) however short the back-off.
+   */
+  private async withinBudget(
+    replica: string,
+    siteId: string,
+    tasks: DispatchTask[],
+  ): Promise<{ asked: DispatchTask[]; notBefore: Map<string, Date> }> {
+    const granted = this.budget.take(siteId, tasks.length);
+    const notBefore = new Map<string, Date>();
+    const asked = tasks.slice(0, granted);
+    await this.repo.defer(
+      replica,
+      tasks.slice(granted).map((task) => ({ id: task.id, at: new Date(this.budget.nextTurn(siteId)) })),
+    );
+    if (this.budget.queueing(siteId)) {
+      for (const task of asked) notBefore.set(task.id, new Date(this.budget.nextTurn(siteId)));
+    }
+    return { asked, notBefore };
+  }
+
+  private async trackSite(replica: string, siteId: string, claimed: DispatchTask[]): Promise<void> {
     const entry = await this.directory.site(siteId);
     const adapter = entry ? this.adapters.for(entry.adapterSite.kind) : undefined;
     if (!entry || !adapter) {
-      for (const task of tasks) {
-        await this.decide(replica, task, { kind: 'lost', reason: 'the site was removed from the registry' });
+      for (const task of claimed) {
+        await this.decide(
+          replica,
+          task,
+          { kind: 'lost', reason: 'the site was removed from the registry' },
+          { mode: 'per-task' },
+        );
       }
       return;
     }
+    const { asked: tasks, notBefore } =
+      adapter.statusMode === 'per-task'
+        ? await this.withinBudget(replica, siteId, claimed)
+        : { asked: claimed, notBefore: new Map<string, Date>() };
+    if (tasks.length === 0) return;
     const answers = new Map<string, Answer>();
     try {
       const statuses = await adapter.status(
@@ -91,7 +196,8 @@ export class TrackingService {
     }
     for (const task of tasks) {
       try {
-        await this.follow(replica, entry, task, answers.get(task.id) as Answer, adapter);
+        const pacing = { mode: adapter.statusMode, notBefore: notBefore.get(task.id) };
+        await this.follow(replica, entry, task, answers.get(task.id) as Answer, adapter, pacing);
       } catch (err) {
         // One task's failure (a stored value of the wrong type, a lost database connection) must not leave
         // its site-mates in this claim unfollowed until their lease runs out; it is tried again next round.
@@ -107,12 +213,13 @@ export class TrackingService {
     task: DispatchTask,
     answer: Answer,
     adapter: SiteAdapter,
+    pacing: Pacing,
   ): Promise<void> {
     if (!('event' in answer)) {
       await this.noAnswer(replica, entry, task, answer.retry, adapter);
       return;
     }
-    const ended = await this.decide(replica, task, answer.event);
+    const ended = await this.decide(replica, task, answer.event, pacing);
     // The attempt is over at the site (finished, failed or lost): free what the site keeps for it, such as
     // a Pulsar job directory. Best effort: a site that keeps it anyway costs it disk, not us correctness.
     if (ended) {
@@ -157,7 +264,7 @@ export class TrackingService {
       reason = `${slug} has not answered about the task for too long (${error.message})`;
     }
     if (reason !== undefined) {
-      if (await this.decide(replica, task, { kind: 'site_offline', reason })) {
+      if (await this.decide(replica, task, { kind: 'site_offline', reason }, { mode: adapter.statusMode })) {
         // Frees what the broker keeps for the attempt (a Pulsar AMQP spool); the site itself may not answer.
         await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch(() => undefined);
       }
@@ -172,7 +279,12 @@ export class TrackingService {
   }
 
   /** Applies the decision; true when the attempt ended (finished, or moved elsewhere). */
-  private async decide(replica: string, task: DispatchTask, event: AttemptEvent): Promise<boolean> {
+  private async decide(
+    replica: string,
+    task: DispatchTask,
+    event: AttemptEvent,
+    pacing: Pacing,
+  ): Promise<boolean> {
     const now = new Date();
     let decided = '';
     await this.repo.withClaim(
@@ -190,6 +302,20 @@ export class TrackingService {
         this.metrics.decided(decision);
         const status = event.kind === 'status' ? event.status : undefined;
         const transition = changeFor(fresh, decision, status, now, this.config);
+        if (decision.action === 'progress') {
+          // The back-off starts again when the site's state of the task moved (QUEUED to RUNNING, say).
+          const moved =
+            transition.event !== undefined || (status !== undefined && status.state !== fresh.remoteState);
+          const pace = nextPace(pacing.mode, fresh.trackIntervalMs, moved, now, this.config);
+          if (pacing.notBefore !== undefined && pacing.notBefore > pace.nextCheckAt) {
+            pace.nextCheckAt = pacing.notBefore;
+          }
+          transition.update = {
+            ...transition.update,
+            ...pace,
+            remoteState: status?.state ?? fresh.remoteState,
+          };
+        }
         if (decision.action !== 'progress') {
           decided = `${decision.action}: ${decision.reason}`;
           // The site did not say the copy ended: it may still run there, and must be stopped when it answers.

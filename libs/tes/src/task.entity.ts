@@ -16,6 +16,7 @@ import type { TaskDocument, TesState, TesTaskLog } from './tes.types';
 @Index('task_name_idx', { synchronize: false })
 @Index('task_dispatch_due_idx', { synchronize: false })
 @Index('task_site_id_active_idx', { synchronize: false })
+@Index('task_remote_id_active_idx', { synchronize: false })
 export class TaskEntity {
   /** UUIDv7: time-ordered, so `ORDER BY id DESC` is newest first and serves as the keyset cursor. */
   @PrimaryColumn('uuid', { primaryKeyConstraintName: 'task_pkey' })
@@ -76,6 +77,14 @@ export class TaskEntity {
 
   @Column('timestamptz', { name: 'next_check_at', nullable: true })
   nextCheckAt!: Date | null;
+
+  /** Tracking's current back-off between two status checks of the task at its site (null: none yet). */
+  @Column('integer', { name: 'track_interval_ms', nullable: true })
+  trackIntervalMs!: number | null;
+
+  /** The TES state the site last reported for the current attempt: a change resets the back-off. */
+  @Column('text', { name: 'remote_state', nullable: true })
+  remoteState!: TesState | null;
 
   @Column('jsonb', { default: () => "'[]'" })
   logs!: TesTaskLog[];

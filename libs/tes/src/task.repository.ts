@@ -324,6 +324,8 @@ export class TaskRepository {
       claimedBy: null,
       leaseUntil: null,
       nextCheckAt: null,
+      trackIntervalMs: null,
+      remoteState: null,
       logs: [],
       excludedSiteIds: [],
       preemptions: 0,

@@ -92,6 +92,8 @@ class ManagerChannel {
     readonly manager: string,
     private readonly remember: number,
     private readonly statusTtlMs: number,
+    /** Told of each job whose heard status changed: what dispatch applies at once. */
+    private readonly changed: (jobId: string) => void,
   ) {}
 
   pendCancel(jobId: string): void {
@@ -135,13 +137,18 @@ class ManagerChannel {
     } catch {
       return;
     }
+    const before = this.heard.get(jobId)?.status.status;
     this.heard.delete(jobId);
     this.heard.set(jobId, { status, at: Date.now(), generation: this.link.generation });
     while (this.heard.size > this.remember) this.heard.delete(this.heard.keys().next().value as string);
+    let awaited = false;
     for (const waiter of this.waiters) {
-      waiter.jobIds.delete(jobId);
+      awaited ||= waiter.jobIds.delete(jobId);
       if (waiter.jobIds.size === 0) waiter.resolve();
     }
+    // Only news is worth a claim: not a status that repeats what we knew, nor the answer to a status request
+    // of ours, which the caller that asked applies itself.
+    if (before !== status.status && !awaited) this.changed(jobId);
   }
 
   /**
@@ -203,8 +210,10 @@ class ManagerChannel {
 export class PulsarAmqpSiteAdapter implements SiteAdapter {
   readonly kind = 'pulsar-amqp' as const;
   readonly brokerChosenIds = true;
+  readonly statusMode = 'pushed' as const;
 
   private closed = false;
+  private readonly pushListeners = new Set<(ref: RemoteRef) => void>();
   private readonly links = new Map<string, AmqpLink>();
   private readonly managers = new Map<string, ManagerChannel>();
   private readonly finished: FinishedOutcomes;
@@ -282,10 +291,27 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
     const key = `${url}\u0000${manager}`;
     let channel = this.managers.get(key);
     if (!channel) {
-      channel = new ManagerChannel(link, manager, this.rememberFinished, this.statusTtlMs);
+      channel = new ManagerChannel(link, manager, this.rememberFinished, this.statusTtlMs, (jobId) =>
+        this.pushed(jobId),
+      );
       this.managers.set(key, channel);
     }
     return channel;
+  }
+
+  onStatusPushed(listener: (ref: RemoteRef) => void): () => void {
+    this.pushListeners.add(listener);
+    return () => this.pushListeners.delete(listener);
+  }
+
+  private pushed(jobId: string): void {
+    for (const listener of this.pushListeners) {
+      try {
+        listener(jobId);
+      } catch {
+        // A listener's failure is its own; the update stays heard for the next status().
+      }
+    }
   }
 
   async probe(site: AdapterSite): Promise<ProbeResult> {

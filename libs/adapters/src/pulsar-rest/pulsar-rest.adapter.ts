@@ -63,6 +63,7 @@ const FINAL_STATUSES: ReadonlySet<PulsarJobStatus> = new Set(['complete', 'faile
 export class PulsarRestSiteAdapter implements SiteAdapter {
   readonly kind = 'pulsar-rest' as const;
   readonly brokerChosenIds = true;
+  readonly statusMode = 'per-task' as const;
 
   private readonly timeoutMs: number;
   private readonly outcomeOptions: OutcomeOptions;

@@ -130,6 +130,32 @@ export function parseTaskPage(body: unknown, what: string): TaskPage {
   return { tasks, nextPageToken: token ? token : null };
 }
 
+/** The statuses of the wanted tasks found on one page of a BASIC list, and where the next page is. */
+export interface StatusPage {
+  statuses: Map<string, RemoteStatus>;
+  nextPageToken: string | null;
+}
+
+/**
+ * Reads a BASIC list page for the wanted tasks only. BASIC has no stdout, stderr or system logs: each status
+ * says so (streamsOmitted). A task the page describes badly is left out, to be asked about alone, where the
+ * error is its own rather than the whole list's.
+ */
+export function parseStatusPage(body: unknown, wanted: ReadonlySet<string>, what: string): StatusPage {
+  if (!isObject(body)) throw bad(what, 'the list must be a JSON object');
+  const statuses = new Map<string, RemoteStatus>();
+  for (const task of optionalArray(body, 'tasks', what, '')) {
+    if (!isObject(task) || typeof task.id !== 'string' || !wanted.has(task.id)) continue;
+    try {
+      statuses.set(task.id, { ...parseTaskStatus(task, task.id, what), streamsOmitted: true });
+    } catch {
+      continue;
+    }
+  }
+  const token = optionalString(body, 'next_page_token', what, '');
+  return { statuses, nextPageToken: token ? token : null };
+}
+
 /** Protobuf-JSON servers (Funnel) leave out enum fields at their zero value, which is UNKNOWN in TES. */
 function parseState(task: Json, what: string, path: string): TesState {
   const state = optional(task, 'state');

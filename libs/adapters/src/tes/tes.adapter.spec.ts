@@ -67,6 +67,20 @@ async function statusOf(tes: TesSiteAdapter, site: AdapterSite, ref: string): Pr
 }
 
 /** Polls until the remote task reaches one of `states`; fails naming the state it was stuck in. */
+/** Submits a one-executor task of a fresh id: what the status tests follow. */
+function submitTrue(tes: TesSiteAdapter, site: AdapterSite): Promise<string> {
+  return tes.submit(site, { taskId: newTaskId(), attempt: 1, tes: documentOf([exec('true')]) });
+}
+
+/** Polls the fake's own record until `done` holds, naming what it waited for when it never does. */
+async function waitFor(what: string, done: () => boolean, deadlineMs = 5_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!done()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 async function waitForState(
   tes: TesSiteAdapter,
   site: AdapterSite,
@@ -557,12 +571,108 @@ describe('TesSiteAdapter', () => {
       expect(await rejection(tes.status(site, [ref]))).toMatchObject({ kind: 'unreachable' });
     });
 
+    it('asks about tasks on their way with one list call per page and no GET per task', async () => {
+      const fake = await fakeSite({ hold: true });
+      const tes = adapter({ listPageSize: 3 });
+      const site = siteAt(fake.url);
+      const refs: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        refs.push(await submitTrue(tes, site));
+      }
+      const before = fake.requests().length;
+      const result = await tes.status(site, refs);
+      const calls = fake.requests().slice(before);
+      expect(refs.map((ref) => (result.get(ref) as RemoteStatus).state)).toEqual(Array(7).fill('QUEUED'));
+      // 7 tasks, 3 a page: three pages, each asked once, filtered by the broker's tag, BASIC view.
+      expect(calls.map((c) => `${c.method} ${c.path}`)).toEqual(Array(3).fill('GET /ga4gh/tes/v1/tasks'));
+      expect(calls.map((c) => new URLSearchParams(c.query).get('page_token') === null)).toEqual([
+        true,
+        false,
+        false,
+      ]);
+      expect(calls.every((c) => /tag_key=constellation\.task&view=BASIC&page_size=3/.test(c.query))).toBe(
+        true,
+      );
+    });
+
+    it('stops listing once every task is found, and reads a finished or unlisted task alone', async () => {
+      const fake = await fakeSite({ hold: true });
+      const tes = adapter({ listPageSize: 2 });
+      const site = siteAt(fake.url);
+      const submit = () => submitTrue(tes, site);
+      const [a, b, gone, c, d, e] = [
+        await submit(),
+        await submit(),
+        await submit(),
+        await submit(),
+        await submit(),
+        await submit(),
+      ];
+      fake.forget(gone);
+      const paths = async (refs: string[]) => {
+        const before = fake.requests().length;
+        const result = await tes.status(site, refs);
+        return {
+          result,
+          paths: fake
+            .requests()
+            .slice(before)
+            .map((r) => r.path),
+        };
+      };
+      // Listed newest first, two a page: [e, d] [c, b] [a]. Four tasks found on two pages: no third one.
+      const found = await paths([e, d, c, b]);
+      expect(found.paths).toEqual(['/ga4gh/tes/v1/tasks', '/ga4gh/tes/v1/tasks']);
+      expect([e, d, c, b].map((ref) => (found.result.get(ref) as RemoteStatus).state)).toEqual(
+        Array(4).fill('QUEUED'),
+      );
+      // Two tasks: one page at most (more would cost more calls than asking each); the rest are read alone.
+      const missing = await paths([e, gone]);
+      expect(missing.paths).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${gone}`]);
+      expect(missing.result.get(gone)).toMatchObject({ kind: 'lost' });
+      const older = await paths([e, a]);
+      expect(older.paths).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${a}`]);
+      expect((older.result.get(a) as RemoteStatus).state).toBe('QUEUED');
+      // One task alone is read directly.
+      expect((await paths([c])).paths).toEqual([`/ga4gh/tes/v1/tasks/${c}`]);
+      fake.release();
+      await waitFor('task d to complete', () => fake.task(d)?.state === 'COMPLETE');
+      const done = await paths([d, e]);
+      // The final record comes from the FULL view, streams included.
+      expect((done.result.get(d) as RemoteStatus).state).toBe('COMPLETE');
+      expect((done.result.get(d) as RemoteStatus).streamsOmitted).toBeUndefined();
+      // (e may have finished by now too, and be read alone after d.)
+      expect(done.paths.slice(0, 2)).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${d}`]);
+    });
+
+    it('asks task by task when the site will not list (a 400 to the tag filter)', async () => {
+      const fake = await fakeSite({ hold: true });
+      const tes = adapter();
+      const site = siteAt(fake.url);
+      const refs = [await submitTrue(tes, site), await submitTrue(tes, site)];
+      fake.failNext(400, 1, { method: 'GET', path: '/tasks' });
+      const before = fake.requests().length;
+      const result = await tes.status(site, refs);
+      expect(refs.map((ref) => (result.get(ref) as RemoteStatus).state)).toEqual(['QUEUED', 'QUEUED']);
+      expect(
+        fake
+          .requests()
+          .slice(before)
+          .map((c) => c.path)
+          .sort(),
+      ).toEqual(['/ga4gh/tes/v1/tasks', ...refs.map((ref) => `/ga4gh/tes/v1/tasks/${ref}`)].sort());
+    });
+
     it('keeps the answers it got when only some refs fail with 5xx', async () => {
       const fake = await fakeSite();
       const tes = adapter();
       const site = siteAt(fake.url);
       const ok = await tes.submit(site, jobOf());
       const flaky = await tes.submit(site, jobOf());
+      // Finished tasks are read alone (FULL view): one of those reads fails.
+      await waitFor('both tasks to complete', () =>
+        [ok, flaky].every((id) => fake.task(id)?.state === 'COMPLETE'),
+      );
       fake.failNext(503, 1, { path: flaky });
       const result = await tes.status(site, [ok, flaky]);
       expect(result.get(ok)).not.toBeInstanceOf(AdapterError);

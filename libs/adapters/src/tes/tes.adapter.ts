@@ -26,6 +26,7 @@ import {
 import {
   parseCreateResponse,
   parseJson,
+  parseStatusPage,
   parseTaskPage,
   parseTaskStatus,
   type ServiceInfo,
@@ -40,10 +41,21 @@ export interface TesSiteAdapterOptions {
   dispatcher?: Dispatcher;
   /** Milliseconds since the epoch; injectable for cache tests. */
   now?: () => number;
+  /** Tasks per page of the status list. Default 500. */
+  listPageSize?: number;
 }
 
-/** Requests in flight per site during a status round: enough to keep up, few enough not to flood a site. */
+/** Requests in flight per site when tasks are asked about one by one: enough to keep up, few enough not to flood a site. */
 const STATUS_CONCURRENCY = 8;
+/** Tasks per page of a status list (TES allows 2047; a BASIC task carries its whole request). */
+const LIST_PAGE_SIZE = 500;
+/**
+ * Pages a status list reads at most: the site lists every task of ours it still keeps, finished ones too;
+ * a task not found in them is asked about alone.
+ */
+const MAX_LIST_PAGES = 20;
+/** States after which the site's FULL view (stdout, stderr, system logs) is read once, for the final record. */
+const FINAL_STATES = new Set<string>(['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED']);
 /** A TES 1.0 server ignores tag filters and lists every task: we read at most this many pages of it. */
 const MAX_FIND_PAGES = 5;
 /** A FULL task carries executor logs; real servers already cut them, so this only stops a runaway body. */
@@ -55,11 +67,13 @@ const CANCELLED_STATES = new Set<string>(['CANCELED', 'CANCELING']);
 export class TesSiteAdapter implements SiteAdapter {
   readonly kind = 'tes' as const;
   readonly brokerChosenIds = false;
+  readonly statusMode = 'listed' as const;
 
   private readonly timeoutMs: number;
   private readonly schemesTtlMs: number;
   private readonly dispatcher?: Dispatcher;
   private readonly now: () => number;
+  private readonly listPageSize: number;
   private readonly discovery: TesDiscovery;
   private readonly schemesCache = new Map<string, { schemes: SiteSchemes; at: number }>();
 
@@ -68,6 +82,7 @@ export class TesSiteAdapter implements SiteAdapter {
     this.schemesTtlMs = options.schemesTtlMs ?? 5 * 60_000;
     this.dispatcher = options.dispatcher;
     this.now = options.now ?? Date.now;
+    this.listPageSize = options.listPageSize ?? LIST_PAGE_SIZE;
     this.discovery = new TesDiscovery((target, method, url, json) =>
       this.exchange(target, method, url, json),
     );
@@ -163,6 +178,12 @@ export class TesSiteAdapter implements SiteAdapter {
     return found.sort((a, b) => a.createdAt - b.createdAt).map((f) => f.id);
   }
 
+  /**
+   * One paged list of the broker's tasks at the site (by the `constellation.task` tag, BASIC view) answers for
+   * every task still on its way; a task that has ended, or is not in the pages read, is read alone in the FULL
+   * view (its logs, or the site's 404). One task alone is read directly. A site whose list fails otherwise than by being down is asked task by
+   * task, as before lists were used.
+   */
   async status(
     site: AdapterSite,
     refs: readonly RemoteRef[],
@@ -170,7 +191,62 @@ export class TesSiteAdapter implements SiteAdapter {
     if (refs.length === 0) return new Map();
     const target = targetOf(site);
     const base = await this.discovery.base(target);
-    return statusRound(refs, STATUS_CONCURRENCY, (ref) => this.statusOne(target, base, ref));
+    const wanted = new Set(refs);
+    // A list page saves calls only while it stands for more than one task: never more pages than tasks less
+    // one, so a round never costs more calls than asking task by task would.
+    const pages = Math.min(MAX_LIST_PAGES, wanted.size - 1);
+    let listed = new Map<string, RemoteStatus>();
+    try {
+      if (pages > 0) listed = await this.listStatuses(target, base, wanted, pages);
+    } catch (err) {
+      if (err instanceof AdapterError && (err.kind === 'unreachable' || err.kind === 'auth_failed'))
+        throw err;
+    }
+    const result = new Map<RemoteRef, RemoteStatus | AdapterError>();
+    const alone: RemoteRef[] = [];
+    for (const ref of wanted) {
+      const status = listed.get(ref);
+      if (status !== undefined && !FINAL_STATES.has(status.state)) result.set(ref, status);
+      else alone.push(ref);
+    }
+    if (alone.length === 0) return result;
+    try {
+      const read = await statusRound(alone, STATUS_CONCURRENCY, (ref) => this.statusOne(target, base, ref));
+      for (const [ref, status] of read) result.set(ref, status);
+    } catch (err) {
+      // The list answered for the others: the site is up, and only these went unanswered.
+      if (result.size === 0 || !(err instanceof AdapterError) || err.kind === 'auth_failed') throw err;
+      for (const ref of alone) result.set(ref, err);
+    }
+    return result;
+  }
+
+  /** The wanted tasks' statuses from the site's list of the broker's tasks, page by page until all are found. */
+  private async listStatuses(
+    target: TesTarget,
+    base: string,
+    wanted: ReadonlySet<string>,
+    maxPages: number,
+  ): Promise<Map<string, RemoteStatus>> {
+    const found = new Map<string, RemoteStatus>();
+    let pageToken: string | null = null;
+    for (let page = 0; page < maxPages && found.size < wanted.size; page++) {
+      const query = new URLSearchParams([
+        ['tag_key', TASK_TAG],
+        ['view', 'BASIC'],
+        ['page_size', String(this.listPageSize)],
+      ]);
+      if (pageToken !== null) query.append('page_token', pageToken);
+      const url = `${base}/tasks?${query.toString()}`;
+      const what = describeCall('GET', url);
+      const reply = await this.exchange(target, 'GET', url);
+      if (reply.status !== 200) throw statusFailure(reply, what, target.secrets);
+      const listed = parseStatusPage(parseJson(reply.text, what, target.secrets), wanted, what);
+      for (const [id, status] of listed.statuses) found.set(id, status);
+      if (listed.nextPageToken === null) break;
+      pageToken = listed.nextPageToken;
+    }
+    return found;
   }
 
   /** Never throws: each ref's failure is its own, and status() decides whether the whole site failed. */

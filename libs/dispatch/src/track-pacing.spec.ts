@@ -1,0 +1,38 @@
+import { firstPace, nextPace } from './track-pacing';
+
+const now = new Date('2026-12-06T00:00:00Z');
+const config = { trackSeconds: 5, amqpReconcileSeconds: 300 };
+
+describe('track pacing', () => {
+  it('checks first half a second after submission, or sooner when the track interval is shorter', () => {
+    expect(firstPace(now, config)).toEqual({
+      nextCheckAt: new Date(now.getTime() + 500),
+      trackIntervalMs: 500,
+    });
+    expect(firstPace(now, { ...config, trackSeconds: 0.05 }).trackIntervalMs).toBe(50);
+  });
+
+  it.each([
+    { name: 'first check of a polled site', mode: 'per-task', previous: null, changed: false, want: 500 },
+    { name: 'doubles while nothing changes', mode: 'per-task', previous: 500, changed: false, want: 1000 },
+    { name: 'doubles on a listed site too', mode: 'listed', previous: 2000, changed: false, want: 4000 },
+    {
+      name: 'stops at CONSTELLATION_TRACK_SECONDS',
+      mode: 'per-task',
+      previous: 4000,
+      changed: false,
+      want: 5000,
+    },
+    { name: 'stays there', mode: 'listed', previous: 5000, changed: false, want: 5000 },
+    { name: 'starts again when the state moved', mode: 'per-task', previous: 5000, changed: true, want: 500 },
+    { name: 'pushed sites only reconcile', mode: 'pushed', previous: 500, changed: true, want: 300_000 },
+  ] as const)('$name', ({ mode, previous, changed, want }) => {
+    const pace = nextPace(mode, previous, changed, now, config);
+    expect(pace).toEqual({ nextCheckAt: new Date(now.getTime() + want), trackIntervalMs: want });
+  });
+
+  it('reconciles a pushed site no more often than the track interval', () => {
+    const pace = nextPace('pushed', null, false, now, { trackSeconds: 600, amqpReconcileSeconds: 60 });
+    expect(pace.trackIntervalMs).toBe(600_000);
+  });
+});

@@ -1,0 +1,39 @@
+import type { StatusMode } from '@constellation/adapters';
+import type { AppConfig } from '@constellation/config';
+
+/** The first status check after a submission comes this soon: most short tasks are over by the third. */
+export const FIRST_CHECK_MS = 500;
+
+export interface TrackPace {
+  nextCheckAt: Date;
+  trackIntervalMs: number;
+}
+
+type PaceConfig = Pick<AppConfig, 'trackSeconds' | 'amqpReconcileSeconds'>;
+
+/** When to check a task first, just after it was submitted. */
+export function firstPace(now: Date, config: PaceConfig): TrackPace {
+  const interval = Math.min(FIRST_CHECK_MS, config.trackSeconds * 1000);
+  return { nextCheckAt: new Date(now.getTime() + interval), trackIntervalMs: interval };
+}
+
+/**
+ * When to check a task next, after a check. Polled sites back off: 0.5 s, 1, 2, 4 ... up to
+ * CONSTELLATION_TRACK_SECONDS, from the start again when the site's state of the task changed, so short
+ * tasks end fast and long ones cost few requests. A site that pushes its updates (Pulsar AMQP) has them
+ * applied when they arrive: its checks are only the reconciliation, for updates lost while no broker listened.
+ */
+export function nextPace(
+  mode: StatusMode,
+  previousMs: number | null,
+  changed: boolean,
+  now: Date,
+  config: PaceConfig,
+): TrackPace {
+  const capMs = config.trackSeconds * 1000;
+  let interval: number;
+  if (mode === 'pushed') interval = Math.max(capMs, config.amqpReconcileSeconds * 1000);
+  else if (previousMs === null || changed) interval = Math.min(FIRST_CHECK_MS, capMs);
+  else interval = Math.min(capMs, Math.max(FIRST_CHECK_MS, previousMs * 2));
+  return { nextCheckAt: new Date(now.getTime() + interval), trackIntervalMs: Math.round(interval) };
+}

@@ -1,0 +1,211 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import {
+  amqpForTests,
+  startFakePulsarAmqp,
+  startFakePulsarSite,
+  startFakeTesSite,
+  uniqueManager,
+  type FakePulsarAmqp,
+  type FakePulsarSite,
+  type FakeTesSite,
+} from '@constellation/testing';
+import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
+import { createPrincipal, TestPrincipal } from './support/principals';
+import { pulsarRestSiteDocument, siteDocument } from './support/site-documents';
+import { tes } from './support/tes-client';
+import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
+import { TestApp } from './support/test-app';
+import { registerSiteUp, startDispatchApp, untilState } from './support/dispatch-suite';
+import { waitFor } from './support/wait-for';
+
+jest.setTimeout(90_000);
+
+const amqp = amqpForTests();
+const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
+
+/** Creates `count` tasks pinned to the site, each running `command`; their ids. */
+async function createTasks(t: TestApp, who: TestPrincipal, slug: string, count: number, command: string[]) {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { body } = await tes(t.url, who)
+      .create({ executors: [{ image: 'alpine', command }], resources: { zones: [slug] } })
+      .expect(200);
+    ids.push(body.id as string);
+  }
+  return ids;
+}
+
+/** Waits until every task shows `state` through the TES API. */
+async function allIn(t: TestApp, who: TestPrincipal, ids: string[], state: string): Promise<void> {
+  for (const id of ids) await untilState(tes(t.url, who), id, state, `task ${id} ${state}`);
+}
+
+describeAmqp('tracking a Pulsar AMQP site: pushed updates are applied when they arrive', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let pulsar: FakePulsarAmqp;
+  let forwarder: TcpForwarder;
+  let dataDir: string;
+  let slug: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'tracking-amqp-'));
+    forwarder = await startTcpForwarder();
+    t = await startDispatchApp({
+      AMQP_URL: amqp.url,
+      CONSTELLATION_DATA_DIR: dataDir,
+      CONSTELLATION_PUBLIC_URL: forwarder.url,
+      // A minute between checks: only the pushed update can make the task finish within a second.
+      CONSTELLATION_TRACK_SECONDS: '60',
+      CONSTELLATION_DISPATCH_SECONDS: '0.2',
+      CONSTELLATION_LEASE_SECONDS: '10',
+    });
+    forwarder.pointAt(t.url);
+    admin = await createPrincipal(t, 'admin');
+    pulsar = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
+    ({ slug } = await registerSiteUp(
+      t,
+      admin,
+      admin,
+      siteDocument({
+        kind: 'pulsar-amqp',
+        url: null,
+        pulsar_manager: pulsar.manager,
+        credentials: null,
+        runtimes: ['none'],
+        run_images_on_host: true,
+      }),
+    ));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await pulsar?.close();
+    await forwarder?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('applies a pushed COMPLETE within a second, with CONSTELLATION_TRACK_SECONDS=60, and sends no status request', async () => {
+    pulsar.hold();
+    const [id] = await createTasks(t, admin, slug, 1, ['true']);
+    // RUNNING is pushed too: applied without waiting for a check a minute away.
+    await untilState(tes(t.url, admin), id, 'RUNNING', 'the pushed RUNNING applied');
+    const asked = pulsar.statusRequests().length;
+    pulsar.release();
+    // From the moment Pulsar publishes the final status (the job's own run time is not the broker's).
+    await waitFor('Pulsar to finish the job', async () =>
+      pulsar.job(`${id}-1`)?.status === 'complete' ? true : undefined,
+    );
+    const published = Date.now();
+    const state = await waitFor(
+      'the pushed COMPLETE applied',
+      async () => {
+        const { body } = await tes(t.url, admin).get(id);
+        return body.state === 'RUNNING' ? undefined : (body.state as string);
+      },
+      2_000,
+    );
+    expect(state).toBe('COMPLETE');
+    expect(Date.now() - published).toBeLessThan(2_000);
+    // Only the look before submission asked Pulsar anything: the updates came unasked.
+    expect(pulsar.statusRequests().length).toBe(asked);
+    expect(pulsar.statusRequests().filter((job) => job === `${id}-1`)).toHaveLength(1);
+    const [{ next_check_at: next }]: { next_check_at: Date | null }[] = await t.app
+      .get(DataSource)
+      .query('SELECT next_check_at FROM task WHERE id = $1', [id]);
+    expect(next).toBeNull();
+  });
+});
+
+describe('tracking a TES site: one list call per site and round', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let site: FakeTesSite;
+  let slug: string;
+
+  beforeAll(async () => {
+    // Rounds driven by the test, so one round's calls can be counted.
+    t = await startDispatchApp({ CONSTELLATION_DISPATCH_SECONDS: '0' });
+    admin = await createPrincipal(t, 'admin');
+    site = await startFakeTesSite({ stepDelayMs: 5 });
+    ({ slug } = await registerSiteUp(
+      t,
+      admin,
+      admin,
+      siteDocument({ kind: 'tes', url: site.url, credentials: null, capacity: { max_concurrent_tasks: 50 } }),
+    ));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await site?.close();
+  });
+
+  it('asks about 12 running tasks with one GET /tasks by tag and no GET per task', async () => {
+    const loop = t.app.get(DispatchLoop);
+    // `sleep 6000` runs for a minute at the fake's time scale: long enough to watch.
+    const ids = await createTasks(t, admin, slug, 12, ['sleep', '6000']);
+    await waitFor('all 12 tasks running', async () => {
+      await loop.tick();
+      const states = await Promise.all(ids.map(async (id) => (await tes(t.url, admin).get(id)).body.state));
+      return states.every((s) => s === 'RUNNING') ? true : undefined;
+    });
+    // Every task due now: the next round checks all twelve.
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE task SET next_check_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+    const before = site.requests().length;
+    const round = await loop.tick();
+    const calls = site.requests().slice(before);
+    expect(round.tracked).toBe(12);
+    expect(calls.filter((c) => /\/tasks\/[^/]+$/.test(c.path))).toEqual([]);
+    const lists = calls.filter((c) => c.method === 'GET' && c.path === '/ga4gh/tes/v1/tasks');
+    expect(lists).toHaveLength(1);
+    expect(new URLSearchParams(lists[0].query).get('tag_key')).toBe('constellation.task');
+    expect(new URLSearchParams(lists[0].query).get('view')).toBe('BASIC');
+    for (const id of ids) await tes(t.url, admin).cancel(id).expect(200);
+  });
+});
+
+describe('tracking a Pulsar REST site: the per-site request budget', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let pulsar: FakePulsarSite;
+  let slug: string;
+
+  beforeAll(async () => {
+    t = await startDispatchApp({ CONSTELLATION_SITE_REQUESTS_PER_SECOND: '5' });
+    admin = await createPrincipal(t, 'admin');
+    pulsar = await startFakePulsarSite({ token: 'budget-token' });
+    ({ slug } = await registerSiteUp(
+      t,
+      admin,
+      admin,
+      pulsarRestSiteDocument(pulsar.url, 'budget-token', { capacity: { max_concurrent_tasks: 50 } }),
+    ));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await pulsar?.close();
+  });
+
+  it('sends at most 5 status requests a second to a site with 20 running jobs and checks due every 50 ms', async () => {
+    pulsar.hold();
+    const ids = await createTasks(t, admin, slug, 20, ['true']);
+    await allIn(t, admin, ids, 'RUNNING');
+    const statusCalls = () =>
+      pulsar.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/status'));
+    const before = statusCalls().length;
+    const windowMs = 3_000;
+    await new Promise((r) => setTimeout(r, windowMs));
+    const sent = statusCalls().length - before;
+    // Unpaced, 20 jobs checked every 50 ms would be 400 requests a second. The budget: 5 a second, plus a
+    // burst of at most one second's worth.
+    expect(sent).toBeLessThanOrEqual(5 * (windowMs / 1000) + 5);
+    // And it is used: the jobs are asked about, at least a second's worth in the window.
+    expect(sent).toBeGreaterThanOrEqual(5);
+    pulsar.release();
+    for (const id of ids) await untilState(tes(t.url, admin), id, 'COMPLETE', `task ${id} COMPLETE`);
+  });
+});
