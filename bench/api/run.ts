@@ -29,6 +29,7 @@ import { runMigrations } from '@constellation/persistence';
 import { encodePageToken } from '../../libs/tes/src/list-query';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
 import { openBenchDatabase, sql } from '../support/bench-database';
+import { BROKER_ARGS } from '../support/bench-broker';
 import { seedTasks } from './seed';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -200,15 +201,7 @@ async function main(): Promise<void> {
     const broker = `http://127.0.0.1:${brokerPort}`;
     children.push(
       await start(
-        [
-          // As `npm start` runs it.
-          '--max-semi-space-size=32',
-          '-r',
-          'ts-node/register/transpile-only',
-          '-r',
-          'tsconfig-paths/register',
-          'apps/broker/src/main.ts',
-        ],
+        BROKER_ARGS,
         {
           DATABASE_URL: url,
           CONSTELLATION_SECRET_KEY: generateToken(),
