@@ -16,7 +16,7 @@
  *
  * Env: DATABASE_URL (a server where it may create and drop databases; else an embedded PostgreSQL),
  * AMQP_URL, CONSTELLATION_DISPATCH_SECONDS and CONSTELLATION_TRACK_SECONDS (passed to the brokers; default
- * the broker's own). `--quick` runs a smaller version in about three minutes; `--write-results` writes
+ * the broker's own). `--quick` runs a smaller version (about half the time); `--write-results` writes
  * bench/results/dispatch.json.
  */
 import { ChildProcess } from 'node:child_process';
@@ -68,7 +68,7 @@ const SETTINGS = QUICK
     }
   : {
       latencyTasksPerKind: 40,
-      throughputTasks: 2_000,
+      throughputTasks: 1_000,
       throughputSites: 20,
       runningTasks: 10_000,
       callsWindowS: 60,
@@ -76,7 +76,7 @@ const SETTINGS = QUICK
       roundWindowS: 30,
     };
 /** Longest wait for a phase's tasks to finish or to be running: the bench stays bounded in time. */
-const PHASE_TIMEOUT_MS = QUICK ? 90_000 : 240_000;
+const PHASE_TIMEOUT_MS = QUICK ? 90_000 : 180_000;
 const ZERO_SECOND_TASK = { executors: [{ image: 'alpine', command: ['true'] }] };
 const LONG_TASK = { executors: [{ image: 'alpine', command: ['sleep', '3600'] }] };
 
@@ -158,6 +158,21 @@ class Brokers {
           }),
       ),
     );
+  }
+
+  /**
+   * CPU seconds the replicas have used so far (Linux /proc; clock ticks of 1/100 s): against the wall time,
+   * how much of the machine the brokers actually got, which on a shared machine is not all they asked for.
+   */
+  cpuSeconds(): number {
+    return this.replicas.reduce((total, r) => {
+      try {
+        const fields = readFileSync(`/proc/${r.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return total + (Number(fields[11]) + Number(fields[12])) / 100;
+      } catch {
+        return total;
+      }
+    }, 0);
   }
 
   /** A line of every replica's log that says something went wrong, for the report. */
@@ -304,6 +319,10 @@ interface ThroughputRow {
   submittedS: number;
   completeS: number;
   tasksPerS: number;
+  /** CPU seconds the brokers used during the burst, all replicas together. */
+  brokerCpuS: number;
+  /** The brokers' steps during the burst (all replicas together): where the time went. */
+  steps: Record<'placement' | 'submission' | 'tracking', StepWindow>;
 }
 
 async function throughput(brokers: Brokers, token: string): Promise<ThroughputRow> {
@@ -314,7 +333,9 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
         (x) => x.name === 'constellation_dispatch_submissions_total' && x.labels.outcome === 'submitted',
       )
       .reduce((a, x) => a + x.value, 0);
-  const before = submitted(await scrape(bases));
+  const start = await scrape(bases);
+  const before = submitted(start);
+  const cpu0 = brokers.cpuSeconds();
   const n = SETTINGS.throughputTasks;
   const t0 = performance.now();
   const creating = createAll(
@@ -335,6 +356,13 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
   });
   const completeS = (performance.now() - t0) / 1000;
   if (Number.isNaN(submittedS)) submittedS = completeS;
+  const end = await scrape(bases);
+  const steps = Object.fromEntries(
+    (['placement', 'submission', 'tracking'] as const).map((step) => [
+      step,
+      stepWindow(stepSoFar(start, step), stepSoFar(end, step)),
+    ]),
+  ) as ThroughputRow['steps'];
   return {
     replicas: bases.length,
     tasks: n,
@@ -342,6 +370,8 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
     submittedS: round(submittedS, 2),
     completeS: round(completeS, 2),
     tasksPerS: round(n / completeS, 1),
+    brokerCpuS: round(brokers.cpuSeconds() - cpu0, 1),
+    steps,
   };
 }
 
@@ -653,16 +683,24 @@ function report(r: Report): void {
       ]);
   }
   out(
-    `\nbench:dispatch${QUICK ? ' --quick' : ''}: ${availableParallelism()} CPUs, dispatch every ${DISPATCH_SECONDS} s, tracking every ${TRACK_SECONDS} s, run took ${Math.round(r.seconds)} s\n\n`,
+    `\nbench:dispatch${QUICK ? ' --quick' : ''}: ${availableParallelism()} CPUs (load average ${loadavg()[0].toFixed(1)}), dispatch every ${DISPATCH_SECONDS} s, tracking every ${TRACK_SECONDS} s, run took ${Math.round(r.seconds)} s\n\n`,
   );
   out('| figure | measured | target | met |\n|---|---:|---|---|\n');
   for (const [name, value, target, ok] of rows) out(`| ${name} | ${value} | ${target} | ${met(ok)} |\n`);
   out(
-    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s |\n|---:|---:|---:|---:|---:|---:|\n',
+    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | broker CPU (s) |\n|---:|---:|---:|---:|---:|---:|---:|\n',
   );
   for (const t of r.throughputRows)
     out(
-      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} |\n`,
+      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} |\n`,
+    );
+  out(
+    '\n| replicas | placement runs, mean (s) | submission runs, mean (s) | tracking runs, mean (s) |\n|---:|---:|---:|---:|\n',
+  );
+  const runs = (w: StepWindow) => `${w.rounds}, ${round(w.meanS)}`;
+  for (const t of r.throughputRows)
+    out(
+      `| ${t.replicas} | ${runs(t.steps.placement)} | ${runs(t.steps.submission)} | ${runs(t.steps.tracking)} |\n`,
     );
   out(
     '\n| kind | tasks | create to COMPLETE p50 / p99 (s) | site alone p50 / p99 (s) | added p50 / p99 (s) |\n|---|---:|---:|---:|---:|\n',
@@ -723,6 +761,7 @@ function report(r: Report): void {
     },
     detail: { throughput: r.throughputRows, latency: r.latency, calls: r.calls, rounds: r.rounds },
     ...r.results,
+    load_average_at_end: loadavg().map((l) => round(l, 2)),
     run_seconds: Math.round(r.seconds),
   };
   mkdirSync(path.join(ROOT, 'bench', 'results'), { recursive: true });
