@@ -47,6 +47,7 @@ import {
   startTesSite,
 } from './bench-sites';
 import { scrape, siteCalls, stepSoFar, stepWindow, StepWindow, unfinished } from './broker-metrics';
+import { HeldTesSite, startHeldTesSite } from './held-tes-site';
 import { seedUnfinished } from './seed-unfinished';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -81,6 +82,11 @@ const ZERO_SECOND_TASK = { executors: [{ image: 'alpine', command: ['true'] }] }
 const LONG_TASK = { executors: [{ image: 'alpine', command: ['sleep', '3600'] }] };
 
 const log = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+/** Logs a phase's figures as soon as they are known, so a run cut short still leaves what it measured. */
+function logged<T>(what: string, value: T): T {
+  log(`${what}: ${JSON.stringify(value)}`);
+  return value;
+}
 const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
 function quantile(values: number[], q: number): number {
@@ -458,18 +464,26 @@ interface RoundRow {
 
 async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
   const brokers = new Brokers(db.url);
-  const sites: Awaited<ReturnType<typeof startTesSite>>[] = [];
+  const sites: HeldTesSite[] = [];
   const rows: RoundRow[] = [];
   try {
     await runMigrations(db.url, ENTITIES, MIGRATIONS);
     const submitterIds: string[] = [];
     for (let i = 0; i < 10; i++) submitterIds.push((await insertSubmitter(db.url, `bench-round-${i}`)).id);
     const replica = await brokers.add();
-    for (let i = 0; i < SETTINGS.throughputSites + 1; i++)
-      sites.push(await startTesSite({ stepDelayMs: 5, hold: true }));
+    for (let i = 0; i < SETTINGS.throughputSites + 1; i++) sites.push(await startHeldTesSite());
     const registered = [];
-    for (const s of sites)
-      registered.push({ ...(await registerSite(replica.base, brokers.admin, s.registration)), fake: s.fake });
+    for (const fake of sites)
+      registered.push({
+        ...(await registerSite(replica.base, brokers.admin, {
+          kind: 'tes',
+          url: fake.url,
+          pulsar_manager: null,
+          runtimes: ['docker'],
+          capacity: { max_concurrent_tasks: 100_000 },
+        })),
+        fake,
+      });
     const draining = registered.pop() as (typeof registered)[number];
     await expectOk('drain', api(replica.base, brokers.admin, 'POST', `/api/v1/sites/${draining.id}/drain`));
     let tracked = 0;
@@ -497,15 +511,17 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
       await sleep(SETTINGS.roundWindowS * 1000);
       const after = await scrape(brokers.bases);
       const polls = sites.reduce((a, s) => a + s.statusCalls(), 0) - polls0;
-      rows.push({
-        unfinished: scale,
-        tracked,
-        queued,
-        placement: stepWindow(stepSoFar(before, 'placement'), stepSoFar(after, 'placement')),
-        tracking: stepWindow(stepSoFar(before, 'tracking'), stepSoFar(after, 'tracking')),
-        checksPerS: round(polls / SETTINGS.roundWindowS, 0),
-        neededChecksPerS: round(tracked / TRACK_SECONDS, 0),
-      });
+      rows.push(
+        logged('rounds', {
+          unfinished: scale,
+          tracked,
+          queued,
+          placement: stepWindow(stepSoFar(before, 'placement'), stepSoFar(after, 'placement')),
+          tracking: stepWindow(stepSoFar(before, 'tracking'), stepSoFar(after, 'tracking')),
+          checksPerS: round(polls / SETTINGS.roundWindowS, 0),
+          neededChecksPerS: round(tracked / TRACK_SECONDS, 0),
+        }),
+      );
     }
     return rows;
   } finally {
@@ -572,7 +588,10 @@ async function main(): Promise<void> {
     for (const site of kindSites) {
       log(`latency on ${site.kind}`);
       latency.push(
-        await latencyOf(first.base, token, site as typeof site & { watch?: (id: string) => void }),
+        logged(
+          'latency',
+          await latencyOf(first.base, token, site as typeof site & { watch?: (id: string) => void }),
+        ),
       );
     }
 
@@ -583,14 +602,14 @@ async function main(): Promise<void> {
     // The burst goes where placement sends it among the 20 TES sites: the others are drained meanwhile.
     await setAdmin(kindSites, 'drain');
     log(`throughput, 1 replica: ${SETTINGS.throughputTasks} tasks`);
-    throughputRows.push(await throughput(brokers, token));
+    throughputRows.push(logged('throughput', await throughput(brokers, token)));
     await brokers.add();
     log(`throughput, 2 replicas: ${SETTINGS.throughputTasks} tasks`);
-    throughputRows.push(await throughput(brokers, token));
+    throughputRows.push(logged('throughput', await throughput(brokers, token)));
 
     await setAdmin(kindSites, 'resume');
     await setAdmin(burstSites, 'drain');
-    calls = await callsPerTask(brokers, token, kindSites);
+    calls = logged('calls', await callsPerTask(brokers, token, kindSites));
     results.broker_errors = brokers.errors();
   } finally {
     await brokers.stopAll();

@@ -1,20 +1,20 @@
 import { Client } from 'pg';
 import { newId } from '@constellation/common';
-import type { FakeTesSite } from '@constellation/testing';
+import type { HeldTesSite } from './held-tes-site';
 
 /**
  * Unfinished tasks in bulk, in the shape the broker writes them, so a round's cost can be measured at a
  * scale that creating and submitting through the API would take too long to reach:
- * - `tracked` tasks submitted to TES sites: each has a copy at its site (created there over the site's TES
- *   API with the broker's tags, held QUEUED by the site for ever) and a row in INITIALIZING naming that copy,
- *   due for its first check spread over one tracking interval;
+ * - `tracked` tasks submitted to TES sites: each has a copy at its site (with the broker's tags, held QUEUED
+ *   by the site for ever; see held-tes-site.ts) and a row in INITIALIZING naming that copy, due for its first
+ *   check spread over one tracking interval;
  * - `queued` tasks pinned to a draining site: placement reads them every round and can only leave them waiting.
  */
 export interface SeedPlan {
   url: string;
   submitterIds: string[];
   /** The sites that hold the tracked tasks, with their broker ids and slugs. */
-  sites: Array<{ id: string; slug: string; fake: FakeTesSite }>;
+  sites: Array<{ id: string; slug: string; fake: HeldTesSite }>;
   drainingSlug: string;
   tracked: number;
   queued: number;
@@ -27,33 +27,16 @@ const TASK = (slug?: string) => ({
   ...(slug ? { resources: { backend_parameters: { 'constellation.site': slug } } } : {}),
 });
 
-/** Creates each copy at its site, `concurrency` requests at a time; the site's ids, in order. */
-async function copiesAtSites(plan: SeedPlan, ids: string[]): Promise<string[]> {
-  const remote: string[] = new Array(ids.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < ids.length) {
-      const i = next++;
-      const site = plan.sites[i % plan.sites.length];
-      const res = await fetch(`${site.fake.apiUrl}/tasks`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          ...TASK(),
-          tags: { 'constellation.task': ids[i], 'constellation.attempt': '1' },
-        }),
-      });
-      if (!res.ok) throw new Error(`seeding a copy at ${site.slug}: HTTP ${res.status}`);
-      remote[i] = ((await res.json()) as { id: string }).id;
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-  return remote;
-}
-
 export async function seedUnfinished(plan: SeedPlan): Promise<void> {
   const trackedIds = Array.from({ length: plan.tracked }, () => newId());
-  const remote = await copiesAtSites(plan, trackedIds);
+  // Each site holds its share of the copies: task i is at site i mod the number of sites.
+  const remote: string[] = new Array(trackedIds.length);
+  plan.sites.forEach((site, k) => {
+    const mine = trackedIds.filter((_, i) => i % plan.sites.length === k);
+    site.fake.hold(mine).forEach((ref, j) => {
+      remote[k + j * plan.sites.length] = ref;
+    });
+  });
   const client = new Client({ connectionString: plan.url });
   await client.connect();
   try {
