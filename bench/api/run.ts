@@ -30,6 +30,7 @@ import { encodePageToken } from '../../libs/tes/src/list-query';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
 import { openBenchDatabase, sql } from '../support/bench-database';
 import { TS_NODE_ARGS, tsNodeEnv } from '../../test/support/broker-process';
+import { BROKER_ARGS } from '../support/bench-broker';
 import { seedTasks } from './seed';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -201,8 +202,7 @@ async function main(): Promise<void> {
     const broker = `http://127.0.0.1:${brokerPort}`;
     children.push(
       await start(
-        // As `npm start` runs it.
-        ['--max-semi-space-size=32', ...TS_NODE_ARGS, 'apps/broker/src/main.ts'],
+        BROKER_ARGS,
         {
           DATABASE_URL: url,
           CONSTELLATION_SECRET_KEY: generateToken(),

@@ -17,18 +17,25 @@
  * BENCH_ROUND_SECONDS (length of each placement phase, default 10). `--write-results` writes
  * bench/results/memory.json.
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
+import { ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { generateToken, hashToken } from '../../libs/auth/src/token-codec';
-import { newId } from '@constellation/common';
+import { generateToken } from '../../libs/auth/src/token-codec';
 import { runMigrations } from '@constellation/persistence';
 import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
-import { openBenchDatabase, sql } from '../support/bench-database';
+import { openBenchDatabase } from '../support/bench-database';
+import {
+  api,
+  expectOk,
+  freePort,
+  insertSubmitter,
+  registerSite,
+  sleep,
+  startBroker,
+  untilOk,
+} from '../support/bench-broker';
 import { FakeTesSite, startFakeTesSite } from '@constellation/testing';
-import { TS_NODE_ARGS, tsNodeEnv } from '../../test/support/broker-process';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TASKS = Number(process.env.BENCH_TASKS ?? 300);
@@ -54,17 +61,6 @@ interface PhaseRow {
   smallWaitMaxMs?: number;
   detail: string;
 }
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The broker's resident set, from /proc (Linux), in bytes. */
 function rssOf(pid: number): number {
@@ -113,86 +109,15 @@ async function placementSoFar(broker: string): Promise<{ count: number; sum: num
   return { count: value('count'), sum: value('sum') };
 }
 
-function startBroker(env: Record<string, string>, logFile: string): ChildProcess {
-  const fd = openSync(logFile, 'w');
-  return spawn(process.execPath, ['--max-semi-space-size=32', ...TS_NODE_ARGS, 'apps/broker/src/main.ts'], {
-    cwd: ROOT,
-    env: tsNodeEnv({ ...process.env, ...env }),
-    stdio: ['ignore', fd, fd],
-  });
-}
-
-async function untilOk(url: string, child: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null)
-      throw new Error(`broker exited:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await sleep(200);
-  }
-  throw new Error(`broker not ready in 120 s:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
-}
-
-async function api(
-  broker: string,
-  token: string,
-  method: string,
-  route: string,
-  body?: unknown,
-): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${broker}${route}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-async function expectOk(
-  what: string,
-  call: Promise<{ status: number; text: string }>,
-): Promise<Record<string, unknown>> {
-  const res = await call;
-  if (res.status !== 200 && res.status !== 201)
-    throw new Error(`${what}: ${res.status} ${res.text.slice(0, 500)}`);
-  return JSON.parse(res.text) as Record<string, unknown>;
-}
-
 /** Registers a simulated TES site as the admin, approves it, and waits for its probe. */
-async function registerSite(
-  broker: string,
-  admin: string,
-  fake: FakeTesSite,
-): Promise<{ id: string; slug: string }> {
-  const slug = `bench-${Math.random().toString(36).slice(2, 10)}`;
-  const site = await expectOk(
-    'register site',
-    api(broker, admin, 'POST', '/api/v1/sites', {
-      slug,
-      display_name: slug,
-      country: 'DE',
-      latitude: 48,
-      longitude: 8,
-      kind: 'tes',
-      url: fake.url,
-      pulsar_manager: null,
-      capacity: { max_concurrent_tasks: 1000 },
-      runtimes: ['docker'],
-    }),
-  );
-  const id = site.id as string;
-  await expectOk('approve site', api(broker, admin, 'POST', `/api/v1/sites/${id}/approve`));
-  for (let i = 0; i < 300; i++) {
-    const s = await expectOk('site', api(broker, admin, 'GET', `/api/v1/sites/${id}`));
-    if (s.health === 'up') return { id, slug };
-    await sleep(100);
-  }
-  throw new Error(`site ${slug} never came up`);
-}
+const registerTesSite = (broker: string, admin: string, fake: FakeTesSite) =>
+  registerSite(broker, admin, {
+    kind: 'tes',
+    url: fake.url,
+    pulsar_manager: null,
+    capacity: { max_concurrent_tasks: 1000 },
+    runtimes: ['docker'],
+  });
 
 const pinned = (slug: string, inputs: unknown[]) => ({
   executors: [{ image: 'alpine', command: ['true'] }],
@@ -248,20 +173,7 @@ async function main(): Promise<void> {
   try {
     await runMigrations(url, ENTITIES, MIGRATIONS);
     const tokens: string[] = [];
-    for (let i = 0; i <= LARGE_SUBMITTERS; i++) {
-      const id = newId();
-      const token = generateToken();
-      await sql(url, `INSERT INTO principal (id, name, role) VALUES ($1, $2, 'submitter')`, [
-        id,
-        `bench-${i}`,
-      ]);
-      await sql(url, `INSERT INTO api_token (id, principal_id, token_hash) VALUES ($1, $2, $3)`, [
-        newId(),
-        id,
-        hashToken(token),
-      ]);
-      tokens.push(token);
-    }
+    for (let i = 0; i <= LARGE_SUBMITTERS; i++) tokens.push((await insertSubmitter(url, `bench-${i}`)).token);
     const [small, ...large] = tokens;
     const admin = generateToken();
     const port = await freePort();
@@ -283,8 +195,8 @@ async function main(): Promise<void> {
     const pid = broker.pid as number;
     sampler = new RssSampler(pid);
     fakes.push(await startFakeTesSite(), await startFakeTesSite());
-    const open = await registerSite(base, admin, fakes[0]);
-    const drained = await registerSite(base, admin, fakes[1]);
+    const open = await registerTesSite(base, admin, fakes[0]);
+    const drained = await registerTesSite(base, admin, fakes[1]);
     await expectOk('drain', api(base, admin, 'POST', `/api/v1/sites/${drained.id}/drain`));
     const started = sampler.mark();
     process.stdout.write(`broker up, RSS ${(started.now / MIB).toFixed(0)} MiB\n`);

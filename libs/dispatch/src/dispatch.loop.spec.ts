@@ -12,7 +12,7 @@ import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
 describe('DispatchLoop', () => {
-  function scheduler(fail: { value: boolean }) {
+  function scheduler(fail: { value: boolean }, tracking?: () => Promise<number>) {
     const maybe = async <T>(v: T) => {
       if (fail.value) throw new Error('database unreachable');
       return v;
@@ -26,7 +26,7 @@ describe('DispatchLoop', () => {
         placeQueued: () => maybe({ placed: 1, failed: 0, waiting: 0, ran: true }),
       } as unknown as PlacementService,
       { submitPlaced: () => maybe(1) } as unknown as SubmissionService,
-      { trackSubmitted: () => maybe(2) } as unknown as TrackingService,
+      { trackSubmitted: tracking ?? (() => maybe(2)) } as unknown as TrackingService,
       { startDue: () => maybe(4) } as unknown as DeliveryService,
       { cancelRequested: () => maybe(0) } as unknown as CancellationService,
       { stopAbandoned: () => maybe(3) } as unknown as AbandonedCopiesService,
@@ -68,5 +68,32 @@ describe('DispatchLoop', () => {
     fail.value = false;
     await s.tick();
     expect(s.due()).toBe(true);
+  });
+
+  it('starts placement and submission every round while a slow tracking run is still going, and joins that run', async () => {
+    let release: () => void = () => undefined;
+    let trackingRuns = 0;
+    const s = scheduler({ value: false }, () => {
+      trackingRuns++;
+      return new Promise((resolve) => {
+        release = () => resolve(2);
+      });
+    });
+    const placements = jest.spyOn((s as unknown as { placement: PlacementService }).placement, 'placeQueued');
+    const first = s.tick();
+    await new Promise((r) => setImmediate(r));
+    const second = s.tick();
+    await new Promise((r) => setImmediate(r));
+    expect(placements).toHaveBeenCalledTimes(2);
+    expect(trackingRuns).toBe(1);
+    release();
+    expect(await first).toEqual({ placed: 1, failed: 0, submitted: 1, tracked: 2, canceled: 0, copies: 3 });
+    expect((await second).tracked).toBe(2);
+    // Once it has ended, the next round starts tracking again.
+    const third = s.tick();
+    await new Promise((r) => setImmediate(r));
+    expect(trackingRuns).toBe(2);
+    release();
+    await third;
   });
 });

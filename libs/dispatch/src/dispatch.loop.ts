@@ -39,6 +39,16 @@ export interface DispatchRound {
   copies: number;
 }
 
+/** The steps that run one after the other; lanes run side by side, each at its own pace. */
+type Lane = 'place_submit' | 'track' | 'cancel_copies';
+const LANES: readonly Lane[] = ['place_submit', 'track', 'cancel_copies'];
+
+/** What one run of a lane did, and whether each of its steps succeeded. */
+interface LaneRun {
+  done: Partial<DispatchRound>;
+  ok: boolean[];
+}
+
 /**
  * Drives the dispatch steps: place what is queued then submit what is placed, follow what is submitted, and
  * stop what was cancelled. Every replica runs it; leases and the placement lock share the work out.
@@ -48,7 +58,8 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly logger = new Logger('dispatch');
   /** Names this replica's leases; unique per process so a restarted replica never inherits old claims. */
   readonly replica = `${hostname()}:${process.pid}:dispatch:${randomBytes(3).toString('hex')}`;
-  private running: Promise<DispatchRound> | null = null;
+  /** Each lane's run in flight, if any. */
+  private readonly inFlight = new Map<Lane, Promise<LaneRun>>();
   private stopped = false;
   /** Rounds in a row in which every step failed, and when the timer may start the next one. */
   private failedRounds = 0;
@@ -105,8 +116,8 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     if (this.trackTimer !== null) clearTimeout(this.trackTimer);
     this.stopPushes?.();
     await this.tracking.settled();
-    // Let a round in flight write its results; anything it had not claimed stays for the other replicas.
-    await this.running?.catch(() => undefined);
+    // Let the lanes in flight write their results; anything they had not claimed stays for the other replicas.
+    await Promise.all([...this.inFlight.values()].map((run) => run.catch(() => undefined)));
     // Deliveries may run for hours: stop them and hand their tasks back rather than wait.
     await this.delivery.stop();
   }
@@ -119,16 +130,13 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     return now >= this.resumeAt;
   }
 
-  /** One round; a round still running is joined rather than doubled, so slow sites never pile rounds up. */
-  tick(): Promise<DispatchRound> {
-    if (this.running) return this.running;
-    this.running = this.round().finally(() => {
-      this.running = null;
-    });
-    return this.running;
-  }
-
-  private async round(): Promise<DispatchRound> {
+  /**
+   * One round: every lane that is idle starts, and a lane still running is joined rather than doubled, so
+   * slow sites never pile runs up. Lanes do not wait for each other between rounds: a tracking lane that
+   * takes several seconds over many running tasks does not hold placement and submission back to its pace.
+   */
+  async tick(): Promise<DispatchRound> {
+    const runs = await Promise.all(LANES.map((lane) => this.lane(lane)));
     const out: DispatchRound = {
       placed: 0,
       failed: 0,
@@ -138,36 +146,8 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
       canceled: 0,
       copies: 0,
     };
-    if (this.stopped) return out;
-    // Three lanes side by side (the last also stops copies tasks left behind at sites), so a site that times out on submissions does not hold up following and
-    // cancelling tasks elsewhere; within the first lane a task placed now is submitted in the same round.
-    const ok = await Promise.all([
-      this.step('placement', async () => {
-        const r = await this.placement.placeQueued();
-        out.placed = r.placed;
-        out.failed = r.failed;
-      }).then(() =>
-        this.step('submission', async () => {
-          out.submitted = await this.submission.submitPlaced(this.replica);
-        }),
-      ),
-      this.step('tracking', async () => {
-        out.tracked = await this.tracking.trackSubmitted(this.replica);
-      }).then(() =>
-        // A job tracking just found complete has its delivery started in the same round.
-        this.step('delivery', async () => {
-          out.deliveries = await this.delivery.startDue(this.replica);
-        }),
-      ),
-      this.step('cancellation', async () => {
-        out.canceled = await this.cancellation.cancelRequested(this.replica);
-      }).then(() =>
-        this.step('abandoned_copies', async () => {
-          out.copies = await this.abandoned.stopAbandoned(this.replica);
-        }),
-      ),
-    ]);
-    if (ok.every((stepOk) => !stepOk)) {
+    for (const run of runs) Object.assign(out, run.done);
+    if (runs.every((run) => run.ok.every((stepOk) => !stepOk))) {
       this.failedRounds++;
       this.resumeAt = Date.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.failedRounds, 10));
     } else {
@@ -175,6 +155,53 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
       this.resumeAt = 0;
     }
     return out;
+  }
+
+  private lane(lane: Lane): Promise<LaneRun> {
+    const running = this.inFlight.get(lane);
+    if (running) return running;
+    const run = this.runLane(lane).finally(() => this.inFlight.delete(lane));
+    this.inFlight.set(lane, run);
+    return run;
+  }
+
+  private async runLane(lane: Lane): Promise<LaneRun> {
+    const done: Partial<DispatchRound> = {};
+    if (this.stopped) return { done, ok: [] };
+    switch (lane) {
+      // Within this lane a task placed now is submitted in the same run.
+      case 'place_submit': {
+        const placed = await this.step('placement', async () => {
+          const r = await this.placement.placeQueued();
+          done.placed = r.placed;
+          done.failed = r.failed;
+        });
+        const submitted = await this.step('submission', async () => {
+          done.submitted = await this.submission.submitPlaced(this.replica);
+        });
+        return { done, ok: [placed, submitted] };
+      }
+      case 'track': {
+        const tracked = await this.step('tracking', async () => {
+          done.tracked = await this.tracking.trackSubmitted(this.replica);
+        });
+        // A job tracking just found complete has its delivery started in the same run.
+        const delivering = await this.step('delivery', async () => {
+          done.deliveries = await this.delivery.startDue(this.replica);
+        });
+        return { done, ok: [tracked, delivering] };
+      }
+      case 'cancel_copies': {
+        // The last lane also stops copies tasks left behind at sites.
+        const canceled = await this.step('cancellation', async () => {
+          done.canceled = await this.cancellation.cancelRequested(this.replica);
+        });
+        const copies = await this.step('abandoned_copies', async () => {
+          done.copies = await this.abandoned.stopAbandoned(this.replica);
+        });
+        return { done, ok: [canceled, copies] };
+      }
+    }
   }
 
   /** Runs one step, timed; its failure is logged and never stops the others. False when it failed. */

@@ -1,0 +1,119 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { openSync, readFileSync } from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { newId } from '@constellation/common';
+import { generateToken, hashToken } from '../../libs/auth/src/token-codec';
+import { TS_NODE_ARGS, tsNodeEnv } from '../../test/support/broker-process';
+import { sql } from './bench-database';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Node's arguments for the broker from its sources, as `npm start` runs it (with ts-node instead of a build). */
+export const BROKER_ARGS = ['--max-semi-space-size=32', ...TS_NODE_ARGS, 'apps/broker/src/main.ts'];
+
+/**
+ * The real broker in a process of its own (ts-node, as bench:api runs it), logging to a file: a pipe read by
+ * a busy benchmark would block the broker's synchronous log writes and measure our reading instead.
+ */
+export function startBroker(env: Record<string, string>, logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'w');
+  return spawn(process.execPath, BROKER_ARGS, {
+    cwd: ROOT,
+    env: tsNodeEnv({ ...process.env, ...env }),
+    stdio: ['ignore', fd, fd],
+  });
+}
+
+/** Waits until `url` answers 2xx; fails with the end of the broker's log when it exits or takes 120 s. */
+export async function untilOk(url: string, child: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null)
+      throw new Error(`broker exited:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`broker not ready in 120 s:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
+}
+
+export async function api(
+  broker: string,
+  token: string,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${broker}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+export async function expectOk(
+  what: string,
+  call: Promise<{ status: number; text: string }>,
+): Promise<Record<string, unknown>> {
+  const res = await call;
+  if (res.status !== 200 && res.status !== 201)
+    throw new Error(`${what}: ${res.status} ${res.text.slice(0, 500)}`);
+  return JSON.parse(res.text) as Record<string, unknown>;
+}
+
+/** Registers a site as the admin (`body` without its slug), approves it, and waits for its first good probe. */
+export async function registerSite(
+  broker: string,
+  admin: string,
+  body: Record<string, unknown>,
+): Promise<{ id: string; slug: string }> {
+  const slug = `bench-${Math.random().toString(36).slice(2, 10)}`;
+  const site = await expectOk(
+    'register site',
+    api(broker, admin, 'POST', '/api/v1/sites', {
+      slug,
+      display_name: slug,
+      country: 'DE',
+      latitude: 48,
+      longitude: 8,
+      ...body,
+    }),
+  );
+  const id = site.id as string;
+  await expectOk('approve site', api(broker, admin, 'POST', `/api/v1/sites/${id}/approve`));
+  for (let i = 0; i < 300; i++) {
+    const s = await expectOk('site', api(broker, admin, 'GET', `/api/v1/sites/${id}`));
+    if (s.health === 'up') return { id, slug };
+    await sleep(100);
+  }
+  throw new Error(`site ${slug} never came up`);
+}
+
+/** A submitter written straight into the database (no admin call needed); its id and API token. */
+export async function insertSubmitter(url: string, name: string): Promise<{ id: string; token: string }> {
+  const id = newId();
+  const token = generateToken();
+  await sql(url, `INSERT INTO principal (id, name, role) VALUES ($1, $2, 'submitter')`, [id, name]);
+  await sql(url, `INSERT INTO api_token (id, principal_id, token_hash) VALUES ($1, $2, $3)`, [
+    newId(),
+    id,
+    hashToken(token),
+  ]);
+  return { id, token };
+}
