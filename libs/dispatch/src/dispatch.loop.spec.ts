@@ -87,7 +87,15 @@ describe('DispatchLoop', () => {
     expect(placements).toHaveBeenCalledTimes(2);
     expect(trackingRuns).toBe(1);
     release();
-    expect(await first).toEqual({ placed: 1, failed: 0, submitted: 1, tracked: 2, canceled: 0, copies: 3 });
+    expect(await first).toEqual({
+      placed: 1,
+      failed: 0,
+      submitted: 1,
+      tracked: 2,
+      deliveries: 4,
+      canceled: 0,
+      copies: 3,
+    });
     expect((await second).tracked).toBe(2);
     // Once it has ended, the next round starts tracking again.
     const third = s.tick();
