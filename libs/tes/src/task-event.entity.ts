@@ -11,6 +11,7 @@ export type TaskEventKind = 'state' | 'copy';
 /** Append-only history: one row per state change of a task, and per abandoned copy dealt with. */
 @Entity({ name: 'task_event' })
 @Index('task_event_task_id_created_at_idx', ['taskId', 'createdAt'])
+@Index('task_event_site_id_created_at_idx', ['siteId', 'createdAt'])
 export class TaskEventEntity {
   @PrimaryColumn('uuid', { primaryKeyConstraintName: 'task_event_pkey' })
   id!: string;
