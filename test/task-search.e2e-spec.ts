@@ -1,19 +1,12 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import type { TaskSearchPage } from '../libs/tes/src/task.service';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { startTestApp, TestApp } from './support/test-app';
 
-interface Found {
-  id: string;
-  name: string | null;
-  state: string;
-  creation_time: string;
-  submitter_id: string;
-  submitter: string;
-  site_id: string | null;
-  site: string | null;
-}
+/** One task of a search page. */
+type Found = TaskSearchPage['tasks'][number];
 
 describe('task search (GET /api/v1/tasks)', () => {
   let t: TestApp;

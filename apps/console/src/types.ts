@@ -1,5 +1,7 @@
 // Shapes of the API answers the console reads (see /openapi.json).
 
+import type { SelfTestResult } from './self-test';
+
 export type AdminState = 'pending' | 'active' | 'draining' | 'disabled';
 export type Health = 'unknown' | 'up' | 'offline';
 
@@ -76,6 +78,8 @@ export interface Site {
   load: { running: number; queued: number; estimated_wait_seconds: number | null; updated_at: string | null };
   speed_factor: number;
   created_at: string;
+  /** The last self-test (null before the first); absent from brokers without self-tests. */
+  last_self_test?: SelfTestResult | null;
 }
 
 export interface SiteEvent {
@@ -157,4 +161,18 @@ export interface SiteActivity {
   step_seconds: number;
   load: { at: string; running: number }[];
   recent_tasks: { id: string; name: string | null; state: string; creation_time: string }[];
+}
+
+export interface TaskSearchPage {
+  tasks: {
+    id: string;
+    name: string | null;
+    state: string;
+    creation_time: string;
+    submitter_id: string;
+    submitter: string;
+    site_id: string | null;
+    site: string | null;
+  }[];
+  next_page_token?: string;
 }
