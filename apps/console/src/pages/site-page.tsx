@@ -3,6 +3,7 @@ import { Link } from 'wouter';
 import { Loaded, StatePill } from '../components/common';
 import { LoadChart } from '../components/load-chart';
 import { SelfTestCard } from '../components/self-test';
+import { selfTestsOffered } from '../self-test';
 import { SiteActions } from '../components/site-actions';
 import { RegisterPage } from './register-page';
 import { principal } from '../session';
@@ -148,9 +149,11 @@ export function SitePage({ slug }: { slug: string }) {
                 </dl>
               </article>
             </div>
-            <div className="cards wide">
-              <SelfTestCard site={s} canRun={canEdit(s)} />
-            </div>
+            {selfTestsOffered(s) && (
+              <div className="cards wide">
+                <SelfTestCard site={s} canRun={canEdit(s)} />
+              </div>
+            )}
           </>
         )}
       </Loaded>
