@@ -9,7 +9,7 @@ import { SiteImageSettings1764000800000 } from './1764000800000-SiteImageSetting
 import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
 import { SiteSchemes1764000950000 } from './1764000950000-SiteSchemes';
 import { TaskSearchIndexes1765000600000 } from './1765000600000-TaskSearchIndexes';
-import { LiveEventNotifications1765000601000 } from './1765000601000-LiveEventNotifications';
+import { TaskEventLoggedAt1765000601000 } from './1765000601000-TaskEventLoggedAt';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -23,5 +23,5 @@ export const MIGRATIONS: MigrationList = [
   AbandonedCopies1764000900000,
   SiteSchemes1764000950000,
   TaskSearchIndexes1765000600000,
-  LiveEventNotifications1765000601000,
+  TaskEventLoggedAt1765000601000,
 ];

@@ -1,3 +1,3 @@
 // What other libraries and the application may use.
 export { LiveModule } from './live.module';
-export { LIVE_CHANNEL, type LiveEvent } from './live-event';
+export { type LiveEvent } from './live-event';
