@@ -12,6 +12,8 @@ import { TrackPacing1765000100000 } from './1765000100000-TrackPacing';
 import { TaskDelivery1765000200000 } from './1765000200000-TaskDelivery';
 import { JobFilesInDatabase1765000201000 } from './1765000201000-JobFilesInDatabase';
 import { SiteSelfTest1765000400000 } from './1765000400000-SiteSelfTest';
+import { TaskSearchIndexes1765000600000 } from './1765000600000-TaskSearchIndexes';
+import { TaskEventLoggedAt1765000601000 } from './1765000601000-TaskEventLoggedAt';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -28,4 +30,6 @@ export const MIGRATIONS: MigrationList = [
   TaskDelivery1765000200000,
   JobFilesInDatabase1765000201000,
   SiteSelfTest1765000400000,
+  TaskSearchIndexes1765000600000,
+  TaskEventLoggedAt1765000601000,
 ];

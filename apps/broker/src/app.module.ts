@@ -9,6 +9,7 @@ import { TesModule } from '@constellation/tes';
 import { RegistryModule } from '@constellation/registry';
 import { DispatchModule, DispatchForTesModule, SelfTestModule } from '@constellation/dispatch';
 import { JobFilesModule } from '@constellation/job-files';
+import { LiveModule } from '@constellation/live';
 import { RateLimitModule } from './http/rate-limit.module';
 import { AppOptions } from './app-options';
 import { ENTITIES, MIGRATIONS } from './schema';
@@ -34,6 +35,7 @@ export class AppModule {
         DispatchForTesModule,
         SelfTestModule,
         JobFilesModule,
+        LiveModule,
       ],
     };
   }

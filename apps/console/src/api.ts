@@ -24,6 +24,12 @@ export function whenTokenExpires(handler: () => void): void {
   onExpired = handler;
 }
 
+/** The API refused the session's token (expired or revoked): forget it and send the user to sign in. */
+export function sessionExpired(): void {
+  signOut('Your session has expired or the token was revoked: sign in again.');
+  onExpired();
+}
+
 /** Calls the broker's public API with the session's token; JSON in, JSON out. */
 export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
@@ -39,10 +45,7 @@ export async function api<T>(path: string, init: { method?: string; body?: unkno
   const body = text === '' ? null : (JSON.parse(text) as unknown);
   if (!res.ok) {
     const e = (body ?? {}) as { code?: string; message?: string; errors?: FieldError[] };
-    if (res.status === 401 && t !== null) {
-      signOut('Your session has expired or the token was revoked: sign in again.');
-      onExpired();
-    }
+    if (res.status === 401 && t !== null) sessionExpired();
     throw new ApiError(
       res.status,
       e.code ?? 'HTTP_' + res.status,

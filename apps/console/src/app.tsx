@@ -1,6 +1,7 @@
 import { useEffect, useState, type ReactElement } from 'react';
 import { Link, Redirect, Route, Switch, useLocation } from 'wouter';
 import { whenTokenExpires } from './api';
+import { stopLive } from './live';
 import { AdminPage } from './pages/admin-page';
 import { MapPage } from './pages/map-page';
 import { RegisterPage } from './pages/register-page';
@@ -62,6 +63,7 @@ export function App() {
               <button
                 type="button"
                 onClick={() => {
+                  stopLive();
                   signOut();
                   refresh();
                   navigate('/');

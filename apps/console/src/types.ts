@@ -88,3 +88,17 @@ export interface SiteActivity {
   load: { at: string; running: number }[];
   recent_tasks: { id: string; name: string | null; state: string; creation_time: string }[];
 }
+
+export interface TaskSearchPage {
+  tasks: {
+    id: string;
+    name: string | null;
+    state: string;
+    creation_time: string;
+    submitter_id: string;
+    submitter: string;
+    site_id: string | null;
+    site: string | null;
+  }[];
+  next_page_token?: string;
+}

@@ -35,6 +35,14 @@ export interface AppConfig {
   maxQueuedInlineBytes: number;
   /** A FULL list page stops before the task that would take its estimated JSON size past this. */
   listPageBytes: number;
+  /** Server-sent event streams (GET /api/v1/events/stream) one replica keeps open at most. */
+  eventStreams: number;
+  /** Of those, one principal's at most. */
+  eventStreamsPerPrincipal: number;
+  /** Seconds between heartbeats on an idle stream. */
+  eventHeartbeatSeconds: number;
+  /** A stream is closed after this many seconds (the client reconnects, authenticating again). */
+  eventStreamMaxSeconds: number;
   policy: PolicyName;
   maxAttempts: number;
   maxPreemptions: number;

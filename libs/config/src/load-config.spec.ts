@@ -21,6 +21,10 @@ describe('loadConfig', () => {
       maxInlineBytesPerTask: 8 * 1024 * 1024,
       maxQueuedInlineBytes: 1024 ** 3,
       listPageBytes: 16 * 1024 * 1024,
+      eventStreams: 1000,
+      eventStreamsPerPrincipal: 10,
+      eventHeartbeatSeconds: 15,
+      eventStreamMaxSeconds: 3600,
       policy: 'ect',
       maxAttempts: 3,
       maxPreemptions: 5,
@@ -120,6 +124,19 @@ describe('loadConfig', () => {
     [
       { CONSTELLATION_PAGE_SIZE_DEFAULT: '2048' },
       'CONSTELLATION_PAGE_SIZE_DEFAULT must be an integer from 1 to 2047',
+    ],
+    [{ CONSTELLATION_EVENT_STREAMS: '0' }, 'CONSTELLATION_EVENT_STREAMS must be an integer from 1 to 100000'],
+    [
+      { CONSTELLATION_EVENT_STREAMS_PER_PRINCIPAL: 'many' },
+      'CONSTELLATION_EVENT_STREAMS_PER_PRINCIPAL must be an integer from 1 to 10000',
+    ],
+    [
+      { CONSTELLATION_EVENT_HEARTBEAT_SECONDS: '0' },
+      'CONSTELLATION_EVENT_HEARTBEAT_SECONDS must be a number of seconds from 0.05 to 300',
+    ],
+    [
+      { CONSTELLATION_EVENT_STREAM_MAX_SECONDS: '1h' },
+      'CONSTELLATION_EVENT_STREAM_MAX_SECONDS must be a number of seconds from 1 to 86400',
     ],
     [{ CONSTELLATION_POLICY: 'fastest' }, 'CONSTELLATION_POLICY must be one of ect'],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT must be one of auto, json, pretty'],

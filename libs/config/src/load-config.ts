@@ -211,6 +211,11 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // A page's text is built whole by PostgreSQL and held whole by the broker: this bounds both.
     listPageBytes: size(env, 'CONSTELLATION_LIST_PAGE_BYTES', '16mb', 64 * 1024, '64kb'),
     pageSizeDefault: integer(env, 'CONSTELLATION_PAGE_SIZE_DEFAULT', 256, 1, 2047),
+    eventStreams: integer(env, 'CONSTELLATION_EVENT_STREAMS', 1000, 1, 100_000),
+    eventStreamsPerPrincipal: integer(env, 'CONSTELLATION_EVENT_STREAMS_PER_PRINCIPAL', 10, 1, 10_000),
+    eventHeartbeatSeconds: seconds(env, 'CONSTELLATION_EVENT_HEARTBEAT_SECONDS', 15, 0.05, 300),
+    // A revoked token's stream ends within this: each reconnection is authenticated afresh.
+    eventStreamMaxSeconds: seconds(env, 'CONSTELLATION_EVENT_STREAM_MAX_SECONDS', 3600, 1, 86400),
     policy: oneOf<PolicyName>(env, 'CONSTELLATION_POLICY', POLICY_NAMES, 'ect'),
     maxAttempts: integer(env, 'CONSTELLATION_MAX_ATTEMPTS', 3, 1, 100),
     maxPreemptions: integer(env, 'CONSTELLATION_MAX_PREEMPTIONS', 5, 0, 1000),

@@ -36,7 +36,8 @@ function decodePageToken(token: string): string | undefined {
 
 type Query = Record<string, unknown>;
 
-function one(q: Query, key: string, errors: FieldError[]): string | undefined {
+/** A query parameter given at most once, as valid text; problems go to `errors`. */
+export function one(q: Query, key: string, errors: FieldError[]): string | undefined {
   const v = q[key];
   if (v === undefined) return undefined;
   if (typeof v === 'string') {
@@ -68,6 +69,38 @@ function many(q: Query, key: string, errors: FieldError[]): string[] {
   return [];
 }
 
+/** `state`: a TES state, in any case. */
+export function stateOf(q: Query, errors: FieldError[]): TesState | undefined {
+  const state = one(q, 'state', errors);
+  if (state === undefined || state === '') return undefined;
+  if ((TES_STATES as readonly string[]).includes(state.toUpperCase())) return state.toUpperCase() as TesState;
+  errors.push({ path: 'state', reason: `must be one of ${TES_STATES.join(', ')}` });
+  return undefined;
+}
+
+/** `page_size`: 1 to 2047, as the TES spec bounds it (below 2048); `fallback` when absent. */
+export function pageSizeOf(q: Query, fallback: number, errors: FieldError[]): number {
+  const pageSize = one(q, 'page_size', errors);
+  if (pageSize === undefined || pageSize === '') return fallback;
+  if (!/^\d+$/.test(pageSize) || Number(pageSize) < 1 || Number(pageSize) >= 2048) {
+    errors.push({
+      path: 'page_size',
+      reason: 'must be a whole number from 1 to 2047 (the spec bounds it below 2048)',
+    });
+    return fallback;
+  }
+  return Number(pageSize);
+}
+
+/** `page_token`: the id of the last task of the page before, as encodePageToken wrote it. */
+function pageCursorOf(q: Query, errors: FieldError[]): string | undefined {
+  const token = one(q, 'page_token', errors);
+  if (token === undefined || token === '') return undefined;
+  const id = decodePageToken(token);
+  if (id === undefined) errors.push({ path: 'page_token', reason: 'is not a page token this server issued' });
+  return id;
+}
+
 export function parseView(raw: unknown): TesView {
   if (raw === undefined || raw === '') return 'MINIMAL';
   if (typeof raw === 'string' && (TES_VIEWS as readonly string[]).includes(raw.toUpperCase())) {
@@ -90,12 +123,7 @@ export function parseListQuery(q: Query, defaultPageSize: number): ParsedListQue
   const namePrefix = one(q, 'name_prefix', errors);
   if (namePrefix !== undefined && namePrefix !== '') out.namePrefix = namePrefix;
 
-  const state = one(q, 'state', errors);
-  if (state !== undefined && state !== '') {
-    if ((TES_STATES as readonly string[]).includes(state.toUpperCase()))
-      out.state = state.toUpperCase() as TesState;
-    else errors.push({ path: 'state', reason: `must be one of ${TES_STATES.join(', ')}` });
-  }
+  out.state = stateOf(q, errors);
 
   const keys = many(q, 'tag_key', errors);
   const values = many(q, 'tag_value', errors);
@@ -109,25 +137,8 @@ export function parseListQuery(q: Query, defaultPageSize: number): ParsedListQue
   });
   out.tags = [...filter.entries()];
 
-  const pageSize = one(q, 'page_size', errors);
-  if (pageSize !== undefined && pageSize !== '') {
-    if (!/^\d+$/.test(pageSize) || Number(pageSize) < 1 || Number(pageSize) >= 2048) {
-      errors.push({
-        path: 'page_size',
-        reason: 'must be a whole number from 1 to 2047 (the spec bounds it below 2048)',
-      });
-    } else {
-      out.pageSize = Number(pageSize);
-    }
-  }
-
-  const token = one(q, 'page_token', errors);
-  if (token !== undefined && token !== '') {
-    const id = decodePageToken(token);
-    if (id === undefined)
-      errors.push({ path: 'page_token', reason: 'is not a page token this server issued' });
-    else out.beforeId = id;
-  }
+  out.pageSize = pageSizeOf(q, defaultPageSize, errors);
+  out.beforeId = pageCursorOf(q, errors);
 
   if (errors.length > 0) throw new ValidationFailedError(errors);
   return out;

@@ -11,6 +11,8 @@ export type TaskEventKind = 'state' | 'copy';
 /** Append-only history: one row per state change of a task, and per abandoned copy dealt with. */
 @Entity({ name: 'task_event' })
 @Index('task_event_task_id_created_at_idx', ['taskId', 'createdAt'])
+@Index('task_event_site_id_created_at_idx', ['siteId', 'createdAt'])
+@Index('task_event_logged_at_idx', ['loggedAt'])
 export class TaskEventEntity {
   @PrimaryColumn('uuid', { primaryKeyConstraintName: 'task_event_pkey' })
   id!: string;
@@ -42,4 +44,11 @@ export class TaskEventEntity {
 
   @Column('text', { default: 'state' })
   kind!: TaskEventKind;
+
+  /**
+   * The database's clock when the row was inserted (null for rows older than the column): what event
+   * streams read new events by, as writers may stamp `created_at` well before they insert.
+   */
+  @Column('timestamptz', { name: 'logged_at', nullable: true, default: () => 'clock_timestamp()' })
+  loggedAt!: Date | null;
 }

@@ -9,6 +9,9 @@ import type { TaskDocument, TesState, TesTaskLog } from './tes.types';
 )
 @Index('task_submitter_id_state_id_idx', ['submitterId', 'state', 'id'])
 @Index('task_state_id_idx', ['state', 'id'])
+@Index('task_created_at_id_idx', ['createdAt', 'id'])
+@Index('task_submitter_id_created_at_id_idx', ['submitterId', 'createdAt', 'id'])
+@Index('task_site_id_created_at_id_idx', ['siteId', 'createdAt', 'id'])
 // Details TypeORM cannot model (INCLUDE, operator classes, partial indexes); created in the migrations and
 // left alone by the schema diff.
 @Index('task_submitter_id_id_idx', { synchronize: false })

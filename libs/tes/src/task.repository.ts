@@ -182,7 +182,7 @@ function toTaskEntity(r: TaskRow): TaskEntity {
   });
 }
 
-function escapeLike(s: string): string {
+export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 

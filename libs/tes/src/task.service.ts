@@ -7,6 +7,8 @@ import { assertInlineContentWithin } from './inline-content';
 import { PLACEMENT_PREVIEW, PlacementPreview } from './placement-preview';
 import { listTasksResponseJson, ParsedListQuery } from './list-query';
 import { StateChange, TaskListQuery, TaskRepository } from './task.repository';
+import { TaskSearchFilter, TaskSearchRepository } from './task-search.repository';
+import { encodeSearchToken, TaskSearchQuery } from './task-search.query';
 import { validateTaskDocument } from './task-document.validator';
 import type { TaskEventKind } from './task-event.entity';
 import { TERMINAL_STATES, TesState, TesView } from './tes.types';
@@ -15,6 +17,7 @@ import { TERMINAL_STATES, TesState, TesView } from './tes.types';
 export class TaskService {
   constructor(
     private readonly tasks: TaskRepository,
+    private readonly searches: TaskSearchRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(PLACEMENT_PREVIEW) private readonly preview?: PlacementPreview,
   ) {}
@@ -59,6 +62,48 @@ export class TaskService {
       beforeId: q.beforeId,
     };
     return listTasksResponseJson(await this.tasks.listJson(query, q.view, q.pageSize));
+  }
+
+  /**
+   * Tasks by submitter, site, state, name and creation time, newest first, under the TES visibility rule:
+   * a submitter finds only its own tasks (naming another submitter finds nothing), an admin everyone's.
+   */
+  async search(principal: AuthenticatedPrincipal, q: TaskSearchQuery): Promise<TaskSearchPage> {
+    const filter: TaskSearchFilter = {
+      visibleTo: principal.role === 'admin' ? undefined : principal.id,
+      state: q.state,
+      namePrefix: q.namePrefix,
+      createdAfter: q.createdAfter,
+      createdBefore: q.createdBefore,
+      after: q.after,
+    };
+    if (q.submitter !== undefined) {
+      if (isUuid(q.submitter)) filter.submitterId = q.submitter;
+      else filter.submitterName = q.submitter;
+    }
+    if (q.site !== undefined) {
+      if (isUuid(q.site)) filter.siteId = q.site;
+      else filter.siteSlug = q.site;
+    }
+    // One row past the page tells whether another follows, so the last page carries no token.
+    const rows = await this.searches.search(filter, q.pageSize + 1);
+    const page = rows.slice(0, q.pageSize);
+    const last = page[page.length - 1];
+    return {
+      tasks: page.map((r) => ({
+        id: r.id,
+        name: r.name,
+        state: r.state,
+        creation_time: r.created_at.toISOString(),
+        submitter_id: r.submitter_id,
+        submitter: r.submitter,
+        site_id: r.site_id,
+        site: r.site,
+      })),
+      ...(rows.length > q.pageSize && last
+        ? { next_page_token: encodeSearchToken({ createdAtMicros: last.created_at_micros, id: last.id }) }
+        : {}),
+    };
   }
 
   /**
@@ -124,6 +169,21 @@ export class TaskService {
     }
     return task;
   }
+}
+
+/** GET /api/v1/tasks (TaskSearchPageView). */
+export interface TaskSearchPage {
+  tasks: {
+    id: string;
+    name: string | null;
+    state: TesState;
+    creation_time: string;
+    submitter_id: string;
+    submitter: string;
+    site_id: string | null;
+    site: string | null;
+  }[];
+  next_page_token?: string;
 }
 
 /** GET /api/v1/tasks/{id}/placement (TaskPlacementView). */

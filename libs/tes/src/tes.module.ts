@@ -9,13 +9,16 @@ import { TaskPurgeLoop } from './task-purge.loop';
 import { TaskPurgeService } from './task-purge.service';
 import { TesController } from './tes.controller';
 import { TaskInsightController } from './task-insight.controller';
+import { TaskSearchController } from './task-search.controller';
+import { TaskSearchRepository } from './task-search.repository';
 
 @Module({
   imports: [ObservabilityModule],
-  controllers: [TesController, TaskInsightController],
+  controllers: [TesController, TaskInsightController, TaskSearchController],
   providers: [
     PreparedSql,
     TaskRepository,
+    TaskSearchRepository,
     TaskService,
     ServiceInfoService,
     TaskPurgeRepository,

@@ -2,10 +2,12 @@ import { useState, type FormEvent } from 'react';
 import { Link } from 'wouter';
 import { api, fieldErrors } from '../api';
 import { ErrorBox, Loaded } from '../components/common';
+import { PendingSelfTest } from '../components/self-test';
 import { SiteActions } from '../components/site-actions';
 import { formatDate } from '../format';
 import type { Site } from '../types';
 import { useResource } from '../use-resource';
+import { useLiveReload } from '../live';
 
 interface PrincipalRow {
   id: string;
@@ -21,8 +23,10 @@ export function AdminPage() {
   const pending = useResource(
     () => api<{ sites: Site[] }>('/api/v1/sites?admin_state=pending&page_size=200'),
     'pending',
-    15_000,
+    60_000,
   );
+  // A site registered, approved or refused anywhere changes the list of those waiting.
+  useLiveReload((e) => e.type === 'site', pending.reload, 'pending', 5000);
   const principals = useResource(
     () => api<{ principals: PrincipalRow[] }>('/api/v1/principals?page_size=500'),
     'principals',
@@ -46,6 +50,7 @@ export function AdminPage() {
                     {s.kind} · {s.country} · {s.capacity.max_concurrent_tasks} concurrent tasks · registered{' '}
                     {formatDate(s.created_at)}
                   </p>
+                  <PendingSelfTest site={s} />
                   <SiteActions site={s} onDone={pending.reload} />
                 </li>
               ))}

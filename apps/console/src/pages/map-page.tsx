@@ -7,12 +7,16 @@ import { principal } from '../session';
 import { loadFraction, siteColor, siteStatusLabel } from '../status';
 import type { Network, NetworkSite } from '../types';
 import { useResource } from '../use-resource';
+import { useLiveReload } from '../live';
 
 /** The landing page: the Network on a map of Europe and the same sites in a table. Needs no token. */
 export function MapPage() {
-  const network = useResource(() => api<Network>('/api/v1/network'), 'network', 15_000);
-  const [, navigate] = useLocation();
   const signedIn = principal() !== null;
+  // Signed in, the event stream tells of every change of health, state or load; a visitor (no token, so no
+  // stream) sees the map refreshed every 15 s.
+  const network = useResource(() => api<Network>('/api/v1/network'), 'network', signedIn ? 60_000 : 15_000);
+  useLiveReload((e) => e.type === 'site', network.reload, `network:${signedIn}`, 2000);
+  const [, navigate] = useLocation();
   const open = (s: NetworkSite) => signedIn && navigate(`/sites/${s.slug}`);
 
   return (

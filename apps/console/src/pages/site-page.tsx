@@ -2,6 +2,8 @@ import { api } from '../api';
 import { Link } from 'wouter';
 import { Loaded, StatePill } from '../components/common';
 import { LoadChart } from '../components/load-chart';
+import { SelfTestCard } from '../components/self-test';
+import { selfTestsOffered } from '../self-test';
 import { SiteActions } from '../components/site-actions';
 import { RegisterPage } from './register-page';
 import { principal } from '../session';
@@ -9,6 +11,7 @@ import { formatDate, formatDuration } from '../format';
 import { loadColor, loadFraction, siteColor, siteStatusLabel } from '../status';
 import type { Site, SiteActivity, SiteEvent } from '../types';
 import { useResource } from '../use-resource';
+import { useLiveReload } from '../live';
 
 const n = (v: number | null, unit = '') => (v === null ? '—' : `${v}${unit}`);
 
@@ -17,17 +20,34 @@ export function SitePage({ slug }: { slug: string }) {
   const site = useResource(
     () => api<Site>(`/api/v1/sites/${encodeURIComponent(slug)}`),
     `site:${slug}`,
-    10_000,
+    60_000,
   );
   const events = useResource(
     () => api<{ events: SiteEvent[] }>(`/api/v1/sites/${encodeURIComponent(slug)}/events?page_size=200`),
     `site-events:${slug}`,
-    10_000,
+    60_000,
   );
   const activity = useResource(
     () => api<SiteActivity>(`/api/v1/sites/${encodeURIComponent(slug)}/activity?hours=6`),
     `site-activity:${slug}`,
-    30_000,
+    60_000,
+  );
+  // Health, admin state and load changes refresh the site at once; its tasks coming and going refresh the
+  // activity, at most every 10 s (the chart's samples are minutes apart).
+  const siteId = site.data?.id;
+  useLiveReload(
+    (e) => e.type === 'site' && e.site_id === siteId,
+    () => {
+      site.reload();
+      events.reload();
+    },
+    `site:${slug}`,
+  );
+  useLiveReload(
+    (e) => e.type === 'task' && e.site_id === siteId,
+    activity.reload,
+    `site-activity:${slug}`,
+    10_000,
   );
   return (
     <section>
@@ -129,6 +149,11 @@ export function SitePage({ slug }: { slug: string }) {
                 </dl>
               </article>
             </div>
+            {selfTestsOffered(s) && (
+              <div className="cards wide">
+                <SelfTestCard site={s} canRun={canEdit(s)} />
+              </div>
+            )}
           </>
         )}
       </Loaded>

@@ -1,6 +1,7 @@
 import { api } from '../api';
 import { Loaded, StatePill } from '../components/common';
 import { formatBytes, formatDate, formatDuration } from '../format';
+import { useLiveReload } from '../live';
 import type { Candidate, PlacementRecord, TaskEvent, TaskPlacement, TesTask } from '../types';
 import { useResource } from '../use-resource';
 
@@ -9,9 +10,10 @@ const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
 /** A task: its TES document, its timeline across attempts and the placement explanation, live until it ends. */
 export function TaskPage({ id }: { id: string }) {
   const enc = encodeURIComponent(id);
-  const task = useResource(() => api<TesTask>(`/ga4gh/tes/v1/tasks/${enc}?view=FULL`), `task:${id}`, 3000);
+  // Live events refresh the page as the task moves; the slow poll only covers a stream that cannot connect.
+  const task = useResource(() => api<TesTask>(`/ga4gh/tes/v1/tasks/${enc}?view=FULL`), `task:${id}`, 60_000);
   const live = task.data === undefined || !FINAL.includes(task.data.state);
-  const every = live ? 3000 : undefined;
+  const every = live ? 60_000 : undefined;
   const events = useResource(
     () => api<{ events: TaskEvent[] }>(`/api/v1/tasks/${enc}/events`),
     `task-events:${id}`,
@@ -23,6 +25,16 @@ export function TaskPage({ id }: { id: string }) {
     `task-placement:${id}`,
     every,
     task.data?.state,
+  );
+  useLiveReload(
+    (e) => e.type === 'task' && e.task_id === id.toLowerCase(),
+    () => {
+      task.reload();
+      events.reload();
+      placement.reload();
+    },
+    `task:${id}`,
+    250,
   );
   return (
     <section>
