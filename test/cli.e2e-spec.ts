@@ -1,39 +1,15 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { createPrincipal, TestPrincipal } from './support/principals';
+import { CliResult, runCli } from './support/run-cli';
 import { siteDocument } from './support/site-documents';
 import { startTestApp, TestApp } from './support/test-app';
 
-const ROOT = path.resolve(__dirname, '..');
-
-/** Runs apps/broker/src/cli.ts (ts-node) on the run's database, as `npm run cli -- ...` does. */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '-r',
-        'ts-node/register/transpile-only',
-        '-r',
-        'tsconfig-paths/register',
-        'apps/broker/src/cli.ts',
-        ...args,
-      ],
-      {
-        cwd: ROOT,
-        env: { ...process.env, LOG_LEVEL: 'silent', TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+/** The CLI on the run's database. */
+function cli(...args: string[]): Promise<CliResult> {
+  return runCli({}, args);
 }
 
 /** The JSON document the CLI printed (after any banner). */

@@ -24,6 +24,7 @@ import {
   startEmbeddedPostgres,
 } from '@constellation/persistence';
 import {
+  RegistryCodeService,
   RegistryModule,
   SITE_ACTIONS,
   SiteAction,
@@ -31,6 +32,7 @@ import {
   SiteRegistryService,
 } from '@constellation/registry';
 import { ENTITIES, MIGRATIONS } from './schema';
+import { RegistryClient, RegistryCommandError, remoteClient, runRegistryCommand } from './registry-cli';
 
 const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded database in CONSTELLATION_DATA_DIR)
 
@@ -45,6 +47,12 @@ const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded da
   npm run cli -- site show <slug|id>
   npm run cli -- site register --file site.json --owner <principal name|id>
   npm run cli -- site approve|drain|resume|disable <slug|id> [--reason TEXT]
+  npm run cli -- registry export [--format yaml|json]
+  npm run cli -- registry apply -f network.yaml [--dry-run] [--prune]
+
+registry commands talk to a remote broker's REST API with --url URL --token TOKEN (or CONSTELLATION_URL and
+CONSTELLATION_TOKEN; the token must be an admin's); without a URL they act on the local database as the
+bootstrap admin. export prints the document; apply prints its plan (see docs/providers.md).
 
 Site commands act as the bootstrap admin principal (register: as the owner); their events say "via the CLI".
 
@@ -81,7 +89,11 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Record<string
   const flags: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a.startsWith('--')) {
+    if (a === '-f') {
+      // The one short option: `registry apply -f network.yaml`, as kubectl spells it.
+      if (argv[i + 1] !== undefined) flags.file = argv[++i];
+      else flags.file = true;
+    } else if (a.startsWith('--')) {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) flags[a.slice(2)] = true;
       else flags[a.slice(2)] = argv[++i];
@@ -100,6 +112,24 @@ function numberFlag(flags: Record<string, string | true>, name: string): number 
 interface CliServices {
   principals: PrincipalAdminService;
   sites: SiteRegistryService;
+  registryCode: RegistryCodeService;
+}
+
+/** What a command prints as it is, rather than as JSON. */
+class PlainText {
+  constructor(readonly text: string) {}
+}
+
+/** The registry commands on this process's database, through the service behind the REST endpoints. */
+function localRegistryClient(services: CliServices): RegistryClient {
+  return {
+    export: () => services.registryCode.export(),
+    apply: async (body, o) =>
+      services.registryCode.apply(await actingAs(services.principals, 'admin'), body, {
+        dryRun: o.dryRun,
+        prune: o.prune,
+      }),
+  };
 }
 
 /** The principal a site command acts as, marked so its site events say the change came from the CLI. */
@@ -170,6 +200,11 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
   const { positional, flags } = parseArgs(argv);
   const [noun, verb, target] = positional;
   if (noun === 'site') return runSite(services, verb, target, flags);
+  if (noun === 'registry') {
+    return new PlainText(
+      await runRegistryCommand(localRegistryClient(services), { verb, flags, env: process.env }),
+    );
+  }
   const command = `${noun ?? ''} ${verb ?? ''}`.trim();
   switch (command) {
     case 'principal create': {
@@ -220,12 +255,42 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
 
 class UsageError extends Error {}
 
+/** `registry` commands with --url or CONSTELLATION_URL: no database, only the remote broker's REST API. */
+async function runRemote(argv: string[]): Promise<number | undefined> {
+  const { positional, flags } = parseArgs(argv);
+  if (positional[0] !== 'registry') return undefined;
+  const url = typeof flags.url === 'string' ? flags.url : process.env.CONSTELLATION_URL;
+  if (url === undefined || url === '') return undefined;
+  const token = typeof flags.token === 'string' ? flags.token : process.env.CONSTELLATION_TOKEN;
+  if (token === undefined || token === '') {
+    process.stderr.write(
+      `registry commands against ${url} need an admin token: --token or CONSTELLATION_TOKEN\n`,
+    );
+    return 2;
+  }
+  try {
+    const text = await runRegistryCommand(remoteClient(url, token), {
+      verb: positional[1],
+      flags,
+      env: process.env,
+    });
+    process.stdout.write(text);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof RegistryCommandError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${USAGE}\n`);
     return argv.length === 0 ? 2 : 0;
   }
+  const remote = await runRemote(argv);
+  if (remote !== undefined) return remote;
   let config: AppConfig;
   try {
     config = loadConfig();
@@ -255,12 +320,22 @@ async function main(): Promise<number> {
     );
     try {
       const result = await run(
-        { principals: ctx.get(PrincipalAdminService), sites: ctx.get(SiteRegistryService) },
+        {
+          principals: ctx.get(PrincipalAdminService),
+          sites: ctx.get(SiteRegistryService),
+          registryCode: ctx.get(RegistryCodeService),
+        },
         argv,
       );
-      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      process.stdout.write(
+        result instanceof PlainText ? result.text : `${JSON.stringify(result, null, 2)}\n`,
+      );
       return 0;
     } catch (err) {
+      if (err instanceof RegistryCommandError) {
+        process.stderr.write(`${err.message}\n`);
+        return 1;
+      }
       if (err instanceof UsageError) {
         process.stderr.write(`${err.message}\n\n${USAGE}\n`);
         return 2;
