@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import SwaggerParser from '@apidevtools/swagger-parser';
 import request from 'supertest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createPrincipal, TestPrincipal } from './support/principals';
@@ -528,6 +529,28 @@ describe('registry as code: export and apply', () => {
         'url.yaml: sites[0] (pulsar-it): url: must use http or https for a pulsar-rest site\n',
       );
     }, 120_000);
+
+    it('is in the OpenAPI document, which still validates', async () => {
+      const doc = (await request(b.url).get('/openapi.json').expect(200)).body;
+      await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeDefined();
+      const apply = doc.paths['/api/v1/registry:apply'].post;
+      expect(apply.requestBody.content['application/json'].schema).toEqual({
+        $ref: '#/components/schemas/RegistryApplyRequestDto',
+      });
+      expect(apply.responses['200'].content['application/json'].schema).toEqual({
+        $ref: '#/components/schemas/RegistryApplyResultDto',
+      });
+      expect(Object.keys(apply.responses).sort()).toEqual(['200', '400', '401', '403', '413', '429', '503']);
+      expect(
+        doc.paths['/api/v1/registry:export'].get.responses['200'].content['application/json'].schema,
+      ).toEqual({
+        $ref: '#/components/schemas/RegistryDocumentDto',
+      });
+      expect(doc.components.schemas.RegistrySiteEntryDto.properties).toHaveProperty('state');
+      expect(doc.components.schemas.RegistrySiteEntryDto.properties).not.toHaveProperty(
+        'local_data_store_ids',
+      );
+    });
 
     it('the endpoint is a dry run by default, answers the plan, and is for admins only', async () => {
       const body = {

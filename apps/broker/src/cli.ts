@@ -201,9 +201,9 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
   const [noun, verb, target] = positional;
   if (noun === 'site') return runSite(services, verb, target, flags);
   if (noun === 'registry') {
-    return new PlainText(
-      await runRegistryCommand(localRegistryClient(services), { verb, flags, env: process.env }),
-    );
+    const print = (text: string) => process.stdout.write(text);
+    await runRegistryCommand(localRegistryClient(services), { verb, flags, env: process.env }, print);
+    return new PlainText('');
   }
   const command = `${noun ?? ''} ${verb ?? ''}`.trim();
   switch (command) {
@@ -269,12 +269,12 @@ async function runRemote(argv: string[]): Promise<number | undefined> {
     return 2;
   }
   try {
-    const text = await runRegistryCommand(remoteClient(url, token), {
-      verb: positional[1],
-      flags,
-      env: process.env,
-    });
-    process.stdout.write(text);
+    const print = (text: string) => process.stdout.write(text);
+    await runRegistryCommand(
+      remoteClient(url, token),
+      { verb: positional[1], flags, env: process.env },
+      print,
+    );
     return 0;
   } catch (err) {
     if (!(err instanceof RegistryCommandError)) throw err;

@@ -23,6 +23,8 @@ const site = (slug: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+const ignore = (): void => undefined;
+
 /** Records the request the CLI would send; the endpoint itself is tested end to end. */
 function recorder(): { client: RegistryClient; sent: Record<string, unknown>[] } {
   const sent: Record<string, unknown>[] = [];
@@ -53,11 +55,12 @@ describe('registry apply (CLI side)', () => {
       }),
     );
     const { client, sent } = recorder();
-    const out = await runRegistryCommand(client, {
-      verb: 'apply',
-      flags: { file },
-      env: { A_TOKEN: 'from-env' },
-    });
+    let out = '';
+    await runRegistryCommand(
+      client,
+      { verb: 'apply', flags: { file }, env: { A_TOKEN: 'from-env' } },
+      (text) => (out += text),
+    );
     expect(out).toBe('No changes: the registry matches network.yaml.\n');
     expect(sent[0].site_credentials).toEqual({
       'a-site': { token: 'from-env' },
@@ -77,14 +80,14 @@ describe('registry apply (CLI side)', () => {
     );
     const { client, sent } = recorder();
     await expect(
-      runRegistryCommand(client, { verb: 'apply', flags: { file }, env: { A_TOKEN: 'x' } }),
+      runRegistryCommand(client, { verb: 'apply', flags: { file }, env: { A_TOKEN: 'x' } }, ignore),
     ).rejects.toThrow(
       'twice.yaml: sites[0] (a-site): credentials: site a-site is also in credentials_file; give its secrets one way',
     );
     const missing = path.join(dir, 'missing.yaml');
     writeFileSync(missing, stringify({ credentials_file: 'nowhere.yaml', sites: [] }));
     await expect(
-      runRegistryCommand(client, { verb: 'apply', flags: { file: missing }, env: {} }),
+      runRegistryCommand(client, { verb: 'apply', flags: { file: missing }, env: {} }, ignore),
     ).rejects.toThrow(`cannot read credentials_file ${path.join(dir, 'nowhere.yaml')}: ENOENT`);
     expect(sent).toEqual([]);
   });
@@ -93,7 +96,7 @@ describe('registry apply (CLI side)', () => {
     const file = path.join(dir, 'broken.yaml');
     writeFileSync(file, 'sites:\n  - slug: a\n   bad: [\n');
     await expect(
-      runRegistryCommand(recorder().client, { verb: 'apply', flags: { file }, env: {} }),
+      runRegistryCommand(recorder().client, { verb: 'apply', flags: { file }, env: {} }, ignore),
     ).rejects.toThrow(
       new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: not valid YAML or JSON: `),
     );

@@ -187,7 +187,7 @@ function show(value: unknown): string {
       : JSON.stringify(value);
 }
 
-/** The plan as a reader checks it before (or after) it is applied. */
+/** The plan as a reader checks it before it is applied. */
 export function formatPlan(result: ApplyResult, file: string): string {
   const lines: string[] = [];
   const label = (c: PlannedChange) => `${c.type === 'site' ? 'site' : 'data store'} ${c.name}`;
@@ -209,7 +209,6 @@ export function formatPlan(result: ApplyResult, file: string): string {
     lines.unshift(`No changes: the registry matches ${path.basename(file)}.`);
   } else {
     lines.unshift(`Plan for ${path.basename(file)}: ${counts}`);
-    lines.push(result.applied ? 'Applied.' : 'Dry run: nothing was changed. Run without --dry-run to apply.');
   }
   return `${lines.join('\n')}\n`;
 }
@@ -220,14 +219,47 @@ export interface RegistryCommand {
   env: Record<string, string | undefined>;
 }
 
-/** Runs `registry export|apply`; answers the text to print on stdout. */
-export async function runRegistryCommand(client: RegistryClient, cmd: RegistryCommand): Promise<string> {
+const sameChanges = (a: ApplyResult, b: ApplyResult): boolean =>
+  JSON.stringify(a.changes) === JSON.stringify(b.changes);
+
+/**
+ * Plans, prints the plan, then applies it (unless a dry run or nothing to do). Should the registry change
+ * between the two requests (another admin), the plan actually carried out is printed too.
+ */
+async function planAndApply(
+  client: RegistryClient,
+  body: Record<string, unknown>,
+  options: { dryRun: boolean; prune: boolean },
+  file: string,
+  print: (text: string) => void,
+): Promise<void> {
+  const plan = await client.apply(body, { dryRun: true, prune: options.prune });
+  print(formatPlan(plan, file));
+  if (plan.changes.length === 0) return;
+  if (options.dryRun) {
+    print('Dry run: nothing was changed. Run without --dry-run to apply.\n');
+    return;
+  }
+  const result = await client.apply(body, { dryRun: false, prune: options.prune });
+  if (!sameChanges(plan, result)) {
+    print(`The registry changed since the plan; this is what was applied:\n${formatPlan(result, file)}`);
+  }
+  print(result.applied ? 'Applied.\n' : 'Nothing was applied.\n');
+}
+
+/** Runs `registry export|apply`, printing the document, or the plan before it is applied. */
+export async function runRegistryCommand(
+  client: RegistryClient,
+  cmd: RegistryCommand,
+  print: (text: string) => void,
+): Promise<void> {
   const { verb, flags, env } = cmd;
   if (verb === 'export') {
     const format = flags.format === undefined ? 'yaml' : flags.format;
     if (format !== 'yaml' && format !== 'json')
       throw new RegistryCommandError('--format must be yaml or json');
-    return formatDocument(await client.export(), format);
+    print(formatDocument(await client.export(), format));
+    return;
   }
   if (verb === 'apply') {
     const file = typeof flags.f === 'string' ? flags.f : flags.file;
@@ -243,7 +275,8 @@ export async function runRegistryCommand(client: RegistryClient, cmd: RegistryCo
     try {
       // Checked here first with the broker's own rules, so a literal secret in the document never leaves it.
       readRegistryDocument(body);
-      return formatPlan(await client.apply(body, options), file);
+      await planAndApply(client, body, options, file, print);
+      return;
     } catch (err) {
       const fieldErrors = (err as { errors?: FieldError[] }).errors;
       if (

@@ -128,9 +128,9 @@ export class RegistryCodeService {
     const plan = planRegistry(desired, current, prune);
     const summary = Object.fromEntries(PLAN_ACTIONS.map((a) => [a, 0])) as Record<PlanAction, number>;
     for (const c of plan.changes) summary[c.action] += 1;
-    const apply = !dryRun && plan.changes.length > 0;
-    if (apply) await this.execute(actor(caller), plan.changes, desired, current);
-    return { dry_run: dryRun, prune, applied: apply, summary, ...plan };
+    const applied = !dryRun && plan.changes.length > 0;
+    if (applied) await this.execute(actor(caller), plan.changes, desired, current);
+    return { dry_run: dryRun, prune, applied, summary, ...plan };
   }
 
   private async current(desired: DesiredRegistry, prune: boolean): Promise<CurrentRegistry> {

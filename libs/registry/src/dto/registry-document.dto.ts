@@ -73,12 +73,24 @@ export class RegistryApplyRequestDto extends RegistryDocumentDto {
   prune?: boolean;
 }
 
+/** A field's value in a document: any JSON value. */
+const ANY_VALUE = {
+  nullable: true,
+  oneOf: [
+    { type: 'string' },
+    { type: 'number' },
+    { type: 'boolean' },
+    { type: 'array', items: {} },
+    { type: 'object' },
+  ],
+};
+
 export class PlanFieldChangeDto {
   @ApiProperty({ example: 'capacity.max_concurrent_tasks' })
   field!: string;
-  @ApiProperty({ description: 'Old value (null: unset); secrets only as "(set)" or "(none)"' })
+  @ApiProperty({ ...ANY_VALUE, description: 'Old value (null: unset); secrets only as "(set)" or "(none)"' })
   from!: unknown;
-  @ApiProperty({ description: 'New value (null: unset)' })
+  @ApiProperty({ ...ANY_VALUE, description: 'New value (null: unset); a new secret as "(new value)"' })
   to!: unknown;
 }
 
