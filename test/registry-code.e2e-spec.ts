@@ -428,6 +428,12 @@ describe('registry as code: export and apply', () => {
       expect(parseYaml(await exportB())).toEqual(doc);
     }, 240_000);
 
+    it('works on the local database too, without a URL', async () => {
+      const local = await cli({ DATABASE_URL: target.url }, 'registry', 'export', '--format', 'json');
+      expect(local.code).toBe(0);
+      expect(JSON.parse(local.stdout)).toEqual(parseYaml(await exportB()));
+    }, 120_000);
+
     it('refuses a document with a literal credential, naming the file, the entry and the field', async () => {
       const bad = path.join(dir, 'literal.yaml');
       writeFileSync(
