@@ -558,6 +558,37 @@ describe('registry as code: export and apply', () => {
       );
     });
 
+    it('refuses a second apply while one holds the registry, but plans', async () => {
+      const body = { version: 1, sites: [] };
+      const holder = new Client({ connectionString: target.url });
+      await holder.connect();
+      try {
+        // As a running apply does (libs/registry registry-snapshot.repository.ts, APPLY_LOCK_KEY).
+        await holder.query('SELECT pg_advisory_lock(7245170)');
+        const res = await request(b.url)
+          .post('/api/v1/registry:apply?dry_run=false')
+          .set('Authorization', admin.bearer)
+          .send(body)
+          .expect(409);
+        expect(res.body).toMatchObject({
+          code: 'CONFLICT',
+          message: 'another registry apply is in progress; apply again once it has finished',
+        });
+        await request(b.url)
+          .post('/api/v1/registry:apply')
+          .set('Authorization', admin.bearer)
+          .send(body)
+          .expect(200);
+      } finally {
+        await holder.end();
+      }
+      await request(b.url)
+        .post('/api/v1/registry:apply?dry_run=false')
+        .set('Authorization', admin.bearer)
+        .send(body)
+        .expect(200);
+    });
+
     it('the endpoint is a dry run by default, answers the plan, and is for admins only', async () => {
       const body = {
         version: 1,

@@ -58,7 +58,8 @@ export class RegistryCodeController {
       'fields, drain, remove). With prune=true, sites and data stores the document does not list are removed; a ' +
       'site with unfinished tasks is drained and removed by a later apply once idle. Credentials are never in ' +
       'the document: an entry names environment variables and the request carries their values in ' +
-      'site_credentials (npm run cli -- registry apply does both).',
+      'site_credentials (npm run cli -- registry apply does both). An apply while another is in progress is ' +
+      'refused with 409 CONFLICT; dry runs never are.',
   })
   @ApiQuery({ name: 'dry_run', required: false, type: Boolean, description: 'Default true' })
   @ApiQuery({ name: 'prune', required: false, type: Boolean, description: 'Default false' })

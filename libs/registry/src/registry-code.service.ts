@@ -124,6 +124,17 @@ export class RegistryCodeService {
     const desired = readRegistryDocument(body);
     const dryRun = options.dryRun ?? desired.dryRun ?? true;
     const prune = options.prune ?? desired.prune ?? false;
+    // A dry run changes nothing, so it needs no lock; an apply plans and applies under one.
+    if (dryRun) return this.planAndApply(caller, desired, true, prune);
+    return this.snapshot.withApplyLock(() => this.planAndApply(caller, desired, false, prune));
+  }
+
+  private async planAndApply(
+    caller: AuthenticatedPrincipal,
+    desired: DesiredRegistry,
+    dryRun: boolean,
+    prune: boolean,
+  ): Promise<ApplyResult> {
     const current = await this.current(desired, prune);
     const plan = planRegistry(desired, current, prune);
     const summary = Object.fromEntries(PLAN_ACTIONS.map((a) => [a, 0])) as Record<PlanAction, number>;

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { BrokerError, ErrorCode } from '@constellation/common';
 import { withTransientRetry } from '@constellation/persistence';
 import { DataStoreEntity } from './data-store.entity';
 import { SiteEntity } from './site.entity';
@@ -19,6 +20,9 @@ const UNFINISHED_SQL = `
     UNION ALL
     SELECT site_id, count(*) AS n FROM abandoned_copy WHERE site_id = ANY($1::uuid[]) GROUP BY site_id
   ) w GROUP BY site_id`;
+
+/** Key of the session-level advisory lock held while a registry apply plans and makes its changes. */
+export const APPLY_LOCK_KEY = 7_245_170;
 
 export interface PrincipalRef {
   id: string;
@@ -73,6 +77,33 @@ export class RegistrySnapshotRepository {
       await m.query('DELETE FROM site WHERE id = $1', [siteId]);
       return 0;
     });
+  }
+
+  /**
+   * Runs `work` holding the registry-apply lock (a PostgreSQL advisory lock on one connection), so that two
+   * applies (two CI jobs, two replicas) never interleave their changes; a second one is refused at once.
+   */
+  async withApplyLock<T>(work: () => Promise<T>): Promise<T> {
+    const runner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      const [row]: { locked: boolean }[] = await runner.query('SELECT pg_try_advisory_lock($1) AS locked', [
+        APPLY_LOCK_KEY,
+      ]);
+      if (!row.locked) {
+        throw new BrokerError(
+          ErrorCode.Conflict,
+          'another registry apply is in progress; apply again once it has finished',
+        );
+      }
+      try {
+        return await work();
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1)', [APPLY_LOCK_KEY]);
+      }
+    } finally {
+      await runner.release();
+    }
   }
 
   private async principals(where: string, values: string[]): Promise<Map<string, PrincipalRef>> {
