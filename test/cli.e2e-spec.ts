@@ -1,46 +1,33 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import request from 'supertest';
 import { startFakeTesSite, type FakeTesSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
+import { CliResult, runCli } from './support/run-cli';
 import { siteDocument } from './support/site-documents';
 import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
 import { startTestApp, TestApp } from './support/test-app';
-import { TS_NODE_ARGS, tsNodeEnv } from './support/broker-process';
 import { registerSite } from './support/dispatch-suite';
 
-const ROOT = path.resolve(__dirname, '..');
-
-/** Runs apps/broker/src/cli.ts (ts-node) on the run's database, as `npm run cli -- ...` does. */
-function cli(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return cliWith({}, ...args);
+/** The CLI on the run's database. */
+function cli(...args: string[]): Promise<CliResult> {
+  return runCli({}, args);
 }
 
 /** The same, with these environment variables on top of the run's. */
-function cliWith(
-  env: Record<string, string>,
-  ...args: string[]
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...TS_NODE_ARGS, 'apps/broker/src/cli.ts', ...args], {
-      cwd: ROOT,
-      env: tsNodeEnv({ ...process.env, LOG_LEVEL: 'silent', ...env }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function cliWith(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
+  return runCli(env, args);
 }
 
 /** The JSON document the CLI printed (after any banner). */
 function json<T = Record<string, unknown>>(stdout: string): T {
   return JSON.parse(stdout.slice(stdout.search(/^[{[]/m)));
 }
+
+// Each CLI call compiles the CLI from its sources (ts-node): several seconds of CPU, far more on a loaded
+// machine, and a test makes up to three calls.
+jest.setTimeout(180_000);
 
 describe('operator CLI: site commands', () => {
   let t: TestApp;

@@ -26,6 +26,7 @@ import {
 import { SelfTestModule, SelfTestService } from '@constellation/dispatch';
 import { LoggingModule } from '@constellation/observability';
 import {
+  RegistryCodeService,
   RegistryModule,
   SITE_ACTIONS,
   SiteAction,
@@ -34,6 +35,7 @@ import {
 } from '@constellation/registry';
 import { remoteSelfTest, selfTestReport } from './cli-self-test';
 import { ENTITIES, MIGRATIONS } from './schema';
+import { RegistryClient, RegistryCommandError, remoteClient, runRegistryCommand } from './registry-cli';
 
 const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded database in CONSTELLATION_DATA_DIR)
 
@@ -49,6 +51,12 @@ const USAGE = `Constellation operator CLI (uses DATABASE_URL, or the embedded da
   npm run cli -- site register --file site.json --owner <principal name|id>
   npm run cli -- site approve|drain|resume|disable <slug|id> [--reason TEXT]
   npm run cli -- site test <slug|id> [--json] [--url BROKER_URL --token TOKEN]
+  npm run cli -- registry export [--format yaml|json]
+  npm run cli -- registry apply -f network.yaml [--dry-run] [--prune]
+
+registry commands talk to a remote broker's REST API with --url URL --token TOKEN (or CONSTELLATION_URL and
+CONSTELLATION_TOKEN; the token must be an admin's); without a URL they act on the local database as the
+bootstrap admin. export prints the document; apply prints its plan (see docs/providers.md).
 
 Site commands act as the bootstrap admin principal (register: as the owner); their events say "via the CLI".
 
@@ -93,7 +101,11 @@ function parseArgs(argv: string[]): { positional: string[]; flags: Record<string
   const flags: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (a.startsWith('--')) {
+    if (a === '-f') {
+      // The one short option: `registry apply -f network.yaml`, as kubectl spells it.
+      if (argv[i + 1] !== undefined) flags.file = argv[++i];
+      else flags.file = true;
+    } else if (a.startsWith('--')) {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) flags[a.slice(2)] = true;
       else flags[a.slice(2)] = argv[++i];
@@ -113,6 +125,7 @@ interface CliServices {
   principals: PrincipalAdminService;
   sites: SiteRegistryService;
   selfTests: SelfTestService;
+  registryCode: RegistryCodeService;
 }
 
 /** Printed as it is, instead of as JSON, with its own exit code. */
@@ -121,6 +134,18 @@ class Report {
     readonly text: string,
     readonly exitCode: number,
   ) {}
+}
+
+/** The registry commands on this process's database, through the service behind the REST endpoints. */
+function localRegistryClient(services: CliServices): RegistryClient {
+  return {
+    export: () => services.registryCode.export(),
+    apply: async (body, o) =>
+      services.registryCode.apply(await actingAs(services.principals, 'admin'), body, {
+        dryRun: o.dryRun,
+        prune: o.prune,
+      }),
+  };
 }
 
 /** The principal a site command acts as, marked so its site events say the change came from the CLI. */
@@ -199,6 +224,11 @@ async function run(services: CliServices, argv: string[]): Promise<unknown> {
   const { positional, flags } = parseArgs(argv);
   const [noun, verb, target] = positional;
   if (noun === 'site') return runSite(services, verb, target, flags);
+  if (noun === 'registry') {
+    const print = (text: string) => process.stdout.write(text);
+    await runRegistryCommand(localRegistryClient(services), { verb, flags, env: process.env }, print);
+    return new Report('', 0);
+  }
   const command = `${noun ?? ''} ${verb ?? ''}`.trim();
   switch (command) {
     case 'principal create': {
@@ -273,6 +303,34 @@ async function remoteCommand(argv: string[]): Promise<Report | null> {
   }
 }
 
+/** `registry` commands with --url or CONSTELLATION_URL: no database, only the remote broker's REST API. */
+async function runRemote(argv: string[]): Promise<number | undefined> {
+  const { positional, flags } = parseArgs(argv);
+  if (positional[0] !== 'registry') return undefined;
+  const url = typeof flags.url === 'string' ? flags.url : process.env.CONSTELLATION_URL;
+  if (url === undefined || url === '') return undefined;
+  const token = typeof flags.token === 'string' ? flags.token : process.env.CONSTELLATION_TOKEN;
+  if (token === undefined || token === '') {
+    process.stderr.write(
+      `registry commands against ${url} need an admin token: --token or CONSTELLATION_TOKEN\n`,
+    );
+    return 2;
+  }
+  try {
+    const print = (text: string) => process.stdout.write(text);
+    await runRegistryCommand(
+      remoteClient(url, token),
+      { verb: positional[1], flags, env: process.env },
+      print,
+    );
+    return 0;
+  } catch (err) {
+    if (!(err instanceof RegistryCommandError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+}
+
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
@@ -284,6 +342,8 @@ async function main(): Promise<number> {
     process.stdout.write(remote.text);
     return remote.exitCode;
   }
+  const remoteRegistry = await runRemote(argv);
+  if (remoteRegistry !== undefined) return remoteRegistry;
   let config: AppConfig;
   try {
     config = loadConfig();
@@ -317,6 +377,7 @@ async function main(): Promise<number> {
           principals: ctx.get(PrincipalAdminService),
           sites: ctx.get(SiteRegistryService),
           selfTests: ctx.get(SelfTestService),
+          registryCode: ctx.get(RegistryCodeService),
         },
         argv,
       );
@@ -327,6 +388,10 @@ async function main(): Promise<number> {
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       return 0;
     } catch (err) {
+      if (err instanceof RegistryCommandError) {
+        process.stderr.write(`${err.message}\n`);
+        return 1;
+      }
       if (err instanceof UsageError) {
         process.stderr.write(`${err.message}\n\n${USAGE}\n`);
         return 2;

@@ -11,6 +11,10 @@ export {
 export { SiteProbeRequests } from './site-probe-requests';
 export { SITE_ACTIONS, SiteRegistryService, type SiteAction } from './site-registry.service';
 export { SiteEntity } from './site.entity';
+export { RegistryCodeService, type ApplyResult } from './registry-code.service';
+export { readRegistryDocument, REGISTRY_DOCUMENT_VERSION } from './registry-document';
+export { type RegistryDocument } from './registry-entries';
+export { type PlannedChange } from './registry-plan';
 export { SelfTestResultDto, SiteDocumentDto, SiteUpdateDto } from './dto/site.dto';
 export { type SelfTestResult, type SelfTestStep } from './registry.types';
 import { DataStoreEntity } from './data-store.entity';

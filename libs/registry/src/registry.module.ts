@@ -12,9 +12,18 @@ import { NetworkController } from './network.controller';
 import { NetworkRepository } from './network.repository';
 import { SiteActivityController } from './site-activity.controller';
 import { SiteActivityRepository } from './site-activity.repository';
+import { RegistryCodeController } from './registry-code.controller';
+import { RegistryCodeService } from './registry-code.service';
+import { RegistrySnapshotRepository } from './registry-snapshot.repository';
 
 @Module({
-  controllers: [SitesController, SiteActivityController, DataStoresController, NetworkController],
+  controllers: [
+    SitesController,
+    SiteActivityController,
+    DataStoresController,
+    NetworkController,
+    RegistryCodeController,
+  ],
   providers: [
     CredentialCipher,
     SiteRepository,
@@ -25,7 +34,15 @@ import { SiteActivityRepository } from './site-activity.repository';
     DataStoreService,
     NetworkRepository,
     SiteActivityRepository,
+    RegistrySnapshotRepository,
+    RegistryCodeService,
   ],
-  exports: [SiteHealthRepository, SiteProbeRequests, CredentialCipher, SiteRegistryService],
+  exports: [
+    SiteHealthRepository,
+    SiteProbeRequests,
+    CredentialCipher,
+    SiteRegistryService,
+    RegistryCodeService,
+  ],
 })
 export class RegistryModule {}

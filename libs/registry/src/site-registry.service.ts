@@ -65,8 +65,16 @@ export class SiteRegistryService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** A provider (or an admin) registers a site it owns; it waits in `pending` until an admin approves it. */
-  async register(caller: AuthenticatedPrincipal, body: SiteDocumentDto, now = new Date()): Promise<SiteView> {
+  /**
+   * A provider (or an admin) registers a site it owns; it waits in `pending` until an admin approves it. An
+   * admin applying a registry document may register it for another owner (`ownerId`).
+   */
+  async register(
+    caller: AuthenticatedPrincipal,
+    body: SiteDocumentDto,
+    now = new Date(),
+    ownerId = caller.id,
+  ): Promise<SiteView> {
     const { description, credentials } = mergeSiteDocument(body);
     await this.checkDataStores(description);
     const site = new SiteEntity();
@@ -75,7 +83,7 @@ export class SiteRegistryService {
     site.credentialsEncrypted = credentials ? this.cipher.encrypt(site.id, credentials) : null;
     site.adminState = 'pending';
     site.health = 'unknown';
-    site.ownerId = caller.id;
+    site.ownerId = ownerId;
     site.lastProbeAt = null;
     site.lastOkAt = null;
     site.consecutiveFailures = 0;
