@@ -132,6 +132,11 @@ export interface TaskRequirement {
    * tasks; absent until it has one. Never the true run time.
    */
   expectedRunS?: number;
+  /**
+   * The broker's estimate of the run time at particular sites (site id to seconds), from the tool's own runs
+   * there; where present it replaces expectedRunS / the site's speed factor.
+   */
+  expectedRunSBySite?: Readonly<Record<string, number>>;
   /** When the task entered the queue (seconds since the epoch); lets a policy bound how long it holds it. */
   queuedAt?: number;
 }
