@@ -8,6 +8,7 @@ import { TaskIdempotencyKey1764000700000 } from './1764000700000-TaskIdempotency
 import { SiteImageSettings1764000800000 } from './1764000800000-SiteImageSettings';
 import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
 import { SiteSchemes1764000950000 } from './1764000950000-SiteSchemes';
+import { RunTimeEstimates1765000700000 } from './1765000700000-RunTimeEstimates';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: MigrationList = [
   SiteImageSettings1764000800000,
   AbandonedCopies1764000900000,
   SiteSchemes1764000950000,
+  RunTimeEstimates1765000700000,
 ];

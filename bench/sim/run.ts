@@ -274,6 +274,8 @@ async function main(): Promise<void> {
     failed_over: number;
     lost: number;
     spread: number;
+    /** Median |ln(estimated / true run time)| of the run-time estimate placement used (mean over seeds). */
+    run_estimate_error: number;
   }
   interface ScenarioRow {
     name: string;
@@ -303,6 +305,7 @@ async function main(): Promise<void> {
           failed_over: Math.round(mean(rs.map((r) => r.failedOver)) * 10) / 10,
           lost: rs.reduce((a, r) => a + r.lost, 0),
           spread: mean(rs.map((r) => r.utilisationSpread)),
+          run_estimate_error: Math.round(mean(rs.map((r) => r.runEstimateError)) * 100) / 100,
         };
       });
       scenarios.push({
@@ -321,12 +324,12 @@ async function main(): Promise<void> {
       `\nScenario ${s.name}${s.default ? ' (default)' : ''}: ${s.totalCores} cores, ${fmt(tasksPer[s.name])} tasks per seed, means over ${SEEDS} seeds`,
     );
     console.log(
-      '| policy | mean turnaround s | p95 turnaround s | mean queue wait s | WAN GB | utilisation spread (sd, pp) | failed over | lost |',
+      '| policy | mean turnaround s | p95 turnaround s | mean queue wait s | WAN GB | utilisation spread (sd, pp) | failed over | lost | run estimate error (median abs ln) |',
     );
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const p of s.policies) {
       console.log(
-        `| ${p.policy} | ${fmt(p.mean_turnaround_s)} | ${fmt(p.p95_turnaround_s)} | ${fmt(p.mean_wait_s)} | ${fmt(p.wan_bytes / 1e9)} | ${fmt(p.spread * 100, 1)} | ${fmt(p.failed_over, 1)} | ${p.lost} |`,
+        `| ${p.policy} | ${fmt(p.mean_turnaround_s)} | ${fmt(p.p95_turnaround_s)} | ${fmt(p.mean_wait_s)} | ${fmt(p.wan_bytes / 1e9)} | ${fmt(p.spread * 100, 1)} | ${fmt(p.failed_over, 1)} | ${p.lost} | ${fmt(p.run_estimate_error, 2)} |`,
       );
     }
   }

@@ -27,6 +27,8 @@ import { PlacementService } from './placement.service';
 import { ProbeLoop } from './probe.loop';
 import { ProbeService, SITE_PROBER } from './probe.service';
 import { DispatchSites } from './dispatch-sites';
+import { CompletionLearning } from './estimates/completion-learning';
+import { EstimateStore } from './estimates/estimate.store';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
@@ -62,6 +64,8 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
       inject: [APP_CONFIG, RUNTIME_SECRET_KEY, DispatchMetrics],
     },
     DispatchSites,
+    EstimateStore,
+    CompletionLearning,
     DispatchRepository,
     DispatchMetrics,
     PlacementService,

@@ -5,6 +5,7 @@ import { newId } from '@constellation/common';
 import { InputContent, withInlineContent } from '@constellation/tes';
 import type { TaskDocument, TaskEventKind, TesState, TesTaskLog } from '@constellation/tes';
 import { addSystemLog, withAttemptLog } from './attempt-log';
+import { CompletionLearning } from './estimates/completion-learning';
 
 /** Key of the transaction-level advisory lock under which one replica at a time places queued tasks. */
 export const PLACEMENT_LOCK_KEY = 4_171_190_002;
@@ -171,7 +172,10 @@ const GIB_PER_GB = 1e9 / 2 ** 30;
 /** The SQL behind placement, submission, tracking and cancellation. */
 @Injectable()
 export class DispatchRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly learning: CompletionLearning,
+  ) {}
 
   /** The plain (non-transactional) manager, for reads outside any round. */
   manager(): EntityManager {
@@ -367,7 +371,8 @@ export class DispatchRepository {
     return this.db.transaction(async (m) => {
       const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM task WHERE id = $1 FOR UPDATE`, [id]);
       if (rows.length === 0 || rows[0].claimed_by !== replica) return false;
-      const change = fn(toTask(rows[0]));
+      const task = toTask(rows[0]);
+      const change = fn(task);
       if (change?.quiet) {
         // Nothing the API shows changed: move the next check and free the claim, without a new version.
         await m.query(
@@ -380,6 +385,7 @@ export class DispatchRepository {
       await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
       if (change?.event) await this.event(m, id, change.event, now);
       if (change?.abandon) await this.abandon(m, id, change.abandon, now);
+      if (change?.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
       return true;
     });
   }

@@ -4,13 +4,16 @@ import { ValidationFailedError } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import {
   Candidate,
+  DEFAULT_COST_MODEL,
   fairShareOrder,
+  Fingerprint,
   mulberry32,
   place,
   Placement,
   PolicyContext,
   resolveResources,
   SubmitterSnapshot,
+  taskFingerprint,
   TaskRequirement,
 } from '@constellation/scheduler';
 import { validateTaskDocument, type TaskDocument, type TesTaskLog } from '@constellation/tes';
@@ -18,6 +21,8 @@ import { addSystemLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
+import { EstimateStore } from './estimates/estimate.store';
+import { LearnedEstimates } from './estimates/learned-estimates';
 import { StorePrefixes, taskRequirement } from './task-requirement';
 
 export interface PlacementRound {
@@ -70,6 +75,12 @@ function withContentStandIns(document: TaskDocument): TaskDocument {
   };
 }
 
+/** The task's tool fingerprint; a document too broken to have executors has none. */
+function fingerprintOf(task: DispatchTask): Fingerprint | undefined {
+  const executors: unknown = task.document?.executors;
+  return Array.isArray(executors) ? taskFingerprint(executors) : undefined;
+}
+
 /** The task's requirement, or what computing it threw (see unreadable). */
 function requirementOrError(task: DispatchTask, stores: StorePrefixes[]): TaskRequirement | Error {
   try {
@@ -100,7 +111,8 @@ function summary(placement: Placement, slug: string | undefined): string {
   if (!chosen || !slug) return placement.reason ?? placement.decision;
   return (
     `placed on ${slug}: estimated completion ${round1(chosen.totalS)} s ` +
-    `(queue ${round1(chosen.queueWaitS)} s, transfer ${round1(chosen.transferS)} s, run ${round1(chosen.runS)} s)` +
+    `(queue ${round1(chosen.queueWaitS)} s, transfer ${round1(chosen.transferS)} s, run ${round1(chosen.runS)} s` +
+    (chosen.sources ? `: ${chosen.sources.runS})` : ')') +
     ` among ${placement.candidates.filter((c) => c.placeable).length} placeable site(s)`
   );
 }
@@ -118,8 +130,31 @@ export class PlacementService {
     private readonly repo: DispatchRepository,
     private readonly directory: DispatchSites,
     private readonly metrics: DispatchMetrics,
+    private readonly estimates: EstimateStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * Loads what the broker learned for these tasks and puts it into the snapshots and requirements: site
+   * speeds, throughput and medians, each task's expected run time.
+   */
+  private async learned(
+    m: EntityManager,
+    tasks: readonly DispatchTask[],
+    requirements: ReadonlyMap<string, TaskRequirement | Error>,
+    sites: readonly DirectorySite[],
+    now: Date,
+  ): Promise<{ learned: LearnedEstimates; fingerprints: Map<string, Fingerprint | undefined> }> {
+    const fingerprints = new Map(tasks.map((t) => [t.id, fingerprintOf(t)]));
+    const keys = [...fingerprints.values()].flatMap((f) => (f ? [f.key] : []));
+    const learned = new LearnedEstimates(await this.estimates.estimatorFor(keys, m), now.getTime() / 1000);
+    const snapshots = sites.map((s) => s.snapshot);
+    learned.applyToSites(snapshots);
+    for (const [id, requirement] of requirements) {
+      if (!(requirement instanceof Error)) learned.applyToTask(requirement, fingerprints.get(id), snapshots);
+    }
+    return { learned, fingerprints };
+  }
 
   async placeQueued(at?: Date): Promise<PlacementRound> {
     // Sites and their schemes are read before the lock: a slow site must not hold every replica's placement.
@@ -136,12 +171,16 @@ export class PlacementService {
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
       const byId = new Map(queued.map((t) => [t.id, t]));
       const requirements = new Map(queued.map((t) => [t.id, requirementOrError(t, stores)]));
+      const { learned, fingerprints } = await this.learned(m, queued, requirements, sites, now);
       const order = fairShareOrder(
-        queued.map((t) => ({
-          taskId: t.id,
-          submitterId: t.submitterId,
-          queuedAt: t.queuedAt.getTime() / 1000,
-        })),
+        queued.map((t) => {
+          const requirement = requirements.get(t.id);
+          const queuedAt = t.queuedAt.getTime() / 1000;
+          const expected = requirement instanceof Error ? undefined : requirement?.expectedRunS;
+          // A short task is due sooner, so it may overtake long ones queued before it (docs/scheduling.md).
+          const dueAt = queuedAt + (expected ?? DEFAULT_COST_MODEL.defaultRunS);
+          return { taskId: t.id, submitterId: t.submitterId, queuedAt, dueAt };
+        }),
         accounts,
       );
       for (const id of [...order.order, ...order.held]) {
@@ -158,6 +197,9 @@ export class PlacementService {
           requirement instanceof Error
             ? unreadable(task, requirement)
             : this.placeOne(now, sites, stores, requirement, submitter, task);
+        if (!(requirement instanceof Error)) {
+          learned.explain(placement.candidates, requirement, fingerprints.get(id));
+        }
         const outcome = await this.apply(m, task, placement, sites, now);
         round[outcome]++;
         if (outcome === 'placed') {
@@ -224,10 +266,20 @@ export class PlacementService {
     };
     // A preview must not move round-robin's or random's state.
     const requirement = requirementOrError(task, stores);
+    const { learned, fingerprints } = await this.learned(
+      this.repo.manager(),
+      [task],
+      new Map([[task.id, requirement]]),
+      sites,
+      now,
+    );
     const placement =
       requirement instanceof Error
         ? unreadable(task, requirement)
         : this.placeOne(now, sites, stores, requirement, submitter, task, { prng: mulberry32(0) });
+    if (!(requirement instanceof Error)) {
+      learned.explain(placement.candidates, requirement, fingerprints.get(task.id));
+    }
     const record: PlacementRecord = {
       policy: this.config.policy,
       decided_at: now.toISOString(),

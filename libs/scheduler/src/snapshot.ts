@@ -106,6 +106,11 @@ export interface TaskInput {
   sizeBytes: number;
   /** The store whose URL prefix matches; absent when no registered store matches. */
   dataStoreId?: string;
+  /**
+   * Fetched by the task's own staging step (a Galaxy Pulsar job pulling from Galaxy's job-files API), not by
+   * the site: it counts for locality but sets no input-scheme requirement.
+   */
+  stagedByTask?: boolean;
 }
 
 /** One TES task as the scheduler needs it: resources in TES units plus the constellation.* parameters. */
@@ -225,6 +230,14 @@ export interface Candidate {
   totalS: number;
   /** Input bytes that would cross the WAN (stores not local to the site). */
   wanBytes: number;
+  /** Where each term's numbers came from, for the placement explanation; filled in by the broker. */
+  sources?: TermSources;
+}
+
+export interface TermSources {
+  queueWaitS: string;
+  transferS: string;
+  runS: string;
 }
 
 export type Decision = 'place' | 'wait' | 'infeasible';
