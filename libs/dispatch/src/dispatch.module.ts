@@ -29,6 +29,8 @@ import { ProbeService, SITE_PROBER } from './probe.service';
 import { DispatchSites } from './dispatch-sites';
 import { CompletionLearning } from './estimates/completion-learning';
 import { EstimateStore } from './estimates/estimate.store';
+import { EstimatesController } from './estimates/estimates.controller';
+import { EstimatesService } from './estimates/estimates.service';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
@@ -57,6 +59,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
   imports: [RegistryModule, ObservabilityModule],
+  controllers: [EstimatesController],
   providers: [
     {
       provide: SiteAdapters,
@@ -65,6 +68,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
     },
     DispatchSites,
     EstimateStore,
+    EstimatesService,
     CompletionLearning,
     DispatchRepository,
     DispatchMetrics,

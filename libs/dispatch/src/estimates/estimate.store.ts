@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { Completion, RunTimeEstimator, RunTimeStats, SiteStats } from '@constellation/scheduler';
 
-interface StatsRow {
+export interface StatsRow {
   runs: number;
   sx: number;
   sy: number;
@@ -13,17 +13,17 @@ interface StatsRow {
   updated_at: Date;
 }
 
-interface ToolRow extends StatsRow {
+export interface ToolRow extends StatsRow {
   fingerprint: string;
   label: string;
 }
 
-interface ToolSiteRow extends StatsRow {
+export interface ToolSiteRow extends StatsRow {
   fingerprint: string;
   site_id: string;
 }
 
-interface SiteRow {
+export interface SiteRow {
   site_id: string;
   speed_runs: number;
   log_speed_sum: number;
@@ -82,20 +82,22 @@ export class EstimateStore {
     m: EntityManager = this.db.manager,
   ): Promise<RunTimeEstimator> {
     const keys = [...new Set(fingerprints)];
-    const [tools, toolSites, sites]: [ToolRow[], ToolSiteRow[], SiteRow[]] = await Promise.all([
+    // One after another: inside a transaction they share one connection.
+    const tools: ToolRow[] =
       keys.length === 0
         ? []
-        : m.query(`SELECT fingerprint, label, ${STATS} FROM tool_estimate WHERE fingerprint = ANY($1)`, [
-            keys,
-          ]),
+        : await m.query(
+            `SELECT fingerprint, label, ${STATS} FROM tool_estimate WHERE fingerprint = ANY($1)`,
+            [keys],
+          );
+    const toolSites: ToolSiteRow[] =
       keys.length === 0
         ? []
-        : m.query(
+        : await m.query(
             `SELECT fingerprint, site_id, ${STATS} FROM tool_site_estimate WHERE fingerprint = ANY($1)`,
             [keys],
-          ),
-      m.query(`SELECT ${SITE} FROM site_estimate`),
-    ]);
+          );
+    const sites: SiteRow[] = await m.query(`SELECT ${SITE} FROM site_estimate`);
     return this.fill(new RunTimeEstimator(), { tools, toolSites, sites });
   }
 
@@ -172,19 +174,30 @@ export class EstimateStore {
     }
   }
 
-  /** Everything learned, for the admin listing: an estimator with every row, and the rows' labels. */
-  async everything(): Promise<{
-    estimator: RunTimeEstimator;
-    tools: { fingerprint: string; label: string }[];
-  }> {
-    const [tools, toolSites, sites]: [ToolRow[], ToolSiteRow[], SiteRow[]] = await Promise.all([
-      this.db.query(`SELECT fingerprint, label, ${STATS} FROM tool_estimate ORDER BY runs DESC, fingerprint`),
-      this.db.query(`SELECT fingerprint, site_id, ${STATS} FROM tool_site_estimate`),
-      this.db.query(`SELECT ${SITE} FROM site_estimate`),
+  /** The `limit` most-run tools with their per-site rows, and every site's row, for the admin listing. */
+  async rows(limit: number): Promise<StoredEstimates> {
+    const [tools, sites]: [ToolRow[], SiteRow[]] = await Promise.all([
+      this.db.query(
+        `SELECT fingerprint, label, ${STATS} FROM tool_estimate ORDER BY runs DESC, fingerprint LIMIT $1`,
+        [limit],
+      ),
+      this.db.query(`SELECT ${SITE} FROM site_estimate ORDER BY site_id`),
     ]);
-    return {
-      estimator: this.fill(new RunTimeEstimator(), { tools, toolSites, sites }),
-      tools: tools.map((t) => ({ fingerprint: t.fingerprint, label: t.label })),
-    };
+    const toolSites: ToolSiteRow[] =
+      tools.length === 0
+        ? []
+        : await this.db.query(
+            `SELECT fingerprint, site_id, ${STATS} FROM tool_site_estimate WHERE fingerprint = ANY($1)`,
+            [tools.map((t) => t.fingerprint)],
+          );
+    return { tools, toolSites, sites };
+  }
+
+  estimatorOf(rows: StoredEstimates): RunTimeEstimator {
+    return this.fill(new RunTimeEstimator(), rows);
+  }
+
+  statsOf(row: StatsRow): RunTimeStats {
+    return toStats(row);
   }
 }

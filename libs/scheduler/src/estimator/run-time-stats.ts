@@ -117,3 +117,12 @@ export function addRun(
     at: Math.max(s.at, at),
   };
 }
+
+/** How the statistics describe the tool: geometric mean run time and the run time's exponent on input size. */
+export function describeRunTime(
+  s: RunTimeStats,
+  p: Pick<RunTimeParams, 'slopeMinRuns'>,
+): { typicalRunS: number; sizeExponent: number } {
+  if (s.n <= 0) return { typicalRunS: 0, sizeExponent: 0 };
+  return { typicalRunS: Math.exp(s.sy / s.n), sizeExponent: fit(s, p.slopeMinRuns).b };
+}
