@@ -1,4 +1,5 @@
 import type { TaskDocument } from '@constellation/tes';
+import { pulsarTesTask } from '../../../test/support/pulsar-tes-task';
 import {
   DEFAULT_INPUT_BYTES,
   rerunOnSiteLoss,
@@ -90,5 +91,44 @@ describe('taskRequirement', () => {
     expect(rerunOnSiteLoss(as(false))).toBe(false);
     expect(rerunOnSiteLoss(as(0))).toBe(true);
     expect(rerunOnSiteLoss(as(null))).toBe(true);
+  });
+
+  it('gives a Galaxy Pulsar task the inputs its job message names, without the job key, for locality only', () => {
+    const galaxy = pulsarTesTask({
+      jobId: '4711',
+      galaxyUrl: 'https://usegalaxy.eu',
+      jobKey: 'secret-job-key',
+      toolContainer: 'quay.io/biocontainers/bwa-mem2:2.2.1--hd03093a_2',
+      inputs: [
+        { name: 'r1.fastq', galaxyPath: '/data/1.dat' },
+        { name: 'ref.fa', galaxyPath: '/data/2.dat' },
+      ],
+      outputs: ['/data/3.dat'],
+      commandLine: 'bwa-mem2 mem ref.fa r1.fastq',
+    });
+    const r = taskRequirement(
+      {
+        id: 't',
+        document: doc({ executors: galaxy.document.executors as TaskDocument['executors'] }),
+        excludedSiteIds: [],
+        queuedAt: new Date(0),
+      },
+      stores,
+    );
+    expect(r.inputs).toEqual([
+      {
+        url: 'https://usegalaxy.eu/api/jobs/4711/files',
+        sizeBytes: DEFAULT_INPUT_BYTES,
+        dataStoreId: 'eu-jobs',
+        stagedByTask: true,
+      },
+      {
+        url: 'https://usegalaxy.eu/api/jobs/4711/files',
+        sizeBytes: DEFAULT_INPUT_BYTES,
+        dataStoreId: 'eu-jobs',
+        stagedByTask: true,
+      },
+    ]);
+    expect(JSON.stringify(r)).not.toContain('secret-job-key');
   });
 });

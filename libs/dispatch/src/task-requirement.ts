@@ -59,7 +59,9 @@ export function taskInputs(
   stores: readonly StorePrefixes[],
   sizeOf: InputSizer = defaultInputSize,
 ): TaskInput[] {
-  const inputs: TaskInput[] = document.inputs
+  // A document written outside the API may lack the list; placement reports that, this must not throw.
+  const listed = Array.isArray(document.inputs) ? document.inputs : [];
+  const inputs: TaskInput[] = listed
     .filter((input) => input.content === undefined || input.content === '')
     .filter((input) => input.url !== undefined)
     .map((input) => ({
