@@ -9,6 +9,7 @@ import { SiteImageSettings1764000800000 } from './1764000800000-SiteImageSetting
 import { AbandonedCopies1764000900000 } from './1764000900000-AbandonedCopies';
 import { SiteSchemes1764000950000 } from './1764000950000-SiteSchemes';
 import { RunTimeEstimates1765000700000 } from './1765000700000-RunTimeEstimates';
+import { PrincipalHomeDataStore1765000701000 } from './1765000701000-PrincipalHomeDataStore';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: MigrationList = [
   AbandonedCopies1764000900000,
   SiteSchemes1764000950000,
   RunTimeEstimates1765000700000,
+  PrincipalHomeDataStore1765000701000,
 ];

@@ -39,7 +39,7 @@ describe('placement learns run times from finished attempts', () => {
     await Promise.all(fakes.map((f) => f.close()));
   });
 
-  async function site(): Promise<{ id: string; slug: string }> {
+  async function site(place: Record<string, unknown> = {}): Promise<{ id: string; slug: string }> {
     const token = `site-token-${Math.random().toString(36).slice(2)}`;
     // `sleep N` takes N x 50 ms at these sites.
     const fake = await startFakeTesSite({ requireToken: token, timeScale: 0.05 });
@@ -54,6 +54,7 @@ describe('placement learns run times from finished attempts', () => {
         pulsar_manager: null,
         credentials: { token },
         capacity: { max_concurrent_tasks: 20, per_task: { cores: 4, memory_gib: 16 } },
+        ...place,
       }),
     );
   }
@@ -143,5 +144,52 @@ describe('placement learns run times from finished attempts', () => {
       .set('Authorization', admin.bearer)
       .expect(200);
     expect(one.body.tools.length).toBeLessThanOrEqual(1);
+  });
+
+  it("a submitter's home data store stands in for inputs placement cannot see", async () => {
+    const store = await request(t.url)
+      .post('/api/v1/data-stores')
+      .set('Authorization', admin.bearer)
+      .send({
+        name: `home-${Math.random().toString(36).slice(2, 8)}`,
+        url_prefixes: [`https://galaxy-${Math.random().toString(36).slice(2, 8)}.example.org/`],
+        country: 'DE',
+        latitude: 47.99,
+        longitude: 7.84,
+      })
+      .expect(201);
+    const bob = await createPrincipal(t, 'submitter');
+    const patch = (body: Record<string, unknown>) =>
+      request(t.url).patch(`/api/v1/principals/${bob.name}`).set('Authorization', admin.bearer).send(body);
+    expect((await patch({ home_data_store_id: 'not-a-uuid' }).expect(400)).body.errors).toEqual([
+      { path: 'home_data_store_id', reason: 'must be a data store id (UUID)' },
+    ]);
+    expect(
+      (await patch({ home_data_store_id: '00000000-0000-4000-8000-000000000000' }).expect(400)).body.errors,
+    ).toEqual([{ path: 'home_data_store_id', reason: 'names no registered data store' }]);
+    const set = await patch({ home_data_store_id: store.body.id }).expect(200);
+    expect(set.body.home_data_store_id).toBe(store.body.id);
+
+    // A task with no inputs, from a submitter whose data lives in Freiburg: the site far away pays a transfer.
+    const near = await site();
+    const far = await site({ latitude: 38.72, longitude: -9.14, country: 'PT' });
+    const { body } = await tes(t.url, bob)
+      .create({
+        executors: [{ image: 'alpine', command: ['echo', 'hi'] }],
+        resources: { zones: [near.slug, far.slug] },
+      })
+      .expect(200);
+    const done = await untilFinished<{ state: string }>(tes(t.url, bob), (body as { id: string }).id);
+    expect(done.state).toBe('COMPLETE');
+    const answer = (
+      await request(t.url)
+        .get(`/api/v1/tasks/${(body as { id: string }).id}/placement`)
+        .set('Authorization', bob.bearer)
+        .expect(200)
+    ).body as PlacementAnswer;
+    expect(answer.placement?.site_id).toBe(near.id);
+    const farCandidate = answer.placement?.candidates.find((c) => c.siteId === far.id);
+    expect(farCandidate?.sources?.transferS).toMatch(/^1 input\(s\) \(fetched by the task's own staging/);
+    await patch({ home_data_store_id: null }).expect(200);
   });
 });

@@ -18,6 +18,7 @@ export interface NewPrincipal {
   allowedSiteIds?: string[];
   maxRunningTasks?: number | null;
   shareWeight?: number;
+  homeDataStoreId?: string | null;
 }
 
 // Two replicas starting together must create one admin, not two.
@@ -97,6 +98,7 @@ export class AuthRepository {
       allowedSiteIds: p.allowedSiteIds ?? [],
       maxRunningTasks: p.maxRunningTasks ?? null,
       shareWeight: p.shareWeight ?? 1,
+      homeDataStoreId: p.homeDataStoreId ?? null,
     });
     return manager.getRepository(PrincipalEntity).save(entity);
   }

@@ -165,6 +165,8 @@ export interface SubmitterUsage {
   quota: number | null;
   weight: number;
   running: number;
+  /** Where the submitter's data lives, if an admin said so. */
+  homeDataStoreId: string | null;
 }
 
 const GIB_PER_GB = 1e9 / 2 ** 30;
@@ -290,8 +292,9 @@ export class DispatchRepository {
       max_running_tasks: number | null;
       share_weight: number;
       running: number;
+      home_data_store_id: string | null;
     }[] = await m.query(
-      `SELECT p.id, p.allowed_site_ids, p.max_running_tasks, p.share_weight,
+      `SELECT p.id, p.allowed_site_ids, p.max_running_tasks, p.share_weight, p.home_data_store_id,
               (SELECT count(*)::integer FROM task t
                  WHERE t.submitter_id = p.id AND t.state IN ('INITIALIZING', 'RUNNING', 'CANCELING')) AS running
        FROM principal p WHERE p.id = ANY($1::uuid[])`,
@@ -303,6 +306,7 @@ export class DispatchRepository {
       quota: r.max_running_tasks,
       weight: r.share_weight,
       running: r.running,
+      homeDataStoreId: r.home_data_store_id,
     }));
   }
 

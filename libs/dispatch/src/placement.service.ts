@@ -23,7 +23,7 @@ import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
 import { EstimateStore } from './estimates/estimate.store';
 import { LearnedEstimates } from './estimates/learned-estimates';
-import { StorePrefixes, taskRequirement } from './task-requirement';
+import { StorePrefixes, taskRequirement, withHomeStore } from './task-requirement';
 
 export interface PlacementRound {
   placed: number;
@@ -82,9 +82,18 @@ function fingerprintOf(task: DispatchTask): Fingerprint | undefined {
 }
 
 /** The task's requirement, or what computing it threw (see unreadable). */
-function requirementOrError(task: DispatchTask, stores: StorePrefixes[]): TaskRequirement | Error {
+function requirementOrError(
+  task: DispatchTask,
+  stores: StorePrefixes[],
+  homeStoreId?: string | null,
+): TaskRequirement | Error {
   try {
-    return taskRequirement(task, stores);
+    const requirement = taskRequirement(task, stores);
+    withHomeStore(
+      requirement,
+      stores.find((s) => s.id === homeStoreId),
+    );
+    return requirement;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }
@@ -170,7 +179,10 @@ export class PlacementService {
       const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
       const byId = new Map(queued.map((t) => [t.id, t]));
-      const requirements = new Map(queued.map((t) => [t.id, requirementOrError(t, stores)]));
+      const homes = new Map(accounts.map((a) => [a.id, a.homeDataStoreId]));
+      const requirements = new Map(
+        queued.map((t) => [t.id, requirementOrError(t, stores, homes.get(t.submitterId))]),
+      );
       const { learned, fingerprints } = await this.learned(m, queued, requirements, sites, now);
       const order = fairShareOrder(
         queued.map((t) => {
@@ -265,7 +277,7 @@ export class PlacementService {
       running: 0,
     };
     // A preview must not move round-robin's or random's state.
-    const requirement = requirementOrError(task, stores);
+    const requirement = requirementOrError(task, stores, accounts[0]?.homeDataStoreId);
     const { learned, fingerprints } = await this.learned(
       this.repo.manager(),
       [task],

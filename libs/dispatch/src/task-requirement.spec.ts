@@ -6,6 +6,7 @@ import {
   storeFor,
   StorePrefixes,
   taskRequirement,
+  withHomeStore,
 } from './task-requirement';
 
 const stores: StorePrefixes[] = [
@@ -130,5 +131,39 @@ describe('taskRequirement', () => {
       },
     ]);
     expect(JSON.stringify(r)).not.toContain('secret-job-key');
+  });
+
+  it.each<[string, Partial<TaskDocument>, (string | undefined)[], number]>([
+    [
+      'an input no store holds reads from the home store',
+      { inputs: [{ url: 'https://example.org/x', type: 'FILE', path: '/x' }] },
+      ['eu'],
+      1,
+    ],
+    [
+      'an input a store holds keeps its store',
+      { inputs: [{ url: 's3://bucket/a', type: 'FILE', path: '/a' }] },
+      ['s3'],
+      1,
+    ],
+    ['a task with no input URL reads the default size from the home store', {}, ['eu'], 1],
+  ])('withHomeStore: %s', (_name, over, storeIds, count) => {
+    const r = taskRequirement(
+      { id: 't', document: doc(over), excludedSiteIds: [], queuedAt: new Date(0) },
+      stores,
+    );
+    withHomeStore(r, stores[0]);
+    expect(r.inputs.map((i) => i.dataStoreId)).toEqual(storeIds);
+    expect(r.inputs).toHaveLength(count);
+    expect(r.inputs.every((i) => i.sizeBytes === DEFAULT_INPUT_BYTES)).toBe(true);
+  });
+
+  it('withHomeStore without a home store changes nothing', () => {
+    const r = taskRequirement(
+      { id: 't', document: doc(), excludedSiteIds: [], queuedAt: new Date(0) },
+      stores,
+    );
+    withHomeStore(r, undefined);
+    expect(r.inputs).toEqual([]);
   });
 });

@@ -82,6 +82,25 @@ export function taskInputs(
   return inputs;
 }
 
+/**
+ * Counts what placement cannot see as read from the submitter's home data store: inputs no registered store
+ * holds, and for a task with no input URL at all (a Galaxy job whose message could not be read) one input of
+ * the default size. Changes `requirement` in place.
+ */
+export function withHomeStore(requirement: TaskRequirement, home: StorePrefixes | undefined): void {
+  if (home === undefined) return;
+  const withUrl = requirement.inputs.filter((i) => i.url !== undefined);
+  for (const input of withUrl) input.dataStoreId ??= home.id;
+  if (withUrl.length === 0) {
+    requirement.inputs.push({
+      url: home.urlPrefixes[0] ?? `data-store:${home.id}`,
+      sizeBytes: DEFAULT_INPUT_BYTES,
+      dataStoreId: home.id,
+      stagedByTask: true,
+    });
+  }
+}
+
 /** What placement needs from a stored TES task: resources, constellation.* parameters, inputs, outputs. */
 export function taskRequirement(task: RequirementSource, stores: readonly StorePrefixes[]): TaskRequirement {
   const resources = task.document.resources ?? {};

@@ -116,7 +116,9 @@ export function inputBytes(task: TaskRequirement): number {
 function transferSource(task: TaskRequirement, c: Candidate): string {
   const withUrl = task.inputs.filter((i) => i.url !== undefined);
   if (withUrl.length === 0) return 'no inputs to fetch';
-  const staged = withUrl.some((i) => i.stagedByTask) ? ' (from the Galaxy job message)' : '';
+  const staged = withUrl.some((i) => i.stagedByTask)
+    ? " (fetched by the task's own staging: Galaxy job files, or the submitter's home data store)"
+    : '';
   if (c.wanBytes === 0) return `${withUrl.length} input(s)${staged}, all local to the site`;
   return `${withUrl.length} input(s)${staged} at the default size (${round(withUrl[0].sizeBytes / 2 ** 20)} MiB each; sizes are not probed)`;
 }
