@@ -59,9 +59,8 @@ export function taskInputs(
   stores: readonly StorePrefixes[],
   sizeOf: InputSizer = defaultInputSize,
 ): TaskInput[] {
-  // A document written outside the API may lack the list; placement reports that, this must not throw.
-  const listed = Array.isArray(document.inputs) ? document.inputs : [];
-  const inputs: TaskInput[] = listed
+  // Not a list throws: placement then fails the task as unreadable (see placement.service.ts).
+  const inputs: TaskInput[] = document.inputs
     .filter((input) => input.content === undefined || input.content === '')
     .filter((input) => input.url !== undefined)
     .map((input) => ({
