@@ -14,6 +14,8 @@ import { JobFilesInDatabase1765000201000 } from './1765000201000-JobFilesInDatab
 import { SiteSelfTest1765000400000 } from './1765000400000-SiteSelfTest';
 import { TaskSearchIndexes1765000600000 } from './1765000600000-TaskSearchIndexes';
 import { TaskEventLoggedAt1765000601000 } from './1765000601000-TaskEventLoggedAt';
+import { RunTimeEstimates1765000700000 } from './1765000700000-RunTimeEstimates';
+import { PrincipalHomeDataStore1765000701000 } from './1765000701000-PrincipalHomeDataStore';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -32,4 +34,6 @@ export const MIGRATIONS: MigrationList = [
   SiteSelfTest1765000400000,
   TaskSearchIndexes1765000600000,
   TaskEventLoggedAt1765000601000,
+  RunTimeEstimates1765000700000,
+  PrincipalHomeDataStore1765000701000,
 ];

@@ -11,6 +11,7 @@ import {
   place,
   POLICY_NAMES,
   PolicyName,
+  RunTimeEstimator,
   SiteSnapshot,
   TaskRequirement,
 } from '@constellation/scheduler';
@@ -55,7 +56,15 @@ interface Unit {
   utilisation: number;
   seed: number;
   coreSeconds: number;
+  /**
+   * Warm history: the broker's estimator first learns from a whole day of another trace (same policy), as
+   * a running network's has; otherwise it starts empty, as a new network's does (cold start).
+   */
+  warm: boolean;
 }
+
+/** Seed offset of the warm-up day's trace: a different day from the one measured. */
+const WARM_UP_SEED_OFFSET = 1000;
 
 interface UnitResult {
   unit: Unit;
@@ -77,18 +86,31 @@ function runUnit(unit: Unit): UnitResult {
     unit.seed,
     unit.coreSeconds,
   );
+  const warmUp = unit.warm
+    ? generateTrace(
+        workload,
+        network,
+        capacity,
+        unit.utilisation,
+        HORIZON_S,
+        unit.seed + WARM_UP_SEED_OFFSET,
+        unit.coreSeconds,
+      )
+    : undefined;
   const results = {} as Record<PolicyName, RunResult>;
   for (const policy of POLICY_NAMES) {
-    results[policy] = runSimulation({
+    const common = {
       network,
       capacity,
-      trace,
       policy,
       seed: unit.seed,
       horizonS: HORIZON_S,
       toolCount: workload.tools.length,
       localityPrice: LOCALITY_PRICE,
-    });
+      estimator: new RunTimeEstimator(),
+    };
+    if (warmUp) runSimulation({ ...common, trace: warmUp });
+    results[policy] = runSimulation({ ...common, trace });
   }
   return { unit, tasks: trace.tasks.length, rejected: trace.rejected, results };
 }
@@ -220,7 +242,7 @@ function assumptions(): Record<string, string> {
       ? `on: each site local to a store gets a price (bytes per core-second) from the last ${LOCALITY_WINDOW_S / 3600} h of that store's submissions, filling ${LOCALITY_FILL * 100} % of the site's core-seconds with the densest`
       : 'off (BENCH_LOCALITY_PRICE=1 turns it on)',
     broker_knowledge:
-      "policies see requested resources, declared input sizes, the broker's own load bookkeeping, and what it learns from completions: per-site speed (shrunk log-ratio to a per-tool regression of ln run time on ln input size), throughput (cores / mean core-weighted run time), median queue and run times; never true run times",
+      "policies see requested resources, declared input sizes, the broker's own load bookkeeping, and what the broker's own estimator (RunTimeEstimator, @constellation/scheduler, the code that places real tasks) learns from completions: per-tool regression of ln run time on ln input size (outliers clipped), per tool and site once it has 5 runs there, per-site speed (shrunk log-ratio to the tool model), throughput (cores / mean core-weighted run time), median queue and run times; never true run times. Every scenario starts with no history (cold); the default one is also run warm, after a day of another trace",
   };
 }
 
@@ -257,7 +279,13 @@ async function main(): Promise<void> {
   const units: Unit[] = [];
   for (let c = 0; c < CAPACITY_SCENARIOS.length; c++) {
     for (const utilisation of UTILISATIONS) {
-      for (let seed = 1; seed <= SEEDS; seed++) units.push({ capacity: c, utilisation, seed, coreSeconds });
+      const isDefault =
+        CAPACITY_SCENARIOS[c].name === DEFAULT_SCENARIO.capacity &&
+        utilisation === DEFAULT_SCENARIO.utilisation;
+      for (const warm of isDefault ? [false, true] : [false]) {
+        for (let seed = 1; seed <= SEEDS; seed++)
+          units.push({ capacity: c, utilisation, seed, coreSeconds, warm });
+      }
     }
   }
   console.log(
@@ -274,6 +302,8 @@ async function main(): Promise<void> {
     failed_over: number;
     lost: number;
     spread: number;
+    /** Median |ln(estimated / true run time)| of the run-time estimate placement used (mean over seeds). */
+    run_estimate_error: number;
   }
   interface ScenarioRow {
     name: string;
@@ -288,9 +318,15 @@ async function main(): Promise<void> {
   for (let c = 0; c < CAPACITY_SCENARIOS.length; c++) {
     const cap = CAPACITY_SCENARIOS[c];
     const totalCores = network.sites.reduce((a, s) => a + cap.totals(s).cores, 0);
-    for (const utilisation of UTILISATIONS) {
-      const runs = unitResults.filter((u) => u.unit.capacity === c && u.unit.utilisation === utilisation);
-      const name = `${cap.name}@${utilisation}`;
+    for (const [utilisation, warm] of UTILISATIONS.flatMap((u) => [
+      [u, false] as const,
+      [u, true] as const,
+    ])) {
+      const runs = unitResults.filter(
+        (u) => u.unit.capacity === c && u.unit.utilisation === utilisation && u.unit.warm === warm,
+      );
+      if (runs.length === 0) continue;
+      const name = `${cap.name}@${utilisation}${warm ? ' warm' : ''}`;
       tasksPer[name] = mean(runs.map((r) => r.tasks));
       const policies = POLICY_NAMES.map((policy) => {
         const rs = runs.map((r) => r.results[policy]);
@@ -303,11 +339,13 @@ async function main(): Promise<void> {
           failed_over: Math.round(mean(rs.map((r) => r.failedOver)) * 10) / 10,
           lost: rs.reduce((a, r) => a + r.lost, 0),
           spread: mean(rs.map((r) => r.utilisationSpread)),
+          run_estimate_error: Math.round(mean(rs.map((r) => r.runEstimateError)) * 100) / 100,
         };
       });
       scenarios.push({
         name,
-        default: cap.name === DEFAULT_SCENARIO.capacity && utilisation === DEFAULT_SCENARIO.utilisation,
+        default:
+          !warm && cap.name === DEFAULT_SCENARIO.capacity && utilisation === DEFAULT_SCENARIO.utilisation,
         capacity: cap.name,
         utilisation,
         totalCores,
@@ -321,12 +359,12 @@ async function main(): Promise<void> {
       `\nScenario ${s.name}${s.default ? ' (default)' : ''}: ${s.totalCores} cores, ${fmt(tasksPer[s.name])} tasks per seed, means over ${SEEDS} seeds`,
     );
     console.log(
-      '| policy | mean turnaround s | p95 turnaround s | mean queue wait s | WAN GB | utilisation spread (sd, pp) | failed over | lost |',
+      '| policy | mean turnaround s | p95 turnaround s | mean queue wait s | WAN GB | utilisation spread (sd, pp) | failed over | lost | run estimate error (median abs ln) |',
     );
-    console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+    console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const p of s.policies) {
       console.log(
-        `| ${p.policy} | ${fmt(p.mean_turnaround_s)} | ${fmt(p.p95_turnaround_s)} | ${fmt(p.mean_wait_s)} | ${fmt(p.wan_bytes / 1e9)} | ${fmt(p.spread * 100, 1)} | ${fmt(p.failed_over, 1)} | ${p.lost} |`,
+        `| ${p.policy} | ${fmt(p.mean_turnaround_s)} | ${fmt(p.p95_turnaround_s)} | ${fmt(p.mean_wait_s)} | ${fmt(p.wan_bytes / 1e9)} | ${fmt(p.spread * 100, 1)} | ${fmt(p.failed_over, 1)} | ${p.lost} | ${fmt(p.run_estimate_error, 2)} |`,
       );
     }
   }

@@ -10,6 +10,7 @@ import {
   place,
   PolicyContext,
   PolicyName,
+  RunTimeEstimator,
   ShareAccount,
   SiteSnapshot,
   SubmitterSnapshot,
@@ -32,10 +33,6 @@ export const QUOTA_SHARE = 0.6;
 export const SPEED_RANGE: [number, number] = [0.7, 1.3];
 /** [A] Each site's links are this far (sigma of ln) from the bandwidth model, hidden from the broker. */
 export const LINK_SIGMA = 0.3;
-/** Completions the broker keeps per site for the medians the tpv-broker baseline reads. */
-const MEDIAN_WINDOW = 101;
-/** Pseudo-completions at speed 1 that a site's speed estimate starts from. */
-const SPEED_PRIOR_N = 20;
 /** Window of submissions the locality price of a site is computed over, and how often it is recomputed. */
 export const LOCALITY_WINDOW_S = 3 * 3600;
 const LOCALITY_EVERY = 25;
@@ -56,6 +53,8 @@ export interface RunResult {
   meanStageS: number;
   meanRunS: number;
   speedError: number;
+  /** Median |ln(estimated / true run time)| over completed runs, the estimate placement used at their site. */
+  runEstimateError: number;
 }
 
 interface TaskState {
@@ -92,34 +91,13 @@ interface SiteTruth {
   lastChange: number;
 }
 
-interface SiteLearning {
-  logSpeedSum: number;
-  speedN: number;
-  coreRunSum: number;
-  coreSum: number;
-  queueTimes: number[];
-  runTimes: number[];
-}
-
-/** Per-tool online regression of ln(reference run time) on ln(input GB): what the broker learns per image. */
-interface ToolModel {
-  n: number;
-  sx: number;
-  sy: number;
-  sxx: number;
-  sxy: number;
-  syy: number;
-}
-
 type Ev =
   | { kind: 'arrival'; task: TaskState }
   | { kind: 'staged' | 'runEnd' | 'outputDone'; task: TaskState; attempt: number }
   | { kind: 'fail' | 'detect' | 'recover' | 'probeUp'; site: number };
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
+/** The simulated task's fingerprint: what the broker would derive from its tool's container image. */
+const toolKey = (t: SimTask): string => `tool-${t.tool}`;
 
 export function runSimulation(opts: {
   network: Network;
@@ -129,6 +107,8 @@ export function runSimulation(opts: {
   seed: number;
   horizonS: number;
   toolCount: number;
+  /** The broker's estimator; a fresh one (no history) unless a run continues from an earlier one. */
+  estimator?: RunTimeEstimator;
   /** Publish each site's locality price (`localityPrice`) in its snapshot; off by default, see docs/scheduling.md. */
   localityPrice?: boolean;
   /** Diagnostics: called for every completed task. */
@@ -190,22 +170,17 @@ export function runSimulation(opts: {
     load: { running: 0, queued: 0, claimed: { cores: 0, memoryGib: 0, gpus: 0 } },
     performance: { speedFactor: 1 },
   }));
-  const learning: SiteLearning[] = snaps.map(() => ({
-    logSpeedSum: 0,
-    speedN: 0,
-    coreRunSum: 0,
-    coreSum: 0,
-    queueTimes: [],
-    runTimes: [],
-  }));
-  const tools: ToolModel[] = Array.from({ length: opts.toolCount }, () => ({
-    n: 0,
-    sx: 0,
-    sy: 0,
-    sxx: 0,
-    sxy: 0,
-    syy: 0,
-  }));
+  // The same estimator the broker places real tasks with; it learns only from completions, as there.
+  const estimator = opts.estimator ?? new RunTimeEstimator();
+  const refreshPerformance = (si: number, now: number): void => {
+    const snap = snaps[si];
+    snap.performance = {
+      ...snap.performance,
+      ...estimator.sitePerformance(snap.id, truths[si].cores, now),
+    };
+  };
+  snaps.forEach((_, i) => refreshPerformance(i, 0));
+  const estimateErrors: number[] = [];
 
   // Per site: recent submissions whose data is local there, for its locality price.
   const localWindow: { at: number; d: LocalDemand }[][] = snaps.map(() => []);
@@ -220,7 +195,7 @@ export function runSimulation(opts: {
     if (!opts.localityPrice) return;
     const sites = localSites.get(s.t.submitter) ?? [];
     if (sites.length === 0) return;
-    const runS = expectedMeanRunS(s.t) ?? model.defaultRunS;
+    const runS = expectedMeanRunS(s.t, now) ?? model.defaultRunS;
     for (const i of sites) {
       const w = localWindow[i];
       const coreS = coreEquivalents(snaps[i], s.t.cores, s.t.memGib) * runS;
@@ -288,27 +263,30 @@ export function runSimulation(opts: {
     st.lastChange = now;
   };
 
-  /** The broker's estimate of the run time on an average site: [for the speed ratio, for the policy]. */
-  const expectedRunS = (task: SimTask): number | undefined => predictRun(task)?.[1];
+  /** The broker's estimate of the run time on reference hardware (median), for the policy. */
+  const expectedRunS = (task: SimTask, now: number): number | undefined =>
+    estimator.toolEstimate(toolKey(task), task.inputBytes, now)?.medianS;
   /** The broker's estimate of the mean run time (median x exp(residual variance / 2)), for capacity sums. */
-  const expectedMeanRunS = (task: SimTask): number | undefined => predictRun(task)?.[2];
-  const predictRun = (task: SimTask): [number, number, number] | undefined => {
-    const m = tools[task.tool];
-    if (m.n < 3) return undefined;
-    const x = Math.log(task.inputBytes / 1e9);
-    const mx = m.sx / m.n;
-    const my = m.sy / m.n;
-    const vx = m.sxx / m.n - mx * mx;
-    // The slope is trusted only once inputs vary enough to pin it; physical runs do not shrink with data.
-    const b = m.n >= 20 && vx > 0.5 ? Math.min(1, Math.max(0, (m.sxy / m.n - mx * my) / vx)) : 0;
-    const a = my - b * mx;
-    // The median, not the mean: exp(sigma^2 / 2) of a wide, uncertain fit swamps the other terms.
-    const vy = m.syy / m.n - my * my;
-    const resid = Math.max(0, vy - b * (m.sxy / m.n - mx * my));
-    return [Math.exp(a + b * x), Math.exp(a + b * x), Math.exp(a + b * x + resid / 2)];
+  const expectedMeanRunS = (task: SimTask, now: number): number | undefined =>
+    estimator.toolEstimate(toolKey(task), task.inputBytes, now)?.meanS;
+  /** Run times learned from the tool's own runs at particular sites, where there are enough of them. */
+  const runSBySite = (task: SimTask, now: number): Record<string, number> | undefined => {
+    let bySite: Record<string, number> | undefined;
+    for (const snap of snaps) {
+      const e = estimator.siteEstimate(toolKey(task), snap.id, task.inputBytes, now);
+      if (e !== undefined) (bySite ??= {})[snap.id] = e.medianS;
+    }
+    return bySite;
+  };
+  /** The run time placement would expect at the site: what its estimate error is measured on. */
+  const placedRunS = (task: SimTask, si: number, now: number): number => {
+    const id = snaps[si].id;
+    const e = estimator.siteEstimate(toolKey(task), id, task.inputBytes, now);
+    if (e !== undefined) return e.medianS;
+    return (expectedRunS(task, now) ?? model.defaultRunS) / snaps[si].performance.speedFactor;
   };
 
-  const requirement = (s: TaskState): TaskRequirement => {
+  const requirement = (s: TaskState, now: number): TaskRequirement => {
     const t = s.t;
     return {
       id: String(t.id),
@@ -323,7 +301,8 @@ export function runSimulation(opts: {
         },
       ],
       excludedSiteIds: s.excluded,
-      expectedRunS: expectedRunS(t),
+      expectedRunS: expectedRunS(t, now),
+      expectedRunSBySite: runSBySite(t, now),
       queuedAt: t.arrival,
     };
   };
@@ -454,7 +433,7 @@ export function runSimulation(opts: {
       };
       const t0 = process.hrtime.bigint();
       const result = place(
-        { now, sites: snaps, dataStores: stores, task: requirement(s), submitter: sub },
+        { now, sites: snaps, dataStores: stores, task: requirement(s, now), submitter: sub },
         { policy, context: ctx },
       );
       placementNs += process.hrtime.bigint() - t0;
@@ -479,36 +458,17 @@ export function runSimulation(opts: {
   };
 
   const learn = (s: TaskState, si: number, runS: number, now: number): void => {
-    const l = learning[si];
-    const snap = snaps[si];
-    const est = predictRun(s.t)?.[0];
-    if (est !== undefined) {
-      // Speed is what the tool model expected over what the site delivered, averaged in log space.
-      l.logSpeedSum += Math.log(est / runS);
-      l.speedN++;
-      // Shrunk towards 1 until a site has a few dozen completions: one ratio has a log-sigma near 1.5.
-      snap.performance.speedFactor = Math.exp(l.logSpeedSum / (l.speedN + SPEED_PRIOR_N));
-    }
-    const m = tools[s.t.tool];
-    const x = Math.log(s.t.inputBytes / 1e9);
-    // Raw run times, not speed-corrected ones: correcting with the estimate being learned feeds back on itself.
-    const y = Math.log(runS);
-    m.n++;
-    m.sx += x;
-    m.sy += y;
-    m.sxx += x * x;
-    m.sxy += x * y;
-    m.syy += y * y;
-    l.coreRunSum += s.t.cores * runS;
-    l.coreSum += s.t.cores;
-    snap.performance.throughputPerS = truths[si].cores / (l.coreRunSum / l.coreSum);
-    l.runTimes.push(runS);
-    l.queueTimes.push(s.start - s.placedAt);
-    if (l.runTimes.length > MEDIAN_WINDOW) l.runTimes.shift();
-    if (l.queueTimes.length > MEDIAN_WINDOW) l.queueTimes.shift();
-    snap.performance.medianRunS = median(l.runTimes);
-    snap.performance.medianQueueS = median(l.queueTimes);
-    void now;
+    estimateErrors.push(Math.abs(Math.log(placedRunS(s.t, si, now) / runS)));
+    estimator.observe({
+      tool: toolKey(s.t),
+      siteId: snaps[si].id,
+      inputBytes: s.t.inputBytes,
+      cores: s.t.cores,
+      runS,
+      queueS: s.start - s.placedAt,
+      at: now,
+    });
+    refreshPerformance(si, now);
   };
 
   let lastTime = 0;
@@ -520,7 +480,7 @@ export function runSimulation(opts: {
       case 'arrival': {
         noteDemand(ev.task, now);
         const q = queues.get(ev.task.t.submitter)!;
-        ev.task.due = now + (expectedRunS(ev.task.t) ?? model.defaultRunS);
+        ev.task.due = now + (expectedRunS(ev.task.t, now) ?? model.defaultRunS);
         // Keep each submitter's queue in fair share's order, so the prefix a pass offers is the right one.
         let lo = 0;
         let hi = q.length;
@@ -655,5 +615,9 @@ export function runSimulation(opts: {
     meanStageS: mean(stages),
     meanRunS: mean(runs),
     speedError: mean(snaps.map((sn, i) => Math.abs(Math.log(sn.performance.speedFactor / truths[i].speed)))),
+    runEstimateError: percentile(
+      [...estimateErrors].sort((a, b) => a - b),
+      50,
+    ),
   };
 }

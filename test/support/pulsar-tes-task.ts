@@ -93,6 +93,11 @@ export interface PulsarTesJob {
   outputs: string[];
   /** The tool's command line, run by `sh` from the job directory's `command_line`. */
   commandLine: string;
+  /**
+   * Galaxy's tool id and version: Pulsar's client adds `setup_params` (job_id, tool_id, tool_version) when its
+   * setup handler is local, as for coexecution (pulsar/client/client.py `_setup_params_from_job_config`).
+   */
+  tool?: { id: string; version: string };
 }
 
 export interface PulsarTesTask {
@@ -152,6 +157,9 @@ export function pulsarTesTask(job: PulsarTesJob): PulsarTesTask {
     },
     dynamic_file_sources: null,
     token_endpoint: null,
+    ...(job.tool
+      ? { setup_params: { job_id: job.jobId, tool_id: job.tool.id, tool_version: job.tool.version } }
+      : {}),
   };
   const wait = job.toolContainer === null;
   const appConfig: Record<string, unknown> = {

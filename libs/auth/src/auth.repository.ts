@@ -18,6 +18,7 @@ export interface NewPrincipal {
   allowedSiteIds?: string[];
   maxRunningTasks?: number | null;
   shareWeight?: number;
+  homeDataStoreId?: string | null;
 }
 
 // Two replicas starting together must create one admin, not two.
@@ -37,7 +38,7 @@ export class AuthRepository {
       () =>
         this.db.query(
           `SELECT t.id AS token_id, t.revoked_at, p.id, p.name, p.role, p.allowed_site_ids, p.max_running_tasks,
-                  p.share_weight, p.created_at, p.updated_at
+                  p.share_weight, p.home_data_store_id, p.created_at, p.updated_at
            FROM api_token t JOIN principal p ON p.id = t.principal_id
            WHERE t.token_hash = $1`,
           [hash],
@@ -53,6 +54,7 @@ export class AuthRepository {
       allowedSiteIds: row.allowed_site_ids as string[],
       maxRunningTasks: row.max_running_tasks as number | null,
       shareWeight: Number(row.share_weight),
+      homeDataStoreId: row.home_data_store_id as string | null,
       createdAt: row.created_at as Date,
       updatedAt: row.updated_at as Date,
     });
@@ -97,6 +99,7 @@ export class AuthRepository {
       allowedSiteIds: p.allowedSiteIds ?? [],
       maxRunningTasks: p.maxRunningTasks ?? null,
       shareWeight: p.shareWeight ?? 1,
+      homeDataStoreId: p.homeDataStoreId ?? null,
     });
     return manager.getRepository(PrincipalEntity).save(entity);
   }

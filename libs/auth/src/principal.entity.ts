@@ -24,6 +24,13 @@ export class PrincipalEntity {
   @Column('double precision', { name: 'share_weight', default: 1 })
   shareWeight!: number;
 
+  /**
+   * The data store the submitter's data lives in (a Galaxy's own storage): placement counts inputs it cannot
+   * attribute to any store as read from here. Not a foreign key: auth sits below the registry.
+   */
+  @Column('uuid', { name: 'home_data_store_id', nullable: true })
+  homeDataStoreId!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -20,13 +20,21 @@ import { ProbeLoop } from './probe.loop';
 import { ProbeService, SITE_PROBER } from './probe.service';
 import { DispatchSites } from './dispatch-sites';
 import { SiteAdaptersModule } from './site-adapters.module';
+import { CompletionLearning } from './estimates/completion-learning';
+import { EstimateStore } from './estimates/estimate.store';
+import { EstimatesController } from './estimates/estimates.controller';
+import { EstimatesService } from './estimates/estimates.service';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
   imports: [RegistryModule, ObservabilityModule, SiteAdaptersModule],
+  controllers: [EstimatesController],
   providers: [
+    EstimateStore,
+    EstimatesService,
+    CompletionLearning,
     DispatchRepository,
     PlacementService,
     SubmissionService,

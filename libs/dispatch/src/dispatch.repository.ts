@@ -5,6 +5,7 @@ import { newId } from '@constellation/common';
 import { InputContent, withInlineContent } from '@constellation/tes';
 import type { TaskDocument, TaskEventKind, TesState, TesTaskLog } from '@constellation/tes';
 import { addSystemLog, withAttemptLog } from './attempt-log';
+import { CompletionLearning } from './estimates/completion-learning';
 
 /** Key of the transaction-level advisory lock under which one replica at a time places queued tasks. */
 export const PLACEMENT_LOCK_KEY = 4_171_190_002;
@@ -183,6 +184,8 @@ export interface SubmitterUsage {
   quota: number | null;
   weight: number;
   running: number;
+  /** Where the submitter's data lives, if an admin said so. */
+  homeDataStoreId: string | null;
 }
 
 const GIB_PER_GB = 1e9 / 2 ** 30;
@@ -190,7 +193,10 @@ const GIB_PER_GB = 1e9 / 2 ** 30;
 /** The SQL behind placement, submission, tracking and cancellation. */
 @Injectable()
 export class DispatchRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly learning: CompletionLearning,
+  ) {}
 
   /** The plain (non-transactional) manager, for reads outside any round. */
   manager(): EntityManager {
@@ -286,8 +292,9 @@ export class DispatchRepository {
       max_running_tasks: number | null;
       share_weight: number;
       running: number;
+      home_data_store_id: string | null;
     }[] = await m.query(
-      `SELECT p.id, p.allowed_site_ids, p.max_running_tasks, p.share_weight,
+      `SELECT p.id, p.allowed_site_ids, p.max_running_tasks, p.share_weight, p.home_data_store_id,
               (SELECT count(*)::integer FROM task t
                  WHERE t.submitter_id = p.id AND t.state IN ('INITIALIZING', 'RUNNING', 'CANCELING')) AS running
        FROM principal p WHERE p.id = ANY($1::uuid[])`,
@@ -299,6 +306,7 @@ export class DispatchRepository {
       quota: r.max_running_tasks,
       weight: r.share_weight,
       running: r.running,
+      homeDataStoreId: r.home_data_store_id,
     }));
   }
 
@@ -447,7 +455,8 @@ export class DispatchRepository {
     return this.db.transaction(async (m) => {
       const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM task WHERE id = $1 FOR UPDATE`, [id]);
       if (rows.length === 0 || rows[0].claimed_by !== replica) return false;
-      const change = fn(toTask(rows[0]));
+      const task = toTask(rows[0]);
+      const change = fn(task);
       if (change?.quiet) {
         // Nothing the API shows changed: move the next check and free the claim, without a new version.
         await m.query(
@@ -466,6 +475,7 @@ export class DispatchRepository {
       await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
       if (change?.event) await this.event(m, id, change.event, now);
       if (change?.abandon) await this.abandon(m, id, change.abandon, now);
+      if (change?.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
       return true;
     });
   }

@@ -1,5 +1,8 @@
 // What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
-export { DISPATCH_ENTITIES } from './abandoned-copy.entity';
+import { DISPATCH_ENTITIES as COPY_ENTITIES } from './abandoned-copy.entity';
+import { ESTIMATE_ENTITIES } from './estimates/estimate.entities';
+
+export const DISPATCH_ENTITIES = [...COPY_ENTITIES, ...ESTIMATE_ENTITIES];
 export { DispatchForTesModule, DispatchModule } from './dispatch.module';
 export { SelfTestModule } from './self-test/self-test.module';
 export { SelfTestService } from './self-test/self-test.service';

@@ -4,13 +4,16 @@ import { ValidationFailedError } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import {
   Candidate,
+  DEFAULT_COST_MODEL,
   fairShareOrder,
+  Fingerprint,
   mulberry32,
   place,
   Placement,
   PolicyContext,
   resolveResources,
   SubmitterSnapshot,
+  taskFingerprint,
   TaskRequirement,
 } from '@constellation/scheduler';
 import { validateTaskDocument, type TaskDocument, type TesTaskLog } from '@constellation/tes';
@@ -18,7 +21,9 @@ import { addSystemLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
-import { StorePrefixes, taskRequirement } from './task-requirement';
+import { EstimateStore } from './estimates/estimate.store';
+import { LearnedEstimates } from './estimates/learned-estimates';
+import { StorePrefixes, taskRequirement, withHomeStore } from './task-requirement';
 
 export interface PlacementRound {
   placed: number;
@@ -70,10 +75,25 @@ function withContentStandIns(document: TaskDocument): TaskDocument {
   };
 }
 
+/** The task's tool fingerprint; a document too broken to have executors has none. */
+function fingerprintOf(task: DispatchTask): Fingerprint | undefined {
+  const executors: unknown = task.document?.executors;
+  return Array.isArray(executors) ? taskFingerprint(executors) : undefined;
+}
+
 /** The task's requirement, or what computing it threw (see unreadable). */
-function requirementOrError(task: DispatchTask, stores: StorePrefixes[]): TaskRequirement | Error {
+function requirementOrError(
+  task: DispatchTask,
+  stores: StorePrefixes[],
+  homeStoreId?: string | null,
+): TaskRequirement | Error {
   try {
-    return taskRequirement(task, stores);
+    const requirement = taskRequirement(task, stores);
+    withHomeStore(
+      requirement,
+      stores.find((s) => s.id === homeStoreId),
+    );
+    return requirement;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }
@@ -100,7 +120,8 @@ function summary(placement: Placement, slug: string | undefined): string {
   if (!chosen || !slug) return placement.reason ?? placement.decision;
   return (
     `placed on ${slug}: estimated completion ${round1(chosen.totalS)} s ` +
-    `(queue ${round1(chosen.queueWaitS)} s, transfer ${round1(chosen.transferS)} s, run ${round1(chosen.runS)} s)` +
+    `(queue ${round1(chosen.queueWaitS)} s, transfer ${round1(chosen.transferS)} s, run ${round1(chosen.runS)} s` +
+    (chosen.sources ? `: ${chosen.sources.runS})` : ')') +
     ` among ${placement.candidates.filter((c) => c.placeable).length} placeable site(s)`
   );
 }
@@ -118,8 +139,31 @@ export class PlacementService {
     private readonly repo: DispatchRepository,
     private readonly directory: DispatchSites,
     private readonly metrics: DispatchMetrics,
+    private readonly estimates: EstimateStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /**
+   * Loads what the broker learned for these tasks and puts it into the snapshots and requirements: site
+   * speeds, throughput and medians, each task's expected run time.
+   */
+  private async learned(
+    m: EntityManager,
+    tasks: readonly DispatchTask[],
+    requirements: ReadonlyMap<string, TaskRequirement | Error>,
+    sites: readonly DirectorySite[],
+    now: Date,
+  ): Promise<{ learned: LearnedEstimates; fingerprints: Map<string, Fingerprint | undefined> }> {
+    const fingerprints = new Map(tasks.map((t) => [t.id, fingerprintOf(t)]));
+    const keys = [...fingerprints.values()].flatMap((f) => (f ? [f.key] : []));
+    const learned = new LearnedEstimates(await this.estimates.estimatorFor(keys, m), now.getTime() / 1000);
+    const snapshots = sites.map((s) => s.snapshot);
+    learned.applyToSites(snapshots);
+    for (const [id, requirement] of requirements) {
+      if (!(requirement instanceof Error)) learned.applyToTask(requirement, fingerprints.get(id), snapshots);
+    }
+    return { learned, fingerprints };
+  }
 
   async placeQueued(at?: Date): Promise<PlacementRound> {
     // Sites and their schemes are read before the lock: a slow site must not hold every replica's placement.
@@ -135,13 +179,20 @@ export class PlacementService {
       const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
       const byId = new Map(queued.map((t) => [t.id, t]));
-      const requirements = new Map(queued.map((t) => [t.id, requirementOrError(t, stores)]));
+      const homes = new Map(accounts.map((a) => [a.id, a.homeDataStoreId]));
+      const requirements = new Map(
+        queued.map((t) => [t.id, requirementOrError(t, stores, homes.get(t.submitterId))]),
+      );
+      const { learned, fingerprints } = await this.learned(m, queued, requirements, sites, now);
       const order = fairShareOrder(
-        queued.map((t) => ({
-          taskId: t.id,
-          submitterId: t.submitterId,
-          queuedAt: t.queuedAt.getTime() / 1000,
-        })),
+        queued.map((t) => {
+          const requirement = requirements.get(t.id);
+          const queuedAt = t.queuedAt.getTime() / 1000;
+          const expected = requirement instanceof Error ? undefined : requirement?.expectedRunS;
+          // A short task is due sooner, so it may overtake long ones queued before it (docs/scheduling.md).
+          const dueAt = queuedAt + (expected ?? DEFAULT_COST_MODEL.defaultRunS);
+          return { taskId: t.id, submitterId: t.submitterId, queuedAt, dueAt };
+        }),
         accounts,
       );
       for (const id of [...order.order, ...order.held]) {
@@ -158,6 +209,9 @@ export class PlacementService {
           requirement instanceof Error
             ? unreadable(task, requirement)
             : this.placeOne(now, sites, stores, requirement, submitter, task);
+        if (!(requirement instanceof Error)) {
+          learned.explain(placement.candidates, requirement, fingerprints.get(id));
+        }
         const outcome = await this.apply(m, task, placement, sites, now);
         round[outcome]++;
         if (outcome === 'placed') {
@@ -223,11 +277,21 @@ export class PlacementService {
       running: 0,
     };
     // A preview must not move round-robin's or random's state.
-    const requirement = requirementOrError(task, stores);
+    const requirement = requirementOrError(task, stores, accounts[0]?.homeDataStoreId);
+    const { learned, fingerprints } = await this.learned(
+      this.repo.manager(),
+      [task],
+      new Map([[task.id, requirement]]),
+      sites,
+      now,
+    );
     const placement =
       requirement instanceof Error
         ? unreadable(task, requirement)
         : this.placeOne(now, sites, stores, requirement, submitter, task, { prng: mulberry32(0) });
+    if (!(requirement instanceof Error)) {
+      learned.explain(placement.candidates, requirement, fingerprints.get(task.id));
+    }
     const record: PlacementRecord = {
       policy: this.config.policy,
       decided_at: now.toISOString(),

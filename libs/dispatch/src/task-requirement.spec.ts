@@ -1,10 +1,12 @@
 import type { TaskDocument } from '@constellation/tes';
+import { pulsarTesTask } from '../../../test/support/pulsar-tes-task';
 import {
   DEFAULT_INPUT_BYTES,
   rerunOnSiteLoss,
   storeFor,
   StorePrefixes,
   taskRequirement,
+  withHomeStore,
 } from './task-requirement';
 
 const stores: StorePrefixes[] = [
@@ -90,5 +92,78 @@ describe('taskRequirement', () => {
     expect(rerunOnSiteLoss(as(false))).toBe(false);
     expect(rerunOnSiteLoss(as(0))).toBe(true);
     expect(rerunOnSiteLoss(as(null))).toBe(true);
+  });
+
+  it('gives a Galaxy Pulsar task the inputs its job message names, without the job key, for locality only', () => {
+    const galaxy = pulsarTesTask({
+      jobId: '4711',
+      galaxyUrl: 'https://usegalaxy.eu',
+      jobKey: 'secret-job-key',
+      toolContainer: 'quay.io/biocontainers/bwa-mem2:2.2.1--hd03093a_2',
+      inputs: [
+        { name: 'r1.fastq', galaxyPath: '/data/1.dat' },
+        { name: 'ref.fa', galaxyPath: '/data/2.dat' },
+      ],
+      outputs: ['/data/3.dat'],
+      commandLine: 'bwa-mem2 mem ref.fa r1.fastq',
+    });
+    const r = taskRequirement(
+      {
+        id: 't',
+        document: doc({ executors: galaxy.document.executors as TaskDocument['executors'] }),
+        excludedSiteIds: [],
+        queuedAt: new Date(0),
+      },
+      stores,
+    );
+    expect(r.inputs).toEqual([
+      {
+        url: 'https://usegalaxy.eu/api/jobs/4711/files',
+        sizeBytes: DEFAULT_INPUT_BYTES,
+        dataStoreId: 'eu-jobs',
+        stagedByTask: true,
+      },
+      {
+        url: 'https://usegalaxy.eu/api/jobs/4711/files',
+        sizeBytes: DEFAULT_INPUT_BYTES,
+        dataStoreId: 'eu-jobs',
+        stagedByTask: true,
+      },
+    ]);
+    expect(JSON.stringify(r)).not.toContain('secret-job-key');
+  });
+
+  it.each<[string, Partial<TaskDocument>, (string | undefined)[], number]>([
+    [
+      'an input no store holds reads from the home store',
+      { inputs: [{ url: 'https://example.org/x', type: 'FILE', path: '/x' }] },
+      ['eu'],
+      1,
+    ],
+    [
+      'an input a store holds keeps its store',
+      { inputs: [{ url: 's3://bucket/a', type: 'FILE', path: '/a' }] },
+      ['s3'],
+      1,
+    ],
+    ['a task with no input URL reads the default size from the home store', {}, ['eu'], 1],
+  ])('withHomeStore: %s', (_name, over, storeIds, count) => {
+    const r = taskRequirement(
+      { id: 't', document: doc(over), excludedSiteIds: [], queuedAt: new Date(0) },
+      stores,
+    );
+    withHomeStore(r, stores[0]);
+    expect(r.inputs.map((i) => i.dataStoreId)).toEqual(storeIds);
+    expect(r.inputs).toHaveLength(count);
+    expect(r.inputs.every((i) => i.sizeBytes === DEFAULT_INPUT_BYTES)).toBe(true);
+  });
+
+  it('withHomeStore without a home store changes nothing', () => {
+    const r = taskRequirement(
+      { id: 't', document: doc(), excludedSiteIds: [], queuedAt: new Date(0) },
+      stores,
+    );
+    withHomeStore(r, undefined);
+    expect(r.inputs).toEqual([]);
   });
 });

@@ -90,7 +90,7 @@ export function estimateTerms(
     transferS += transferSeconds(group.bytes, storeDistanceKm(group, site, model), model);
   }
   const speed = site.performance.speedFactor > 0 ? site.performance.speedFactor : 1;
-  const runS = (task.expectedRunS ?? model.defaultRunS) / speed;
+  const runS = task.expectedRunSBySite?.[site.id] ?? (task.expectedRunS ?? model.defaultRunS) / speed;
   const queueWaitS = queueWaitSeconds(site, res, model);
   return { queueWaitS, transferS, runS, totalS: queueWaitS + transferS + runS, wanBytes };
 }

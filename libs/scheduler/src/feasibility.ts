@@ -115,7 +115,7 @@ export function unmetRequirements(
     });
   }
   for (const input of task.inputs) {
-    if (input.url !== undefined && !schemeAllowed(input.url, site.schemes.inputs)) {
+    if (input.url !== undefined && !input.stagedByTask && !schemeAllowed(input.url, site.schemes.inputs)) {
       unmet = push(unmet, {
         requirement: 'input_scheme',
         detail: `cannot fetch ${urlScheme(input.url) ?? input.url}`,

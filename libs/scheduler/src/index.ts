@@ -17,3 +17,4 @@ export type { WaitingTask, ShareAccount, FairShareOrder } from './fair-share';
 export { localityPrice, localDensity, coreEquivalents } from './locality-price';
 export type { LocalDemand } from './locality-price';
 export { reservedAgainst, headroomAfter, LOCAL_RESERVE_SHARE } from './policies/ect.policy';
+export * from './estimator';

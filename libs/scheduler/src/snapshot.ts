@@ -106,6 +106,11 @@ export interface TaskInput {
   sizeBytes: number;
   /** The store whose URL prefix matches; absent when no registered store matches. */
   dataStoreId?: string;
+  /**
+   * Fetched by the task's own staging step (a Galaxy Pulsar job pulling from Galaxy's job-files API), not by
+   * the site: it counts for locality but sets no input-scheme requirement.
+   */
+  stagedByTask?: boolean;
 }
 
 /** One TES task as the scheduler needs it: resources in TES units plus the constellation.* parameters. */
@@ -132,6 +137,11 @@ export interface TaskRequirement {
    * tasks; absent until it has one. Never the true run time.
    */
   expectedRunS?: number;
+  /**
+   * The broker's estimate of the run time at particular sites (site id to seconds), from the tool's own runs
+   * there; where present it replaces expectedRunS / the site's speed factor.
+   */
+  expectedRunSBySite?: Readonly<Record<string, number>>;
   /** When the task entered the queue (seconds since the epoch); lets a policy bound how long it holds it. */
   queuedAt?: number;
 }
@@ -220,6 +230,14 @@ export interface Candidate {
   totalS: number;
   /** Input bytes that would cross the WAN (stores not local to the site). */
   wanBytes: number;
+  /** Where each term's numbers came from, for the placement explanation; filled in by the broker. */
+  sources?: TermSources;
+}
+
+export interface TermSources {
+  queueWaitS: string;
+  transferS: string;
+  runS: string;
 }
 
 export type Decision = 'place' | 'wait' | 'infeasible';

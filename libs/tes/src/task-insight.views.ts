@@ -9,6 +9,17 @@ class UnmetRequirementView {
   detail!: string;
 }
 
+class TermSourcesView {
+  @ApiProperty({ example: 'site throughput 0.05 core(s)/s learned from its completions' })
+  queueWaitS!: string;
+  @ApiProperty({ example: '2 input(s) at the default size (64 MiB each; sizes are not probed)' })
+  transferS!: string;
+  @ApiProperty({
+    example: 'learned from 214 runs of bwa_mem2 2.2.1+galaxy1; site speed 1.12 learned from 80 runs',
+  })
+  runS!: string;
+}
+
 class PlacementCandidateView {
   @ApiProperty({ format: 'uuid' })
   siteId!: string;
@@ -32,6 +43,12 @@ class PlacementCandidateView {
   totalS!: number;
   @ApiProperty({ description: 'Input bytes that would cross the WAN (stores not local to the site)' })
   wanBytes!: number;
+  @ApiPropertyOptional({
+    type: TermSourcesView,
+    description:
+      "Where each term's number came from (learned, and from how many runs, or a default); feasible sites only",
+  })
+  sources?: TermSourcesView;
 }
 
 class PlacementRecordView {

@@ -42,9 +42,16 @@ export class PrincipalAdminRepository {
         allowedSiteIds: d.allowedSiteIds,
         maxRunningTasks: d.maxRunningTasks,
         shareWeight: d.shareWeight,
+        homeDataStoreId: d.homeDataStoreId,
       },
     );
     return this.db.getRepository(PrincipalEntity).findOneOrFail({ where: { id } });
+  }
+
+  /** Read as SQL: the registry's entity is above auth. */
+  async dataStoreExists(id: string): Promise<boolean> {
+    const rows: unknown[] = await this.db.query('SELECT 1 FROM data_store WHERE id = $1', [id]);
+    return rows.length > 0;
   }
 
   countAdmins(): Promise<number> {

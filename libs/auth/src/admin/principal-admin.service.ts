@@ -28,6 +28,7 @@ export class PrincipalAdminService {
 
   async create(body: NewPrincipalDto): Promise<{ principal: PrincipalView; token: IssuedTokenView | null }> {
     const doc = newPrincipalOf(body);
+    await this.assertHomeStore(doc.principal.homeDataStoreId);
     const created = await this.auth.createPrincipal(doc.principal);
     const token = doc.issueToken ? await this.issue(created.id, doc.tokenDescription) : null;
     return { principal: toPrincipalView(created), token };
@@ -78,10 +79,19 @@ export class PrincipalAdminService {
   async update(ref: string, body: PrincipalUpdateDto): Promise<PrincipalView> {
     const current = await this.find(ref);
     const next = mergePrincipalUpdate(body, current);
+    if (next.homeDataStoreId !== current.homeDataStoreId) await this.assertHomeStore(next.homeDataStoreId);
     if (next.role !== 'admin') await this.assertAnotherAdmin(current);
     const updated = await this.repo.updatePrincipal(current.id, next);
     this.auth.forgetCachedLookups();
     return toPrincipalView(updated);
+  }
+
+  private async assertHomeStore(id: string | null): Promise<void> {
+    if (id !== null && !(await this.repo.dataStoreExists(id))) {
+      throw new ValidationFailedError([
+        { path: 'home_data_store_id', reason: 'names no registered data store' },
+      ]);
+    }
   }
 
   async delete(caller: AuthenticatedPrincipal, ref: string): Promise<void> {

@@ -8,6 +8,7 @@ export interface PrincipalDescription {
   allowedSiteIds: string[];
   maxRunningTasks: number | null;
   shareWeight: number;
+  homeDataStoreId: string | null;
 }
 
 export interface NewPrincipalDocument {
@@ -29,6 +30,7 @@ export function newPrincipalOf(b: NewPrincipalDto): NewPrincipalDocument {
       allowedSiteIds: siteIds(b.allowed_site_ids ?? []),
       maxRunningTasks: b.max_running_tasks ?? null,
       shareWeight: b.share_weight ?? 1,
+      homeDataStoreId: b.home_data_store_id?.toLowerCase() ?? null,
     },
     issueToken: b.issue_token ?? true,
     tokenDescription: b.token_description ?? 'issued at creation',
@@ -51,5 +53,9 @@ export function mergePrincipalUpdate(
     allowedSiteIds: b.allowed_site_ids ? siteIds(b.allowed_site_ids) : current.allowedSiteIds,
     maxRunningTasks: b.max_running_tasks === undefined ? current.maxRunningTasks : b.max_running_tasks,
     shareWeight: b.share_weight ?? current.shareWeight,
+    homeDataStoreId:
+      b.home_data_store_id === undefined
+        ? current.homeDataStoreId
+        : (b.home_data_store_id?.toLowerCase() ?? null),
   };
 }

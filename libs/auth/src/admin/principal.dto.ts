@@ -62,6 +62,20 @@ export class PrincipalUpdateDto {
     { api: { default: 1, description: 'Fair-share weight.' } },
   )
   share_weight?: number;
+  @Field(
+    (v: FieldValidator, x: unknown) => {
+      if (typeof x !== 'string' || !isUuid(x)) v.fail('', 'must be a data store id (UUID)');
+    },
+    { type: String, format: 'uuid' },
+    {
+      nullable: true,
+      api: {
+        description:
+          "The data store the submitter's data lives in: inputs placement cannot attribute to a store count as read from there. null: none.",
+      },
+    },
+  )
+  home_data_store_id?: string | null;
 }
 
 /** POST /principals: name and role required; the rest defaults (all sites, no quota, weight 1). */
@@ -108,6 +122,8 @@ export class PrincipalViewDto {
   max_running_tasks!: number | null;
   @ApiProperty()
   share_weight!: number;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true })
+  home_data_store_id!: string | null;
   @ApiProperty({ format: 'date-time' })
   created_at!: string;
   @ApiProperty({ format: 'date-time' })

@@ -9,6 +9,7 @@ export interface PrincipalView {
   allowed_site_ids: string[];
   max_running_tasks: number | null;
   share_weight: number;
+  home_data_store_id: string | null;
   created_at: string;
   updated_at: string;
 }
@@ -36,6 +37,7 @@ export function toPrincipalView(p: PrincipalEntity): PrincipalView {
     allowed_site_ids: p.allowedSiteIds,
     max_running_tasks: p.maxRunningTasks,
     share_weight: p.shareWeight,
+    home_data_store_id: p.homeDataStoreId ?? null,
     created_at: p.createdAt.toISOString(),
     updated_at: p.updatedAt.toISOString(),
   };

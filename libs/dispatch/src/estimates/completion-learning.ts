@@ -1,0 +1,60 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import type { TaskDocument, TesState, TesTaskLog } from '@constellation/tes';
+import { AttemptTimes, completionOf } from './completion';
+import { EstimateStore } from './estimate.store';
+
+/** The task as the learning step needs it (a DispatchTask fits). */
+export interface CompletedTask {
+  id: string;
+  document: TaskDocument;
+  siteId: string | null;
+  attempt: number;
+  logs: TesTaskLog[];
+}
+
+/**
+ * Learns from a completed attempt in the transaction that records the completion, so every replica's next
+ * placement sees it and no completion is learned twice. A failure to learn is logged and rolled back to a
+ * savepoint: it must never undo the completion itself.
+ */
+@Injectable()
+export class CompletionLearning {
+  private readonly logger = new Logger('estimates');
+
+  constructor(private readonly store: EstimateStore) {}
+
+  async learn(
+    m: EntityManager,
+    task: CompletedTask,
+    logs: TesTaskLog[] | undefined,
+    now: Date,
+  ): Promise<void> {
+    if (task.siteId === null) return;
+    await m.query('SAVEPOINT learn_completion');
+    try {
+      const events: { to_state: TesState; created_at: Date }[] = await m.query(
+        `SELECT to_state, created_at FROM task_event
+         WHERE task_id = $1 AND attempt = $2 AND kind = 'state' AND to_state IN ('INITIALIZING', 'RUNNING')
+         ORDER BY created_at`,
+        [task.id, task.attempt],
+      );
+      const times: AttemptTimes = {
+        placedAt: events.find((e) => e.to_state === 'INITIALIZING')?.created_at,
+        startedAt: events.find((e) => e.to_state === 'RUNNING')?.created_at,
+        finishedAt: now,
+      };
+      const attempt = String(task.attempt);
+      const log = [...(logs ?? task.logs)].reverse().find((l) => l.metadata?.attempt === attempt);
+      const completion = completionOf({ document: task.document, siteId: task.siteId, log }, times);
+      if (completion !== undefined) await this.store.learn(m, completion);
+      await m.query('RELEASE SAVEPOINT learn_completion');
+    } catch (err) {
+      await m.query('ROLLBACK TO SAVEPOINT learn_completion');
+      this.logger.warn(
+        { taskId: task.id, err: String(err) },
+        `could not learn from the completion of ${task.id}`,
+      );
+    }
+  }
+}

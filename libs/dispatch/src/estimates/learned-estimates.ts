@@ -1,0 +1,124 @@
+import {
+  Candidate,
+  DEFAULT_COST_MODEL,
+  Fingerprint,
+  RunTimeEstimator,
+  SitePerformanceEstimate,
+  SiteSnapshot,
+  TaskRequirement,
+  TermSources,
+} from '@constellation/scheduler';
+
+/** A site's slots for throughput: its total cores when published, else its admission limit. */
+function slots(site: SiteSnapshot): number {
+  return site.capacity.totals?.cores ?? Math.max(1, site.capacity.maxConcurrentTasks);
+}
+
+const round = (x: number, digits = 0) => Number(x.toFixed(digits));
+const runs = (n: number) => `${Math.round(n)} run${Math.round(n) === 1 ? '' : 's'}`;
+
+/**
+ * What the estimator has learned, applied to one placement round at time `now`: each site's performance in
+ * its snapshot, each task's expected run time, and for the explanation where every term's number came from.
+ */
+export class LearnedEstimates {
+  private readonly performance = new Map<string, SitePerformanceEstimate>();
+
+  constructor(
+    private readonly estimator: RunTimeEstimator,
+    private readonly now: number,
+  ) {}
+
+  /** Puts the learned speed, throughput and medians into the snapshots (replacing what they had). */
+  applyToSites(sites: readonly SiteSnapshot[]): void {
+    for (const site of sites) {
+      const p = this.estimator.sitePerformance(site.id, slots(site), this.now);
+      this.performance.set(site.id, p);
+      site.performance = {
+        ...site.performance,
+        speedFactor: p.speedFactor,
+        throughputPerS: p.throughputPerS,
+        medianQueueS: p.medianQueueS,
+        medianRunS: p.medianRunS,
+      };
+    }
+  }
+
+  /** Sets the task's expected run time (over every site, and per site where the tool ran enough there). */
+  applyToTask(
+    task: TaskRequirement,
+    fingerprint: Fingerprint | undefined,
+    sites: readonly SiteSnapshot[],
+  ): void {
+    const bytes = inputBytes(task);
+    const tool = this.estimator.toolEstimate(fingerprint?.key, bytes, this.now);
+    task.expectedRunS = tool?.medianS;
+    let bySite: Record<string, number> | undefined;
+    for (const site of sites) {
+      const e = this.estimator.siteEstimate(fingerprint?.key, site.id, bytes, this.now);
+      if (e !== undefined) (bySite ??= {})[site.id] = e.medianS;
+    }
+    task.expectedRunSBySite = bySite;
+  }
+
+  /** Where each candidate's terms came from, in words an admin or a submitter can check. */
+  explain(
+    candidates: Candidate[],
+    task: TaskRequirement,
+    fingerprint: Fingerprint | undefined,
+    defaultRunS = DEFAULT_COST_MODEL.defaultRunS,
+  ): void {
+    const bytes = inputBytes(task);
+    const tool = this.estimator.toolEstimate(fingerprint?.key, bytes, this.now);
+    for (const c of candidates) {
+      if (!c.feasible) continue;
+      const perf = this.performance.get(c.siteId) ?? { speedFactor: 1, speedRuns: 0 };
+      const sources: TermSources = {
+        runS: this.runSource(c.siteId, fingerprint, bytes, tool?.runs, perf, defaultRunS),
+        queueWaitS:
+          c.queueWaitS === 0
+            ? 'no wait: the site has room for the task'
+            : perf.throughputPerS !== undefined
+              ? `site throughput ${round(perf.throughputPerS, 3)} core(s)/s learned from its completions`
+              : `default: no history at this site (its slots over ${defaultRunS} s)`,
+        transferS: transferSource(task, c),
+      };
+      c.sources = sources;
+    }
+  }
+
+  private runSource(
+    siteId: string,
+    fingerprint: Fingerprint | undefined,
+    bytes: number,
+    toolRuns: number | undefined,
+    perf: SitePerformanceEstimate,
+    defaultRunS: number,
+  ): string {
+    if (fingerprint === undefined)
+      return `default ${defaultRunS} s: the task names no tool (no executor image)`;
+    const atSite = this.estimator.siteEstimate(fingerprint.key, siteId, bytes, this.now);
+    if (atSite !== undefined) return `learned from ${runs(atSite.runs)} of ${fingerprint.label} at this site`;
+    const speed =
+      perf.speedRuns >= 0.5
+        ? `site speed ${round(perf.speedFactor, 2)} learned from ${runs(perf.speedRuns)}`
+        : 'site speed 1: no history';
+    if (toolRuns === undefined)
+      return `default ${defaultRunS} s: no history of ${fingerprint.label}; ${speed}`;
+    return `learned from ${runs(toolRuns)} of ${fingerprint.label}; ${speed}`;
+  }
+}
+
+export function inputBytes(task: TaskRequirement): number {
+  return task.inputs.reduce((sum, i) => sum + (i.url !== undefined ? i.sizeBytes : 0), 0);
+}
+
+function transferSource(task: TaskRequirement, c: Candidate): string {
+  const withUrl = task.inputs.filter((i) => i.url !== undefined);
+  if (withUrl.length === 0) return 'no inputs to fetch';
+  const staged = withUrl.some((i) => i.stagedByTask)
+    ? " (fetched by the task's own staging: Galaxy job files, or the submitter's home data store)"
+    : '';
+  if (c.wanBytes === 0) return `${withUrl.length} input(s)${staged}, all local to the site`;
+  return `${withUrl.length} input(s)${staged} at the default size (${round(withUrl[0].sizeBytes / 2 ** 20)} MiB each; sizes are not probed)`;
+}
