@@ -1,11 +1,12 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Client } from 'pg';
 import SwaggerParser from '@apidevtools/swagger-parser';
 import request from 'supertest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { createPrincipal, TestPrincipal } from './support/principals';
+import { Client } from 'pg';
+import { OwnDatabase } from './support/own-database';
 import { CliResult, runCli } from './support/run-cli';
 import { siteDocument } from './support/site-documents';
 import { startTestApp, TestApp } from './support/test-app';
@@ -13,40 +14,6 @@ import { startTestApp, TestApp } from './support/test-app';
 /** The CLI with a remote broker's URL and token, or the given environment; never the test's CONSTELLATION_URL. */
 function cli(env: Record<string, string>, ...args: string[]): Promise<CliResult> {
   return runCli({ CONSTELLATION_URL: '', CONSTELLATION_TOKEN: '', ...env }, args);
-}
-
-/** A database of its own, so that other suites' sites (the run's database is shared) stay out of exports. */
-class OwnDatabase {
-  readonly url: string;
-  constructor(private readonly name: string) {
-    const u = new URL(process.env.CONSTELLATION_TEST_ADMIN_URL as string);
-    u.pathname = `/${name}`;
-    this.url = u.toString();
-  }
-  async create(): Promise<void> {
-    await this.admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(this.name)}`));
-  }
-  async drop(): Promise<void> {
-    await this.admin((c) => c.query(`DROP DATABASE IF EXISTS ${c.escapeIdentifier(this.name)} WITH (FORCE)`));
-  }
-  async query(sql: string, params: unknown[] = []): Promise<void> {
-    const c = new Client({ connectionString: this.url });
-    await c.connect();
-    try {
-      await c.query(sql, params);
-    } finally {
-      await c.end();
-    }
-  }
-  private async admin(f: (c: Client) => Promise<unknown>): Promise<void> {
-    const c = new Client({ connectionString: process.env.CONSTELLATION_TEST_ADMIN_URL as string });
-    await c.connect();
-    try {
-      await f(c);
-    } finally {
-      await c.end();
-    }
-  }
 }
 
 const run = new URL(process.env.DATABASE_URL as string).pathname.slice(1);
