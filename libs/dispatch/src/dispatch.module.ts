@@ -31,6 +31,7 @@ import { CompletionLearning } from './estimates/completion-learning';
 import { EstimateStore } from './estimates/estimate.store';
 import { EstimatesController } from './estimates/estimates.controller';
 import { EstimatesService } from './estimates/estimates.service';
+import { headSizeResolver, HeadSizeResolver } from './sizing/head-size-resolver';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
@@ -67,6 +68,7 @@ function adapterRegistry(config: AppConfig, secretKey: string, metrics: Dispatch
       inject: [APP_CONFIG, RUNTIME_SECRET_KEY, DispatchMetrics],
     },
     DispatchSites,
+    { provide: HeadSizeResolver, useFactory: headSizeResolver, inject: [APP_CONFIG] },
     EstimateStore,
     EstimatesService,
     CompletionLearning,

@@ -23,6 +23,8 @@ import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
 import { EstimateStore } from './estimates/estimate.store';
 import { LearnedEstimates } from './estimates/learned-estimates';
+import { HeadSizeResolver } from './sizing/head-size-resolver';
+import { learnedInput, sizableUrls, sizeInputs } from './sizing/input-sizes';
 import { StorePrefixes, taskRequirement, withHomeStore } from './task-requirement';
 
 export interface PlacementRound {
@@ -99,6 +101,11 @@ function requirementOrError(
   }
 }
 
+/** The requirements that could be computed. */
+function readable(requirements: Iterable<TaskRequirement | Error>): TaskRequirement[] {
+  return [...requirements].filter((r): r is TaskRequirement => !(r instanceof Error));
+}
+
 /** What GET /api/v1/tasks/{id}/placement serves: the decision and every candidate with its terms. */
 export interface PlacementRecord {
   policy: string;
@@ -140,12 +147,14 @@ export class PlacementService {
     private readonly directory: DispatchSites,
     private readonly metrics: DispatchMetrics,
     private readonly estimates: EstimateStore,
+    private readonly sizes: HeadSizeResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
-   * Loads what the broker learned for these tasks and puts it into the snapshots and requirements: site
-   * speeds, throughput and medians, each task's expected run time.
+   * Loads what the broker learned for these tasks and puts it into the snapshots and requirements: input
+   * sizes (HEAD, else the tool's learned median input, else the default), site speeds, throughput and
+   * medians, each task's expected run time (which depends on the sizes, so they come first).
    */
   private async learned(
     m: EntityManager,
@@ -159,8 +168,16 @@ export class PlacementService {
     const learned = new LearnedEstimates(await this.estimates.estimatorFor(keys, m), now.getTime() / 1000);
     const snapshots = sites.map((s) => s.snapshot);
     learned.applyToSites(snapshots);
+    const estimator = learned.estimator;
     for (const [id, requirement] of requirements) {
-      if (!(requirement instanceof Error)) learned.applyToTask(requirement, fingerprints.get(id), snapshots);
+      if (requirement instanceof Error) continue;
+      const fingerprint = fingerprints.get(id);
+      sizeInputs(
+        requirement,
+        (url) => this.sizes.known(url),
+        learnedInput(estimator, fingerprint, now.getTime() / 1000),
+      );
+      learned.applyToTask(requirement, fingerprint, snapshots);
     }
     return { learned, fingerprints };
   }
@@ -182,6 +199,11 @@ export class PlacementService {
       const homes = new Map(accounts.map((a) => [a.id, a.homeDataStoreId]));
       const requirements = new Map(
         queued.map((t) => [t.id, requirementOrError(t, stores, homes.get(t.submitterId))]),
+      );
+      // Sizes asked for when the task was first seen are known by now; new ones get at most the budget.
+      await this.sizes.settle(
+        sizableUrls(readable(requirements.values())),
+        this.config.sizeBudgetSeconds * 1000,
       );
       const { learned, fingerprints } = await this.learned(m, queued, requirements, sites, now);
       const order = fairShareOrder(
@@ -278,6 +300,8 @@ export class PlacementService {
     };
     // A preview must not move round-robin's or random's state.
     const requirement = requirementOrError(task, stores, accounts[0]?.homeDataStoreId);
+    // A preview never waits for sizes; it starts the lookups a later round will use.
+    this.sizes.request(sizableUrls(readable([requirement])));
     const { learned, fingerprints } = await this.learned(
       this.repo.manager(),
       [task],

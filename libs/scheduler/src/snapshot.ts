@@ -104,6 +104,8 @@ export interface TaskInput {
   url?: string;
   /** Declared or probed (HEAD) size; dispatch falls back to a per-store default. */
   sizeBytes: number;
+  /** Where sizeBytes came from, for the placement explanation (`HEAD: 3.2 GiB`, `default 64 MiB`). */
+  sizeSource?: string;
   /** The store whose URL prefix matches; absent when no registered store matches. */
   dataStoreId?: string;
   /**
