@@ -12,9 +12,11 @@ import {
   Placement,
   PolicyContext,
   resolveResources,
+  SiteReservation,
   SubmitterSnapshot,
   taskFingerprint,
   TaskRequirement,
+  updateReservations,
 } from '@constellation/scheduler';
 import { validateTaskDocument, type TaskDocument, type TesTaskLog } from '@constellation/tes';
 import { addSystemLog } from './attempt-log';
@@ -141,6 +143,11 @@ function summary(placement: Placement, slug: string | undefined): string {
 export class PlacementService {
   private readonly logger = new Logger('dispatch');
   private readonly context: PolicyContext = { prng: mulberry32(Date.now() >>> 0) };
+  /**
+   * Sites reserved by waiting tasks (backfill), carried from one round to the next. Soft state: a replica
+   * that takes over placement starts without them, and a task whose hold runs out reserves again.
+   */
+  private reservations = new Map<string, SiteReservation>();
 
   constructor(
     private readonly repo: DispatchRepository,
@@ -193,6 +200,7 @@ export class PlacementService {
       const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true };
       if (queued.length === 0) return round;
       withUsage(sites, await this.repo.siteUsage(m));
+      this.restoreReservations(sites, new Set(queued.map((t) => t.id)));
       const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
       const byId = new Map(queued.map((t) => [t.id, t]));
@@ -234,6 +242,11 @@ export class PlacementService {
         if (!(requirement instanceof Error)) {
           learned.explain(placement.candidates, requirement, fingerprints.get(id));
         }
+        updateReservations(
+          sites.map((s) => s.snapshot),
+          id,
+          placement,
+        );
         const outcome = await this.apply(m, task, placement, sites, now);
         round[outcome]++;
         if (outcome === 'placed') {
@@ -241,9 +254,27 @@ export class PlacementService {
           submitter.running++;
         }
       }
+      this.keepReservations(sites);
       return round;
     });
     return result ?? { placed: 0, failed: 0, waiting: 0, ran: false };
+  }
+
+  /** Puts the reservations (of the tasks still queued, when given) into the snapshots, one per site. */
+  private restoreReservations(sites: readonly DirectorySite[], queued?: ReadonlySet<string>): void {
+    for (const site of sites) {
+      const r = this.reservations.get(site.snapshot.id);
+      if (r !== undefined && (queued === undefined || queued.has(r.taskId)))
+        site.snapshot.load.reservation = r;
+    }
+  }
+
+  private keepReservations(sites: readonly DirectorySite[]): void {
+    this.reservations = new Map(
+      sites.flatMap((s) =>
+        s.snapshot.load.reservation ? [[s.snapshot.id, s.snapshot.load.reservation]] : [],
+      ),
+    );
   }
 
   /**
@@ -291,6 +322,7 @@ export class PlacementService {
       this.repo.submitters(this.repo.manager(), [task.submitterId]),
     ]);
     withUsage(sites, usage);
+    this.restoreReservations(sites);
     const submitter = accounts[0] ?? {
       id: task.submitterId,
       allowedSiteIds: [],

@@ -1,6 +1,6 @@
 import { haversineKm, Point, transferSeconds } from './geo';
 import { ResolvedResources } from './requirements';
-import { CostModel, DataStoreSnapshot, SiteSnapshot, TaskRequirement } from './snapshot';
+import { CostModel, DataStoreSnapshot, SiteReservation, SiteSnapshot, TaskRequirement } from './snapshot';
 
 /** A task's input bytes grouped by the store they come from. */
 export interface StoreBytes {
@@ -53,9 +53,21 @@ export function isLocal(group: StoreBytes, site: SiteSnapshot, model: CostModel)
  * totals and the broker knows what its own tasks hold there, otherwise in tasks against the admission limit.
  * Only the part of the demand beyond the site's size has to drain, at the learned throughput.
  */
-export function queueWaitSeconds(site: SiteSnapshot, res: ResolvedResources, model: CostModel): number {
+export function queueWaitSeconds(
+  site: SiteSnapshot,
+  res: ResolvedResources,
+  model: CostModel,
+  reserved?: SiteReservation,
+): number {
   const { totals, maxConcurrentTasks } = site.capacity;
-  const claimed = site.load.claimed;
+  const claimed =
+    reserved === undefined || site.load.claimed === undefined
+      ? site.load.claimed
+      : {
+          cores: site.load.claimed.cores + reserved.cores,
+          memoryGib: site.load.claimed.memoryGib + reserved.memoryGib,
+          gpus: site.load.claimed.gpus + reserved.gpus,
+        };
   let slots: number;
   let excess: number;
   if (totals?.cores !== undefined && totals.cores > 0 && claimed !== undefined) {
@@ -68,11 +80,26 @@ export function queueWaitSeconds(site: SiteSnapshot, res: ResolvedResources, mod
     }
   } else {
     slots = Math.max(1, maxConcurrentTasks);
-    excess = site.load.running + site.load.queued + 1 - slots;
+    excess = site.load.running + site.load.queued + (reserved === undefined ? 1 : 2) - slots;
   }
   if (excess <= 0) return 0;
   const rate = site.performance.throughputPerS ?? slots / model.defaultRunS;
   return rate > 0 ? excess / rate : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The site's reservation as it bears on this task: none for the task that holds it, nor for a task expected
+ * to finish before the reservation starts (it backfills the gap).
+ */
+export function reservationAgainst(
+  site: SiteSnapshot,
+  task: TaskRequirement,
+  runS: number,
+  now: number | undefined,
+): SiteReservation | undefined {
+  const r = site.load.reservation;
+  if (r === undefined || r.taskId === task.id) return undefined;
+  return now !== undefined && now + runS <= r.startAt ? undefined : r;
 }
 
 export function estimateTerms(
@@ -81,6 +108,7 @@ export function estimateTerms(
   res: ResolvedResources,
   groups: readonly StoreBytes[],
   model: CostModel,
+  now?: number,
 ): Terms {
   let transferS = 0;
   let wanBytes = 0;
@@ -91,6 +119,6 @@ export function estimateTerms(
   }
   const speed = site.performance.speedFactor > 0 ? site.performance.speedFactor : 1;
   const runS = task.expectedRunSBySite?.[site.id] ?? (task.expectedRunS ?? model.defaultRunS) / speed;
-  const queueWaitS = queueWaitSeconds(site, res, model);
+  const queueWaitS = queueWaitSeconds(site, res, model, reservationAgainst(site, task, runS, now));
   return { queueWaitS, transferS, runS, totalS: queueWaitS + transferS + runS, wanBytes };
 }

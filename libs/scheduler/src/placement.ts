@@ -104,7 +104,7 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
     const site = sites[i];
     if (isApproved(site)) anyApproved = true;
     const unmet = unmetRequirements(site, task, resources, submitter);
-    const terms = estimateTerms(site, task, resources, groups, model);
+    const terms = estimateTerms(site, task, resources, groups, model, request.now);
     const blocked = unmet === undefined ? blockedReason(site, model) : undefined;
     const candidate: Candidate = {
       siteId: site.id,
@@ -147,6 +147,16 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
   const chosen = policy({ now: request.now, task, resources, groups, model, placeable }, context);
   if (chosen === undefined) {
     return { decision: 'wait', reason: waitReason(candidates), candidates };
+  }
+  if ('reserve' in chosen) {
+    const siteId = chosen.reserve.site.id;
+    const { cores, memoryGib, gpus } = resources;
+    return {
+      decision: 'wait',
+      reason: `${waitReason(candidates)}; reserved ${chosen.reserve.site.slug} from ${new Date(chosen.startAt * 1000).toISOString()}`,
+      reservation: { siteId, taskId: task.id, cores, memoryGib, gpus, startAt: chosen.startAt },
+      candidates,
+    };
   }
   return { decision: 'place', siteId: chosen.site.id, candidates };
 }
