@@ -85,6 +85,13 @@ function waitReason(candidates: readonly Candidate[]): string {
   })`;
 }
 
+function inIdOrder(placeable: readonly PlaceableSite[]): boolean {
+  for (let i = 1; i < placeable.length; i++) {
+    if (placeable[i - 1].site.id > placeable[i].site.id) return false;
+  }
+  return true;
+}
+
 /**
  * Places one task: every site becomes a candidate with its unmet requirements and its estimate terms, then
  * the policy chooses among the feasible sites that can take the task now. Pure: the same request, options
@@ -141,7 +148,9 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
     return { decision: 'wait', reason: waitReason(candidates), candidates };
   }
 
-  placeable.sort((a, b) => (a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0));
+  // Snapshots usually list sites in id order already; checking is linear, sorting a thousand is not.
+  if (!inIdOrder(placeable))
+    placeable.sort((a, b) => (a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0));
   const policy = POLICY_BY_NAME[options.policy ?? DEFAULT_POLICY];
   const context = options.context ?? { prng: mulberry32(0) };
   const chosen = policy({ now: request.now, task, resources, groups, model, placeable }, context);
