@@ -8,6 +8,7 @@ import {
   localityPrice,
   mulberry32,
   place,
+  updateReservations,
   PolicyContext,
   PolicyName,
   RunTimeEstimator,
@@ -438,6 +439,7 @@ export function runSimulation(opts: {
       );
       placementNs += process.hrtime.bigint() - t0;
       placements++;
+      updateReservations(snaps, id, result);
       if (result.decision === 'wait') {
         s.waitVersion = capacityVersion;
         continue;

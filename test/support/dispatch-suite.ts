@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { startFakeTesSite, type FakeTesSite } from '@constellation/testing';
 import type { TestPrincipal } from './principals';
 import { siteDocument } from './site-documents';
 import type { tes } from './tes-client';
@@ -87,4 +88,33 @@ export async function startDispatchApp(env: Record<string, string> = {}): Promis
   const t = await startTestApp({ ...FAST_DISPATCH, ...env });
   await endLeftoverTasks(t);
   return t;
+}
+
+/**
+ * A fake TES site (token-protected) registered by `provider`, approved by `admin` and seen up by the probes;
+ * its slug doubles as a zone. `doc` overrides the site document.
+ */
+export async function registerFakeTesSite(
+  t: TestApp,
+  provider: TestPrincipal,
+  admin: TestPrincipal,
+  options: Parameters<typeof startFakeTesSite>[0] = {},
+  doc: Record<string, unknown> = {},
+): Promise<{ fake: FakeTesSite; id: string; slug: string }> {
+  const token = `site-token-${Math.random().toString(36).slice(2)}`;
+  const fake = await startFakeTesSite({ requireToken: token, ...options });
+  try {
+    const document = siteDocument({
+      kind: 'tes',
+      url: fake.url,
+      pulsar_manager: null,
+      credentials: { token },
+      capacity: { max_concurrent_tasks: 20, per_task: { cores: 4, memory_gib: 16 } },
+      ...doc,
+    });
+    return { fake, ...(await registerSiteUp(t, provider, admin, document)) };
+  } catch (err) {
+    await fake.close();
+    throw err;
+  }
 }

@@ -64,6 +64,16 @@ export interface AppConfig {
    * back off, doubling, up to this.
    */
   trackSeconds: number;
+  /** Longest a placement round waits for the HEAD sizes it asked for; the rest finish in the background. */
+  sizeBudgetSeconds: number;
+  /** Longest one HEAD of an input URL may take. */
+  sizeHeadTimeoutSeconds: number;
+  /** Most HEAD requests in flight at once; 0 turns HEAD sizing off. */
+  sizeHeadConcurrency: number;
+  /** Most input URLs whose size (or failed lookup) the broker remembers. */
+  sizeCacheEntries: number;
+  /** How long a size learned by HEAD is trusted. */
+  sizeCacheSeconds: number;
   /**
    * After a submission whose answer never came, how long the broker keeps looking for the copy the site may
    * have made before it sends the attempt again (a slow site's create can land long after our timeout).

@@ -38,6 +38,11 @@ describe('loadConfig', () => {
       dispatchSeconds: 1,
       trackSeconds: 5,
       submitDoubtSeconds: 120,
+      sizeBudgetSeconds: 0.25,
+      sizeHeadTimeoutSeconds: 5,
+      sizeHeadConcurrency: 8,
+      sizeCacheEntries: 100000,
+      sizeCacheSeconds: 86400,
       amqpReconcileSeconds: 300,
       deliveryTries: 5,
       deliveryRetrySeconds: 30,
@@ -139,6 +144,18 @@ describe('loadConfig', () => {
       'CONSTELLATION_EVENT_STREAM_MAX_SECONDS must be a number of seconds from 1 to 86400',
     ],
     [{ CONSTELLATION_POLICY: 'fastest' }, 'CONSTELLATION_POLICY must be one of ect'],
+    [
+      { CONSTELLATION_SIZE_BUDGET_SECONDS: '11' },
+      'CONSTELLATION_SIZE_BUDGET_SECONDS must be a number of seconds from 0 to 10',
+    ],
+    [
+      { CONSTELLATION_SIZE_HEAD_CONCURRENCY: 'many' },
+      'CONSTELLATION_SIZE_HEAD_CONCURRENCY must be an integer from 0 to 256',
+    ],
+    [
+      { CONSTELLATION_SIZE_CACHE_ENTRIES: '0' },
+      'CONSTELLATION_SIZE_CACHE_ENTRIES must be an integer from 1 to 10000000',
+    ],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT must be one of auto, json, pretty'],
     [
       { CONSTELLATION_DISPATCH_SECONDS: '0.001' },

@@ -226,6 +226,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // 0 turns the dispatch timer off (tests drive the rounds directly).
     dispatchSeconds: seconds(env, 'CONSTELLATION_DISPATCH_SECONDS', 1, 0.05, 60, true),
     trackSeconds: seconds(env, 'CONSTELLATION_TRACK_SECONDS', 5, 0.05, 3600),
+    sizeBudgetSeconds: seconds(env, 'CONSTELLATION_SIZE_BUDGET_SECONDS', 0.25, 0, 10, true),
+    sizeHeadTimeoutSeconds: seconds(env, 'CONSTELLATION_SIZE_HEAD_TIMEOUT_SECONDS', 5, 0.05, 300),
+    // 0 turns HEAD sizing off: every input then counts at the learned or the default size.
+    sizeHeadConcurrency: integer(env, 'CONSTELLATION_SIZE_HEAD_CONCURRENCY', 8, 0, 256),
+    sizeCacheEntries: integer(env, 'CONSTELLATION_SIZE_CACHE_ENTRIES', 100_000, 1, 10_000_000),
+    sizeCacheSeconds: integer(env, 'CONSTELLATION_SIZE_CACHE_SECONDS', 86400, 1, 30 * 86400),
     submitDoubtSeconds: seconds(env, 'CONSTELLATION_SUBMIT_DOUBT_SECONDS', 120, 1, 86400),
     probeFailures: integer(env, 'CONSTELLATION_PROBE_FAILURES', 3, 1, 1000),
     // Pending sites are probed so their health is known before approval; not as often as working ones.

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { SiteAdapters } from '@constellation/adapters';
 import { ObservabilityModule } from '@constellation/observability';
 import { RegistryModule } from '@constellation/registry';
+import { APP_CONFIG } from '@constellation/config';
 import {
   PLACEMENT_PREVIEW,
   PlacementPreview,
@@ -24,6 +25,7 @@ import { CompletionLearning } from './estimates/completion-learning';
 import { EstimateStore } from './estimates/estimate.store';
 import { EstimatesController } from './estimates/estimates.controller';
 import { EstimatesService } from './estimates/estimates.service';
+import { headSizeResolver, HeadSizeResolver } from './sizing/head-size-resolver';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
@@ -32,6 +34,7 @@ import { TrackingService } from './tracking.service';
   imports: [RegistryModule, ObservabilityModule, SiteAdaptersModule],
   controllers: [EstimatesController],
   providers: [
+    { provide: HeadSizeResolver, useFactory: headSizeResolver, inject: [APP_CONFIG] },
     EstimateStore,
     EstimatesService,
     CompletionLearning,

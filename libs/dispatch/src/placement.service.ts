@@ -12,9 +12,11 @@ import {
   Placement,
   PolicyContext,
   resolveResources,
+  SiteReservation,
   SubmitterSnapshot,
   taskFingerprint,
   TaskRequirement,
+  updateReservations,
 } from '@constellation/scheduler';
 import { validateTaskDocument, type TaskDocument, type TesTaskLog } from '@constellation/tes';
 import { addSystemLog } from './attempt-log';
@@ -23,6 +25,8 @@ import { DispatchRepository, DispatchTask } from './dispatch.repository';
 import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
 import { EstimateStore } from './estimates/estimate.store';
 import { LearnedEstimates } from './estimates/learned-estimates';
+import { HeadSizeResolver } from './sizing/head-size-resolver';
+import { learnedInput, sizableUrls, sizeInputs } from './sizing/input-sizes';
 import { StorePrefixes, taskRequirement, withHomeStore } from './task-requirement';
 
 export interface PlacementRound {
@@ -99,6 +103,11 @@ function requirementOrError(
   }
 }
 
+/** The requirements that could be computed. */
+function readable(requirements: Iterable<TaskRequirement | Error>): TaskRequirement[] {
+  return [...requirements].filter((r): r is TaskRequirement => !(r instanceof Error));
+}
+
 /** What GET /api/v1/tasks/{id}/placement serves: the decision and every candidate with its terms. */
 export interface PlacementRecord {
   policy: string;
@@ -134,18 +143,25 @@ function summary(placement: Placement, slug: string | undefined): string {
 export class PlacementService {
   private readonly logger = new Logger('dispatch');
   private readonly context: PolicyContext = { prng: mulberry32(Date.now() >>> 0) };
+  /**
+   * Sites reserved by waiting tasks (backfill), carried from one round to the next. Soft state: a replica
+   * that takes over placement starts without them, and a task whose hold runs out reserves again.
+   */
+  private reservations = new Map<string, SiteReservation>();
 
   constructor(
     private readonly repo: DispatchRepository,
     private readonly directory: DispatchSites,
     private readonly metrics: DispatchMetrics,
     private readonly estimates: EstimateStore,
+    private readonly sizes: HeadSizeResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
-   * Loads what the broker learned for these tasks and puts it into the snapshots and requirements: site
-   * speeds, throughput and medians, each task's expected run time.
+   * Loads what the broker learned for these tasks and puts it into the snapshots and requirements: input
+   * sizes (HEAD, else the tool's learned median input, else the default), site speeds, throughput and
+   * medians, each task's expected run time (which depends on the sizes, so they come first).
    */
   private async learned(
     m: EntityManager,
@@ -159,8 +175,16 @@ export class PlacementService {
     const learned = new LearnedEstimates(await this.estimates.estimatorFor(keys, m), now.getTime() / 1000);
     const snapshots = sites.map((s) => s.snapshot);
     learned.applyToSites(snapshots);
+    const estimator = learned.estimator;
     for (const [id, requirement] of requirements) {
-      if (!(requirement instanceof Error)) learned.applyToTask(requirement, fingerprints.get(id), snapshots);
+      if (requirement instanceof Error) continue;
+      const fingerprint = fingerprints.get(id);
+      sizeInputs(
+        requirement,
+        (url) => this.sizes.known(url),
+        learnedInput(estimator, fingerprint, now.getTime() / 1000),
+      );
+      learned.applyToTask(requirement, fingerprint, snapshots);
     }
     return { learned, fingerprints };
   }
@@ -176,12 +200,18 @@ export class PlacementService {
       const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true };
       if (queued.length === 0) return round;
       withUsage(sites, await this.repo.siteUsage(m));
+      this.restoreReservations(sites, new Set(queued.map((t) => t.id)));
       const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
       const byId = new Map(queued.map((t) => [t.id, t]));
       const homes = new Map(accounts.map((a) => [a.id, a.homeDataStoreId]));
       const requirements = new Map(
         queued.map((t) => [t.id, requirementOrError(t, stores, homes.get(t.submitterId))]),
+      );
+      // Sizes asked for when the task was first seen are known by now; new ones get at most the budget.
+      await this.sizes.settle(
+        sizableUrls(readable(requirements.values())),
+        this.config.sizeBudgetSeconds * 1000,
       );
       const { learned, fingerprints } = await this.learned(m, queued, requirements, sites, now);
       const order = fairShareOrder(
@@ -212,6 +242,11 @@ export class PlacementService {
         if (!(requirement instanceof Error)) {
           learned.explain(placement.candidates, requirement, fingerprints.get(id));
         }
+        updateReservations(
+          sites.map((s) => s.snapshot),
+          id,
+          placement,
+        );
         const outcome = await this.apply(m, task, placement, sites, now);
         round[outcome]++;
         if (outcome === 'placed') {
@@ -219,9 +254,27 @@ export class PlacementService {
           submitter.running++;
         }
       }
+      this.keepReservations(sites);
       return round;
     });
     return result ?? { placed: 0, failed: 0, waiting: 0, ran: false };
+  }
+
+  /** Puts the reservations (of the tasks still queued, when given) into the snapshots, one per site. */
+  private restoreReservations(sites: readonly DirectorySite[], queued?: ReadonlySet<string>): void {
+    for (const site of sites) {
+      const r = this.reservations.get(site.snapshot.id);
+      if (r !== undefined && (queued === undefined || queued.has(r.taskId)))
+        site.snapshot.load.reservation = r;
+    }
+  }
+
+  private keepReservations(sites: readonly DirectorySite[]): void {
+    this.reservations = new Map(
+      sites.flatMap((s) =>
+        s.snapshot.load.reservation ? [[s.snapshot.id, s.snapshot.load.reservation]] : [],
+      ),
+    );
   }
 
   /**
@@ -269,6 +322,7 @@ export class PlacementService {
       this.repo.submitters(this.repo.manager(), [task.submitterId]),
     ]);
     withUsage(sites, usage);
+    this.restoreReservations(sites);
     const submitter = accounts[0] ?? {
       id: task.submitterId,
       allowedSiteIds: [],
@@ -278,6 +332,8 @@ export class PlacementService {
     };
     // A preview must not move round-robin's or random's state.
     const requirement = requirementOrError(task, stores, accounts[0]?.homeDataStoreId);
+    // A preview never waits for sizes; it starts the lookups a later round will use.
+    this.sizes.request(sizableUrls(readable([requirement])));
     const { learned, fingerprints } = await this.learned(
       this.repo.manager(),
       [task],

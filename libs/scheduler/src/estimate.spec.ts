@@ -137,6 +137,17 @@ describe('estimateTerms', () => {
     expect(got.runS).toBe(50);
     expect(got.totalS).toBeCloseTo(262.2842, 4);
   });
+
+  it('measures a site again when it moved (distances are remembered per site and store)', () => {
+    const s = site('a', { ...PRAGUE });
+    const before = terms(s, euInput(GB)).transferS;
+    Object.assign(s, BARI);
+    const moved = terms(s, euInput(GB)).transferS;
+    expect(moved).toBeCloseTo(transferSeconds(GB, haversineKm(FREIBURG, BARI)!, model), 9);
+    expect(moved).toBeGreaterThan(before);
+    Object.assign(s, FREIBURG);
+    expect(terms(s, euInput(GB)).wanBytes).toBe(0);
+  });
 });
 
 describe('queueWaitSeconds', () => {

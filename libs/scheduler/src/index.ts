@@ -12,6 +12,7 @@ export type { PolicyName, PolicyContext, Policy, PolicyInput, PlaceableSite } fr
 export { tpvBrokerScore } from './policies/tpv-broker.policy';
 export { place, POLICY_BY_NAME } from './placement';
 export type { PlaceOptions } from './placement';
+export { updateReservations } from './reservation';
 export { fairShareOrder } from './fair-share';
 export type { WaitingTask, ShareAccount, FairShareOrder } from './fair-share';
 export { localityPrice, localDensity, coreEquivalents } from './locality-price';

@@ -1,5 +1,6 @@
 import { place } from './placement';
 import { mulberry32 } from './prng';
+import { updateReservations } from './reservation';
 import { SiteSnapshot, TaskRequirement } from './snapshot';
 import { BARI, coresHeld, FREIBURG, GB, PRAGUE, request, site, submitter, task } from './testing/fixtures';
 
@@ -252,15 +253,16 @@ describe('place with the default policy', () => {
   });
 });
 
-describe('ect holds a task only when no site can start it now', () => {
-  // 8 cores, all held by the broker's tasks: one more core queues for 1 / (8 cores / 600 s) = 75 s.
-  const busy = (id: string, extra: Partial<SiteSnapshot> = {}): SiteSnapshot =>
-    site(id, {
-      ...coresHeld({ cores: 8, maxTasks: 20, running: 8, claimed: 8, claimedMemoryGib: 30 }),
-      ...extra,
-    });
-  const now = 1_700_000_000;
+// 8 cores, all held by the broker's tasks: one more core queues for 1 / (8 cores / 600 s) = 75 s.
+const busy = (id: string, extra: Partial<SiteSnapshot> = {}): SiteSnapshot =>
+  site(id, {
+    capacity: { maxConcurrentTasks: 20, totals: { cores: 8 } },
+    load: { running: 8, queued: 0, claimed: { cores: 8, memoryGib: 30, gpus: 0 } },
+    ...extra,
+  });
+const now = 1_700_000_000;
 
+describe('ect holds a task only when no site can start it now', () => {
   it.each<{ name: string; sites: SiteSnapshot[]; t: TaskRequirement; want: string | null }>([
     {
       name: 'a site that starts it now beats a faster one that would queue it',
@@ -277,18 +279,6 @@ describe('ect holds a task only when no site can start it now', () => {
       t: task({ queuedAt: now - 74 }),
       want: null,
     },
-    {
-      name: 'waited as long as the best estimated wait: committed to that site',
-      sites: [busy('a'), busy('b', { ...BARI })],
-      t: task({ queuedAt: now - 75 }),
-      want: 'a',
-    },
-    {
-      name: 'no queuedAt: never held',
-      sites: [busy('b'), busy('a')],
-      t: task(),
-      want: 'a',
-    },
   ])('$name', ({ sites, t, want }) => {
     const got = place({ ...request(sites, t), now });
     expect(got.siteId ?? null).toBe(want);
@@ -299,6 +289,106 @@ describe('ect holds a task only when no site can start it now', () => {
     const got = place({ ...request([busy('a')], task({ queuedAt: now })), now });
     expect(got.reason).toBe('no feasible site can take the task now (a: held by policy)');
     expect(got.candidates[0].queueWaitS).toBe(75);
+  });
+});
+
+describe('ect reserves a site for a task whose hold ran out (backfill)', () => {
+  const held = (taskId: string, startAt = now + 500, cores = 8) => ({
+    taskId,
+    cores,
+    memoryGib: 8,
+    gpus: 0,
+    startAt,
+  });
+  const reservedBy = (s: SiteSnapshot, r: ReturnType<typeof held>): SiteSnapshot => ({
+    ...s,
+    load: { ...s.load, reservation: r },
+  });
+
+  it.each<{ name: string; sites: SiteSnapshot[]; t: TaskRequirement; want: string; startAt: number }>([
+    {
+      name: 'waited as long as the best estimated wait: it reserves that site from then',
+      sites: [busy('a'), busy('b', { ...BARI })],
+      t: task({ queuedAt: now - 75 }),
+      want: 'a',
+      startAt: now + 75,
+    },
+    {
+      name: 'no queuedAt: never held, it reserves at once',
+      sites: [busy('b'), busy('a')],
+      t: task(),
+      want: 'a',
+      startAt: now + 75,
+    },
+    {
+      name: 'the best site is reserved by another task: it reserves the next',
+      sites: [reservedBy(busy('a'), held('other')), busy('b', { ...BARI })],
+      t: task({ queuedAt: now - 1000 }),
+      want: 'b',
+      startAt: now + 75,
+    },
+    {
+      name: 'its own reservation keeps its start, so backfill cannot push it back',
+      sites: [reservedBy(busy('a'), held('t1', now + 20))],
+      t: task({ queuedAt: now - 1000 }),
+      want: 'a',
+      startAt: now + 20,
+    },
+  ])('$name', ({ sites, t, want, startAt }) => {
+    const got = place({ ...request(sites, t), now });
+    expect(got.decision).toBe('wait');
+    expect(got.reservation).toEqual({
+      siteId: want,
+      taskId: 't1',
+      cores: 1,
+      memoryGib: 3.8,
+      gpus: 0,
+      startAt,
+    });
+    expect(got.reason).toMatch(new RegExp(`; reserved ${want} from `));
+  });
+
+  it('every site reserved by other tasks: committed to the best queue, as without reservations', () => {
+    const sites = [reservedBy(busy('a'), held('x')), reservedBy(busy('b', { ...BARI }), held('y'))];
+    const got = place({ ...request(sites, task({ queuedAt: now - 1000 })), now });
+    expect(got).toMatchObject({ decision: 'place', siteId: 'a' });
+    expect(got.reservation).toBeUndefined();
+  });
+
+  // Half of the 8 cores free; a task of all 8 reserved the site from now + 100 s.
+  const half = reservedBy(
+    site('a', {
+      capacity: { maxConcurrentTasks: 20, totals: { cores: 8 } },
+      load: { running: 4, queued: 0, claimed: { cores: 4, memoryGib: 15, gpus: 0 } },
+    }),
+    held('big', now + 100),
+  );
+
+  it.each([
+    ['a small task expected to end before the reservation starts backfills the gap', 50, 'place'],
+    ['a small task that would still run then counts the reserved cores as taken and waits', 600, 'wait'],
+  ])('%s', (_name, expectedRunS, decision) => {
+    const got = place({ ...request([half], task({ cpuCores: 2, expectedRunS, queuedAt: now })), now });
+    expect(got.decision).toBe(decision);
+  });
+
+  it('the reservation does not count against the task that holds it', () => {
+    const free = reservedBy(site('a'), held('t1', now + 100));
+    expect(place({ ...request([free], task({ cpuCores: 2, queuedAt: now })), now })).toMatchObject({
+      decision: 'place',
+      siteId: 'a',
+    });
+  });
+
+  it('updateReservations moves a reservation with its task and drops it once the task is placed', () => {
+    const sites = [busy('a'), busy('b', { ...BARI })];
+    const first = place({ ...request(sites, task({ queuedAt: now - 75 })), now });
+    updateReservations(sites, 't1', first);
+    expect(sites[0].load.reservation).toMatchObject({ taskId: 't1', startAt: now + 75 });
+    updateReservations(sites, 't1', { ...first, reservation: { ...first.reservation!, siteId: 'b' } });
+    expect(sites.map((s) => s.load.reservation?.taskId)).toEqual([undefined, 't1']);
+    updateReservations(sites, 't1', { decision: 'place', siteId: 'a', candidates: [] });
+    expect(sites.map((s) => s.load.reservation)).toEqual([undefined, undefined]);
   });
 });
 

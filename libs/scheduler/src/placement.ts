@@ -85,6 +85,13 @@ function waitReason(candidates: readonly Candidate[]): string {
   })`;
 }
 
+function inIdOrder(placeable: readonly PlaceableSite[]): boolean {
+  for (let i = 1; i < placeable.length; i++) {
+    if (placeable[i - 1].site.id > placeable[i].site.id) return false;
+  }
+  return true;
+}
+
 /**
  * Places one task: every site becomes a candidate with its unmet requirements and its estimate terms, then
  * the policy chooses among the feasible sites that can take the task now. Pure: the same request, options
@@ -104,7 +111,7 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
     const site = sites[i];
     if (isApproved(site)) anyApproved = true;
     const unmet = unmetRequirements(site, task, resources, submitter);
-    const terms = estimateTerms(site, task, resources, groups, model);
+    const terms = estimateTerms(site, task, resources, groups, model, request.now);
     const blocked = unmet === undefined ? blockedReason(site, model) : undefined;
     const candidate: Candidate = {
       siteId: site.id,
@@ -141,12 +148,24 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
     return { decision: 'wait', reason: waitReason(candidates), candidates };
   }
 
-  placeable.sort((a, b) => (a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0));
+  // Snapshots usually list sites in id order already; checking is linear, sorting a thousand is not.
+  if (!inIdOrder(placeable))
+    placeable.sort((a, b) => (a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0));
   const policy = POLICY_BY_NAME[options.policy ?? DEFAULT_POLICY];
   const context = options.context ?? { prng: mulberry32(0) };
   const chosen = policy({ now: request.now, task, resources, groups, model, placeable }, context);
   if (chosen === undefined) {
     return { decision: 'wait', reason: waitReason(candidates), candidates };
+  }
+  if ('reserve' in chosen) {
+    const siteId = chosen.reserve.site.id;
+    const { cores, memoryGib, gpus } = resources;
+    return {
+      decision: 'wait',
+      reason: `${waitReason(candidates)}; reserved ${chosen.reserve.site.slug} from ${new Date(chosen.startAt * 1000).toISOString()}`,
+      reservation: { siteId, taskId: task.id, cores, memoryGib, gpus, startAt: chosen.startAt },
+      candidates,
+    };
   }
   return { decision: 'place', siteId: chosen.site.id, candidates };
 }

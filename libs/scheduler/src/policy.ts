@@ -41,8 +41,14 @@ export interface PolicyInput {
   placeable: readonly PlaceableSite[];
 }
 
-/** Chooses one of the placeable sites, or undefined to keep the task waiting. */
-export type Policy = (input: PolicyInput, ctx: PolicyContext) => PlaceableSite | undefined;
+/** The task keeps waiting and reserves this site's next free room (backfill; see SiteReservation). */
+export interface Reserve {
+  reserve: PlaceableSite;
+  startAt: number;
+}
+
+/** Chooses one of the placeable sites, or a site to reserve, or undefined to keep the task waiting. */
+export type Policy = (input: PolicyInput, ctx: PolicyContext) => PlaceableSite | Reserve | undefined;
 
 /** Share of the site the broker's tasks hold: cores when it knows them, admission slots otherwise. */
 export function loadRatio(site: SiteSnapshot): number {

@@ -43,6 +43,22 @@ export interface SiteLoad {
   running: number;
   queued: number;
   claimed?: ClaimedResources;
+  /** A waiting task's reservation of the site's next free room (at most one per site); see SiteReservation. */
+  reservation?: SiteReservation;
+}
+
+/**
+ * Backfill: a task that has waited its turn and that no site can start now holds the room it needs at one
+ * site from `startAt` (the estimated time it frees up). Another task counts that room as taken there unless it
+ * is expected to finish before `startAt`, so small tasks still fill the gap while a large one keeps its place.
+ */
+export interface SiteReservation {
+  taskId: string;
+  cores: number;
+  memoryGib: number;
+  gpus: number;
+  /** Seconds since the epoch; fixed when the reservation is made, so backfill cannot push it back for ever. */
+  startAt: number;
 }
 
 /** What the broker has learned from completions at this site; everything is optional until it has data. */
@@ -104,6 +120,8 @@ export interface TaskInput {
   url?: string;
   /** Declared or probed (HEAD) size; dispatch falls back to a per-store default. */
   sizeBytes: number;
+  /** Where sizeBytes came from, for the placement explanation (`HEAD: 3.2 GiB`, `default 64 MiB`). */
+  sizeSource?: string;
   /** The store whose URL prefix matches; absent when no registered store matches. */
   dataStoreId?: string;
   /**
@@ -245,6 +263,11 @@ export type Decision = 'place' | 'wait' | 'infeasible';
 export interface Placement {
   decision: Decision;
   siteId?: string;
+  /**
+   * With `wait`: the task reserves this site (the caller puts it in the site's `load.reservation` for the
+   * next placements and drops the task's reservation elsewhere; a placed task drops its reservation).
+   */
+  reservation?: SiteReservation & { siteId: string };
   reason?: string;
   candidates: Candidate[];
 }

@@ -12,7 +12,7 @@ class UnmetRequirementView {
 class TermSourcesView {
   @ApiProperty({ example: 'site throughput 0.05 core(s)/s learned from its completions' })
   queueWaitS!: string;
-  @ApiProperty({ example: '2 input(s) at the default size (64 MiB each; sizes are not probed)' })
+  @ApiProperty({ example: '2 input(s), 3.3 GiB in all (HEAD: 3.2 GiB; default 64 MiB)' })
   transferS!: string;
   @ApiProperty({
     example: 'learned from 214 runs of bwa_mem2 2.2.1+galaxy1; site speed 1.12 learned from 80 runs',

@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import type { TaskDocument, TesState, TesTaskLog } from '@constellation/tes';
+import { HeadSizeResolver } from '../sizing/head-size-resolver';
+import { DEFAULT_INPUT_BYTES } from '../task-requirement';
 import { AttemptTimes, completionOf } from './completion';
 import { EstimateStore } from './estimate.store';
 
@@ -22,7 +24,10 @@ export interface CompletedTask {
 export class CompletionLearning {
   private readonly logger = new Logger('estimates');
 
-  constructor(private readonly store: EstimateStore) {}
+  constructor(
+    private readonly store: EstimateStore,
+    private readonly sizes: HeadSizeResolver,
+  ) {}
 
   async learn(
     m: EntityManager,
@@ -46,7 +51,12 @@ export class CompletionLearning {
       };
       const attempt = String(task.attempt);
       const log = [...(logs ?? task.logs)].reverse().find((l) => l.metadata?.attempt === attempt);
-      const completion = completionOf({ document: task.document, siteId: task.siteId, log }, times);
+      // Sizes the stores told placement, so the tool's learned median input is real where they answered.
+      const completion = completionOf(
+        { document: task.document, siteId: task.siteId, log },
+        times,
+        (url) => this.sizes.known(url) ?? DEFAULT_INPUT_BYTES,
+      );
       if (completion !== undefined) await this.store.learn(m, completion);
       await m.query('RELEASE SAVEPOINT learn_completion');
     } catch (err) {

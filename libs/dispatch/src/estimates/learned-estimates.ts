@@ -8,6 +8,7 @@ import {
   TaskRequirement,
   TermSources,
 } from '@constellation/scheduler';
+import { describeSizes } from '../sizing/input-sizes';
 
 /** A site's slots for throughput: its total cores when published, else its admission limit. */
 function slots(site: SiteSnapshot): number {
@@ -25,7 +26,7 @@ export class LearnedEstimates {
   private readonly performance = new Map<string, SitePerformanceEstimate>();
 
   constructor(
-    private readonly estimator: RunTimeEstimator,
+    readonly estimator: RunTimeEstimator,
     private readonly now: number,
   ) {}
 
@@ -120,5 +121,5 @@ function transferSource(task: TaskRequirement, c: Candidate): string {
     ? " (fetched by the task's own staging: Galaxy job files, or the submitter's home data store)"
     : '';
   if (c.wanBytes === 0) return `${withUrl.length} input(s)${staged}, all local to the site`;
-  return `${withUrl.length} input(s)${staged} at the default size (${round(withUrl[0].sizeBytes / 2 ** 20)} MiB each; sizes are not probed)`;
+  return `${withUrl.length} input(s)${staged}, ${describeSizes(withUrl)}`;
 }

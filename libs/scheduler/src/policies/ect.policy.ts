@@ -1,5 +1,5 @@
 import { coreEquivalents, localDensity } from '../locality-price';
-import { loadRatio, minBy, PlaceableSite, Policy } from '../policy';
+import { loadRatio, minBy, PlaceableSite, Policy, Reserve } from '../policy';
 import { ResolvedResources } from '../requirements';
 
 const byTotal = (a: PlaceableSite, b: PlaceableSite): number =>
@@ -37,6 +37,29 @@ export function headroomAfter(p: PlaceableSite, res: ResolvedResources): number 
 }
 
 /**
+ * A task whose hold ran out reserves the best site no other task has reserved (keeping its own reservation's
+ * start, so backfill cannot push it back): it stays in the broker's pooled queue and binds to whichever site
+ * can start it first, while tasks expected to finish before the reservation starts still use the gap. Without
+ * a site left to reserve it is committed to the best site's queue, as before reservations.
+ */
+function reserveOrCommit(
+  placeable: readonly PlaceableSite[],
+  taskId: string,
+  now: number,
+  best: PlaceableSite,
+): PlaceableSite | Reserve {
+  let open: PlaceableSite | undefined;
+  for (const p of placeable) {
+    const r = p.site.load.reservation;
+    if (r !== undefined && r.taskId !== taskId) continue;
+    if (open === undefined || byTotal(p, open) < 0) open = p;
+  }
+  if (open === undefined) return best;
+  const own = open.site.load.reservation;
+  return { reserve: open, startAt: own?.taskId === taskId ? own.startAt : now + open.candidate.queueWaitS };
+}
+
+/**
  * Estimated completion time: queue wait + input transfer + run time at the site's learned speed. Equal
  * totals prefer less data over the WAN, then the emptier site, then the lower id, so the choice never
  * depends on the order sites come in.
@@ -70,8 +93,8 @@ export const ectPolicy: Policy = ({ placeable, task, now, resources, groups, mod
       if (p.candidate.queueWaitS === 0 && (startNow === undefined || byTotal(p, startNow) < 0)) startNow = p;
     }
     if (startNow !== undefined) return startNow;
-    if (best === undefined) return undefined;
-    return waitedS < best.candidate.queueWaitS ? undefined : best;
+    if (best === undefined || waitedS < best.candidate.queueWaitS) return undefined;
+    return reserveOrCommit(placeable, task.id, now, best);
   }
   let inputBytes = 0;
   for (const g of groups) inputBytes += g.bytes;
