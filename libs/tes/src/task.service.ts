@@ -12,6 +12,9 @@ import { encodeSearchToken, TaskSearchQuery } from './task-search.query';
 import { validateTaskDocument } from './task-document.validator';
 import type { TaskEventKind } from './task-event.entity';
 import { TERMINAL_STATES, TesState, TesView } from './tes.types';
+import type { TaskSearchPage } from './task-search.page';
+
+export type { TaskSearchPage } from './task-search.page';
 
 @Injectable()
 export class TaskService {
@@ -169,21 +172,6 @@ export class TaskService {
     }
     return task;
   }
-}
-
-/** GET /api/v1/tasks (TaskSearchPageView). */
-export interface TaskSearchPage {
-  tasks: {
-    id: string;
-    name: string | null;
-    state: TesState;
-    creation_time: string;
-    submitter_id: string;
-    submitter: string;
-    site_id: string | null;
-    site: string | null;
-  }[];
-  next_page_token?: string;
 }
 
 /** GET /api/v1/tasks/{id}/placement (TaskPlacementView). */
