@@ -1,11 +1,11 @@
 import request from 'supertest';
 import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
-import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import type { TestPrincipal } from './support/principals';
+import { pulsarRestSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { registerSiteUp, startDispatchApp, untilFinished } from './support/dispatch-suite';
+import { registerSiteUp, startDispatchSuite, untilFinished } from './support/dispatch-suite';
 import { DataStoreServer, startDataStore } from './support/data-store-server';
 
 jest.setTimeout(60_000);
@@ -21,28 +21,13 @@ describe('output delivery', () => {
   let slug: string;
 
   beforeAll(async () => {
-    t = await startDispatchApp({
+    ({ t, admin, alice } = await startDispatchSuite({
       CONSTELLATION_DELIVERY_TRIES: '4',
       CONSTELLATION_DELIVERY_RETRY_SECONDS: '0.2',
-    });
-    admin = await createPrincipal(t, 'admin');
-    alice = await createPrincipal(t, 'submitter');
+    }));
     pulsar = await startFakePulsarSite({ token: 'delivery-token' });
     store = await startDataStore({}, { requireLength: true });
-    ({ slug } = await registerSiteUp(
-      t,
-      admin,
-      admin,
-      siteDocument({
-        kind: 'pulsar-rest',
-        url: pulsar.url,
-        pulsar_manager: null,
-        credentials: { token: 'delivery-token' },
-        runtimes: ['none'],
-        run_images_on_host: true,
-        capacity: { max_concurrent_tasks: 10 },
-      }),
-    ));
+    ({ slug } = await registerSiteUp(t, admin, admin, pulsarRestSiteDocument(pulsar.url, 'delivery-token')));
   });
   afterAll(async () => {
     await t?.close();

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import type { TestPrincipal } from './principals';
+import { createPrincipal, type TestPrincipal } from './principals';
 import { siteDocument } from './site-documents';
 import type { tes } from './tes-client';
 import { startTestApp, type TestApp } from './test-app';
@@ -87,4 +87,23 @@ export async function startDispatchApp(env: Record<string, string> = {}): Promis
   const t = await startTestApp({ ...FAST_DISPATCH, ...env });
   await endLeftoverTasks(t);
   return t;
+}
+
+/** A dispatch suite's application with the principals its cases act as. */
+export interface DispatchSuite {
+  t: TestApp;
+  admin: TestPrincipal;
+  provider: TestPrincipal;
+  alice: TestPrincipal;
+}
+
+/** startDispatchApp, then an admin, a site provider and a submitter (alice). */
+export async function startDispatchSuite(env: Record<string, string> = {}): Promise<DispatchSuite> {
+  const t = await startDispatchApp(env);
+  return {
+    t,
+    admin: await createPrincipal(t, 'admin'),
+    provider: await createPrincipal(t, 'provider'),
+    alice: await createPrincipal(t, 'submitter'),
+  };
 }
