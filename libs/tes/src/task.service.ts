@@ -16,6 +16,14 @@ import type { TaskSearchPage } from './task-search.page';
 
 export type { TaskSearchPage } from './task-search.page';
 
+/**
+ * The TES visibility rule, in one place: a submitter sees only its own tasks (its id is returned), an admin
+ * everyone's (undefined).
+ */
+function onlySubmitter(principal: AuthenticatedPrincipal): string | undefined {
+  return principal.role === 'admin' ? undefined : principal.id;
+}
+
 @Injectable()
 export class TaskService {
   constructor(
@@ -58,7 +66,7 @@ export class TaskService {
   /** A page of tasks as JSON text (a tesListTasksResponse). */
   async list(principal: AuthenticatedPrincipal, q: ParsedListQuery): Promise<string> {
     const query: TaskListQuery = {
-      submitterId: principal.role === 'admin' ? undefined : principal.id,
+      submitterId: onlySubmitter(principal),
       namePrefix: q.namePrefix,
       state: q.state,
       tags: q.tags,
@@ -73,7 +81,7 @@ export class TaskService {
    */
   async search(principal: AuthenticatedPrincipal, q: TaskSearchQuery): Promise<TaskSearchPage> {
     const filter: TaskSearchFilter = {
-      visibleTo: principal.role === 'admin' ? undefined : principal.id,
+      visibleTo: onlySubmitter(principal),
       state: q.state,
       namePrefix: q.namePrefix,
       createdAfter: q.createdAfter,
@@ -167,7 +175,8 @@ export class TaskService {
     find: (id: string) => Promise<T | null>,
   ): Promise<T> {
     const task = isUuid(id) ? await find(id.toLowerCase()) : null;
-    if (!task || (principal.role !== 'admin' && task.submitterId !== principal.id)) {
+    const only = onlySubmitter(principal);
+    if (!task || (only !== undefined && task.submitterId !== only)) {
       throw new BrokerError(ErrorCode.TaskNotFound, `no task ${id.slice(0, 100)}`);
     }
     return task;
