@@ -16,7 +16,7 @@ import {
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { BrokerProcess, spawnBroker, waitForOk } from './support/broker-process';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import { onHostPulsarSiteDocument, pulsarRestSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
@@ -63,14 +63,7 @@ describeAmqp('two replicas, one database, no shared folder (Pulsar AMQP)', () =>
       receiving,
       admin,
       admin,
-      siteDocument({
-        kind: 'pulsar-amqp',
-        url: null,
-        pulsar_manager: pulsar.manager,
-        runtimes: ['none'],
-        run_images_on_host: true,
-        capacity: { max_concurrent_tasks: 10 },
-      }),
+      onHostPulsarSiteDocument({ kind: 'pulsar-amqp', url: null, pulsar_manager: pulsar.manager }),
     ));
   });
   afterAll(async () => {
@@ -224,15 +217,7 @@ describe('kill -9 of a replica during delivery', () => {
       survivor,
       admin,
       admin,
-      siteDocument({
-        kind: 'pulsar-rest',
-        url: pulsar.url,
-        pulsar_manager: null,
-        credentials: { token: 'kill-token' },
-        runtimes: ['none'],
-        run_images_on_host: true,
-        capacity: { max_concurrent_tasks: 10 },
-      }),
+      pulsarRestSiteDocument(pulsar.url, 'kill-token'),
     );
     const size = SIZE;
     const { body } = await tes(survivor.url, alice)

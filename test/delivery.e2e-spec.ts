@@ -1,68 +1,38 @@
 import request from 'supertest';
-import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
-import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
-import { TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { registerSiteUp, startDispatchApp, untilFinished } from './support/dispatch-suite';
-import { DataStoreServer, startDataStore } from './support/data-store-server';
+import { PulsarRestFixture, startPulsarRestFixture } from './support/pulsar-rest-fixture';
+import { untilFinished } from './support/dispatch-suite';
 
 jest.setTimeout(60_000);
 
 // Output delivery as its own step: a Pulsar site serves outputs chunked (no length), the destination is an
 // S3-like store that refuses a PUT without Content-Length, and it fails for a while.
 describe('output delivery', () => {
-  let t: TestApp;
-  let admin: TestPrincipal;
-  let alice: TestPrincipal;
-  let pulsar: FakePulsarSite;
-  let store: DataStoreServer;
-  let slug: string;
+  let f: PulsarRestFixture;
 
   beforeAll(async () => {
-    t = await startDispatchApp({
-      CONSTELLATION_DELIVERY_TRIES: '4',
-      CONSTELLATION_DELIVERY_RETRY_SECONDS: '0.2',
+    f = await startPulsarRestFixture({
+      env: { CONSTELLATION_DELIVERY_TRIES: '4', CONSTELLATION_DELIVERY_RETRY_SECONDS: '0.2' },
+      token: 'delivery-token',
+      store: { requireLength: true },
     });
-    admin = await createPrincipal(t, 'admin');
-    alice = await createPrincipal(t, 'submitter');
-    pulsar = await startFakePulsarSite({ token: 'delivery-token' });
-    store = await startDataStore({}, { requireLength: true });
-    ({ slug } = await registerSiteUp(
-      t,
-      admin,
-      admin,
-      siteDocument({
-        kind: 'pulsar-rest',
-        url: pulsar.url,
-        pulsar_manager: null,
-        credentials: { token: 'delivery-token' },
-        runtimes: ['none'],
-        run_images_on_host: true,
-        capacity: { max_concurrent_tasks: 10 },
-      }),
-    ));
   });
-  afterAll(async () => {
-    await t?.close();
-    await pulsar?.close();
-    await store?.close();
-  });
+  afterAll(() => f?.close());
 
   function create(name: string) {
-    return tes(t.url, alice)
+    return tes(f.t.url, f.alice)
       .create({
-        outputs: [{ path: '/out/r.txt', url: `${store.url}/results/${name}.txt`, type: 'FILE' }],
+        outputs: [{ path: '/out/r.txt', url: `${f.store.url}/results/${name}.txt`, type: 'FILE' }],
         executors: [{ image: 'alpine', command: ['sh', '-c', `echo ${name} > /out/r.txt`] }],
-        resources: { zones: [slug] },
+        resources: { zones: [f.slug] },
       })
       .expect(200);
   }
 
   /** Submissions of any attempt of the task that reached the site: how many times the job was run. */
   function runs(taskId: string): number {
-    return pulsar
+    return f.pulsar
       .requests()
       .filter(
         (r) => r.method === 'POST' && r.path.startsWith(`/jobs/${taskId}-`) && r.path.endsWith('/submit'),
@@ -70,73 +40,73 @@ describe('output delivery', () => {
   }
 
   it('sends a length to a destination that needs one, and retries a failing destination alone', async () => {
-    store.failNextPuts(2, 503);
+    f.store.failNextPuts(2, 503);
     const { body } = await create('retried');
-    const task = await untilFinished(tes(t.url, alice), body.id);
+    const task = await untilFinished(tes(f.t.url, f.alice), body.id);
     expect(task.state).toBe('COMPLETE');
     const path = '/results/retried.txt';
-    expect(store.puts.filter((p) => p.path === path)).toEqual([
+    expect(f.store.puts.filter((p) => p.path === path)).toEqual([
       { path, status: 503, length: '8' },
       { path, status: 503, length: '8' },
       { path, status: 201, length: '8' },
     ]);
-    expect(store.received.get(path)).toBe('retried\n');
+    expect(f.store.received.get(path)).toBe('retried\n');
     expect(task.logs).toHaveLength(1);
     expect(task.logs[0].outputs).toEqual([
-      { url: `${store.url}${path}`, path: '/out/r.txt', size_bytes: '8' },
+      { url: `${f.store.url}${path}`, path: '/out/r.txt', size_bytes: '8' },
     ]);
     const failures = task.logs[0].system_logs.filter((l: string) => l.startsWith('delivery try'));
     expect(failures).toEqual([
-      `delivery try 1 of 4 failed: the broker could not deliver output /out/r.txt to ${store.url}${path}: PUT answered HTTP 503; next try in 1 s`,
-      `delivery try 2 of 4 failed: the broker could not deliver output /out/r.txt to ${store.url}${path}: PUT answered HTTP 503; next try in 1 s`,
+      `delivery try 1 of 4 failed: the broker could not deliver output /out/r.txt to ${f.store.url}${path}: PUT answered HTTP 503; next try in 1 s`,
+      `delivery try 2 of 4 failed: the broker could not deliver output /out/r.txt to ${f.store.url}${path}: PUT answered HTTP 503; next try in 1 s`,
     ]);
     expect(runs(body.id)).toBe(1);
     await waitFor('the cleanup after delivery', async () =>
-      pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
+      f.pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
     );
   });
 
   it('gives up after the last try naming the destination, without running the job again', async () => {
-    store.failNextPuts(100, 403);
+    f.store.failNextPuts(100, 403);
     const { body } = await create('refused');
-    const task = await untilFinished(tes(t.url, alice), body.id);
-    store.failNextPuts(0, 201);
+    const task = await untilFinished(tes(f.t.url, f.alice), body.id);
+    f.store.failNextPuts(0, 201);
     expect(task.state).toBe('SYSTEM_ERROR');
     expect(task.logs).toHaveLength(1);
     expect(task.logs[0].system_logs).toContain(
-      `the broker could not deliver output /out/r.txt to ${store.url}/results/refused.txt: PUT answered HTTP 403; ` +
+      `the broker could not deliver output /out/r.txt to ${f.store.url}/results/refused.txt: PUT answered HTTP 403; ` +
         'gave up after 4 delivery tries (CONSTELLATION_DELIVERY_TRIES=4)',
     );
-    expect(store.puts.filter((p) => p.path === '/results/refused.txt')).toHaveLength(4);
+    expect(f.store.puts.filter((p) => p.path === '/results/refused.txt')).toHaveLength(4);
     expect(runs(body.id)).toBe(1);
-    const events = await request(t.url)
+    const events = await request(f.t.url)
       .get(`/api/v1/tasks/${body.id}/events`)
-      .set('Authorization', alice.bearer)
+      .set('Authorization', f.alice.bearer)
       .expect(200);
     expect(events.body.events.at(-1)).toMatchObject({
       to: 'SYSTEM_ERROR',
       reason: expect.stringContaining('the broker could not deliver output /out/r.txt'),
     });
     await waitFor('the cleanup after giving up', async () =>
-      pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
+      f.pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
     );
   });
 
   it('a cancel while the outputs are being delivered ends the task CANCELED and cleans the job', async () => {
-    store.failNextPuts(100, 503);
+    f.store.failNextPuts(100, 503);
     const { body } = await create('cancelled');
     await waitFor('a failed delivery try', async () => {
-      const task = (await tes(t.url, alice).get(body.id, 'FULL')).body;
+      const task = (await tes(f.t.url, f.alice).get(body.id, 'FULL')).body;
       const logs: string[] = task.logs?.[0]?.system_logs ?? [];
       return logs.some((l) => l.startsWith('delivery try 1 of 4 failed')) ? true : undefined;
     });
-    await tes(t.url, alice).cancel(body.id).expect(200);
-    const task = await untilFinished(tes(t.url, alice), body.id);
-    store.failNextPuts(0, 201);
+    await tes(f.t.url, f.alice).cancel(body.id).expect(200);
+    const task = await untilFinished(tes(f.t.url, f.alice), body.id);
+    f.store.failNextPuts(0, 201);
     expect(task.state).toBe('CANCELED');
     expect(runs(body.id)).toBe(1);
     await waitFor('the cleanup after the cancel', async () =>
-      pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
+      f.pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
     );
   });
 });

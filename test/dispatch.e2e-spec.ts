@@ -3,12 +3,12 @@ import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
 import { startFakeTesSite, FakeTesSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import { tesSiteDocument } from './support/site-documents';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
 import {
-  startDispatchApp,
+  startDispatchSuite,
   registerSiteUp,
   FINAL_STATES,
   untilFinished,
@@ -36,10 +36,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
   const fakes: FakeTesSite[] = [];
 
   beforeAll(async () => {
-    t = await startDispatchApp();
-    admin = await createPrincipal(t, 'admin');
-    provider = await createPrincipal(t, 'provider');
-    alice = await createPrincipal(t, 'submitter');
+    ({ t, admin, provider, alice } = await startDispatchSuite());
     bob = await createPrincipal(t, 'submitter');
   });
   afterAll(async () => {
@@ -59,11 +56,7 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
       t,
       provider,
       admin,
-      siteDocument({
-        kind: 'tes',
-        url: fake.url,
-        pulsar_manager: null,
-        credentials: { token },
+      tesSiteDocument(fake.url, token, {
         capacity: { max_concurrent_tasks: 20, per_task: { cores: 16, memory_gib: 64 } },
         ...doc,
       }),

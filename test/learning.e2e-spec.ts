@@ -1,10 +1,10 @@
 import request from 'supertest';
 import { startFakeTesSite, FakeTesSite } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import { tesSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { TestApp } from './support/test-app';
-import { startDispatchApp, registerSiteUp, untilFinished } from './support/dispatch-suite';
+import { startDispatchSuite, registerSiteUp, untilFinished } from './support/dispatch-suite';
 
 jest.setTimeout(90_000);
 
@@ -29,10 +29,7 @@ describe('placement learns run times from finished attempts', () => {
   const image = `quay.io/biocontainers/bwa-mem2:2.2.1--${Math.random().toString(36).slice(2, 10)}`;
 
   beforeAll(async () => {
-    t = await startDispatchApp();
-    admin = await createPrincipal(t, 'admin');
-    provider = await createPrincipal(t, 'provider');
-    alice = await createPrincipal(t, 'submitter');
+    ({ t, admin, provider, alice } = await startDispatchSuite());
   });
   afterAll(async () => {
     await t?.close();
@@ -48,11 +45,7 @@ describe('placement learns run times from finished attempts', () => {
       t,
       provider,
       admin,
-      siteDocument({
-        kind: 'tes',
-        url: fake.url,
-        pulsar_manager: null,
-        credentials: { token },
+      tesSiteDocument(fake.url, token, {
         capacity: { max_concurrent_tasks: 20, per_task: { cores: 4, memory_gib: 16 } },
         ...place,
       }),

@@ -1,12 +1,12 @@
 import request from 'supertest';
 import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
 import { startFakeTesSite, FakeTesSite, FakeTesTask } from '@constellation/testing';
-import { createPrincipal, TestPrincipal } from './support/principals';
-import { onHostPulsarSiteDocument, siteDocument } from './support/site-documents';
+import type { TestPrincipal } from './support/principals';
+import { onHostPulsarSiteDocument, tesSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import type { TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { startDispatchApp, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
+import { startDispatchSuite, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
 
 jest.setTimeout(90_000);
 
@@ -31,10 +31,7 @@ describe('one live copy per task', () => {
   const fakes: (FakeTesSite | FakePulsarSite)[] = [];
 
   beforeAll(async () => {
-    t = await startDispatchApp({ CONSTELLATION_SUBMIT_DOUBT_SECONDS: '10' });
-    admin = await createPrincipal(t, 'admin');
-    provider = await createPrincipal(t, 'provider');
-    alice = await createPrincipal(t, 'submitter');
+    ({ t, admin, provider, alice } = await startDispatchSuite({ CONSTELLATION_SUBMIT_DOUBT_SECONDS: '10' }));
   });
   afterAll(async () => {
     await t?.close();
@@ -52,12 +49,8 @@ describe('one live copy per task', () => {
       t,
       provider,
       admin,
-      siteDocument({
+      tesSiteDocument(fake.url, token, {
         slug,
-        kind: 'tes',
-        url: fake.url,
-        pulsar_manager: null,
-        credentials: { token },
         capacity: { max_concurrent_tasks: 20, per_task: { cores: 16, memory_gib: 64 } },
       }),
     );

@@ -41,6 +41,19 @@ const losesOutputs: FakePulsarSimulator = (job, ctx) =>
     put: (dir, name, data) => (/(^|\/)o0$/.test(name) ? undefined : ctx.put(dir, name, data)),
   });
 
+/** The steps of a TES site's self-test, in order. */
+const TES_STEPS = [
+  'reach the site',
+  'authenticate',
+  'submit',
+  'fetch the input',
+  'run',
+  'stdout and exit code',
+  'deliver the output',
+  'cancel a job',
+  'clean up',
+];
+
 const PULSAR_STEPS = (runtimes: string[]) => [
   'reach the site',
   'authenticate',
@@ -90,6 +103,9 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
     expect(res.status).toBe(200);
     return res.body as Result;
   };
+  /** Registers a site from `doc` (as its provider) and runs its self-test. */
+  const registerAndTest = async (doc: Record<string, unknown>): Promise<Result> =>
+    selfTest(await register(doc));
   /** A self-test while the broker's public URL leads nowhere, as for a site whose firewall blocks the broker. */
   const selfTestCutOff = async (slug: string): Promise<Result> => {
     forwarder.pointAt('http://127.0.0.1:1');
@@ -138,17 +154,7 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
       );
       const tasksBefore = await taskCount();
       const result = await selfTest(slug);
-      expect(result.steps.map((s) => s.name)).toEqual([
-        'reach the site',
-        'authenticate',
-        'submit',
-        'fetch the input',
-        'run',
-        'stdout and exit code',
-        'deliver the output',
-        'cancel a job',
-        'clean up',
-      ]);
+      expect(result.steps.map((s) => s.name)).toEqual(TES_STEPS);
       expect(result.steps.filter((s) => !s.ok)).toEqual([]);
       expect(result.ok).toBe(true);
       expect(Date.parse(result.finished_at)).toBeGreaterThanOrEqual(Date.parse(result.started_at));
@@ -184,29 +190,20 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
     });
 
     it('fails at "reach the site" when nothing listens at the URL, skipping what depends on it', async () => {
-      const slug = await register(
+      const result = await registerAndTest(
         siteDocument({ kind: 'tes', url: 'http://127.0.0.1:1', credentials: { token: 'x' } }),
       );
-      const result = await selfTest(slug);
       failsAt(result, 'reach the site', 'the broker cannot reach http://127.0.0.1:1');
-      expect(skippedBecause(result, 'reach the site')).toEqual([
-        'authenticate',
-        'submit',
-        'fetch the input',
-        'run',
-        'stdout and exit code',
-        'deliver the output',
-        'cancel a job',
-      ]);
+      // Every step but the first and the clean-up depends on reaching the site.
+      expect(skippedBecause(result, 'reach the site')).toEqual(TES_STEPS.slice(1, -1));
       expect(result.steps.at(-1)).toMatchObject({ name: 'clean up', ok: true });
     });
 
     it('fails at "authenticate" with a wrong token', async () => {
       const fake = await tesSite();
-      const slug = await register(
+      const result = await registerAndTest(
         siteDocument({ kind: 'tes', url: fake.url, credentials: { token: 'wrong' } }),
       );
-      const result = await selfTest(slug);
       failsAt(result, 'authenticate', 'the TES site answered 401: check the token in credentials');
       expect(result.steps[0]).toMatchObject({ name: 'reach the site', ok: true });
     });
@@ -231,10 +228,9 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
 
     it('fails at "deliver the output" when the site cannot upload it', async () => {
       const fake = await tesSite({ refuseUploads: true });
-      const slug = await register(
+      const result = await registerAndTest(
         siteDocument({ kind: 'tes', url: fake.url, credentials: { token: 'tes-token' } }),
       );
-      const result = await selfTest(slug);
       const failed = result.steps.filter((s) => !s.ok).map((s) => s.name);
       // The site ends the job SYSTEM_ERROR over the upload: the run says so, and the output step says why.
       expect(failed).toEqual(['run', 'deliver the output']);
@@ -355,8 +351,7 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
 
     it('passes in each declared runtime', async () => {
       const fake = await pulsarSite();
-      const slug = await register(doc(fake.url));
-      const result = await selfTest(slug);
+      const result = await registerAndTest(doc(fake.url));
       expect(result.steps.map((s) => s.name)).toEqual(PULSAR_STEPS(['docker', 'none']));
       expect(result.steps.filter((s) => !s.ok)).toEqual([]);
       expect(result.ok).toBe(true);
@@ -373,8 +368,7 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
 
     it('fails at "authenticate" with a wrong token', async () => {
       const fake = await pulsarSite();
-      const slug = await register(doc(fake.url, { credentials: { token: 'wrong' } }));
-      const result = await selfTest(slug);
+      const result = await registerAndTest(doc(fake.url, { credentials: { token: 'wrong' } }));
       failsAt(
         result,
         'authenticate',
@@ -384,8 +378,7 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
 
     it('fails at "find the manager" when Pulsar has no such manager', async () => {
       const fake = await pulsarSite();
-      const slug = await register(doc(fake.url, { pulsar_manager: 'nosuch' }));
-      const result = await selfTest(slug);
+      const result = await registerAndTest(doc(fake.url, { pulsar_manager: 'nosuch' }));
       failsAt(
         result,
         'find the manager',
@@ -409,8 +402,7 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
 
     it('fails at "deliver the output" when the job\'s output never comes back', async () => {
       const fake = await pulsarSite({ simulate: losesOutputs });
-      const slug = await register(doc(fake.url, { runtimes: ['docker'] }));
-      const result = await selfTest(slug);
+      const result = await registerAndTest(doc(fake.url, { runtimes: ['docker'] }));
       const step = result.steps.find((s) => s.name === 'deliver the output (docker)') as Step;
       expect(step.ok).toBe(false);
       expect(step.detail).toContain('the output never reached');
@@ -450,8 +442,7 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
 
     itAmqp('passes against a working Pulsar', async () => {
       const fake = await amqpSite();
-      const slug = await register(amqpDoc(fake.manager));
-      const result = await selfTest(slug);
+      const result = await registerAndTest(amqpDoc(fake.manager));
       expect(result.steps.map((s) => s.name)).toEqual(PULSAR_STEPS(['none']));
       expect(result.steps.filter((s) => !s.ok)).toEqual([]);
       expect(result.ok).toBe(true);
@@ -459,20 +450,18 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
     });
 
     itAmqp('fails at "reach the site" when no message broker listens', async () => {
-      const slug = await register(amqpDoc(uniqueManager(), { url: 'amqp://127.0.0.1:1/%2F' }));
-      const result = await selfTest(slug);
+      const result = await registerAndTest(amqpDoc(uniqueManager(), { url: 'amqp://127.0.0.1:1/%2F' }));
       failsAt(result, 'reach the site', "the broker cannot reach the site's message broker");
     });
 
     itAmqp('fails at "authenticate" with a wrong password', async () => {
       const fake = await amqpSite();
       const broker = new URL(amqp.url);
-      const slug = await register(
+      const result = await registerAndTest(
         amqpDoc(fake.manager, {
           credentials: { username: decodeURIComponent(broker.username), password: 'wrong' },
         }),
       );
-      const result = await selfTest(slug);
       failsAt(
         result,
         'authenticate',
@@ -482,8 +471,7 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
 
     itAmqp('fails at "find the manager" when no Pulsar consumes its queues', async () => {
       const manager = uniqueManager();
-      const slug = await register(amqpDoc(manager));
-      const result = await selfTest(slug);
+      const result = await registerAndTest(amqpDoc(manager));
       failsAt(result, 'find the manager', `check that Pulsar's app.yml has manager "${manager}"`);
     });
 
@@ -497,8 +485,7 @@ describe('site self-test (POST /api/v1/sites/{ref}/test)', () => {
 
     itAmqp('fails at "deliver the output" when the output is never posted back', async () => {
       const fake = await amqpSite({ simulate: losesOutputs });
-      const slug = await register(amqpDoc(fake.manager));
-      const result = await selfTest(slug);
+      const result = await registerAndTest(amqpDoc(fake.manager));
       const step = result.steps.find((s) => s.name === 'deliver the output (none)') as Step;
       expect(step.ok).toBe(false);
       expect(step.detail).toContain('the output never reached');

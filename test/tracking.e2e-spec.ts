@@ -14,7 +14,7 @@ import {
 } from '@constellation/testing';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { pulsarRestSiteDocument, siteDocument } from './support/site-documents';
+import { onHostPulsarSiteDocument, pulsarRestSiteDocument, siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
 import { TestApp } from './support/test-app';
@@ -70,13 +70,11 @@ describeAmqp('tracking a Pulsar AMQP site: pushed updates are applied when they 
       t,
       admin,
       admin,
-      siteDocument({
+      onHostPulsarSiteDocument({
         kind: 'pulsar-amqp',
         url: null,
         pulsar_manager: pulsar.manager,
         credentials: null,
-        runtimes: ['none'],
-        run_images_on_host: true,
       }),
     ));
   });

@@ -25,10 +25,8 @@ import * as path from 'node:path';
 import autocannon from 'autocannon';
 import { generateToken, hashToken } from '../../libs/auth/src/token-codec';
 import { newId } from '@constellation/common';
-import { runMigrations } from '@constellation/persistence';
 import { encodePageToken } from '../../libs/tes/src/list-query';
-import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
-import { openBenchDatabase, sql } from '../support/bench-database';
+import { migrateBenchDatabase, openBenchDatabase, sql } from '../support/bench-database';
 import { TS_NODE_ARGS, tsNodeEnv } from '../../test/support/broker-process';
 import { BROKER_ARGS } from '../support/bench-broker';
 import { seedTasks } from './seed';
@@ -183,7 +181,7 @@ async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   const rows: Row[] = [];
   try {
-    await runMigrations(url, ENTITIES, MIGRATIONS);
+    await migrateBenchDatabase(url);
     const token = generateToken();
     const submitters = Array.from({ length: 10 }, () => newId());
     for (const [i, id] of submitters.entries()) {

@@ -24,19 +24,15 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { generateToken } from '../../libs/auth/src/token-codec';
-import { runMigrations } from '@constellation/persistence';
 import { amqpReachable } from '@constellation/testing';
-import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
-import { BenchDatabase, openBenchDatabase, sql } from '../support/bench-database';
+import { BenchDatabase, migrateBenchDatabase, openBenchDatabase, sql } from '../support/bench-database';
 import {
   api,
   expectOk,
-  freePort,
   insertSubmitter,
   registerSite,
   sleep,
-  startBroker,
-  untilOk,
+  startReadyBroker,
 } from '../support/bench-broker';
 import {
   BenchSite,
@@ -121,11 +117,9 @@ class Brokers {
   }
 
   async add(): Promise<Replica> {
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
     const logFile = path.join(this.dataDir, `broker-${this.replicas.length + 1}.log`);
-    const child = startBroker(
-      {
+    const { base, child } = await startReadyBroker(
+      (base) => ({
         DATABASE_URL: this.url,
         AMQP_URL,
         CONSTELLATION_SECRET_KEY: this.secret,
@@ -133,19 +127,14 @@ class Brokers {
         // Job files uploaded by AMQP sites wait in this folder, which replicas must share.
         CONSTELLATION_DATA_DIR: this.dataDir,
         CONSTELLATION_PUBLIC_URL: base,
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
         CONSTELLATION_PROBE_SECONDS: '5',
-        CONSTELLATION_RATE_LIMIT: '100000000/minute',
-        CONSTELLATION_WORKERS: '1',
         CONSTELLATION_DISPATCH_SECONDS: String(DISPATCH_SECONDS),
         CONSTELLATION_TRACK_SECONDS: String(TRACK_SECONDS),
-      },
+      }),
       logFile,
     );
     const replica = { base, child, logFile };
     this.replicas.push(replica);
-    await untilOk(`${base}/health/ready`, child, logFile);
     return replica;
   }
 
@@ -467,7 +456,7 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
   const sites: HeldTesSite[] = [];
   const rows: RoundRow[] = [];
   try {
-    await runMigrations(db.url, ENTITIES, MIGRATIONS);
+    await migrateBenchDatabase(db.url);
     const submitterIds: string[] = [];
     for (let i = 0; i < 10; i++) submitterIds.push((await insertSubmitter(db.url, `bench-round-${i}`)).id);
     const replica = await brokers.add();
@@ -560,7 +549,7 @@ async function main(): Promise<void> {
     log(`RabbitMQ at ${AMQP_URL} unreachable (${amqpProblem}): no pulsar-amqp figures`);
   try {
     results.machine = await machine(db.url);
-    await runMigrations(db.url, ENTITIES, MIGRATIONS);
+    await migrateBenchDatabase(db.url);
     const { token } = await insertSubmitter(db.url, 'bench-submitter');
     const first = await brokers.add();
     log(`broker up at ${first.base}`);

@@ -22,18 +22,14 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { generateToken } from '../../libs/auth/src/token-codec';
-import { runMigrations } from '@constellation/persistence';
-import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
-import { openBenchDatabase } from '../support/bench-database';
+import { migrateBenchDatabase, openBenchDatabase } from '../support/bench-database';
 import {
   api,
   expectOk,
-  freePort,
   insertSubmitter,
   registerSite,
   sleep,
-  startBroker,
-  untilOk,
+  startReadyBroker,
 } from '../support/bench-broker';
 import { FakeTesSite, startFakeTesSite } from '@constellation/testing';
 
@@ -171,28 +167,22 @@ async function main(): Promise<void> {
   const fakes: FakeTesSite[] = [];
   const rows: PhaseRow[] = [];
   try {
-    await runMigrations(url, ENTITIES, MIGRATIONS);
+    await migrateBenchDatabase(url);
     const tokens: string[] = [];
     for (let i = 0; i <= LARGE_SUBMITTERS; i++) tokens.push((await insertSubmitter(url, `bench-${i}`)).token);
     const [small, ...large] = tokens;
     const admin = generateToken();
-    const port = await freePort();
-    const base = `http://127.0.0.1:${port}`;
-    broker = startBroker(
-      {
+    const { base, child } = await startReadyBroker(
+      () => ({
         DATABASE_URL: url,
         CONSTELLATION_SECRET_KEY: generateToken(),
         CONSTELLATION_ADMIN_TOKEN: admin,
-        PORT: String(port),
-        LOG_LEVEL: 'warn',
         CONSTELLATION_PROBE_SECONDS: '1',
-        CONSTELLATION_RATE_LIMIT: '100000000/minute',
-        CONSTELLATION_WORKERS: '1',
-      },
+      }),
       logFile,
     );
-    await untilOk(`${base}/health/ready`, broker, logFile);
-    const pid = broker.pid as number;
+    broker = child;
+    const pid = child.pid as number;
     sampler = new RssSampler(pid);
     fakes.push(await startFakeTesSite(), await startFakeTesSite());
     const open = await registerTesSite(base, admin, fakes[0]);

@@ -52,6 +52,42 @@ export async function untilOk(url: string, child: ChildProcess, logFile: string)
   throw new Error(`broker not ready in 120 s:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
 }
 
+/** A broker the benchmark started, ready to serve. */
+export interface ReadyBroker {
+  base: string;
+  child: ChildProcess;
+}
+
+/**
+ * startBroker on a free port with what every benchmark wants (no rate limit, one worker, warnings only), plus
+ * `env` (given the broker's base URL, which some settings name); waits until it is ready. A broker that never
+ * gets ready is stopped before the error is thrown, so no benchmark leaves one behind.
+ */
+export async function startReadyBroker(
+  env: (base: string) => Record<string, string>,
+  logFile: string,
+): Promise<ReadyBroker> {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = startBroker(
+    {
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      CONSTELLATION_RATE_LIMIT: '100000000/minute',
+      CONSTELLATION_WORKERS: '1',
+      ...env(base),
+    },
+    logFile,
+  );
+  try {
+    await untilOk(`${base}/health/ready`, child, logFile);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw err;
+  }
+  return { base, child };
+}
+
 export async function api(
   broker: string,
   token: string,

@@ -2,7 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { startEmbeddedPostgres } from '@constellation/persistence';
+import { runMigrations, startEmbeddedPostgres } from '@constellation/persistence';
+import { ENTITIES, MIGRATIONS } from '../../apps/broker/src/schema';
 
 /** One statement on a connection of its own; its rows. */
 export async function sql<T = Record<string, unknown>>(
@@ -17,6 +18,11 @@ export async function sql<T = Record<string, unknown>>(
   } finally {
     await c.end();
   }
+}
+
+/** Brings the database at `url` to the broker's schema, as the broker's own start would. */
+export async function migrateBenchDatabase(url: string): Promise<void> {
+  await runMigrations(url, ENTITIES, MIGRATIONS);
 }
 
 export interface BenchDatabase {

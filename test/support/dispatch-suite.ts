@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { startFakeTesSite, type FakeTesSite } from '@constellation/testing';
-import type { TestPrincipal } from './principals';
+import { createPrincipal, type TestPrincipal } from './principals';
 import { siteDocument } from './site-documents';
 import type { tes } from './tes-client';
 import { startTestApp, type TestApp } from './test-app';
@@ -117,4 +117,23 @@ export async function registerFakeTesSite(
     await fake.close();
     throw err;
   }
+}
+
+/** A dispatch suite's application with the principals its cases act as. */
+export interface DispatchSuite {
+  t: TestApp;
+  admin: TestPrincipal;
+  provider: TestPrincipal;
+  alice: TestPrincipal;
+}
+
+/** startDispatchApp, then an admin, a site provider and a submitter (alice). */
+export async function startDispatchSuite(env: Record<string, string> = {}): Promise<DispatchSuite> {
+  const t = await startDispatchApp(env);
+  return {
+    t,
+    admin: await createPrincipal(t, 'admin'),
+    provider: await createPrincipal(t, 'provider'),
+    alice: await createPrincipal(t, 'submitter'),
+  };
 }

@@ -39,3 +39,12 @@ export function pulsarRestSiteDocument(
 ): Record<string, unknown> {
   return onHostPulsarSiteDocument({ kind: 'pulsar-rest', url, credentials: { token }, ...overrides });
 }
+
+/** A TES site at `url` (a fake) that wants `token`, as the dispatch suites register it. */
+export function tesSiteDocument(
+  url: string,
+  token: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return siteDocument({ kind: 'tes', url, pulsar_manager: null, credentials: { token }, ...overrides });
+}

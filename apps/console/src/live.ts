@@ -1,31 +1,10 @@
 import { useEffect, useRef } from 'react';
 import { sessionExpired } from './api';
 import { token } from './session';
+import type { LiveEvent } from '../../../libs/live/src/live-event';
 
 /** A change the broker announces on GET /api/v1/events/stream. */
-export type LiveEvent =
-  | {
-      type: 'task';
-      task_id: string;
-      submitter_id: string;
-      kind: string;
-      from: string | null;
-      to: string;
-      site_id: string | null;
-      attempt: number;
-      time: string;
-    }
-  | {
-      type: 'site';
-      site_id: string;
-      slug: string;
-      admin_state: string;
-      health: string;
-      running: number;
-      queued: number;
-      max_concurrent_tasks: number;
-      time: string;
-    };
+export type { LiveEvent } from '../../../libs/live/src/live-event';
 
 /** `ready`: the stream is (re)connected, and what was shown before may be stale. */
 export type LiveMessage = LiveEvent | { type: 'ready' };

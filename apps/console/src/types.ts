@@ -5,6 +5,7 @@ import type { AdminState, Health } from '../../../libs/registry/src/registry.typ
 
 export type { AdminState, Health } from '../../../libs/registry/src/registry.types';
 export type { TesTask } from '../../../libs/tes/src/tes.types';
+export type { TaskSearchPage } from '../../../libs/tes/src/task-search.page';
 export type Site = SiteView;
 export type SiteEvent = SiteEventView;
 
@@ -87,18 +88,4 @@ export interface SiteActivity {
   step_seconds: number;
   load: { at: string; running: number }[];
   recent_tasks: { id: string; name: string | null; state: string; creation_time: string }[];
-}
-
-export interface TaskSearchPage {
-  tasks: {
-    id: string;
-    name: string | null;
-    state: string;
-    creation_time: string;
-    submitter_id: string;
-    submitter: string;
-    site_id: string | null;
-    site: string | null;
-  }[];
-  next_page_token?: string;
 }

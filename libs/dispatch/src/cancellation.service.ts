@@ -1,45 +1,22 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { SiteAdapters, isAdapterError } from '@constellation/adapters';
-import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { Injectable } from '@nestjs/common';
+import { isAdapterError } from '@constellation/adapters';
 import { addSystemLog, withAttemptLog } from './attempt-log';
-import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchRepository, DispatchTask } from './dispatch.repository';
-import { DispatchSites } from './dispatch-sites';
-import { claimEach } from './bounded-workers';
+import { DispatchTask } from './dispatch.repository';
+import { SiteStep } from './site-step';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
-
-const BATCH = 64;
-const CONCURRENCY = 8;
 
 /**
  * Stops cancelled tasks at their sites, then marks them CANCELED. A task whose submission may have reached
  * the site without its ref being recorded is looked up by its tags first, so nothing keeps running unseen.
  */
 @Injectable()
-export class CancellationService {
-  private readonly logger = new Logger('dispatch');
-
-  constructor(
-    private readonly repo: DispatchRepository,
-    private readonly directory: DispatchSites,
-    private readonly adapters: SiteAdapters,
-    private readonly metrics: DispatchMetrics,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
-
+export class CancellationService extends SiteStep {
   cancelRequested(replica: string): Promise<number> {
-    return claimEach(
-      async () => (await this.repo.claim('cancel', replica, new Date(), this.config.leaseSeconds, 1))[0],
-      CONCURRENCY,
-      BATCH,
-      (task) => this.cancelOne(replica, task),
-      (task, err) => this.logger.error({ taskId: task.id, err }, 'cancellation step failed'),
-    );
+    return this.claimEachDue('cancel', replica, (task) => this.cancelOne(replica, task), 'cancellation');
   }
 
   private async cancelOne(replica: string, task: DispatchTask): Promise<void> {
-    const entry = await this.directory.site(task.siteId as string);
-    const adapter = entry ? this.adapters.for(entry.adapterSite.kind) : undefined;
+    const { entry, adapter } = await this.reach(task.siteId as string);
     let note: string;
     /** Set when the copy at the site could not be stopped now: it is stopped once the site answers. */
     let leftBehind: string | null | undefined;

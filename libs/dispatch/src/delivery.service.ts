@@ -1,19 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  AdapterError,
-  SiteAdapters,
-  isAdapterError,
-  type RemoteStatus,
-  type SiteAdapter,
-} from '@constellation/adapters';
-import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { Injectable } from '@nestjs/common';
+import { AdapterError, isAdapterError, type RemoteStatus, type SiteAdapter } from '@constellation/adapters';
 import { attemptContext } from './attempt-context';
 import { AttemptDecision, AttemptEvent, decideAttempt } from './attempt-outcome';
 import { addSystemLog, withAttemptLog } from './attempt-log';
 import { changeFor } from './attempt-changes';
-import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchRepository, DispatchTask, TaskChange } from './dispatch.repository';
-import { DispatchSites, SiteAccess } from './dispatch-sites';
+import { DispatchTask, TaskChange } from './dispatch.repository';
+import { SiteAccess } from './dispatch-sites';
+import { SiteStep } from './site-step';
 import { LeaseKeeper } from './lease-keeper';
 
 /** Deliveries one replica runs at once; each may stream gigabytes for a long time. */
@@ -33,18 +26,9 @@ type Outcome = AttemptEvent | { givenUp: string };
  * once delivery is done or given up.
  */
 @Injectable()
-export class DeliveryService {
-  private readonly logger = new Logger('dispatch');
+export class DeliveryService extends SiteStep {
   private readonly inFlight = new Map<string, { stop: AbortController; done: Promise<void> }>();
   private stopping = false;
-
-  constructor(
-    private readonly repo: DispatchRepository,
-    private readonly directory: DispatchSites,
-    private readonly adapters: SiteAdapters,
-    private readonly metrics: DispatchMetrics,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
 
   /**
    * Claims due deliveries up to this replica's capacity and starts them without waiting for them to end: a
@@ -78,8 +62,7 @@ export class DeliveryService {
   }
 
   private async deliverOne(replica: string, task: DispatchTask, stop: AbortController): Promise<void> {
-    const entry = await this.directory.site(task.siteId as string);
-    const adapter = entry ? this.adapters.for(entry.adapterSite.kind) : undefined;
+    const { entry, adapter } = await this.reach(task.siteId as string);
     if (!entry || !adapter?.deliver) {
       await this.decide(replica, task, { kind: 'lost', reason: 'the site was removed from the registry' });
       return;

@@ -12,6 +12,17 @@ import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 
 describe('DispatchLoop', () => {
+  /** What a round reports when every step answers as the stubs below do. */
+  const GOOD_ROUND = {
+    placed: 1,
+    failed: 0,
+    submitted: 1,
+    tracked: 2,
+    deliveries: 4,
+    canceled: 0,
+    copies: 3,
+  };
+
   function scheduler(fail: { value: boolean }, tracking?: () => Promise<number>) {
     const maybe = async <T>(v: T) => {
       if (fail.value) throw new Error('database unreachable');
@@ -41,15 +52,7 @@ describe('DispatchLoop', () => {
 
   it('reports what one round did', async () => {
     const s = scheduler({ value: false });
-    expect(await s.tick()).toEqual({
-      placed: 1,
-      failed: 0,
-      submitted: 1,
-      tracked: 2,
-      deliveries: 4,
-      canceled: 0,
-      copies: 3,
-    });
+    expect(await s.tick()).toEqual(GOOD_ROUND);
     expect(s.due()).toBe(true);
   });
 
@@ -87,15 +90,7 @@ describe('DispatchLoop', () => {
     expect(placements).toHaveBeenCalledTimes(2);
     expect(trackingRuns).toBe(1);
     release();
-    expect(await first).toEqual({
-      placed: 1,
-      failed: 0,
-      submitted: 1,
-      tracked: 2,
-      deliveries: 4,
-      canceled: 0,
-      copies: 3,
-    });
+    expect(await first).toEqual(GOOD_ROUND);
     expect((await second).tracked).toBe(2);
     // Once it has ended, the next round starts tracking again.
     const third = s.tick();

@@ -1,50 +1,30 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AdapterError, SiteAdapters, isAdapterError, SiteAdapter } from '@constellation/adapters';
-import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { Inject, Injectable } from '@nestjs/common';
+import { AdapterError, isAdapterError, SiteAdapter } from '@constellation/adapters';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { withAttemptLog } from './attempt-log';
 import { changeFor } from './attempt-changes';
-import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchRepository, DispatchTask } from './dispatch.repository';
-import { SiteAccess, DispatchSites } from './dispatch-sites';
-import { claimEach } from './bounded-workers';
+import { DispatchTask } from './dispatch.repository';
+import { SiteAccess } from './dispatch-sites';
+import { SiteStep } from './site-step';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
 import { firstPace, nextPace } from './track-pacing';
 import { TrackingService } from './tracking.service';
-
-const BATCH = 64;
-const CONCURRENCY = 8;
 
 type Outcome = { ref: string } | { error: AdapterError };
 
 /** Sends placed tasks to their sites: each worker claims one task just before sending it; idempotent on the wire. */
 @Injectable()
-export class SubmissionService {
-  private readonly logger = new Logger('dispatch');
-
-  constructor(
-    private readonly repo: DispatchRepository,
-    private readonly directory: DispatchSites,
-    private readonly adapters: SiteAdapters,
-    private readonly metrics: DispatchMetrics,
-    private readonly tracking: TrackingService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+export class SubmissionService extends SiteStep {
+  // Property injection: the base's constructor serves every step, this one only adds tracking.
+  @Inject(TrackingService) private readonly tracking!: TrackingService;
 
   submitPlaced(replica: string): Promise<number> {
-    return claimEach(
-      async () => (await this.repo.claim('submit', replica, new Date(), this.config.leaseSeconds, 1))[0],
-      CONCURRENCY,
-      BATCH,
-      (task) => this.submitOne(replica, task),
-      (task, err) => this.logger.error({ taskId: task.id, err }, 'submission step failed'),
-    );
+    return this.claimEachDue('submit', replica, (task) => this.submitOne(replica, task), 'submission');
   }
 
   private async submitOne(replica: string, task: DispatchTask): Promise<void> {
-    const entry = await this.directory.site(task.siteId as string);
-    const adapter = entry ? this.adapters.for(entry.adapterSite.kind) : undefined;
+    const { entry, adapter } = await this.reach(task.siteId as string);
     const slug = entry?.adapterSite.slug ?? task.siteId;
     if (!entry || !adapter || (entry.adminState !== 'active' && entry.adminState !== 'draining')) {
       // Placed a moment before the site was disabled or removed: placement chooses again.

@@ -1,19 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import {
-  AdapterError,
-  SiteAdapters,
-  isAdapterError,
-  RemoteStatus,
-  SiteAdapter,
-} from '@constellation/adapters';
-import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { Injectable } from '@nestjs/common';
+import { AdapterError, isAdapterError, RemoteStatus, SiteAdapter } from '@constellation/adapters';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { changeFor, deliveryChange } from './attempt-changes';
-import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchRepository, DispatchTask } from './dispatch.repository';
-import { SiteAccess, DispatchSites } from './dispatch-sites';
+import { DispatchTask } from './dispatch.repository';
+import { SiteAccess } from './dispatch-sites';
+import { SiteStep } from './site-step';
 import { mapConcurrent } from './bounded-workers';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
 import { nextPace } from './track-pacing';
@@ -49,21 +42,10 @@ type Answer = { event: AttemptEvent } | { retry: AdapterError };
  * applied at once, under the same claim.
  */
 @Injectable()
-export class TrackingService {
-  private readonly logger = new Logger('dispatch');
-  private readonly budget: RequestBudget;
+export class TrackingService extends SiteStep {
+  private readonly budget = new RequestBudget(this.config.siteRequestsPerSecond);
   private pass: Promise<number> | null = null;
   private pushes: PushQueue | null = null;
-
-  constructor(
-    private readonly repo: DispatchRepository,
-    private readonly directory: DispatchSites,
-    private readonly adapters: SiteAdapters,
-    private readonly metrics: DispatchMetrics,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.budget = new RequestBudget(config.siteRequestsPerSecond);
-  }
 
   /** One pass over the due tasks; a pass under way is joined, so the round and the wake-ups never double it. */
   trackSubmitted(replica: string): Promise<number> {
@@ -161,8 +143,7 @@ export class TrackingService {
   }
 
   private async trackSite(replica: string, siteId: string, claimed: DispatchTask[]): Promise<void> {
-    const entry = await this.directory.site(siteId);
-    const adapter = entry ? this.adapters.for(entry.adapterSite.kind) : undefined;
+    const { entry, adapter } = await this.reach(siteId);
     if (!entry || !adapter) {
       for (const task of claimed) {
         await this.decide(

@@ -12,6 +12,17 @@ import { encodeSearchToken, TaskSearchQuery } from './task-search.query';
 import { validateTaskDocument } from './task-document.validator';
 import type { TaskEventKind } from './task-event.entity';
 import { TERMINAL_STATES, TesState, TesView } from './tes.types';
+import type { TaskSearchPage } from './task-search.page';
+
+export type { TaskSearchPage } from './task-search.page';
+
+/**
+ * The TES visibility rule, in one place: a submitter sees only its own tasks (its id is returned), an admin
+ * everyone's (undefined).
+ */
+function onlySubmitter(principal: AuthenticatedPrincipal): string | undefined {
+  return principal.role === 'admin' ? undefined : principal.id;
+}
 
 @Injectable()
 export class TaskService {
@@ -55,7 +66,7 @@ export class TaskService {
   /** A page of tasks as JSON text (a tesListTasksResponse). */
   async list(principal: AuthenticatedPrincipal, q: ParsedListQuery): Promise<string> {
     const query: TaskListQuery = {
-      submitterId: principal.role === 'admin' ? undefined : principal.id,
+      submitterId: onlySubmitter(principal),
       namePrefix: q.namePrefix,
       state: q.state,
       tags: q.tags,
@@ -70,7 +81,7 @@ export class TaskService {
    */
   async search(principal: AuthenticatedPrincipal, q: TaskSearchQuery): Promise<TaskSearchPage> {
     const filter: TaskSearchFilter = {
-      visibleTo: principal.role === 'admin' ? undefined : principal.id,
+      visibleTo: onlySubmitter(principal),
       state: q.state,
       namePrefix: q.namePrefix,
       createdAfter: q.createdAfter,
@@ -164,26 +175,12 @@ export class TaskService {
     find: (id: string) => Promise<T | null>,
   ): Promise<T> {
     const task = isUuid(id) ? await find(id.toLowerCase()) : null;
-    if (!task || (principal.role !== 'admin' && task.submitterId !== principal.id)) {
+    const only = onlySubmitter(principal);
+    if (!task || (only !== undefined && task.submitterId !== only)) {
       throw new BrokerError(ErrorCode.TaskNotFound, `no task ${id.slice(0, 100)}`);
     }
     return task;
   }
-}
-
-/** GET /api/v1/tasks (TaskSearchPageView). */
-export interface TaskSearchPage {
-  tasks: {
-    id: string;
-    name: string | null;
-    state: TesState;
-    creation_time: string;
-    submitter_id: string;
-    submitter: string;
-    site_id: string | null;
-    site: string | null;
-  }[];
-  next_page_token?: string;
 }
 
 /** GET /api/v1/tasks/{id}/placement (TaskPlacementView). */

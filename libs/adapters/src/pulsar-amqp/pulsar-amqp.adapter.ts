@@ -1,4 +1,4 @@
-import { pulsarSchemes } from '../pulsar/output-targets';
+import { PulsarSiteAdapter } from '../pulsar/pulsar-site-adapter';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ConsumeMessage } from 'amqplib';
 import {
@@ -9,10 +9,9 @@ import {
   type RemoteRef,
   type RemoteStatus,
   type SiteAdapter,
-  type SiteSchemes,
   type SubmitJob,
 } from '../site-adapter';
-import { oneLine } from '../http/bounded-text';
+import { probeFailure } from '../http/probe-failure';
 import { completedOutcome, unfinishedOutcome, type OutcomeOptions } from '../pulsar/job-outcome';
 import { FinishedOutcomes } from '../pulsar/finished-outcomes';
 import { PLAN_NAME, prepareJob, remoteJobId } from '../pulsar/job-plan';
@@ -207,9 +206,8 @@ class ManagerChannel {
  * job-files endpoint, POSTs the outputs and the script's records back there, and pushes status updates, which
  * status() answers from. Silence longer than the reconcile interval is broken with a status request.
  */
-export class PulsarAmqpSiteAdapter implements SiteAdapter {
+export class PulsarAmqpSiteAdapter extends PulsarSiteAdapter implements SiteAdapter {
   readonly kind = 'pulsar-amqp' as const;
-  readonly brokerChosenIds = true;
   readonly statusMode = 'pushed' as const;
 
   private closed = false;
@@ -225,20 +223,19 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
   private readonly answerWaitMs: number;
   private readonly reconcileMs: number;
   private readonly submitGraceMs: number;
-  private readonly fileRoots: readonly string[];
   private readonly rememberFinished: number;
   private readonly cancelWaitMs: number;
   private readonly statusTtlMs: number;
   private readonly outcomeOptions: OutcomeOptions;
 
   constructor(private readonly options: PulsarAmqpSiteAdapterOptions) {
+    super(options.fileRoots);
     this.files = options.jobFiles;
     this.reader = new SpoolReader(this.files);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.answerWaitMs = Math.min(options.answerWaitMs ?? 5_000, this.timeoutMs);
     this.reconcileMs = (options.reconcileSeconds ?? 300) * 1000;
     this.submitGraceMs = options.submitGraceMs ?? 120_000;
-    this.fileRoots = [...(options.fileRoots ?? [])];
     this.rememberFinished = options.rememberFinished ?? 10_000;
     this.finished = new FinishedOutcomes(this.rememberFinished);
     this.cancelWaitMs = options.cancelWaitMs ?? 10_000;
@@ -338,20 +335,8 @@ export class PulsarAmqpSiteAdapter implements SiteAdapter {
       // Pulsar's queue tells nothing about how many jobs run there: no load is reported.
       return { ok: true, latencyMs, version: null };
     } catch (err) {
-      const error =
-        err instanceof AdapterError ? oneLine(`${err.kind}: ${err.message}`, 300, secrets) : 'probe failed';
-      return { ok: false, latencyMs: null, error };
+      return probeFailure(err, secrets);
     }
-  }
-
-  /** Pulsar pulls http(s) itself (content inputs travel in the message); the broker delivers outputs. */
-  async schemes(_site: AdapterSite): Promise<SiteSchemes> {
-    return pulsarSchemes(this.fileRoots);
-  }
-
-  async copies(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef[]> {
-    const ref = await this.find(site, taskId, attempt);
-    return ref === null ? [] : [ref];
   }
 
   async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {

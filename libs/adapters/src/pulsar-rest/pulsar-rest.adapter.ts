@@ -1,4 +1,4 @@
-import { pulsarSchemes } from '../pulsar/output-targets';
+import { PulsarSiteAdapter } from '../pulsar/pulsar-site-adapter';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import {
@@ -9,10 +9,10 @@ import {
   type RemoteRef,
   type RemoteStatus,
   type SiteAdapter,
-  type SiteSchemes,
   type SubmitJob,
 } from '../site-adapter';
 import { oneLine } from '../http/bounded-text';
+import { probeFailure } from '../http/probe-failure';
 import {
   PLAN_NAME,
   prepareJob,
@@ -60,24 +60,22 @@ const FINAL_STATUSES: ReadonlySet<PulsarJobStatus> = new Set(['complete', 'faile
  * `${taskId}-${attempt}`: content inputs and a generated bash script are uploaded, http(s) inputs are pulled by
  * Pulsar itself (remote staging), and the broker downloads the outputs and writes them to their URLs.
  */
-export class PulsarRestSiteAdapter implements SiteAdapter {
+export class PulsarRestSiteAdapter extends PulsarSiteAdapter implements SiteAdapter {
   readonly kind = 'pulsar-rest' as const;
-  readonly brokerChosenIds = true;
   readonly statusMode = 'per-task' as const;
 
   private readonly timeoutMs: number;
   private readonly outcomeOptions: OutcomeOptions;
   private readonly dispatcher?: Dispatcher;
   private readonly cancelWaitMs: number;
-  private readonly fileRoots: readonly string[];
   /** site key + job id → status of a finished job; the promise is shared, so concurrent rounds read it once. */
   private readonly finished: FinishedOutcomes;
   private readonly prober: PulsarProber;
 
   constructor(options: PulsarRestSiteAdapterOptions = {}) {
+    super(options.fileRoots);
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.dispatcher = options.dispatcher;
-    this.fileRoots = [...(options.fileRoots ?? [])];
     this.finished = new FinishedOutcomes(options.rememberFinished ?? 10_000);
     this.cancelWaitMs = options.cancelWaitMs ?? 10_000;
     this.prober = new PulsarProber({
@@ -108,20 +106,8 @@ export class PulsarRestSiteAdapter implements SiteAdapter {
       const { version } = await this.prober.probe(pulsarTarget(site));
       return { ok: true, latencyMs: Math.round(performance.now() - started), version };
     } catch (err) {
-      const error =
-        err instanceof AdapterError ? oneLine(`${err.kind}: ${err.message}`, 300) : 'probe failed';
-      return { ok: false, latencyMs: null, error };
+      return probeFailure(err);
     }
-  }
-
-  /** Pulsar pulls http(s) itself; the broker delivers outputs, to file:// only under its file roots. */
-  async schemes(_site: AdapterSite): Promise<SiteSchemes> {
-    return pulsarSchemes(this.fileRoots);
-  }
-
-  async copies(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef[]> {
-    const ref = await this.find(site, taskId, attempt);
-    return ref === null ? [] : [ref];
   }
 
   async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {

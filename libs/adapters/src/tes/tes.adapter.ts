@@ -13,6 +13,7 @@ import {
   type SubmitJob,
 } from '../site-adapter';
 import { oneLine } from '../http/bounded-text';
+import { probeFailure } from '../http/probe-failure';
 import { remoteDocument } from './tes-document';
 import { describeCall, TesDiscovery } from './tes-discovery';
 import {
@@ -95,7 +96,7 @@ export class TesSiteAdapter implements SiteAdapter {
       this.rememberSchemes(target, reading.info);
       return { ok: true, latencyMs: reading.latencyMs, version: reading.info.version };
     } catch (err) {
-      return { ok: false, latencyMs: null, error: probeError(err) };
+      return probeFailure(err);
     }
   }
 
@@ -318,9 +319,4 @@ export function schemesOf(storage: readonly string[]): SiteSchemes {
   }
   const list = schemes.size > 0 ? [...schemes].sort() : ['*'];
   return { inputs: list, outputs: [...list] };
-}
-
-function probeError(err: unknown): string {
-  if (err instanceof AdapterError) return oneLine(`${err.kind}: ${err.message}`, 300);
-  return 'probe failed';
 }

@@ -1,0 +1,54 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { SiteAdapter, SiteAdapters } from '@constellation/adapters';
+import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { DispatchMetrics } from './dispatch.metrics';
+import { DispatchRepository, DispatchTask, Phase } from './dispatch.repository';
+import { DispatchSites, SiteAccess } from './dispatch-sites';
+import { claimEach } from './bounded-workers';
+
+/** Tasks one pass of a per-task step takes at most. */
+const BATCH = 64;
+/** Tasks a per-task step works on at once. */
+const CONCURRENCY = 8;
+
+/**
+ * What every dispatch step that calls sites shares: the task rows, the sites with their adapters, metrics and
+ * settings. A step extends it (Nest injects the base's constructor for it) and declares only what it adds.
+ */
+@Injectable()
+export abstract class SiteStep {
+  protected readonly logger = new Logger('dispatch');
+
+  constructor(
+    protected readonly repo: DispatchRepository,
+    protected readonly directory: DispatchSites,
+    protected readonly adapters: SiteAdapters,
+    protected readonly metrics: DispatchMetrics,
+    @Inject(APP_CONFIG) protected readonly config: AppConfig,
+  ) {}
+
+  /** A site as the step uses it and its adapter; either is missing once the site or its kind is gone. */
+  protected async reach(siteId: string): Promise<{ entry: SiteAccess | null; adapter?: SiteAdapter }> {
+    const entry = await this.directory.site(siteId);
+    return { entry, adapter: entry ? this.adapters.for(entry.adapterSite.kind) : undefined };
+  }
+
+  /**
+   * Claims the tasks due in `phase` one at a time, just before working on each, a few at once; a failed task
+   * is logged as a failed `what` step and left to its lease. How many were taken.
+   */
+  protected claimEachDue(
+    phase: Phase,
+    replica: string,
+    work: (task: DispatchTask) => Promise<void>,
+    what: string,
+  ): Promise<number> {
+    return claimEach(
+      async () => (await this.repo.claim(phase, replica, new Date(), this.config.leaseSeconds, 1))[0],
+      CONCURRENCY,
+      BATCH,
+      work,
+      (task, err) => this.logger.error({ taskId: task.id, err }, `${what} step failed`),
+    );
+  }
+}
