@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '@constellation/persistence';
@@ -5,6 +7,10 @@ import { newId } from '@constellation/common';
 import { viewsByIdSql } from '../libs/tes/src/task-views';
 import { ENTITIES, MIGRATIONS } from '../apps/broker/src/schema';
 import { TaskInputContent1764000600000 } from '../migrations/1764000600000-TaskInputContent';
+import { OwnDatabase } from './support/own-database';
+
+// The built broker (npm test builds first), which the TypeORM CLI loads its data source from.
+const ROOT = path.resolve(__dirname, '..');
 
 async function tables(url: string): Promise<string[]> {
   const client = new Client({ connectionString: url });
@@ -141,5 +147,30 @@ describe('migrations', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('npm run migration:run and migration:revert (the TypeORM CLI)', () => {
+  const db = new OwnDatabase(`${new URL(process.env.DATABASE_URL as string).pathname.slice(1)}_migcli`);
+  beforeAll(() => db.create());
+  afterAll(() => db.drop());
+
+  /** scripts/typeorm-cli.js on the built broker, as `npm run migration:*` runs it after building. */
+  const typeormCli = (command: string) =>
+    spawnSync(process.execPath, [path.join(ROOT, 'scripts/typeorm-cli.js'), command], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: db.url },
+      encoding: 'utf8',
+    });
+
+  it('applies every migration, some of which build indexes outside a transaction, and reverts the last', () => {
+    const run = typeormCli('migration:run');
+    expect(run.stderr).not.toContain('Error');
+    expect(run.status).toBe(0);
+    const last = MIGRATIONS[MIGRATIONS.length - 1].name;
+    expect(run.stdout).toContain(`Migration ${last} has been executed successfully.`);
+    const revert = typeormCli('migration:revert');
+    expect(revert.status).toBe(0);
+    expect(revert.stdout).toContain(`Migration ${last} has been reverted successfully.`);
   });
 });

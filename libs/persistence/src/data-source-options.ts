@@ -23,6 +23,9 @@ export function dataSourceOptions(
     synchronize: false,
     migrationsRun: false,
     migrationsTableName: 'schema_migration',
+    // One transaction per migration, as the broker applies them: index builds that run CONCURRENTLY opt out
+    // of theirs, which TypeORM's CLI refuses under its default of one transaction for all.
+    migrationsTransactionMode: 'each',
     // Names the broker's connections in pg_stat_activity, for operators (and the tests that end them).
     applicationName: BROKER_APPLICATION_NAME,
     extra: { max: 20, connectionTimeoutMillis: 10_000, onConnect: withoutJit },
