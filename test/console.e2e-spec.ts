@@ -252,6 +252,20 @@ describeInBrowser('web console in a browser', () => {
       .waitFor();
     expect(await page.locator('table.events tbody tr').count()).toBe(events.length);
     await page.getByRole('button', { name: 'Drain' }).waitFor();
+
+    // The admin runs the site's self-test from its page: each step as the API recorded it.
+    await page.getByRole('button', { name: 'Run self-test' }).click();
+    const steps = page.getByRole('table', { name: 'Steps of the self-test just run' });
+    await steps.waitFor({ timeout: 45_000 });
+    const last = (await api(`/api/v1/sites/de-freiburg-${tag}`)).body.last_self_test as {
+      steps: { name: string; ok: boolean }[];
+    };
+    expect(
+      await steps
+        .locator('tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-step'), tr.getAttribute('data-ok')])),
+    ).toEqual(last.steps.map((step) => [step.name, String(step.ok)]));
+    expect(last.steps[0]).toMatchObject({ name: 'reach the site', ok: true });
   });
 
   it('opens a task page whose timeline and placement explanation match the API', async () => {

@@ -117,8 +117,11 @@ async function slowDestination(input: string) {
   let maxOpen = 0;
   let stored = '';
   const server: Server = createServer((req: IncomingMessage, res) => {
-    if (req.method === 'GET') {
-      res.writeHead(200, { 'content-length': String(input.length) }).end(input);
+    // HEAD too: placement asks an http(s) input's size before it places the task.
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      res
+        .writeHead(200, { 'content-length': String(input.length) })
+        .end(req.method === 'GET' ? input : undefined);
       return;
     }
     const put = { status: 'open' as 'open' | 'aborted' | 'stored', bytes: 0 };
