@@ -6,7 +6,9 @@ import { Client } from 'pg';
 import { TS_NODE_ARGS, tsNodeEnv } from './support/broker-process';
 
 const ROOT = path.resolve(__dirname, '..');
-const DEAD_SITE = 'eu-pulsar-it01';
+// With seed 11, fr01 takes most of the workload's first tasks on every machine we tried; it01 (the site the
+// test failed before) took overflow only, and on a slow CI machine none before the workload ended.
+const DEAD_SITE = 'eu-pulsar-fr01';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,7 +49,7 @@ describe('npm run demo', () => {
         ...TS_NODE_ARGS,
         'apps/demo/src/main.ts',
         ...['--duration', '20', '--drain', '90', '--rate', '5', '--time-scale', '200', '--seed', '11'],
-        ...['--sites', `eu-pulsar-fr01,${DEAD_SITE},eu-pulsar-cz01`, '--fail-site', `${DEAD_SITE}@4`],
+        ...['--sites', `${DEAD_SITE},eu-pulsar-it01,eu-pulsar-cz01`, '--fail-site', `${DEAD_SITE}@2`],
         ...['--progress', '2', '--port', String(await freePort()), '--database-url', url.toString()],
         ...['--data-dir', path.join(os.tmpdir(), `constellation-demo-test-${process.pid}`)],
       ],
@@ -76,7 +78,9 @@ describe('npm run demo', () => {
     ).exec(output);
     expect(m?.[0] ?? output).toEqual(expect.stringContaining(DEAD_SITE));
     const [held, movedAndComplete] = (m as RegExpExecArray).slice(1).map(Number);
-    expect(held).toBeGreaterThan(0);
+    // The demo's own lines (not the broker's JSON logs) say where the tasks went when this fails.
+    const story = output.split('\n').filter((l) => l.startsWith('demo'));
+    expect({ held: held > 0, story }).toMatchObject({ held: true });
     expect(movedAndComplete).toBe(held);
     // The broker's own record: each task that had an attempt on the dead site ended on another one.
     const rows = await admin(
