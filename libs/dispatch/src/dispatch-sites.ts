@@ -1,8 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { SiteAdapters, AdapterSite } from '@constellation/adapters';
-import { CredentialCipher, DataStoreEntity, SiteEntity } from '@constellation/registry';
+import { CatalogSite, SiteCatalog } from '@constellation/registry';
 import type { SiteSnapshot } from '@constellation/scheduler';
 import { SiteUsage } from './dispatch.repository';
 import { StorePrefixes } from './task-requirement';
@@ -16,14 +14,14 @@ export interface DirectorySite {
 /** A site as submission, tracking and cancellation use it, whatever its admin state. */
 export interface SiteAccess {
   adapterSite: AdapterSite;
-  health: SiteEntity['health'];
-  adminState: SiteEntity['adminState'];
+  health: CatalogSite['health'];
+  adminState: CatalogSite['adminState'];
 }
 
 const WILDCARD = { inputs: ['*'], outputs: ['*'] };
 
 /**
- * Reads approved sites and registered data stores for one dispatch round. Sites of a kind this broker has no
+ * The registry's sites as dispatch sees them, for one dispatch round. Sites of a kind this broker has no
  * adapter for are left out (and said so once), so no task is ever placed where nothing can submit it.
  */
 @Injectable()
@@ -32,81 +30,44 @@ export class DispatchSites {
   private readonly warnedKinds = new Set<string>();
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly cipher: CredentialCipher,
+    private readonly catalog: SiteCatalog,
     private readonly adapters: SiteAdapters,
   ) {}
 
   /** Active and draining sites with adapters, with their recorded schemes; loads start empty (see withUsage). */
   async approvedSites(): Promise<DirectorySite[]> {
-    const rows = await this.db.getRepository(SiteEntity).find({
-      where: [{ adminState: 'active' }, { adminState: 'draining' }],
-      order: { id: 'ASC' },
-    });
-    const usable = rows.filter((row) => {
-      if (this.adapters.for(row.kind)) return true;
-      if (!this.warnedKinds.has(row.kind)) {
-        this.warnedKinds.add(row.kind);
+    const sites = await this.catalog.approved();
+    const usable = sites.filter(({ connection: { kind } }) => {
+      if (this.adapters.for(kind)) return true;
+      if (!this.warnedKinds.has(kind)) {
+        this.warnedKinds.add(kind);
         this.logger.warn(
-          { kind: row.kind },
-          `sites of kind ${row.kind} are registered but this broker has no adapter for them; no task goes there`,
+          { kind },
+          `sites of kind ${kind} are registered but this broker has no adapter for them; no task goes there`,
         );
       }
       return false;
     });
     // The schemes its last successful probe recorded: placement makes no call to any site.
-    return usable.map((row) => ({
-      snapshot: toSnapshot(
-        row,
-        row.inputSchemes === null
-          ? WILDCARD
-          : { inputs: row.inputSchemes, outputs: row.outputSchemes ?? row.inputSchemes },
-      ),
-      adapterSite: this.adapterSite(row),
+    return usable.map((site) => ({
+      snapshot: toSnapshot(site, site.schemes ?? WILDCARD),
+      adapterSite: site.connection,
     }));
   }
 
   /** The input schemes recorded for the approved sites that are up ('*': a site that takes any). */
-  async inputSchemes(): Promise<string[]> {
-    const rows: { scheme: string }[] = await this.db.query(
-      `SELECT DISTINCT unnest(input_schemes) AS scheme FROM site
-       WHERE admin_state IN ('active', 'draining') AND health = 'up'`,
-    );
-    return rows.map((r) => r.scheme);
+  inputSchemes(): Promise<string[]> {
+    return this.catalog.inputSchemesOfSitesUp();
   }
 
   /** One site for submission, tracking or cancellation, whatever its admin state; null if it is gone. */
   async site(id: string): Promise<SiteAccess | null> {
-    const row = await this.db.getRepository(SiteEntity).findOne({ where: { id } });
-    return row
-      ? { adapterSite: this.adapterSite(row), health: row.health, adminState: row.adminState }
-      : null;
+    const site = await this.catalog.site(id);
+    return site ? { adapterSite: site.connection, health: site.health, adminState: site.adminState } : null;
   }
 
-  async dataStores(): Promise<StorePrefixes[]> {
-    const rows = await this.db.getRepository(DataStoreEntity).find({ order: { id: 'ASC' } });
-    return rows.map((s) => ({
-      id: s.id,
-      country: s.country,
-      latitude: s.latitude,
-      longitude: s.longitude,
-      urlPrefixes: s.urlPrefixes,
-    }));
-  }
-
-  private adapterSite(row: SiteEntity): AdapterSite {
-    return {
-      id: row.id,
-      slug: row.slug,
-      kind: row.kind,
-      url: row.url,
-      pulsarManager: row.pulsarManager,
-      runtimes: row.runtimes,
-      runImagesOnHost: row.runImagesOnHost,
-      imageCacheDir: row.imageCacheDir,
-      cvmfsImageRoot: row.cvmfsImageRoot,
-      credentials: row.credentialsEncrypted ? this.cipher.decrypt(row.id, row.credentialsEncrypted) : null,
-    };
+  dataStores(): Promise<StorePrefixes[]> {
+    return this.catalog.dataStores();
   }
 }
 
@@ -118,38 +79,39 @@ function orUndefined<T>(v: T | null): T | undefined {
   return v === null ? undefined : v;
 }
 
-export function toSnapshot(row: SiteEntity, schemes: SiteSnapshot['schemes']): SiteSnapshot {
+export function toSnapshot(site: CatalogSite, schemes: SiteSnapshot['schemes']): SiteSnapshot {
+  const c = site.capacity;
   return {
-    id: row.id,
-    slug: row.slug,
-    country: row.country,
-    latitude: row.latitude,
-    longitude: row.longitude,
-    kind: row.kind,
-    adminState: row.adminState,
-    health: row.health,
+    id: site.connection.id,
+    slug: site.connection.slug,
+    country: site.country,
+    latitude: site.latitude,
+    longitude: site.longitude,
+    kind: site.connection.kind,
+    adminState: site.adminState,
+    health: site.health,
     capacity: {
-      maxConcurrentTasks: row.maxConcurrentTasks,
+      maxConcurrentTasks: c.maxConcurrentTasks,
       totals: defined({
-        cores: orUndefined(row.totalCores),
-        memoryGib: orUndefined(row.totalMemoryGib),
-        gpus: orUndefined(row.totalGpus),
-        gpuType: orUndefined(row.gpuType),
-        diskGib: orUndefined(row.totalDiskGib),
+        cores: orUndefined(c.totalCores),
+        memoryGib: orUndefined(c.totalMemoryGib),
+        gpus: orUndefined(c.totalGpus),
+        gpuType: orUndefined(c.gpuType),
+        diskGib: orUndefined(c.totalDiskGib),
       }),
       perTask: defined({
-        cores: orUndefined(row.maxTaskCores),
-        memoryGib: orUndefined(row.maxTaskMemoryGib),
-        gpus: orUndefined(row.maxTaskGpus),
-        diskGib: orUndefined(row.maxTaskDiskGib),
+        cores: orUndefined(c.maxTaskCores),
+        memoryGib: orUndefined(c.maxTaskMemoryGib),
+        gpus: orUndefined(c.maxTaskGpus),
+        diskGib: orUndefined(c.maxTaskDiskGib),
       }),
     },
-    runtimes: row.runtimes,
-    runImagesOnHost: row.runImagesOnHost,
-    localDataStoreIds: row.localDataStoreIds,
+    runtimes: site.connection.runtimes,
+    runImagesOnHost: site.connection.runImagesOnHost,
+    localDataStoreIds: site.localDataStoreIds,
     schemes,
     load: { running: 0, queued: 0, claimed: { cores: 0, memoryGib: 0, gpus: 0 } },
-    performance: { speedFactor: row.speedFactor > 0 ? row.speedFactor : 1 },
+    performance: { speedFactor: site.speedFactor > 0 ? site.speedFactor : 1 },
   };
 }
 

@@ -9,6 +9,13 @@ export {
   type ProbeTarget,
 } from './site-health.repository';
 export { SiteProbeRequests } from './site-probe-requests';
+export {
+  SiteCatalog,
+  type CatalogDataStore,
+  type CatalogSite,
+  type SiteCapacity,
+  type SiteConnection,
+} from './site-catalog';
 export { SITE_ACTIONS, SiteRegistryService, type SiteAction } from './site-registry.service';
 export { SiteEntity } from './site.entity';
 export { RegistryCodeService, type ApplyResult } from './registry-code.service';

@@ -4,6 +4,7 @@ import { DataStoreRepository } from './data-store.repository';
 import { DataStoreService } from './data-store.service';
 import { DataStoresController } from './data-stores.controller';
 import { SiteHealthRepository } from './site-health.repository';
+import { SiteCatalog } from './site-catalog';
 import { SiteProbeRequests } from './site-probe-requests';
 import { SiteRegistryService } from './site-registry.service';
 import { SiteRepository } from './site.repository';
@@ -31,6 +32,7 @@ import { RegistrySnapshotRepository } from './registry-snapshot.repository';
     DataStoreRepository,
     SiteRegistryService,
     SiteProbeRequests,
+    SiteCatalog,
     DataStoreService,
     NetworkRepository,
     SiteActivityRepository,
@@ -40,6 +42,7 @@ import { RegistrySnapshotRepository } from './registry-snapshot.repository';
   exports: [
     SiteHealthRepository,
     SiteProbeRequests,
+    SiteCatalog,
     CredentialCipher,
     SiteRegistryService,
     RegistryCodeService,
