@@ -8,6 +8,7 @@ import { DispatchTask, TaskChange } from './dispatch.repository';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { LeaseKeeper } from './lease-keeper';
+import { HeldLease, taskClaims } from './leased-claims';
 
 /** Deliveries one replica runs at once; each may stream gigabytes for a long time. */
 const MAX_IN_FLIGHT = 8;
@@ -36,11 +37,13 @@ export class DeliveryService extends SiteStep {
    */
   async startDue(replica: string): Promise<number> {
     let started = 0;
+    const claims = taskClaims(this.repo, 'deliver', replica, this.config.leaseSeconds);
     while (!this.stopping && this.inFlight.size < MAX_IN_FLIGHT) {
-      const [task] = await this.repo.claim('deliver', replica, new Date(), this.config.leaseSeconds, 1);
+      const task = await claims.claim();
       if (!task) break;
       const stop = new AbortController();
-      const done = this.deliverOne(replica, task, stop)
+      const lease = { renew: () => claims.renew(task), release: () => claims.release(task) };
+      const done = this.deliverOne(replica, task, lease, stop)
         .catch((err: unknown) => this.logger.error({ taskId: task.id, err }, 'delivery step failed'))
         .finally(() => this.inFlight.delete(task.id));
       this.inFlight.set(task.id, { stop, done });
@@ -61,14 +64,19 @@ export class DeliveryService extends SiteStep {
     await this.settled();
   }
 
-  private async deliverOne(replica: string, task: DispatchTask, stop: AbortController): Promise<void> {
+  private async deliverOne(
+    replica: string,
+    task: DispatchTask,
+    held: HeldLease,
+    stop: AbortController,
+  ): Promise<void> {
     const { entry, adapter } = await this.reach(task.siteId as string);
     if (!entry || !adapter?.deliver) {
       await this.decide(replica, task, { kind: 'lost', reason: 'the site was removed from the registry' });
       return;
     }
     const lease = new LeaseKeeper(
-      () => this.repo.renewLease(task.id, replica, this.config.leaseSeconds),
+      () => held.renew(),
       this.config.leaseSeconds * 1000,
       () => stop.abort(),
     );
@@ -88,7 +96,7 @@ export class DeliveryService extends SiteStep {
     if (stop.signal.aborted) {
       // Shutting down, cancelled, or the claim was lost: hand the task back (a no-op if another replica holds
       // it now), for whoever takes it next.
-      await this.repo.releaseClaim(task.id, replica);
+      await held.release();
       this.metrics.deliveries.inc({ outcome: 'stopped' });
       return;
     }

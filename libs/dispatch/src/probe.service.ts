@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { DispatchMetrics } from './dispatch.metrics';
 import { HealthChange, ProbeOutcome, ProbeTarget, SiteHealthRepository } from '@constellation/registry';
+import { HeldLease, probeClaims, workEachClaimed } from './leased-claims';
 
 /** Probes one site (adapterProber in the application; replaced in tests). */
 export type SiteProber = (target: ProbeTarget) => Promise<ProbeOutcome>;
@@ -33,35 +34,25 @@ export class ProbeService {
   ) {}
 
   /**
-   * Probes the pending, active or draining sites due at `now` with bounded concurrency and records each result. Each
-   * worker claims one site only when it is free to probe it (leased, so other replicas skip it), so a lease
-   * starts when its probe starts and never runs out while the site waits behind others in a long batch.
-   * Time is an argument so tests can step it.
+   * Probes the pending, active or draining sites due at `now` with bounded concurrency and records each result,
+   * through the claim loop every dispatch step uses: each worker claims one site only when it is free to probe
+   * it (leased, so other replicas skip it), so a lease starts when its probe starts and never runs out while
+   * the site waits behind others in a long batch. Time is an argument so tests can step it.
    */
   async probeDueSites(now: Date = new Date()): Promise<ProbeRound> {
     const changes: HealthChange[] = [];
-    // Sites probed in this round: with a zero probe interval one would be due again at once.
-    const seen: string[] = [];
-    let claimed = 0;
-    let exhausted = false;
-    const worker = async () => {
-      while (!exhausted && claimed < BATCH) {
-        claimed++;
-        // The lease runs from when the claim is made, not from when the round began.
-        const claimAt = new Date(Math.max(now.getTime(), Date.now()));
-        const [target] = await this.health.claimDue(this.replica, claimAt, this.config.leaseSeconds, 1, seen);
-        if (!target) {
-          claimed--;
-          exhausted = true;
-          return;
-        }
-        seen.push(target.id);
-        const change = await this.probeOne(target, now);
+    const probed = await workEachClaimed(
+      probeClaims(this.health, this.replica, this.config.leaseSeconds, now),
+      CONCURRENCY,
+      BATCH,
+      async (target, lease) => {
+        const change = await this.probeOne(target, lease, now);
         if (change) changes.push(change);
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    return { probed: seen.length, changes };
+      },
+      // probeOne reports its own failures; this is the loop's guard for anything it did not foresee.
+      (target, err) => this.logger.error({ siteId: target.id, err }, 'probe step failed'),
+    );
+    return { probed, changes };
   }
 
   /**
@@ -69,12 +60,18 @@ export class ProbeService {
    * answers the health change, or null when there was none or the site was not claimed.
    */
   async probeSite(siteId: string, now: Date = new Date()): Promise<HealthChange | null> {
-    const [target] = await this.health.claimDue(this.replica, now, this.config.leaseSeconds, 1, [], siteId);
-    return target ? this.probeOne(target, now) : null;
+    const claims = probeClaims(this.health, this.replica, this.config.leaseSeconds, now, siteId);
+    const target = await claims.claim();
+    if (!target) return null;
+    return this.probeOne(
+      target,
+      { renew: () => claims.renew(target), release: () => claims.release(target) },
+      now,
+    );
   }
 
   /** Probes one claimed site and records the outcome; a prober that throws counts as a failed probe. */
-  private async probeOne(target: ProbeTarget, now: Date): Promise<HealthChange | null> {
+  private async probeOne(target: ProbeTarget, lease: HeldLease, now: Date): Promise<HealthChange | null> {
     let outcome: ProbeOutcome;
     try {
       outcome = await this.prober(target);
@@ -96,9 +93,11 @@ export class ProbeService {
         this.config.probeFailures,
       );
     } catch (err) {
-      // The lease expires on its own; the other sites of the round still get probed.
+      // Handed back so the site is probed again soon rather than after the lease, if the database lets us;
+      // otherwise the lease expires on its own. The other sites of the round still get probed.
       const message = err instanceof Error ? err.message : String(err);
       this.logger.error({ siteId: target.id, site: target.slug, err: message }, 'could not record a probe');
+      await lease.release().catch(() => undefined);
       return null;
     }
     if (change) {

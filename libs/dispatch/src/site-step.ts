@@ -4,7 +4,7 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask, Phase } from './dispatch.repository';
 import { DispatchSites, SiteAccess } from './dispatch-sites';
-import { claimEach } from './bounded-workers';
+import { HeldLease, taskClaims, workEachClaimed } from './leased-claims';
 
 /** Tasks one pass of a per-task step takes at most. */
 const BATCH = 64;
@@ -34,17 +34,17 @@ export abstract class SiteStep {
   }
 
   /**
-   * Claims the tasks due in `phase` one at a time, just before working on each, a few at once; a failed task
-   * is logged as a failed `what` step and left to its lease. How many were taken.
+   * Claims the tasks due in `phase` one at a time, just before working on each, a few at once (the claim loop
+   * probes use too); a failed task is logged as a failed `what` step and left to its lease. How many were taken.
    */
   protected claimEachDue(
     phase: Phase,
     replica: string,
-    work: (task: DispatchTask) => Promise<void>,
+    work: (task: DispatchTask, lease: HeldLease) => Promise<void>,
     what: string,
   ): Promise<number> {
-    return claimEach(
-      async () => (await this.repo.claim(phase, replica, new Date(), this.config.leaseSeconds, 1))[0],
+    return workEachClaimed(
+      taskClaims(this.repo, phase, replica, this.config.leaseSeconds),
       CONCURRENCY,
       BATCH,
       work,

@@ -83,6 +83,31 @@ export class SiteHealthRepository {
   }
 
   /**
+   * Extends this replica's lease on a site it is probing; false once the claim is no longer its own (the lease
+   * ran out and another replica took the site). A due time an admin action cleared meanwhile stays cleared.
+   */
+  async renewProbe(siteId: string, replica: string, now: Date, leaseSeconds: number): Promise<boolean> {
+    const [, affected]: [unknown[], number] = await this.db.query(
+      `UPDATE site SET probe_lease_until = $3::timestamptz + make_interval(secs => $4),
+           next_probe_at = CASE WHEN next_probe_at IS NULL THEN NULL
+                                ELSE $3::timestamptz + make_interval(secs => $4) END
+       WHERE id = $1 AND probe_claimed_by = $2 AND probe_lease_until >= $3`,
+      [siteId, replica, now, leaseSeconds],
+    );
+    return affected > 0;
+  }
+
+  /** Hands a claimed site back unprobed, due at once, so another replica need not wait out the lease. */
+  async releaseProbe(siteId: string, replica: string, now: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE site SET probe_claimed_by = NULL, probe_lease_until = NULL,
+           next_probe_at = CASE WHEN next_probe_at IS NULL THEN NULL ELSE $3::timestamptz END
+       WHERE id = $1 AND probe_claimed_by = $2`,
+      [siteId, replica, now],
+    );
+  }
+
+  /**
    * Records one probe and releases the lease. Health goes `offline` after `failureThreshold` consecutive
    * failures and `up` on any success; admin_state is never touched. A change is written as a site_event in
    * the same transaction. The next probe is due at `nextProbeAt`, unless an admin action cleared the due
