@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
+import { probeClaims } from '../libs/dispatch/src/leased-claims';
 import { ProbeService, SiteProber } from '../libs/dispatch/src/probe.service';
 import { ProbeTarget, SiteHealthRepository } from '@constellation/registry';
 import { LOAD_REFRESH_LOCK_KEY } from '../libs/registry/src/site-health.repository';
@@ -261,6 +262,73 @@ describe('health probes and observed load', () => {
       for (const id of ids) expect(all).toContain(id);
       expect(await leasedBy(a.replica)).toBe(0);
       clock = at.getTime() + 60_000;
+    });
+
+    it('hands the probe of a replica that died mid-probe to another once its lease ran out, once', async () => {
+      const [stuck] = await activeSites(1);
+      const lease = t.config.leaseSeconds;
+      let wake!: () => void;
+      const never = new Promise<void>((r) => (wake = r));
+      let stuckClaimed = false;
+      // Replica a claims the site and never answers: as good as dead while its lease lasts.
+      const a = replicaWith(async (target: ProbeTarget) => {
+        if (target.id !== stuck) return { ok: true, latencyMs: 1 };
+        stuckClaimed = true;
+        await never;
+        return { ok: false, latencyMs: null, error: 'a dead replica wrote this' };
+      });
+      const probedByB: string[] = [];
+      const b = replicaWith(async (target: ProbeTarget) => {
+        probedByB.push(target.id);
+        return { ok: true, latencyMs: 7 };
+      });
+      const at = new Date(clock + 3_600_000);
+      const roundA = a.probeDueSites(at);
+      while (!stuckClaimed) await new Promise((r) => setTimeout(r, 10));
+
+      await b.probeDueSites(new Date(at.getTime() + (lease - 1) * 1000));
+      expect(probedByB).not.toContain(stuck);
+      await b.probeDueSites(new Date(at.getTime() + (lease + 1) * 1000));
+      expect(probedByB.filter((id) => id === stuck)).toHaveLength(1);
+
+      wake();
+      await roundA;
+      const s = (
+        await request(t.url).get(`/api/v1/sites/${stuck}`).set('Authorization', admin.bearer).expect(200)
+      ).body;
+      expect(s.probe).toMatchObject({ latency_ms: 7, consecutive_failures: 0 });
+      clock = at.getTime() + 3_600_000;
+    });
+
+    it('keeps a renewed probe lease from other replicas, and hands a released one on at once', async () => {
+      const [id] = await activeSites(1);
+      const health = t.app.get(SiteHealthRepository);
+      const lease = t.config.leaseSeconds;
+      const at = new Date(clock + 3_600_000);
+      const after = (s: number) => new Date(at.getTime() + s * 1000);
+      const claimer = (replica: string, now: Date) => probeClaims(health, replica, lease, now, id);
+
+      const target = await claimer('replica-a', at).claim();
+      expect(target?.id).toBe(id);
+      expect(await claimer('replica-b', at).claim()).toBeUndefined();
+      // Renewed before it ran out: still replica a's after the first lease would have ended.
+      expect(await claimer('replica-a', after(lease - 1)).renew(target!)).toBe(true);
+      expect(await claimer('replica-b', after(lease + 1)).claim()).toBeUndefined();
+      // A renewal by a replica that never held it changes nothing.
+      expect(await claimer('replica-b', after(lease + 1)).renew(target!)).toBe(false);
+      await claimer('replica-a', after(lease + 1)).release(target!);
+      expect((await claimer('replica-b', after(lease + 1)).claim())?.id).toBe(id);
+      // Replica a lost it: its renewal says so.
+      expect(await claimer('replica-a', after(lease + 2)).renew(target!)).toBe(false);
+      await health.record(
+        id,
+        'replica-b',
+        { ok: true, latencyMs: 2 },
+        after(lease + 2),
+        after(lease + 62),
+        1,
+      );
+      clock = at.getTime() + 3_600_000;
     });
 
     it('records a prober that throws as a failed probe and releases every lease', async () => {
