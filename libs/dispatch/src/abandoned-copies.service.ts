@@ -7,6 +7,7 @@ import {
   SiteAdapter,
 } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { SiteCatalog } from '@constellation/registry';
 import { AbandonedCopy, AbandonedCopyRepository } from './abandoned-copy.repository';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
@@ -40,14 +41,16 @@ export class AbandonedCopiesService {
     private readonly copies: AbandonedCopyRepository,
     private readonly tasks: DispatchRepository,
     private readonly directory: DispatchSites,
+    private readonly catalog: SiteCatalog,
     private readonly adapters: SiteAdapters,
     private readonly metrics: DispatchMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  stopAbandoned(replica: string): Promise<number> {
+  async stopAbandoned(replica: string): Promise<number> {
+    const offline = (await this.catalog.summaries()).filter((s) => s.health === 'offline').map((s) => s.id);
     return claimEach(
-      async () => (await this.copies.claim(replica, new Date(), this.config.leaseSeconds, 1))[0],
+      async () => (await this.copies.claim(replica, new Date(), this.config.leaseSeconds, 1, offline))[0],
       CONCURRENCY,
       BATCH,
       (copy) => this.visit(replica, copy),

@@ -31,23 +31,29 @@ export class AbandonedCopyRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /**
-   * Claims due copies at sites that are not known to be offline (a dead site costs nothing until a probe
-   * finds it up again), with a lease on the database's clock, as the task claims do.
+   * Claims due copies at sites other than `offlineSiteIds` (a dead site costs nothing until a probe finds it
+   * up again; the registry says which are offline), with a lease on the database's clock, as the task claims do.
    */
-  async claim(replica: string, now: Date, leaseSeconds: number, limit: number): Promise<AbandonedCopy[]> {
+  async claim(
+    replica: string,
+    now: Date,
+    leaseSeconds: number,
+    limit: number,
+    offlineSiteIds: readonly string[],
+  ): Promise<AbandonedCopy[]> {
     const [rows]: [Row[], number] = await this.db.query(
       `UPDATE abandoned_copy SET claimed_by = $1,
               lease_until = clock_timestamp() + make_interval(secs => $3),
               next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
        WHERE id IN (
-         SELECT c.id FROM abandoned_copy c JOIN site s ON s.id = c.site_id
-         WHERE c.next_check_at <= $2 AND s.health <> 'offline'
-           AND (c.lease_until IS NULL OR c.lease_until < clock_timestamp())
-         ORDER BY c.next_check_at
+         SELECT id FROM abandoned_copy
+         WHERE next_check_at <= $2 AND NOT (site_id = ANY($5::uuid[]))
+           AND (lease_until IS NULL OR lease_until < clock_timestamp())
+         ORDER BY next_check_at
          LIMIT $4
-         FOR UPDATE OF c SKIP LOCKED)
+         FOR UPDATE SKIP LOCKED)
        RETURNING id, task_id, site_id, attempt, remote_id, reason, created_at, tries`,
-      [replica, now, leaseSeconds, limit],
+      [replica, now, leaseSeconds, limit, offlineSiteIds],
     );
     return rows.map((r) => ({
       id: r.id,

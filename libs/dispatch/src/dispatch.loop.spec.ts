@@ -31,6 +31,7 @@ describe('DispatchLoop', () => {
     const metrics = new DispatchMetrics(
       { registry: new Registry() } as unknown as MetricsService,
       { query: async () => [] } as never,
+      { summaries: async () => [] } as never,
     );
     const s = new DispatchLoop(
       {

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '@constellation/observability';
+import { SiteCatalog } from '@constellation/registry';
 import type { AttemptDecision } from './attempt-outcome';
 
 const ACTIVE_STATES = ['QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING'] as const;
@@ -24,7 +25,7 @@ export class DispatchMetrics {
   readonly siteCalls: Counter<'site' | 'call' | 'outcome'>;
   readonly probeFailures: Counter<'site'>;
 
-  constructor(metrics: MetricsService, @InjectDataSource() db: DataSource) {
+  constructor(metrics: MetricsService, @InjectDataSource() db: DataSource, catalog: SiteCatalog) {
     const registers = [metrics.registry];
     this.placements = new Counter({
       name: 'constellation_dispatch_placements_total',
@@ -93,12 +94,21 @@ export class DispatchMetrics {
       registers,
       aggregator: 'first',
       async collect() {
-        const rows: { slug: string; state: string; n: number }[] = await db.query(
-          `SELECT s.slug, t.state, count(*)::integer AS n FROM task t JOIN site s ON s.id = t.site_id
-           WHERE t.state IN ('INITIALIZING', 'RUNNING', 'CANCELING') GROUP BY s.slug, t.state`,
-        );
+        // Slugs come from the registry, which owns the site table; the counts from the task table.
+        const [rows, sites] = await Promise.all([
+          db.query(
+            `SELECT site_id, state, count(*)::integer AS n FROM task
+             WHERE site_id IS NOT NULL AND state IN ('INITIALIZING', 'RUNNING', 'CANCELING')
+             GROUP BY site_id, state`,
+          ) as Promise<{ site_id: string; state: string; n: number }[]>,
+          catalog.summaries(),
+        ]);
+        const slugs = new Map(sites.map((site) => [site.id, site.slug]));
         this.reset();
-        for (const r of rows) this.set({ site: r.slug, state: r.state }, r.n);
+        for (const r of rows) {
+          const slug = slugs.get(r.site_id);
+          if (slug !== undefined) this.set({ site: slug, state: r.state }, r.n);
+        }
       },
     });
     new Gauge({
@@ -134,11 +144,15 @@ export class DispatchMetrics {
       registers,
       aggregator: 'first',
       async collect() {
-        const rows: { admin_state: string; health: string; n: number }[] = await db.query(
-          `SELECT admin_state, health, count(*)::integer AS n FROM site GROUP BY admin_state, health`,
-        );
+        const counts = new Map<string, { admin_state: string; health: string; n: number }>();
+        for (const site of await catalog.summaries()) {
+          const key = `${site.adminState}/${site.health}`;
+          const c = counts.get(key) ?? { admin_state: site.adminState, health: site.health, n: 0 };
+          c.n++;
+          counts.set(key, c);
+        }
         this.reset();
-        for (const r of rows) this.set({ admin_state: r.admin_state, health: r.health }, r.n);
+        for (const r of counts.values()) this.set({ admin_state: r.admin_state, health: r.health }, r.n);
       },
     });
   }

@@ -15,6 +15,7 @@ export {
   type CatalogSite,
   type SiteCapacity,
   type SiteConnection,
+  type SiteSummary,
 } from './site-catalog';
 export { SITE_ACTIONS, SiteRegistryService, type SiteAction } from './site-registry.service';
 export { SiteEntity } from './site.entity';

@@ -49,6 +49,16 @@ export interface CatalogSite {
   speedFactor: number;
 }
 
+/** Every registered site in a few fields, for figures and filters that need no credentials. */
+export interface SiteSummary {
+  id: string;
+  slug: string;
+  adminState: AdminState;
+  health: Health;
+  totalCores: number | null;
+  maxConcurrentTasks: number;
+}
+
 export interface CatalogDataStore {
   id: string;
   country: string;
@@ -91,6 +101,29 @@ export class SiteCatalog {
       [PROBED_STATES],
     );
     return rows.map((r) => r.scheme);
+  }
+
+  /** Every registered site, whatever its admin state, in id order; nothing is decrypted. */
+  async summaries(): Promise<SiteSummary[]> {
+    const rows = await this.db.getRepository(SiteEntity).find({
+      select: {
+        id: true,
+        slug: true,
+        adminState: true,
+        health: true,
+        totalCores: true,
+        maxConcurrentTasks: true,
+      },
+      order: { id: 'ASC' },
+    });
+    return rows.map((r) => ({
+      id: r.id,
+      slug: r.slug,
+      adminState: r.adminState,
+      health: r.health,
+      totalCores: r.totalCores,
+      maxConcurrentTasks: r.maxConcurrentTasks,
+    }));
   }
 
   async dataStores(): Promise<CatalogDataStore[]> {

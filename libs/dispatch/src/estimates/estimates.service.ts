@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { ValidationFailedError } from '@constellation/common';
+import { SiteCatalog } from '@constellation/registry';
 import { decayed, DEFAULT_ESTIMATOR_PARAMS, describeRunTime } from '@constellation/scheduler';
 import { EstimateStore } from './estimate.store';
 import { EstimatesView } from './estimates.views';
@@ -32,19 +31,14 @@ export function estimatesLimit(query: Record<string, unknown>): number {
 @Injectable()
 export class EstimatesService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly catalog: SiteCatalog,
     private readonly store: EstimateStore,
   ) {}
 
   async list(limit: number, at: Date = new Date()): Promise<EstimatesView> {
     const now = at.getTime() / 1000;
     const p = DEFAULT_ESTIMATOR_PARAMS;
-    const [rows, siteRows] = await Promise.all([
-      this.store.rows(limit),
-      this.db.query(`SELECT id, slug, total_cores, max_concurrent_tasks FROM site`) as Promise<
-        { id: string; slug: string; total_cores: number | null; max_concurrent_tasks: number }[]
-      >,
-    ]);
+    const [rows, siteRows] = await Promise.all([this.store.rows(limit), this.catalog.summaries()]);
     const sites = new Map(siteRows.map((s) => [s.id, s]));
     const estimator = this.store.estimatorOf(rows);
     return {
@@ -76,7 +70,7 @@ export class EstimatesService {
       }),
       sites: rows.sites.map((r) => {
         const site = sites.get(r.site_id);
-        const slots = site?.total_cores ?? Math.max(1, site?.max_concurrent_tasks ?? 1);
+        const slots = site?.totalCores ?? Math.max(1, site?.maxConcurrentTasks ?? 1);
         const perf = estimator.sitePerformance(r.site_id, slots, now);
         return {
           site_id: r.site_id,
