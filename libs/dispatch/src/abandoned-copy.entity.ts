@@ -1,5 +1,4 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { SiteEntity } from '@constellation/registry';
 import { TaskEntity } from '@constellation/tes';
 import { SelfTestFileEntity } from './self-test/self-test-file.entity';
 
@@ -26,9 +25,10 @@ export class AbandonedCopyEntity {
   @Column('uuid', { name: 'site_id' })
   siteId!: string;
 
-  @ManyToOne(() => SiteEntity, { onDelete: 'CASCADE' })
+  // Named, not imported: the registry owns `site`; dispatch only declares its foreign key to it.
+  @ManyToOne('SiteEntity', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'site_id', foreignKeyConstraintName: 'abandoned_copy_site_id_fkey' })
-  site?: SiteEntity;
+  site?: unknown;
 
   @Column('integer')
   attempt!: number;

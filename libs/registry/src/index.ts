@@ -1,6 +1,4 @@
 // What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
-export { CredentialCipher } from './credential-cipher';
-export { DataStoreEntity } from './data-store.entity';
 export { RegistryModule } from './registry.module';
 export {
   SiteHealthRepository,
@@ -18,7 +16,6 @@ export {
   type SiteSummary,
 } from './site-catalog';
 export { SITE_ACTIONS, SiteRegistryService, type SiteAction } from './site-registry.service';
-export { SiteEntity } from './site.entity';
 export { RegistryCodeService, type ApplyResult } from './registry-code.service';
 export { readRegistryDocument, REGISTRY_DOCUMENT_VERSION } from './registry-document';
 export { type RegistryDocument } from './registry-entries';

@@ -39,13 +39,6 @@ import { RegistrySnapshotRepository } from './registry-snapshot.repository';
     RegistrySnapshotRepository,
     RegistryCodeService,
   ],
-  exports: [
-    SiteHealthRepository,
-    SiteProbeRequests,
-    SiteCatalog,
-    CredentialCipher,
-    SiteRegistryService,
-    RegistryCodeService,
-  ],
+  exports: [SiteHealthRepository, SiteProbeRequests, SiteCatalog, SiteRegistryService, RegistryCodeService],
 })
 export class RegistryModule {}

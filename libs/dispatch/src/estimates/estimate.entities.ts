@@ -1,5 +1,4 @@
 import { Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { SiteEntity } from '@constellation/registry';
 
 /**
  * Decayed sums of a regression of ln(run time) on ln(input GB) (see `RunTimeStats` in the scheduler): one
@@ -51,9 +50,10 @@ export class ToolSiteEstimateEntity {
   @PrimaryColumn('uuid', { name: 'site_id', primaryKeyConstraintName: 'tool_site_estimate_pkey' })
   siteId!: string;
 
-  @ManyToOne(() => SiteEntity, { onDelete: 'CASCADE' })
+  // Named, not imported: the registry owns `site`; dispatch only declares its foreign key to it.
+  @ManyToOne('SiteEntity', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'site_id', foreignKeyConstraintName: 'tool_site_estimate_site_id_fkey' })
-  site?: SiteEntity;
+  site?: unknown;
 
   @Column(() => RunTimeStatsColumns, { prefix: false })
   stats!: RunTimeStatsColumns;
@@ -65,9 +65,10 @@ export class SiteEstimateEntity {
   @PrimaryColumn('uuid', { name: 'site_id', primaryKeyConstraintName: 'site_estimate_pkey' })
   siteId!: string;
 
-  @ManyToOne(() => SiteEntity, { onDelete: 'CASCADE' })
+  // Named, not imported: the registry owns `site`; dispatch only declares its foreign key to it.
+  @ManyToOne('SiteEntity', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'site_id', foreignKeyConstraintName: 'site_estimate_site_id_fkey' })
-  site?: SiteEntity;
+  site?: unknown;
 
   @Column('double precision', { name: 'speed_runs' })
   speedRuns!: number;

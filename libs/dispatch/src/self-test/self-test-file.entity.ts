@@ -1,5 +1,4 @@
 import { Check, Column, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
-import { SiteEntity } from '@constellation/registry';
 
 /**
  * A one-time file of a self-test: an input the site must fetch from the broker, or the URL an output is
@@ -17,9 +16,10 @@ export class SelfTestFileEntity {
   @Column('uuid', { name: 'site_id' })
   siteId!: string;
 
-  @ManyToOne(() => SiteEntity, { onDelete: 'CASCADE' })
+  // Named, not imported: the registry owns `site`; dispatch only declares its foreign key to it.
+  @ManyToOne('SiteEntity', { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'site_id', foreignKeyConstraintName: 'self_test_file_site_id_fkey' })
-  site?: SiteEntity;
+  site?: unknown;
 
   @Column('text')
   direction!: 'input' | 'output';
