@@ -49,4 +49,22 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // One owner per table: the registry owns `site` and hands dispatch its sites (SiteCatalog).
+    files: ['libs/dispatch/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/registry/src/**', '@constellation/registry/*'] }],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'TemplateElement[value.raw=/\\b(FROM|JOIN|UPDATE|INTO)\\s+site\\b/i]',
+          message: 'the registry owns the site table: ask SiteCatalog or SiteHealthRepository',
+        },
+        {
+          selector: 'Literal[value=/\\b(FROM|JOIN|UPDATE|INTO)\\s+site\\b/i]',
+          message: 'the registry owns the site table: ask SiteCatalog or SiteHealthRepository',
+        },
+      ],
+    },
+  },
 );
