@@ -2,6 +2,8 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { SiteCatalog } from '@constellation/registry';
 import { startFakeTesSite, FakeTesSite } from '@constellation/testing';
+import { newId } from '@constellation/common';
+import { AbandonedCopiesService } from '../libs/dispatch/src/abandoned-copies.service';
 import { DispatchRepository } from '../libs/dispatch/src/dispatch.repository';
 import { PlacementService } from '../libs/dispatch/src/placement.service';
 import { ProbeService } from '../libs/dispatch/src/probe.service';
@@ -127,5 +129,33 @@ describe('the site catalog dispatch reads', () => {
       .query(`UPDATE site SET input_schemes = '{s3,https}' WHERE id = $1`, [s3Only.id]);
     const again = await t.app.get(PlacementService).preview(task!);
     expect(again.candidates.find((c) => c.siteId === s3Only.id)).toMatchObject({ feasible: true });
+  });
+
+  it('leaves abandoned copies alone at a site the registry knows offline, and stops them once it is up', async () => {
+    const site = await tesSite([]);
+    await act(site.id, 'approve');
+    const db = t.app.get(DataSource);
+    const taskId = newId();
+    const now = new Date();
+    await db.query(
+      `INSERT INTO task (id, submitter_id, name, state, document, tags, created_at, updated_at, site_id, version)
+       VALUES ($1, $2, 'copy', 'COMPLETE', '{}', '{}', $3, $3, $4, 1)`,
+      [taskId, alice.id, now, site.id],
+    );
+    await db.query(
+      `INSERT INTO abandoned_copy (id, task_id, site_id, attempt, remote_id, reason, created_at, next_check_at)
+       VALUES ($1, $2, $3, 1, 'left-behind', 'the site was offline', $4, $4)`,
+      [newId(), taskId, site.id, now],
+    );
+    const copies = t.app.get(AbandonedCopiesService);
+    const calls = () => site.fake.requests().filter((r) => r.path.includes('left-behind')).length;
+
+    await db.query(`UPDATE site SET health = 'offline' WHERE id = $1`, [site.id]);
+    await copies.stopAbandoned('replica-t');
+    expect(calls()).toBe(0);
+
+    await db.query(`UPDATE site SET health = 'up' WHERE id = $1`, [site.id]);
+    await copies.stopAbandoned('replica-t');
+    expect(calls()).toBeGreaterThan(0);
   });
 });
