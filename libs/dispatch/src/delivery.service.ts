@@ -8,7 +8,7 @@ import { DispatchTask, TaskChange } from './dispatch.repository';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { LeaseKeeper } from './lease-keeper';
-import { HeldLease, taskClaims } from './leased-claims';
+import { HeldLease, leaseOf, taskClaims } from './leased-claims';
 
 /** Deliveries one replica runs at once; each may stream gigabytes for a long time. */
 const MAX_IN_FLIGHT = 8;
@@ -42,8 +42,7 @@ export class DeliveryService extends SiteStep {
       const task = await claims.claim();
       if (!task) break;
       const stop = new AbortController();
-      const lease = { renew: () => claims.renew(task), release: () => claims.release(task) };
-      const done = this.deliverOne(replica, task, lease, stop)
+      const done = this.deliverOne(replica, task, leaseOf(claims, task), stop)
         .catch((err: unknown) => this.logger.error({ taskId: task.id, err }, 'delivery step failed'))
         .finally(() => this.inFlight.delete(task.id));
       this.inFlight.set(task.id, { stop, done });

@@ -23,6 +23,11 @@ export interface HeldLease {
   release(): Promise<void>;
 }
 
+/** The lease `claims` holds on `row`, for work that claimed it outside the loop below. */
+export function leaseOf<T>(claims: LeasedClaims<T>, row: T): HeldLease {
+  return { renew: () => claims.renew(row), release: () => claims.release(row) };
+}
+
 /**
  * The one claim loop: `concurrency` workers each claim a row just before working on it, until nothing is due
  * or `limit` rows were taken. A failed row is reported and left to its lease. How many rows were taken.
@@ -38,7 +43,7 @@ export function workEachClaimed<T>(
     () => claims.claim(),
     concurrency,
     limit,
-    (row) => work(row, { renew: () => claims.renew(row), release: () => claims.release(row) }),
+    (row) => work(row, leaseOf(claims, row)),
     onError,
   );
 }

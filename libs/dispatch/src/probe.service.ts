@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { DispatchMetrics } from './dispatch.metrics';
 import { HealthChange, ProbeOutcome, ProbeTarget, SiteHealthRepository } from '@constellation/registry';
-import { HeldLease, probeClaims, workEachClaimed } from './leased-claims';
+import { HeldLease, leaseOf, probeClaims, workEachClaimed } from './leased-claims';
 
 /** Probes one site (adapterProber in the application; replaced in tests). */
 export type SiteProber = (target: ProbeTarget) => Promise<ProbeOutcome>;
@@ -63,11 +63,7 @@ export class ProbeService {
     const claims = probeClaims(this.health, this.replica, this.config.leaseSeconds, now, siteId);
     const target = await claims.claim();
     if (!target) return null;
-    return this.probeOne(
-      target,
-      { renew: () => claims.renew(target), release: () => claims.release(target) },
-      now,
-    );
+    return this.probeOne(target, leaseOf(claims, target), now);
   }
 
   /** Probes one claimed site and records the outcome; a prober that throws counts as a failed probe. */
