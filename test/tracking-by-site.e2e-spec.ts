@@ -66,7 +66,12 @@ describe('tracking a TES site by site: one list walk per round, quiet checks wri
       t,
       admin,
       admin,
-      siteDocument({ kind: 'tes', url: site.url, credentials: null, capacity: { max_concurrent_tasks: 100 } }),
+      siteDocument({
+        kind: 'tes',
+        url: site.url,
+        credentials: null,
+        capacity: { max_concurrent_tasks: 100 },
+      }),
     ));
     const { slug } = (await db.query('SELECT slug FROM site WHERE id = $1', [siteId]))[0] as { slug: string };
     ids = [];
@@ -115,7 +120,12 @@ describe('tracking a TES site by site: one list walk per round, quiet checks wri
     // Nothing is due now: more rounds ask nothing.
     const quiet = site.requests().length;
     for (let i = 0; i < 3; i++) await loop.tick();
-    expect(site.requests().slice(quiet).filter((c) => c.method === 'GET')).toEqual([]);
+    expect(
+      site
+        .requests()
+        .slice(quiet)
+        .filter((c) => c.method === 'GET'),
+    ).toEqual([]);
 
     // One task falls due: the site is asked once more, and all its tasks are followed from that answer.
     await db.query(`UPDATE task SET next_check_at = now() WHERE id = $1`, [ids[0]]);
