@@ -33,7 +33,7 @@ export function checkOutcome(
   event: AttemptEvent,
   pacing: Pacing,
   now: Date,
-  config: AppConfig,
+  config: Pick<AppConfig, 'maxAttempts' | 'maxPreemptions' | 'trackSeconds' | 'amqpReconcileSeconds'>,
 ): CheckOutcome {
   // A cancel request arrived while the site was asked: the cancel step takes it from here, now.
   if (row.state !== 'INITIALIZING' && row.state !== 'RUNNING')
