@@ -61,8 +61,10 @@ export class TrackingRepository {
 
   /**
    * Claims a site's free tracked tasks due by `now` + `soonMs`, in one statement, if one of them is due by
-   * `now`: a replica that comes to a site another has just checked finds none due, and takes nothing. The
-   * lease moves each task's next check past its end, as DispatchRepository.claim does.
+   * `now`: a replica that comes to a site another has just checked finds none due, and takes nothing. Unlike
+   * DispatchRepository.claim it leaves `next_check_at` as it is: the claim then changes no indexed column, so
+   * PostgreSQL may write it without touching the task table's many indexes (a HOT update); other claims skip
+   * the leased rows by their lease, and the check's own write moves the next check.
    */
   async claimSite(
     siteId: string,
@@ -81,9 +83,7 @@ export class TrackingRepository {
       }
       // Served by task_site_id_active_idx. TypeORM answers an UPDATE ... RETURNING with [rows, affected].
       const [rows]: [(Row & { version: number; due_at: Date })[], number] = await m.query(
-        `UPDATE task SET claimed_by = $1,
-                lease_until = clock_timestamp() + make_interval(secs => $3),
-                next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
+        `UPDATE task SET claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $3)
          FROM (
            SELECT id AS due_id, next_check_at AS due_at FROM task
            WHERE site_id = $5 AND ${PHASE_FILTER.track} AND ${FREE}

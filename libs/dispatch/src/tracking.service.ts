@@ -222,14 +222,14 @@ export class TrackingService extends SiteStep {
       } else one.push({ task, answer, pacing });
     }
     const written = await this.tracked.writeQuiet(replica, quiet);
+    const byId = new Map(checks.map(({ task }) => [task.id, task]));
     for (const q of quiet) {
       if (written.has(q.id)) continue;
       // Changed since the claim (a cancel request, a copy recorded): decided again from the row as it is now.
-      const check = checks.find((c) => c.task.id === q.id) as Check;
       one.push({
-        task: check.task,
+        task: byId.get(q.id) as DispatchTask,
         answer: answers.get(q.id) as Answer,
-        pacing: { mode: adapter.statusMode },
+        pacing: { mode: adapter.statusMode, notBefore: notBefore.get(q.id) },
       });
     }
     await this.tracked.releaseFailing(
