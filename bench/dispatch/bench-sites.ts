@@ -20,6 +20,11 @@ export interface BenchSite {
   readonly registration: Record<string, unknown>;
   /** Status polls the site answered so far: TES task reads and lists, Pulsar status requests. */
   statusCalls(): number;
+  /**
+   * Status calls as the broker makes them: on TES one walk of the paged task list (its first page, asked for
+   * without a page token) or one task read; elsewhere the same as statusCalls.
+   */
+  statusWalks(): number;
   /** Every call the site answered so far (over AMQP: every message it consumed from the broker). */
   allCalls(): number;
   /**
@@ -61,11 +66,16 @@ export async function startTesSite(options: SiteOptions): Promise<BenchSite & { 
   // timeScale 1: `sleep N` lasts N seconds, as the long-running tasks need.
   const fake = await startFakeTesSite({ stepDelayMs: options.stepDelayMs, timeScale: 1, hold: options.hold });
   const counts = requestCounts(fake.requests, (r) => r.method === 'GET' && r.path.includes('/tasks'));
+  const walks = requestCounts(
+    fake.requests,
+    (r) => r.method === 'GET' && r.path.includes('/tasks') && !new URLSearchParams(r.query).has('page_token'),
+  );
   return {
     kind: 'tes',
     fake,
     registration: { kind: 'tes', url: fake.url, pulsar_manager: null, runtimes: ['docker'], ...CAPACITY },
     statusCalls: counts.polls,
+    statusWalks: walks.polls,
     allCalls: counts.all,
     siteMs: (taskId) => {
       const task = fake.tasks().find((t) => t.tags?.['constellation.task'] === taskId);
@@ -124,6 +134,7 @@ export async function startPulsarRestSite(options: SiteOptions): Promise<PulsarB
       ...CAPACITY,
     },
     statusCalls: counts.polls,
+    statusWalks: counts.polls,
     allCalls: counts.all,
     siteMs: clock.siteMs,
     watch: clock.watch,
@@ -159,6 +170,7 @@ export async function startPulsarAmqpSite(options: SiteOptions, amqpUrl: string)
       ...CAPACITY,
     },
     statusCalls: () => fake.statusRequests().length,
+    statusWalks: () => fake.statusRequests().length,
     allCalls: () => fake.setups().length + fake.kills().length + fake.statusRequests().length,
     siteMs: clock.siteMs,
     watch: clock.watch,

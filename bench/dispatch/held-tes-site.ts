@@ -21,8 +21,12 @@ export interface HeldTesSite {
   readonly url: string;
   /** Copies of these broker tasks (attempt 1), held QUEUED; the site's ids, in order. */
   hold(taskIds: readonly string[]): string[];
-  /** Status polls answered so far (task reads and lists). */
+  /** Status polls answered so far (task reads and list pages). */
   statusCalls(): number;
+  /** Status calls as the broker makes them: task reads, and walks of the list (first pages). */
+  statusWalks(): number;
+  /** Task statuses answered so far: one per task read, one per task on a list page. */
+  reported(): number;
   close(): Promise<void>;
 }
 
@@ -31,6 +35,8 @@ export async function startHeldTesSite(): Promise<HeldTesSite> {
   /** Oldest first; lists read it backwards, newest first as TES lists. */
   const order: HeldTask[] = [];
   let polls = 0;
+  let walks = 0;
+  let reported = 0;
   const now = new Date().toISOString();
   const view = (t: HeldTask, v: string | null) =>
     v === 'FULL' || v === 'BASIC'
@@ -72,6 +78,8 @@ export async function startHeldTesSite(): Promise<HeldTesSite> {
       if (!task) return send(404, { message: 'task not found' });
       if (one[2]) return send(req.method === 'POST' ? 200 : 405, {});
       polls++;
+      walks++;
+      reported++;
       return send(200, view(task, url.searchParams.get('view')));
     }
     if (req.method === 'GET' && path === '/tasks') {
@@ -86,6 +94,8 @@ export async function startHeldTesSite(): Promise<HeldTesSite> {
           keys.every((k, i) => (values[i] === undefined ? k in t.tags : t.tags[k] === values[i])),
         );
       const page = matching.slice(offset, offset + size);
+      if (offset === 0) walks++;
+      reported += page.length;
       const next = offset + size < matching.length ? { next_page_token: String(offset + size) } : {};
       return send(200, { tasks: page.map((t) => view(t, url.searchParams.get('view'))), ...next });
     }
@@ -112,6 +122,8 @@ export async function startHeldTesSite(): Promise<HeldTesSite> {
         return task.id;
       }),
     statusCalls: () => polls,
+    statusWalks: () => walks,
+    reported: () => reported,
     close: () => http.shut(),
   };
 }

@@ -384,14 +384,19 @@ interface CallsRow {
   kind: SiteKind;
   running: number;
   windowS: number;
-  /** Status polls the site answered in the window. */
+  /** Status polls the site answered in the window (HTTP requests: on TES, every page of a list). */
   polls: number;
+  /** Status calls as the broker makes them (on TES a walk of the paged list counts once). */
+  walks: number;
   /** Every call the site answered in the window. */
   calls: number;
   /** The brokers' count of calls to the site in the window (constellation_site_calls_total). */
   brokerCounted: number;
   perTaskPerMin: number;
+  /** Status calls (list walks on TES) per tracking interval. */
   perSitePerTrackRound: number;
+  /** HTTP status requests (every page of a list) per tracking interval. */
+  pagesPerTrackRound: number;
 }
 
 async function callsPerTask(
@@ -412,6 +417,7 @@ async function callsPerTask(
     `${unfinished(await scrape(bases)).RUNNING ?? 0} of ${bodies.length} running; counting calls for ${SETTINGS.callsWindowS} s`,
   );
   const startPolls = sites.map((s) => s.statusCalls());
+  const startWalks = sites.map((s) => s.statusWalks());
   const startAll = sites.map((s) => s.allCalls());
   const startScrape = await scrape(bases);
   await sleep(SETTINGS.callsWindowS * 1000);
@@ -421,16 +427,19 @@ async function callsPerTask(
   const minutes = SETTINGS.callsWindowS / 60;
   const rows = sites.map((s, i) => {
     const polls = s.statusCalls() - startPolls[i];
+    const walks = s.statusWalks() - startWalks[i];
     const running = atSite(endScrape, s.slug);
     return {
       kind: s.kind,
       running,
       windowS: SETTINGS.callsWindowS,
       polls,
+      walks,
       calls: s.allCalls() - startAll[i],
       brokerCounted: (brokerAfter.get(s.slug) ?? 0) - (brokerBefore.get(s.slug) ?? 0),
       perTaskPerMin: round(polls / Math.max(1, running) / minutes, 2),
-      perSitePerTrackRound: round(polls / (SETTINGS.callsWindowS / TRACK_SECONDS), 1),
+      perSitePerTrackRound: round(walks / (SETTINGS.callsWindowS / TRACK_SECONDS), 1),
+      pagesPerTrackRound: round(polls / (SETTINGS.callsWindowS / TRACK_SECONDS), 1),
     };
   });
   return { rows, tracking: stepWindow(stepSoFar(startScrape, 'tracking'), stepSoFar(endScrape, 'tracking')) };
@@ -454,9 +463,15 @@ interface RoundRow {
   queued: number;
   placement: StepWindow;
   tracking: StepWindow;
-  /** Status polls the sites answered per second, and what checking every task each interval needs. */
+  /**
+   * Task statuses the sites answered per second (a list page answers for each task on it), and what checking
+   * every task each interval needs.
+   */
   checksPerS: number;
   neededChecksPerS: number;
+  /** Status calls (list walks) per site per tracking interval, and the HTTP requests (pages) they took. */
+  walksPerSitePerRound: number;
+  pagesPerSitePerRound: number;
 }
 
 async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
@@ -503,11 +518,20 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
       // One tracking interval for the new tasks' first checks to come due and the rounds to settle.
       await sleep(TRACK_SECONDS * 1000);
       log(`rounds: measuring ${SETTINGS.roundWindowS} s with ${scale} unfinished`);
-      const polls0 = sites.reduce((a, s) => a + s.statusCalls(), 0);
+      const total = (f: (s: HeldTesSite) => number) => sites.reduce((a, s) => a + f(s), 0);
+      const [polls0, walks0, reported0] = [
+        total((s) => s.statusCalls()),
+        total((s) => s.statusWalks()),
+        total((s) => s.reported()),
+      ];
       const before = await scrape(brokers.bases);
       await sleep(SETTINGS.roundWindowS * 1000);
       const after = await scrape(brokers.bases);
-      const polls = sites.reduce((a, s) => a + s.statusCalls(), 0) - polls0;
+      const polls = total((s) => s.statusCalls()) - polls0;
+      const walks = total((s) => s.statusWalks()) - walks0;
+      const reported = total((s) => s.reported()) - reported0;
+      const perSiteRound = (n: number) =>
+        round(n / registered.length / (SETTINGS.roundWindowS / TRACK_SECONDS), 1);
       rows.push(
         logged('rounds', {
           unfinished: scale,
@@ -515,8 +539,10 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
           queued,
           placement: stepWindow(stepSoFar(before, 'placement'), stepSoFar(after, 'placement')),
           tracking: stepWindow(stepSoFar(before, 'tracking'), stepSoFar(after, 'tracking')),
-          checksPerS: round(polls / SETTINGS.roundWindowS, 0),
+          checksPerS: round(reported / SETTINGS.roundWindowS, 0),
           neededChecksPerS: round(tracked / TRACK_SECONDS, 0),
+          walksPerSitePerRound: perSiteRound(walks),
+          pagesPerSitePerRound: perSiteRound(polls),
         }),
       );
     }
@@ -664,10 +690,16 @@ function report(r: Report): void {
   }
   const tes = callsOf('tes');
   rows.push([
-    'TES calls per site per tracking round',
+    'TES calls (list walks) per site per tracking round',
     tes ? String(tes.perSitePerTrackRound) : 'n/a',
     '<= 1',
     tes ? tes.perSitePerTrackRound <= 1 : undefined,
+  ]);
+  rows.push([
+    'TES HTTP requests (list pages) per site per tracking round',
+    tes ? String(tes.pagesPerTrackRound) : 'n/a',
+    '',
+    undefined,
   ]);
   for (const k of SITE_KINDS) {
     const c = callsOf(k);
@@ -692,7 +724,7 @@ function report(r: Report): void {
     }
     if (x)
       rows.push([
-        `tasks checked per s with ${n} unfinished (needed: every ${TRACK_SECONDS} s)`,
+        `task statuses answered per s with ${n} unfinished (needed: every ${TRACK_SECONDS} s)`,
         `${x.checksPerS} of ${x.neededChecksPerS}`,
         `${x.neededChecksPerS}`,
         x.checksPerS >= 0.95 * x.neededChecksPerS,
@@ -727,11 +759,11 @@ function report(r: Report): void {
     );
   if (r.calls) {
     out(
-      '\n| kind | running | window (s) | status polls | all calls at the site | counted by the brokers | polls per task per min |\n|---|---:|---:|---:|---:|---:|---:|\n',
+      '\n| kind | running | window (s) | status calls (walks) | status requests (pages) | all calls at the site | counted by the brokers | requests per task per min |\n|---|---:|---:|---:|---:|---:|---:|---:|\n',
     );
     for (const c of r.calls.rows)
       out(
-        `| ${c.kind} | ${c.running} | ${c.windowS} | ${c.polls} | ${c.calls} | ${c.brokerCounted} | ${c.perTaskPerMin} |\n`,
+        `| ${c.kind} | ${c.running} | ${c.windowS} | ${c.walks} | ${c.polls} | ${c.calls} | ${c.brokerCounted} | ${c.perTaskPerMin} |\n`,
       );
     const t = r.calls.tracking;
     out(
@@ -739,11 +771,11 @@ function report(r: Report): void {
     );
   }
   out(
-    '\n| unfinished | tracked / queued | placement rounds, mean, p99 <= (s) | tracking rounds, mean, p99 <= (s) | checks/s (needed) |\n|---:|---:|---:|---:|---:|\n',
+    '\n| unfinished | tracked / queued | placement rounds, mean, p99 <= (s) | tracking rounds, mean, p99 <= (s) | statuses/s (needed) | walks / pages per site per round |\n|---:|---:|---:|---:|---:|---:|\n',
   );
   for (const x of r.rounds)
     out(
-      `| ${x.unfinished} | ${x.tracked} / ${x.queued} | ${x.placement.rounds}, ${round(x.placement.meanS)}, ${x.placement.p99AtMostS} | ${x.tracking.rounds}, ${round(x.tracking.meanS)}, ${x.tracking.p99AtMostS} | ${x.checksPerS} (${x.neededChecksPerS}) |\n`,
+      `| ${x.unfinished} | ${x.tracked} / ${x.queued} | ${x.placement.rounds}, ${round(x.placement.meanS)}, ${x.placement.p99AtMostS} | ${x.tracking.rounds}, ${round(x.tracking.meanS)}, ${x.tracking.p99AtMostS} | ${x.checksPerS} (${x.neededChecksPerS}) | ${x.walksPerSitePerRound} / ${x.pagesPerSitePerRound} |\n`,
     );
   if (r.amqpProblem) out(`\nno pulsar-amqp figures: RabbitMQ unreachable (${r.amqpProblem})\n`);
 
@@ -754,6 +786,7 @@ function report(r: Report): void {
     throughput_tasks_per_s: { '1': tp(1) ?? null, '2': tp(2) ?? null },
     added_latency_s: kindMap((k) => lat(k)?.added),
     calls_per_task_per_min: kindMap((k) => callsOf(k)?.perTaskPerMin),
+    tes_calls_per_site_per_track_round: callsOf('tes')?.perSitePerTrackRound ?? null,
     round_s: Object.fromEntries(
       r.rounds.map((x) => [
         String(x.unfinished),

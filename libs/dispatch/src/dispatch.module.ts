@@ -28,6 +28,7 @@ import { EstimatesService } from './estimates/estimates.service';
 import { headSizeResolver, HeadSizeResolver } from './sizing/head-size-resolver';
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
+import { TrackingRepository } from './tracking.repository';
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
@@ -42,6 +43,7 @@ import { TrackingService } from './tracking.service';
     PlacementService,
     SubmissionService,
     TrackingService,
+    TrackingRepository,
     DeliveryService,
     CancellationService,
     AbandonedCopyRepository,

@@ -49,18 +49,18 @@ export interface DispatchTask {
 /** Work a replica claims with a lease: each phase is a state plus a condition on the remote id. */
 export type Phase = 'submit' | 'track' | 'deliver' | 'cancel';
 
-const PHASE_FILTER: Record<Phase, string> = {
+export const PHASE_FILTER: Record<Phase, string> = {
   submit: `state = 'INITIALIZING' AND remote_id IS NULL AND site_id IS NOT NULL`,
   track: `state IN ('INITIALIZING', 'RUNNING') AND remote_id IS NOT NULL AND delivery_tries IS NULL`,
   deliver: `state = 'RUNNING' AND remote_id IS NOT NULL AND delivery_tries IS NOT NULL`,
   cancel: `state = 'CANCELING' AND site_id IS NOT NULL`,
 };
 
-const COLUMNS = `id, submitter_id, state, document, content_bytes > 0 AS has_inline_content, created_at,
+export const COLUMNS = `id, submitter_id, state, document, content_bytes > 0 AS has_inline_content, created_at,
   COALESCE(queued_at, created_at) AS queued_at, current_attempt, site_id, remote_id, claimed_by, excluded_site_ids,
   preemptions, logs, failing_since, submit_doubt_at, delivery_tries, track_interval_ms, remote_state`;
 
-interface Row {
+export interface Row {
   id: string;
   submitter_id: string;
   state: TesState;
@@ -99,7 +99,7 @@ function withEmptyLists(document: TaskDocument): TaskDocument {
   };
 }
 
-function toTask(r: Row): DispatchTask {
+export function toTask(r: Row): DispatchTask {
   return {
     id: r.id,
     submitterId: r.submitter_id,

@@ -1,25 +1,23 @@
-import { isDeepStrictEqual } from 'node:util';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { AdapterError, isAdapterError, RemoteStatus, SiteAdapter } from '@constellation/adapters';
-import { attemptContext } from './attempt-context';
-import { AttemptEvent, decideAttempt } from './attempt-outcome';
-import { changeFor, deliveryChange } from './attempt-changes';
+import { AttemptEvent } from './attempt-outcome';
+import { checkOutcome, Pacing } from './check-outcome';
 import { DispatchTask } from './dispatch.repository';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { mapConcurrent } from './bounded-workers';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
-import { nextPace } from './track-pacing';
 import { RequestBudget } from './request-budget';
 import { PushOutcome, PushQueue } from './push-queue';
+import { QuietCheck, TrackingRepository } from './tracking.repository';
 
-/** Tasks one claim takes. */
-const CLAIM = 100;
 /**
- * Claims per pass: every due task of a site is asked about in one status call (one paged list on TES), so a
- * pass takes all that is due, up to this bound.
+ * Tasks of a listed site one claim takes: as many as one walk of its list can report on (the TES adapter reads
+ * at most 20 pages of 500), so one walk answers for every task claimed.
  */
-const CLAIMS = 20;
+const LISTED_SITE_CLAIM = 10_000;
+/** Due tasks of a site asked per task (or pushed) one pass takes; its request budget defers the rest. */
+const SITE_CLAIM = 2_000;
 /** Sites asked at once: a site that times out holds up only its own tasks. */
 const SITE_CONCURRENCY = 8;
 /** Pushed updates applied at once. */
@@ -27,25 +25,33 @@ const PUSH_CONCURRENCY = 4;
 /** First pause before a pushed update whose task is leased is tried again (then doubled). */
 const PUSH_RETRY_MS = 200;
 
-/** How a task's next check is paced: its site's status mode, and the earliest its site's budget allows. */
-interface Pacing {
-  mode: SiteAdapter['statusMode'];
-  notBefore?: Date;
+/** A claimed task, with its row's version when the claim says it (the pushed path does not). */
+interface Check {
+  task: DispatchTask;
+  version?: number;
+}
+
+/** A site as tracking uses it and its adapter; either is missing once the site or its kind is gone. */
+interface Reached {
+  entry: SiteAccess | null;
+  adapter?: SiteAdapter;
 }
 
 /** What one status call said about one task: a status, a loss, or no answer (retry later). */
 type Answer = { event: AttemptEvent } | { retry: AdapterError };
 
 /**
- * Follows submitted tasks: claims what is due, one status call per site (paced by each site's request budget
- * where the site is asked per task), then each task's decision under its row lock. News a site pushes is
- * applied at once, under the same claim.
+ * Follows submitted tasks: claims what is due site by site, one status call per site (paced by each site's
+ * request budget where the site is asked per task), the checks that found nothing new written a batch at a
+ * time and each change under its row lock. News a site pushes is applied at once, under the same claim.
  */
 @Injectable()
 export class TrackingService extends SiteStep {
   private readonly budget = new RequestBudget(this.config.siteRequestsPerSecond);
   private pass: Promise<number> | null = null;
   private pushes: PushQueue | null = null;
+  // Property injection: the base's constructor serves every step, this one only adds its claims by site.
+  @Inject(TrackingRepository) private readonly tracked!: TrackingRepository;
 
   /** One pass over the due tasks; a pass under way is joined, so the round and the wake-ups never double it. */
   trackSubmitted(replica: string): Promise<number> {
@@ -99,24 +105,45 @@ export class TrackingService extends SiteStep {
   async trackPushed(replica: string, ref: string): Promise<PushOutcome> {
     const claimed = await this.repo.claimPushed(ref, replica, this.config.leaseSeconds);
     if (typeof claimed === 'string') return claimed;
-    for (const [siteId, list] of groupBySite(claimed)) await this.trackSite(replica, siteId, list);
+    for (const [siteId, list] of groupBySite(claimed))
+      await this.checkSite(
+        replica,
+        await this.reach(siteId),
+        list.map((task) => ({ task })),
+      );
     return 'applied';
   }
 
+  /**
+   * Claims by site: the sites with a due task, then each site's tasks in one statement. A site answering for
+   * all its tasks in one list (TES) has every free task due within a tracking interval taken with the due
+   * ones, under a per-site lock, so it is asked once per round however many tasks fall due in it and however
+   * many replicas run; the others have only their due tasks taken.
+   */
   private async trackDue(replica: string): Promise<number> {
-    const tasks: DispatchTask[] = [];
-    for (let i = 0; i < CLAIMS; i++) {
-      const claimed = await this.repo.claim('track', replica, new Date(), this.config.leaseSeconds, CLAIM);
-      tasks.push(...claimed);
-      if (claimed.length < CLAIM) break;
-    }
+    const now = new Date();
+    let tracked = 0;
     await mapConcurrent(
-      [...groupBySite(tasks).entries()],
+      await this.tracked.dueSites(now),
       SITE_CONCURRENCY,
-      ([siteId, list]) => this.trackSite(replica, siteId, list),
-      ([siteId], err) => this.logger.error({ siteId, err }, 'tracking step failed'),
+      async (siteId) => {
+        const reached = await this.reach(siteId);
+        const listed = reached.adapter?.statusMode === 'listed';
+        const claims = await this.tracked.claimSite(
+          siteId,
+          replica,
+          now,
+          this.config.leaseSeconds,
+          listed
+            ? { soonMs: this.config.trackSeconds * 1000, limit: LISTED_SITE_CLAIM, exclusive: true }
+            : { soonMs: 0, limit: SITE_CLAIM, exclusive: false },
+        );
+        tracked += claims.length;
+        await this.checkSite(replica, reached, claims);
+      },
+      (siteId, err) => this.logger.error({ siteId, err }, 'tracking step failed'),
     );
-    return tasks.length;
+    return tracked;
   }
 
   /**
@@ -127,25 +154,30 @@ export class TrackingService extends SiteStep {
   private async withinBudget(
     replica: string,
     siteId: string,
-    tasks: DispatchTask[],
-  ): Promise<{ asked: DispatchTask[]; notBefore: Map<string, Date> }> {
-    const granted = this.budget.take(siteId, tasks.length);
+    checks: Check[],
+  ): Promise<{ asked: Check[]; notBefore: Map<string, Date> }> {
+    const granted = this.budget.take(siteId, checks.length);
     const notBefore = new Map<string, Date>();
-    const asked = tasks.slice(0, granted);
+    const asked = checks.slice(0, granted);
     await this.repo.defer(
       replica,
-      tasks.slice(granted).map((task) => ({ id: task.id, at: new Date(this.budget.nextTurn(siteId)) })),
+      checks.slice(granted).map(({ task }) => ({ id: task.id, at: new Date(this.budget.nextTurn(siteId)) })),
     );
     if (this.budget.queueing(siteId)) {
-      for (const task of asked) notBefore.set(task.id, new Date(this.budget.nextTurn(siteId)));
+      for (const { task } of asked) notBefore.set(task.id, new Date(this.budget.nextTurn(siteId)));
     }
     return { asked, notBefore };
   }
 
-  private async trackSite(replica: string, siteId: string, claimed: DispatchTask[]): Promise<void> {
-    const { entry, adapter } = await this.reach(siteId);
+  /**
+   * Asks the site about its claimed tasks in one status call and acts on each answer: the checks that found
+   * nothing new are written together, the others one at a time under their row locks.
+   */
+  private async checkSite(replica: string, reached: Reached, claimed: Check[]): Promise<void> {
+    if (claimed.length === 0) return;
+    const { entry, adapter } = reached;
     if (!entry || !adapter) {
-      for (const task of claimed) {
+      for (const { task } of claimed) {
         await this.decide(
           replica,
           task,
@@ -155,36 +187,86 @@ export class TrackingService extends SiteStep {
       }
       return;
     }
-    const { asked: tasks, notBefore } =
+    const { asked: checks, notBefore } =
       adapter.statusMode === 'per-task'
-        ? await this.withinBudget(replica, siteId, claimed)
+        ? await this.withinBudget(replica, entry.adapterSite.id, claimed)
         : { asked: claimed, notBefore: new Map<string, Date>() };
-    if (tasks.length === 0) return;
-    const answers = new Map<string, Answer>();
-    try {
-      const statuses = await adapter.status(
-        entry.adapterSite,
-        tasks.map((t) => t.remoteId as string),
-      );
-      for (const task of tasks) answers.set(task.id, this.answerFor(entry, task, statuses));
-    } catch (err) {
-      const error = isAdapterError(err) ? err : new AdapterError('protocol_error', String(err).slice(0, 300));
-      for (const task of tasks) answers.set(task.id, { retry: error });
-      this.logger.warn(
-        { site: entry.adapterSite.slug, kind: error.kind, err: error.message },
-        'status check failed',
-      );
+    if (checks.length === 0) return;
+    const answers = await this.ask(entry, adapter, checks);
+    const now = new Date();
+    const quiet: QuietCheck[] = [];
+    const one: Array<{ task: DispatchTask; answer: Answer; pacing: Pacing }> = [];
+    const failing: Check[] = [];
+    for (const { task, version } of checks) {
+      const answer = answers.get(task.id) as Answer;
+      const pacing = { mode: adapter.statusMode, notBefore: notBefore.get(task.id) };
+      if ('retry' in answer) {
+        if (this.stillWaiting(entry, task, now)) failing.push({ task, version });
+        else one.push({ task, answer, pacing });
+        continue;
+      }
+      // The claim's copy of the row stands for it while its version holds (checked by the write).
+      const outcome =
+        version === undefined
+          ? undefined
+          : checkOutcome(task, task.remoteId, answer.event, pacing, now, this.config);
+      if (outcome?.change.quiet && version !== undefined) {
+        const u = outcome.change.update;
+        quiet.push({
+          id: task.id,
+          version,
+          nextCheckAt: u.nextCheckAt ?? now,
+          trackIntervalMs: u.trackIntervalMs ?? null,
+          remoteState: u.remoteState ?? null,
+        });
+      } else one.push({ task, answer, pacing });
     }
-    for (const task of tasks) {
+    const written = await this.tracked.writeQuiet(replica, quiet);
+    const byId = new Map(checks.map(({ task }) => [task.id, task]));
+    for (const q of quiet) {
+      if (written.has(q.id)) continue;
+      // Changed since the claim (a cancel request, a copy recorded): decided again from the row as it is now.
+      one.push({
+        task: byId.get(q.id) as DispatchTask,
+        answer: answers.get(q.id) as Answer,
+        pacing: { mode: adapter.statusMode, notBefore: notBefore.get(q.id) },
+      });
+    }
+    await this.tracked.releaseFailing(
+      replica,
+      failing.map(({ task }) => task.id),
+      new Date(now.getTime() + retryDelayMs(this.config)),
+      now,
+    );
+    for (const { task, answer, pacing } of one) {
       try {
-        const pacing = { mode: adapter.statusMode, notBefore: notBefore.get(task.id) };
-        await this.follow(replica, entry, task, answers.get(task.id) as Answer, adapter, pacing);
+        await this.follow(replica, entry, task, answer, adapter, pacing);
       } catch (err) {
         // One task's failure (a stored value of the wrong type, a lost database connection) must not leave
         // its site-mates in this claim unfollowed until their lease runs out; it is tried again next round.
         this.logger.error({ taskId: task.id, err }, 'tracking one task failed');
       }
     }
+  }
+
+  /** One status call about the tasks; each task's answer (a site that failed answers `retry` for all). */
+  private async ask(entry: SiteAccess, adapter: SiteAdapter, checks: Check[]): Promise<Map<string, Answer>> {
+    const answers = new Map<string, Answer>();
+    try {
+      const statuses = await adapter.status(
+        entry.adapterSite,
+        checks.map(({ task }) => task.remoteId as string),
+      );
+      for (const { task } of checks) answers.set(task.id, this.answerFor(entry, task, statuses));
+    } catch (err) {
+      const error = isAdapterError(err) ? err : new AdapterError('protocol_error', String(err).slice(0, 300));
+      for (const { task } of checks) answers.set(task.id, { retry: error });
+      this.logger.warn(
+        { site: entry.adapterSite.slug, kind: error.kind, err: error.message },
+        'status check failed',
+      );
+    }
+    return answers;
   }
 
   /** Acts on what the site said about one task. */
@@ -229,6 +311,11 @@ export class TrackingService extends SiteStep {
     return { retry: result };
   }
 
+  /** Whether a task the site said nothing usable about waits for it: not when offline or failing too long. */
+  private stillWaiting(entry: SiteAccess, task: DispatchTask, now: Date): boolean {
+    return entry.health !== 'offline' && !failingTooLong(task.failingSince, now, this.config);
+  }
+
   /** The site said nothing usable about the task: wait for it, unless it is offline or has failed too long. */
   private async noAnswer(
     replica: string,
@@ -239,27 +326,26 @@ export class TrackingService extends SiteStep {
   ): Promise<void> {
     const now = new Date();
     const slug = entry.adapterSite.slug;
-    let reason: string | undefined;
-    if (entry.health === 'offline') reason = `${slug} is offline (${error.message})`;
-    else if (failingTooLong(task.failingSince, now, this.config)) {
-      reason = `${slug} has not answered about the task for too long (${error.message})`;
-    }
-    if (reason !== undefined) {
-      if (await this.decide(replica, task, { kind: 'site_offline', reason }, { mode: adapter.statusMode })) {
-        // Frees what the broker keeps for the attempt (a Pulsar AMQP spool); the site itself may not answer.
-        await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch(() => undefined);
-      }
+    if (this.stillWaiting(entry, task, now)) {
+      await this.repo.releaseFailing(
+        task.id,
+        replica,
+        new Date(now.getTime() + retryDelayMs(this.config)),
+        now,
+      );
       return;
     }
-    await this.repo.releaseFailing(
-      task.id,
-      replica,
-      new Date(now.getTime() + retryDelayMs(this.config)),
-      now,
-    );
+    const reason =
+      entry.health === 'offline'
+        ? `${slug} is offline (${error.message})`
+        : `${slug} has not answered about the task for too long (${error.message})`;
+    if (await this.decide(replica, task, { kind: 'site_offline', reason }, { mode: adapter.statusMode })) {
+      // Frees what the broker keeps for the attempt (a Pulsar AMQP spool); the site itself may not answer.
+      await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch(() => undefined);
+    }
   }
 
-  /** Applies the decision; true when the attempt ended (finished, or moved elsewhere). */
+  /** Applies the decision to the row re-read under its lock; true when the attempt ended. */
   private async decide(
     replica: string,
     task: DispatchTask,
@@ -267,64 +353,20 @@ export class TrackingService extends SiteStep {
     pacing: Pacing,
   ): Promise<boolean> {
     const now = new Date();
-    let decided = '';
+    let ended = '';
     await this.repo.withClaim(
       task.id,
       replica,
       (fresh) => {
-        // A cancel request arrived while the site was asked: the cancel step takes it from here, now.
-        if (fresh.state !== 'INITIALIZING' && fresh.state !== 'RUNNING')
-          return { update: { nextCheckAt: now } };
-        if (fresh.remoteId !== task.remoteId) return { update: { nextCheckAt: now } };
-        // Status checks only read: outputs the broker must move are the delivery step's (delivery.service.ts).
-        if (event.kind === 'status' && event.status.state === 'COMPLETE' && event.status.awaitingDelivery)
-          return deliveryChange(fresh, event.status, now);
-        const decision = decideAttempt(attemptContext(fresh, this.config), event);
-        this.metrics.decided(decision);
-        const status = event.kind === 'status' ? event.status : undefined;
-        const transition = changeFor(fresh, decision, status, now, this.config);
-        if (decision.action === 'progress') {
-          // The back-off starts again when the site's state of the task moved (QUEUED to RUNNING, say).
-          const moved =
-            transition.event !== undefined || (status !== undefined && status.state !== fresh.remoteState);
-          const pace = nextPace(pacing.mode, fresh.trackIntervalMs, moved, now, this.config);
-          if (pacing.notBefore !== undefined && pacing.notBefore > pace.nextCheckAt) {
-            pace.nextCheckAt = pacing.notBefore;
-          }
-          transition.update = {
-            ...transition.update,
-            ...pace,
-            remoteState: status?.state ?? fresh.remoteState,
-          };
-        }
-        if (decision.action !== 'progress') {
-          decided = `${decision.action}: ${decision.reason}`;
-          // The site did not say the copy ended: it may still run there, and must be stopped when it answers.
-          if (event.kind === 'site_offline' && fresh.siteId !== null) {
-            return {
-              ...transition,
-              abandon: {
-                siteId: fresh.siteId,
-                attempt: fresh.attempt,
-                remoteId: fresh.remoteId,
-                reason: decision.reason,
-              },
-            };
-          }
-          return transition;
-        }
-        // Most checks find nothing new: then only the next check moves, and clients see no new version.
-        const unchanged =
-          transition.event === undefined &&
-          fresh.failingSince === null &&
-          // Key order differs between what the site sent and what jsonb gives back; the content does not.
-          isDeepStrictEqual(transition.update.logs ?? fresh.logs, fresh.logs);
-        return unchanged ? { ...transition, quiet: true } : transition;
+        const outcome = checkOutcome(fresh, task.remoteId, event, pacing, now, this.config);
+        if (outcome.decision) this.metrics.decided(outcome.decision);
+        ended = outcome.ended ?? '';
+        return outcome.change;
       },
       now,
     );
-    if (decided) this.logger.log({ taskId: task.id }, `task ${task.id} ${decided}`);
-    return decided !== '';
+    if (ended) this.logger.log({ taskId: task.id }, `task ${task.id} ${ended}`);
+    return ended !== '';
   }
 }
 
