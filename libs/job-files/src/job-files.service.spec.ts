@@ -43,64 +43,6 @@ async function rowsOf(job: string): Promise<{ files: number; chunks: number }> {
   return row;
 }
 
-describe('JobFilesStore in PostgreSQL', () => {
-  it('stores a file in chunks, written once, that another replica reads whole', async () => {
-    const job = jobId();
-    const receiving = store(4);
-    const delivering = store(4);
-    const body = Readable.from([Buffer.from('hello '), Buffer.from('chunked '), Buffer.from('world')]);
-    expect(await receiving.receive(job, 'outputs/o0', body, 1e6)).toBe(19);
-    expect(await rowsOf(job)).toEqual({ files: 1, chunks: 5 });
-    expect(await text(delivering, job, '/outputs//o0')).toBe('hello chunked world');
-    expect(await delivering.listPosted(job, 'outputs')).toEqual(['o0']);
-  });
-
-  it('replaces a file whole when a site posts it again, and lists nested paths', async () => {
-    const job = jobId();
-    const s = store(3);
-    await s.receive(job, 'outputs/o1/a.txt', Readable.from([Buffer.from('first copy')]), 1e6);
-    await s.receive(job, 'outputs/o1/sub/b.txt', Readable.from([Buffer.from('b')]), 1e6);
-    await s.receive(job, 'outputs/o1/a.txt', Readable.from([Buffer.from('second')]), 1e6);
-    expect(await text(s, job, 'outputs/o1/a.txt')).toBe('second');
-    expect(await s.listPosted(job, 'outputs')).toEqual(['o1/a.txt', 'o1/sub/b.txt']);
-    expect((await rowsOf(job)).files).toBe(2);
-  });
-
-  it('keeps nothing of a file larger than allowed', async () => {
-    const job = jobId();
-    const s = store(2);
-    await expect(s.receive(job, 'outputs/big', Readable.from([Buffer.alloc(10)]), 5)).rejects.toThrow(
-      'the file is larger than 5 bytes',
-    );
-    expect(await rowsOf(job)).toEqual({ files: 0, chunks: 0 });
-  });
-
-  it('removes a job for good: its files go, and a later upload through any replica is refused', async () => {
-    const job = jobId();
-    await store().stage(job, 'plan.json', Buffer.from('{}'));
-    await store().receive(job, 'outputs/o0', Readable.from([Buffer.from('x')]), 1e6);
-    await store().remove(job);
-    expect(await rowsOf(job)).toEqual({ files: 0, chunks: 0 });
-    expect(await store().readStaged(job, 'plan.json', 100)).toBeNull();
-    await expect(
-      store().receive(job, 'outputs/o0', Readable.from([Buffer.from('late')]), 1e6),
-    ).rejects.toThrow(JobRemoved);
-    expect(await rowsOf(job)).toEqual({ files: 0, chunks: 0 });
-  });
-
-  it('drops an upload that was still being written when its job was removed', async () => {
-    const job = jobId();
-    const s = store(1);
-    async function* slow(): AsyncGenerator<Buffer> {
-      yield Buffer.from('a');
-      await s.remove(job);
-      yield Buffer.from('b');
-    }
-    await expect(s.receive(job, 'outputs/o0', Readable.from(slow()), 1e6)).rejects.toThrow(JobRemoved);
-    expect(await rowsOf(job)).toEqual({ files: 0, chunks: 0 });
-  });
-});
-
 describe('JobFilesService uploads', () => {
   let server: Server;
   afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
