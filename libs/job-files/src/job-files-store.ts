@@ -13,6 +13,8 @@ const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f\\]/;
 const MAX_PATH_CHARS = 1024;
+/** Jobs whose earlier removal failed, retried after each removal: bounded, so one removal stays cheap. */
+const LEFTOVERS_PER_REMOVAL = 8;
 
 /** A path the endpoint refuses: it would leave the job's folder, or is not a path at all. */
 export class PathRefused extends Error {}
@@ -123,22 +125,39 @@ export class JobFilesStore implements JobFilesPort {
   }
 
   /**
-   * Deletes the job's files, keeping a tombstone so that later uploads are refused (403). The tombstone comes
-   * first and the rows last: when the bytes cannot be freed, the rows stay for the caller's next try, and no
-   * upload can slip in meanwhile. An upload under way when the tombstone lands drops its own file.
+   * Deletes the job's files, keeping a tombstone so that later uploads are refused (403). Then retries a few
+   * jobs whose removal failed before: callers clean up once, on a best-effort basis, and never come back.
    */
   async remove(jobId: string): Promise<void> {
     const id = this.checked(jobId);
+    await this.removeFiles(id);
+    await this.removeLeftovers(id).catch(() => undefined);
+  }
+
+  /**
+   * The tombstone comes first and the rows last: when the bytes cannot be freed, the rows stay for a later
+   * try, and no upload can slip in meanwhile. An upload under way when the tombstone lands drops its own file.
+   */
+  private async removeFiles(jobId: string): Promise<void> {
     const db = this.opts.db;
     await db.query(
       `INSERT INTO job_files_removed (job_id, removed_at) VALUES ($1, now()) ON CONFLICT (job_id) DO NOTHING`,
-      [id],
+      [jobId],
     );
-    const rows: { id: string }[] = await db.query('SELECT id FROM job_file WHERE job_id = $1', [id]);
+    const rows: { id: string }[] = await db.query('SELECT id FROM job_file WHERE job_id = $1', [jobId]);
     if (rows.length === 0) return;
     const fileIds = rows.map((r) => r.id);
-    await this.bytes.discard(id, fileIds);
+    await this.bytes.discard(jobId, fileIds);
     await db.query('DELETE FROM job_file WHERE id = ANY($1::uuid[])', [fileIds]);
+  }
+
+  private async removeLeftovers(except: string): Promise<void> {
+    const rows: { job_id: string }[] = await this.opts.db.query(
+      `SELECT DISTINCT f.job_id FROM job_file f JOIN job_files_removed r ON r.job_id = f.job_id
+       WHERE f.job_id <> $1 LIMIT ${LEFTOVERS_PER_REMOVAL}`,
+      [except],
+    );
+    for (const { job_id } of rows) await this.removeFiles(job_id);
   }
 
   /**
