@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import type { DataSource } from 'typeorm';
 import { readAtMost } from '@constellation/common';
 import { FakeS3, startFakeS3 } from '@constellation/testing';
 import { migratedDataSource } from '../../../test/support/test-database';
 import { FileStoreUnavailable, FileTooLarge } from './job-file-bytes';
+import { JobFilesService } from './job-files.service';
 import { JobFilesStore, JobRemoved } from './job-files-store';
 import { S3FileBytes, S3FileBytesOptions } from './s3-file-bytes';
 
@@ -53,7 +56,8 @@ function s3Store(overrides: Partial<S3FileBytesOptions> = {}): JobFilesStore {
 
 interface Backend {
   name: string;
-  store(): JobFilesStore;
+  /** `chunkBytes`: PostgreSQL's rows (small, to show files span several); a bucket ignores it. */
+  store(chunkBytes?: number): JobFilesStore;
   /** Chunk rows or objects that hold the job's bytes. */
   blobs(job: string): Promise<number>;
   /** How many of them a file of `bytes` bytes takes. */
@@ -62,7 +66,8 @@ interface Backend {
 
 const postgres: Backend = {
   name: 'PostgreSQL',
-  store: () => new JobFilesStore({ db, publicUrl: () => 'http://x', secretKey: SECRET, chunkBytes: CHUNK }),
+  store: (chunkBytes = CHUNK) =>
+    new JobFilesStore({ db, publicUrl: () => 'http://x', secretKey: SECRET, chunkBytes }),
   async blobs(job) {
     const [row]: { n: number }[] = await db.query(
       `SELECT count(*)::int AS n FROM job_file_chunk c JOIN job_file f ON f.id = c.file_id WHERE f.job_id = $1`,
@@ -95,7 +100,7 @@ async function filesOf(job: string): Promise<number> {
   return row.n;
 }
 
-describe.each([postgres, bucket])('JobFilesStore with the bytes in $name', (backend) => {
+describe.each([postgres, bucket])('job files with the bytes in $name', (backend) => {
   const kept = async (job: string) => ({ files: await filesOf(job), blobs: await backend.blobs(job) });
 
   it('stores a file, written once, that another replica reads whole', async () => {
@@ -152,6 +157,53 @@ describe.each([postgres, bucket])('JobFilesStore with the bytes in $name', (back
     }
     await expect(s.receive(job, 'outputs/o0', Readable.from(slow()), 1e6)).rejects.toThrow(JobRemoved);
     expect(await kept(job)).toEqual({ files: 0, blobs: 0 });
+  });
+
+  describe('through the service', () => {
+    let server: Server;
+    afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
+
+    it('gives up on an upload the client abandons: the request settles, nothing half-written stays', async () => {
+      const job = jobId();
+      const s = backend.store(16 * 1024);
+      const service = new JobFilesService(s, { maxFileBytes: 1e9 });
+      const settled = new Promise<string>((resolve) => {
+        server = createServer((req, res) => {
+          const query = Object.fromEntries(new URL(req.url ?? '/', 'http://x').searchParams);
+          service.receive(job, query, req).then(
+            () => resolve('stored'),
+            (err: Error) => resolve(`refused: ${err.message}`),
+          );
+          res.on('error', () => undefined);
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const { port } = server.address() as AddressInfo;
+      const upload = request({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/?key=${s.keys.keyFor(job)}&path=out/a.txt`,
+        headers: { 'content-type': 'multipart/form-data; boundary=XX' },
+      });
+      upload.on('error', () => undefined);
+      upload.write(
+        '--XX\r\nContent-Disposition: form-data; name="file"; filename="a"\r\nContent-Type: application/octet-stream\r\n\r\n',
+      );
+      upload.write(Buffer.alloc(100_000, 97));
+      await new Promise((r) => setTimeout(r, 200));
+      upload.destroy();
+      const outcome = await Promise.race([
+        settled,
+        new Promise((r) => setTimeout(() => r('still pending'), 3000)),
+      ]);
+      expect(outcome).toBe('refused: the upload was aborted');
+      // The request settles at once; the store drops what it had written as its stream ends.
+      const deadline = Date.now() + 3000;
+      while ((await filesOf(job)) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await kept(job)).toEqual({ files: 0, blobs: 0 });
+      expect(await s.openPosted(job, 'out/a.txt')).toBeNull();
+    });
   });
 });
 
