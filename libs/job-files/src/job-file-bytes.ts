@@ -14,8 +14,6 @@ export class FileStoreUnavailable extends Error {}
  * bytes are written once, under a new id: a retried upload writes a new file, never over an old one.
  */
 export interface JobFileBytes {
-  /** What the operator should see in errors and logs: `PostgreSQL`, `the S3 bucket x`. */
-  readonly where: string;
   /** Stores the bytes of `fileId`, at most `maxBytes` of them (FileTooLarge past that); returns the count. */
   write(
     jobId: string,

@@ -9,7 +9,6 @@ const DEFAULT_CHUNK_BYTES = 1024 * 1024;
  * `job_file` row (ON DELETE CASCADE), so there is nothing to discard separately.
  */
 export class PostgresFileBytes implements JobFileBytes {
-  readonly where = 'PostgreSQL';
   private readonly chunkBytes: number;
 
   constructor(

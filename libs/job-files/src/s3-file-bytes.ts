@@ -31,7 +31,7 @@ const DELETES_AT_ONCE = 8;
  * parts of a file are in memory.
  */
 export class S3FileBytes implements JobFileBytes {
-  readonly where: string;
+  private readonly where: string;
   private readonly client: S3Client;
 
   constructor(private readonly opts: S3FileBytesOptions) {
@@ -75,11 +75,10 @@ export class S3FileBytes implements JobFileBytes {
     maxBytes: number,
   ): Promise<number> {
     const counted = { bytes: 0 };
-    let tooLarge: FileTooLarge | undefined;
+    // The sender's failures (too large, connection dropped) are theirs to hear, not the bucket's.
+    let sourceFailure: unknown;
     const source = Readable.from(bounded(body, maxBytes, counted));
-    source.on('error', (err) => {
-      if (err instanceof FileTooLarge) tooLarge = err;
-    });
+    source.on('error', (err) => (sourceFailure = err));
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.opts.bucket, Key: this.key(jobId, fileId), Body: source },
@@ -89,7 +88,7 @@ export class S3FileBytes implements JobFileBytes {
     try {
       await upload.done();
     } catch (err) {
-      throw tooLarge ?? this.failed('writing to', err);
+      throw sourceFailure ?? this.failed('writing to', err);
     }
     return counted.bytes;
   }
