@@ -13,7 +13,7 @@ const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,200}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f\\]/;
 const MAX_PATH_CHARS = 1024;
-/** Jobs whose earlier removal failed, retried after each removal: bounded, so one removal stays cheap. */
+/** Jobs whose earlier removal failed, retried after a removal that succeeds: bounded, so it stays cheap. */
 const LEFTOVERS_PER_REMOVAL = 8;
 
 /** A path the endpoint refuses: it would leave the job's folder, or is not a path at all. */
@@ -46,6 +46,8 @@ type Kind = 'staged' | 'posted';
 export class JobFilesStore implements JobFilesPort {
   readonly keys: JobFilesKeys;
   readonly bytes: JobFileBytes;
+  /** A removal failed in this process and may have left files behind. */
+  private leftovers = false;
 
   constructor(private readonly opts: JobFilesStoreOptions) {
     this.keys = new JobFilesKeys(opts.secretKey);
@@ -125,13 +127,19 @@ export class JobFilesStore implements JobFilesPort {
   }
 
   /**
-   * Deletes the job's files, keeping a tombstone so that later uploads are refused (403). Then retries a few
-   * jobs whose removal failed before: callers clean up once, on a best-effort basis, and never come back.
+   * Deletes the job's files, keeping a tombstone so that later uploads are refused (403). After a removal
+   * failed here, the next one that succeeds retries the failed ones too: callers clean up once, on a
+   * best-effort basis, and never come back.
    */
   async remove(jobId: string): Promise<void> {
     const id = this.checked(jobId);
-    await this.removeFiles(id);
-    await this.removeLeftovers(id).catch(() => undefined);
+    try {
+      await this.removeFiles(id);
+    } catch (err) {
+      this.leftovers = true;
+      throw err;
+    }
+    if (this.leftovers) await this.removeLeftovers(id).catch(() => undefined);
   }
 
   /**
@@ -151,6 +159,7 @@ export class JobFilesStore implements JobFilesPort {
     await db.query('DELETE FROM job_file WHERE id = ANY($1::uuid[])', [fileIds]);
   }
 
+  /** Only after a failure: the query reads every file row, too much for each of thousands of removals. */
   private async removeLeftovers(except: string): Promise<void> {
     const rows: { job_id: string }[] = await this.opts.db.query(
       `SELECT DISTINCT f.job_id FROM job_file f JOIN job_files_removed r ON r.job_id = f.job_id
@@ -158,6 +167,7 @@ export class JobFilesStore implements JobFilesPort {
       [except],
     );
     for (const { job_id } of rows) await this.removeFiles(job_id);
+    if (rows.length < LEFTOVERS_PER_REMOVAL) this.leftovers = false;
   }
 
   /**
