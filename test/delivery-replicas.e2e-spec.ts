@@ -185,7 +185,7 @@ describeAmqp.each([inPostgres, inBucket])(
     });
 
     if (files === inBucket) {
-      it('answers 503 naming the bucket when it fails, and loses nothing it had accepted', async () => {
+      it('answers uploads and fetches 503 naming the bucket when it fails, and loses nothing it had accepted', async () => {
         const jobId = `s3-failure-${process.pid}-${Date.now()}-1`;
         // The replica's public URL is its default (port 0): only the endpoint's path and key count.
         const endpoint = new URL(receiving.app.get(JobFilesService).store.endpoint(jobId));
@@ -206,6 +206,26 @@ describeAmqp.each([inPostgres, inBucket])(
         const kept = await delivering.app.get(JobFilesService).store.openPosted(jobId, '/work/outputs/o.txt');
         expect(kept?.length).toBe('accepted'.length);
         expect((await readAtMost(kept!.body, 100)).bytes.toString()).toBe('accepted');
+
+        // A staged input the site fetches: served whole, or a 503 before any byte when the bucket fails.
+        await delivering.app
+          .get(JobFilesService)
+          .store.stage(jobId, 'inputs/big.json', Buffer.from('{"a":1}'));
+        const staged = `${receiving.url}${endpoint.pathname}${endpoint.search}&path=inputs/big.json`;
+        const served = await fetch(staged);
+        expect([served.status, served.headers.get('content-length'), await served.text()]).toEqual([
+          200,
+          '7',
+          '{"a":1}',
+        ]);
+        s3!.fail('internal-error', { op: 'GetObject' });
+        const unserved = await fetch(staged);
+        s3!.heal();
+        expect(unserved.status).toBe(503);
+        expect(((await unserved.json()) as { message: string }).message).toMatch(
+          /^reading from the S3 bucket replica-files failed: InternalError \(HTTP 500\)/,
+        );
+
         await delivering.app.get(JobFilesService).store.remove(jobId);
         expect(await files.blobs(receiving, jobId)).toBe(0);
       });
