@@ -11,8 +11,12 @@ import {
   FakePulsarSite,
   startFakePulsarAmqp,
   startFakePulsarSite,
+  startFakeS3,
   uniqueManager,
+  type FakeS3,
 } from '@constellation/testing';
+import { readAtMost } from '@constellation/common';
+import { JobFilesService } from '@constellation/job-files';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { BrokerProcess, spawnBroker, waitForOk } from './support/broker-process';
 import { createPrincipal, TestPrincipal } from './support/principals';
@@ -28,83 +32,206 @@ jest.setTimeout(120_000);
 const amqp = amqpForTests();
 const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
 
+/** How each replica keeps job files: PostgreSQL (the default) or a bucket on a fake S3 server. */
+interface FilesSetup {
+  name: string;
+  start(): Promise<Record<string, string>>;
+  /** Objects (or chunk rows) that still hold bytes of the job. */
+  blobs(app: TestApp, jobId: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const S3_ACCESS = { accessKeyId: 'AKIAREPLICAS', secretAccessKey: randomBytes(20).toString('hex') };
+let s3: FakeS3 | undefined;
+const S3_PREFIX = `replicas-${process.pid}/`;
+
+const inPostgres: FilesSetup = {
+  name: 'in PostgreSQL',
+  start: () => Promise.resolve({}),
+  async blobs(app, jobId) {
+    const [row]: { n: number }[] = await app.app
+      .get(DataSource)
+      .query(
+        'SELECT count(*)::int AS n FROM job_file_chunk c JOIN job_file f ON f.id = c.file_id WHERE f.job_id = $1',
+        [jobId],
+      );
+    return row.n;
+  },
+  stop: () => Promise.resolve(),
+};
+
+const inBucket: FilesSetup = {
+  name: 'in an S3 bucket',
+  async start() {
+    s3 = await startFakeS3({ bucket: 'replica-files', ...S3_ACCESS });
+    return {
+      CONSTELLATION_JOB_FILES_S3_BUCKET: s3.bucket,
+      CONSTELLATION_JOB_FILES_S3_ENDPOINT: s3.url,
+      CONSTELLATION_JOB_FILES_S3_PREFIX: S3_PREFIX,
+      CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID: S3_ACCESS.accessKeyId,
+      CONSTELLATION_JOB_FILES_S3_SECRET_ACCESS_KEY: S3_ACCESS.secretAccessKey,
+    };
+  },
+  blobs: (_app, jobId) =>
+    Promise.resolve(s3!.keys().filter((k) => k.startsWith(`${S3_PREFIX}${jobId}/`)).length),
+  stop: async () => s3?.close(),
+};
+
+/** A Pulsar-style multipart upload of `content`, as a site would send it. */
+async function postFile(url: string, content: string): Promise<{ status: number; body: string }> {
+  const form = new FormData();
+  form.append('file', new Blob([content]), 'file');
+  const res = await fetch(url, { method: 'POST', body: form });
+  return { status: res.status, body: await res.text() };
+}
+
 /** Replicas keep nothing of their own: each has its own data folder, and they share only the database. */
-describeAmqp('two replicas, one database, no shared folder (Pulsar AMQP)', () => {
-  const dirs: string[] = [];
-  let receiving: TestApp;
-  let delivering: TestApp;
-  let admin: TestPrincipal;
-  let alice: TestPrincipal;
-  let pulsar: FakePulsarAmqp;
-  let store: DataStoreServer;
-  let slug: string;
+describeAmqp.each([inPostgres, inBucket])(
+  'two replicas, one database, no shared folder, job files $name',
+  (files) => {
+    const dirs: string[] = [];
+    let receiving: TestApp;
+    let delivering: TestApp;
+    let admin: TestPrincipal;
+    let alice: TestPrincipal;
+    let pulsar: FakePulsarAmqp;
+    let store: DataStoreServer;
+    let slug: string;
 
-  const dataDir = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'replica-'));
-    dirs.push(dir);
-    return dir;
-  };
+    const dataDir = () => {
+      const dir = mkdtempSync(join(tmpdir(), 'replica-'));
+      dirs.push(dir);
+      return dir;
+    };
 
-  beforeAll(async () => {
-    // Receives the uploads (the sites' public URL leads there) and dispatches nothing.
-    receiving = await startTestApp({ AMQP_URL: amqp.url, CONSTELLATION_DATA_DIR: dataDir() });
-    await endLeftoverTasks(receiving);
-    // Dispatches, so it delivers what the other replica received.
-    delivering = await startDispatchApp({
-      AMQP_URL: amqp.url,
-      CONSTELLATION_DATA_DIR: dataDir(),
-      CONSTELLATION_PUBLIC_URL: receiving.url,
+    beforeAll(async () => {
+      const filesEnv = await files.start();
+      // Receives the uploads (the sites' public URL leads there) and dispatches nothing.
+      receiving = await startTestApp({ AMQP_URL: amqp.url, CONSTELLATION_DATA_DIR: dataDir(), ...filesEnv });
+      await endLeftoverTasks(receiving);
+      // Dispatches, so it delivers what the other replica received.
+      delivering = await startDispatchApp({
+        AMQP_URL: amqp.url,
+        CONSTELLATION_DATA_DIR: dataDir(),
+        CONSTELLATION_PUBLIC_URL: receiving.url,
+        ...filesEnv,
+      });
+      admin = await createPrincipal(receiving, 'admin');
+      alice = await createPrincipal(receiving, 'submitter');
+      pulsar = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
+      store = await startDataStore({}, { requireLength: true });
+      ({ slug } = await registerSiteUp(
+        receiving,
+        admin,
+        admin,
+        onHostPulsarSiteDocument({ kind: 'pulsar-amqp', url: null, pulsar_manager: pulsar.manager }),
+      ));
     });
-    admin = await createPrincipal(receiving, 'admin');
-    alice = await createPrincipal(receiving, 'submitter');
-    pulsar = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
-    store = await startDataStore({}, { requireLength: true });
-    ({ slug } = await registerSiteUp(
-      receiving,
-      admin,
-      admin,
-      onHostPulsarSiteDocument({ kind: 'pulsar-amqp', url: null, pulsar_manager: pulsar.manager }),
-    ));
-  });
-  afterAll(async () => {
-    await delivering?.close();
-    await receiving?.close();
-    await pulsar?.close();
-    await store?.close();
-    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-  });
-
-  it('an AMQP site uploads to one replica and the other delivers', async () => {
-    const { body } = await tes(receiving.url, alice)
-      .create({
-        outputs: [{ path: '/out/r.txt', url: `${store.url}/results/replicas.txt`, type: 'FILE' }],
-        executors: [{ image: 'alpine', command: ['sh', '-c', 'echo from one replica > /out/r.txt'] }],
-        resources: { zones: [slug] },
-      })
-      .expect(200);
-    const jobId = `${body.id}-1`;
-    const task = await waitFor('the task to finish', async () => {
-      const res = await tes(delivering.url, alice).get(body.id, 'FULL');
-      return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
+    afterAll(async () => {
+      await delivering?.close();
+      await receiving?.close();
+      await pulsar?.close();
+      await store?.close();
+      await files.stop();
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     });
-    expect(task.state).toBe('COMPLETE');
-    expect(store.received.get('/results/replicas.txt')).toBe('from one replica\n');
-    expect(store.puts).toEqual([{ path: '/results/replicas.txt', status: 201, length: '17' }]);
-    // Every upload went to the receiving replica, which runs no dispatch: the other one delivered.
-    const posts = pulsar.posts().filter((p) => p.url.includes(jobId));
-    expect(posts.length).toBeGreaterThan(0);
-    expect(
-      posts.every((p) => p.status === 200 && p.url.startsWith(`${receiving.url}/api/v1/job-files/`)),
-    ).toBe(true);
-    const files = () =>
-      receiving.app
-        .get(DataSource)
-        .query('SELECT count(*)::int AS n FROM job_file WHERE job_id = $1', [jobId]) as Promise<
-        { n: number }[]
-      >;
-    await waitFor('the job files removed', async () => ((await files())[0].n === 0 ? true : undefined));
-  });
-});
+
+    it('an AMQP site uploads to one replica and the other delivers; the files go when the attempt ends', async () => {
+      const { body } = await tes(receiving.url, alice)
+        .create({
+          outputs: [{ path: '/out/r.txt', url: `${store.url}/results/replicas.txt`, type: 'FILE' }],
+          executors: [{ image: 'alpine', command: ['sh', '-c', 'echo from one replica > /out/r.txt'] }],
+          resources: { zones: [slug] },
+        })
+        .expect(200);
+      const jobId = `${body.id}-1`;
+      const task = await waitFor('the task to finish', async () => {
+        const res = await tes(delivering.url, alice).get(body.id, 'FULL');
+        return FINAL_STATES.includes(res.body.state) ? res.body : undefined;
+      });
+      expect(task.state).toBe('COMPLETE');
+      expect(store.received.get('/results/replicas.txt')).toBe('from one replica\n');
+      expect(store.puts).toEqual([{ path: '/results/replicas.txt', status: 201, length: '17' }]);
+      // Every upload went to the receiving replica, which runs no dispatch: the other one delivered.
+      const posts = pulsar.posts().filter((p) => p.url.includes(jobId));
+      expect(posts.length).toBeGreaterThan(0);
+      expect(
+        posts.every((p) => p.status === 200 && p.url.startsWith(`${receiving.url}/api/v1/job-files/`)),
+      ).toBe(true);
+      if (files === inBucket) {
+        const puts = s3!
+          .requests()
+          .filter((r) => r.op === 'PutObject' && r.key.startsWith(`${S3_PREFIX}${jobId}/`));
+        expect(puts.length).toBeGreaterThanOrEqual(posts.length);
+        expect(puts.every((r) => r.status === 200)).toBe(true);
+      }
+      const files_ = () =>
+        receiving.app
+          .get(DataSource)
+          .query('SELECT count(*)::int AS n FROM job_file WHERE job_id = $1', [jobId]) as Promise<
+          { n: number }[]
+        >;
+      await waitFor('the job files removed', async () => ((await files_())[0].n === 0 ? true : undefined));
+      expect(await files.blobs(receiving, jobId)).toBe(0);
+
+      // A late upload, through either replica, is refused: the attempt is over and its tombstone stays.
+      for (const replica of [receiving, delivering]) {
+        const late = await postFile(posts[0].url.replace(receiving.url, replica.url), 'late');
+        expect(late.status).toBe(403);
+        expect(late.body).toContain('the job is finished and its files were removed');
+      }
+      expect(await files_()).toEqual([{ n: 0 }]);
+      expect(await files.blobs(receiving, jobId)).toBe(0);
+    });
+
+    if (files === inBucket) {
+      it('answers uploads and fetches 503 naming the bucket when it fails, and loses nothing it had accepted', async () => {
+        const jobId = `s3-failure-${process.pid}-${Date.now()}-1`;
+        // The replica's public URL is its default (port 0): only the endpoint's path and key count.
+        const endpoint = new URL(receiving.app.get(JobFilesService).store.endpoint(jobId));
+        const url = `${receiving.url}${endpoint.pathname}${endpoint.search}&path=${encodeURIComponent('/work/outputs/o.txt')}&file_type=output`;
+        expect(await postFile(url, 'accepted')).toEqual({ status: 200, body: 'OK' });
+
+        s3!.fail('slow-down', { op: 'PutObject' });
+        const refused = await postFile(url, 'refused');
+        s3!.heal();
+        expect(refused.status).toBe(503);
+        expect(JSON.parse(refused.body)).toMatchObject({
+          code: 'SERVICE_UNAVAILABLE',
+          message: expect.stringMatching(
+            /^writing to the S3 bucket replica-files failed: SlowDown \(HTTP 503\): Please reduce your request rate/,
+          ),
+        });
+        // The other replica still reads the copy accepted before.
+        const kept = await delivering.app.get(JobFilesService).store.openPosted(jobId, '/work/outputs/o.txt');
+        expect(kept?.length).toBe('accepted'.length);
+        expect((await readAtMost(kept!.body, 100)).bytes.toString()).toBe('accepted');
+
+        // A staged input the site fetches: served whole, or a 503 before any byte when the bucket fails.
+        await delivering.app
+          .get(JobFilesService)
+          .store.stage(jobId, 'inputs/big.json', Buffer.from('{"a":1}'));
+        const staged = `${receiving.url}${endpoint.pathname}${endpoint.search}&path=inputs/big.json`;
+        const served = await fetch(staged);
+        expect([served.status, served.headers.get('content-length'), await served.text()]).toEqual([
+          200,
+          '7',
+          '{"a":1}',
+        ]);
+        s3!.fail('internal-error', { op: 'GetObject' });
+        const unserved = await fetch(staged);
+        s3!.heal();
+        expect(unserved.status).toBe(503);
+        expect(((await unserved.json()) as { message: string }).message).toMatch(
+          /^reading from the S3 bucket replica-files failed: InternalError \(HTTP 500\)/,
+        );
+
+        await delivering.app.get(JobFilesService).store.remove(jobId);
+        expect(await files.blobs(receiving, jobId)).toBe(0);
+      });
+    }
+  },
+);
 
 /**
  * A data store that serves `input` by GET and takes its time with the first PUT (one read every 100 ms), so a

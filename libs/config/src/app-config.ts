@@ -15,6 +15,19 @@ export interface RateLimit {
   windowMs: number;
 }
 
+/** An S3-compatible bucket for the bytes of job files (CONSTELLATION_JOB_FILES_S3_*). */
+export interface JobFilesS3Config {
+  bucket: string;
+  /** MinIO, Ceph or another S3-compatible store; undefined: AWS S3 in `region`. */
+  endpoint: string | undefined;
+  region: string;
+  /** Put before every object key. */
+  prefix: string;
+  forcePathStyle: boolean;
+  /** Undefined: the AWS SDK's default chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, web identity, instance role). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
 /** The broker's whole configuration, read once from the environment at start-up. */
 export interface AppConfig {
   port: number;
@@ -91,6 +104,8 @@ export interface AppConfig {
    */
   siteRequestsPerSecond: number;
   fileRoots: string[];
+  /** Where the bytes of job files go when not in PostgreSQL; undefined: PostgreSQL. */
+  jobFilesS3: JobFilesS3Config | undefined;
   /**
    * Days a finished task (and its events) is kept after it finished; undefined keeps finished tasks for
    * ever. The daily purge applies it.

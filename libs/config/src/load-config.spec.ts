@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       deliveryRetrySeconds: 30,
       siteRequestsPerSecond: 20,
       fileRoots: [],
+      jobFilesS3: undefined,
       retentionDays: undefined,
       rateLimit: { limit: 60000, windowMs: 60_000 },
       trustedProxies: [],
@@ -217,9 +218,67 @@ describe('loadConfig', () => {
       { CONSTELLATION_RETENTION_DAYS: 'forever' },
       'CONSTELLATION_RETENTION_DAYS must be an integer from 1 to 36500',
     ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_ENDPOINT: 'http://minio:9000' },
+      'CONSTELLATION_JOB_FILES_S3_BUCKET must be set when CONSTELLATION_JOB_FILES_S3_ENDPOINT is set',
+    ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'Job_Files' },
+      'CONSTELLATION_JOB_FILES_S3_BUCKET must be a bucket name',
+    ],
+    [{ CONSTELLATION_JOB_FILES_S3_BUCKET: 'ab' }, 'CONSTELLATION_JOB_FILES_S3_BUCKET must be a bucket name'],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_S3_ENDPOINT: 'minio:9000' },
+      'CONSTELLATION_JOB_FILES_S3_ENDPOINT must be an http:// or https:// URL',
+    ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_S3_REGION: 'eu west' },
+      'CONSTELLATION_JOB_FILES_S3_REGION must be a region name',
+    ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_S3_PREFIX: '/abs/' },
+      'CONSTELLATION_JOB_FILES_S3_PREFIX must be an object key prefix',
+    ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_S3_FORCE_PATH_STYLE: 'maybe' },
+      'CONSTELLATION_JOB_FILES_S3_FORCE_PATH_STYLE must be true or false',
+    ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID: 'AKIA1' },
+      'CONSTELLATION_JOB_FILES_S3_SECRET_ACCESS_KEY must be set together with the other',
+    ],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the job-files bucket: MinIO by path with explicit keys, or AWS with the SDK finding the rest', () => {
+    expect(
+      loadConfig({
+        CONSTELLATION_JOB_FILES_S3_BUCKET: 'constellation-files',
+        CONSTELLATION_JOB_FILES_S3_ENDPOINT: 'http://minio:9000',
+        CONSTELLATION_JOB_FILES_S3_PREFIX: 'prod/',
+        CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID: 'minio',
+        CONSTELLATION_JOB_FILES_S3_SECRET_ACCESS_KEY: 'minio-secret',
+      }).jobFilesS3,
+    ).toEqual({
+      bucket: 'constellation-files',
+      endpoint: 'http://minio:9000',
+      region: 'us-east-1',
+      prefix: 'prod/',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'minio', secretAccessKey: 'minio-secret' },
+    });
+    expect(
+      loadConfig({ CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', AWS_REGION: 'eu-west-1' }).jobFilesS3,
+    ).toEqual({
+      bucket: 'files',
+      endpoint: undefined,
+      region: 'eu-west-1',
+      prefix: 'job-files/',
+      forcePathStyle: false,
+      credentials: undefined,
+    });
   });
 
   it('never echoes a secret value', () => {

@@ -1,7 +1,15 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import proxyAddr from '@fastify/proxy-addr';
-import { AppConfig, LOG_FORMATS, LOG_LEVELS, LogFormat, LogLevel, RateLimit } from './app-config';
+import {
+  AppConfig,
+  JobFilesS3Config,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  LogFormat,
+  LogLevel,
+  RateLimit,
+} from './app-config';
 import { ConfigError } from './config-error';
 import { POLICY_NAMES, PolicyName } from '@constellation/scheduler';
 
@@ -152,6 +160,85 @@ function host(env: Env): string {
   return raw;
 }
 
+const S3_VARIABLES = [
+  'CONSTELLATION_JOB_FILES_S3_BUCKET',
+  'CONSTELLATION_JOB_FILES_S3_ENDPOINT',
+  'CONSTELLATION_JOB_FILES_S3_REGION',
+  'CONSTELLATION_JOB_FILES_S3_PREFIX',
+  'CONSTELLATION_JOB_FILES_S3_FORCE_PATH_STYLE',
+  'CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID',
+  'CONSTELLATION_JOB_FILES_S3_SECRET_ACCESS_KEY',
+];
+
+/** The bucket for job files, or undefined (PostgreSQL keeps them). */
+function jobFilesS3(env: Env): JobFilesS3Config | undefined {
+  const bucket = read(env, 'CONSTELLATION_JOB_FILES_S3_BUCKET');
+  if (bucket === undefined) {
+    const stray = S3_VARIABLES.find((name) => read(env, name) !== undefined);
+    if (stray !== undefined) {
+      throw new ConfigError(
+        'CONSTELLATION_JOB_FILES_S3_BUCKET',
+        `set when ${stray} is set (the bucket is what turns the S3 store on)`,
+      );
+    }
+    return undefined;
+  }
+  if (!/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError(
+      'CONSTELLATION_JOB_FILES_S3_BUCKET',
+      'a bucket name: 3 to 63 lowercase letters, digits, dots, hyphens or underscores, starting and ending with a letter or digit',
+    );
+  }
+  const endpoint = url(
+    env,
+    'CONSTELLATION_JOB_FILES_S3_ENDPOINT',
+    ['http:', 'https:'],
+    'an http:// or https:// URL',
+  );
+  // The SDK's own variables, so a deployment already set up for AWS needs nothing more.
+  const region =
+    read(env, 'CONSTELLATION_JOB_FILES_S3_REGION') ??
+    read(env, 'AWS_REGION') ??
+    read(env, 'AWS_DEFAULT_REGION') ??
+    'us-east-1';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(region)) {
+    throw new ConfigError(
+      'CONSTELLATION_JOB_FILES_S3_REGION',
+      'a region name such as us-east-1 (letters, digits, - and _)',
+    );
+  }
+  const prefix = read(env, 'CONSTELLATION_JOB_FILES_S3_PREFIX') ?? 'job-files/';
+  // eslint-disable-next-line no-control-regex
+  if (prefix.length > 512 || /[\u0000-\u001f\u007f\\]/.test(prefix) || prefix.startsWith('/')) {
+    throw new ConfigError(
+      'CONSTELLATION_JOB_FILES_S3_PREFIX',
+      'an object key prefix of at most 512 characters, not starting with /, without control characters or backslashes',
+    );
+  }
+  const accessKeyId = read(env, 'CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID');
+  const secretAccessKey = read(env, 'CONSTELLATION_JOB_FILES_S3_SECRET_ACCESS_KEY');
+  if ((accessKeyId === undefined) !== (secretAccessKey === undefined)) {
+    throw new ConfigError(
+      accessKeyId === undefined
+        ? 'CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID'
+        : 'CONSTELLATION_JOB_FILES_S3_SECRET_ACCESS_KEY',
+      'set together with the other of CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID and _SECRET_ACCESS_KEY, or neither (the AWS SDK then finds credentials itself)',
+    );
+  }
+  return {
+    bucket,
+    endpoint,
+    region,
+    prefix,
+    // MinIO and Ceph are usually reached by path: a bucket as a host name needs wildcard DNS and certificates.
+    forcePathStyle: flag(env, 'CONSTELLATION_JOB_FILES_S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    credentials:
+      accessKeyId !== undefined && secretAccessKey !== undefined
+        ? { accessKeyId, secretAccessKey }
+        : undefined,
+  };
+}
+
 /** Reads and validates every variable of ARCHITECTURE.md's table; throws ConfigError on the first bad one. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
   const port = integer(env, 'PORT', 8080, 0, 65535);
@@ -243,6 +330,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     deliveryRetrySeconds: seconds(env, 'CONSTELLATION_DELIVERY_RETRY_SECONDS', 30, 0.05, 3600),
     siteRequestsPerSecond: requestRate(env, 'CONSTELLATION_SITE_REQUESTS_PER_SECOND', 20, 0.1, 100000),
     fileRoots,
+    jobFilesS3: jobFilesS3(env),
     retentionDays: optionalInteger(env, 'CONSTELLATION_RETENTION_DAYS', 1, 36500),
     rateLimit: rateLimit(env),
     trustedProxies: trustedProxies(env),

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, RUNTIME_SECRET_KEY } from '@constellation/config';
@@ -11,9 +11,18 @@ import { jobFilesStore } from './job-files-store.factory';
   providers: [
     {
       provide: JobFilesService,
-      useFactory: (config: AppConfig, secretKey: string, db: DataSource) =>
+      useFactory: (config: AppConfig, secretKey: string, db: DataSource) => {
+        const s3 = config.jobFilesS3;
+        // Once, at start-up: replicas configured apart cannot read each other's files.
+        new Logger('job-files').log(
+          s3
+            ? { bucket: s3.bucket, endpoint: s3.endpoint ?? 'AWS S3', prefix: s3.prefix }
+            : { bytes: 'PostgreSQL' },
+          s3 ? 'job files kept in an S3 bucket' : 'job files kept in PostgreSQL',
+        );
         // Outputs are not bounded by the JSON body limit: a task's results can be many gigabytes.
-        new JobFilesService(jobFilesStore(config, secretKey, db), { maxFileBytes: 64 * 1024 ** 3 }),
+        return new JobFilesService(jobFilesStore(config, secretKey, db), { maxFileBytes: 64 * 1024 ** 3 });
+      },
       inject: [APP_CONFIG, RUNTIME_SECRET_KEY, getDataSourceToken()],
     },
   ],

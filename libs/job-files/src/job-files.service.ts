@@ -3,7 +3,13 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import { BrokerError, ErrorCode } from '@constellation/common';
-import { FileTooLarge, JobFilesStore, JobRemoved, PathRefused } from './job-files-store';
+import {
+  FileStoreUnavailable,
+  FileTooLarge,
+  JobFilesStore,
+  JobRemoved,
+  PathRefused,
+} from './job-files-store';
 
 /** What Pulsar sends as `file_type` when it posts a job's files back (pulsar/client/action_mapper.py). */
 const POSTED_TYPES = new Set(['output', 'output_workdir', 'output_metadata', 'output_jobdir']);
@@ -44,7 +50,7 @@ export class JobFilesService {
     beforeWrite: () => void = () => undefined,
   ): Promise<void> {
     const path = this.authorise(jobId, query);
-    const file = await this.store.openStaged(jobId, path);
+    const file = await this.store.openStaged(jobId, path).catch(unavailable);
     if (!file) throw new BrokerError(ErrorCode.NotFound, 'no such file for this job');
     beforeWrite();
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(file.length) });
@@ -121,7 +127,13 @@ export class JobFilesService {
       if (err instanceof JobRemoved) throw new BrokerError(ErrorCode.Forbidden, err.message);
       if (err instanceof PathRefused)
         throw new BrokerError(ErrorCode.BadRequest, `path refused: ${err.message}`);
-      throw err;
+      return unavailable(err);
     }
   }
+}
+
+/** The file store is down or refusing: the site may try again later (Pulsar retries a failed transfer). */
+function unavailable(err: unknown): never {
+  if (err instanceof FileStoreUnavailable) throw new BrokerError(ErrorCode.ServiceUnavailable, err.message);
+  throw err;
 }

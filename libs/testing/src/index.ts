@@ -6,3 +6,4 @@ export * from './loopback-server';
 export * from './fake-tes-site';
 export * from './fake-pulsar-site';
 export * from './fake-pulsar-amqp';
+export * from './fake-s3';

@@ -7,8 +7,8 @@ export interface SpooledFile {
 /**
  * What the Pulsar AMQP adapter needs from the broker's job-files endpoint (libs/job-files implements it):
  * Pulsar has no inbound port in this mode, so it pulls what the message cannot carry from that endpoint and
- * POSTs every output to it. Files live on disk under CONSTELLATION_DATA_DIR, keyed by job id, so they survive a
- * broker restart; the adapter never sees the key derivation or the folder layout.
+ * POSTs every output to it. Files live in PostgreSQL or an S3 bucket, keyed by job id, so they survive a
+ * broker restart and any replica reaches them; the adapter never sees the key derivation or the storage.
  */
 export interface JobFilesPort {
   /** The job's endpoint with its key in the query; Pulsar appends `&path=…&file_type=…` itself. */
