@@ -16,6 +16,7 @@ import { TaskSearchIndexes1765000600000 } from './1765000600000-TaskSearchIndexe
 import { TaskEventLoggedAt1765000601000 } from './1765000601000-TaskEventLoggedAt';
 import { RunTimeEstimates1765000700000 } from './1765000700000-RunTimeEstimates';
 import { PrincipalHomeDataStore1765000701000 } from './1765000701000-PrincipalHomeDataStore';
+import { DataStoreHeadSignedUrls1765001400000 } from './1765001400000-DataStoreHeadSignedUrls';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -36,4 +37,5 @@ export const MIGRATIONS: MigrationList = [
   TaskEventLoggedAt1765000601000,
   RunTimeEstimates1765000700000,
   PrincipalHomeDataStore1765000701000,
+  DataStoreHeadSignedUrls1765001400000,
 ];

@@ -91,6 +91,7 @@ export class DispatchSites {
       latitude: s.latitude,
       longitude: s.longitude,
       urlPrefixes: s.urlPrefixes,
+      headSignedUrls: s.headSignedUrls,
     }));
   }
 
