@@ -2,7 +2,18 @@ import { place } from './placement';
 import { mulberry32 } from './prng';
 import { updateReservations } from './reservation';
 import { SiteSnapshot, TaskRequirement } from './snapshot';
-import { BARI, coresHeld, FREIBURG, GB, PRAGUE, request, site, submitter, task } from './testing/fixtures';
+import {
+  BARI,
+  coresHeld,
+  FREIBURG,
+  GB,
+  PRAGUE,
+  request,
+  site,
+  STORES,
+  submitter,
+  task,
+} from './testing/fixtures';
 
 const euData = (bytes: number, expectedRunS?: number): TaskRequirement =>
   task({
@@ -398,5 +409,39 @@ describe('place is a pure function', () => {
     const a = place(req, { policy: 'random', context: { prng: mulberry32(7) } });
     const b = place(req, { policy: 'random', context: { prng: mulberry32(7) } });
     expect(a).toEqual(b);
+  });
+});
+
+describe('distances remembered between placements', () => {
+  const transferAt = (sites: SiteSnapshot[], stores = STORES, id = 'b'): number => {
+    const got = place({ ...request(sites, euData(GB)), dataStores: stores });
+    return got.candidates.find((c) => c.siteId === id)!.transferS;
+  };
+  const fresh = (s: SiteSnapshot): number =>
+    transferAt(
+      [{ ...s }],
+      STORES.map((x) => ({ ...x })),
+      s.id,
+    );
+
+  it('measures again a site that moved, a store that moved and a site that changed places in the list', () => {
+    const local = site('a', { ...BARI, localDataStoreIds: ['usegalaxy.eu'] });
+    const b = site('b', { ...PRAGUE });
+    const stores = STORES.map((x) => ({ ...x }));
+    const first = transferAt([local, b], stores);
+    expect(first).toBe(fresh(b));
+    Object.assign(b, BARI);
+    expect(transferAt([local, b], stores)).toBe(fresh(b));
+    expect(transferAt([local, b], stores)).toBeGreaterThan(first);
+    const eu = stores[0];
+    const before = transferAt([local, b], stores);
+    Object.assign(eu, PRAGUE);
+    const afterStoreMoved = transferAt([local, b], stores);
+    expect(afterStoreMoved).toBeLessThan(before);
+    Object.assign(eu, FREIBURG);
+    // The same sites in another order: each index now holds another site.
+    const other = site('c', { ...FREIBURG });
+    expect(transferAt([b, other], stores)).toBe(fresh(b));
+    expect(transferAt([other, b], stores)).toBe(fresh(b));
   });
 });
