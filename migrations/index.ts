@@ -17,6 +17,7 @@ import { TaskEventLoggedAt1765000601000 } from './1765000601000-TaskEventLoggedA
 import { RunTimeEstimates1765000700000 } from './1765000700000-RunTimeEstimates';
 import { PrincipalHomeDataStore1765000701000 } from './1765000701000-PrincipalHomeDataStore';
 import { TaskSiteDueIndex1765001000000 } from './1765001000000-TaskSiteDueIndex';
+import { DataStoreHeadSignedUrls1765001400000 } from './1765001400000-DataStoreHeadSignedUrls';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -38,4 +39,5 @@ export const MIGRATIONS: MigrationList = [
   RunTimeEstimates1765000700000,
   PrincipalHomeDataStore1765000701000,
   TaskSiteDueIndex1765001000000,
+  DataStoreHeadSignedUrls1765001400000,
 ];

@@ -40,6 +40,7 @@ const GIB = 2 ** 30;
 describe('placement sizes http(s) inputs with HEAD, and never waits for it beyond its budget', () => {
   let t: TestApp;
   let alice: TestPrincipal;
+  let admin: TestPrincipal;
   let siteSlug: string;
   const fakes: FakeTesSite[] = [];
   const stores: Store[] = [];
@@ -49,7 +50,7 @@ describe('placement sizes http(s) inputs with HEAD, and never waits for it beyon
       CONSTELLATION_SIZE_BUDGET_SECONDS: '0.2',
       CONSTELLATION_SIZE_HEAD_TIMEOUT_SECONDS: '1',
     });
-    const admin = await createPrincipal(t, 'admin');
+    admin = await createPrincipal(t, 'admin');
     const provider = await createPrincipal(t, 'provider');
     alice = await createPrincipal(t, 'submitter');
     const site = await registerFakeTesSite(t, provider, admin, { timeScale: 0.05 });
@@ -142,6 +143,38 @@ describe('placement sizes http(s) inputs with HEAD, and never waits for it beyon
     );
     expect(await transferSource(id)).toBe('1 input(s), 64 MiB in all (default 64 MiB)');
     expect(s.heads).toEqual([]);
+  });
+
+  it('sends a HEAD to a signed URL only when its data store allows it, and refuses a flag that is not one', async () => {
+    const s = await store((req, res) => res.writeHead(200, { 'content-length': String(2 * GIB) }).end());
+    const stores = (path = '') => request(t.url).post(`/api/v1/data-stores${path}`);
+    const body = {
+      name: `signed-${Math.random().toString(36).slice(2, 8)}`,
+      url_prefixes: [s.url('/api/jobs/')],
+      country: 'DE',
+    };
+    const bad = await stores()
+      .set('Authorization', admin.bearer)
+      .send({ ...body, head_signed_urls: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toEqual([{ path: 'head_signed_urls', reason: 'must be true or false' }]);
+    const created = await stores().set('Authorization', admin.bearer).send(body).expect(201);
+    expect(created.body.head_signed_urls).toBe(false);
+
+    const signed = s.url('/api/jobs/7/files?job_key=abc');
+    const refused = await create(signed);
+    expect(await transferSource(refused)).toBe('1 input(s), 64 MiB in all (default 64 MiB)');
+    expect(s.heads).toEqual([]);
+
+    const patched = await request(t.url)
+      .patch(`/api/v1/data-stores/${(created.body as { id: string }).id}`)
+      .set('Authorization', admin.bearer)
+      .send({ head_signed_urls: true })
+      .expect(200);
+    expect(patched.body.head_signed_urls).toBe(true);
+    const allowed = await create(signed);
+    expect(await transferSource(allowed)).toBe('1 input(s), 2 GiB in all (HEAD: 2 GiB)');
+    expect(s.heads).toEqual(['/api/jobs/7/files?job_key=abc']);
   });
 
   it("falls back to the tool's learned median input when a store cannot be asked", async () => {

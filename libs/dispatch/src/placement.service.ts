@@ -210,7 +210,7 @@ export class PlacementService {
       );
       // Sizes asked for when the task was first seen are known by now; new ones get at most the budget.
       await this.sizes.settle(
-        sizableUrls(readable(requirements.values())),
+        sizableUrls(readable(requirements.values()), stores),
         this.config.sizeBudgetSeconds * 1000,
       );
       const { learned, fingerprints } = await this.learned(m, queued, requirements, sites, now);
@@ -333,7 +333,7 @@ export class PlacementService {
     // A preview must not move round-robin's or random's state.
     const requirement = requirementOrError(task, stores, accounts[0]?.homeDataStoreId);
     // A preview never waits for sizes; it starts the lookups a later round will use.
-    this.sizes.request(sizableUrls(readable([requirement])));
+    this.sizes.request(sizableUrls(readable([requirement]), stores));
     const { learned, fingerprints } = await this.learned(
       this.repo.manager(),
       [task],

@@ -15,6 +15,8 @@ export const DEFAULT_INPUT_BYTES = 64 * 1024 * 1024;
 /** A registered store as placement matches URLs against it. */
 export interface StorePrefixes extends DataStoreSnapshot {
   urlPrefixes: string[];
+  /** Sizing may HEAD its URLs whose query carries a credential. */
+  headSignedUrls?: boolean;
 }
 
 /** The store whose longest URL prefix matches, if any. */

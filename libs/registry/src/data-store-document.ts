@@ -9,6 +9,8 @@ export interface DataStoreDescription {
   country: string;
   latitude: number | null;
   longitude: number | null;
+  /** Whether sizing may HEAD its URLs whose query carries a credential. */
+  headSignedUrls: boolean;
 }
 
 /**
@@ -25,11 +27,13 @@ export function mergeDataStoreDocument(
     country: '',
     latitude: null,
     longitude: null,
+    headSignedUrls: false,
   };
   const merged: DataStoreDescription = {
     name: b.name ?? base.name,
     urlPrefixes: b.url_prefixes ?? base.urlPrefixes,
     ...mergePlace(b, base),
+    headSignedUrls: b.head_signed_urls ?? base.headSignedUrls,
   };
   const v = new FieldValidator();
   checkCoordinates(v, merged);

@@ -17,6 +17,13 @@ export class DataStoreEntity {
   @Column('text')
   country!: string;
 
+  /**
+   * The broker may HEAD this store's URLs for their size even when the query carries a credential (a
+   * signature, token or key): set only where such a request neither leaks nor spends the credential.
+   */
+  @Column('boolean', { name: 'head_signed_urls', default: false })
+  headSignedUrls!: boolean;
+
   @Column('double precision', { nullable: true })
   latitude!: number | null;
 

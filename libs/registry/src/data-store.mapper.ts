@@ -8,6 +8,7 @@ export interface DataStoreView {
   country: string;
   latitude: number | null;
   longitude: number | null;
+  head_signed_urls: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -20,6 +21,7 @@ export function toDataStoreView(d: DataStoreEntity): DataStoreView {
     country: d.country,
     latitude: d.latitude,
     longitude: d.longitude,
+    head_signed_urls: d.headSignedUrls,
     created_at: d.createdAt.toISOString(),
     updated_at: d.updatedAt.toISOString(),
   };
@@ -32,5 +34,6 @@ export function toDataStoreDescription(d: DataStoreEntity): DataStoreDescription
     country: d.country,
     latitude: d.latitude,
     longitude: d.longitude,
+    headSignedUrls: d.headSignedUrls,
   };
 }

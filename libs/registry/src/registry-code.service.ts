@@ -72,6 +72,7 @@ function dataStoreBody(d: DataStoreDescription): DataStoreDocumentDto {
     country: d.country,
     latitude: d.latitude,
     longitude: d.longitude,
+    head_signed_urls: d.headSignedUrls,
   };
 }
 

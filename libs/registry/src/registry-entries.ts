@@ -92,6 +92,7 @@ export function dataStoreEntry(d: DataStoreDescription): Entry {
     country: d.country,
     latitude: d.latitude,
     longitude: d.longitude,
+    head_signed_urls: d.headSignedUrls || null,
   });
 }
 

@@ -177,3 +177,56 @@ describe('readRegistryDocument', () => {
     );
   });
 });
+
+describe('a data store that allows HEAD to signed URLs', () => {
+  const store = { name: 'eu', url_prefixes: ['https://usegalaxy.eu/api/jobs/'], country: 'DE' };
+  const withStore = (headSignedUrls: boolean): CurrentRegistry => ({
+    ...registry([]),
+    dataStores: [
+      {
+        id: '00000000-0000-4000-8000-0000000000aa',
+        description: {
+          name: 'eu',
+          urlPrefixes: store.url_prefixes,
+          country: 'DE',
+          latitude: null,
+          longitude: null,
+          headSignedUrls,
+        },
+      },
+    ],
+  });
+  const planStores = (doc: Record<string, unknown>, headSignedUrls: boolean) =>
+    planRegistry(readRegistryDocument({ data_stores: [doc] }), withStore(headSignedUrls), false).changes;
+
+  it('plans the flag as a change of its own, and its absence as false', () => {
+    expect(planStores({ ...store, head_signed_urls: true }, false)).toEqual([
+      {
+        action: 'update',
+        type: 'data_store',
+        name: 'eu',
+        fields: [{ field: 'head_signed_urls', from: null, to: true }],
+        note: null,
+      },
+    ]);
+    expect(planStores(store, false)).toEqual([]);
+    expect(planStores({ ...store, head_signed_urls: false }, false)).toEqual([]);
+    expect(planStores(store, true)).toEqual([
+      {
+        action: 'update',
+        type: 'data_store',
+        name: 'eu',
+        fields: [{ field: 'head_signed_urls', from: true, to: null }],
+        note: null,
+      },
+    ]);
+  });
+
+  it('refuses a flag that is not a boolean, with its path', () => {
+    expect(() => readRegistryDocument({ data_stores: [{ ...store, head_signed_urls: 'yes' }] })).toThrow(
+      expect.objectContaining({
+        errors: [{ path: 'data_stores[0].head_signed_urls', reason: 'must be true or false' }],
+      }),
+    );
+  });
+});

@@ -65,6 +65,8 @@ export interface CatalogDataStore {
   latitude: number | null;
   longitude: number | null;
   urlPrefixes: string[];
+  /** Input sizing may HEAD this store's URLs even when their query carries a credential. */
+  headSignedUrls: boolean;
 }
 
 /**
@@ -134,6 +136,7 @@ export class SiteCatalog {
       latitude: s.latitude,
       longitude: s.longitude,
       urlPrefixes: s.urlPrefixes,
+      headSignedUrls: s.headSignedUrls,
     }));
   }
 

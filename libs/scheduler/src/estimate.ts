@@ -102,38 +102,71 @@ export function reservationAgainst(
   return now !== undefined && now + runS <= r.startAt ? undefined : r;
 }
 
-interface KnownDistance {
-  from: Point;
-  /** Both ends' coordinates when km was computed. */
-  at: [number | null, number | null, number | null, number | null];
-  km: number | null;
+/**
+ * Distances from one store to the sites of a snapshot, by the site's index there, remembered while the site
+ * at that index and both ends' coordinates stay the same (a moved site or store is measured again).
+ * Placement at a thousand sites otherwise spends most of its time in haversineKm; an array lookup and three
+ * comparisons replace it, and dispatch's rounds and the simulator keep one snapshot's sites in one order.
+ */
+class DistanceTable {
+  private readonly sites: (SiteSnapshot | undefined)[] = [];
+  private readonly latitudes: (number | null)[] = [];
+  private readonly longitudes: (number | null)[] = [];
+  private readonly km: (number | null)[] = [];
+  private fromLatitude: number | null;
+  private fromLongitude: number | null;
+
+  constructor(private readonly from: Point) {
+    this.fromLatitude = from.latitude;
+    this.fromLongitude = from.longitude;
+  }
+
+  /** This table, emptied first if the store has moved since it was filled. */
+  current(): this {
+    if (this.from.latitude !== this.fromLatitude || this.from.longitude !== this.fromLongitude) {
+      this.sites.length = 0;
+      this.fromLatitude = this.from.latitude;
+      this.fromLongitude = this.from.longitude;
+    }
+    return this;
+  }
+
+  kmAt(index: number, site: SiteSnapshot): number | null {
+    if (
+      this.sites[index] === site &&
+      this.latitudes[index] === site.latitude &&
+      this.longitudes[index] === site.longitude
+    ) {
+      return this.km[index];
+    }
+    const km = haversineKm(this.from, site);
+    this.sites[index] = site;
+    this.latitudes[index] = site.latitude;
+    this.longitudes[index] = site.longitude;
+    this.km[index] = km;
+    return km;
+  }
 }
 
-/** The last distance computed per site, by store point: a snapshot's sites and stores keep their places. */
-const distances = new WeakMap<SiteSnapshot, KnownDistance[]>();
+const tables = new WeakMap<Point, DistanceTable>();
+
+/** The distance table of each group's store (undefined for a group without a location), for one placement. */
+export function distanceTables(groups: readonly StoreBytes[]): (DistanceTable | undefined)[] {
+  return groups.map((g) => {
+    if (g.location === null) return undefined;
+    let table = tables.get(g.location);
+    if (table === undefined) tables.set(g.location, (table = new DistanceTable(g.location)));
+    return table.current();
+  });
+}
 
 /**
- * haversineKm, remembered per site and store point (checked against both ends' coordinates, so a moved site
- * or store is measured again): placement at a thousand sites otherwise spends a third of its time in it.
+ * Where a site is in the snapshot being placed against, and the distance tables of the task's groups
+ * (`distanceTables`): placement passes them so that distances are looked up, not computed, per task.
  */
-function distanceKm(from: Point, site: SiteSnapshot): number | null {
-  let known = distances.get(site);
-  if (known === undefined) distances.set(site, (known = []));
-  const d = known.find((k) => k.from === from);
-  if (
-    d !== undefined &&
-    d.at[0] === from.latitude &&
-    d.at[1] === from.longitude &&
-    d.at[2] === site.latitude &&
-    d.at[3] === site.longitude
-  ) {
-    return d.km;
-  }
-  const km = haversineKm(from, site);
-  const at: KnownDistance['at'] = [from.latitude, from.longitude, site.latitude, site.longitude];
-  if (d !== undefined) Object.assign(d, { at, km });
-  else if (known.length < 16) known.push({ from, at, km });
-  return km;
+export interface SitePosition {
+  index: number;
+  tables: readonly (DistanceTable | undefined)[];
 }
 
 export function estimateTerms(
@@ -143,13 +176,21 @@ export function estimateTerms(
   groups: readonly StoreBytes[],
   model: CostModel,
   now?: number,
+  position?: SitePosition,
+  into?: Terms,
 ): Terms {
   let transferS = 0;
   let wanBytes = 0;
-  for (const group of groups) {
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g];
     if (group.storeId !== undefined && site.localDataStoreIds.includes(group.storeId)) continue;
-    // One distance per store and site: placement at a thousand sites spends most of its time here.
-    const km = group.location === null ? null : distanceKm(group.location, site);
+    const table = position?.tables[g];
+    const km =
+      group.location === null
+        ? null
+        : table !== undefined && position !== undefined
+          ? table.kmAt(position.index, site)
+          : haversineKm(group.location, site);
     if (km !== null && km <= model.colocationKm) continue;
     wanBytes += group.bytes;
     transferS += transferSeconds(group.bytes, km ?? model.unknownDistanceKm, model);
@@ -157,5 +198,13 @@ export function estimateTerms(
   const speed = site.performance.speedFactor > 0 ? site.performance.speedFactor : 1;
   const runS = task.expectedRunSBySite?.[site.id] ?? (task.expectedRunS ?? model.defaultRunS) / speed;
   const queueWaitS = queueWaitSeconds(site, res, model, reservationAgainst(site, task, runS, now));
-  return { queueWaitS, transferS, runS, totalS: queueWaitS + transferS + runS, wanBytes };
+  if (into === undefined)
+    return { queueWaitS, transferS, runS, totalS: queueWaitS + transferS + runS, wanBytes };
+  // Placement writes the terms into each site's candidate: one object per site and task, not two.
+  into.queueWaitS = queueWaitS;
+  into.transferS = transferS;
+  into.runS = runS;
+  into.totalS = queueWaitS + transferS + runS;
+  into.wanBytes = wanBytes;
+  return into;
 }

@@ -26,6 +26,8 @@ function runtimeSatisfied(wanted: readonly Runtime[], offered: readonly Runtime[
   return wanted.some((w) => offered.some((o) => canon(o) === canon(w)));
 }
 
+const isContainerRuntime = (r: Runtime): boolean => r !== 'none';
+
 function schemeAllowed(url: string, allowed: readonly string[]): boolean {
   if (allowed.includes('*')) return true;
   const scheme = urlScheme(url);
@@ -106,7 +108,7 @@ export function unmetRequirements(
   // Every TES executor names an image. A Pulsar site without a container runtime would run the commands on its
   // host instead, which only works where the images' commands are installed there: the site must say so. TES
   // sites choose their own runtime.
-  if (site.kind !== 'tes' && !site.runImagesOnHost && !site.runtimes.some((r) => r !== 'none')) {
+  if (site.kind !== 'tes' && !site.runImagesOnHost && !site.runtimes.some(isContainerRuntime)) {
     unmet = push(unmet, {
       requirement: 'runtime',
       detail:

@@ -2,7 +2,18 @@ import { place } from './placement';
 import { mulberry32 } from './prng';
 import { updateReservations } from './reservation';
 import { SiteSnapshot, TaskRequirement } from './snapshot';
-import { BARI, coresHeld, FREIBURG, GB, PRAGUE, request, site, submitter, task } from './testing/fixtures';
+import {
+  BARI,
+  coresHeld,
+  FREIBURG,
+  GB,
+  PRAGUE,
+  request,
+  site,
+  STORES,
+  submitter,
+  task,
+} from './testing/fixtures';
 
 const euData = (bytes: number, expectedRunS?: number): TaskRequirement =>
   task({
@@ -304,33 +315,35 @@ describe('ect reserves a site for a task whose hold ran out (backfill)', () => {
     ...s,
     load: { ...s.load, reservation: r },
   });
+  // A quarter of a busy site's 8 cores (RESERVE_MIN_SHARE): 2 more cores queue for 2 / (8 / 600 s) = 150 s.
+  const wide = (o: Partial<TaskRequirement> = {}): TaskRequirement => task({ cpuCores: 2, ...o });
 
   it.each<{ name: string; sites: SiteSnapshot[]; t: TaskRequirement; want: string; startAt: number }>([
     {
       name: 'waited as long as the best estimated wait: it reserves that site from then',
       sites: [busy('a'), busy('b', { ...BARI })],
-      t: task({ queuedAt: now - 75 }),
+      t: wide({ queuedAt: now - 150 }),
       want: 'a',
-      startAt: now + 75,
+      startAt: now + 150,
     },
     {
       name: 'no queuedAt: never held, it reserves at once',
       sites: [busy('b'), busy('a')],
-      t: task(),
+      t: wide(),
       want: 'a',
-      startAt: now + 75,
+      startAt: now + 150,
     },
     {
       name: 'the best site is reserved by another task: it reserves the next',
       sites: [reservedBy(busy('a'), held('other')), busy('b', { ...BARI })],
-      t: task({ queuedAt: now - 1000 }),
+      t: wide({ queuedAt: now - 1000 }),
       want: 'b',
-      startAt: now + 75,
+      startAt: now + 150,
     },
     {
       name: 'its own reservation keeps its start, so backfill cannot push it back',
       sites: [reservedBy(busy('a'), held('t1', now + 20))],
-      t: task({ queuedAt: now - 1000 }),
+      t: wide({ queuedAt: now - 1000 }),
       want: 'a',
       startAt: now + 20,
     },
@@ -340,12 +353,18 @@ describe('ect reserves a site for a task whose hold ran out (backfill)', () => {
     expect(got.reservation).toEqual({
       siteId: want,
       taskId: 't1',
-      cores: 1,
-      memoryGib: 3.8,
+      cores: 2,
+      memoryGib: 7.6,
       gpus: 0,
       startAt,
     });
     expect(got.reason).toMatch(new RegExp(`; reserved ${want} from `));
+  });
+
+  it('a task under a quarter of the site is committed to the best queue: no reservation keeps room idle for it', () => {
+    const got = place({ ...request([busy('a'), busy('b', { ...BARI })], task({ queuedAt: now - 75 })), now });
+    expect(got).toMatchObject({ decision: 'place', siteId: 'a' });
+    expect(got.reservation).toBeUndefined();
   });
 
   it('every site reserved by other tasks: committed to the best queue, as without reservations', () => {
@@ -382,9 +401,9 @@ describe('ect reserves a site for a task whose hold ran out (backfill)', () => {
 
   it('updateReservations moves a reservation with its task and drops it once the task is placed', () => {
     const sites = [busy('a'), busy('b', { ...BARI })];
-    const first = place({ ...request(sites, task({ queuedAt: now - 75 })), now });
+    const first = place({ ...request(sites, wide({ queuedAt: now - 150 })), now });
     updateReservations(sites, 't1', first);
-    expect(sites[0].load.reservation).toMatchObject({ taskId: 't1', startAt: now + 75 });
+    expect(sites[0].load.reservation).toMatchObject({ taskId: 't1', startAt: now + 150 });
     updateReservations(sites, 't1', { ...first, reservation: { ...first.reservation!, siteId: 'b' } });
     expect(sites.map((s) => s.load.reservation?.taskId)).toEqual([undefined, 't1']);
     updateReservations(sites, 't1', { decision: 'place', siteId: 'a', candidates: [] });
@@ -398,5 +417,39 @@ describe('place is a pure function', () => {
     const a = place(req, { policy: 'random', context: { prng: mulberry32(7) } });
     const b = place(req, { policy: 'random', context: { prng: mulberry32(7) } });
     expect(a).toEqual(b);
+  });
+});
+
+describe('distances remembered between placements', () => {
+  const transferAt = (sites: SiteSnapshot[], stores = STORES, id = 'b'): number => {
+    const got = place({ ...request(sites, euData(GB)), dataStores: stores });
+    return got.candidates.find((c) => c.siteId === id)!.transferS;
+  };
+  const fresh = (s: SiteSnapshot): number =>
+    transferAt(
+      [{ ...s }],
+      STORES.map((x) => ({ ...x })),
+      s.id,
+    );
+
+  it('measures again a site that moved, a store that moved and a site that changed places in the list', () => {
+    const local = site('a', { ...BARI, localDataStoreIds: ['usegalaxy.eu'] });
+    const b = site('b', { ...PRAGUE });
+    const stores = STORES.map((x) => ({ ...x }));
+    const first = transferAt([local, b], stores);
+    expect(first).toBe(fresh(b));
+    Object.assign(b, BARI);
+    expect(transferAt([local, b], stores)).toBe(fresh(b));
+    expect(transferAt([local, b], stores)).toBeGreaterThan(first);
+    const eu = stores[0];
+    const before = transferAt([local, b], stores);
+    Object.assign(eu, PRAGUE);
+    const afterStoreMoved = transferAt([local, b], stores);
+    expect(afterStoreMoved).toBeLessThan(before);
+    Object.assign(eu, FREIBURG);
+    // The same sites in another order: each index now holds another site.
+    const other = site('c', { ...FREIBURG });
+    expect(transferAt([b, other], stores)).toBe(fresh(b));
+    expect(transferAt([other, b], stores)).toBe(fresh(b));
   });
 });

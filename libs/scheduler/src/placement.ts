@@ -1,4 +1,4 @@
-import { estimateTerms, groupInputsByStore } from './estimate';
+import { distanceTables, estimateTerms, groupInputsByStore, SitePosition } from './estimate';
 import { blockedReason, unmetRequirements } from './feasibility';
 import { ectPolicy } from './policies/ect.policy';
 import { leastLoadedPolicy } from './policies/least-loaded.policy';
@@ -102,6 +102,7 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
   const { task, submitter, sites } = request;
   const resources = resolveResources(task);
   const groups = groupInputsByStore(task, storesById(request.dataStores));
+  const position: SitePosition = { index: 0, tables: distanceTables(groups) };
 
   const candidates: Candidate[] = new Array<Candidate>(sites.length);
   const placeable: PlaceableSite[] = [];
@@ -111,19 +112,20 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
     const site = sites[i];
     if (isApproved(site)) anyApproved = true;
     const unmet = unmetRequirements(site, task, resources, submitter);
-    const terms = estimateTerms(site, task, resources, groups, model, request.now);
     const blocked = unmet === undefined ? blockedReason(site, model) : undefined;
     const candidate: Candidate = {
       siteId: site.id,
       slug: site.slug,
       feasible: unmet === undefined,
       placeable: unmet === undefined && blocked === undefined,
-      queueWaitS: terms.queueWaitS,
-      transferS: terms.transferS,
-      runS: terms.runS,
-      totalS: terms.totalS,
-      wanBytes: terms.wanBytes,
+      queueWaitS: 0,
+      transferS: 0,
+      runS: 0,
+      totalS: 0,
+      wanBytes: 0,
     };
+    position.index = i;
+    estimateTerms(site, task, resources, groups, model, request.now, position, candidate);
     if (unmet !== undefined) candidate.unmet = unmet;
     if (blocked !== undefined) candidate.blocked = blocked;
     candidates[i] = candidate;

@@ -103,6 +103,26 @@ describe('HeadSizeResolver', () => {
     expect(HeadSizeResolver.sizable(s.url('/reads?format=fastq&page=2'))).toBe(true);
   });
 
+  it('sends a HEAD to a URL whose query carries a credential when its store allows it', async () => {
+    const s = await open((req, res) => res.writeHead(200, { 'content-length': '4096' }).end());
+    const resolver = new HeadSizeResolver(OPTIONS);
+    const signed = s.url('/jobs/7/files?job_key=abc');
+    // The same URL from a task whose store does not allow it must not make the allowed one a refusal.
+    await resolver.settle([signed, { url: signed, headSigned: true }], 5000);
+    expect(s.requests).toEqual(['HEAD /jobs/7/files?job_key=abc']);
+    expect(resolver.known(signed)).toBe(4096);
+  });
+
+  it('never sends a HEAD with a user name or password in the URL, whatever the store allows', async () => {
+    const s = await open(sized);
+    const resolver = new HeadSizeResolver(OPTIONS);
+    const withUser = `http://user:secret@127.0.0.1:${s.server.port}/x/1`;
+    expect(resolver.request([{ url: withUser, headSigned: true }])).toEqual([]);
+    expect(HeadSizeResolver.sizable(withUser, true)).toBe(false);
+    expect(HeadSizeResolver.sizable(s.url('/x/1?sig=abc'), true)).toBe(true);
+    expect(s.requests).toEqual([]);
+  });
+
   it('sizes only http(s) URLs', () => {
     expect(HeadSizeResolver.sizable('s3://bucket/reads')).toBe(false);
     expect(HeadSizeResolver.sizable('file:///data/reads')).toBe(false);

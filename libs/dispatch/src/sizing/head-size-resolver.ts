@@ -14,6 +14,16 @@ export interface HeadSizingOptions {
 /** Asks a store for the size of a URL: its Content-Length, or undefined. Throws on a network failure. */
 export type HeadRequest = (url: string, timeoutMs: number) => Promise<number | undefined>;
 
+/**
+ * A URL to size, and whether its data store lets the broker HEAD it when its query carries a credential
+ * (`head_signed_urls`). A plain string is a URL whose store does not.
+ */
+export type SizeLookup = string | { url: string; headSigned: boolean };
+
+function lookupOf(x: SizeLookup): { url: string; headSigned: boolean } {
+  return typeof x === 'string' ? { url: x, headSigned: false } : x;
+}
+
 /** A failed lookup is retried sooner than a size expires: a store that was down may come back. */
 const FAILURE_MS_CAP = 5 * 60_000;
 
@@ -39,7 +49,8 @@ export const headContentLength: HeadRequest = async (url, timeoutMs) => {
 
 /**
  * Learns the sizes of http(s) inputs with bounded HEAD requests: a timeout each, a limit on those in flight,
- * a bounded cache by URL with expiry, and none for URLs that carry a credential. Placement never waits for
+ * a bounded cache by URL with expiry, and none for URLs that carry a credential (in the query, only where the
+ * URL's store does not allow it). Placement never waits for
  * it beyond its budget (see `settle`); what is not known by then counts at the fallback size.
  */
 export class HeadSizeResolver {
@@ -54,15 +65,20 @@ export class HeadSizeResolver {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Whether the broker may ask the store for this URL's size at all. */
-  static sizable(url: string): boolean {
+  /**
+   * Whether the broker may ask the store for this URL's size at all; `headSigned` when the store allows it
+   * for URLs whose query carries a credential (never for a user name or password in the URL).
+   */
+  static sizable(url: string, headSigned = false): boolean {
     let parsed: URL;
     try {
       parsed = new URL(url);
     } catch {
       return false;
     }
-    return (parsed.protocol === 'http:' || parsed.protocol === 'https:') && !carriesSecret(parsed);
+    return (
+      (parsed.protocol === 'http:' || parsed.protocol === 'https:') && !carriesSecret(parsed, headSigned)
+    );
   }
 
   /** The size learned for `url`, if it is known and fresh. */
@@ -79,16 +95,16 @@ export class HeadSizeResolver {
    * Starts looking up every sizable URL not already known or being looked up, and returns the lookups still
    * pending for them. Lookups beyond the cache's size are not queued: the next round asks again.
    */
-  request(urls: Iterable<string>): Promise<void>[] {
+  request(lookups: Iterable<SizeLookup>): Promise<void>[] {
     const waits: Promise<void>[] = [];
     if (this.options.concurrency <= 0) return waits;
-    for (const url of new Set(urls)) {
+    for (const { url, headSigned } of allowedOnce(lookups)) {
       const inFlight = this.pending.get(url);
       if (inFlight !== undefined) {
         waits.push(inFlight);
         continue;
       }
-      if (this.fresh(url) !== undefined || !HeadSizeResolver.sizable(url)) continue;
+      if (this.fresh(url) !== undefined || !HeadSizeResolver.sizable(url, headSigned)) continue;
       if (this.pending.size >= this.options.cacheEntries) break;
       const lookup = new Promise<void>((done) => this.queue.push({ url, done })).finally(() =>
         this.pending.delete(url),
@@ -104,8 +120,8 @@ export class HeadSizeResolver {
    * Starts the lookups and waits for them at most `budgetMs`: what is still pending then finishes in the
    * background and serves later rounds.
    */
-  async settle(urls: Iterable<string>, budgetMs: number): Promise<void> {
-    const waits = this.request(urls);
+  async settle(lookups: Iterable<SizeLookup>, budgetMs: number): Promise<void> {
+    const waits = this.request(lookups);
     if (waits.length === 0 || budgetMs <= 0) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -155,6 +171,16 @@ export class HeadSizeResolver {
       this.cache.delete(this.cache.keys().next().value as string);
     }
   }
+}
+
+/** Each URL once; allowed to carry a credential when any of its lookups says its store allows that. */
+function allowedOnce(lookups: Iterable<SizeLookup>): { url: string; headSigned: boolean }[] {
+  const byUrl = new Map<string, boolean>();
+  for (const x of lookups) {
+    const { url, headSigned } = lookupOf(x);
+    byUrl.set(url, headSigned || (byUrl.get(url) ?? false));
+  }
+  return [...byUrl].map(([url, headSigned]) => ({ url, headSigned }));
 }
 
 /** The resolver as configured (CONSTELLATION_SIZE_*). */

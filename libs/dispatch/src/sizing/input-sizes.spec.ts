@@ -1,5 +1,5 @@
 import { RunTimeEstimator, type TaskRequirement } from '@constellation/scheduler';
-import { describeSizes, formatBytes, learnedInput, sizeInputs } from './input-sizes';
+import { describeSizes, formatBytes, learnedInput, sizableUrls, sizeInputs } from './input-sizes';
 
 const GiB = 2 ** 30;
 
@@ -33,6 +33,28 @@ describe('input sizes', () => {
     };
     sizeInputs(staged, head, undefined);
     expect(staged.inputs[0].sizeSource).toBe('default 64 MiB');
+  });
+
+  it('lists the URLs to size, each allowed to carry a credential only where its store says so', () => {
+    const t: TaskRequirement = {
+      id: 't',
+      inputs: [
+        { url: 'https://galaxy/jobs/1?job_key=k', sizeBytes: 0, dataStoreId: 'galaxy' },
+        { url: 'https://s3/b/reads?X-Amz-Signature=s', sizeBytes: 0, dataStoreId: 's3' },
+        { url: 'https://nowhere/reads', sizeBytes: 0 },
+        { url: 'https://galaxy/jobs/1/staged', sizeBytes: 0, dataStoreId: 'galaxy', stagedByTask: true },
+        { sizeBytes: 5 },
+      ],
+    };
+    const stores = [
+      { id: 'galaxy', headSignedUrls: true },
+      { id: 's3', headSignedUrls: false },
+    ];
+    expect(sizableUrls([t], stores)).toEqual([
+      { url: 'https://galaxy/jobs/1?job_key=k', headSigned: true },
+      { url: 'https://s3/b/reads?X-Amz-Signature=s', headSigned: false },
+      { url: 'https://nowhere/reads', headSigned: false },
+    ]);
   });
 
   it('describes the sizes in one phrase', () => {

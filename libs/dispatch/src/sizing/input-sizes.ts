@@ -6,6 +6,7 @@ import {
   type TaskRequirement,
 } from '@constellation/scheduler';
 import { DEFAULT_INPUT_BYTES } from '../task-requirement';
+import type { SizeLookup } from './head-size-resolver';
 
 /** A tool's typical total input, learned from its completions. */
 export interface LearnedInput {
@@ -67,11 +68,21 @@ export function sizeInputs(
   }
 }
 
-/** The URLs placement may ask sizes for: inputs the site fetches (a task's own staging carries its keys). */
-export function sizableUrls(requirements: Iterable<TaskRequirement>): string[] {
-  const urls: string[] = [];
+/**
+ * The URLs placement may ask sizes for: inputs the site fetches (a task's own staging carries its keys), each
+ * with whether its store allows a HEAD to URLs that carry a credential in their query.
+ */
+export function sizableUrls(
+  requirements: Iterable<TaskRequirement>,
+  stores: readonly { id: string; headSignedUrls?: boolean }[] = [],
+): SizeLookup[] {
+  const headSigned = new Set(stores.filter((s) => s.headSignedUrls === true).map((s) => s.id));
+  const urls: SizeLookup[] = [];
   for (const r of requirements) {
-    for (const i of r.inputs) if (i.url !== undefined && !i.stagedByTask) urls.push(i.url);
+    for (const i of r.inputs) {
+      if (i.url === undefined || i.stagedByTask) continue;
+      urls.push({ url: i.url, headSigned: i.dataStoreId !== undefined && headSigned.has(i.dataStoreId) });
+    }
   }
   return urls;
 }

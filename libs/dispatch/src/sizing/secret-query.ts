@@ -24,9 +24,13 @@ const SECRET_NAMES = new Set([
 /** Endings that name credentials whatever their prefix (`X-Custom-Token`, `upload_signature`). */
 const SECRET_SUFFIXES = ['token', 'signature', 'secret', 'password', 'credential'];
 
-/** True when `url` names a credential in its query or user info (where a secret travels in a URL). */
-export function carriesSecret(url: URL): boolean {
+/**
+ * True when `url` names a credential in its user info or, unless `queryAllowed` (its store lets the broker
+ * HEAD signed URLs), in its query: the places a secret travels in a URL.
+ */
+export function carriesSecret(url: URL, queryAllowed = false): boolean {
   if (url.username !== '' || url.password !== '') return true;
+  if (queryAllowed) return false;
   for (const name of url.searchParams.keys()) {
     const lower = name.toLowerCase();
     if (SECRET_NAMES.has(lower) || SECRET_SUFFIXES.some((s) => lower.endsWith(s))) return true;

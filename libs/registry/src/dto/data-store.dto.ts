@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import {
+  BooleanField,
   Field,
   FieldValidator,
   isCountryCode,
@@ -68,6 +69,16 @@ export class DataStoreUpdateDto {
   latitude?: number | null;
   @NumberField({ min: -180, max: 180 }, { nullable: true })
   longitude?: number | null;
+  @BooleanField({
+    api: {
+      default: false,
+      description:
+        'Placement may ask this store for the size of an input (HEAD) even when its URL carries a credential in ' +
+        'the query (a signature, token or key). Leave false for pre-signed or one-time URLs: the request would ' +
+        'send the credential once more, and may spend it or be refused.',
+    },
+  })
+  head_signed_urls?: boolean;
 }
 
 /** POST /data-stores: the same document, with name, url_prefixes and country required. */
@@ -98,6 +109,8 @@ export class DataStoreViewDto {
   latitude!: number | null;
   @ApiProperty({ type: Number, nullable: true })
   longitude!: number | null;
+  @ApiProperty()
+  head_signed_urls!: boolean;
   @ApiProperty({ format: 'date-time' })
   created_at!: string;
   @ApiProperty({ format: 'date-time' })
