@@ -6,6 +6,7 @@ import { AbandonedCopiesService } from './abandoned-copies.service';
 import { CancellationService } from './cancellation.service';
 import { DeliveryService } from './delivery.service';
 import { DispatchMetrics } from './dispatch.metrics';
+import { DispatchNews } from './dispatch-news';
 import { DispatchLoop } from './dispatch.loop';
 import { PlacementService } from './placement.service';
 import { SubmissionService } from './submission.service';
@@ -34,7 +35,7 @@ describe('DispatchLoop', () => {
     );
     const s = new DispatchLoop(
       {
-        placeQueued: () => maybe({ placed: 1, failed: 0, waiting: 0, ran: true }),
+        placeQueued: () => maybe({ placed: 1, failed: 0, waiting: 0, ran: true, more: false }),
       } as unknown as PlacementService,
       { submitPlaced: () => maybe(1) } as unknown as SubmissionService,
       { trackSubmitted: tracking ?? (() => maybe(2)) } as unknown as TrackingService,
@@ -43,6 +44,7 @@ describe('DispatchLoop', () => {
       { stopAbandoned: () => maybe(3) } as unknown as AbandonedCopiesService,
       new SchedulerRegistry(),
       metrics,
+      new DispatchNews(),
       { dispatchSeconds: 0 } as AppConfig,
     );
     // Keep the failures out of the test output.

@@ -4,6 +4,7 @@ import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { withAttemptLog } from './attempt-log';
 import { changeFor } from './attempt-changes';
+import { DispatchNews } from './dispatch-news';
 import { DispatchTask } from './dispatch.repository';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
@@ -16,8 +17,9 @@ type Outcome = { ref: string } | { error: AdapterError };
 /** Sends placed tasks to their sites: each worker claims one task just before sending it; idempotent on the wire. */
 @Injectable()
 export class SubmissionService extends SiteStep {
-  // Property injection: the base's constructor serves every step, this one only adds tracking.
+  // Property injection: the base's constructor serves every step, this one only adds tracking and the news it tells the loop.
   @Inject(TrackingService) private readonly tracking!: TrackingService;
+  @Inject(DispatchNews) private readonly news!: DispatchNews;
 
   submitPlaced(replica: string): Promise<number> {
     return this.claimEachDue('submit', replica, (task) => this.submitOne(replica, task), 'submission');
@@ -201,6 +203,7 @@ export class SubmissionService extends SiteStep {
     resentAfterDoubt: boolean,
   ): Promise<void> {
     const slug = entry.adapterSite.slug;
+    const firstCheck = adapter.statusMode === 'pushed' ? null : firstPace(now, this.config);
     const held = await this.repo.withClaim(
       task.id,
       replica,
@@ -214,9 +217,7 @@ export class SubmissionService extends SiteStep {
           })),
           ...(fresh.state === 'CANCELING'
             ? { nextCheckAt: now }
-            : adapter.statusMode === 'pushed'
-              ? nextPace('pushed', null, true, now, this.config)
-              : firstPace(now, this.config)),
+            : (firstCheck ?? nextPace('pushed', null, true, now, this.config))),
           remoteState: null,
           failingSince: null,
           submitDoubtAt: null,
@@ -236,6 +237,8 @@ export class SubmissionService extends SiteStep {
     );
     if (held) {
       this.tracking.recorded(ref);
+      // A pushed site's news needs no check: it is applied when it arrives.
+      if (firstCheck) this.news.submitted(firstCheck.nextCheckAt);
       this.metrics.submissions.inc({ outcome: 'submitted' });
       this.logger.log({ taskId: task.id, site: slug, remoteId: ref }, `task submitted to ${slug}`);
       return;
