@@ -179,6 +179,9 @@ export interface TaskChange {
   abandon?: AbandonNote;
 }
 
+/** What a step decides for a task it holds: the change to write (quiet: only its pacing), or null for none. */
+export type ClaimChange = (TaskChange & { quiet?: boolean }) | null;
+
 /** Load the broker's own unfinished tasks put on one site (what placement adds to as it places). */
 export interface SiteUsage {
   siteId: string;
@@ -496,35 +499,66 @@ export class DispatchRepository {
   async withClaim(
     id: string,
     replica: string,
-    fn: (task: DispatchTask) => (TaskChange & { quiet?: boolean }) | null,
+    fn: (task: DispatchTask) => ClaimChange,
     now: Date,
   ): Promise<boolean> {
+    return (await this.withClaims(replica, [{ id, fn }], now))[0];
+  }
+
+  /**
+   * withClaim for several tasks in one transaction: one lock read for all and one commit, so workers that
+   * finish together share them. Rows are locked in id order, so two such batches never deadlock. Whether
+   * each task's claim was still held, in the order given.
+   */
+  async withClaims(
+    replica: string,
+    items: readonly { id: string; fn: (task: DispatchTask) => ClaimChange }[],
+    now: Date,
+  ): Promise<boolean[]> {
     return this.db.transaction(async (m) => {
-      const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM task WHERE id = $1 FOR UPDATE`, [id]);
-      if (rows.length === 0 || rows[0].claimed_by !== replica) return false;
-      const task = toTask(rows[0]);
-      const change = fn(task);
-      if (change?.quiet) {
-        // Nothing the API shows changed: move the next check and free the claim, without a new version.
-        await m.query(
-          `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
-                  track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
-           WHERE id = $1`,
-          [
-            id,
-            change.update.nextCheckAt ?? now,
-            change.update.trackIntervalMs ?? null,
-            change.update.remoteState ?? null,
-          ],
-        );
-        return true;
+      const rows: Row[] = await m.query(
+        `SELECT ${COLUMNS} FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [items.map((i) => i.id)],
+      );
+      const held = new Map(rows.filter((r) => r.claimed_by === replica).map((r) => [r.id, toTask(r)]));
+      const done: boolean[] = [];
+      for (const { id, fn } of items) {
+        const task = held.get(id);
+        // A task named twice in one batch is changed once: its claim is freed by the first change.
+        held.delete(id);
+        done.push(task !== undefined);
+        if (task) await this.applyClaimChange(m, task, fn(task), now);
       }
-      await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
-      if (change?.event) await this.event(m, id, change.event, now);
-      if (change?.abandon) await this.abandon(m, id, change.abandon, now);
-      if (change?.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
-      return true;
+      return done;
     });
+  }
+
+  private async applyClaimChange(
+    m: EntityManager,
+    task: DispatchTask,
+    change: ClaimChange,
+    now: Date,
+  ): Promise<void> {
+    const id = task.id;
+    if (change?.quiet) {
+      // Nothing the API shows changed: move the next check and free the claim, without a new version.
+      await m.query(
+        `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
+                track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
+         WHERE id = $1`,
+        [
+          id,
+          change.update.nextCheckAt ?? now,
+          change.update.trackIntervalMs ?? null,
+          change.update.remoteState ?? null,
+        ],
+      );
+      return;
+    }
+    await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
+    if (change?.event) await this.event(m, id, change.event, now);
+    if (change?.abandon) await this.abandon(m, id, change.abandon, now);
+    if (change?.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
   }
 
   /** Writes an update (bumping the version, which the TES cancel path checks) and optionally frees the lease. */

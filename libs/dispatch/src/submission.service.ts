@@ -4,8 +4,9 @@ import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { withAttemptLog } from './attempt-log';
 import { changeFor } from './attempt-changes';
+import { CallBatcher } from './call-batcher';
 import { DispatchNews } from './dispatch-news';
-import { DispatchTask } from './dispatch.repository';
+import { ClaimChange, DispatchTask } from './dispatch.repository';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
@@ -14,12 +15,27 @@ import { TrackingService } from './tracking.service';
 
 type Outcome = { ref: string } | { error: AdapterError };
 
+/** A site's answer to write on its task, if this replica still holds the task's claim. */
+interface Recording {
+  replica: string;
+  id: string;
+  fn: (fresh: DispatchTask) => ClaimChange;
+}
+
+/** Most answers written in one transaction. */
+const MAX_RECORDS_PER_BATCH = 64;
+
 /** Sends placed tasks to their sites: each worker claims one task just before sending it; idempotent on the wire. */
 @Injectable()
 export class SubmissionService extends SiteStep {
   // Property injection: the base's constructor serves every step, this one only adds tracking and the news it tells the loop.
   @Inject(TrackingService) private readonly tracking!: TrackingService;
   @Inject(DispatchNews) private readonly news!: DispatchNews;
+  /** Answers that arrive while others are written go together: one transaction for them, not one each. */
+  private readonly recordings = new CallBatcher<Recording, boolean>(
+    (items) => this.recordAll(items),
+    MAX_RECORDS_PER_BATCH,
+  );
 
   submitPlaced(replica: string): Promise<number> {
     return this.claimEachDue('submit', replica, (task) => this.submitOne(replica, task), 'submission');
@@ -204,10 +220,10 @@ export class SubmissionService extends SiteStep {
   ): Promise<void> {
     const slug = entry.adapterSite.slug;
     const firstCheck = adapter.statusMode === 'pushed' ? null : firstPace(now, this.config);
-    const held = await this.repo.withClaim(
-      task.id,
+    const held = await this.recordings.call({
       replica,
-      (fresh) => ({
+      id: task.id,
+      fn: (fresh) => ({
         // A cancel that arrived meanwhile left the task CANCELING: the cancel step now has a ref to stop.
         update: {
           remoteId: ref,
@@ -233,8 +249,7 @@ export class SubmissionService extends SiteStep {
             }
           : undefined,
       }),
-      now,
-    );
+    });
     if (held) {
       this.tracking.recorded(ref);
       // A pushed site's news needs no check: it is applied when it arrives.
@@ -262,6 +277,17 @@ export class SubmissionService extends SiteStep {
       'lost the claim while submitting; stopping this copy',
     );
     await adapter.cancel(entry.adapterSite, ref).catch(() => undefined);
+  }
+
+  private async recordAll(items: Recording[]): Promise<boolean[]> {
+    const held = new Map<Recording, boolean>();
+    // One replica's steps share a batcher: in practice one group.
+    for (const replica of new Set(items.map((i) => i.replica))) {
+      const mine = items.filter((i) => i.replica === replica);
+      const done = await this.repo.withClaims(replica, mine, new Date());
+      mine.forEach((item, i) => held.set(item, done[i]));
+    }
+    return items.map((item) => held.get(item) as boolean);
   }
 
   /** Gives the attempt up; `mayExist`: an unanswered send may have left a copy there, stopped later. */
