@@ -74,7 +74,7 @@ describe('dispatch reacts to news: a new task does not wait for the next round',
       'every task of the burst at the site',
       async () => (ids.every(atSite) ? true : undefined),
       // On a loaded machine a burst takes a while, but far less than the round.
-      WELL_BEFORE_A_ROUND_MS * 3,
+      WELL_BEFORE_A_ROUND_MS * 4,
     );
     expect(ids.filter(atSite)).toHaveLength(BURST);
   });

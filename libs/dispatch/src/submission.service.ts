@@ -38,11 +38,23 @@ export class SubmissionService extends SiteStep {
   );
 
   submitPlaced(replica: string): Promise<number> {
-    return this.claimEachDue('submit', replica, (task) => this.submitOne(replica, task), 'submission');
+    // One read of each site per run: a burst of tasks for one site costs one read (and one decryption of
+    // its credentials), not one each. A failed read is not kept, so one failure costs one task its turn.
+    const reads = new Map<string, ReturnType<SiteStep['reach']>>();
+    const reach = (siteId: string) => {
+      let read = reads.get(siteId);
+      if (!read) {
+        read = this.reach(siteId);
+        reads.set(siteId, read);
+        read.catch(() => reads.delete(siteId));
+      }
+      return read;
+    };
+    return this.claimEachDue('submit', replica, (task) => this.submitOne(replica, task, reach), 'submission');
   }
 
-  private async submitOne(replica: string, task: DispatchTask): Promise<void> {
-    const { entry, adapter } = await this.reach(task.siteId as string);
+  private async submitOne(replica: string, task: DispatchTask, reach: SiteStep['reach']): Promise<void> {
+    const { entry, adapter } = await reach(task.siteId as string);
     const slug = entry?.adapterSite.slug ?? task.siteId;
     if (!entry || !adapter || (entry.adminState !== 'active' && entry.adminState !== 'draining')) {
       // Placed a moment before the site was disabled or removed: placement chooses again.
