@@ -179,8 +179,19 @@ export interface TaskChange {
   abandon?: AbandonNote;
 }
 
-/** What a step decides for a task it holds: the change to write (quiet: only its pacing), or null for none. */
-export type ClaimChange = (TaskChange & { quiet?: boolean }) | null;
+/**
+ * What a site's answer to a submission writes on its task: the site's id for the attempt, the attempt's log
+ * naming it, and the first check; the site's state and any failure or doubt are cleared.
+ */
+export interface SubmissionAnswer {
+  remoteId: string;
+  logs: TesTaskLog[];
+  nextCheckAt: Date;
+  /** Left as it is when absent. */
+  trackIntervalMs?: number;
+  /** A copy the attempt may have left at the site, to look for later. */
+  abandon?: AbandonNote;
+}
 
 /** Load the broker's own unfinished tasks put on one site (what placement adds to as it places). */
 export interface SiteUsage {
@@ -499,20 +510,46 @@ export class DispatchRepository {
   async withClaim(
     id: string,
     replica: string,
-    fn: (task: DispatchTask) => ClaimChange,
+    fn: (task: DispatchTask) => (TaskChange & { quiet?: boolean }) | null,
     now: Date,
   ): Promise<boolean> {
-    return (await this.withClaims(replica, [{ id, fn }], now))[0];
+    return this.db.transaction(async (m) => {
+      const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM task WHERE id = $1 FOR UPDATE`, [id]);
+      if (rows.length === 0 || rows[0].claimed_by !== replica) return false;
+      const task = toTask(rows[0]);
+      const change = fn(task);
+      if (change?.quiet) {
+        // Nothing the API shows changed: move the next check and free the claim, without a new version.
+        await m.query(
+          `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
+                  track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
+           WHERE id = $1`,
+          [
+            id,
+            change.update.nextCheckAt ?? now,
+            change.update.trackIntervalMs ?? null,
+            change.update.remoteState ?? null,
+          ],
+        );
+        return true;
+      }
+      await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
+      if (change?.event) await this.event(m, id, change.event, now);
+      if (change?.abandon) await this.abandon(m, id, change.abandon, now);
+      if (change?.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
+      return true;
+    });
   }
 
   /**
-   * withClaim for several tasks in one transaction: one lock read for all and one commit, so workers that
-   * finish together share them. Rows are locked in id order, so two such batches never deadlock. Whether
-   * each task's claim was still held, in the order given.
+   * Writes sites' answers to submissions on their tasks, for those this replica still holds (see withClaim):
+   * one lock read, one update and one commit for the lot, whatever their number, so the submissions that
+   * finish together cost the database one transaction. Rows are locked in id order, so two such batches
+   * never deadlock. Whether each task's claim was still held, in the order given.
    */
-  async withClaims(
+  async recordSubmissions(
     replica: string,
-    items: readonly { id: string; fn: (task: DispatchTask) => ClaimChange }[],
+    items: readonly { id: string; answer: (task: DispatchTask) => SubmissionAnswer }[],
     now: Date,
   ): Promise<boolean[]> {
     return this.db.transaction(async (m) => {
@@ -521,44 +558,35 @@ export class DispatchRepository {
         [items.map((i) => i.id)],
       );
       const held = new Map(rows.filter((r) => r.claimed_by === replica).map((r) => [r.id, toTask(r)]));
-      const done: boolean[] = [];
-      for (const { id, fn } of items) {
+      const writes: (SubmissionAnswer & { id: string })[] = [];
+      const done = items.map(({ id, answer }) => {
         const task = held.get(id);
-        // A task named twice in one batch is changed once: its claim is freed by the first change.
+        // Named twice in one batch: written once, as the first write frees the claim.
         held.delete(id);
-        done.push(task !== undefined);
-        if (task) await this.applyClaimChange(m, task, fn(task), now);
-      }
-      return done;
-    });
-  }
-
-  private async applyClaimChange(
-    m: EntityManager,
-    task: DispatchTask,
-    change: ClaimChange,
-    now: Date,
-  ): Promise<void> {
-    const id = task.id;
-    if (change?.quiet) {
-      // Nothing the API shows changed: move the next check and free the claim, without a new version.
+        if (task) writes.push({ id, ...answer(task) });
+        return task !== undefined;
+      });
+      if (writes.length === 0) return done;
       await m.query(
-        `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
-                track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
-         WHERE id = $1`,
+        `UPDATE task t SET remote_id = w.remote_id, logs = w.logs, next_check_at = w.next_check_at,
+                track_interval_ms = COALESCE(w.track_interval_ms, t.track_interval_ms), remote_state = NULL,
+                failing_since = NULL, submit_doubt_at = NULL, updated_at = $1, version = t.version + 1,
+                claimed_by = NULL, lease_until = NULL
+         FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::integer[])
+           AS w(id, remote_id, logs, next_check_at, track_interval_ms)
+         WHERE t.id = w.id`,
         [
-          id,
-          change.update.nextCheckAt ?? now,
-          change.update.trackIntervalMs ?? null,
-          change.update.remoteState ?? null,
+          now,
+          writes.map((w) => w.id),
+          writes.map((w) => w.remoteId),
+          writes.map((w) => JSON.stringify(w.logs)),
+          writes.map((w) => w.nextCheckAt),
+          writes.map((w) => w.trackIntervalMs ?? null),
         ],
       );
-      return;
-    }
-    await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
-    if (change?.event) await this.event(m, id, change.event, now);
-    if (change?.abandon) await this.abandon(m, id, change.abandon, now);
-    if (change?.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
+      for (const w of writes) if (w.abandon) await this.abandon(m, w.id, w.abandon, now);
+      return done;
+    });
   }
 
   /** Writes an update (bumping the version, which the TES cancel path checks) and optionally frees the lease. */

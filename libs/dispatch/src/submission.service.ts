@@ -6,7 +6,7 @@ import { withAttemptLog } from './attempt-log';
 import { changeFor } from './attempt-changes';
 import { CallBatcher } from './call-batcher';
 import { DispatchNews } from './dispatch-news';
-import { ClaimChange, DispatchTask } from './dispatch.repository';
+import { DispatchTask, SubmissionAnswer } from './dispatch.repository';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
@@ -19,7 +19,7 @@ type Outcome = { ref: string } | { error: AdapterError };
 interface Recording {
   replica: string;
   id: string;
-  fn: (fresh: DispatchTask) => ClaimChange;
+  answer: (fresh: DispatchTask) => SubmissionAnswer;
 }
 
 /** Most answers written in one transaction. */
@@ -235,21 +235,16 @@ export class SubmissionService extends SiteStep {
     const held = await this.recordings.call({
       replica,
       id: task.id,
-      fn: (fresh) => ({
+      answer: (fresh) => ({
+        remoteId: ref,
+        logs: withAttemptLog(fresh.logs, fresh.attempt, (l) => ({
+          ...l,
+          metadata: { ...l.metadata, remote_id: ref },
+        })),
         // A cancel that arrived meanwhile left the task CANCELING: the cancel step now has a ref to stop.
-        update: {
-          remoteId: ref,
-          logs: withAttemptLog(fresh.logs, fresh.attempt, (l) => ({
-            ...l,
-            metadata: { ...l.metadata, remote_id: ref },
-          })),
-          ...(fresh.state === 'CANCELING'
-            ? { nextCheckAt: now }
-            : (firstCheck ?? nextPace('pushed', null, true, now, this.config))),
-          remoteState: null,
-          failingSince: null,
-          submitDoubtAt: null,
-        },
+        ...(fresh.state === 'CANCELING'
+          ? { nextCheckAt: now }
+          : (firstCheck ?? nextPace('pushed', null, true, now, this.config))),
         // The unanswered send may still land, later than we waited: look once more for a second copy then.
         abandon: resentAfterDoubt
           ? {
@@ -296,7 +291,7 @@ export class SubmissionService extends SiteStep {
     // One replica's steps share a batcher: in practice one group.
     for (const replica of new Set(items.map((i) => i.replica))) {
       const mine = items.filter((i) => i.replica === replica);
-      const done = await this.repo.withClaims(replica, mine, new Date());
+      const done = await this.repo.recordSubmissions(replica, mine, new Date());
       mine.forEach((item, i) => held.set(item, done[i]));
     }
     return items.map((item) => held.get(item) as boolean);
