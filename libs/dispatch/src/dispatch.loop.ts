@@ -124,8 +124,10 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     if (this.wakeTimers.has(lane)) return;
     const timer = setTimeout(() => {
       this.wakeTimers.delete(lane);
+      // A round started the lane meanwhile, perhaps before the news: it runs once more when it ends.
+      if (this.inFlight.has(lane)) this.wantedAgain.add(lane);
       // While rounds back off (the database is down), news waits for them too.
-      if (this.due()) void this.lane(lane);
+      else if (this.due()) void this.lane(lane);
     }, delayMs);
     this.wakeTimers.set(lane, timer);
   }
