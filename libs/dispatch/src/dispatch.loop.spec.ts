@@ -6,6 +6,7 @@ import { AbandonedCopiesService } from './abandoned-copies.service';
 import { CancellationService } from './cancellation.service';
 import { DeliveryService } from './delivery.service';
 import { DispatchMetrics } from './dispatch.metrics';
+import { DispatchNews } from './dispatch-news';
 import { DispatchLoop } from './dispatch.loop';
 import { PlacementService } from './placement.service';
 import { SubmissionService } from './submission.service';
@@ -35,7 +36,7 @@ describe('DispatchLoop', () => {
     );
     const s = new DispatchLoop(
       {
-        placeQueued: () => maybe({ placed: 1, failed: 0, waiting: 0, ran: true }),
+        placeQueued: () => maybe({ placed: 1, failed: 0, waiting: 0, ran: true, more: false }),
       } as unknown as PlacementService,
       { submitPlaced: () => maybe(1) } as unknown as SubmissionService,
       { trackSubmitted: tracking ?? (() => maybe(2)) } as unknown as TrackingService,
@@ -44,6 +45,7 @@ describe('DispatchLoop', () => {
       { stopAbandoned: () => maybe(3) } as unknown as AbandonedCopiesService,
       new SchedulerRegistry(),
       metrics,
+      new DispatchNews(),
       { dispatchSeconds: 0 } as AppConfig,
     );
     // Keep the failures out of the test output.
@@ -99,5 +101,70 @@ describe('DispatchLoop', () => {
     expect(trackingRuns).toBe(2);
     release();
     await third;
+  });
+
+  describe('news', () => {
+    /**
+     * A loop with rounds on (every 10 s, never reached here) whose placement places two of the `queued` tasks
+     * a pass and whose submission sends one placed task a run; `moves` lists the calls in order.
+     */
+    function withNews(queued: number) {
+      const moves: string[] = [];
+      let left = queued;
+      let placedNotSent = 0;
+      const loop = new DispatchLoop(
+        {
+          placeQueued: async () => {
+            const placed = Math.min(left, 2);
+            left -= placed;
+            placedNotSent += placed;
+            moves.push(`place ${placed}`);
+            return { placed, failed: 0, waiting: 0, ran: true, more: left > 0 };
+          },
+        } as unknown as PlacementService,
+        {
+          submitPlaced: async () => {
+            const sent = Math.min(placedNotSent, 1);
+            placedNotSent -= sent;
+            moves.push(`submit ${sent}`);
+            return sent;
+          },
+        } as unknown as SubmissionService,
+        {} as TrackingService,
+        {} as DeliveryService,
+        {} as CancellationService,
+        {} as AbandonedCopiesService,
+        new SchedulerRegistry(),
+        new DispatchMetrics(
+          { registry: new Registry() } as unknown as MetricsService,
+          { query: async () => [] } as never,
+          { summaries: async () => [] } as never,
+        ),
+        new DispatchNews(),
+        { dispatchSeconds: 10 } as AppConfig,
+      );
+      return { loop, moves };
+    }
+
+    afterEach(() => jest.useRealTimers());
+
+    it('turns a burst of arrivals into one placement pass, which wakes submission', async () => {
+      jest.useFakeTimers();
+      const { loop, moves } = withNews(1);
+      for (let i = 0; i < 50; i++) loop.taskArrived();
+      expect(moves).toEqual([]);
+      await jest.runAllTimersAsync();
+      expect(moves).toEqual(['place 1', 'submit 1', 'submit 0']);
+    });
+
+    it('goes on placing and submitting while work is left, without waiting for a round', async () => {
+      jest.useFakeTimers();
+      const { loop, moves } = withNews(5);
+      loop.taskArrived();
+      await jest.runAllTimersAsync();
+      expect(moves.filter((m) => m.startsWith('place'))).toEqual(['place 2', 'place 2', 'place 1']);
+      expect(moves.filter((m) => m === 'submit 1')).toHaveLength(5);
+      expect(moves[moves.length - 1]).toBe('submit 0');
+    });
   });
 });

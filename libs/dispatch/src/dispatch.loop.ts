@@ -12,6 +12,7 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { CancellationService } from './cancellation.service';
 import { DeliveryService } from './delivery.service';
+import { DispatchNews } from './dispatch-news';
 import { DispatchMetrics } from './dispatch.metrics';
 import { PlacementService } from './placement.service';
 import { SubmissionService } from './submission.service';
@@ -26,6 +27,10 @@ const MAX_BACKOFF_MS = 30_000;
  */
 const TRACK_SLEEP_MIN_MS = 50;
 const TRACK_SLEEP_MAX_MS = 1000;
+/** How long a wake-up waits for more news, so a burst of creates becomes one placement pass. */
+const WAKE_DEBOUNCE_MS = 5;
+/** When another replica held the placement lock, look again this soon: it may have read the queue too early. */
+const PLACEMENT_LOCKED_RETRY_MS = 100;
 
 export interface DispatchRound {
   placed: number;
@@ -40,13 +45,15 @@ export interface DispatchRound {
 }
 
 /** The steps that run one after the other; lanes run side by side, each at its own pace. */
-type Lane = 'place_submit' | 'track' | 'cancel_copies';
-const LANES: readonly Lane[] = ['place_submit', 'track', 'cancel_copies'];
+type Lane = 'place' | 'submit' | 'track' | 'cancel_copies';
+const LANES: readonly Lane[] = ['place', 'submit', 'track', 'cancel_copies'];
 
-/** What one run of a lane did, and whether each of its steps succeeded. */
+/** What one run of a lane did, whether each of its steps succeeded, and when to run it again unasked. */
 interface LaneRun {
   done: Partial<DispatchRound>;
   ok: boolean[];
+  /** Work is left (or may be): run again after this many ms rather than wait for news or the round. */
+  againInMs?: number;
 }
 
 /**
@@ -64,8 +71,14 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
   /** Rounds in a row in which every step failed, and when the timer may start the next one. */
   private failedRounds = 0;
   private resumeAt = 0;
+  /** The tracking pass's timer while it sleeps (null while a pass runs), and when it fires. */
   private trackTimer: NodeJS.Timeout | null = null;
+  private trackTimerAt = 0;
   private stopPushes: (() => void) | null = null;
+  private stopNews: (() => void) | null = null;
+  /** Wake-ups waiting out their debounce, and lanes asked for while running (they run once more after). */
+  private readonly wakeTimers = new Map<Lane, NodeJS.Timeout>();
+  private readonly wantedAgain = new Set<Lane>();
 
   constructor(
     private readonly placement: PlacementService,
@@ -76,6 +89,7 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly abandoned: AbandonedCopiesService,
     private readonly registry: SchedulerRegistry,
     private readonly metrics: DispatchMetrics,
+    private readonly news: DispatchNews,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -87,16 +101,53 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     this.registry.addInterval(INTERVAL_NAME, handle);
     // Between rounds too: checks are due every half second at first, and pushed news is applied at once.
     this.stopPushes = this.tracking.listenForPushes(this.replica);
+    this.stopNews = this.news.onSubmitted((firstCheckAt) => this.trackBy(firstCheckAt.getTime()));
     this.wakeTrackingIn(TRACK_SLEEP_MIN_MS);
+  }
+
+  /**
+   * A task was accepted here: place it now (after a few ms, so a burst is one pass) rather than at the next
+   * round. Other replicas place it at their own round, or sooner when they run a pass for their own news.
+   */
+  taskArrived(): void {
+    this.wake('place', WAKE_DEBOUNCE_MS);
+  }
+
+  /** Runs a lane soon; one running now runs once more when it ends, for it may have read too early. */
+  private wake(lane: Lane, delayMs: number): void {
+    // Rounds off (CONSTELLATION_DISPATCH_SECONDS=0): whoever calls tick() drives every lane.
+    if (this.stopped || this.config.dispatchSeconds === 0) return;
+    if (this.inFlight.has(lane)) {
+      this.wantedAgain.add(lane);
+      return;
+    }
+    if (this.wakeTimers.has(lane)) return;
+    const timer = setTimeout(() => {
+      this.wakeTimers.delete(lane);
+      // A round started the lane meanwhile, perhaps before the news: it runs once more when it ends.
+      if (this.inFlight.has(lane)) this.wantedAgain.add(lane);
+      // While rounds back off (the database is down), news waits for them too.
+      else if (this.due()) void this.lane(lane);
+    }, delayMs);
+    this.wakeTimers.set(lane, timer);
   }
 
   private wakeTrackingIn(ms: number): void {
     if (this.stopped) return;
+    this.trackTimerAt = Date.now() + ms;
     this.trackTimer = setTimeout(() => void this.trackBetweenRounds(), ms);
+  }
+
+  /** A check falls due at `at`: a tracking loop asleep past then wakes in time (a running pass reads it anyway). */
+  private trackBy(at: number): void {
+    if (this.trackTimer === null || this.trackTimerAt <= at) return;
+    clearTimeout(this.trackTimer);
+    this.wakeTrackingIn(Math.max(0, at - Date.now()));
   }
 
   /** A tracking pass (joined with the round's when one runs), then sleep until the next check is due. */
   private async trackBetweenRounds(): Promise<void> {
+    this.trackTimer = null;
     let sleep = TRACK_SLEEP_MAX_MS;
     try {
       if (this.due()) await this.tracking.trackSubmitted(this.replica);
@@ -114,6 +165,8 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     this.stopped = true;
     if (this.registry.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
     if (this.trackTimer !== null) clearTimeout(this.trackTimer);
+    for (const timer of this.wakeTimers.values()) clearTimeout(timer);
+    this.stopNews?.();
     this.stopPushes?.();
     await this.tracking.settled();
     // Let the lanes in flight write their results; anything they had not claimed stays for the other replicas.
@@ -162,6 +215,10 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     if (running) return running;
     const run = this.runLane(lane).finally(() => this.inFlight.delete(lane));
     this.inFlight.set(lane, run);
+    void run.then((done) => {
+      if (this.wantedAgain.delete(lane)) this.wake(lane, 0);
+      else if (done.againInMs !== undefined) this.wake(lane, done.againInMs);
+    });
     return run;
   }
 
@@ -169,17 +226,26 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     const done: Partial<DispatchRound> = {};
     if (this.stopped) return { done, ok: [] };
     switch (lane) {
-      // Within this lane a task placed now is submitted in the same run.
-      case 'place_submit': {
+      // Placement wakes submission for what it placed, and both go on while work is left: no fixed batch
+      // bounds what a round moves, and placing the next tasks overlaps sending the last ones.
+      case 'place': {
+        let againInMs: number | undefined;
         const placed = await this.step('placement', async () => {
           const r = await this.placement.placeQueued();
           done.placed = r.placed;
           done.failed = r.failed;
+          if (r.placed > 0) this.wake('submit', 0);
+          if (r.more) againInMs = 0;
+          else if (!r.ran) againInMs = PLACEMENT_LOCKED_RETRY_MS;
         });
+        return { done, ok: [placed], againInMs };
+      }
+      case 'submit': {
         const submitted = await this.step('submission', async () => {
           done.submitted = await this.submission.submitPlaced(this.replica);
         });
-        return { done, ok: [placed, submitted] };
+        // Until a run finds nothing due: tasks placed meanwhile, or more than one run takes.
+        return { done, ok: [submitted], againInMs: (done.submitted ?? 0) > 0 ? 0 : undefined };
       }
       case 'track': {
         const tracked = await this.step('tracking', async () => {

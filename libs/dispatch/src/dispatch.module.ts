@@ -8,12 +8,15 @@ import {
   PlacementPreview,
   SITE_INPUT_SCHEMES,
   SiteInputSchemes,
+  TASK_ARRIVALS,
+  TaskArrivals,
 } from '@constellation/tes';
 import { adapterProber } from './adapter-prober';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { AbandonedCopyRepository } from './abandoned-copy.repository';
 import { CancellationService } from './cancellation.service';
 import { DeliveryService } from './delivery.service';
+import { DispatchNews } from './dispatch-news';
 import { DispatchRepository } from './dispatch.repository';
 import { DispatchLoop } from './dispatch.loop';
 import { PlacementService } from './placement.service';
@@ -40,6 +43,7 @@ import { TrackingRepository } from './tracking.repository';
     EstimatesService,
     CompletionLearning,
     DispatchRepository,
+    DispatchNews,
     PlacementService,
     SubmissionService,
     TrackingService,
@@ -70,7 +74,7 @@ export class DispatchModule {}
 
 /**
  * What the TES library serves but cannot compute itself, since tes does not import dispatch: the site schemes
- * its service-info lists and the placement preview of a queued task. Global, so TesModule finds them, and
+ * its service-info lists, the placement preview of a queued task, and who to tell of a new task. Global, so TesModule finds them, and
  * nothing else of dispatch becomes global.
  */
 @Global()
@@ -95,7 +99,15 @@ export class DispatchModule {}
         },
       inject: [DispatchRepository, PlacementService],
     },
+    {
+      provide: TASK_ARRIVALS,
+      useFactory:
+        (loop: DispatchLoop): TaskArrivals =>
+        () =>
+          loop.taskArrived(),
+      inject: [DispatchLoop],
+    },
   ],
-  exports: [SITE_INPUT_SCHEMES, PLACEMENT_PREVIEW],
+  exports: [SITE_INPUT_SCHEMES, PLACEMENT_PREVIEW, TASK_ARRIVALS],
 })
 export class DispatchForTesModule {}

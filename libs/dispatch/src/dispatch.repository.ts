@@ -150,6 +150,17 @@ export interface TaskEventNote {
   reason: string;
 }
 
+/** A queued task placed on a site, as one pass of placement writes it with the others. */
+export interface PlacementWrite {
+  id: string;
+  siteId: string;
+  attempt: number;
+  placement: Record<string, unknown>;
+  logs: TesTaskLog[];
+  /** The QUEUED → INITIALIZING event's reason. */
+  reason: string;
+}
+
 /** A copy the task leaves behind at a site, to be stopped there once the site answers (AbandonedCopyEntity). */
 export interface AbandonNote {
   siteId: string;
@@ -165,6 +176,20 @@ export interface AbandonNote {
 export interface TaskChange {
   update: TaskUpdate;
   event?: TaskEventNote;
+  abandon?: AbandonNote;
+}
+
+/**
+ * What a site's answer to a submission writes on its task: the site's id for the attempt, the attempt's log
+ * naming it, and the first check; the site's state and any failure or doubt are cleared.
+ */
+export interface SubmissionAnswer {
+  remoteId: string;
+  logs: TesTaskLog[];
+  nextCheckAt: Date;
+  /** Left as it is when absent. */
+  trackIntervalMs?: number;
+  /** A copy the attempt may have left at the site, to look for later. */
   abandon?: AbandonNote;
 }
 
@@ -249,6 +274,42 @@ export class DispatchRepository {
   /** Writes a placement decision if the task is still QUEUED; false when a cancel got there first. */
   async writeIfQueued(m: EntityManager, id: string, u: TaskUpdate, now: Date): Promise<boolean> {
     return this.write(m, id, u, now, true, 'QUEUED');
+  }
+
+  /**
+   * Writes a pass's placements and their events in one statement, each only if its task is still QUEUED (a
+   * cancel may have got there first): one round trip for the pass rather than two per task. The ids written.
+   */
+  async writePlacements(
+    m: EntityManager,
+    placed: readonly PlacementWrite[],
+    now: Date,
+  ): Promise<Set<string>> {
+    if (placed.length === 0) return new Set();
+    const rows: { task_id: string }[] = await m.query(
+      `WITH placed AS (
+         UPDATE task t SET state = 'INITIALIZING', site_id = p.site_id, remote_id = NULL,
+                current_attempt = p.attempt, placement = p.placement, logs = p.logs, next_check_at = $1,
+                updated_at = $1, version = t.version + 1, claimed_by = NULL, lease_until = NULL
+         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::integer[], $6::jsonb[], $7::jsonb[], $8::text[])
+           AS p(id, event_id, site_id, attempt, placement, logs, reason)
+         WHERE t.id = p.id AND t.state = 'QUEUED'
+         RETURNING t.id, p.event_id, p.site_id, p.attempt, p.reason)
+       INSERT INTO task_event (id, task_id, created_at, from_state, to_state, site_id, attempt, reason, kind)
+       SELECT event_id, id, $1, 'QUEUED', 'INITIALIZING', site_id, attempt, reason, 'state' FROM placed
+       RETURNING task_id`,
+      [
+        now,
+        placed.map((p) => p.id),
+        placed.map(() => newId()),
+        placed.map((p) => p.siteId),
+        placed.map((p) => p.attempt),
+        placed.map((p) => JSON.stringify(p.placement)),
+        placed.map((p) => JSON.stringify(p.logs)),
+        placed.map((p) => p.reason.slice(0, 2000)),
+      ],
+    );
+    return new Set(rows.map((r) => r.task_id));
   }
 
   /** Per site, the broker's unfinished tasks there and the resources they asked for (TES units → GiB). */
@@ -477,6 +538,54 @@ export class DispatchRepository {
       if (change?.abandon) await this.abandon(m, id, change.abandon, now);
       if (change?.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
       return true;
+    });
+  }
+
+  /**
+   * Writes sites' answers to submissions on their tasks, for those this replica still holds (see withClaim):
+   * one lock read, one update and one commit for the lot, whatever their number, so the submissions that
+   * finish together cost the database one transaction. Rows are locked in id order, so two such batches
+   * never deadlock. Whether each task's claim was still held, in the order given.
+   */
+  async recordSubmissions(
+    replica: string,
+    items: readonly { id: string; answer: (task: DispatchTask) => SubmissionAnswer }[],
+    now: Date,
+  ): Promise<boolean[]> {
+    return this.db.transaction(async (m) => {
+      const rows: Row[] = await m.query(
+        `SELECT ${COLUMNS} FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [items.map((i) => i.id)],
+      );
+      const held = new Map(rows.filter((r) => r.claimed_by === replica).map((r) => [r.id, toTask(r)]));
+      const writes: (SubmissionAnswer & { id: string })[] = [];
+      const done = items.map(({ id, answer }) => {
+        const task = held.get(id);
+        // Named twice in one batch: written once, as the first write frees the claim.
+        held.delete(id);
+        if (task) writes.push({ id, ...answer(task) });
+        return task !== undefined;
+      });
+      if (writes.length === 0) return done;
+      await m.query(
+        `UPDATE task t SET remote_id = w.remote_id, logs = w.logs, next_check_at = w.next_check_at,
+                track_interval_ms = COALESCE(w.track_interval_ms, t.track_interval_ms), remote_state = NULL,
+                failing_since = NULL, submit_doubt_at = NULL, updated_at = $1, version = t.version + 1,
+                claimed_by = NULL, lease_until = NULL
+         FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::integer[])
+           AS w(id, remote_id, logs, next_check_at, track_interval_ms)
+         WHERE t.id = w.id`,
+        [
+          now,
+          writes.map((w) => w.id),
+          writes.map((w) => w.remoteId),
+          writes.map((w) => JSON.stringify(w.logs)),
+          writes.map((w) => w.nextCheckAt),
+          writes.map((w) => w.trackIntervalMs ?? null),
+        ],
+      );
+      for (const w of writes) if (w.abandon) await this.abandon(m, w.id, w.abandon, now);
+      return done;
     });
   }
 

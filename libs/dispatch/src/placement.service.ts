@@ -21,7 +21,7 @@ import {
 import { validateTaskDocument, type TaskDocument, type TesTaskLog } from '@constellation/tes';
 import { addSystemLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchRepository, DispatchTask } from './dispatch.repository';
+import { DispatchRepository, DispatchTask, PlacementWrite } from './dispatch.repository';
 import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
 import { EstimateStore } from './estimates/estimate.store';
 import { LearnedEstimates } from './estimates/learned-estimates';
@@ -35,9 +35,14 @@ export interface PlacementRound {
   waiting: number;
   /** False when another replica held the placement lock. */
   ran: boolean;
+  /** Some submitter had more queued tasks than one pass takes, and this pass moved some: run another. */
+  more: boolean;
 }
 
-/** Most queued tasks of one submitter a round considers (its oldest). */
+/**
+ * Most queued tasks of one submitter a pass considers (its oldest), so one submitter's backlog never hides
+ * another's. Not a bound on a round: passes follow one another while a submitter has more (see `more`).
+ */
 const PER_SUBMITTER = 200;
 /** The same while no site is approved: they can only wait, or expire (CONSTELLATION_MAX_QUEUE_SECONDS). */
 const IDLE_PER_SUBMITTER = 10;
@@ -77,6 +82,17 @@ function withContentStandIns(document: TaskDocument): TaskDocument {
       i.url === undefined && i.content === undefined ? { ...i, content: '-' } : i,
     ),
   };
+}
+
+/** Whether some submitter had more queued tasks than a pass reads (`queued` holds its first `perPass`). */
+function someSubmitterHasMore(queued: readonly DispatchTask[], perPass: number): boolean {
+  const counts = new Map<string, number>();
+  for (const t of queued) {
+    const n = (counts.get(t.submitterId) ?? 0) + 1;
+    if (n >= perPass) return true;
+    counts.set(t.submitterId, n);
+  }
+  return false;
 }
 
 /** The task's tool fingerprint; a document too broken to have executors has none. */
@@ -197,7 +213,7 @@ export class PlacementService {
       const queued = await this.repo.queuedTasks(m, sites.length === 0 ? IDLE_PER_SUBMITTER : PER_SUBMITTER);
       // Read after the lock: a task accepted while the round waited must not be placed before it was queued.
       const now = at ?? new Date();
-      const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true };
+      const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true, more: false };
       if (queued.length === 0) return round;
       withUsage(sites, await this.repo.siteUsage(m));
       this.restoreReservations(sites, new Set(queued.map((t) => t.id)));
@@ -225,6 +241,8 @@ export class PlacementService {
         }),
         accounts,
       );
+      // Placements are written together after the pass; the snapshots count them as they are decided.
+      const placing: { write: PlacementWrite; slug: string }[] = [];
       for (const id of [...order.order, ...order.held]) {
         const task = byId.get(id) as DispatchTask;
         const submitter = submitters.get(task.submitterId) ?? {
@@ -247,17 +265,34 @@ export class PlacementService {
           id,
           placement,
         );
-        const outcome = await this.apply(m, task, placement, sites, now);
-        round[outcome]++;
-        if (outcome === 'placed') {
+        if (placement.decision === 'place') {
+          placing.push(this.placementWrite(task, placement, sites, now));
           this.reserve(sites, placement.siteId as string, requirement as TaskRequirement);
           submitter.running++;
+          continue;
         }
+        round[await this.applyUnplaced(m, task, placement, sites, now)]++;
+      }
+      const written = await this.repo.writePlacements(
+        m,
+        placing.map((p) => p.write),
+        now,
+      );
+      for (const { write, slug } of placing) {
+        // Cancelled while the pass ran: the cancel stands, and the slot it had counted goes unused this pass.
+        if (!written.has(write.id)) {
+          round.waiting++;
+          continue;
+        }
+        round.placed++;
+        this.logger.log({ taskId: write.id, site: slug, attempt: write.attempt }, write.reason);
+        this.metrics.placements.inc({ decision: 'placed' });
       }
       this.keepReservations(sites);
+      round.more = round.placed + round.failed > 0 && someSubmitterHasMore(queued, PER_SUBMITTER);
       return round;
     });
-    return result ?? { placed: 0, failed: 0, waiting: 0, ran: false };
+    return result ?? { placed: 0, failed: 0, waiting: 0, ran: false, more: false };
   }
 
   /** Puts the reservations (of the tasks still queued, when given) into the snapshots, one per site. */
@@ -378,60 +413,64 @@ export class PlacementService {
     };
   }
 
-  private async apply(
-    m: EntityManager,
+  private record(
     task: DispatchTask,
     placement: Placement,
-    sites: DirectorySite[],
+    slug: string | undefined,
     now: Date,
-  ): Promise<'placed' | 'failed' | 'waiting'> {
-    const slug = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug;
-    const attempt = task.attempt + 1;
+  ): PlacementRecord {
     const record: PlacementRecord = {
       policy: this.config.policy,
       decided_at: now.toISOString(),
-      attempt,
+      attempt: task.attempt + 1,
       decision: placement.decision,
       candidates: placement.candidates,
     };
     if (placement.siteId) record.site_id = placement.siteId;
     if (slug) record.site = slug;
     if (placement.reason) record.reason = placement.reason;
+    return record;
+  }
 
-    if (placement.decision === 'place') {
-      const message = summary(placement, slug);
-      const log: TesTaskLog = {
-        logs: [],
-        outputs: [],
-        metadata: { site: slug as string, site_id: placement.siteId as string, attempt: String(attempt) },
-        system_logs: [message],
-      };
-      const written = await this.repo.writeIfQueued(
-        m,
-        task.id,
-        {
-          state: 'INITIALIZING',
-          siteId: placement.siteId,
-          remoteId: null,
-          attempt,
-          placement: record as unknown as Record<string, unknown>,
-          logs: [...task.logs, log],
-          nextCheckAt: now,
-        },
-        now,
-      );
-      if (!written) return 'waiting';
-      await this.repo.event(
-        m,
-        task.id,
-        { from: 'QUEUED', to: 'INITIALIZING', siteId: placement.siteId as string, attempt, reason: message },
-        now,
-      );
-      this.logger.log({ taskId: task.id, site: slug, attempt }, message);
-      this.metrics.placements.inc({ decision: 'placed' });
-      return 'placed';
-    }
+  /** What placing the task on its chosen site writes: the new attempt, its log entry and its record. */
+  private placementWrite(
+    task: DispatchTask,
+    placement: Placement,
+    sites: DirectorySite[],
+    now: Date,
+  ): { write: PlacementWrite; slug: string } {
+    const slug = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug as string;
+    const attempt = task.attempt + 1;
+    const message = summary(placement, slug);
+    const log: TesTaskLog = {
+      logs: [],
+      outputs: [],
+      metadata: { site: slug, site_id: placement.siteId as string, attempt: String(attempt) },
+      system_logs: [message],
+    };
+    return {
+      slug,
+      write: {
+        id: task.id,
+        siteId: placement.siteId as string,
+        attempt,
+        placement: this.record(task, placement, slug, now) as unknown as Record<string, unknown>,
+        logs: [...task.logs, log],
+        reason: message,
+      },
+    };
+  }
 
+  /** A task not placed: it waits, or fails when it never can run or has waited too long. */
+  private async applyUnplaced(
+    m: EntityManager,
+    task: DispatchTask,
+    placement: Placement,
+    sites: DirectorySite[],
+    now: Date,
+  ): Promise<'failed' | 'waiting'> {
+    const slug = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug;
+    const record = this.record(task, placement, slug, now);
     const waitedS = (now.getTime() - task.queuedAt.getTime()) / 1000;
     let reason: string | undefined;
     if (placement.decision === 'infeasible') reason = placement.reason as string;

@@ -5,6 +5,7 @@ import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository, DispatchTask, Phase } from './dispatch.repository';
 import { DispatchSites, SiteAccess } from './dispatch-sites';
 import { HeldLease, taskClaims, workEachClaimed } from './leased-claims';
+import { CallBatcher } from './call-batcher';
 
 /** Tasks one pass of a per-task step takes at most. */
 const BATCH = 64;
@@ -18,6 +19,11 @@ const CONCURRENCY = 8;
 @Injectable()
 export abstract class SiteStep {
   protected readonly logger = new Logger('dispatch');
+  /**
+   * Workers that ask for a task at the same time (they start together, and a batch of answers written
+   * together frees them together) share one claim statement, each still claiming just before its work.
+   */
+  private readonly claims = new Map<string, CallBatcher<void, DispatchTask | undefined>>();
 
   constructor(
     protected readonly repo: DispatchRepository,
@@ -33,6 +39,25 @@ export abstract class SiteStep {
     return { entry, adapter: entry ? this.adapters.for(entry.adapterSite.kind) : undefined };
   }
 
+  private claimsOf(phase: Phase, replica: string): CallBatcher<void, DispatchTask | undefined> {
+    const key = `${phase} ${replica}`;
+    let batcher = this.claims.get(key);
+    if (!batcher) {
+      batcher = new CallBatcher<void, DispatchTask | undefined>(async (asks) => {
+        const tasks = await this.repo.claim(
+          phase,
+          replica,
+          new Date(),
+          this.config.leaseSeconds,
+          asks.length,
+        );
+        return asks.map((_, i) => tasks[i]);
+      }, CONCURRENCY);
+      this.claims.set(key, batcher);
+    }
+    return batcher;
+  }
+
   /**
    * Claims the tasks due in `phase` one at a time, just before working on each, a few at once (the claim loop
    * probes use too); a failed task is logged as a failed `what` step and left to its lease. How many were taken.
@@ -44,7 +69,11 @@ export abstract class SiteStep {
     what: string,
   ): Promise<number> {
     return workEachClaimed(
-      taskClaims(this.repo, phase, replica, this.config.leaseSeconds),
+      {
+        ...taskClaims(this.repo, phase, replica, this.config.leaseSeconds),
+        // Renewal and release as every claim; the claim itself shared by workers asking at once.
+        claim: () => this.claimsOf(phase, replica).call(),
+      },
       CONCURRENCY,
       BATCH,
       work,

@@ -4,7 +4,9 @@ import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { withAttemptLog } from './attempt-log';
 import { changeFor } from './attempt-changes';
-import { DispatchTask } from './dispatch.repository';
+import { CallBatcher } from './call-batcher';
+import { DispatchNews } from './dispatch-news';
+import { DispatchTask, SubmissionAnswer } from './dispatch.repository';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
@@ -13,18 +15,46 @@ import { TrackingService } from './tracking.service';
 
 type Outcome = { ref: string } | { error: AdapterError };
 
+/** A site's answer to write on its task, if this replica still holds the task's claim. */
+interface Recording {
+  replica: string;
+  id: string;
+  answer: (fresh: DispatchTask) => SubmissionAnswer;
+}
+
+/** Most answers written in one transaction. */
+const MAX_RECORDS_PER_BATCH = 64;
+
 /** Sends placed tasks to their sites: each worker claims one task just before sending it; idempotent on the wire. */
 @Injectable()
 export class SubmissionService extends SiteStep {
-  // Property injection: the base's constructor serves every step, this one only adds tracking.
+  // Property injection: the base's constructor serves every step, this one only adds tracking and the news it tells the loop.
   @Inject(TrackingService) private readonly tracking!: TrackingService;
+  @Inject(DispatchNews) private readonly news!: DispatchNews;
+  /** Answers that arrive while others are written go together: one transaction for them, not one each. */
+  private readonly recordings = new CallBatcher<Recording, boolean>(
+    (items) => this.recordAll(items),
+    MAX_RECORDS_PER_BATCH,
+  );
 
   submitPlaced(replica: string): Promise<number> {
-    return this.claimEachDue('submit', replica, (task) => this.submitOne(replica, task), 'submission');
+    // One read of each site per run: a burst of tasks for one site costs one read (and one decryption of
+    // its credentials), not one each. A failed read is not kept, so one failure costs one task its turn.
+    const reads = new Map<string, ReturnType<SiteStep['reach']>>();
+    const reach = (siteId: string) => {
+      let read = reads.get(siteId);
+      if (!read) {
+        read = this.reach(siteId);
+        reads.set(siteId, read);
+        read.catch(() => reads.delete(siteId));
+      }
+      return read;
+    };
+    return this.claimEachDue('submit', replica, (task) => this.submitOne(replica, task, reach), 'submission');
   }
 
-  private async submitOne(replica: string, task: DispatchTask): Promise<void> {
-    const { entry, adapter } = await this.reach(task.siteId as string);
+  private async submitOne(replica: string, task: DispatchTask, reach: SiteStep['reach']): Promise<void> {
+    const { entry, adapter } = await reach(task.siteId as string);
     const slug = entry?.adapterSite.slug ?? task.siteId;
     if (!entry || !adapter || (entry.adminState !== 'active' && entry.adminState !== 'draining')) {
       // Placed a moment before the site was disabled or removed: placement chooses again.
@@ -201,26 +231,20 @@ export class SubmissionService extends SiteStep {
     resentAfterDoubt: boolean,
   ): Promise<void> {
     const slug = entry.adapterSite.slug;
-    const held = await this.repo.withClaim(
-      task.id,
+    const firstCheck = adapter.statusMode === 'pushed' ? null : firstPace(now, this.config);
+    const held = await this.recordings.call({
       replica,
-      (fresh) => ({
+      id: task.id,
+      answer: (fresh) => ({
+        remoteId: ref,
+        logs: withAttemptLog(fresh.logs, fresh.attempt, (l) => ({
+          ...l,
+          metadata: { ...l.metadata, remote_id: ref },
+        })),
         // A cancel that arrived meanwhile left the task CANCELING: the cancel step now has a ref to stop.
-        update: {
-          remoteId: ref,
-          logs: withAttemptLog(fresh.logs, fresh.attempt, (l) => ({
-            ...l,
-            metadata: { ...l.metadata, remote_id: ref },
-          })),
-          ...(fresh.state === 'CANCELING'
-            ? { nextCheckAt: now }
-            : adapter.statusMode === 'pushed'
-              ? nextPace('pushed', null, true, now, this.config)
-              : firstPace(now, this.config)),
-          remoteState: null,
-          failingSince: null,
-          submitDoubtAt: null,
-        },
+        ...(fresh.state === 'CANCELING'
+          ? { nextCheckAt: now }
+          : (firstCheck ?? nextPace('pushed', null, true, now, this.config))),
         // The unanswered send may still land, later than we waited: look once more for a second copy then.
         abandon: resentAfterDoubt
           ? {
@@ -232,10 +256,11 @@ export class SubmissionService extends SiteStep {
             }
           : undefined,
       }),
-      now,
-    );
+    });
     if (held) {
       this.tracking.recorded(ref);
+      // A pushed site's news needs no check: it is applied when it arrives.
+      if (firstCheck) this.news.submitted(firstCheck.nextCheckAt);
       this.metrics.submissions.inc({ outcome: 'submitted' });
       this.logger.log({ taskId: task.id, site: slug, remoteId: ref }, `task submitted to ${slug}`);
       return;
@@ -259,6 +284,17 @@ export class SubmissionService extends SiteStep {
       'lost the claim while submitting; stopping this copy',
     );
     await adapter.cancel(entry.adapterSite, ref).catch(() => undefined);
+  }
+
+  private async recordAll(items: Recording[]): Promise<boolean[]> {
+    const held = new Map<Recording, boolean>();
+    // One replica's steps share a batcher: in practice one group.
+    for (const replica of new Set(items.map((i) => i.replica))) {
+      const mine = items.filter((i) => i.replica === replica);
+      const done = await this.repo.recordSubmissions(replica, mine, new Date());
+      mine.forEach((item, i) => held.set(item, done[i]));
+    }
+    return items.map((item) => held.get(item) as boolean);
   }
 
   /** Gives the attempt up; `mayExist`: an unanswered send may have left a copy there, stopped later. */

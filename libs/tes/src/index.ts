@@ -1,6 +1,7 @@
 // What other libraries and the application may use; internals (SQL, repositories) stay inside the lib.
 export { withInlineContent, type InputContent } from './inline-content';
 export { PLACEMENT_PREVIEW, type PlacementPreview } from './placement-preview';
+export { TASK_ARRIVALS, type TaskArrivals } from './task-arrivals';
 export { SITE_INPUT_SCHEMES, type SiteInputSchemes } from './service-info';
 export { validateTaskDocument } from './task-document.validator';
 export { type TaskEventKind } from './task-event.entity';

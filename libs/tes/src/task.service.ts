@@ -5,6 +5,7 @@ import { requestHash } from './idempotency-key';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { assertInlineContentWithin } from './inline-content';
 import { PLACEMENT_PREVIEW, PlacementPreview } from './placement-preview';
+import { TASK_ARRIVALS, TaskArrivals } from './task-arrivals';
 import { listTasksResponseJson, ParsedListQuery } from './list-query';
 import { StateChange, TaskListQuery, TaskRepository } from './task.repository';
 import { TaskSearchFilter, TaskSearchRepository } from './task-search.repository';
@@ -31,6 +32,7 @@ export class TaskService {
     private readonly searches: TaskSearchRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(PLACEMENT_PREVIEW) private readonly preview?: PlacementPreview,
+    @Optional() @Inject(TASK_ARRIVALS) private readonly arrivals?: TaskArrivals,
   ) {}
 
   /**
@@ -50,11 +52,13 @@ export class TaskService {
         : 'accepted';
     if (idempotencyKey !== undefined) {
       const key = { key: idempotencyKey, requestHash: requestHash(body) };
-      return {
-        id: await this.tasks.insertWithIdempotencyKey(principal.id, key, document, new Date(), reason),
-      };
+      const id = await this.tasks.insertWithIdempotencyKey(principal.id, key, document, new Date(), reason);
+      // A repeated key finds its task already placed or queued: one more wake-up costs one empty round.
+      this.arrivals?.();
+      return { id };
     }
     const task = await this.tasks.insert(principal.id, document, new Date(), reason);
+    this.arrivals?.();
     return { id: task.id };
   }
 
