@@ -88,7 +88,7 @@ export function queueWaitSeconds(
     const running = site.load.runningTasks;
     if (excess > 0 && running !== undefined && now !== undefined) {
       const coresShort = claimed.cores + res.cores - slots;
-      releaseS = releaseWaitSeconds(running, coresShort, memoryShortGib, now) ?? 0;
+      releaseS = releaseWaitSeconds(running, coresShort, memoryShortGib, now);
     }
   } else {
     slots = Math.max(1, maxConcurrentTasks);

@@ -40,7 +40,7 @@ describe('releaseWaitSeconds', () => {
     { name: 'cores: the first ends suffice', cores: 8, mem: 0, want: 100 },
     { name: 'cores: two ends needed', cores: 12, mem: 0, want: 200 },
     { name: 'memory held by the long task waits for it', cores: 0, mem: 40, want: 7_000 },
-    { name: 'more than all of them hold: unknown', cores: 64, mem: 0, want: undefined },
+    { name: 'more than all of them hold: at least the last end', cores: 64, mem: 0, want: 7_000 },
   ])('$name', ({ cores, mem, want }) => {
     expect(releaseWaitSeconds(tasks, cores, mem, NOW)).toBe(want);
   });

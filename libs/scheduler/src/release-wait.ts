@@ -12,14 +12,15 @@ export function expectedEndAt(task: RunningTask, now: number): number {
 
 /**
  * Seconds until the running tasks' expected ends free `coresShort` cores and `memoryShortGib` of memory
- * (either may be 0 or less when that resource is not short); undefined when all of them ending would not.
+ * (either may be 0 or less when that resource is not short). When even all of them ending would not (tasks
+ * queued there want the room too), the last end: the room cannot come sooner than that.
  */
 export function releaseWaitSeconds(
   running: readonly RunningTask[],
   coresShort: number,
   memoryShortGib: number,
   now: number,
-): number | undefined {
+): number {
   if (coresShort <= 0 && memoryShortGib <= 0) return 0;
   const ends = running.map((t, i) => ({ at: expectedEndAt(t, now), i }));
   ends.sort((a, b) => a.at - b.at);
@@ -30,5 +31,5 @@ export function releaseWaitSeconds(
     memory += running[i].memoryGib;
     if (cores >= coresShort && memory >= memoryShortGib) return at - now;
   }
-  return undefined;
+  return ends.length === 0 ? 0 : ends[ends.length - 1].at - now;
 }
