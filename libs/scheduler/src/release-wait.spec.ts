@@ -86,3 +86,20 @@ describe('queueWaitSeconds with the running tasks', () => {
     expect(wait).toBeLessThan(100);
   });
 });
+
+describe('releaseWaitSeconds keeps its sorted ends only while the list is unchanged', () => {
+  it('a list edited in place at the same time is sorted again', () => {
+    const list = [running(8, 8, 0, 100), running(8, 8, 0, 900)];
+    expect(releaseWaitSeconds(list, 8, 0, NOW)).toBe(100);
+    // The short task ends and a long one starts in its place, at the same moment and with the same length.
+    list.splice(0, 1);
+    list.push(running(8, 8, 0, 5_000));
+    expect(releaseWaitSeconds(list, 8, 0, NOW)).toBe(900);
+  });
+
+  it('a later time moves the ends of tasks past their estimates', () => {
+    const list = [running(8, 8, 1_000, 600)];
+    expect(releaseWaitSeconds(list, 8, 0, NOW)).toBe(1_000);
+    expect(releaseWaitSeconds(list, 8, 0, NOW + 500)).toBe(1_500);
+  });
+});
