@@ -16,7 +16,7 @@ interface Candidate {
 }
 
 interface PlacementAnswer {
-  placement: { site_id: string; candidates: Candidate[] } | null;
+  placement: { site_id: string; expected_run_s?: number; candidates: Candidate[] } | null;
   preview?: { candidates: (Candidate & { queueWaitS: number })[] };
 }
 
@@ -208,6 +208,8 @@ describe('placement learns run times from finished attempts', () => {
     const client = tes(t.url, alice);
     const hog = ((await client.create(task(15)).expect(200)).body as { id: string }).id;
     await untilState(client, hog, 'RUNNING');
+    // The run time placement expected is stored with the decision: later rounds read it from there.
+    expect((await placement(hog)).placement?.expected_run_s).toBe(600);
     const next = ((await client.create(task(8)).expect(200)).body as { id: string }).id;
     const answer = await placement(next);
     const there = answer.preview?.candidates.find((c) => c.siteId === x.id);

@@ -305,8 +305,10 @@ export class DispatchRepository {
               (SELECT max(e.created_at) FROM task_event e
                  WHERE e.task_id = t.id AND e.attempt = t.current_attempt AND e.kind = 'state'
                    AND e.to_state = 'RUNNING') AS started_at,
-              (SELECT (c ->> 'runS')::float8 FROM jsonb_array_elements(t.placement -> 'candidates') c
-                 WHERE c ->> 'siteId' = t.site_id::text LIMIT 1) AS expected_run_s
+              COALESCE((t.placement ->> 'expected_run_s')::float8,
+                       -- Placements recorded before expected_run_s: the chosen site's candidate.
+                       (SELECT (c ->> 'runS')::float8 FROM jsonb_array_elements(t.placement -> 'candidates') c
+                          WHERE c ->> 'siteId' = t.site_id::text LIMIT 1)) AS expected_run_s
        FROM task t
        WHERE t.state IN ('RUNNING', 'CANCELING') AND t.site_id IS NOT NULL`,
       [GIB_PER_GB],

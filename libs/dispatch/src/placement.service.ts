@@ -117,6 +117,8 @@ export interface PlacementRecord {
   site_id?: string;
   site?: string;
   reason?: string;
+  /** The chosen site's run-time term: later rounds' queue-wait estimates read it without the candidates. */
+  expected_run_s?: number;
   candidates: Candidate[];
 }
 
@@ -398,6 +400,8 @@ export class PlacementService {
     if (placement.siteId) record.site_id = placement.siteId;
     if (slug) record.site = slug;
     if (placement.reason) record.reason = placement.reason;
+    const chosen = placement.candidates.find((c) => c.siteId === placement.siteId);
+    if (placement.decision === 'place' && chosen !== undefined) record.expected_run_s = chosen.runS;
 
     if (placement.decision === 'place') {
       const message = summary(placement, slug);
