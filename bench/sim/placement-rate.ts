@@ -23,6 +23,8 @@ export interface PlacementRate {
 export function placementsPerSecond(n: number): PlacementRate {
   const network = loadNetwork();
   const draw = new Draw(mulberry32(n));
+  // Its own stream, so the sites and tasks are the same as without running tasks.
+  const runningDraw = new Draw(mulberry32(n + 1));
   const stores: DataStoreSnapshot[] = network.stores.map((s) => ({ ...s }));
   const sites: SiteSnapshot[] = Array.from({ length: n }, (_, i) => {
     const base = network.sites[i % network.sites.length];
@@ -33,8 +35,8 @@ export function placementsPerSecond(n: number): PlacementRate {
     const runningTasks = Array.from({ length: running }, () => ({
       cores: claimed / running,
       memoryGib: (claimed * 4) / running,
-      startedAt: draw.uniform(0, 1000),
-      expectedRunS: draw.lognormal(600, 1.5),
+      startedAt: runningDraw.uniform(0, 1000),
+      expectedRunS: runningDraw.lognormal(600, 1.5),
     }));
     return {
       id: `site-${String(i).padStart(4, '0')}`,

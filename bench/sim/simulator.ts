@@ -316,8 +316,8 @@ export function runSimulation(opts: {
     if (wasRunning) {
       snap.load.running--;
       const entry = runningEntries.get(s);
-      const list = snap.load.runningTasks!;
-      if (entry !== undefined) list.splice(list.indexOf(entry), 1);
+      // A new array: placement remembers each list's order of ends (see SiteLoad.runningTasks).
+      if (entry !== undefined) snap.load.runningTasks = snap.load.runningTasks!.filter((e) => e !== entry);
       runningEntries.delete(s);
     } else snap.load.queued--;
     const c = snap.load.claimed!;
@@ -375,7 +375,7 @@ export function runSimulation(opts: {
           startedAt: now,
           expectedRunS: placedRunS(s.t, si, now),
         };
-        snap.load.runningTasks!.push(entry);
+        snap.load.runningTasks = [...snap.load.runningTasks!, entry];
         runningEntries.set(s, entry);
         events.push(now + s.t.refRunS / st.speed, { kind: 'runEnd', task: s, attempt: s.attempt });
       } else {

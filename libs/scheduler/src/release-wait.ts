@@ -13,30 +13,24 @@ export function expectedEndAt(task: RunningTask, now: number): number {
 /** A site's running tasks in the order they are expected to end, with the room freed by each end. */
 interface Releases {
   now: number;
-  tasks: RunningTask[];
   ends: Float64Array;
   cores: Float64Array;
   memoryGib: Float64Array;
 }
 
 /**
- * Sorted once per site and `now`: every task of a placement round asks about the same running tasks, and a
- * thousand sites sorting their tasks for each task took ten times as long as the rest of placement. Kept
- * while the list holds the same task objects (checked one by one: the simulator edits its lists in place).
+ * Sorted once per list and `now`: every task of a placement round asks about the same running tasks, and a
+ * thousand sites sorting their tasks for each task took ten times as long as the rest of placement. A list
+ * is therefore read as immutable: whoever changes a site's running tasks puts a new array in its place.
  */
 const releasesOf = new WeakMap<readonly RunningTask[], Releases>();
 
 function releases(running: readonly RunningTask[], now: number): Releases {
   const known = releasesOf.get(running);
-  if (known !== undefined && known.now === now && known.tasks.length === running.length) {
-    let same = true;
-    for (let i = 0; i < running.length && same; i++) same = known.tasks[i] === running[i];
-    if (same) return known;
-  }
+  if (known !== undefined && known.now === now) return known;
   const order = running.map((t) => ({ t, at: expectedEndAt(t, now) })).sort((a, b) => a.at - b.at);
   const r: Releases = {
     now,
-    tasks: [...running],
     ends: new Float64Array(order.length),
     cores: new Float64Array(order.length),
     memoryGib: new Float64Array(order.length),
@@ -54,6 +48,18 @@ function releases(running: readonly RunningTask[], now: number): Releases {
   return r;
 }
 
+/** The first index whose running total reaches `need` (the totals never fall); the length when none does. */
+function firstReaching(totals: Float64Array, need: number): number {
+  let lo = 0;
+  let hi = totals.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (totals[mid] >= need) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 /**
  * Seconds until the running tasks' expected ends free `coresShort` cores and `memoryShortGib` of memory
  * (either may be 0 or less when that resource is not short). When even all of them ending would not (tasks
@@ -67,8 +73,7 @@ export function releaseWaitSeconds(
 ): number {
   if ((coresShort <= 0 && memoryShortGib <= 0) || running.length === 0) return 0;
   const r = releases(running, now);
-  for (let i = 0; i < r.ends.length; i++) {
-    if (r.cores[i] >= coresShort && r.memoryGib[i] >= memoryShortGib) return r.ends[i] - now;
-  }
-  return r.ends[r.ends.length - 1] - now;
+  const last = r.ends.length - 1;
+  const i = Math.max(firstReaching(r.cores, coresShort), firstReaching(r.memoryGib, memoryShortGib));
+  return r.ends[Math.min(i, last)] - now;
 }

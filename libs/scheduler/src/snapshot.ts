@@ -49,6 +49,7 @@ export interface SiteLoad {
    * The broker's tasks running at the site, with when they started and the run time expected for them: the
    * room the site frees comes from their ends, and one long task holding most of a site's memory keeps it
    * full far longer than the site's average throughput says. Optional: without it only throughput counts.
+   * Read as immutable (placement remembers each list's order of ends): to change it, put a new array here.
    */
   runningTasks?: RunningTask[];
 }
