@@ -4,7 +4,7 @@ import { createPrincipal, TestPrincipal } from './support/principals';
 import { tesSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { TestApp } from './support/test-app';
-import { startDispatchSuite, registerSiteUp, untilFinished } from './support/dispatch-suite';
+import { startDispatchSuite, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
 
 jest.setTimeout(90_000);
 
@@ -16,7 +16,8 @@ interface Candidate {
 }
 
 interface PlacementAnswer {
-  placement: { site_id: string; candidates: Candidate[] } | null;
+  placement: { site_id: string; expected_run_s?: number; candidates: Candidate[] } | null;
+  preview?: { candidates: (Candidate & { queueWaitS: number })[] };
 }
 
 describe('placement learns run times from finished attempts', () => {
@@ -187,5 +188,36 @@ describe('placement learns run times from finished attempts', () => {
     const farCandidate = answer.placement?.candidates.find((c) => c.siteId === far.id);
     expect(farCandidate?.sources?.transferS).toMatch(/^1 input\(s\) \(fetched by the task's own staging/);
     await patch({ home_data_store_id: null }).expect(200);
+  });
+  it("a running task holding a site's memory keeps the next large task's wait there until its expected end", async () => {
+    // 16 GiB at the site; the first task holds 14 of them, the second asks 7.5: it must wait for the first.
+    const x = await site({
+      capacity: {
+        max_concurrent_tasks: 20,
+        totals: { cores: 4, memory_gib: 16 },
+        per_task: { cores: 4, memory_gib: 16 },
+      },
+    });
+    // A tool with no history, so the broker expects the default 600 s of it.
+    const fresh = `quay.io/biocontainers/hog:1.0--${Math.random().toString(36).slice(2, 10)}`;
+    const task = (ramGb: number) => ({
+      name: 'hog',
+      executors: [{ image: fresh, command: ['sleep', '2000'] }],
+      resources: { cpu_cores: 1, ram_gb: ramGb, zones: [x.slug] },
+    });
+    const client = tes(t.url, alice);
+    const hog = ((await client.create(task(15)).expect(200)).body as { id: string }).id;
+    await untilState(client, hog, 'RUNNING');
+    // The run time placement expected is stored with the decision: later rounds read it from there.
+    expect((await placement(hog)).placement?.expected_run_s).toBe(600);
+    const next = ((await client.create(task(8)).expect(200)).body as { id: string }).id;
+    const answer = await placement(next);
+    const there = answer.preview?.candidates.find((c) => c.siteId === x.id);
+    // Without the running task's end the 1.4 GiB short would drain at the default throughput (4 cores per
+    // 600 s) in about 200 s; the first task is expected to run the default 600 s and has only just started.
+    expect(there?.queueWaitS).toBeGreaterThan(500);
+    expect(there?.queueWaitS).toBeLessThanOrEqual(600);
+    await client.cancel(next).expect(200);
+    await client.cancel(hog).expect(200);
   });
 });

@@ -23,11 +23,21 @@ export interface PlacementRate {
 export function placementsPerSecond(n: number): PlacementRate {
   const network = loadNetwork();
   const draw = new Draw(mulberry32(n));
+  // Its own stream, so the sites and tasks are the same as without running tasks.
+  const runningDraw = new Draw(mulberry32(n + 1));
   const stores: DataStoreSnapshot[] = network.stores.map((s) => ({ ...s }));
   const sites: SiteSnapshot[] = Array.from({ length: n }, (_, i) => {
     const base = network.sites[i % network.sites.length];
     const cores = 64;
     const claimed = Math.floor(draw.uniform(0, 80));
+    const running = Math.min(claimed, 40);
+    // The broker's running tasks there, as dispatch reads them: the queue-wait estimate floors on their ends.
+    const runningTasks = Array.from({ length: running }, () => ({
+      cores: claimed / running,
+      memoryGib: (claimed * 4) / running,
+      startedAt: runningDraw.uniform(0, 1000),
+      expectedRunS: runningDraw.lognormal(600, 1.5),
+    }));
     return {
       id: `site-${String(i).padStart(4, '0')}`,
       slug: `site-${i}`,
@@ -46,9 +56,10 @@ export function placementsPerSecond(n: number): PlacementRate {
       localDataStoreIds: i % 17 === 16 ? ['usegalaxy.eu'] : [],
       schemes: { inputs: ['*'], outputs: ['*'] },
       load: {
-        running: Math.min(claimed, 40),
+        running,
         queued: 0,
         claimed: { cores: claimed, memoryGib: claimed * 4, gpus: 0 },
+        runningTasks,
       },
       performance: { speedFactor: draw.uniform(0.7, 1.3), throughputPerS: 0.05 },
     };

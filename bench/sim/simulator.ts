@@ -11,6 +11,7 @@ import {
   updateReservations,
   PolicyContext,
   PolicyName,
+  RunningTask,
   RunTimeEstimator,
   ShareAccount,
   SiteSnapshot,
@@ -168,9 +169,11 @@ export function runSimulation(opts: {
       .filter((st) => network.colocated.get(st.id)?.includes(s.id))
       .map((st) => st.id),
     schemes: { inputs: ['*'], outputs: ['*'] },
-    load: { running: 0, queued: 0, claimed: { cores: 0, memoryGib: 0, gpus: 0 } },
+    load: { running: 0, queued: 0, claimed: { cores: 0, memoryGib: 0, gpus: 0 }, runningTasks: [] },
     performance: { speedFactor: 1 },
   }));
+  /** What the broker records when it sees a task start: its claim, the start and the run time it expected. */
+  const runningEntries = new Map<TaskState, RunningTask>();
   // The same estimator the broker places real tasks with; it learns only from completions, as there.
   const estimator = opts.estimator ?? new RunTimeEstimator();
   const refreshPerformance = (si: number, now: number): void => {
@@ -310,8 +313,13 @@ export function runSimulation(opts: {
 
   const releaseBroker = (s: TaskState, wasRunning: boolean): void => {
     const snap = snaps[s.site];
-    if (wasRunning) snap.load.running--;
-    else snap.load.queued--;
+    if (wasRunning) {
+      snap.load.running--;
+      const entry = runningEntries.get(s);
+      // A new array: placement remembers each list's order of ends (see SiteLoad.runningTasks).
+      if (entry !== undefined) snap.load.runningTasks = snap.load.runningTasks!.filter((e) => e !== entry);
+      runningEntries.delete(s);
+    } else snap.load.queued--;
     const c = snap.load.claimed!;
     c.cores -= s.t.cores;
     c.memoryGib -= s.t.memGib;
@@ -361,6 +369,14 @@ export function runSimulation(opts: {
         const snap = snaps[si];
         snap.load.queued--;
         snap.load.running++;
+        const entry: RunningTask = {
+          cores: s.t.cores,
+          memoryGib: s.t.memGib,
+          startedAt: now,
+          expectedRunS: placedRunS(s.t, si, now),
+        };
+        snap.load.runningTasks = [...snap.load.runningTasks!, entry];
+        runningEntries.set(s, entry);
         events.push(now + s.t.refRunS / st.speed, { kind: 'runEnd', task: s, attempt: s.attempt });
       } else {
         i++;

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { SiteAdapters, AdapterSite } from '@constellation/adapters';
 import { CatalogSite, SiteCatalog } from '@constellation/registry';
-import type { SiteSnapshot } from '@constellation/scheduler';
+import type { RunningTask, SiteSnapshot } from '@constellation/scheduler';
 import { SiteUsage } from './dispatch.repository';
 import { StorePrefixes } from './task-requirement';
 
@@ -115,8 +115,12 @@ export function toSnapshot(site: CatalogSite, schemes: SiteSnapshot['schemes']):
   };
 }
 
-/** Puts the broker's own tasks at each site into the snapshots' load. */
-export function withUsage(sites: DirectorySite[], usage: readonly SiteUsage[]): void {
+/** Puts the broker's own tasks at each site (and, when known, its running ones) into the snapshots' load. */
+export function withUsage(
+  sites: DirectorySite[],
+  usage: readonly SiteUsage[],
+  running?: ReadonlyMap<string, RunningTask[]>,
+): void {
   const bySite = new Map(usage.map((u) => [u.siteId, u]));
   for (const { snapshot } of sites) {
     const u = bySite.get(snapshot.id);
@@ -125,6 +129,7 @@ export function withUsage(sites: DirectorySite[], usage: readonly SiteUsage[]): 
       running: u.running,
       queued: u.queued,
       claimed: { cores: u.cores, memoryGib: u.memoryGib, gpus: u.gpus },
+      runningTasks: running?.get(snapshot.id),
     };
   }
 }

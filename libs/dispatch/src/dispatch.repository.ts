@@ -4,6 +4,7 @@ import { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@constellation/common';
 import { InputContent, withInlineContent } from '@constellation/tes';
 import type { TaskDocument, TaskEventKind, TesState, TesTaskLog } from '@constellation/tes';
+import type { RunningTask } from '@constellation/scheduler';
 import { addSystemLog, withAttemptLog } from './attempt-log';
 import { CompletionLearning } from './estimates/completion-learning';
 
@@ -343,6 +344,49 @@ export class DispatchRepository {
       memoryGib: r.memory_gib,
       gpus: r.gpus,
     }));
+  }
+
+  /**
+   * The broker's running tasks per site with the start of their current attempt and the run time placement
+   * expected at that site (from the stored placement record): queue-wait estimates floor on their ends.
+   * A task whose start or estimate is not recorded is left out (its claim still counts in `siteUsage`).
+   */
+  async runningTasks(m: EntityManager): Promise<Map<string, RunningTask[]>> {
+    const rows: {
+      site_id: string;
+      cores: number;
+      memory_gib: number;
+      started_at: Date | null;
+      expected_run_s: number | null;
+    }[] = await m.query(
+      `SELECT t.site_id,
+              COALESCE((t.document #>> '{resources,cpu_cores}')::float8, 1) AS cores,
+              COALESCE((t.document #>> '{resources,ram_gb}')::float8 * $1,
+                       COALESCE((t.document #>> '{resources,cpu_cores}')::float8, 1) * 3.8) AS memory_gib,
+              (SELECT max(e.created_at) FROM task_event e
+                 WHERE e.task_id = t.id AND e.attempt = t.current_attempt AND e.kind = 'state'
+                   AND e.to_state = 'RUNNING') AS started_at,
+              COALESCE((t.placement ->> 'expected_run_s')::float8,
+                       -- Placements recorded before expected_run_s: the chosen site's candidate.
+                       (SELECT (c ->> 'runS')::float8 FROM jsonb_array_elements(t.placement -> 'candidates') c
+                          WHERE c ->> 'siteId' = t.site_id::text LIMIT 1)) AS expected_run_s
+       FROM task t
+       WHERE t.state IN ('RUNNING', 'CANCELING') AND t.site_id IS NOT NULL`,
+      [GIB_PER_GB],
+    );
+    const bySite = new Map<string, RunningTask[]>();
+    for (const r of rows) {
+      if (r.started_at === null || r.expected_run_s === null) continue;
+      const list = bySite.get(r.site_id) ?? [];
+      list.push({
+        cores: r.cores,
+        memoryGib: r.memory_gib,
+        startedAt: r.started_at.getTime() / 1000,
+        expectedRunS: r.expected_run_s,
+      });
+      bySite.set(r.site_id, list);
+    }
+    return bySite;
   }
 
   async submitters(m: EntityManager, ids: string[]): Promise<SubmitterUsage[]> {

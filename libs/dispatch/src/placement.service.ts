@@ -133,6 +133,8 @@ export interface PlacementRecord {
   site_id?: string;
   site?: string;
   reason?: string;
+  /** The chosen site's run-time term: later rounds' queue-wait estimates read it without the candidates. */
+  expected_run_s?: number;
   candidates: Candidate[];
 }
 
@@ -215,7 +217,7 @@ export class PlacementService {
       const now = at ?? new Date();
       const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true, more: false };
       if (queued.length === 0) return round;
-      withUsage(sites, await this.repo.siteUsage(m));
+      withUsage(sites, await this.repo.siteUsage(m), await this.repo.runningTasks(m));
       this.restoreReservations(sites, new Set(queued.map((t) => t.id)));
       const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
@@ -352,11 +354,12 @@ export class PlacementService {
    */
   async preview(task: DispatchTask, now: Date = new Date()): Promise<PlacementRecord> {
     const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
-    const [usage, accounts] = await Promise.all([
+    const [usage, running, accounts] = await Promise.all([
       this.repo.siteUsage(this.repo.manager()),
+      this.repo.runningTasks(this.repo.manager()),
       this.repo.submitters(this.repo.manager(), [task.submitterId]),
     ]);
-    withUsage(sites, usage);
+    withUsage(sites, usage, running);
     this.restoreReservations(sites);
     const submitter = accounts[0] ?? {
       id: task.submitterId,
@@ -429,6 +432,8 @@ export class PlacementService {
     if (placement.siteId) record.site_id = placement.siteId;
     if (slug) record.site = slug;
     if (placement.reason) record.reason = placement.reason;
+    const chosen = placement.candidates.find((c) => c.siteId === placement.siteId);
+    if (placement.decision === 'place' && chosen !== undefined) record.expected_run_s = chosen.runS;
     return record;
   }
 

@@ -1,4 +1,5 @@
 import { haversineKm, Point, transferSeconds } from './geo';
+import { releaseWaitSeconds } from './release-wait';
 import { ResolvedResources } from './requirements';
 import { CostModel, DataStoreSnapshot, SiteReservation, SiteSnapshot, TaskRequirement } from './snapshot';
 
@@ -51,13 +52,17 @@ export function isLocal(group: StoreBytes, site: SiteSnapshot, model: CostModel)
 /**
  * Expected wait before the task starts at the site. Work is counted in cores when the site publishes its
  * totals and the broker knows what its own tasks hold there, otherwise in tasks against the admission limit.
- * Only the part of the demand beyond the site's size has to drain, at the learned throughput.
+ * Only the part of the demand beyond the site's size has to drain, at the learned throughput. When the broker
+ * knows its running tasks there (`load.runningTasks`) and `now`, the wait is at least the time until their
+ * expected ends free the room that is short: the average throughput cannot see that one long task holds most
+ * of the memory (equal-sites@0.5, seed 3: thirteen tasks queued 145,000 s behind one metaspades job).
  */
 export function queueWaitSeconds(
   site: SiteSnapshot,
   res: ResolvedResources,
   model: CostModel,
   reserved?: SiteReservation,
+  now?: number,
 ): number {
   const { totals, maxConcurrentTasks } = site.capacity;
   const claimed =
@@ -70,13 +75,20 @@ export function queueWaitSeconds(
         };
   let slots: number;
   let excess: number;
+  let releaseS = 0;
   if (totals?.cores !== undefined && totals.cores > 0 && claimed !== undefined) {
     slots = totals.cores;
     excess = claimed.cores + res.cores - slots;
+    let memoryShortGib = 0;
     if (totals.memoryGib !== undefined && totals.memoryGib > 0) {
+      memoryShortGib = claimed.memoryGib + res.memoryGib - totals.memoryGib;
       // Memory short by a fraction f of the site keeps the task waiting about as long as f of its cores would.
-      const memExcess = ((claimed.memoryGib + res.memoryGib - totals.memoryGib) / totals.memoryGib) * slots;
-      excess = Math.max(excess, memExcess);
+      excess = Math.max(excess, (memoryShortGib / totals.memoryGib) * slots);
+    }
+    const running = site.load.runningTasks;
+    if (excess > 0 && running !== undefined && now !== undefined) {
+      const coresShort = claimed.cores + res.cores - slots;
+      releaseS = releaseWaitSeconds(running, coresShort, memoryShortGib, now);
     }
   } else {
     slots = Math.max(1, maxConcurrentTasks);
@@ -84,7 +96,7 @@ export function queueWaitSeconds(
   }
   if (excess <= 0) return 0;
   const rate = site.performance.throughputPerS ?? slots / model.defaultRunS;
-  return rate > 0 ? excess / rate : Number.POSITIVE_INFINITY;
+  return rate > 0 ? Math.max(excess / rate, releaseS) : Number.POSITIVE_INFINITY;
 }
 
 /**
@@ -197,7 +209,7 @@ export function estimateTerms(
   }
   const speed = site.performance.speedFactor > 0 ? site.performance.speedFactor : 1;
   const runS = task.expectedRunSBySite?.[site.id] ?? (task.expectedRunS ?? model.defaultRunS) / speed;
-  const queueWaitS = queueWaitSeconds(site, res, model, reservationAgainst(site, task, runS, now));
+  const queueWaitS = queueWaitSeconds(site, res, model, reservationAgainst(site, task, runS, now), now);
   if (into === undefined)
     return { queueWaitS, transferS, runS, totalS: queueWaitS + transferS + runS, wanBytes };
   // Placement writes the terms into each site's candidate: one object per site and task, not two.

@@ -76,12 +76,19 @@ function infeasibleReason(candidates: readonly Candidate[], sites: readonly Site
   return `no active or draining site can ever run this task: ${parts.join('; ')}${more}`;
 }
 
+/**
+ * Names the first few feasible sites and counts the rest: a task held at a thousand sites must not build a
+ * thousand strings to keep five (the held share grows with load, and so did placement's garbage).
+ */
 function waitReason(candidates: readonly Candidate[]): string {
-  const blocked = candidates
-    .filter((c) => c.feasible)
-    .map((c) => `${c.slug}: ${c.blocked ?? 'held by policy'}`);
-  return `no feasible site can take the task now (${blocked.slice(0, REASON_SITES).join(', ')}${
-    blocked.length > REASON_SITES ? `, and ${blocked.length - REASON_SITES} more` : ''
+  const named: string[] = [];
+  let feasible = 0;
+  for (const c of candidates) {
+    if (!c.feasible) continue;
+    if (feasible++ < REASON_SITES) named.push(`${c.slug}: ${c.blocked ?? 'held by policy'}`);
+  }
+  return `no feasible site can take the task now (${named.join(', ')}${
+    feasible > REASON_SITES ? `, and ${feasible - REASON_SITES} more` : ''
   })`;
 }
 

@@ -45,6 +45,23 @@ export interface SiteLoad {
   claimed?: ClaimedResources;
   /** A waiting task's reservation of the site's next free room (at most one per site); see SiteReservation. */
   reservation?: SiteReservation;
+  /**
+   * The broker's tasks running at the site, with when they started and the run time expected for them: the
+   * room the site frees comes from their ends, and one long task holding most of a site's memory keeps it
+   * full far longer than the site's average throughput says. Optional: without it only throughput counts.
+   * Read as immutable (placement remembers each list's order of ends): to change it, put a new array here.
+   */
+  runningTasks?: RunningTask[];
+}
+
+/** One of the broker's tasks running at a site, as its queue-wait estimate needs it. */
+export interface RunningTask {
+  cores: number;
+  memoryGib: number;
+  /** Seconds since the epoch at which the site started it. */
+  startedAt: number;
+  /** The run time placement expected for it at this site. */
+  expectedRunS: number;
 }
 
 /**

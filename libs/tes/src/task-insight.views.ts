@@ -66,6 +66,10 @@ class PlacementRecordView {
   site?: string;
   @ApiPropertyOptional()
   reason?: string;
+  @ApiPropertyOptional({
+    description: 'Seconds the task was expected to run at the chosen site (its run term)',
+  })
+  expected_run_s?: number;
   @ApiProperty({ type: [PlacementCandidateView] })
   candidates!: PlacementCandidateView[];
 }
