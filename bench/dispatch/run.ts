@@ -16,8 +16,8 @@
  *
  * Env: DATABASE_URL (a server where it may create and drop databases; else an embedded PostgreSQL),
  * AMQP_URL, CONSTELLATION_DISPATCH_SECONDS and CONSTELLATION_TRACK_SECONDS (passed to the brokers; default
- * the broker's own). `--quick` runs a smaller version (about half the time); `--write-results` writes
- * bench/results/dispatch.json.
+ * the broker's own). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
+ * alone (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
  */
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,8 @@ import { seedUnfinished } from './seed-unfinished';
 const ROOT = path.resolve(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
 const WRITE_RESULTS = process.argv.includes('--write-results');
+/** Phase 5 alone: the round times, without the end-to-end phases before it. */
+const ROUNDS_ONLY = process.argv.includes('--rounds-only');
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DISPATCH_SECONDS = Number(process.env.CONSTELLATION_DISPATCH_SECONDS ?? 1);
 const TRACK_SECONDS = Number(process.env.CONSTELLATION_TRACK_SECONDS ?? 5);
@@ -567,7 +569,18 @@ async function machine(url: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** Phase 5 alone, for work on the rounds: the full bench takes long. */
+async function roundsOnly(): Promise<void> {
+  const roundDb = await openBenchDatabase('constellation_bench_dispatch_rounds');
+  try {
+    await roundTimes(roundDb);
+  } finally {
+    await roundDb.drop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (ROUNDS_ONLY) return roundsOnly();
   const started = Date.now();
   const db = await openBenchDatabase('constellation_bench_dispatch');
   const brokers = new Brokers(db.url);
