@@ -24,6 +24,9 @@ export class SiteTracking1765001500000 implements MigrationInterface {
   }
 
   public async down(q: QueryRunner): Promise<void> {
+    // Tasks left to their site's walk are not due on their own (9999-12-31): without the walks they would
+    // never be checked again, so they fall due at once.
+    await q.query(`UPDATE "task" SET "next_check_at" = now() WHERE "next_check_at" >= '9999-01-01'`);
     await q.query(`DROP TABLE "site_tracking"`);
   }
 }
