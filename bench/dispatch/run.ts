@@ -16,7 +16,7 @@
  *
  * Env: DATABASE_URL (a server where it may create and drop databases; else an embedded PostgreSQL),
  * AMQP_URL, CONSTELLATION_DISPATCH_SECONDS and CONSTELLATION_TRACK_SECONDS (passed to the brokers; default
- * the broker's own). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
+ * the broker's own), BENCH_ROUNDS_SETTLE_S (phase 5's wait before it measures; default the track interval). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
  * alone (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
  */
 import { ChildProcess } from 'node:child_process';
@@ -517,8 +517,9 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
       });
       tracked += addTracked;
       queued += addQueued;
-      // One tracking interval for the new tasks' first checks to come due and the rounds to settle.
-      await sleep(TRACK_SECONDS * 1000);
+      // One tracking interval for the new tasks' first checks to come due and the rounds to settle, or
+      // BENCH_ROUNDS_SETTLE_S: the first checks of tasks inserted all at once are a burst no site sees live.
+      await sleep(Number(process.env.BENCH_ROUNDS_SETTLE_S ?? TRACK_SECONDS) * 1000);
       log(`rounds: measuring ${SETTINGS.roundWindowS} s with ${scale} unfinished`);
       const total = (f: (s: HeldTesSite) => number) => sites.reduce((a, s) => a + f(s), 0);
       const [polls0, walks0, reported0] = [
