@@ -18,6 +18,7 @@ import { RunTimeEstimates1765000700000 } from './1765000700000-RunTimeEstimates'
 import { PrincipalHomeDataStore1765000701000 } from './1765000701000-PrincipalHomeDataStore';
 import { TaskSiteDueIndex1765001000000 } from './1765001000000-TaskSiteDueIndex';
 import { DataStoreHeadSignedUrls1765001400000 } from './1765001400000-DataStoreHeadSignedUrls';
+import { SiteTracking1765001500000 } from './1765001500000-SiteTracking';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -40,4 +41,5 @@ export const MIGRATIONS: MigrationList = [
   PrincipalHomeDataStore1765000701000,
   TaskSiteDueIndex1765001000000,
   DataStoreHeadSignedUrls1765001400000,
+  SiteTracking1765001500000,
 ];

@@ -27,12 +27,11 @@ interface TrackedRow {
   id: string;
   version: number;
   claimed_by: string | null;
-  track_interval_ms: number | null;
-  in_s: number;
+  site_paced: boolean;
   xmin: string;
 }
 
-describe('tracking a TES site by site: one list walk per round, quiet checks written in batches', () => {
+describe('tracking a TES site as a whole: one walk per site and round, no task row written by a quiet check', () => {
   let t: TestApp;
   let admin: TestPrincipal;
   let site: FakeTesSite;
@@ -42,25 +41,33 @@ describe('tracking a TES site by site: one list walk per round, quiet checks wri
 
   const rows = async (): Promise<TrackedRow[]> =>
     db.query(
-      `SELECT id, version, claimed_by, track_interval_ms, xmin::text AS xmin,
-              extract(epoch FROM next_check_at - now())::float8 AS in_s
+      `SELECT id, version, claimed_by, xmin::text AS xmin, next_check_at >= '9999-01-01' AS site_paced
        FROM task WHERE id = ANY($1::uuid[]) ORDER BY id`,
       [ids],
     );
-  /** Sets the tasks' next checks `offsets` seconds from now, in turn, and their back-off to 4 s. */
-  const dueIn = (offsets: number[]) =>
+  const walkRow = async () =>
+    (
+      (await db.query(
+        `SELECT claimed_by, walk_interval_ms, extract(epoch FROM next_walk_at - now())::float8 AS in_s
+         FROM site_tracking WHERE site_id = $1`,
+        [siteId],
+      )) as { claimed_by: string | null; walk_interval_ms: number; in_s: number }[]
+    )[0];
+  /** Makes the site's walk due now, its back-off so far 4 s. */
+  const walkDue = () =>
     db.query(
-      `UPDATE task SET next_check_at = now() + make_interval(secs => o.s), track_interval_ms = 4000
-       FROM unnest($1::uuid[], $2::float8[]) AS o(id, s) WHERE task.id = o.id`,
-      [ids, ids.map((_, i) => offsets[i % offsets.length])],
+      `UPDATE site_tracking SET next_walk_at = now(), walk_interval_ms = 4000, claimed_by = NULL,
+              lease_until = NULL
+       WHERE site_id = $1`,
+      [siteId],
     );
 
   beforeAll(async () => {
-    // Rounds driven by the test; a long tracking interval, so a task checked once is not due again soon.
+    // Rounds driven by the test; a long tracking interval, so a site walked once is not due again soon.
     t = await startDispatchApp({ CONSTELLATION_DISPATCH_SECONDS: '0', CONSTELLATION_TRACK_SECONDS: '30' });
     db = t.app.get(DataSource);
     admin = await createPrincipal(t, 'admin');
-    // Held QUEUED at the site: every check after the first finds nothing new.
+    // Held QUEUED at the site: every walk after the first finds nothing new.
     site = await startFakeTesSite({ stepDelayMs: 5, hold: true });
     ({ id: siteId } = await registerSiteUp(
       t,
@@ -82,14 +89,10 @@ describe('tracking a TES site by site: one list walk per round, quiet checks wri
       ids.push(body.id as string);
     }
     const loop = t.app.get(DispatchLoop);
-    await waitFor(`all ${TASKS} tasks submitted and checked once`, async () => {
+    await waitFor(`all ${TASKS} tasks submitted and left to their site's walk`, async () => {
       await loop.tick();
-      const [{ n }]: { n: number }[] = await db.query(
-        `SELECT count(*)::integer AS n FROM task
-         WHERE id = ANY($1::uuid[]) AND remote_id IS NOT NULL AND remote_state IS NOT NULL`,
-        [ids],
-      );
-      return n === TASKS ? true : undefined;
+      const all = await rows();
+      return all.every((r) => r.site_paced) ? true : undefined;
     });
   });
   afterAll(async () => {
@@ -97,10 +100,9 @@ describe('tracking a TES site by site: one list walk per round, quiet checks wri
     await site?.close();
   });
 
-  it('asks once for tasks due at different times, and writes the unchanged ones in one statement', async () => {
+  it('walks the site once when its walk is due, writes no task row, and backs the walk off', async () => {
     const loop = t.app.get(DispatchLoop);
-    // A third due now, a third in 2 s, a third in 20 s: once claims of due tasks, three list walks.
-    await dueIn([-1, 2, 20]);
+    await walkDue();
     const before = await rows();
     const sent = site.requests().length;
     const round = await loop.tick();
@@ -108,14 +110,11 @@ describe('tracking a TES site by site: one list walk per round, quiet checks wri
     expect(round.tracked).toBe(TASKS);
     expect(listWalks(calls)).toHaveLength(1);
     expect(taskReads(calls)).toEqual([]);
-
-    const after = await rows();
-    // The quiet path: no new version, the claim freed, the back-off doubled from 4 s.
-    expect(after.map((r) => r.version)).toEqual(before.map((r) => r.version));
-    expect(after.every((r) => r.claimed_by === null && r.track_interval_ms === 8000)).toBe(true);
-    expect(Math.min(...after.map((r) => r.in_s))).toBeGreaterThan(6);
-    // Rows written by one statement (one transaction) share its transaction id; one write each would not.
-    expect(new Set(after.map((r) => r.xmin)).size).toBe(1);
+    // Not a single task row was written: every row keeps the transaction id of its last write.
+    expect(await rows()).toEqual(before);
+    const walked = await walkRow();
+    expect(walked).toMatchObject({ claimed_by: null, walk_interval_ms: 8000 });
+    expect(walked.in_s).toBeGreaterThan(6);
 
     // Nothing is due now: more rounds ask nothing.
     const quiet = site.requests().length;
@@ -126,51 +125,86 @@ describe('tracking a TES site by site: one list walk per round, quiet checks wri
         .slice(quiet)
         .filter((c) => c.method === 'GET'),
     ).toEqual([]);
-
-    // One task falls due: the site is asked once more, and all its tasks are followed from that answer.
-    await db.query(`UPDATE task SET next_check_at = now() WHERE id = $1`, [ids[0]]);
-    const again = site.requests().length;
-    const next = await loop.tick();
-    expect(next.tracked).toBe(TASKS);
-    expect(listWalks(site.requests().slice(again))).toHaveLength(1);
-    expect(taskReads(site.requests().slice(again))).toEqual([]);
   });
 
-  it('lets only one of two replicas claiming a listed site at once take its tasks, and none beyond the interval', async () => {
+  it('brings the walk forward for a task due on its own, writing that row alone and walking again soon', async () => {
+    const loop = t.app.get(DispatchLoop);
+    // As a submission leaves a task: due in its own right, not yet left to the walk.
+    await db.query(`UPDATE task SET next_check_at = now() WHERE id = $1`, [ids[0]]);
+    const before = await rows();
+    const sent = site.requests().length;
+    const round = await loop.tick();
+    expect(round.tracked).toBe(TASKS);
+    expect(listWalks(site.requests().slice(sent))).toHaveLength(1);
+    const after = await rows();
+    expect(after.filter((r, i) => r.xmin !== before[i].xmin).map((r) => r.id)).toEqual([ids[0]]);
+    // Quiet for clients (no new version), and now covered by the walk, which comes again in 0.5 s.
+    expect(after.map((r) => r.version)).toEqual(before.map((r) => r.version));
+    expect(after.every((r) => r.site_paced && r.claimed_by === null)).toBe(true);
+    expect(await walkRow()).toMatchObject({ walk_interval_ms: 500 });
+  });
+
+  it('lets one of two replicas walk a site at a time, and hands the walk on when its holder died', async () => {
     const repo = t.app.get(TrackingRepository);
-    // Five tasks fall due after the 30-s tracking interval: they are not taken.
-    await dueIn([-1, -1, -1, -1, -1, 60]);
-    const how = { soonMs: 30_000, limit: 10_000, exclusive: true };
+    await walkDue();
     const now = new Date();
     const [a, b] = await Promise.all([
-      repo.claimSite(siteId, 'replica-a', now, 30, how),
-      repo.claimSite(siteId, 'replica-b', now, 30, how),
+      repo.claimWalk(siteId, 'replica-a', now, 30),
+      repo.claimWalk(siteId, 'replica-b', now, 30),
     ]);
-    const taken = a.length > 0 ? a : b;
-    expect([a.length, b.length].sort((x, y) => x - y)).toEqual([0, TASKS - 5]);
-    // The other replica, coming after: nothing of the site is due any more.
-    expect(await repo.claimSite(siteId, 'replica-c', new Date(), 30, how)).toEqual([]);
+    expect([a, b].filter((c) => c !== null)).toEqual([{ intervalMs: 4000 }]);
+    expect(await repo.claimWalk(siteId, 'replica-c', new Date(), 30)).toBeNull();
 
-    // A cancel request lands while the site is asked: the batch leaves that row to be decided again.
-    const holder = a.length > 0 ? 'replica-a' : 'replica-b';
-    const canceled = taken[0].task.id;
+    // The holder dies mid-walk: while its lease holds no other replica walks the site ...
+    const loop = t.app.get(DispatchLoop);
+    const sent = site.requests().length;
+    expect((await loop.tick()).tracked).toBe(0);
+    expect(listWalks(site.requests().slice(sent))).toEqual([]);
+    // ... and once it ran out, the next round walks it, the claim freed after.
+    await db.query(`UPDATE site_tracking SET lease_until = now() - interval '1 second' WHERE site_id = $1`, [
+      siteId,
+    ]);
+    expect((await loop.tick()).tracked).toBe(TASKS);
+    expect(listWalks(site.requests().slice(sent))).toHaveLength(1);
+    expect((await walkRow()).claimed_by).toBeNull();
+  });
+
+  it("claims only the changed tasks still as the walk read them: a cancel request meanwhile is the cancel step's", async () => {
+    const repo = t.app.get(TrackingRepository);
+    const read = await repo.siteTasks(siteId, 100);
+    expect(read).toHaveLength(TASKS);
+    const canceled = read[0].task.id;
     await tes(t.url, admin).cancel(canceled).expect(200);
+    const changed = read.slice(0, 3).map(({ task, version }) => ({ id: task.id, version }));
+    const claimed = await repo.claimChanged('replica-a', 30, changed);
+    expect(claimed.map((c) => c.task.id).sort()).toEqual(
+      changed
+        .slice(1)
+        .map((c) => c.id)
+        .sort(),
+    );
+    const [row] = (await db.query(`SELECT state, claimed_by FROM task WHERE id = $1`, [canceled])) as {
+      state: string;
+      claimed_by: string | null;
+    }[];
+    expect(row.state).toBe('CANCELING');
+    expect(row.claimed_by).not.toBe('replica-a');
+    // A quiet write of rows read, not claimed, leaves the claimed ones to their holder.
     const written = await repo.writeQuiet(
-      holder,
-      taken.map(({ task, version }) => ({
+      null,
+      read.slice(0, 5).map(({ task, version }) => ({
         id: task.id,
         version,
-        nextCheckAt: new Date(Date.now() + 30_000),
-        trackIntervalMs: 8000,
+        nextCheckAt: new Date('9999-12-31T00:00:00Z'),
+        trackIntervalMs: null,
         remoteState: 'QUEUED',
       })),
     );
-    expect(written.size).toBe(TASKS - 6);
-    expect(written.has(canceled)).toBe(false);
-    const [row] = (await db.query(`SELECT state, claimed_by FROM task WHERE id = $1`, [canceled])) as {
-      state: string;
-      claimed_by: string;
-    }[];
-    expect(row).toEqual({ state: 'CANCELING', claimed_by: holder });
+    expect([...written].sort()).toEqual(
+      read
+        .slice(3, 5)
+        .map(({ task }) => task.id)
+        .sort(),
+    );
   });
 });

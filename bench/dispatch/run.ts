@@ -16,8 +16,8 @@
  *
  * Env: DATABASE_URL (a server where it may create and drop databases; else an embedded PostgreSQL),
  * AMQP_URL, CONSTELLATION_DISPATCH_SECONDS and CONSTELLATION_TRACK_SECONDS (passed to the brokers; default
- * the broker's own). `--quick` runs a smaller version (about half the time); `--write-results` writes
- * bench/results/dispatch.json.
+ * the broker's own), BENCH_ROUNDS_SETTLE_S (phase 5's wait before it measures; default the track interval). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
+ * alone (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
  */
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,8 @@ import { seedUnfinished } from './seed-unfinished';
 const ROOT = path.resolve(__dirname, '..', '..');
 const QUICK = process.argv.includes('--quick');
 const WRITE_RESULTS = process.argv.includes('--write-results');
+/** Phase 5 alone: the round times, without the end-to-end phases before it. */
+const ROUNDS_ONLY = process.argv.includes('--rounds-only');
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DISPATCH_SECONDS = Number(process.env.CONSTELLATION_DISPATCH_SECONDS ?? 1);
 const TRACK_SECONDS = Number(process.env.CONSTELLATION_TRACK_SECONDS ?? 5);
@@ -515,8 +517,9 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
       });
       tracked += addTracked;
       queued += addQueued;
-      // One tracking interval for the new tasks' first checks to come due and the rounds to settle.
-      await sleep(TRACK_SECONDS * 1000);
+      // One tracking interval for the new tasks' first checks to come due and the rounds to settle, or
+      // BENCH_ROUNDS_SETTLE_S: the first checks of tasks inserted all at once are a burst no site sees live.
+      await sleep(Number(process.env.BENCH_ROUNDS_SETTLE_S ?? TRACK_SECONDS) * 1000);
       log(`rounds: measuring ${SETTINGS.roundWindowS} s with ${scale} unfinished`);
       const total = (f: (s: HeldTesSite) => number) => sites.reduce((a, s) => a + f(s), 0);
       const [polls0, walks0, reported0] = [
@@ -567,7 +570,18 @@ async function machine(url: string): Promise<Record<string, unknown>> {
   };
 }
 
+/** Phase 5 alone, for work on the rounds: the full bench takes long. */
+async function roundsOnly(): Promise<void> {
+  const roundDb = await openBenchDatabase('constellation_bench_dispatch_rounds');
+  try {
+    await roundTimes(roundDb);
+  } finally {
+    await roundDb.drop();
+  }
+}
+
 async function main(): Promise<void> {
+  if (ROUNDS_ONLY) return roundsOnly();
   const started = Date.now();
   const db = await openBenchDatabase('constellation_bench_dispatch');
   const brokers = new Brokers(db.url);

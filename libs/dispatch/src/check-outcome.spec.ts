@@ -2,6 +2,7 @@ import type { RemoteStatus } from '@constellation/adapters';
 import type { TesState, TesTaskLog } from '@constellation/tes';
 import { checkOutcome } from './check-outcome';
 import { DispatchTask } from './dispatch.repository';
+import { SITE_PACED_AT } from './track-pacing';
 
 const now = new Date('2026-12-06T00:00:00Z');
 const config = { maxAttempts: 3, maxPreemptions: 5, trackSeconds: 5, amqpReconcileSeconds: 300 };
@@ -44,7 +45,7 @@ const status = (state: TesState, over: Partial<RemoteStatus> = {}) => ({
 
 describe('checkOutcome', () => {
   it('is quiet when the site says what it said last: only the next check moves, the back-off doubled', () => {
-    const out = checkOutcome(tracked(), 'r1', status('QUEUED'), { mode: 'listed' }, now, config);
+    const out = checkOutcome(tracked(), 'r1', status('QUEUED'), { mode: 'per-task' }, now, config);
     expect(out.change.quiet).toBe(true);
     expect(out.change.update).toMatchObject({
       nextCheckAt: new Date(now.getTime() + 4000),
@@ -52,6 +53,9 @@ describe('checkOutcome', () => {
       remoteState: 'QUEUED',
     });
     expect(out.ended).toBeUndefined();
+    // A listed site's task is not due on its own: its site's walk covers it.
+    const listed = checkOutcome(tracked(), 'r1', status('QUEUED'), { mode: 'listed' }, now, config);
+    expect(listed.change.update.nextCheckAt).toEqual(SITE_PACED_AT);
   });
 
   it('is not quiet when the task starts: an event, and the back-off starts again', () => {

@@ -1,4 +1,4 @@
-import { firstPace, nextPace } from './track-pacing';
+import { firstPace, nextPace, nextWalk, SITE_PACED_AT } from './track-pacing';
 
 const now = new Date('2026-12-06T00:00:00Z');
 const config = { trackSeconds: 5, amqpReconcileSeconds: 300 };
@@ -28,7 +28,18 @@ describe('track pacing', () => {
     { name: 'pushed sites only reconcile', mode: 'pushed', previous: 500, changed: true, want: 300_000 },
   ] as const)('$name', ({ mode, previous, changed, want }) => {
     const pace = nextPace(mode, previous, changed, now, config);
-    expect(pace).toEqual({ nextCheckAt: new Date(now.getTime() + want), trackIntervalMs: want });
+    const nextCheckAt = mode === 'listed' ? SITE_PACED_AT : new Date(now.getTime() + want);
+    expect(pace).toEqual({ nextCheckAt, trackIntervalMs: want });
+  });
+
+  it("leaves a listed site's task to its site's walk, which backs off as a polled task does", () => {
+    expect(nextPace('listed', null, true, now, config).nextCheckAt).toEqual(SITE_PACED_AT);
+    expect(nextWalk(null, false, now, config)).toEqual(nextPace('per-task', null, false, now, config));
+    expect(nextWalk(2000, false, now, config).trackIntervalMs).toBe(4000);
+    expect(nextWalk(5000, true, now, config)).toEqual({
+      nextCheckAt: new Date(now.getTime() + 500),
+      trackIntervalMs: 500,
+    });
   });
 
   it('reconciles a pushed site no more often than the track interval', () => {

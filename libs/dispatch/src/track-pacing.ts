@@ -9,6 +9,13 @@ export interface TrackPace {
   trackIntervalMs: number;
 }
 
+/**
+ * The next check of a task whose site is walked as a whole (TES, statusMode 'listed'): never due on its own.
+ * The site's walk (site_tracking) covers it; a task set due again (just submitted, a failed check, a cancel)
+ * brings its site's walk forward.
+ */
+export const SITE_PACED_AT = new Date('9999-12-31T00:00:00.000Z');
+
 type PaceConfig = Pick<AppConfig, 'trackSeconds' | 'amqpReconcileSeconds'>;
 
 /** When to check a task first, just after it was submitted. */
@@ -35,5 +42,19 @@ export function nextPace(
   if (mode === 'pushed') interval = Math.max(capMs, config.amqpReconcileSeconds * 1000);
   else if (previousMs === null || changed) interval = Math.min(FIRST_CHECK_MS, capMs);
   else interval = Math.min(capMs, Math.max(FIRST_CHECK_MS, previousMs * 2));
-  return { nextCheckAt: new Date(now.getTime() + interval), trackIntervalMs: Math.round(interval) };
+  const nextCheckAt = mode === 'listed' ? SITE_PACED_AT : new Date(now.getTime() + interval);
+  return { nextCheckAt, trackIntervalMs: Math.round(interval) };
+}
+
+/**
+ * When to walk a listed site next: the back-off of a task polled on its own, led by the youngest change among
+ * the site's tasks (0.5 s after a submission or a state change, doubling to CONSTELLATION_TRACK_SECONDS).
+ */
+export function nextWalk(
+  previousMs: number | null,
+  changed: boolean,
+  now: Date,
+  config: PaceConfig,
+): TrackPace {
+  return nextPace('per-task', previousMs, changed, now, config);
 }

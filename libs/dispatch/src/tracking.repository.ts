@@ -3,13 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { TesState } from '@constellation/tes';
 import { COLUMNS, DispatchTask, PHASE_FILTER, Row, toTask } from './dispatch.repository';
-
-/**
- * First key of the advisory locks under which one replica at a time claims a listed site's tasks (the second
- * is the site's id, hashed): two replicas claiming the same site at once would each take part of it and both
- * walk its list.
- */
-const SITE_CLAIM_LOCK = 41_711_903;
+import { SITE_PACED_AT } from './track-pacing';
 
 const FREE = '(lease_until IS NULL OR lease_until < clock_timestamp())';
 
@@ -19,13 +13,10 @@ export interface ClaimedCheck {
   version: number;
 }
 
-/** How one site's tasks are claimed. */
-export interface SiteClaim {
-  /** Tasks due this much later than `now` are taken too (one answer from the site covers them all). */
-  soonMs: number;
-  limit: number;
-  /** Under the site's claim lock: another replica claiming the site now makes this claim take nothing. */
-  exclusive: boolean;
+/** A tracked task of a walked site, read without a lock, with its row's version then. */
+export interface WalkedTask extends ClaimedCheck {
+  /** Whether the task is already left to its site's walk (false: just submitted, or set due again). */
+  sitePaced: boolean;
 }
 
 /** A check that found nothing new: only when the task is checked next moves. */
@@ -60,55 +51,132 @@ export class TrackingRepository {
   }
 
   /**
-   * Claims a site's free tracked tasks due by `now` + `soonMs`, in one statement, if one of them is due by
-   * `now`: a replica that comes to a site another has just checked finds none due, and takes nothing. Unlike
-   * DispatchRepository.claim it leaves `next_check_at` as it is: the claim then changes no indexed column, so
-   * PostgreSQL may write it without touching the task table's many indexes (a HOT update); other claims skip
-   * the leased rows by their lease, and the check's own write moves the next check.
+   * Claims a site's free tracked tasks due by `dueBy`, in one statement. Unlike DispatchRepository.claim it
+   * leaves `next_check_at` as it is: the claim then changes no indexed column, so PostgreSQL may write it
+   * without touching the task table's many indexes (a HOT update); other claims skip the leased rows by their
+   * lease, and the check's own write moves the next check.
    */
   async claimSite(
     siteId: string,
     replica: string,
+    dueBy: Date,
+    leaseSeconds: number,
+    limit: number,
+  ): Promise<ClaimedCheck[]> {
+    // Served by task_site_id_active_idx. TypeORM answers an UPDATE ... RETURNING with [rows, affected].
+    const [rows]: [(Row & { version: number; due_at: Date })[], number] = await this.db.query(
+      `UPDATE task SET claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $3)
+       FROM (
+         SELECT id AS due_id, next_check_at AS due_at FROM task
+         WHERE site_id = $5 AND ${PHASE_FILTER.track} AND ${FREE} AND next_check_at <= $2
+         ORDER BY next_check_at
+         LIMIT $4
+         FOR UPDATE SKIP LOCKED) due
+       WHERE task.id = due.due_id
+       RETURNING ${COLUMNS}, version, due.due_at`,
+      [replica, dueBy, leaseSeconds, limit, siteId],
+    );
+    rows.sort((a, b) => a.due_at.getTime() - b.due_at.getTime());
+    return rows.map((r) => ({ task: toTask(r), version: r.version }));
+  }
+
+  /** The listed sites whose walk is due at `now` and free to claim. */
+  async dueWalks(now: Date): Promise<string[]> {
+    const rows: { site_id: string }[] = await this.db.query(
+      `SELECT site_id FROM site_tracking WHERE next_walk_at <= $1 AND ${FREE} ORDER BY next_walk_at`,
+      [now],
+    );
+    return rows.map((r) => r.site_id);
+  }
+
+  /**
+   * Claims the walk of a listed site for this replica, with a lease, if it is due: its walk time has come, or
+   * one of its tasks is due on its own (just submitted, or set due again). One replica walks a site at a time:
+   * a second claim waits on the row and then finds it leased, or, after the first walk, nothing due. The
+   * walk's back-off so far comes back (null before the first walk); null when not claimed.
+   */
+  async claimWalk(
+    siteId: string,
+    replica: string,
     now: Date,
     leaseSeconds: number,
-    how: SiteClaim,
+  ): Promise<{ intervalMs: number | null } | null> {
+    const rows: { walk_interval_ms: number | null }[] = await this.db.query(
+      `INSERT INTO site_tracking AS st (site_id, next_walk_at, claimed_by, lease_until)
+       SELECT $1, $2, $3, clock_timestamp() + make_interval(secs => $4)
+       WHERE EXISTS (SELECT 1 FROM site_tracking WHERE site_id = $1)
+          OR EXISTS (SELECT 1 FROM task WHERE site_id = $1 AND ${PHASE_FILTER.track} AND next_check_at <= $2)
+       ON CONFLICT (site_id) DO UPDATE SET claimed_by = EXCLUDED.claimed_by, lease_until = EXCLUDED.lease_until
+       WHERE (st.lease_until IS NULL OR st.lease_until < clock_timestamp())
+         AND (st.next_walk_at <= $2 OR EXISTS (
+               SELECT 1 FROM task WHERE site_id = $1 AND ${PHASE_FILTER.track} AND next_check_at <= $2))
+       RETURNING st.walk_interval_ms`,
+      [siteId, now, replica, leaseSeconds],
+    );
+    return rows.length === 0 ? null : { intervalMs: rows[0].walk_interval_ms };
+  }
+
+  /**
+   * The free tracked tasks of a site, read without a lock: a walk takes a row only when its task changed.
+   * The ones due on their own come first (a site with more tasks than one walk reports on covers them first).
+   */
+  async siteTasks(siteId: string, limit: number): Promise<WalkedTask[]> {
+    // Served by task_site_id_active_idx, in its order.
+    const rows: (Row & { version: number; site_paced: boolean })[] = await this.db.query(
+      `SELECT ${COLUMNS}, version, next_check_at >= $3 AS site_paced FROM task
+       WHERE site_id = $1 AND ${PHASE_FILTER.track} AND ${FREE}
+       ORDER BY next_check_at LIMIT $2`,
+      [siteId, limit, SITE_PACED_AT],
+    );
+    return rows.map((r) => ({ task: toTask(r), version: r.version, sitePaced: r.site_paced }));
+  }
+
+  /**
+   * Takes the rows of the tasks a walk found changed, each only if free and at the version the walk read (a
+   * row changed since, by a cancel say, is left to whoever changed it, and the next walk reads it anew).
+   */
+  async claimChanged(
+    replica: string,
+    leaseSeconds: number,
+    checks: readonly { id: string; version: number }[],
   ): Promise<ClaimedCheck[]> {
-    return this.db.transaction(async (m) => {
-      if (how.exclusive) {
-        const [{ locked }]: { locked: boolean }[] = await m.query(
-          'SELECT pg_try_advisory_xact_lock($1::integer, hashtext($2::text)) AS locked',
-          [SITE_CLAIM_LOCK, siteId],
-        );
-        if (!locked) return [];
-      }
-      // Served by task_site_id_active_idx. TypeORM answers an UPDATE ... RETURNING with [rows, affected].
-      const [rows]: [(Row & { version: number; due_at: Date })[], number] = await m.query(
-        `UPDATE task SET claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $3)
-         FROM (
-           SELECT id AS due_id, next_check_at AS due_at FROM task
-           WHERE site_id = $5 AND ${PHASE_FILTER.track} AND ${FREE}
-             AND next_check_at <= $2::timestamptz + make_interval(secs => $6::float8 / 1000)
-             AND EXISTS (SELECT 1 FROM task d
-                         WHERE d.site_id = $5 AND ${PHASE_FILTER.track} AND d.next_check_at <= $2 AND ${FREE})
-           ORDER BY next_check_at
-           LIMIT $4
-           FOR UPDATE SKIP LOCKED) due
-         WHERE task.id = due.due_id
-         RETURNING ${COLUMNS}, version, due.due_at`,
-        [replica, now, leaseSeconds, how.limit, siteId, how.soonMs],
-      );
-      rows.sort((a, b) => a.due_at.getTime() - b.due_at.getTime());
-      return rows.map((r) => ({ task: toTask(r), version: r.version }));
-    });
+    if (checks.length === 0) return [];
+    const [rows]: [(Row & { version: number })[], number] = await this.db.query(
+      `UPDATE task SET claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $2)
+       FROM unnest($3::uuid[], $4::integer[]) AS c(changed_id, read_version)
+       WHERE task.id = c.changed_id AND task.version = c.read_version AND ${FREE}
+       RETURNING ${COLUMNS}, version`,
+      [replica, leaseSeconds, checks.map((c) => c.id), checks.map((c) => c.version)],
+    );
+    return rows.map((r) => ({ task: toTask(r), version: r.version }));
+  }
+
+  /** Ends this replica's walk of a site: frees its claim and says when it is walked next. */
+  async endWalk(siteId: string, replica: string, nextWalkAt: Date, intervalMs: number): Promise<void> {
+    await this.db.query(
+      `UPDATE site_tracking SET claimed_by = NULL, lease_until = NULL, next_walk_at = $3, walk_interval_ms = $4
+       WHERE site_id = $1 AND claimed_by = $2`,
+      [siteId, replica, nextWalkAt, intervalMs],
+    );
+  }
+
+  /** When the next free site walk falls due; null when none is planned. */
+  async nextWalkDue(): Promise<Date | null> {
+    const rows: { at: Date | null }[] = await this.db.query(
+      `SELECT min(next_walk_at) AS at FROM site_tracking WHERE ${FREE} AND next_walk_at < $1`,
+      [SITE_PACED_AT],
+    );
+    return rows[0]?.at ?? null;
   }
 
   /**
    * Writes many checks that found nothing new in one statement, and frees their claims, without a new
    * version (clients see nothing change). A row this replica no longer holds, or that changed since it was
    * claimed (a cancel request), is left alone: the ids written come back, and the caller decides the others
-   * one by one under their row locks.
+   * one by one under their row locks. With `replica` null the rows were read, not claimed: only free ones
+   * are written.
    */
-  async writeQuiet(replica: string, checks: readonly QuietCheck[]): Promise<Set<string>> {
+  async writeQuiet(replica: string | null, checks: readonly QuietCheck[]): Promise<Set<string>> {
     if (checks.length === 0) return new Set();
     const [rows]: [{ id: string }[], number] = await this.db.query(
       `UPDATE task t SET claimed_by = NULL, lease_until = NULL, next_check_at = q.next_check_at,
@@ -117,7 +185,8 @@ export class TrackingRepository {
               remote_state = COALESCE(q.remote_state, t.remote_state)
        FROM unnest($2::uuid[], $3::integer[], $4::timestamptz[], $5::integer[], $6::text[])
             AS q(id, version, next_check_at, interval_ms, remote_state)
-       WHERE t.id = q.id AND t.claimed_by = $1 AND t.version = q.version
+       WHERE t.id = q.id AND t.version = q.version
+         AND (t.claimed_by = $1 OR ($1::text IS NULL AND (t.lease_until IS NULL OR t.lease_until < clock_timestamp())))
        RETURNING t.id`,
       [
         replica,

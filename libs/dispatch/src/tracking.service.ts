@@ -9,13 +9,14 @@ import { mapConcurrent } from './bounded-workers';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
 import { RequestBudget } from './request-budget';
 import { PushOutcome, PushQueue } from './push-queue';
-import { QuietCheck, TrackingRepository } from './tracking.repository';
+import { QuietCheck, TrackingRepository, WalkedTask } from './tracking.repository';
+import { nextWalk, SITE_PACED_AT } from './track-pacing';
 
 /**
- * Tasks of a listed site one claim takes: as many as one walk of its list can report on (the TES adapter reads
- * at most 20 pages of 500), so one walk answers for every task claimed.
+ * Tasks of a listed site one walk reads: as many as one walk of its list can report on (the TES adapter reads
+ * at most 20 pages of 500), so one walk answers for every task read.
  */
-const LISTED_SITE_CLAIM = 10_000;
+const LISTED_SITE_TASKS = 10_000;
 /** Due tasks of a site asked per task (or pushed) one pass takes; its request budget defers the rest. */
 const SITE_CLAIM = 2_000;
 /** Sites asked at once: a site that times out holds up only its own tasks. */
@@ -41,9 +42,12 @@ interface Reached {
 type Answer = { event: AttemptEvent } | { retry: AdapterError };
 
 /**
- * Follows submitted tasks: claims what is due site by site, one status call per site (paced by each site's
- * request budget where the site is asked per task), the checks that found nothing new written a batch at a
- * time and each change under its row lock. News a site pushes is applied at once, under the same claim.
+ * Follows submitted tasks, site by site. A site that answers for all its tasks in one list (TES) is walked as
+ * a whole, one replica at a time, paced by its own back-off: its tasks are read without a lock, a check that
+ * found nothing new writes no task row, and only the tasks that changed are claimed and decided one at a
+ * time under their row locks. A site asked per task (Pulsar REST) has its due tasks claimed and asked within
+ * its request budget, the quiet checks written a batch at a time. News a site pushes (Pulsar AMQP) is applied
+ * at once, under the same claim.
  */
 @Injectable()
 export class TrackingService extends SiteStep {
@@ -66,9 +70,12 @@ export class TrackingService extends SiteStep {
     await this.pass?.catch(() => undefined);
   }
 
-  /** When the next task falls due for a check; null when none is tracked. */
-  nextDue(): Promise<Date | null> {
-    return this.repo.nextTrackDue();
+  /** When the next task or site walk falls due; null when none is tracked. */
+  async nextDue(): Promise<Date | null> {
+    const due = (await Promise.all([this.repo.nextTrackDue(), this.tracked.nextWalkDue()])).filter(
+      (at): at is Date => at !== null,
+    );
+    return due.length === 0 ? null : new Date(Math.min(...due.map((at) => at.getTime())));
   }
 
   /** Applies status updates sites push (Pulsar AMQP) as they arrive, under this replica's claims. */
@@ -115,28 +122,31 @@ export class TrackingService extends SiteStep {
   }
 
   /**
-   * Claims by site: the sites with a due task, then each site's tasks in one statement. A site answering for
-   * all its tasks in one list (TES) has every free task due within a tracking interval taken with the due
-   * ones, under a per-site lock, so it is asked once per round however many tasks fall due in it and however
-   * many replicas run; the others have only their due tasks taken.
+   * The sites with a task due on its own or a walk due, each in turn: a listed site is walked, the others
+   * have their due tasks claimed and asked.
    */
   private async trackDue(replica: string): Promise<number> {
     const now = new Date();
+    const [byTask, byWalk] = await Promise.all([this.tracked.dueSites(now), this.tracked.dueWalks(now)]);
     let tracked = 0;
     await mapConcurrent(
-      await this.tracked.dueSites(now),
+      [...new Set([...byTask, ...byWalk])],
       SITE_CONCURRENCY,
       async (siteId) => {
         const reached = await this.reach(siteId);
-        const listed = reached.adapter?.statusMode === 'listed';
+        const { entry, adapter } = reached;
+        if (entry && adapter?.statusMode === 'listed') {
+          tracked += await this.walkSite(replica, siteId, entry, adapter);
+          return;
+        }
+        // A site gone from the registry has every task claimed, paced by its walk or not, to be marked lost.
+        const dueBy = adapter ? now : SITE_PACED_AT;
         const claims = await this.tracked.claimSite(
           siteId,
           replica,
-          now,
+          dueBy,
           this.config.leaseSeconds,
-          listed
-            ? { soonMs: this.config.trackSeconds * 1000, limit: LISTED_SITE_CLAIM, exclusive: true }
-            : { soonMs: 0, limit: SITE_CLAIM, exclusive: false },
+          SITE_CLAIM,
         );
         tracked += claims.length;
         await this.checkSite(replica, reached, claims);
@@ -144,6 +154,85 @@ export class TrackingService extends SiteStep {
       (siteId, err) => this.logger.error({ siteId, err }, 'tracking step failed'),
     );
     return tracked;
+  }
+
+  /**
+   * One walk of a listed site, if this replica can claim it (due, and no other replica walking it); the next
+   * walk comes 0.5 s later when a task was new or changed, else the walk's back-off doubles. How many tasks
+   * the walk covered.
+   */
+  private async walkSite(
+    replica: string,
+    siteId: string,
+    entry: SiteAccess,
+    adapter: SiteAdapter,
+  ): Promise<number> {
+    const claim = await this.tracked.claimWalk(siteId, replica, new Date(), this.config.leaseSeconds);
+    if (claim === null) return 0;
+    let tasks: WalkedTask[] = [];
+    let changed = false;
+    try {
+      tasks = await this.tracked.siteTasks(siteId, LISTED_SITE_TASKS);
+      if (tasks.length > 0) changed = await this.walk(replica, entry, adapter, tasks);
+    } finally {
+      // A site with nothing to walk is still looked at each interval: a task whose claim ran out is read then.
+      const pace = nextWalk(claim.intervalMs, changed, new Date(), this.config);
+      await this.tracked.endWalk(siteId, replica, pace.nextCheckAt, pace.trackIntervalMs);
+    }
+    return tasks.length;
+  }
+
+  /**
+   * Asks a listed site about its tasks in one walk. A task it already covers and that found nothing new costs
+   * no write; a new one (its first walk) or one whose remote state moved quietly is written a batch at a
+   * time; the others are claimed and decided one at a time. Whether any task was new or changed.
+   */
+  private async walk(
+    replica: string,
+    entry: SiteAccess,
+    adapter: SiteAdapter,
+    tasks: WalkedTask[],
+  ): Promise<boolean> {
+    const answers = await this.ask(entry, adapter, tasks);
+    const now = new Date();
+    const quiet: QuietCheck[] = [];
+    const changed: WalkedTask[] = [];
+    let moved = false;
+    for (const walked of tasks) {
+      const { task, version, sitePaced } = walked;
+      const answer = answers.get(task.id) as Answer;
+      // No answer: the failing path needs the row (since when it fails); it does not hasten the walk.
+      if ('retry' in answer) {
+        changed.push(walked);
+        continue;
+      }
+      const outcome = checkOutcome(task, task.remoteId, answer.event, { mode: 'listed' }, now, this.config);
+      if (!outcome.change.quiet) {
+        moved = true;
+        changed.push(walked);
+        continue;
+      }
+      const u = outcome.change.update;
+      const remoteState = u.remoteState ?? task.remoteState;
+      if (sitePaced && remoteState === task.remoteState) continue;
+      moved = true;
+      quiet.push({
+        id: task.id,
+        version,
+        nextCheckAt: u.nextCheckAt ?? SITE_PACED_AT,
+        trackIntervalMs: u.trackIntervalMs ?? null,
+        remoteState,
+      });
+    }
+    // Rows changed or claimed since they were read are left out here: the next walk reads them anew.
+    await this.tracked.writeQuiet(null, quiet);
+    const claimed = await this.tracked.claimChanged(
+      replica,
+      this.config.leaseSeconds,
+      changed.map(({ task, version }) => ({ id: task.id, version })),
+    );
+    await this.act(replica, entry, adapter, claimed, answers, new Map());
+    return moved;
   }
 
   /**
@@ -169,10 +258,7 @@ export class TrackingService extends SiteStep {
     return { asked, notBefore };
   }
 
-  /**
-   * Asks the site about its claimed tasks in one status call and acts on each answer: the checks that found
-   * nothing new are written together, the others one at a time under their row locks.
-   */
+  /** Asks the site about its claimed tasks in one status call, within its budget, and acts on the answers. */
   private async checkSite(replica: string, reached: Reached, claimed: Check[]): Promise<void> {
     if (claimed.length === 0) return;
     const { entry, adapter } = reached;
@@ -192,7 +278,22 @@ export class TrackingService extends SiteStep {
         ? await this.withinBudget(replica, entry.adapterSite.id, claimed)
         : { asked: claimed, notBefore: new Map<string, Date>() };
     if (checks.length === 0) return;
-    const answers = await this.ask(entry, adapter, checks);
+    await this.act(replica, entry, adapter, checks, await this.ask(entry, adapter, checks), notBefore);
+  }
+
+  /**
+   * Acts on the site's answers about claimed tasks: the checks that found nothing new are written together,
+   * the others one at a time under their row locks.
+   */
+  private async act(
+    replica: string,
+    entry: SiteAccess,
+    adapter: SiteAdapter,
+    checks: Check[],
+    answers: Map<string, Answer>,
+    notBefore: Map<string, Date>,
+  ): Promise<void> {
+    if (checks.length === 0) return;
     const now = new Date();
     const quiet: QuietCheck[] = [];
     const one: Array<{ task: DispatchTask; answer: Answer; pacing: Pacing }> = [];
