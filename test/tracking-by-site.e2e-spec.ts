@@ -53,10 +53,13 @@ describe('tracking a TES site as a whole: one walk per site and round, no task r
         [siteId],
       )) as { claimed_by: string | null; walk_interval_ms: number; in_s: number }[]
     )[0];
-  /** Makes the site's walk due now, its back-off so far 4 s. */
+  /**
+   * Makes the site's walk due, its back-off so far 4 s. A second back: now() has microseconds and the claims
+   * compare with a JavaScript Date (milliseconds), so "due now" could be a fraction of a millisecond late.
+   */
   const walkDue = () =>
     db.query(
-      `UPDATE site_tracking SET next_walk_at = now(), walk_interval_ms = 4000, claimed_by = NULL,
+      `UPDATE site_tracking SET next_walk_at = now() - interval '1 second', walk_interval_ms = 4000, claimed_by = NULL,
               lease_until = NULL
        WHERE site_id = $1`,
       [siteId],
@@ -130,7 +133,7 @@ describe('tracking a TES site as a whole: one walk per site and round, no task r
   it('brings the walk forward for a task due on its own, writing that row alone and walking again soon', async () => {
     const loop = t.app.get(DispatchLoop);
     // As a submission leaves a task: due in its own right, not yet left to the walk.
-    await db.query(`UPDATE task SET next_check_at = now() WHERE id = $1`, [ids[0]]);
+    await db.query(`UPDATE task SET next_check_at = now() - interval '1 second' WHERE id = $1`, [ids[0]]);
     const before = await rows();
     const sent = site.requests().length;
     const round = await loop.tick();

@@ -69,15 +69,19 @@ describe('kill -9 of a replica while it tracks a task', () => {
       .expect(200);
     const id = body.id as string;
     await untilState(tes(t.url, admin), id, 'RUNNING', 'the first replica to see the task running');
-    // Every status call now takes 1.5 s: the replica is caught holding the task's lease, mid-check.
+    // Every status call now takes 1.5 s: the replica is caught holding a lease (the walk's), mid-check.
     site.slow(1_500);
     const db = t.app.get(DataSource);
-    await waitFor('the first replica to claim the task for a check', async () => {
-      const [row]: { claimed_by: string | null }[] = await db.query(
-        'SELECT claimed_by FROM task WHERE id = $1',
+    // A TES site is walked as a whole: the replica holds the site's walk (and the task's row only when the
+    // task changed), so either claim catches it mid-check.
+    await waitFor('the first replica to be mid-check on the task', async () => {
+      const [row]: { held: boolean }[] = await db.query(
+        `SELECT EXISTS (SELECT 1 FROM task WHERE id = $1 AND claimed_by IS NOT NULL AND lease_until > now())
+             OR EXISTS (SELECT 1 FROM site_tracking st JOIN task t ON t.site_id = st.site_id
+                         WHERE t.id = $1 AND st.claimed_by IS NOT NULL AND st.lease_until > now()) AS held`,
         [id],
       );
-      return row.claimed_by !== null ? true : undefined;
+      return row.held ? true : undefined;
     });
     first.proc.child.kill('SIGKILL');
     expect(await first.proc.exited).toEqual({ code: null, signal: 'SIGKILL' });

@@ -149,10 +149,10 @@ describe('tracking a TES site: one list call per site and round', () => {
       const states = await Promise.all(ids.map(async (id) => (await tes(t.url, admin).get(id)).body.state));
       return states.every((s) => s === 'RUNNING') ? true : undefined;
     });
-    // Every task due now: the next round checks all twelve.
+    // Every task due (a second back: now() has microseconds, the claims compare with a millisecond Date).
     await t.app
       .get(DataSource)
-      .query(`UPDATE task SET next_check_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+      .query(`UPDATE task SET next_check_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [ids]);
     const before = site.requests().length;
     const round = await loop.tick();
     const calls = site.requests().slice(before);
