@@ -12,6 +12,7 @@ import {
   Placement,
   PolicyContext,
   resolveResources,
+  type RunningTask,
   SiteReservation,
   SubmitterSnapshot,
   taskFingerprint,
@@ -44,6 +45,14 @@ export interface PlacementRound {
  * another's. Not a bound on a round: passes follow one another while a submitter has more (see `more`).
  */
 const PER_SUBMITTER = 200;
+/**
+ * How long a read of the running tasks (for the queue-wait estimate's expected ends) serves placement passes:
+ * it reads every running task, about a second at 135,000, while the ends it gives move by minutes. A
+ * placement preview reads them afresh.
+ */
+const RUNNING_TASKS_MAX_AGE_MS = 5_000;
+
+type RunningTasks = Map<string, RunningTask[]>;
 /** The same while no site is approved: they can only wait, or expire (CONSTELLATION_MAX_QUEUE_SECONDS). */
 const IDLE_PER_SUBMITTER = 10;
 
@@ -161,6 +170,7 @@ function summary(placement: Placement, slug: string | undefined): string {
 export class PlacementService {
   private readonly logger = new Logger('dispatch');
   private readonly context: PolicyContext = { prng: mulberry32(Date.now() >>> 0) };
+  private running: { readAt: number; tasks: Promise<RunningTasks> } | null = null;
   /**
    * Sites reserved by waiting tasks (backfill), carried from one round to the next. Soft state: a replica
    * that takes over placement starts without them, and a task whose hold runs out reserves again.
@@ -217,7 +227,7 @@ export class PlacementService {
       const now = at ?? new Date();
       const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true, more: false };
       if (queued.length === 0) return round;
-      withUsage(sites, await this.repo.siteUsage(m), await this.repo.runningTasks(m));
+      withUsage(sites, await this.repo.siteUsage(m), await this.runningTasks(m));
       this.restoreReservations(sites, new Set(queued.map((t) => t.id)));
       const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
@@ -348,6 +358,21 @@ export class PlacementService {
     }
   }
 
+  /** The running tasks by site, read afresh once the last read is RUNNING_TASKS_MAX_AGE_MS old. */
+  private runningTasks(m: EntityManager): Promise<RunningTasks> {
+    const now = Date.now();
+    if (this.running === null || now - this.running.readAt > RUNNING_TASKS_MAX_AGE_MS) {
+      const tasks = this.repo.runningTasks(m);
+      const read = { readAt: now, tasks };
+      // A failed read is not kept: the next pass reads again.
+      tasks.catch(() => {
+        if (this.running === read) this.running = null;
+      });
+      this.running = read;
+    }
+    return this.running.tasks;
+  }
+
   /**
    * Where a queued task would go if it were placed now, and why: the same computation as a round, without
    * the lock and without writing anything.
@@ -356,6 +381,7 @@ export class PlacementService {
     const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
     const [usage, running, accounts] = await Promise.all([
       this.repo.siteUsage(this.repo.manager()),
+      // Read afresh: one task's preview is rare, and should see a task that started a moment ago.
       this.repo.runningTasks(this.repo.manager()),
       this.repo.submitters(this.repo.manager(), [task.submitterId]),
     ]);
