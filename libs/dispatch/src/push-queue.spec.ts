@@ -73,4 +73,28 @@ describe('PushQueue', () => {
     expect(calls).toEqual(['job-1', 'job-1']);
     queue.close();
   });
+  it('applies news again when its ref is recorded while a try that found no task is under way', async () => {
+    const known = new Set<string>();
+    const calls: string[] = [];
+    let answer: () => void = () => undefined;
+    const queue = new PushQueue(
+      async (ref) => {
+        calls.push(ref);
+        // The read was made before the submission's record committed: it finds no task.
+        const found = known.has(ref);
+        if (calls.length === 1) await new Promise<void>((r) => (answer = r));
+        return found ? 'applied' : 'none';
+      },
+      options,
+      () => undefined,
+    );
+    queue.add('job-1');
+    await until('the first try under way', () => calls.length === 1);
+    known.add('job-1');
+    queue.recorded('job-1');
+    answer();
+    await until('the second try', () => calls.length === 2 && queue.size === 0);
+    expect(calls).toEqual(['job-1', 'job-1']);
+    queue.close();
+  });
 });

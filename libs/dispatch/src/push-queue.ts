@@ -53,6 +53,11 @@ export class PushQueue {
 
   /** A submission just recorded `ref`: news that came before it can be applied now. */
   recorded(ref: string): void {
+    // Being applied now, perhaps by a read made before the record was committed: apply it once more after.
+    if (this.inFlight.has(ref)) {
+      this.again.add(ref);
+      return;
+    }
     const heardAt = this.unmatched.get(ref);
     if (heardAt === undefined) return;
     this.unmatched.delete(ref);
