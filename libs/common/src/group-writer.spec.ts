@@ -28,12 +28,15 @@ describe('GroupWriter', () => {
     const writes: string[][] = [];
     let inFlight = 0;
     let most = 0;
+    // The first group's write is held open until the test lets it go, whatever the machine's speed.
+    let letFirstGo: () => void = () => undefined;
+    const firstHeld = new Promise<void>((r) => (letFirstGo = r));
     const w = new GroupWriter<string>(
       async (items) => {
         writes.push(items);
         inFlight++;
         most = Math.max(most, inFlight);
-        await new Promise((r) => setTimeout(r, 20));
+        if (writes.length === 1) await firstHeld;
         inFlight--;
       },
       { maxItems: 100, maxBytes: 1_000_000 },
@@ -42,13 +45,15 @@ describe('GroupWriter', () => {
       true,
     );
     const first = w.add('a');
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
     // Three turns while 'a' is being written: one group after it.
-    const later = ['b', 'c', 'd'].map(async (x, i) => {
+    const later: Promise<void>[] = [];
+    for (const x of ['b', 'c', 'd']) {
+      later.push(w.add(x));
       await new Promise((r) => setImmediate(r));
-      for (let k = 0; k < i; k++) await new Promise((r) => setImmediate(r));
-      return w.add(x);
-    });
+    }
+    expect(writes).toEqual([['a']]);
+    letFirstGo();
     await Promise.all([first, ...later]);
     expect(writes).toEqual([['a'], ['b', 'c', 'd']]);
     expect(most).toBe(1);
