@@ -50,7 +50,8 @@ export default tseslint.config(
     },
   },
   {
-    // One owner per table: the registry owns `site` and hands dispatch its sites (SiteCatalog).
+    // One owner per table: the registry owns `site` and hands dispatch its sites (SiteCatalog); the tes library
+    // owns `task` and its tables, and dispatch reads and writes tasks through its repositories.
     files: ['libs/dispatch/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/registry/src/**', '@constellation/registry/*'] }],
@@ -63,6 +64,18 @@ export default tseslint.config(
         {
           selector: 'Literal[value=/\\b(FROM|JOIN|UPDATE|INTO)\\s+site\\b/i]',
           message: 'the registry owns the site table: ask SiteCatalog or SiteHealthRepository',
+        },
+        {
+          selector:
+            'TemplateElement[value.raw=/\\b(FROM|JOIN|UPDATE|INTO)\\s+task(_event|_input_content|_inline_usage|_idempotency_key)?\\b/i]',
+          message:
+            'the tes library owns the task tables: use TaskLeaseRepository, TaskTrackingRepository, TaskChangeRepository or TaskLoadRepository',
+        },
+        {
+          selector:
+            'Literal[value=/\\b(FROM|JOIN|UPDATE|INTO)\\s+task(_event|_input_content|_inline_usage|_idempotency_key)?\\b/i]',
+          message:
+            'the tes library owns the task tables: use TaskLeaseRepository, TaskTrackingRepository, TaskChangeRepository or TaskLoadRepository',
         },
       ],
     },

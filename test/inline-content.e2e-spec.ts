@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
-import { DispatchRepository } from '../libs/dispatch/src/dispatch.repository';
+import { TaskLoadRepository } from '../libs/tes/src/task-load.repository';
 import { fullPageSql } from '../libs/tes/src/task-views';
 import { FakePulsarSite, startFakePulsarSite } from '@constellation/testing';
 import { FakeTesSite, startFakeTesSite } from '@constellation/testing';
@@ -132,7 +132,7 @@ describe('inline input content: stored apart, bounded, returned and delivered in
     );
     expect(row.longest).toBeLessThan(1000);
     expect(Number(row.bytes)).toBe(QUEUED * SIZE);
-    const queuedTasks = await t.app.get(DispatchRepository).queuedTasks(db.manager, 500);
+    const queuedTasks = await t.app.get(TaskLoadRepository).queuedTasks(db.manager, 500);
     const carols = queuedTasks.filter((q) => q.submitterId === carol.id);
     expect(carols).toHaveLength(QUEUED);
     expect(carols.every((q) => q.hasInlineContent && q.document.inputs[0].content === undefined)).toBe(true);

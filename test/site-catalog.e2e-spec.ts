@@ -4,7 +4,7 @@ import { SiteCatalog } from '@constellation/registry';
 import { startFakeTesSite, FakeTesSite } from '@constellation/testing';
 import { newId } from '@constellation/common';
 import { AbandonedCopiesService } from '../libs/dispatch/src/abandoned-copies.service';
-import { DispatchRepository } from '../libs/dispatch/src/dispatch.repository';
+import { TaskChangeRepository } from '../libs/tes/src/task-change.repository';
 import { PlacementService } from '../libs/dispatch/src/placement.service';
 import { ProbeService } from '../libs/dispatch/src/probe.service';
 import { DispatchSites } from '../libs/dispatch/src/dispatch-sites';
@@ -112,7 +112,7 @@ describe('the site catalog dispatch reads', () => {
         executors: [{ image: 'alpine', command: ['cat', '/in/data.txt'] }],
       })
       .expect(200);
-    const task = await t.app.get(DispatchRepository).find(body.id);
+    const task = await t.app.get(TaskChangeRepository).find(body.id);
     const callsBefore = s3Only.fake.requests().length + any.fake.requests().length;
     const preview = await t.app.get(PlacementService).preview(task!);
     const candidate = (id: string) => preview.candidates.find((c) => c.siteId === id);

@@ -2,6 +2,8 @@ import { DataSource } from 'typeorm';
 import { startFakeTesSite, type FakeTesRequest, type FakeTesSite } from '@constellation/testing';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { TrackingRepository } from '../libs/dispatch/src/tracking.repository';
+import { SITE_PACED_AT } from '../libs/dispatch/src/track-pacing';
+import { TaskTrackingRepository } from '../libs/tes/src/task-tracking.repository';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
@@ -173,8 +175,8 @@ describe('tracking a TES site as a whole: one walk per site and round, no task r
   });
 
   it("claims only the changed tasks still as the walk read them: a cancel request meanwhile is the cancel step's", async () => {
-    const repo = t.app.get(TrackingRepository);
-    const read = await repo.siteTasks(siteId, 100);
+    const repo = t.app.get(TaskTrackingRepository);
+    const read = await repo.siteTasks(siteId, 100, SITE_PACED_AT);
     expect(read).toHaveLength(TASKS);
     const canceled = read[0].task.id;
     await tes(t.url, admin).cancel(canceled).expect(200);

@@ -8,9 +8,10 @@ import {
 } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { SiteCatalog } from '@constellation/registry';
+import { TaskChangeRepository } from '@constellation/tes';
 import { AbandonedCopy, AbandonedCopyRepository } from './abandoned-copy.repository';
 import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchRepository } from './dispatch.repository';
+import { DecisionWriter } from './decision-writer';
 import { SiteAccess, DispatchSites } from './dispatch-sites';
 import { claimEach } from './bounded-workers';
 
@@ -39,7 +40,8 @@ export class AbandonedCopiesService {
 
   constructor(
     private readonly copies: AbandonedCopyRepository,
-    private readonly tasks: DispatchRepository,
+    private readonly tasks: TaskChangeRepository,
+    private readonly decisions: DecisionWriter,
     private readonly directory: DispatchSites,
     private readonly catalog: SiteCatalog,
     private readonly adapters: SiteAdapters,
@@ -79,7 +81,7 @@ export class AbandonedCopiesService {
       );
       if (Date.now() - copy.createdAt.getTime() > GIVE_UP_MS) {
         this.metrics.abandonedCopies.inc({ outcome: 'given_up' });
-        await this.tasks.recordCopy(
+        await this.decisions.recordCopy(
           copy.taskId,
           copy.attempt,
           copy.siteId,
@@ -115,7 +117,7 @@ export class AbandonedCopiesService {
       const status = statuses.get(ref);
       const note = await this.stopOne(entry, adapter, copy, ref, status);
       if (note !== null)
-        await this.tasks.recordCopy(copy.taskId, copy.attempt, copy.siteId, note, new Date());
+        await this.decisions.recordCopy(copy.taskId, copy.attempt, copy.siteId, note, new Date());
     }
     return 'settled';
   }

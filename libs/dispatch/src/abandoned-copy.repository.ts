@@ -1,6 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { newId } from '@constellation/common';
+
+/** A copy the task leaves behind at a site, to be stopped there once the site answers (AbandonedCopyEntity). */
+export interface AbandonNote {
+  siteId: string;
+  attempt: number;
+  /** null: whatever copies of the attempt the site may have made (a submission whose answer never came). */
+  remoteId: string | null;
+  reason: string;
+  /** When to look first (default: at once). */
+  dueAt?: Date;
+}
 
 /** A copy to stop, as the abandoned-copies step claims it. */
 export interface AbandonedCopy {
@@ -25,7 +37,7 @@ interface Row {
   tries: number;
 }
 
-/** The SQL behind the abandoned-copies step; rows are written by DispatchRepository.abandon. */
+/** The SQL behind the abandoned-copies step; rows are written by `record`, beside the task change that leaves them. */
 @Injectable()
 export class AbandonedCopyRepository {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
@@ -78,6 +90,15 @@ export class AbandonedCopyRepository {
       `UPDATE abandoned_copy SET claimed_by = NULL, lease_until = NULL, next_check_at = $3, tries = tries + 1
        WHERE id = $1 AND claimed_by = $2`,
       [id, replica, nextCheckAt],
+    );
+  }
+
+  /** Remembers a copy the task leaves at a site, in the transaction of the task change that leaves it. */
+  async record(m: EntityManager, taskId: string, a: AbandonNote, now: Date): Promise<void> {
+    await m.query(
+      `INSERT INTO abandoned_copy (id, task_id, site_id, attempt, remote_id, reason, created_at, next_check_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [newId(), taskId, a.siteId, a.attempt, a.remoteId, a.reason.slice(0, 2000), now, a.dueAt ?? now],
     );
   }
 }

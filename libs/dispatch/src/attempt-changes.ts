@@ -2,7 +2,8 @@ import type { RemoteStatus } from '@constellation/adapters';
 import type { AppConfig } from '@constellation/config';
 import { AttemptDecision } from './attempt-outcome';
 import { addSystemLog, mergeRemoteStatus, withAttemptLog } from './attempt-log';
-import { DispatchTask, TaskChange, TaskUpdate } from './dispatch.repository';
+import type { DispatchTask, TaskUpdate } from '@constellation/tes';
+import { TaskChange } from './decision-writer';
 
 /**
  * Turns a decision about the current attempt into the row update and event to write. `status` is what the

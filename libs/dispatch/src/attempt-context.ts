@@ -1,6 +1,6 @@
 import type { AppConfig } from '@constellation/config';
 import { AttemptContext } from './attempt-outcome';
-import { DispatchTask } from './dispatch.repository';
+import type { DispatchTask } from '@constellation/tes';
 import { rerunOnSiteLoss } from './task-requirement';
 
 /** The limits a decision about `task`'s current attempt is taken under; preemptions are not failures. */

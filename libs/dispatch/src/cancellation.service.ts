@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isAdapterError } from '@constellation/adapters';
+import type { DispatchTask } from '@constellation/tes';
 import { addSystemLog, withAttemptLog } from './attempt-log';
-import { DispatchTask } from './dispatch.repository';
 import { SiteStep } from './site-step';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
 
@@ -44,7 +44,7 @@ export class CancellationService extends SiteStep {
             { taskId: task.id, site: slug, err: message },
             'cancel at the site failed; will retry',
           );
-          await this.repo.releaseFailing(
+          await this.leases.releaseFailing(
             task.id,
             replica,
             new Date(now.getTime() + retryDelayMs(this.config)),
@@ -58,7 +58,7 @@ export class CancellationService extends SiteStep {
       }
     }
     const now = new Date();
-    await this.repo.withClaim(
+    await this.decisions.withClaim(
       task.id,
       replica,
       (fresh) => {

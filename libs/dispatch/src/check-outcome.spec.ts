@@ -1,7 +1,6 @@
 import type { RemoteStatus } from '@constellation/adapters';
-import type { TesState, TesTaskLog } from '@constellation/tes';
+import type { DispatchTask, TesState, TesTaskLog } from '@constellation/tes';
 import { checkOutcome } from './check-outcome';
-import { DispatchTask } from './dispatch.repository';
 import { SITE_PACED_AT } from './track-pacing';
 
 const now = new Date('2026-12-06T00:00:00Z');

@@ -4,7 +4,8 @@ import type { AppConfig } from '@constellation/config';
 import { attemptContext } from './attempt-context';
 import { AttemptDecision, AttemptEvent, decideAttempt } from './attempt-outcome';
 import { changeFor, deliveryChange } from './attempt-changes';
-import { DispatchTask, TaskChange } from './dispatch.repository';
+import type { DispatchTask } from '@constellation/tes';
+import { TaskChange } from './decision-writer';
 import { nextPace } from './track-pacing';
 
 /** How a task's next check is paced: its site's status mode, and the earliest its site's budget allows. */

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { AdapterError, isAdapterError, type RemoteStatus, type SiteAdapter } from '@constellation/adapters';
+import type { DispatchTask } from '@constellation/tes';
 import { attemptContext } from './attempt-context';
 import { AttemptDecision, AttemptEvent, decideAttempt } from './attempt-outcome';
 import { addSystemLog, withAttemptLog } from './attempt-log';
 import { changeFor } from './attempt-changes';
-import { DispatchTask, TaskChange } from './dispatch.repository';
+import { TaskChange } from './decision-writer';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { LeaseKeeper } from './lease-keeper';
@@ -37,7 +38,7 @@ export class DeliveryService extends SiteStep {
    */
   async startDue(replica: string): Promise<number> {
     let started = 0;
-    const claims = taskClaims(this.repo, 'deliver', replica, this.config.leaseSeconds);
+    const claims = taskClaims(this.leases, 'deliver', replica, this.config.leaseSeconds);
     while (!this.stopping && this.inFlight.size < MAX_IN_FLIGHT) {
       const task = await claims.claim();
       if (!task) break;
@@ -138,7 +139,7 @@ export class DeliveryService extends SiteStep {
       const line = `delivery try ${tries} of ${max} failed: ${error.message}; next try in ${Math.ceil(waitMs / 1000)} s`;
       this.metrics.deliveries.inc({ outcome: 'retried' });
       this.logger.warn({ taskId: task.id, site: entry.adapterSite.slug }, line);
-      await this.repo.withClaim(
+      await this.decisions.withClaim(
         task.id,
         replica,
         (fresh) => {
@@ -179,7 +180,7 @@ export class DeliveryService extends SiteStep {
   private async decide(replica: string, task: DispatchTask, event: Outcome): Promise<boolean> {
     const now = new Date();
     let decided = '';
-    await this.repo.withClaim(
+    await this.decisions.withClaim(
       task.id,
       replica,
       (fresh): TaskChange => {

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SiteAdapters, AdapterSite } from '@constellation/adapters';
 import { CatalogSite, SiteCatalog } from '@constellation/registry';
 import type { RunningTask, SiteSnapshot } from '@constellation/scheduler';
-import { SiteUsage } from './dispatch.repository';
+import type { SiteUsage } from '@constellation/tes';
 import { StorePrefixes } from './task-requirement';
 
 /** A site as dispatch uses it: the scheduler's snapshot plus what its adapter needs. */

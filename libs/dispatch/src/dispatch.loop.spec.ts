@@ -33,6 +33,7 @@ describe('DispatchLoop', () => {
       { registry: new Registry() } as unknown as MetricsService,
       { query: async () => [] } as never,
       { summaries: async () => [] } as never,
+      { placedBySite: async () => [], countByState: async () => [] } as never,
     );
     const s = new DispatchLoop(
       {
@@ -139,6 +140,7 @@ describe('DispatchLoop', () => {
           { registry: new Registry() } as unknown as MetricsService,
           { query: async () => [] } as never,
           { summaries: async () => [] } as never,
+          { placedBySite: async () => [], countByState: async () => [] } as never,
         ),
         new DispatchNews(),
         { dispatchSeconds: 10 } as AppConfig,

@@ -4,6 +4,7 @@ import { Counter, Gauge, Histogram } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { MetricsService } from '@constellation/observability';
 import { SiteCatalog } from '@constellation/registry';
+import { TaskLoadRepository } from '@constellation/tes';
 import type { AttemptDecision } from './attempt-outcome';
 
 const ACTIVE_STATES = ['QUEUED', 'INITIALIZING', 'RUNNING', 'CANCELING'] as const;
@@ -25,7 +26,12 @@ export class DispatchMetrics {
   readonly siteCalls: Counter<'site' | 'call' | 'outcome'>;
   readonly probeFailures: Counter<'site'>;
 
-  constructor(metrics: MetricsService, @InjectDataSource() db: DataSource, catalog: SiteCatalog) {
+  constructor(
+    metrics: MetricsService,
+    @InjectDataSource() db: DataSource,
+    catalog: SiteCatalog,
+    tasks: TaskLoadRepository,
+  ) {
     const registers = [metrics.registry];
     this.placements = new Counter({
       name: 'constellation_dispatch_placements_total',
@@ -95,19 +101,12 @@ export class DispatchMetrics {
       aggregator: 'first',
       async collect() {
         // Slugs come from the registry, which owns the site table; the counts from the task table.
-        const [rows, sites] = await Promise.all([
-          db.query(
-            `SELECT site_id, state, count(*)::integer AS n FROM task
-             WHERE site_id IS NOT NULL AND state IN ('INITIALIZING', 'RUNNING', 'CANCELING')
-             GROUP BY site_id, state`,
-          ) as Promise<{ site_id: string; state: string; n: number }[]>,
-          catalog.summaries(),
-        ]);
+        const [rows, sites] = await Promise.all([tasks.placedBySite(), catalog.summaries()]);
         const slugs = new Map(sites.map((site) => [site.id, site.slug]));
         this.reset();
         for (const r of rows) {
-          const slug = slugs.get(r.site_id);
-          if (slug !== undefined) this.set({ site: slug, state: r.state }, r.n);
+          const slug = slugs.get(r.siteId);
+          if (slug !== undefined) this.set({ site: slug, state: r.state }, r.count);
         }
       },
     });
@@ -129,12 +128,10 @@ export class DispatchMetrics {
       // Read from the shared database: with several workers each reports the same value, so take one.
       aggregator: 'first',
       async collect() {
-        const rows: { state: string; n: number }[] = await db.query(
-          `SELECT state, count(*)::integer AS n FROM task WHERE state = ANY($1::text[]) GROUP BY state`,
-          [ACTIVE_STATES],
-        );
+        const rows = await tasks.countByState(ACTIVE_STATES);
         this.reset();
-        for (const state of ACTIVE_STATES) this.set({ state }, rows.find((r) => r.state === state)?.n ?? 0);
+        for (const state of ACTIVE_STATES)
+          this.set({ state }, rows.find((r) => r.state === state)?.count ?? 0);
       },
     });
     new Gauge({

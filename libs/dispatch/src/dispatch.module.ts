@@ -10,14 +10,16 @@ import {
   SiteInputSchemes,
   TASK_ARRIVALS,
   TaskArrivals,
+  TaskChangeRepository,
+  TaskStoreModule,
 } from '@constellation/tes';
 import { adapterProber } from './adapter-prober';
 import { AbandonedCopiesService } from './abandoned-copies.service';
 import { AbandonedCopyRepository } from './abandoned-copy.repository';
 import { CancellationService } from './cancellation.service';
 import { DeliveryService } from './delivery.service';
+import { DecisionWriter } from './decision-writer';
 import { DispatchNews } from './dispatch-news';
-import { DispatchRepository } from './dispatch.repository';
 import { DispatchLoop } from './dispatch.loop';
 import { PlacementService } from './placement.service';
 import { ProbeLoop } from './probe.loop';
@@ -35,14 +37,14 @@ import { TrackingRepository } from './tracking.repository';
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
-  imports: [RegistryModule, ObservabilityModule, SiteAdaptersModule],
+  imports: [RegistryModule, ObservabilityModule, SiteAdaptersModule, TaskStoreModule],
   controllers: [EstimatesController],
   providers: [
     { provide: HeadSizeResolver, useFactory: headSizeResolver, inject: [APP_CONFIG] },
     EstimateStore,
     EstimatesService,
     CompletionLearning,
-    DispatchRepository,
+    DecisionWriter,
     DispatchNews,
     PlacementService,
     SubmissionService,
@@ -61,14 +63,7 @@ import { TrackingRepository } from './tracking.repository';
       inject: [SiteAdapters, DispatchSites],
     },
   ],
-  exports: [
-    ProbeService,
-    DispatchLoop,
-    DeliveryService,
-    PlacementService,
-    SiteAdaptersModule,
-    DispatchRepository,
-  ],
+  exports: [ProbeService, DispatchLoop, DeliveryService, PlacementService, SiteAdaptersModule],
 })
 export class DispatchModule {}
 
@@ -79,7 +74,7 @@ export class DispatchModule {}
  */
 @Global()
 @Module({
-  imports: [DispatchModule],
+  imports: [DispatchModule, TaskStoreModule],
   providers: [
     {
       provide: SITE_INPUT_SCHEMES,
@@ -92,12 +87,12 @@ export class DispatchModule {}
     {
       provide: PLACEMENT_PREVIEW,
       useFactory:
-        (repo: DispatchRepository, placement: PlacementService): PlacementPreview =>
+        (tasks: TaskChangeRepository, placement: PlacementService): PlacementPreview =>
         async (taskId) => {
-          const task = await repo.find(taskId);
+          const task = await tasks.find(taskId);
           return task === null ? null : { ...(await placement.preview(task)) };
         },
-      inject: [DispatchRepository, PlacementService],
+      inject: [TaskChangeRepository, PlacementService],
     },
     {
       provide: TASK_ARRIVALS,

@@ -1,6 +1,6 @@
 import type { ProbeTarget, SiteHealthRepository } from '@constellation/registry';
+import type { DispatchTask, Phase, TaskLeaseRepository } from '@constellation/tes';
 import { claimEach } from './bounded-workers';
-import type { DispatchRepository, DispatchTask, Phase } from './dispatch.repository';
 
 /**
  * Rows a replica works on under a lease, whatever the row: a task in one phase (submission, tracking, delivery,
@@ -50,7 +50,7 @@ export function workEachClaimed<T>(
 
 /** Tasks due in one phase; leases run on the database's clock. */
 export function taskClaims(
-  repo: DispatchRepository,
+  repo: TaskLeaseRepository,
   phase: Phase,
   replica: string,
   leaseSeconds: number,

@@ -19,10 +19,17 @@ import {
   TaskRequirement,
   updateReservations,
 } from '@constellation/scheduler';
-import { validateTaskDocument, type TaskDocument, type TesTaskLog } from '@constellation/tes';
+import {
+  DispatchTask,
+  PlacementWrite,
+  TaskChangeRepository,
+  TaskLoadRepository,
+  validateTaskDocument,
+  type TaskDocument,
+  type TesTaskLog,
+} from '@constellation/tes';
 import { addSystemLog } from './attempt-log';
 import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchRepository, DispatchTask, PlacementWrite } from './dispatch.repository';
 import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
 import { EstimateStore } from './estimates/estimate.store';
 import { LearnedEstimates } from './estimates/learned-estimates';
@@ -178,7 +185,8 @@ export class PlacementService {
   private reservations = new Map<string, SiteReservation>();
 
   constructor(
-    private readonly repo: DispatchRepository,
+    private readonly load: TaskLoadRepository,
+    private readonly changes: TaskChangeRepository,
     private readonly directory: DispatchSites,
     private readonly metrics: DispatchMetrics,
     private readonly estimates: EstimateStore,
@@ -220,16 +228,16 @@ export class PlacementService {
   async placeQueued(at?: Date): Promise<PlacementRound> {
     // Sites and their schemes are read before the lock: a slow site must not hold every replica's placement.
     const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
-    const result = await this.repo.underPlacementLock(async (m) => {
+    const result = await this.load.underPlacementLock(async (m) => {
       // With no site to place on, only the oldest tasks matter: those that may have waited too long.
-      const queued = await this.repo.queuedTasks(m, sites.length === 0 ? IDLE_PER_SUBMITTER : PER_SUBMITTER);
+      const queued = await this.load.queuedTasks(m, sites.length === 0 ? IDLE_PER_SUBMITTER : PER_SUBMITTER);
       // Read after the lock: a task accepted while the round waited must not be placed before it was queued.
       const now = at ?? new Date();
       const round: PlacementRound = { placed: 0, failed: 0, waiting: 0, ran: true, more: false };
       if (queued.length === 0) return round;
-      withUsage(sites, await this.repo.siteUsage(m), await this.runningTasks(m));
+      withUsage(sites, await this.load.siteUsage(m), await this.runningTasks(m));
       this.restoreReservations(sites, new Set(queued.map((t) => t.id)));
-      const accounts = await this.repo.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
+      const accounts = await this.load.submitters(m, [...new Set(queued.map((t) => t.submitterId))]);
       const submitters = new Map<string, SubmitterSnapshot>(accounts.map((a) => [a.id, { ...a }]));
       const byId = new Map(queued.map((t) => [t.id, t]));
       const homes = new Map(accounts.map((a) => [a.id, a.homeDataStoreId]));
@@ -285,7 +293,7 @@ export class PlacementService {
         }
         round[await this.applyUnplaced(m, task, placement, sites, now)]++;
       }
-      const written = await this.repo.writePlacements(
+      const written = await this.changes.writePlacements(
         m,
         placing.map((p) => p.write),
         now,
@@ -362,7 +370,7 @@ export class PlacementService {
   private runningTasks(m: EntityManager): Promise<RunningTasks> {
     const now = Date.now();
     if (this.running === null || now - this.running.readAt > RUNNING_TASKS_MAX_AGE_MS) {
-      const tasks = this.repo.runningTasks(m);
+      const tasks = this.load.runningTasks(m);
       const read = { readAt: now, tasks };
       // A failed read is not kept: the next pass reads again.
       tasks.catch(() => {
@@ -380,10 +388,10 @@ export class PlacementService {
   async preview(task: DispatchTask, now: Date = new Date()): Promise<PlacementRecord> {
     const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
     const [usage, running, accounts] = await Promise.all([
-      this.repo.siteUsage(this.repo.manager()),
+      this.load.siteUsage(this.load.manager()),
       // Read afresh: one task's preview is rare, and should see a task that started a moment ago.
-      this.repo.runningTasks(this.repo.manager()),
-      this.repo.submitters(this.repo.manager(), [task.submitterId]),
+      this.load.runningTasks(this.load.manager()),
+      this.load.submitters(this.load.manager(), [task.submitterId]),
     ]);
     withUsage(sites, usage, running);
     this.restoreReservations(sites);
@@ -399,7 +407,7 @@ export class PlacementService {
     // A preview never waits for sizes; it starts the lookups a later round will use.
     this.sizes.request(sizableUrls(readable([requirement]), stores));
     const { learned, fingerprints } = await this.learned(
-      this.repo.manager(),
+      this.load.manager(),
       [task],
       new Map([[task.id, requirement]]),
       sites,
@@ -516,7 +524,7 @@ export class PlacementService {
       task.logs.length === 0
         ? [{ logs: [], outputs: [], system_logs: [reason], end_time: now.toISOString() }]
         : [...task.logs.slice(0, -1), addSystemLog(task.logs[task.logs.length - 1], reason)];
-    const written = await this.repo.writeIfQueued(
+    const written = await this.changes.writeIfQueued(
       m,
       task.id,
       {
@@ -528,7 +536,7 @@ export class PlacementService {
       now,
     );
     if (!written) return 'waiting';
-    await this.repo.event(
+    await this.changes.event(
       m,
       task.id,
       { from: 'QUEUED', to: 'SYSTEM_ERROR', siteId: null, attempt: task.attempt, reason },

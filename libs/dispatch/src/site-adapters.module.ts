@@ -11,6 +11,7 @@ import { APP_CONFIG, AppConfig, RUNTIME_SECRET_KEY } from '@constellation/config
 import { jobFilesStore } from '@constellation/job-files';
 import { ObservabilityModule } from '@constellation/observability';
 import { RegistryModule } from '@constellation/registry';
+import { TaskStoreModule } from '@constellation/tes';
 import { probeTimeoutMs } from './adapter-prober';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchSites } from './dispatch-sites';
@@ -48,7 +49,7 @@ function adapterRegistry(
  * in the broker and in the CLI (which must not start dispatch or probe rounds).
  */
 @Module({
-  imports: [RegistryModule, ObservabilityModule],
+  imports: [RegistryModule, ObservabilityModule, TaskStoreModule],
   providers: [
     {
       provide: SiteAdapters,

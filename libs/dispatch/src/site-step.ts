@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { SiteAdapter, SiteAdapters } from '@constellation/adapters';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
+import { DispatchTask, Phase, TaskChangeRepository, TaskLeaseRepository } from '@constellation/tes';
 import { DispatchMetrics } from './dispatch.metrics';
-import { DispatchRepository, DispatchTask, Phase } from './dispatch.repository';
 import { DispatchSites, SiteAccess } from './dispatch-sites';
 import { HeldLease, taskClaims, workEachClaimed } from './leased-claims';
 import { CallBatcher } from './call-batcher';
+import { DecisionWriter } from './decision-writer';
 
 /** Tasks one pass of a per-task step takes at most. */
 const BATCH = 64;
@@ -26,7 +27,9 @@ export abstract class SiteStep {
   private readonly claims = new Map<string, CallBatcher<void, DispatchTask | undefined>>();
 
   constructor(
-    protected readonly repo: DispatchRepository,
+    protected readonly leases: TaskLeaseRepository,
+    protected readonly tasks: TaskChangeRepository,
+    protected readonly decisions: DecisionWriter,
     protected readonly directory: DispatchSites,
     protected readonly adapters: SiteAdapters,
     protected readonly metrics: DispatchMetrics,
@@ -44,7 +47,7 @@ export abstract class SiteStep {
     let batcher = this.claims.get(key);
     if (!batcher) {
       batcher = new CallBatcher<void, DispatchTask | undefined>(async (asks) => {
-        const tasks = await this.repo.claim(
+        const tasks = await this.leases.claim(
           phase,
           replica,
           new Date(),
@@ -70,7 +73,7 @@ export abstract class SiteStep {
   ): Promise<number> {
     return workEachClaimed(
       {
-        ...taskClaims(this.repo, phase, replica, this.config.leaseSeconds),
+        ...taskClaims(this.leases, phase, replica, this.config.leaseSeconds),
         // Renewal and release as every claim; the claim itself shared by workers asking at once.
         claim: () => this.claimsOf(phase, replica).call(),
       },

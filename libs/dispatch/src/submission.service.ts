@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AdapterError, isAdapterError, SiteAdapter } from '@constellation/adapters';
+import type { DispatchTask } from '@constellation/tes';
 import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { withAttemptLog } from './attempt-log';
 import { changeFor } from './attempt-changes';
 import { CallBatcher } from './call-batcher';
 import { DispatchNews } from './dispatch-news';
-import { DispatchTask, SubmissionAnswer } from './dispatch.repository';
+import { SubmissionAnswer } from './decision-writer';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
@@ -111,7 +112,7 @@ export class SubmissionService extends SiteStep {
         'submission will be retried',
       );
       this.metrics.submissions.inc({ outcome: 'retried' });
-      await this.repo.releaseFailing(
+      await this.leases.releaseFailing(
         task.id,
         replica,
         new Date(now.getTime() + retryDelayMs(this.config)),
@@ -162,7 +163,7 @@ export class SubmissionService extends SiteStep {
     const waited = now.getTime() - (task.submitDoubtAt as Date).getTime();
     if (waited < this.config.submitDoubtSeconds * 1000) {
       const left = this.config.submitDoubtSeconds * 1000 - waited;
-      await this.repo.releaseFailing(
+      await this.leases.releaseFailing(
         task.id,
         replica,
         new Date(now.getTime() + Math.min(left, retryDelayMs(this.config))),
@@ -196,7 +197,7 @@ export class SubmissionService extends SiteStep {
     }
     this.logger.warn({ taskId: task.id, site: slug, remoteId: ref }, 'stopped an extra copy of an attempt');
     this.metrics.abandonedCopies.inc({ outcome: 'extra' });
-    await this.repo.recordCopy(
+    await this.decisions.recordCopy(
       task.id,
       task.attempt,
       entry.adapterSite.id,
@@ -267,7 +268,7 @@ export class SubmissionService extends SiteStep {
     }
     // The lease ran out while the site answered and another replica took over: unless it adopted this very
     // copy (its own submission finds it by tags), stop it, so one attempt never runs twice.
-    const current = await this.repo.find(task.id);
+    const current = await this.tasks.find(task.id);
     if (current?.remoteId === ref) return;
     // Still this attempt, placed here: the replica now holding it finds this very job by its tags (or the
     // cancel step does), so stopping it would only kill the copy it is about to adopt.
@@ -291,7 +292,7 @@ export class SubmissionService extends SiteStep {
     // One replica's steps share a batcher: in practice one group.
     for (const replica of new Set(items.map((i) => i.replica))) {
       const mine = items.filter((i) => i.replica === replica);
-      const done = await this.repo.recordSubmissions(replica, mine, new Date());
+      const done = await this.decisions.recordSubmissions(replica, mine, new Date());
       mine.forEach((item, i) => held.set(item, done[i]));
     }
     return items.map((item) => held.get(item) as boolean);
@@ -306,7 +307,7 @@ export class SubmissionService extends SiteStep {
   ): Promise<void> {
     const now = new Date();
     this.metrics.submissions.inc({ outcome: 'refused' });
-    await this.repo.withClaim(
+    await this.decisions.withClaim(
       task.id,
       replica,
       (fresh) => {

@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { AdapterError, isAdapterError, RemoteStatus, SiteAdapter } from '@constellation/adapters';
+import { DispatchTask, QuietCheck, TaskTrackingRepository, WalkedTask } from '@constellation/tes';
 import { AttemptEvent } from './attempt-outcome';
 import { checkOutcome, Pacing } from './check-outcome';
-import { DispatchTask } from './dispatch.repository';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { mapConcurrent } from './bounded-workers';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
 import { RequestBudget } from './request-budget';
 import { PushOutcome, PushQueue } from './push-queue';
-import { QuietCheck, TrackingRepository, WalkedTask } from './tracking.repository';
+import { TrackingRepository } from './tracking.repository';
 import { nextWalk, SITE_PACED_AT } from './track-pacing';
 
 /**
@@ -56,6 +56,7 @@ export class TrackingService extends SiteStep {
   private pushes: PushQueue | null = null;
   // Property injection: the base's constructor serves every step, this one only adds its claims by site.
   @Inject(TrackingRepository) private readonly tracked!: TrackingRepository;
+  @Inject(TaskTrackingRepository) private readonly trackedTasks!: TaskTrackingRepository;
 
   /** One pass over the due tasks; a pass under way is joined, so the round and the wake-ups never double it. */
   trackSubmitted(replica: string): Promise<number> {
@@ -72,7 +73,7 @@ export class TrackingService extends SiteStep {
 
   /** When the next task or site walk falls due; null when none is tracked. */
   async nextDue(): Promise<Date | null> {
-    const due = (await Promise.all([this.repo.nextTrackDue(), this.tracked.nextWalkDue()])).filter(
+    const due = (await Promise.all([this.leases.nextTrackDue(), this.tracked.nextWalkDue()])).filter(
       (at): at is Date => at !== null,
     );
     return due.length === 0 ? null : new Date(Math.min(...due.map((at) => at.getTime())));
@@ -110,7 +111,7 @@ export class TrackingService extends SiteStep {
 
   /** Claims the task a pushed update is about, at once, and applies what its site now says. */
   async trackPushed(replica: string, ref: string): Promise<PushOutcome> {
-    const claimed = await this.repo.claimPushed(ref, replica, this.config.leaseSeconds);
+    const claimed = await this.leases.claimPushed(ref, replica, this.config.leaseSeconds);
     if (typeof claimed === 'string') return claimed;
     for (const [siteId, list] of groupBySite(claimed))
       await this.checkSite(
@@ -127,7 +128,7 @@ export class TrackingService extends SiteStep {
    */
   private async trackDue(replica: string): Promise<number> {
     const now = new Date();
-    const [byTask, byWalk] = await Promise.all([this.tracked.dueSites(now), this.tracked.dueWalks(now)]);
+    const [byTask, byWalk] = await Promise.all([this.trackedTasks.dueSites(now), this.tracked.dueWalks(now)]);
     let tracked = 0;
     await mapConcurrent(
       [...new Set([...byTask, ...byWalk])],
@@ -141,7 +142,7 @@ export class TrackingService extends SiteStep {
         }
         // A site gone from the registry has every task claimed, paced by its walk or not, to be marked lost.
         const dueBy = adapter ? now : SITE_PACED_AT;
-        const claims = await this.tracked.claimSite(
+        const claims = await this.trackedTasks.claimSite(
           siteId,
           replica,
           dueBy,
@@ -172,7 +173,7 @@ export class TrackingService extends SiteStep {
     let tasks: WalkedTask[] = [];
     let changed = false;
     try {
-      tasks = await this.tracked.siteTasks(siteId, LISTED_SITE_TASKS);
+      tasks = await this.trackedTasks.siteTasks(siteId, LISTED_SITE_TASKS, SITE_PACED_AT);
       if (tasks.length > 0) changed = await this.walk(replica, entry, adapter, tasks);
     } finally {
       // A site with nothing to walk is still looked at each interval: a task whose claim ran out is read then.
@@ -225,8 +226,8 @@ export class TrackingService extends SiteStep {
       });
     }
     // Rows changed or claimed since they were read are left out here: the next walk reads them anew.
-    await this.tracked.writeQuiet(null, quiet);
-    const claimed = await this.tracked.claimChanged(
+    await this.trackedTasks.writeQuiet(null, quiet);
+    const claimed = await this.trackedTasks.claimChanged(
       replica,
       this.config.leaseSeconds,
       changed.map(({ task, version }) => ({ id: task.id, version })),
@@ -248,7 +249,7 @@ export class TrackingService extends SiteStep {
     const granted = this.budget.take(siteId, checks.length);
     const notBefore = new Map<string, Date>();
     const asked = checks.slice(0, granted);
-    await this.repo.defer(
+    await this.leases.defer(
       replica,
       checks.slice(granted).map(({ task }) => ({ id: task.id, at: new Date(this.budget.nextTurn(siteId)) })),
     );
@@ -322,7 +323,7 @@ export class TrackingService extends SiteStep {
         });
       } else one.push({ task, answer, pacing });
     }
-    const written = await this.tracked.writeQuiet(replica, quiet);
+    const written = await this.trackedTasks.writeQuiet(replica, quiet);
     const byId = new Map(checks.map(({ task }) => [task.id, task]));
     for (const q of quiet) {
       if (written.has(q.id)) continue;
@@ -333,7 +334,7 @@ export class TrackingService extends SiteStep {
         pacing: { mode: adapter.statusMode, notBefore: notBefore.get(q.id) },
       });
     }
-    await this.tracked.releaseFailing(
+    await this.trackedTasks.releaseFailing(
       replica,
       failing.map(({ task }) => task.id),
       new Date(now.getTime() + retryDelayMs(this.config)),
@@ -428,7 +429,7 @@ export class TrackingService extends SiteStep {
     const now = new Date();
     const slug = entry.adapterSite.slug;
     if (this.stillWaiting(entry, task, now)) {
-      await this.repo.releaseFailing(
+      await this.leases.releaseFailing(
         task.id,
         replica,
         new Date(now.getTime() + retryDelayMs(this.config)),
@@ -455,7 +456,7 @@ export class TrackingService extends SiteStep {
   ): Promise<boolean> {
     const now = new Date();
     let ended = '';
-    await this.repo.withClaim(
+    await this.decisions.withClaim(
       task.id,
       replica,
       (fresh) => {

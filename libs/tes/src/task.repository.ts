@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import DataLoader from 'dataloader';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { BrokerError, ErrorCode, GroupWriter, newId } from '@constellation/common';
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { PreparedSql, withTransientRetry } from '@constellation/persistence';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_TTL_HOURS } from './idempotency-key';
-import { TaskEventEntity, type TaskEventKind } from './task-event.entity';
+import { type TaskEventKind } from './task-event.entity';
+import { insertTaskEvent } from './task-event.writer';
 import { TaskEntity } from './task.entity';
 import { queuedInlineContentExceeded, splitInlineContent } from './inline-content';
 import {
@@ -599,15 +600,17 @@ export class TaskRepository {
       .transaction(async (m) => {
         let from = task.state;
         for (const change of changes) {
-          await this.insertEvent(
+          await insertTaskEvent(
             m,
             task.id,
-            from,
-            change.to,
+            {
+              from,
+              to: change.to,
+              siteId: change.siteId ?? task.siteId,
+              attempt: change.attempt ?? task.currentAttempt,
+              reason: change.reason,
+            },
             now,
-            change.reason,
-            change.siteId ?? task.siteId,
-            change.attempt ?? task.currentAttempt,
           );
           from = change.to;
         }
@@ -631,21 +634,6 @@ export class TaskRepository {
         if (err instanceof StaleTaskError) return null;
         throw err;
       });
-  }
-
-  private async insertEvent(
-    m: EntityManager,
-    taskId: string,
-    from: TesState | null,
-    to: TesState,
-    at: Date,
-    reason: string,
-    siteId: string | null,
-    attempt: number,
-  ): Promise<void> {
-    await m
-      .getRepository(TaskEventEntity)
-      .insert({ id: newId(), taskId, fromState: from, toState: to, createdAt: at, reason, siteId, attempt });
   }
 }
 

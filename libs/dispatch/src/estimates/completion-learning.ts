@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
-import type { TaskDocument, TesState, TesTaskLog } from '@constellation/tes';
+import { TaskChangeRepository, type TaskDocument, type TesTaskLog } from '@constellation/tes';
 import { HeadSizeResolver } from '../sizing/head-size-resolver';
 import { DEFAULT_INPUT_BYTES } from '../task-requirement';
 import { AttemptTimes, completionOf } from './completion';
@@ -27,6 +27,7 @@ export class CompletionLearning {
   constructor(
     private readonly store: EstimateStore,
     private readonly sizes: HeadSizeResolver,
+    private readonly tasks: TaskChangeRepository,
   ) {}
 
   async learn(
@@ -38,15 +39,8 @@ export class CompletionLearning {
     if (task.siteId === null) return;
     await m.query('SAVEPOINT learn_completion');
     try {
-      const events: { to_state: TesState; created_at: Date }[] = await m.query(
-        `SELECT to_state, created_at FROM task_event
-         WHERE task_id = $1 AND attempt = $2 AND kind = 'state' AND to_state IN ('INITIALIZING', 'RUNNING')
-         ORDER BY created_at`,
-        [task.id, task.attempt],
-      );
       const times: AttemptTimes = {
-        placedAt: events.find((e) => e.to_state === 'INITIALIZING')?.created_at,
-        startedAt: events.find((e) => e.to_state === 'RUNNING')?.created_at,
+        ...(await this.tasks.attemptTimes(m, task.id, task.attempt)),
         finishedAt: now,
       };
       const attempt = String(task.attempt);
