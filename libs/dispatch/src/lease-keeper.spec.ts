@@ -39,6 +39,17 @@ describe('LeaseKeeper', () => {
     expect(renewals).toBe(1);
   });
 
+  it('keeps renewing work with no progress to report when told it never stalls', async () => {
+    let renewals = 0;
+    const lost = jest.fn();
+    const keeper = new LeaseKeeper(async () => ++renewals > 0, 3000, lost, Infinity);
+    await jest.advanceTimersByTimeAsync(10_000);
+    await settle();
+    expect(renewals).toBe(10);
+    expect(lost).not.toHaveBeenCalled();
+    keeper.end();
+  });
+
   it('gives the work up when the claim is found gone, or renewals fail until the lease nearly ends', async () => {
     const gone = jest.fn();
     const keeper = new LeaseKeeper(async () => false, 3000, gone);

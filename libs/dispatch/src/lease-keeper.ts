@@ -1,8 +1,10 @@
 /**
- * Keeps a claim alive while its work makes progress: every third of a lease it renews the lease if bytes
- * flowed within the last half lease. Work that stalls longer, a renewal that finds the claim gone (taken over
- * already), or renewals failing until the lease is nearly out all call `lost`, which must stop the work before
- * the lease ends, so two replicas never deliver the same task at once.
+ * Keeps a claim alive while its work makes progress: every third of a lease it renews the lease if the work
+ * progressed (bytes flowed) within `stallMs`, half a lease unless said. Work that stalls longer, a renewal that
+ * finds the claim gone (taken over already), or renewals failing until the lease is nearly out all call
+ * `lost`, which must stop the work before the lease ends, so two replicas never deliver the same task at once.
+ * Work with no progress to report (a walk waiting on one long answer) passes an infinite `stallMs`: the site's
+ * own timeout bounds it.
  */
 export class LeaseKeeper {
   private lastProgress = Date.now();
@@ -14,6 +16,7 @@ export class LeaseKeeper {
     private readonly renew: () => Promise<boolean>,
     private readonly leaseMs: number,
     private readonly lost: () => void,
+    private readonly stallMs: number = leaseMs / 2,
   ) {
     this.timer = setInterval(() => void this.tick(), Math.max(50, leaseMs / 3));
     this.timer.unref();
@@ -30,7 +33,7 @@ export class LeaseKeeper {
 
   private async tick(): Promise<void> {
     if (this.ended) return;
-    if (Date.now() - this.lastProgress > this.leaseMs / 2) return this.give();
+    if (Date.now() - this.lastProgress > this.stallMs) return this.give();
     let held = false;
     try {
       held = await this.renew();
