@@ -1,13 +1,12 @@
 import { DataSource } from 'typeorm';
-import { startFakeTesSite, type FakeTesRequest, type FakeTesSite } from '@constellation/testing';
+import { type FakeTesRequest, type FakeTesSite } from '@constellation/testing';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { TrackingRepository } from '../libs/dispatch/src/tracking.repository';
 import { TrackingService } from '../libs/dispatch/src/tracking.service';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
-import { tes } from './support/tes-client';
 import { TestApp } from './support/test-app';
-import { registerSiteUp, startDispatchApp } from './support/dispatch-suite';
+import { startDispatchApp } from './support/dispatch-suite';
+import { startWalkedTesSite } from './support/walked-tes-site';
 import { waitFor } from './support/wait-for';
 
 jest.setTimeout(120_000);
@@ -47,14 +46,7 @@ describe('a TES site walk longer than its lease', () => {
         [siteId],
       )) as WalkRow[]
     )[0];
-  /** Makes the site's walk due, its back-off so far 4 s (a second back: see tracking-by-site). */
-  const walkDue = () =>
-    db.query(
-      `UPDATE site_tracking SET next_walk_at = now() - interval '1 second', walk_interval_ms = 4000,
-              claimed_by = NULL, lease_until = NULL
-       WHERE site_id = $1`,
-      [siteId],
-    );
+  let walkDue: () => Promise<void>;
   /** Starts a round whose walk of the site is slow, and waits until the walk asked for its first page. */
   const slowWalk = async (): Promise<{ round: Promise<unknown> }> => {
     const sent = site.requests().length;
@@ -75,35 +67,7 @@ describe('a TES site walk longer than its lease', () => {
     });
     db = t.app.get(DataSource);
     admin = await createPrincipal(t, 'admin');
-    site = await startFakeTesSite({ stepDelayMs: 5, hold: true, maxPageSize: PAGE_SIZE });
-    ({ id: siteId } = await registerSiteUp(
-      t,
-      admin,
-      admin,
-      siteDocument({
-        kind: 'tes',
-        url: site.url,
-        credentials: null,
-        capacity: { max_concurrent_tasks: 100 },
-      }),
-    ));
-    const { slug } = (await db.query('SELECT slug FROM site WHERE id = $1', [siteId]))[0] as { slug: string };
-    ids = [];
-    for (let i = 0; i < TASKS; i++) {
-      const { body } = await tes(t.url, admin)
-        .create({ executors: [{ image: 'alpine', command: ['true'] }], resources: { zones: [slug] } })
-        .expect(200);
-      ids.push(body.id as string);
-    }
-    const loop = t.app.get(DispatchLoop);
-    await waitFor(`all ${TASKS} tasks submitted and left to their site's walk`, async () => {
-      await loop.tick();
-      const paced: { n: number }[] = await db.query(
-        `SELECT count(*)::int AS n FROM task WHERE id = ANY($1::uuid[]) AND next_check_at >= '9999-01-01'`,
-        [ids],
-      );
-      return paced[0].n === TASKS ? true : undefined;
-    });
+    ({ site, siteId, ids, walkDue } = await startWalkedTesSite(t, admin, TASKS, { maxPageSize: PAGE_SIZE }));
   });
   // A test that failed mid-walk leaves its walk to end before the next one starts its own.
   afterEach(() => t.app.get(TrackingService).settled());

@@ -13,7 +13,7 @@ import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchRepository } from './dispatch.repository';
 import { SiteAccess, DispatchSites } from './dispatch-sites';
 import { abandonedCopyClaims, HeldLease, workEachClaimed } from './leased-claims';
-import { LeaseKeeper } from './lease-keeper';
+import { keepLease } from './lease-keeper';
 
 const BATCH = 64;
 const CONCURRENCY = 4;
@@ -64,20 +64,12 @@ export class AbandonedCopiesService {
 
   /** Visits a claimed copy, its lease renewed while the site's calls run (one slow site can take minutes). */
   private async visitHeld(replica: string, copy: AbandonedCopy, held: HeldLease): Promise<void> {
-    let lost = false;
-    const keeper = new LeaseKeeper(
-      () => held.renew(),
-      this.config.leaseSeconds * 1000,
-      () => {
-        lost = true;
-      },
-      Infinity,
-    );
+    const lease = keepLease(held, this.config.leaseSeconds * 1000);
     let outcome: Visit;
     try {
-      outcome = await this.visit(replica, copy, async () => !lost && (await held.renew()));
+      outcome = await this.visit(replica, copy, () => lease.stillOurs());
     } finally {
-      keeper.end();
+      lease.end();
     }
     if (outcome === 'lost') {
       this.logger.warn(

@@ -1,3 +1,5 @@
+import type { HeldLease } from './leased-claims';
+
 /**
  * Keeps a claim alive while its work makes progress: every third of a lease it renews the lease if the work
  * progressed (bytes flowed) within `stallMs`, half a lease unless said. Work that stalls longer, a renewal that
@@ -50,4 +52,31 @@ export class LeaseKeeper {
     this.end();
     this.lost();
   }
+}
+
+/** A lease kept for work that has no progress to report, and asks before each write whether it still holds. */
+export interface KeptLease {
+  /** Renews the lease once more (a whole lease for the writes that follow); false once the claim is lost. */
+  stillOurs(): Promise<boolean>;
+  end(): void;
+}
+
+/**
+ * Keeps `held` for work that waits on a site's answers (a walk, a visit to abandoned copies) without bytes to
+ * count: renewed every third of a lease however long one answer takes, as the site's own timeout bounds it.
+ */
+export function keepLease(held: HeldLease, leaseMs: number): KeptLease {
+  let lost = false;
+  const keeper = new LeaseKeeper(
+    () => held.renew(),
+    leaseMs,
+    () => {
+      lost = true;
+    },
+    Infinity,
+  );
+  return {
+    stillOurs: async () => !lost && (await held.renew()),
+    end: () => keeper.end(),
+  };
 }

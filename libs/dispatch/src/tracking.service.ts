@@ -19,7 +19,7 @@ import {
   siteWalkClaims,
   workEachClaimed,
 } from './leased-claims';
-import { LeaseKeeper } from './lease-keeper';
+import { keepLease } from './lease-keeper';
 
 /**
  * Tasks of a listed site one walk reads: as many as one walk of its list can report on (the TES adapter reads
@@ -191,24 +191,14 @@ export class TrackingService extends SiteStep {
    * tasks the walk covered.
    */
   private async walkSite(replica: string, walk: SiteWalk, site: Listed, held: HeldLease): Promise<number> {
-    let lost = false;
-    const keeper = new LeaseKeeper(
-      () => held.renew(),
-      this.config.leaseSeconds * 1000,
-      () => {
-        lost = true;
-      },
-      Infinity,
-    );
-    // Checked just before the walk writes: the renewal also gives the writes a whole lease.
-    const stillOurs = async () => !lost && (await held.renew());
+    const lease = keepLease(held, this.config.leaseSeconds * 1000);
     let tasks: WalkedTask[] = [];
     let changed: boolean | null = false;
     try {
       tasks = await this.tracked.siteTasks(walk.siteId, LISTED_SITE_TASKS);
-      if (tasks.length > 0) changed = await this.walk(replica, site, tasks, stillOurs);
+      if (tasks.length > 0) changed = await this.walk(replica, site, tasks, () => lease.stillOurs());
     } finally {
-      keeper.end();
+      lease.end();
       if (changed === null) {
         this.logger.warn({ siteId: walk.siteId }, 'site walk lost its lease; nothing written');
         await held.release();
