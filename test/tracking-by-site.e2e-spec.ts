@@ -1,15 +1,14 @@
 import { DataSource } from 'typeorm';
-import { startFakeTesSite, type FakeTesRequest, type FakeTesSite } from '@constellation/testing';
+import { type FakeTesRequest, type FakeTesSite } from '@constellation/testing';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { TrackingRepository } from '../libs/dispatch/src/tracking.repository';
 import { SITE_PACED_AT } from '../libs/dispatch/src/track-pacing';
 import { TaskTrackingRepository } from '../libs/tes/src/task-tracking.repository';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { TestApp } from './support/test-app';
-import { registerSiteUp, startDispatchApp } from './support/dispatch-suite';
-import { waitFor } from './support/wait-for';
+import { startDispatchApp } from './support/dispatch-suite';
+import { startWalkedTesSite } from './support/walked-tes-site';
 
 jest.setTimeout(90_000);
 
@@ -55,50 +54,14 @@ describe('tracking a TES site as a whole: one walk per site and round, no task r
         [siteId],
       )) as { claimed_by: string | null; walk_interval_ms: number; in_s: number }[]
     )[0];
-  /**
-   * Makes the site's walk due, its back-off so far 4 s. A second back: now() has microseconds and the claims
-   * compare with a JavaScript Date (milliseconds), so "due now" could be a fraction of a millisecond late.
-   */
-  const walkDue = () =>
-    db.query(
-      `UPDATE site_tracking SET next_walk_at = now() - interval '1 second', walk_interval_ms = 4000, claimed_by = NULL,
-              lease_until = NULL
-       WHERE site_id = $1`,
-      [siteId],
-    );
+  let walkDue: () => Promise<void>;
 
   beforeAll(async () => {
     // Rounds driven by the test; a long tracking interval, so a site walked once is not due again soon.
     t = await startDispatchApp({ CONSTELLATION_DISPATCH_SECONDS: '0', CONSTELLATION_TRACK_SECONDS: '30' });
     db = t.app.get(DataSource);
     admin = await createPrincipal(t, 'admin');
-    // Held QUEUED at the site: every walk after the first finds nothing new.
-    site = await startFakeTesSite({ stepDelayMs: 5, hold: true });
-    ({ id: siteId } = await registerSiteUp(
-      t,
-      admin,
-      admin,
-      siteDocument({
-        kind: 'tes',
-        url: site.url,
-        credentials: null,
-        capacity: { max_concurrent_tasks: 100 },
-      }),
-    ));
-    const { slug } = (await db.query('SELECT slug FROM site WHERE id = $1', [siteId]))[0] as { slug: string };
-    ids = [];
-    for (let i = 0; i < TASKS; i++) {
-      const { body } = await tes(t.url, admin)
-        .create({ executors: [{ image: 'alpine', command: ['true'] }], resources: { zones: [slug] } })
-        .expect(200);
-      ids.push(body.id as string);
-    }
-    const loop = t.app.get(DispatchLoop);
-    await waitFor(`all ${TASKS} tasks submitted and left to their site's walk`, async () => {
-      await loop.tick();
-      const all = await rows();
-      return all.every((r) => r.site_paced) ? true : undefined;
-    });
+    ({ site, siteId, ids, walkDue } = await startWalkedTesSite(t, admin, TASKS));
   });
   afterAll(async () => {
     await t?.close();

@@ -79,6 +79,29 @@ export class AbandonedCopyRepository {
     }));
   }
 
+  /**
+   * Extends this replica's lease on a copy it works on (a slow site's calls); false once the claim is no
+   * longer its own: the visit must then record nothing.
+   */
+  async renew(id: string, replica: string, leaseSeconds: number): Promise<boolean> {
+    const [, affected]: [unknown[], number] = await this.db.query(
+      `UPDATE abandoned_copy SET lease_until = clock_timestamp() + make_interval(secs => $3),
+              next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
+       WHERE id = $1 AND claimed_by = $2 AND lease_until > clock_timestamp()`,
+      [id, replica, leaseSeconds],
+    );
+    return affected > 0;
+  }
+
+  /** Hands a copy back unvisited, due at once, if this replica still holds it. */
+  async release(id: string, replica: string): Promise<void> {
+    await this.db.query(
+      `UPDATE abandoned_copy SET claimed_by = NULL, lease_until = NULL, next_check_at = clock_timestamp()
+       WHERE id = $1 AND claimed_by = $2`,
+      [id, replica],
+    );
+  }
+
   /** The copy is dealt with: forget it, if this replica still holds the claim. */
   async settle(id: string, replica: string): Promise<void> {
     await this.db.query('DELETE FROM abandoned_copy WHERE id = $1 AND claimed_by = $2', [id, replica]);

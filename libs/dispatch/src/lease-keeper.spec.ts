@@ -1,4 +1,4 @@
-import { LeaseKeeper } from './lease-keeper';
+import { keepLease, LeaseKeeper } from './lease-keeper';
 
 describe('LeaseKeeper', () => {
   beforeEach(() => jest.useFakeTimers({ now: 0 }));
@@ -39,6 +39,17 @@ describe('LeaseKeeper', () => {
     expect(renewals).toBe(1);
   });
 
+  it('keeps renewing work with no progress to report when told it never stalls', async () => {
+    let renewals = 0;
+    const lost = jest.fn();
+    const keeper = new LeaseKeeper(async () => ++renewals > 0, 3000, lost, Infinity);
+    await jest.advanceTimersByTimeAsync(10_000);
+    await settle();
+    expect(renewals).toBe(10);
+    expect(lost).not.toHaveBeenCalled();
+    keeper.end();
+  });
+
   it('gives the work up when the claim is found gone, or renewals fail until the lease nearly ends', async () => {
     const gone = jest.fn();
     const keeper = new LeaseKeeper(async () => false, 3000, gone);
@@ -63,5 +74,25 @@ describe('LeaseKeeper', () => {
     await jest.advanceTimersByTimeAsync(1000);
     await settle();
     expect(unreachable).toHaveBeenCalledTimes(1);
+  });
+
+  it('keeps a lease for work with nothing to report, and says once it was lost that the work must not write', async () => {
+    const answers = [true, true, false];
+    let renewals = 0;
+    const lease = keepLease(
+      { renew: async () => answers[renewals++] ?? false, release: async () => undefined },
+      3000,
+    );
+    expect(await lease.stillOurs()).toBe(true);
+    await jest.advanceTimersByTimeAsync(1000);
+    await settle();
+    expect(renewals).toBe(2);
+    await jest.advanceTimersByTimeAsync(1000);
+    await settle();
+    expect(renewals).toBe(3);
+    // The claim was found gone at a tick: no more renewals, and no write.
+    expect(await lease.stillOurs()).toBe(false);
+    expect(renewals).toBe(3);
+    lease.end();
   });
 });

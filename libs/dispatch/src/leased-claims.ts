@@ -1,10 +1,19 @@
 import type { ProbeTarget, SiteHealthRepository } from '@constellation/registry';
-import type { DispatchTask, Phase, TaskLeaseRepository } from '@constellation/tes';
+import type {
+  ClaimedCheck,
+  DispatchTask,
+  Phase,
+  TaskLeaseRepository,
+  TaskTrackingRepository,
+} from '@constellation/tes';
 import { claimEach } from './bounded-workers';
+import type { AbandonedCopy, AbandonedCopyRepository } from './abandoned-copy.repository';
+import type { TrackingRepository } from './tracking.repository';
 
 /**
- * Rows a replica works on under a lease, whatever the row: a task in one phase (submission, tracking, delivery,
- * cancellation) or a site due for its probe. Each kind keeps its SQL with the library that owns its table; the
+ * Rows a replica works on under a lease, whatever the row: a task in one phase (submission, delivery,
+ * cancellation), a site's walk or its due tasks (tracking), a task a site pushed news about, an abandoned copy
+ * or a site due for its probe. Each kind keeps its SQL with the library that owns its table; the
  * lease rules are the same for all: a claim names the replica and skips rows another replica holds, a replica
  * that dies hands its rows on when the lease runs out, and one that stops early hands them back at once.
  */
@@ -85,5 +94,123 @@ export function probeClaims(
     },
     renew: (target) => health.renewProbe(target.id, replica, at(), leaseSeconds),
     release: (target) => health.releaseProbe(target.id, replica, at()),
+  };
+}
+
+/** A listed site's walk, claimed: its back-off so far (null before its first walk). */
+export interface SiteWalk {
+  siteId: string;
+  intervalMs: number | null;
+}
+
+/**
+ * The walks of these listed sites (TES), in order, each claimed only when due and no other replica walks it;
+ * a site this replica cannot claim is passed over. The walk's SQL is TrackingRepository's: dispatch owns
+ * `site_tracking`.
+ */
+export function siteWalkClaims(
+  tracked: Pick<TrackingRepository, 'claimWalk' | 'renewWalk' | 'releaseWalk'>,
+  replica: string,
+  leaseSeconds: number,
+  siteIds: readonly string[],
+): LeasedClaims<SiteWalk> {
+  const left = [...siteIds];
+  return {
+    claim: async () => {
+      for (let siteId = left.shift(); siteId !== undefined; siteId = left.shift()) {
+        const walk = await tracked.claimWalk(siteId, replica, new Date(), leaseSeconds);
+        if (walk) return { siteId, intervalMs: walk.intervalMs };
+      }
+      return undefined;
+    },
+    renew: (walk) => tracked.renewWalk(walk.siteId, replica, leaseSeconds),
+    release: (walk) => tracked.releaseWalk(walk.siteId, replica),
+  };
+}
+
+/** A site asked per task, with its due tasks claimed together for one status call. */
+export interface SiteChecks {
+  siteId: string;
+  checks: ClaimedCheck[];
+}
+
+/**
+ * The due tasks of these sites asked per task (Pulsar REST, or a site gone from the registry), up to `limit`
+ * a site, one site at a time in order; a site with none free and due is passed over. Renewal holds only while
+ * every task of the claim is still this replica's.
+ */
+export function siteCheckClaims(
+  tracked: Pick<TaskTrackingRepository, 'claimSite'>,
+  repo: Pick<TaskLeaseRepository, 'renewLease' | 'defer'>,
+  replica: string,
+  leaseSeconds: number,
+  sites: readonly { siteId: string; dueBy: Date }[],
+  limit: number,
+): LeasedClaims<SiteChecks> {
+  const left = [...sites];
+  return {
+    claim: async () => {
+      for (let site = left.shift(); site !== undefined; site = left.shift()) {
+        const checks = await tracked.claimSite(site.siteId, replica, site.dueBy, leaseSeconds, limit);
+        if (checks.length > 0) return { siteId: site.siteId, checks };
+      }
+      return undefined;
+    },
+    renew: async ({ checks }) =>
+      (await Promise.all(checks.map(({ task }) => repo.renewLease(task.id, replica, leaseSeconds)))).every(
+        Boolean,
+      ),
+    release: ({ checks }) =>
+      repo.defer(
+        replica,
+        checks.map(({ task }) => ({ id: task.id, at: new Date() })),
+      ),
+  };
+}
+
+/** Why a pushed update claimed no task: its lease is held elsewhere, or no unfinished task has the ref. */
+export type PushMiss = 'busy' | 'none';
+
+/**
+ * The task a site pushed news about (its attempt known there as `ref`), claimed at once, due or not. Once
+ * the claim found none, `missed` says why.
+ */
+export function pushedClaims(
+  repo: Pick<TaskLeaseRepository, 'claimPushed' | 'renewLease' | 'releaseClaim'>,
+  ref: string,
+  replica: string,
+  leaseSeconds: number,
+): LeasedClaims<DispatchTask> & { missed(): PushMiss | undefined } {
+  let claimed: DispatchTask[] | null = null;
+  let missed: PushMiss | undefined;
+  return {
+    claim: async () => {
+      if (claimed === null) {
+        const found = await repo.claimPushed(ref, replica, leaseSeconds);
+        if (typeof found === 'string') missed = found;
+        claimed = typeof found === 'string' ? [] : found;
+      }
+      return claimed.shift();
+    },
+    renew: (task) => repo.renewLease(task.id, replica, leaseSeconds),
+    release: (task) => repo.releaseClaim(task.id, replica),
+    missed: () => missed,
+  };
+}
+
+/**
+ * Abandoned copies due at sites other than `offlineSiteIds` (a dead site costs nothing until a probe finds it
+ * up again).
+ */
+export function abandonedCopyClaims(
+  copies: Pick<AbandonedCopyRepository, 'claim' | 'renew' | 'release'>,
+  replica: string,
+  leaseSeconds: number,
+  offlineSiteIds: readonly string[],
+): LeasedClaims<AbandonedCopy> {
+  return {
+    claim: async () => (await copies.claim(replica, new Date(), leaseSeconds, 1, offlineSiteIds))[0],
+    renew: (copy) => copies.renew(copy.id, replica, leaseSeconds),
+    release: (copy) => copies.release(copy.id, replica),
   };
 }

@@ -61,6 +61,28 @@ export class TrackingRepository {
     );
   }
 
+  /**
+   * Extends this replica's lease on the walk it holds (a long walk of a slow site); false once the claim is
+   * no longer its own (run out, or taken over): the walk must then write nothing.
+   */
+  async renewWalk(siteId: string, replica: string, leaseSeconds: number): Promise<boolean> {
+    const [, affected]: [unknown[], number] = await this.db.query(
+      `UPDATE site_tracking SET lease_until = clock_timestamp() + make_interval(secs => $3)
+       WHERE site_id = $1 AND claimed_by = $2 AND lease_until > clock_timestamp()`,
+      [siteId, replica, leaseSeconds],
+    );
+    return affected > 0;
+  }
+
+  /** Hands a walk back unfinished, due at once, if this replica still holds it. */
+  async releaseWalk(siteId: string, replica: string): Promise<void> {
+    await this.db.query(
+      `UPDATE site_tracking SET claimed_by = NULL, lease_until = NULL, next_walk_at = clock_timestamp()
+       WHERE site_id = $1 AND claimed_by = $2`,
+      [siteId, replica],
+    );
+  }
+
   /** When the next free site walk falls due; null when none is planned. */
   async nextWalkDue(): Promise<Date | null> {
     const rows: { at: Date | null }[] = await this.db.query(

@@ -11,6 +11,15 @@ import { RequestBudget } from './request-budget';
 import { PushOutcome, PushQueue } from './push-queue';
 import { TrackingRepository } from './tracking.repository';
 import { nextWalk, SITE_PACED_AT } from './track-pacing';
+import {
+  HeldLease,
+  pushedClaims,
+  siteCheckClaims,
+  SiteWalk,
+  siteWalkClaims,
+  workEachClaimed,
+} from './leased-claims';
+import { keepLease } from './lease-keeper';
 
 /**
  * Tasks of a listed site one walk reads: as many as one walk of its list can report on (the TES adapter reads
@@ -19,7 +28,7 @@ import { nextWalk, SITE_PACED_AT } from './track-pacing';
 const LISTED_SITE_TASKS = 10_000;
 /** Due tasks of a site asked per task (or pushed) one pass takes; its request budget defers the rest. */
 const SITE_CLAIM = 2_000;
-/** Sites asked at once: a site that times out holds up only its own tasks. */
+/** Sites of each kind (walked, asked per task) asked at once: a site that times out holds up only its own tasks. */
 const SITE_CONCURRENCY = 8;
 /** Pushed updates applied at once. */
 const PUSH_CONCURRENCY = 4;
@@ -38,6 +47,12 @@ interface Reached {
   adapter?: SiteAdapter;
 }
 
+/** A site that answers for all its tasks in one list, as a walk uses it. */
+interface Listed {
+  entry: SiteAccess;
+  adapter: SiteAdapter;
+}
+
 /** What one status call said about one task: a status, a loss, or no answer (retry later). */
 type Answer = { event: AttemptEvent } | { retry: AdapterError };
 
@@ -47,7 +62,8 @@ type Answer = { event: AttemptEvent } | { retry: AdapterError };
  * found nothing new writes no task row, and only the tasks that changed are claimed and decided one at a
  * time under their row locks. A site asked per task (Pulsar REST) has its due tasks claimed and asked within
  * its request budget, the quiet checks written a batch at a time. News a site pushes (Pulsar AMQP) is applied
- * at once, under the same claim.
+ * at once, under the same claim. Walks, per-task checks and pushed news are all claimed through the claim loop
+ * every dispatch step uses (leased-claims.ts); a walk renews its lease while it runs.
  */
 @Injectable()
 export class TrackingService extends SiteStep {
@@ -111,89 +127,103 @@ export class TrackingService extends SiteStep {
 
   /** Claims the task a pushed update is about, at once, and applies what its site now says. */
   async trackPushed(replica: string, ref: string): Promise<PushOutcome> {
-    const claimed = await this.leases.claimPushed(ref, replica, this.config.leaseSeconds);
-    if (typeof claimed === 'string') return claimed;
-    for (const [siteId, list] of groupBySite(claimed))
-      await this.checkSite(
-        replica,
-        await this.reach(siteId),
-        list.map((task) => ({ task })),
-      );
-    return 'applied';
+    const claims = pushedClaims(this.leases, ref, replica, this.config.leaseSeconds);
+    await workEachClaimed(
+      claims,
+      1,
+      Infinity,
+      async (task) => this.checkSite(replica, await this.reach(task.siteId as string), [{ task }]),
+      (task, err) => this.logger.error({ ref, taskId: task.id, err }, 'applying a pushed status failed'),
+    );
+    return claims.missed() ?? 'applied';
   }
 
   /**
-   * The sites with a task due on its own or a walk due, each in turn: a listed site is walked, the others
-   * have their due tasks claimed and asked.
+   * The sites with a task due on its own or a walk due: the listed ones have their walks claimed and walked,
+   * the others their due tasks claimed and asked, both through the claim loop.
    */
   private async trackDue(replica: string): Promise<number> {
     const now = new Date();
     const [byTask, byWalk] = await Promise.all([this.trackedTasks.dueSites(now), this.tracked.dueWalks(now)]);
-    let tracked = 0;
+    const reached = new Map<string, Reached>();
     await mapConcurrent(
       [...new Set([...byTask, ...byWalk])],
       SITE_CONCURRENCY,
-      async (siteId) => {
-        const reached = await this.reach(siteId);
-        const { entry, adapter } = reached;
-        if (entry && adapter?.statusMode === 'listed') {
-          tracked += await this.walkSite(replica, siteId, entry, adapter);
-          return;
-        }
-        // A site gone from the registry has every task claimed, paced by its walk or not, to be marked lost.
-        const dueBy = adapter ? now : SITE_PACED_AT;
-        const claims = await this.trackedTasks.claimSite(
-          siteId,
-          replica,
-          dueBy,
-          this.config.leaseSeconds,
-          SITE_CLAIM,
-        );
-        tracked += claims.length;
-        await this.checkSite(replica, reached, claims);
-      },
+      async (siteId) => void reached.set(siteId, await this.reach(siteId)),
       (siteId, err) => this.logger.error({ siteId, err }, 'tracking step failed'),
     );
+    const listed = new Map<string, Listed>();
+    const asked: { siteId: string; dueBy: Date }[] = [];
+    for (const [siteId, { entry, adapter }] of reached) {
+      if (entry && adapter?.statusMode === 'listed') listed.set(siteId, { entry, adapter });
+      // A site gone from the registry has every task claimed, paced by its walk or not, to be marked lost.
+      else asked.push({ siteId, dueBy: adapter ? now : SITE_PACED_AT });
+    }
+    const lease = this.config.leaseSeconds;
+    let tracked = 0;
+    await Promise.all([
+      workEachClaimed(
+        siteWalkClaims(this.tracked, replica, lease, [...listed.keys()]),
+        SITE_CONCURRENCY,
+        listed.size,
+        async (walk, held) => {
+          tracked += await this.walkSite(replica, walk, listed.get(walk.siteId) as Listed, held);
+        },
+        (walk, err) => this.logger.error({ siteId: walk.siteId, err }, 'tracking step failed'),
+      ),
+      workEachClaimed(
+        siteCheckClaims(this.trackedTasks, this.leases, replica, lease, asked, SITE_CLAIM),
+        SITE_CONCURRENCY,
+        asked.length,
+        async ({ siteId, checks }) => {
+          tracked += checks.length;
+          await this.checkSite(replica, reached.get(siteId) as Reached, checks);
+        },
+        (site, err) => this.logger.error({ siteId: site.siteId, err }, 'tracking step failed'),
+      ),
+    ]);
     return tracked;
   }
 
   /**
-   * One walk of a listed site, if this replica can claim it (due, and no other replica walking it); the next
-   * walk comes 0.5 s later when a task was new or changed, else the walk's back-off doubles. How many tasks
-   * the walk covered.
+   * One walk of a listed site this replica claimed; the next walk comes 0.5 s later when a task was new or
+   * changed, else the walk's back-off doubles. The lease is renewed while the walk runs (a site slow to list
+   * thousands of tasks); a walk whose claim was lost meanwhile writes nothing and hands the walk back. How many
+   * tasks the walk covered.
    */
-  private async walkSite(
-    replica: string,
-    siteId: string,
-    entry: SiteAccess,
-    adapter: SiteAdapter,
-  ): Promise<number> {
-    const claim = await this.tracked.claimWalk(siteId, replica, new Date(), this.config.leaseSeconds);
-    if (claim === null) return 0;
+  private async walkSite(replica: string, walk: SiteWalk, site: Listed, held: HeldLease): Promise<number> {
+    const lease = keepLease(held, this.config.leaseSeconds * 1000);
     let tasks: WalkedTask[] = [];
-    let changed = false;
+    let changed: boolean | null = false;
     try {
-      tasks = await this.trackedTasks.siteTasks(siteId, LISTED_SITE_TASKS, SITE_PACED_AT);
-      if (tasks.length > 0) changed = await this.walk(replica, entry, adapter, tasks);
+      tasks = await this.trackedTasks.siteTasks(walk.siteId, LISTED_SITE_TASKS, SITE_PACED_AT);
+      if (tasks.length > 0) changed = await this.walk(replica, site, tasks, () => lease.stillOurs());
     } finally {
-      // A site with nothing to walk is still looked at each interval: a task whose claim ran out is read then.
-      const pace = nextWalk(claim.intervalMs, changed, new Date(), this.config);
-      await this.tracked.endWalk(siteId, replica, pace.nextCheckAt, pace.trackIntervalMs);
+      lease.end();
+      if (changed === null) {
+        this.logger.warn({ siteId: walk.siteId }, 'site walk lost its lease; nothing written');
+        await held.release();
+      } else {
+        // A site with nothing to walk is still looked at each interval: a task whose claim ran out is read then.
+        const pace = nextWalk(walk.intervalMs, changed, new Date(), this.config);
+        await this.tracked.endWalk(walk.siteId, replica, pace.nextCheckAt, pace.trackIntervalMs);
+      }
     }
-    return tasks.length;
+    return changed === null ? 0 : tasks.length;
   }
 
   /**
    * Asks a listed site about its tasks in one walk. A task it already covers and that found nothing new costs
    * no write; a new one (its first walk) or one whose remote state moved quietly is written a batch at a
-   * time; the others are claimed and decided one at a time. Whether any task was new or changed.
+   * time; the others are claimed and decided one at a time. Whether any task was new or changed; null when
+   * `stillOurs` found the walk's claim lost before it wrote anything.
    */
   private async walk(
     replica: string,
-    entry: SiteAccess,
-    adapter: SiteAdapter,
+    { entry, adapter }: Listed,
     tasks: WalkedTask[],
-  ): Promise<boolean> {
+    stillOurs: () => Promise<boolean>,
+  ): Promise<boolean | null> {
     const answers = await this.ask(entry, adapter, tasks);
     const now = new Date();
     const quiet: QuietCheck[] = [];
@@ -225,6 +255,8 @@ export class TrackingService extends SiteStep {
         remoteState,
       });
     }
+    // Another replica may walk the site now: its answers are newer, and these rows are its to write.
+    if ((quiet.length > 0 || changed.length > 0) && !(await stillOurs())) return null;
     // Rows changed or claimed since they were read are left out here: the next walk reads them anew.
     await this.trackedTasks.writeQuiet(null, quiet);
     const claimed = await this.trackedTasks.claimChanged(
@@ -470,14 +502,4 @@ export class TrackingService extends SiteStep {
     if (ended) this.logger.log({ taskId: task.id }, `task ${task.id} ${ended}`);
     return ended !== '';
   }
-}
-
-function groupBySite(tasks: DispatchTask[]): Map<string, DispatchTask[]> {
-  const bySite = new Map<string, DispatchTask[]>();
-  for (const task of tasks) {
-    const list = bySite.get(task.siteId as string);
-    if (list) list.push(task);
-    else bySite.set(task.siteId as string, [task]);
-  }
-  return bySite;
 }

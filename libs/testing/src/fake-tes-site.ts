@@ -38,6 +38,8 @@ export interface FakeTesSiteOptions {
   requireToken?: string;
   /** Keep new tasks QUEUED until release(). */
   hold?: boolean;
+  /** Lists at most this many tasks a page, whatever `page_size` asks, as a server with its own cap does. */
+  maxPageSize?: number;
   /** Time between state changes, and the least time an executor takes. Default 50 ms. */
   stepDelayMs?: number;
   /** Scales `sleep N`: N seconds take N × 1000 × timeScale ms. Default 0.01. */
@@ -320,9 +322,9 @@ export async function startFakeTesSite(options: FakeTesSiteOptions = {}): Promis
       .filter((t) => prefix === null || (t.name ?? '').startsWith(prefix))
       .filter((t) => state === null || t.state === state)
       .filter((t) => options.ignoreTagFilters || matchesTags(t.tags ?? {}, keys, values));
-    const page = matching.slice(offset, offset + pageSize);
-    const next =
-      offset + pageSize < matching.length ? { next_page_token: encodeOffset(offset + pageSize) } : {};
+    const served = Math.min(pageSize, options.maxPageSize ?? pageSize);
+    const page = matching.slice(offset, offset + served);
+    const next = offset + served < matching.length ? { next_page_token: encodeOffset(offset + served) } : {};
     return { tasks: page.map((t) => render(t, view)), ...next };
   };
 
