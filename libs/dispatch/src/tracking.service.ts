@@ -51,11 +51,11 @@ type Answer = { event: AttemptEvent } | { retry: AdapterError };
  */
 @Injectable()
 export class TrackingService extends SiteStep {
-  private readonly budget = new RequestBudget(this.config.siteRequestsPerSecond);
   private pass: Promise<number> | null = null;
   private pushes: PushQueue | null = null;
   // Property injection: the base's constructor serves every step, this one only adds its claims by site.
   @Inject(TrackingRepository) private readonly tracked!: TrackingRepository;
+  @Inject(RequestBudget) private readonly budget!: RequestBudget;
 
   /** One pass over the due tasks; a pass under way is joined, so the round and the wake-ups never double it. */
   trackSubmitted(replica: string): Promise<number> {
@@ -236,25 +236,27 @@ export class TrackingService extends SiteStep {
   }
 
   /**
-   * A site asked once per task gets at most its request budget; the rest wait for a turn, one budget
-   * interval apart. While turns are handed out, the tasks asked now take the next ones too, so every task
-   * gets its turn (round robin) however short the back-off.
+   * A site asked once per task gets at most its request budget, shared by every replica; the rest wait for a
+   * turn, one budget interval apart. While turns are handed out, the tasks asked now take the next ones too,
+   * so every task gets its turn (round robin) however short the back-off.
    */
   private async withinBudget(
     replica: string,
     siteId: string,
     checks: Check[],
   ): Promise<{ asked: Check[]; notBefore: Map<string, Date> }> {
-    const granted = this.budget.take(siteId, checks.length);
-    const notBefore = new Map<string, Date>();
+    const { granted, turns } = await this.budget.take(siteId, checks.length);
     const asked = checks.slice(0, granted);
+    const deferred = checks.slice(granted);
     await this.repo.defer(
       replica,
-      checks.slice(granted).map(({ task }) => ({ id: task.id, at: new Date(this.budget.nextTurn(siteId)) })),
+      deferred.map(({ task }, i) => ({ id: task.id, at: turns[i] })),
     );
-    if (this.budget.queueing(siteId)) {
-      for (const { task } of asked) notBefore.set(task.id, new Date(this.budget.nextTurn(siteId)));
-    }
+    const notBefore = new Map<string, Date>();
+    asked.forEach(({ task }, i) => {
+      const turn = turns[deferred.length + i];
+      if (turn) notBefore.set(task.id, turn);
+    });
     return { asked, notBefore };
   }
 
