@@ -1,12 +1,26 @@
-import { startFakePulsarSite, type FakePulsarSite } from '@constellation/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  amqpForTests,
+  startFakePulsarAmqp,
+  startFakePulsarSite,
+  uniqueManager,
+  type FakePulsarAmqp,
+  type FakePulsarSite,
+} from '@constellation/testing';
 import { RequestBudget } from '../libs/dispatch/src/request-budget';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { pulsarRestSiteDocument, siteDocument } from './support/site-documents';
+import { onHostPulsarSiteDocument, pulsarRestSiteDocument, siteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
+import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
 import { TestApp } from './support/test-app';
 import { registerSite, registerSiteUp, startDispatchApp, untilState } from './support/dispatch-suite';
 
 jest.setTimeout(120_000);
+
+const amqp = amqpForTests();
+const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
 
 /** The budget every replica is configured with: requests a second to one site. */
 const PER_SECOND = 10;
@@ -104,5 +118,61 @@ describe('the per-site request budget holds for the whole broker, not per replic
     const turns = takes.flatMap((take) => take.turns.map((at) => at.getTime())).sort((a, b) => a - b);
     expect(turns.length).toBeGreaterThanOrEqual(100 - granted);
     for (let i = 1; i < turns.length; i++) expect(turns[i] - turns[i - 1]).toBeGreaterThanOrEqual(99);
+  });
+});
+
+describeAmqp('AMQP reconciliation takes from the same per-site budget', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let pulsar: FakePulsarAmqp;
+  let forwarder: TcpForwarder;
+  let dataDir: string;
+  let slug: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'budget-amqp-'));
+    forwarder = await startTcpForwarder();
+    t = await startDispatchApp({
+      AMQP_URL: amqp.url,
+      CONSTELLATION_DATA_DIR: dataDir,
+      CONSTELLATION_PUBLIC_URL: forwarder.url,
+      CONSTELLATION_SITE_REQUESTS_PER_SECOND: String(PER_SECOND),
+      // A job silent for a second is asked about: 40 silent jobs want 40 status requests a second.
+      CONSTELLATION_AMQP_RECONCILE_SECONDS: '1',
+      CONSTELLATION_LEASE_SECONDS: '10',
+    });
+    forwarder.pointAt(t.url);
+    admin = await createPrincipal(t, 'admin');
+    pulsar = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
+    ({ slug } = await registerSiteUp(
+      t,
+      admin,
+      admin,
+      onHostPulsarSiteDocument({
+        kind: 'pulsar-amqp',
+        url: null,
+        pulsar_manager: pulsar.manager,
+        credentials: null,
+        capacity: { max_concurrent_tasks: 100 },
+      }),
+    ));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await pulsar?.close();
+    await forwarder?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('sends a site with 40 silent running jobs at most one budget of status requests', async () => {
+    pulsar.hold();
+    const ids = await createTasks(t, admin, slug, 40);
+    await allIn(t, admin, ids, 'RUNNING');
+    const sent = await countedOver(() => pulsar.statusRequests().length);
+    expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
+    // Reconciliation goes on within the budget: the silent jobs are still asked about.
+    expect(sent).toBeGreaterThanOrEqual(PER_SECOND * (WINDOW_MS / 1000 - 1));
+    pulsar.release();
+    await allIn(t, admin, ids, 'COMPLETE');
   });
 });

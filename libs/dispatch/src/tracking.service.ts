@@ -149,7 +149,7 @@ export class TrackingService extends SiteStep {
           SITE_CLAIM,
         );
         tracked += claims.length;
-        await this.checkSite(replica, reached, claims);
+        await this.checkSite(replica, reached, claims, true);
       },
       (siteId, err) => this.logger.error({ siteId, err }, 'tracking step failed'),
     );
@@ -260,8 +260,13 @@ export class TrackingService extends SiteStep {
     return { asked, notBefore };
   }
 
-  /** Asks the site about its claimed tasks in one status call, within its budget, and acts on the answers. */
-  private async checkSite(replica: string, reached: Reached, claimed: Check[]): Promise<void> {
+  /**
+   * Asks the site about its claimed tasks in one status call, within its budget, and acts on the answers.
+   * `due`: claimed because their check fell due, not because the site pushed news; on a pushing site (Pulsar
+   * AMQP) those are the reconciliation, which sends a status request per silent job and so takes from the
+   * budget, while pushed news is answered from what was heard and costs the site nothing.
+   */
+  private async checkSite(replica: string, reached: Reached, claimed: Check[], due = false): Promise<void> {
     if (claimed.length === 0) return;
     const { entry, adapter } = reached;
     if (!entry || !adapter) {
@@ -276,7 +281,7 @@ export class TrackingService extends SiteStep {
       return;
     }
     const { asked: checks, notBefore } =
-      adapter.statusMode === 'per-task'
+      adapter.statusMode === 'per-task' || (adapter.statusMode === 'pushed' && due)
         ? await this.withinBudget(replica, entry.adapterSite.id, claimed)
         : { asked: claimed, notBefore: new Map<string, Date>() };
     if (checks.length === 0) return;
