@@ -1,21 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   amqpForTests,
-  startFakePulsarAmqp,
   startFakePulsarSite,
-  uniqueManager,
   type FakePulsarAmqp,
   type FakePulsarSite,
 } from '@constellation/testing';
 import { RequestBudget } from '../libs/dispatch/src/request-budget';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { onHostPulsarSiteDocument, pulsarRestSiteDocument, siteDocument } from './support/site-documents';
-import { tes } from './support/tes-client';
-import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
+import { pulsarRestSiteDocument, siteDocument } from './support/site-documents';
+import { startAmqpDispatch, type AmqpDispatch } from './support/amqp-dispatch';
 import { TestApp } from './support/test-app';
-import { registerSite, registerSiteUp, startDispatchApp, untilState } from './support/dispatch-suite';
+import { allIn, createTasks, registerSite, registerSiteUp, startDispatchApp } from './support/dispatch-suite';
 
 jest.setTimeout(120_000);
 
@@ -31,21 +25,6 @@ const WINDOW_MS = 4_000;
  * granted just before the window that reached the site inside it.
  */
 const ONE_BUDGET = PER_SECOND * (WINDOW_MS / 1000 + 1.5);
-
-async function createTasks(t: TestApp, who: TestPrincipal, slug: string, count: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const { body } = await tes(t.url, who)
-      .create({ executors: [{ image: 'alpine', command: ['true'] }], resources: { zones: [slug] } })
-      .expect(200);
-    ids.push(body.id as string);
-  }
-  return ids;
-}
-
-async function allIn(t: TestApp, who: TestPrincipal, ids: string[], state: string): Promise<void> {
-  for (const id of ids) await untilState(tes(t.url, who), id, state, `task ${id} ${state}`);
-}
 
 /** How many of `count()` happen during the window. */
 async function countedOver(count: () => number): Promise<number> {
@@ -91,7 +70,7 @@ describe('the per-site request budget holds for the whole broker, not per replic
   it('two replicas send a Pulsar REST site with 60 running jobs at most one budget of status requests', async () => {
     const [t] = replicas;
     pulsar.hold();
-    const ids = await createTasks(t, admin, slug, 60);
+    const ids = await createTasks(t, admin, slug, 60, ['true']);
     await allIn(t, admin, ids, 'RUNNING');
     const sent = await countedOver(
       () => pulsar.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/status')).length,
@@ -125,48 +104,29 @@ describeAmqp('AMQP reconciliation takes from the same per-site budget', () => {
   let t: TestApp;
   let admin: TestPrincipal;
   let pulsar: FakePulsarAmqp;
-  let forwarder: TcpForwarder;
-  let dataDir: string;
   let slug: string;
+  let fixture: AmqpDispatch | undefined;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'budget-amqp-'));
-    forwarder = await startTcpForwarder();
-    t = await startDispatchApp({
-      AMQP_URL: amqp.url,
-      CONSTELLATION_DATA_DIR: dataDir,
-      CONSTELLATION_PUBLIC_URL: forwarder.url,
-      CONSTELLATION_SITE_REQUESTS_PER_SECOND: String(PER_SECOND),
-      // A job silent for a second is asked about: 40 silent jobs want 40 status requests a second.
-      CONSTELLATION_AMQP_RECONCILE_SECONDS: '1',
-      CONSTELLATION_LEASE_SECONDS: '10',
-    });
-    forwarder.pointAt(t.url);
-    admin = await createPrincipal(t, 'admin');
-    pulsar = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
-    ({ slug } = await registerSiteUp(
-      t,
-      admin,
-      admin,
-      onHostPulsarSiteDocument({
-        kind: 'pulsar-amqp',
-        url: null,
-        pulsar_manager: pulsar.manager,
-        credentials: null,
-        capacity: { max_concurrent_tasks: 100 },
-      }),
-    ));
+    fixture = await startAmqpDispatch(
+      amqp.url,
+      {
+        CONSTELLATION_SITE_REQUESTS_PER_SECOND: String(PER_SECOND),
+        // A job silent for a second is asked about: 40 silent jobs want 40 status requests a second.
+        CONSTELLATION_AMQP_RECONCILE_SECONDS: '1',
+        CONSTELLATION_LEASE_SECONDS: '10',
+      },
+      { capacity: { max_concurrent_tasks: 100 } },
+    );
+    ({ t, admin, pulsar, slug } = fixture);
   });
   afterAll(async () => {
-    await t?.close();
-    await pulsar?.close();
-    await forwarder?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   it('sends a site with 40 silent running jobs at most one budget of status requests', async () => {
     pulsar.hold();
-    const ids = await createTasks(t, admin, slug, 40);
+    const ids = await createTasks(t, admin, slug, 40, ['true']);
     await allIn(t, admin, ids, 'RUNNING');
     const sent = await countedOver(() => pulsar.statusRequests().length);
     expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
