@@ -19,6 +19,7 @@ import { PrincipalHomeDataStore1765000701000 } from './1765000701000-PrincipalHo
 import { TaskSiteDueIndex1765001000000 } from './1765001000000-TaskSiteDueIndex';
 import { DataStoreHeadSignedUrls1765001400000 } from './1765001400000-DataStoreHeadSignedUrls';
 import { SiteTracking1765001500000 } from './1765001500000-SiteTracking';
+import { SiteRequestBudget1765002200000 } from './1765002200000-SiteRequestBudget';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -42,4 +43,5 @@ export const MIGRATIONS: MigrationList = [
   TaskSiteDueIndex1765001000000,
   DataStoreHeadSignedUrls1765001400000,
   SiteTracking1765001500000,
+  SiteRequestBudget1765002200000,
 ];

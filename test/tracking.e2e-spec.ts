@@ -1,24 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import {
   amqpForTests,
-  startFakePulsarAmqp,
   startFakePulsarSite,
   startFakeTesSite,
-  uniqueManager,
   type FakePulsarAmqp,
   type FakePulsarSite,
   type FakeTesSite,
 } from '@constellation/testing';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { onHostPulsarSiteDocument, pulsarRestSiteDocument, siteDocument } from './support/site-documents';
+import { pulsarRestSiteDocument, siteDocument } from './support/site-documents';
+import { startAmqpDispatch, type AmqpDispatch } from './support/amqp-dispatch';
 import { tes } from './support/tes-client';
-import { startTcpForwarder, type TcpForwarder } from './support/tcp-forwarder';
 import { TestApp } from './support/test-app';
-import { registerSiteUp, startDispatchApp, untilState } from './support/dispatch-suite';
+import { allIn, createTasks, registerSiteUp, startDispatchApp, untilState } from './support/dispatch-suite';
 import { waitFor } from './support/wait-for';
 
 jest.setTimeout(90_000);
@@ -26,63 +21,24 @@ jest.setTimeout(90_000);
 const amqp = amqpForTests();
 const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
 
-/** Creates `count` tasks pinned to the site, each running `command`; their ids. */
-async function createTasks(t: TestApp, who: TestPrincipal, slug: string, count: number, command: string[]) {
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const { body } = await tes(t.url, who)
-      .create({ executors: [{ image: 'alpine', command }], resources: { zones: [slug] } })
-      .expect(200);
-    ids.push(body.id as string);
-  }
-  return ids;
-}
-
-/** Waits until every task shows `state` through the TES API. */
-async function allIn(t: TestApp, who: TestPrincipal, ids: string[], state: string): Promise<void> {
-  for (const id of ids) await untilState(tes(t.url, who), id, state, `task ${id} ${state}`);
-}
-
 describeAmqp('tracking a Pulsar AMQP site: pushed updates are applied when they arrive', () => {
   let t: TestApp;
   let admin: TestPrincipal;
   let pulsar: FakePulsarAmqp;
-  let forwarder: TcpForwarder;
-  let dataDir: string;
   let slug: string;
+  let fixture: AmqpDispatch | undefined;
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'tracking-amqp-'));
-    forwarder = await startTcpForwarder();
-    t = await startDispatchApp({
-      AMQP_URL: amqp.url,
-      CONSTELLATION_DATA_DIR: dataDir,
-      CONSTELLATION_PUBLIC_URL: forwarder.url,
+    fixture = await startAmqpDispatch(amqp.url, {
       // A minute between checks: only the pushed update can make the task finish within a second.
       CONSTELLATION_TRACK_SECONDS: '60',
       CONSTELLATION_DISPATCH_SECONDS: '0.2',
       CONSTELLATION_LEASE_SECONDS: '10',
     });
-    forwarder.pointAt(t.url);
-    admin = await createPrincipal(t, 'admin');
-    pulsar = await startFakePulsarAmqp({ amqpUrl: amqp.url, manager: uniqueManager() });
-    ({ slug } = await registerSiteUp(
-      t,
-      admin,
-      admin,
-      onHostPulsarSiteDocument({
-        kind: 'pulsar-amqp',
-        url: null,
-        pulsar_manager: pulsar.manager,
-        credentials: null,
-      }),
-    ));
+    ({ t, admin, pulsar, slug } = fixture);
   });
   afterAll(async () => {
-    await t?.close();
-    await pulsar?.close();
-    await forwarder?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await fixture?.close();
   });
 
   it('applies a pushed COMPLETE within a second, with CONSTELLATION_TRACK_SECONDS=60, and sends no status request', async () => {

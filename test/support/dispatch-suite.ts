@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { startFakeTesSite, type FakeTesSite } from '@constellation/testing';
 import { createPrincipal, type TestPrincipal } from './principals';
 import { siteDocument } from './site-documents';
-import type { tes } from './tes-client';
+import { tes } from './tes-client';
 import { startTestApp, type TestApp } from './test-app';
 import { waitFor } from './wait-for';
 
@@ -29,6 +29,29 @@ export async function endLeftoverTasks(t: TestApp): Promise<void> {
 /** Polls the task (MINIMAL) until it is in `state`. */
 export async function untilState(client: TesClient, id: string, state: string, what = state): Promise<void> {
   await waitFor(what, async () => ((await client.get(id)).body.state === state ? true : undefined));
+}
+
+/** Creates `count` tasks pinned to the site (its slug as their zone), each running `command`; their ids. */
+export async function createTasks(
+  t: TestApp,
+  who: TestPrincipal,
+  slug: string,
+  count: number,
+  command: string[],
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { body } = await tes(t.url, who)
+      .create({ executors: [{ image: 'alpine', command }], resources: { zones: [slug] } })
+      .expect(200);
+    ids.push(body.id as string);
+  }
+  return ids;
+}
+
+/** Waits until every task shows `state` through the TES API. */
+export async function allIn(t: TestApp, who: TestPrincipal, ids: string[], state: string): Promise<void> {
+  for (const id of ids) await untilState(tes(t.url, who), id, state, `task ${id} ${state}`);
 }
 
 /** Polls the task until it is final; its FULL view. */

@@ -142,6 +142,15 @@ async function serve(
   process.on('SIGINT', () => void shutdown('SIGINT'));
 
   try {
+    // Apart from listening: what the modules check as they start (the job-files bucket) is not about the port.
+    await app.init();
+  } catch (err) {
+    say('error', `cannot start: ${(err as Error).message}`);
+    await app.close().catch(() => undefined);
+    await stopped();
+    process.exit(1);
+  }
+  try {
     await app.listen(config.port, config.host);
   } catch (err) {
     // Taken between the check at start-up and now: stop what started, embedded database included.

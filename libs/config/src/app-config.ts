@@ -99,8 +99,9 @@ export interface AppConfig {
   /** Seconds before the first retry of a failed delivery; each further retry waits twice as long (up to an hour). */
   deliveryRetrySeconds: number;
   /**
-   * Status requests one replica sends one site per second, at most (bursts up to a second's worth): paces
-   * sites asked per task (Pulsar REST).
+   * Status requests the broker sends one site per second, at most, all replicas together (bursts up to a
+   * second's worth; shared through site_request_budget): paces sites asked per task (Pulsar REST) and the
+   * reconciliation of sites that push (Pulsar AMQP).
    */
   siteRequestsPerSecond: number;
   fileRoots: string[];

@@ -34,6 +34,7 @@ import { headSizeResolver, HeadSizeResolver } from './sizing/head-size-resolver'
 import { SubmissionService } from './submission.service';
 import { TrackingService } from './tracking.service';
 import { TrackingRepository } from './tracking.repository';
+import { RequestBudget } from './request-budget';
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
@@ -50,6 +51,7 @@ import { TrackingRepository } from './tracking.repository';
     SubmissionService,
     TrackingService,
     TrackingRepository,
+    RequestBudget,
     DeliveryService,
     CancellationService,
     AbandonedCopyRepository,

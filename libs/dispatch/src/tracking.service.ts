@@ -67,12 +67,12 @@ type Answer = { event: AttemptEvent } | { retry: AdapterError };
  */
 @Injectable()
 export class TrackingService extends SiteStep {
-  private readonly budget = new RequestBudget(this.config.siteRequestsPerSecond);
   private pass: Promise<number> | null = null;
   private pushes: PushQueue | null = null;
   // Property injection: the base's constructor serves every step, this one only adds its claims by site.
   @Inject(TrackingRepository) private readonly tracked!: TrackingRepository;
   @Inject(TaskTrackingRepository) private readonly trackedTasks!: TaskTrackingRepository;
+  @Inject(RequestBudget) private readonly budget!: RequestBudget;
 
   /** One pass over the due tasks; a pass under way is joined, so the round and the wake-ups never double it. */
   trackSubmitted(replica: string): Promise<number> {
@@ -177,7 +177,7 @@ export class TrackingService extends SiteStep {
         asked.length,
         async ({ siteId, checks }) => {
           tracked += checks.length;
-          await this.checkSite(replica, reached.get(siteId) as Reached, checks);
+          await this.checkSite(replica, reached.get(siteId) as Reached, checks, true);
         },
         (site, err) => this.logger.error({ siteId: site.siteId, err }, 'tracking step failed'),
       ),
@@ -269,30 +269,37 @@ export class TrackingService extends SiteStep {
   }
 
   /**
-   * A site asked once per task gets at most its request budget; the rest wait for a turn, one budget
-   * interval apart. While turns are handed out, the tasks asked now take the next ones too, so every task
-   * gets its turn (round robin) however short the back-off.
+   * A site asked once per task gets at most its request budget, shared by every replica; the rest wait for a
+   * turn, one budget interval apart. While turns are handed out, the tasks asked now take the next ones too,
+   * so every task gets its turn (round robin) however short the back-off.
    */
   private async withinBudget(
     replica: string,
     siteId: string,
     checks: Check[],
   ): Promise<{ asked: Check[]; notBefore: Map<string, Date> }> {
-    const granted = this.budget.take(siteId, checks.length);
-    const notBefore = new Map<string, Date>();
+    const { granted, turns } = await this.budget.take(siteId, checks.length);
     const asked = checks.slice(0, granted);
+    const deferred = checks.slice(granted);
     await this.leases.defer(
       replica,
-      checks.slice(granted).map(({ task }) => ({ id: task.id, at: new Date(this.budget.nextTurn(siteId)) })),
+      deferred.map(({ task }, i) => ({ id: task.id, at: turns[i] })),
     );
-    if (this.budget.queueing(siteId)) {
-      for (const { task } of asked) notBefore.set(task.id, new Date(this.budget.nextTurn(siteId)));
-    }
+    const notBefore = new Map<string, Date>();
+    asked.forEach(({ task }, i) => {
+      const turn = turns[deferred.length + i];
+      if (turn) notBefore.set(task.id, turn);
+    });
     return { asked, notBefore };
   }
 
-  /** Asks the site about its claimed tasks in one status call, within its budget, and acts on the answers. */
-  private async checkSite(replica: string, reached: Reached, claimed: Check[]): Promise<void> {
+  /**
+   * Asks the site about its claimed tasks in one status call, within its budget, and acts on the answers.
+   * `due`: claimed because their check fell due, not because the site pushed news; on a pushing site (Pulsar
+   * AMQP) those are the reconciliation, which sends a status request per silent job and so takes from the
+   * budget, while pushed news is answered from what was heard and costs the site nothing.
+   */
+  private async checkSite(replica: string, reached: Reached, claimed: Check[], due = false): Promise<void> {
     if (claimed.length === 0) return;
     const { entry, adapter } = reached;
     if (!entry || !adapter) {
@@ -307,7 +314,7 @@ export class TrackingService extends SiteStep {
       return;
     }
     const { asked: checks, notBefore } =
-      adapter.statusMode === 'per-task'
+      adapter.statusMode === 'per-task' || (adapter.statusMode === 'pushed' && due)
         ? await this.withinBudget(replica, entry.adapterSite.id, claimed)
         : { asked: claimed, notBefore: new Map<string, Date>() };
     if (checks.length === 0) return;

@@ -2,13 +2,17 @@ import { Logger, Module } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig, RUNTIME_SECRET_KEY } from '@constellation/config';
+import { ObservabilityModule } from '@constellation/observability';
+import { JobFilesBucket } from './job-files-bucket';
 import { JobFilesController } from './job-files.controller';
 import { JobFilesService } from './job-files.service';
 import { jobFilesStore } from './job-files-store.factory';
 
 @Module({
+  imports: [ObservabilityModule],
   controllers: [JobFilesController],
   providers: [
+    JobFilesBucket,
     {
       provide: JobFilesService,
       useFactory: (config: AppConfig, secretKey: string, db: DataSource) => {

@@ -1,5 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { bounded, FileStoreUnavailable, FileTooLarge, type JobFileBytes } from './job-file-bytes';
 
@@ -24,6 +31,30 @@ export interface S3FileBytesOptions {
 const DEFAULT_PART_BYTES = 8 * 1024 * 1024;
 /** DeleteObject per key rather than DeleteObjects: not every S3-compatible store has the batch call. */
 const DELETES_AT_ONCE = 8;
+
+/**
+ * The bucket refused or did not answer the check. `lasting`: S3 refused it (no such bucket, unknown key, bad
+ * signature, access denied, wrong region), which only a change of settings mends; otherwise it did not answer
+ * in time or failed on its side, which may pass.
+ */
+export class BucketCheckFailed extends FileStoreUnavailable {
+  constructor(
+    message: string,
+    readonly lasting: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** S3's answers that no retry mends: 3xx (another region) and 4xx but a timeout or throttling. */
+function lastingRefusal(err: unknown): boolean {
+  if (err instanceof S3ServiceException) {
+    const status = err.$metadata.httpStatusCode ?? 0;
+    return status >= 300 && status < 500 && status !== 408 && status !== 429;
+  }
+  // No credentials found by the SDK's default chain: a setting missing, not an outage.
+  return err instanceof Error && err.name === 'CredentialsProviderError';
+}
 
 /**
  * Bytes as objects in an S3-compatible bucket, one per file: streamed up in parts of `partBytes` (a single
@@ -59,13 +90,14 @@ export class S3FileBytes implements JobFileBytes {
 
   private failed(what: string, err: unknown): Error {
     if (err instanceof FileTooLarge || err instanceof FileStoreUnavailable) return err;
-    const reason =
-      err instanceof S3ServiceException
-        ? `${err.name} (HTTP ${err.$metadata.httpStatusCode ?? '?'}): ${err.message}`
-        : err instanceof Error
-          ? err.message
-          : String(err);
-    return new FileStoreUnavailable(`${what} ${this.where} failed: ${reason}`);
+    return new FileStoreUnavailable(`${what} ${this.where} failed: ${this.reason(err)}`);
+  }
+
+  /** S3's error code, status and message, as an operator needs them to tell what is wrong. */
+  private reason(err: unknown): string {
+    if (err instanceof S3ServiceException)
+      return `${err.name} (HTTP ${err.$metadata.httpStatusCode ?? '?'}): ${err.message}`;
+    return err instanceof Error ? err.message : String(err);
   }
 
   async write(
@@ -117,6 +149,35 @@ export class S3FileBytes implements JobFileBytes {
               throw this.failed('deleting from', err);
             }),
         ),
+      );
+    }
+  }
+
+  /**
+   * Proves that files can be stored: writes a small object under the prefix and deletes it, within
+   * `timeoutMs`. Not HeadBucket: it needs s3:ListBucket, which a policy granting only the object calls under
+   * the prefix (all the broker needs) refuses, and it proves no right to write.
+   */
+  async check(timeoutMs: number): Promise<void> {
+    const Key = `${this.opts.prefix}.constellation-check/${randomUUID()}`;
+    const abortSignal = AbortSignal.timeout(timeoutMs);
+    let step = 'writing a test object under the prefix';
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.opts.bucket,
+          Key,
+          Body: 'a check of the broker: written, then deleted',
+        }),
+        { abortSignal },
+      );
+      step = 'deleting its test object';
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key }), { abortSignal });
+    } catch (err) {
+      const reason = abortSignal.aborted ? `no answer within ${timeoutMs / 1000} s` : this.reason(err);
+      throw new BucketCheckFailed(
+        `${step} (${this.opts.prefix}) in ${this.where} at ${this.opts.endpoint ?? `AWS S3 (${this.opts.region})`} failed: ${reason}`,
+        !abortSignal.aborted && lastingRefusal(err),
       );
     }
   }

@@ -47,9 +47,12 @@ function describe(
       code: CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.Internal : ErrorCode.BadRequest),
       message,
     };
-    // Terminus puts the failed checks in the response; readiness callers want to see which one.
+    // Terminus puts the failed checks in the response; readiness callers want to see which one, and why.
     if (status === 503 && typeof response === 'object' && response && 'error' in response) {
-      body.message = `not ready: ${Object.keys((response as { error: object }).error).join(', ')} down`;
+      const failed = Object.entries((response as { error: Record<string, { message?: unknown }> }).error);
+      body.message = `not ready: ${failed
+        .map(([name, r]) => (typeof r?.message === 'string' ? `${name} down (${r.message})` : `${name} down`))
+        .join(', ')}`;
     }
     return { status, body };
   }

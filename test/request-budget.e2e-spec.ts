@@ -1,0 +1,138 @@
+import {
+  amqpForTests,
+  startFakePulsarSite,
+  type FakePulsarAmqp,
+  type FakePulsarSite,
+} from '@constellation/testing';
+import { RequestBudget } from '../libs/dispatch/src/request-budget';
+import { createPrincipal, TestPrincipal } from './support/principals';
+import { pulsarRestSiteDocument, siteDocument } from './support/site-documents';
+import { startAmqpDispatch, type AmqpDispatch } from './support/amqp-dispatch';
+import { TestApp } from './support/test-app';
+import { allIn, createTasks, registerSite, registerSiteUp, startDispatchApp } from './support/dispatch-suite';
+
+jest.setTimeout(120_000);
+
+const amqp = amqpForTests();
+const describeAmqp = amqp.skipReason === null ? describe : describe.skip;
+
+/** The budget every replica is configured with: requests a second to one site. */
+const PER_SECOND = 10;
+/** How long the calls are counted. */
+const WINDOW_MS = 4_000;
+/**
+ * Calls one budget allows in the window: a second's burst, the refill, and half a second's slack for a call
+ * granted just before the window that reached the site inside it.
+ */
+const ONE_BUDGET = PER_SECOND * (WINDOW_MS / 1000 + 1.5);
+
+/** How many of `count()` happen during the window. */
+async function countedOver(count: () => number): Promise<number> {
+  const before = count();
+  await new Promise((r) => setTimeout(r, WINDOW_MS));
+  return count() - before;
+}
+
+/** Two replicas dispatching on one database, each with the budget of PER_SECOND requests a site. */
+async function twoReplicas(env: Record<string, string> = {}): Promise<[TestApp, TestApp]> {
+  const settings = { CONSTELLATION_SITE_REQUESTS_PER_SECOND: String(PER_SECOND), ...env };
+  const first = await startDispatchApp(settings);
+  try {
+    return [first, await startDispatchApp(settings)];
+  } catch (err) {
+    await first.close();
+    throw err;
+  }
+}
+
+describe('the per-site request budget holds for the whole broker, not per replica', () => {
+  let replicas: TestApp[] = [];
+  let admin: TestPrincipal;
+  let pulsar: FakePulsarSite;
+  let slug: string;
+
+  beforeAll(async () => {
+    replicas = await twoReplicas();
+    admin = await createPrincipal(replicas[0], 'admin');
+    pulsar = await startFakePulsarSite({ token: 'shared-budget' });
+    ({ slug } = await registerSiteUp(
+      replicas[0],
+      admin,
+      admin,
+      pulsarRestSiteDocument(pulsar.url, 'shared-budget', { capacity: { max_concurrent_tasks: 100 } }),
+    ));
+  });
+  afterAll(async () => {
+    for (const r of replicas) await r.close();
+    await pulsar?.close();
+  });
+
+  it('two replicas send a Pulsar REST site with 60 running jobs at most one budget of status requests', async () => {
+    const [t] = replicas;
+    pulsar.hold();
+    const ids = await createTasks(t, admin, slug, 60, ['true']);
+    await allIn(t, admin, ids, 'RUNNING');
+    const sent = await countedOver(
+      () => pulsar.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/status')).length,
+    );
+    // Each job is due every 50 ms (1,200 requests a second wanted): only the budget holds the calls back.
+    // A budget per replica would let through about twice ONE_BUDGET.
+    expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
+    expect(sent).toBeGreaterThanOrEqual(PER_SECOND * (WINDOW_MS / 1000 - 1));
+    pulsar.release();
+    await allIn(t, admin, ids, 'COMPLETE');
+  });
+
+  it('hands out no token twice and no turn twice when both replicas take at once', async () => {
+    // A site of its own, pending: no tracking takes from its budget meanwhile.
+    const { id: siteId } = await registerSite(replicas[0], admin, siteDocument());
+    const budgets = replicas.map((r) => r.app.get(RequestBudget));
+    const started = Date.now();
+    const takes = await Promise.all(Array.from({ length: 20 }, (_, i) => budgets[i % 2].take(siteId, 5)));
+    const elapsedS = (Date.now() - started) / 1000;
+    const granted = takes.reduce((sum, take) => sum + take.granted, 0);
+    expect(granted).toBeGreaterThanOrEqual(PER_SECOND);
+    expect(granted).toBeLessThanOrEqual(PER_SECOND + Math.ceil(elapsedS * PER_SECOND));
+    // Every request not granted got a turn of its own, one budget interval (100 ms) from any other.
+    const turns = takes.flatMap((take) => take.turns.map((at) => at.getTime())).sort((a, b) => a - b);
+    expect(turns.length).toBeGreaterThanOrEqual(100 - granted);
+    for (let i = 1; i < turns.length; i++) expect(turns[i] - turns[i - 1]).toBeGreaterThanOrEqual(99);
+  });
+});
+
+describeAmqp('AMQP reconciliation takes from the same per-site budget', () => {
+  let t: TestApp;
+  let admin: TestPrincipal;
+  let pulsar: FakePulsarAmqp;
+  let slug: string;
+  let fixture: AmqpDispatch | undefined;
+
+  beforeAll(async () => {
+    fixture = await startAmqpDispatch(
+      amqp.url,
+      {
+        CONSTELLATION_SITE_REQUESTS_PER_SECOND: String(PER_SECOND),
+        // A job silent for a second is asked about: 40 silent jobs want 40 status requests a second.
+        CONSTELLATION_AMQP_RECONCILE_SECONDS: '1',
+        CONSTELLATION_LEASE_SECONDS: '10',
+      },
+      { capacity: { max_concurrent_tasks: 100 } },
+    );
+    ({ t, admin, pulsar, slug } = fixture);
+  });
+  afterAll(async () => {
+    await fixture?.close();
+  });
+
+  it('sends a site with 40 silent running jobs at most one budget of status requests', async () => {
+    pulsar.hold();
+    const ids = await createTasks(t, admin, slug, 40, ['true']);
+    await allIn(t, admin, ids, 'RUNNING');
+    const sent = await countedOver(() => pulsar.statusRequests().length);
+    expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
+    // Reconciliation goes on within the budget: the silent jobs are still asked about.
+    expect(sent).toBeGreaterThanOrEqual(PER_SECOND * (WINDOW_MS / 1000 - 1));
+    pulsar.release();
+    await allIn(t, admin, ids, 'COMPLETE');
+  });
+});
