@@ -1,5 +1,5 @@
-import { queueWaitSeconds } from './estimate';
-import { expectedEndAt, releaseWaitSeconds } from './release-wait';
+import { queueWaitSeconds, releaseFloor } from './estimate';
+import { expectedEndAt, releasesAwaited, releaseWaitSeconds } from './release-wait';
 import { resolveResources } from './requirements';
 import { DEFAULT_COST_MODEL, RunningTask } from './snapshot';
 import { site, task } from './testing/fixtures';
@@ -44,6 +44,16 @@ describe('releaseWaitSeconds', () => {
   ])('$name', ({ cores, mem, want }) => {
     expect(releaseWaitSeconds(tasks, cores, mem, NOW)).toBe(want);
   });
+
+  it.each([
+    { name: 'nothing short: none', cores: 0, mem: 0, want: 0 },
+    { name: 'the first end suffices', cores: 8, mem: 0, want: 1 },
+    { name: 'two ends needed', cores: 12, mem: 0, want: 2 },
+    { name: 'the long task holds the memory: all three end first', cores: 0, mem: 40, want: 3 },
+    { name: 'more than all of them hold: all of them', cores: 64, mem: 0, want: 3 },
+  ])('releasesAwaited, $name', ({ cores, mem, want }) => {
+    expect(releasesAwaited(tasks, cores, mem, NOW)).toBe(want);
+  });
 });
 
 describe('queueWaitSeconds with the running tasks', () => {
@@ -79,6 +89,15 @@ describe('queueWaitSeconds with the running tasks', () => {
     expect(
       queueWaitSeconds(blocked([running(16, 240, 7_000, 600)]), small, DEFAULT_COST_MODEL, undefined, NOW),
     ).toBe(0);
+  });
+
+  it('the explanation finds the floor that set the wait, with the running tasks it came from', () => {
+    const s = blocked([running(16, 240, 7_000, 600), running(2, 2, 0, 50)]);
+    const t = task({ cpuCores: 10, ramGb: (50 * 2 ** 30) / 1e9 });
+    const wait = queueWaitSeconds(s, needs50Gib, DEFAULT_COST_MODEL, undefined, NOW);
+    expect(releaseFloor(s, t, needs50Gib, 600, NOW)).toEqual({ seconds: wait, tasks: 2, running: 2 });
+    expect(releaseFloor(s, t, resolveResources(task({ cpuCores: 2, ramGb: 8 })), 600, NOW)).toBeUndefined();
+    expect(releaseFloor(blocked(), t, needs50Gib, 600, NOW)).toBeUndefined();
   });
 
   it('without the time, only the throughput counts', () => {
