@@ -1,5 +1,5 @@
 import { haversineKm, Point, transferSeconds } from './geo';
-import { releasesAwaited, releaseWaitSeconds } from './release-wait';
+import { expectedEndAt, releaseWaitSeconds } from './release-wait';
 import { ResolvedResources } from './requirements';
 import { CostModel, DataStoreSnapshot, SiteReservation, SiteSnapshot, TaskRequirement } from './snapshot';
 
@@ -110,7 +110,7 @@ export function queueWaitSeconds(
 export interface ReleaseFloor {
   /** Seconds until the room the task is short is expected to be free (`releaseWaitSeconds`). */
   seconds: number;
-  /** How many of the site's running tasks must end first. */
+  /** How many of the site's running tasks are expected to end by then. */
   tasks: number;
   /** How many tasks the broker knows are running there. */
   running: number;
@@ -138,13 +138,11 @@ export function releaseFloor(
     totals.memoryGib !== undefined && totals.memoryGib > 0
       ? claimed.memoryGib + res.memoryGib - totals.memoryGib
       : 0;
-  const tasks = releasesAwaited(running, coresShort, memoryShortGib, now);
-  if (tasks === 0) return undefined;
-  return {
-    seconds: releaseWaitSeconds(running, coresShort, memoryShortGib, now),
-    tasks,
-    running: running.length,
-  };
+  if ((coresShort <= 0 && memoryShortGib <= 0) || running.length === 0) return undefined;
+  const seconds = releaseWaitSeconds(running, coresShort, memoryShortGib, now);
+  // The tasks it waits for are those expected to end by then (ties included: they free room together).
+  const tasks = running.filter((t) => expectedEndAt(t, now) <= now + seconds).length;
+  return { seconds, tasks, running: running.length };
 }
 
 /**

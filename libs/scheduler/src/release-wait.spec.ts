@@ -1,5 +1,5 @@
 import { queueWaitSeconds, releaseFloor } from './estimate';
-import { expectedEndAt, releasesAwaited, releaseWaitSeconds } from './release-wait';
+import { expectedEndAt, releaseWaitSeconds } from './release-wait';
 import { resolveResources } from './requirements';
 import { DEFAULT_COST_MODEL, RunningTask } from './snapshot';
 import { site, task } from './testing/fixtures';
@@ -43,16 +43,6 @@ describe('releaseWaitSeconds', () => {
     { name: 'more than all of them hold: at least the last end', cores: 64, mem: 0, want: 7_000 },
   ])('$name', ({ cores, mem, want }) => {
     expect(releaseWaitSeconds(tasks, cores, mem, NOW)).toBe(want);
-  });
-
-  it.each([
-    { name: 'nothing short: none', cores: 0, mem: 0, want: 0 },
-    { name: 'the first end suffices', cores: 8, mem: 0, want: 1 },
-    { name: 'two ends needed', cores: 12, mem: 0, want: 2 },
-    { name: 'the long task holds the memory: all three end first', cores: 0, mem: 40, want: 3 },
-    { name: 'more than all of them hold: all of them', cores: 64, mem: 0, want: 3 },
-  ])('releasesAwaited, $name', ({ cores, mem, want }) => {
-    expect(releasesAwaited(tasks, cores, mem, NOW)).toBe(want);
   });
 });
 
@@ -98,6 +88,23 @@ describe('queueWaitSeconds with the running tasks', () => {
     expect(releaseFloor(s, t, needs50Gib, 600, NOW)).toEqual({ seconds: wait, tasks: 2, running: 2 });
     expect(releaseFloor(s, t, resolveResources(task({ cpuCores: 2, ramGb: 8 })), 600, NOW)).toBeUndefined();
     expect(releaseFloor(blocked(), t, needs50Gib, 600, NOW)).toBeUndefined();
+  });
+
+  it('the floor counts only the running tasks whose ends free the room', () => {
+    const s = site('b', {
+      capacity: { maxConcurrentTasks: 48, totals: { cores: 48, memoryGib: 256 } },
+      load: {
+        running: 3,
+        queued: 0,
+        claimed: { cores: 44, memoryGib: 40, gpus: 0 },
+        runningTasks: [running(8, 8, 0, 100), running(8, 8, 0, 200), running(28, 24, 0, 5_000)],
+      },
+      performance: { speedFactor: 1, throughputPerS: 0.2 },
+    });
+    const t = task({ cpuCores: 10, ramGb: 8 });
+    const res = resolveResources(t);
+    expect(queueWaitSeconds(s, res, DEFAULT_COST_MODEL, undefined, NOW)).toBe(100);
+    expect(releaseFloor(s, t, res, 600, NOW)).toEqual({ seconds: 100, tasks: 1, running: 3 });
   });
 
   it('without the time, only the throughput counts', () => {

@@ -60,12 +60,6 @@ function firstReaching(totals: Float64Array, need: number): number {
   return lo;
 }
 
-/** The index of the last running task that must end to free the room that is short (clamped to the last). */
-function lastAwaited(r: Releases, coresShort: number, memoryShortGib: number): number {
-  const i = Math.max(firstReaching(r.cores, coresShort), firstReaching(r.memoryGib, memoryShortGib));
-  return Math.min(i, r.ends.length - 1);
-}
-
 /**
  * Seconds until the running tasks' expected ends free `coresShort` cores and `memoryShortGib` of memory
  * (either may be 0 or less when that resource is not short). When even all of them ending would not (tasks
@@ -79,16 +73,7 @@ export function releaseWaitSeconds(
 ): number {
   if ((coresShort <= 0 && memoryShortGib <= 0) || running.length === 0) return 0;
   const r = releases(running, now);
-  return r.ends[lastAwaited(r, coresShort, memoryShortGib)] - now;
-}
-
-/** How many of the running tasks must end before `releaseWaitSeconds`' room is free (0 when none). */
-export function releasesAwaited(
-  running: readonly RunningTask[],
-  coresShort: number,
-  memoryShortGib: number,
-  now: number,
-): number {
-  if ((coresShort <= 0 && memoryShortGib <= 0) || running.length === 0) return 0;
-  return lastAwaited(releases(running, now), coresShort, memoryShortGib) + 1;
+  const last = r.ends.length - 1;
+  const i = Math.max(firstReaching(r.cores, coresShort), firstReaching(r.memoryGib, memoryShortGib));
+  return r.ends[Math.min(i, last)] - now;
 }
