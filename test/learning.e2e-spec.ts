@@ -217,6 +217,10 @@ describe('placement learns run times from finished attempts', () => {
     // 600 s) in about 200 s; the first task is expected to run the default 600 s and has only just started.
     expect(there?.queueWaitS).toBeGreaterThan(500);
     expect(there?.queueWaitS).toBeLessThanOrEqual(600);
+    // The explanation says the wait came from that end, not from the throughput.
+    expect(there?.sources?.queueWaitS).toMatch(
+      /^floored on the expected ends of 1 of the 1 task\(s\) running here \(.*default throughput/,
+    );
     await client.cancel(next).expect(200);
     await client.cancel(hog).expect(200);
   });

@@ -3,7 +3,8 @@
  * Network's model and a Galaxy workload in virtual time, for every policy, capacity scenario, utilisation
  * and seed; prints the tables, and with --write-results writes bench/results/sim.json and
  * bench/results/sim-turnaround.svg.
- * BENCH_SEEDS and BENCH_WORKERS override the seed count (default 5) and the worker processes (default 2).
+ * BENCH_SEEDS and BENCH_WORKERS override the seed count (default 5) and the worker processes (default 2);
+ * BENCH_SCENARIOS limits the run to the named scenarios (see `selectedScenarios`).
  */
 import { mulberry32, POLICY_NAMES, PolicyName, RunTimeEstimator } from '@constellation/scheduler';
 import { fork } from 'child_process';
@@ -42,6 +43,30 @@ const DEFAULT_SCENARIO = { capacity: 'documented-nodes', utilisation: 0.7 };
 const RESULTS_DIR = path.join(__dirname, '..', 'results');
 /** BENCH_LOCALITY_PRICE=1 publishes each site's locality price to the policies (off by default; see the docs). */
 const LOCALITY_PRICE = process.env.BENCH_LOCALITY_PRICE === '1';
+
+/** A scenario's name in the tables: `documented-nodes@0.7`, with ` warm` for the warm-history run. */
+const scenarioName = (capacity: string, utilisation: number, warm: boolean): string =>
+  `${capacity}@${utilisation}${warm ? ' warm' : ''}`;
+
+/**
+ * BENCH_SCENARIOS: a comma-separated list of scenario names as the tables print them (`documented-nodes@0.7`,
+ * `documented-nodes@0.7 warm`, `equal-sites@0.5`), to iterate on a few; every scenario when unset. Targets
+ * are only judged when the default scenario is among them.
+ */
+function selectedScenarios(value: string | undefined): Set<string> | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const known = [
+    ...CAPACITY_SCENARIOS.flatMap((c) => UTILISATIONS.map((u) => scenarioName(c.name, u, false))),
+    scenarioName(DEFAULT_SCENARIO.capacity, DEFAULT_SCENARIO.utilisation, true),
+  ];
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length > 0)
+    throw new Error(
+      `BENCH_SCENARIOS names unknown scenario(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${known.join(', ')}`,
+    );
+  return new Set(names);
+}
 
 interface Unit {
   capacity: number;
@@ -205,6 +230,10 @@ async function main(): Promise<void> {
     throw new Error('the workload generator does not reproduce the published per-tool run times');
 
   const coreSeconds = meanCoreSeconds(workload);
+  const only = selectedScenarios(process.env.BENCH_SCENARIOS);
+  // bench/results hold the whole benchmark: a partial run must not replace them.
+  if (only !== undefined && process.argv.includes('--write-results'))
+    throw new Error('--write-results needs every scenario: unset BENCH_SCENARIOS');
   const units: Unit[] = [];
   for (let c = 0; c < CAPACITY_SCENARIOS.length; c++) {
     for (const utilisation of UTILISATIONS) {
@@ -212,6 +241,8 @@ async function main(): Promise<void> {
         CAPACITY_SCENARIOS[c].name === DEFAULT_SCENARIO.capacity &&
         utilisation === DEFAULT_SCENARIO.utilisation;
       for (const warm of isDefault ? [false, true] : [false]) {
+        if (only !== undefined && !only.has(scenarioName(CAPACITY_SCENARIOS[c].name, utilisation, warm)))
+          continue;
         for (let seed = 1; seed <= SEEDS; seed++)
           units.push({ capacity: c, utilisation, seed, coreSeconds, warm });
       }
@@ -255,7 +286,7 @@ async function main(): Promise<void> {
         (u) => u.unit.capacity === c && u.unit.utilisation === utilisation && u.unit.warm === warm,
       );
       if (runs.length === 0) continue;
-      const name = `${cap.name}@${utilisation}${warm ? ' warm' : ''}`;
+      const name = scenarioName(cap.name, utilisation, warm);
       tasksPer[name] = mean(runs.map((r) => r.tasks));
       const policies = POLICY_NAMES.map((policy) => {
         const rs = runs.map((r) => r.results[policy]);
@@ -304,7 +335,11 @@ async function main(): Promise<void> {
     `\nScheduler cost (default policy, one core): ${fmt(pps100.wall)} placements/s at 100 sites, ${fmt(pps1000.wall)} at 1,000 sites; per second of CPU time ${fmt(pps100.cpu)} and ${fmt(pps1000.cpu)}`,
   );
 
-  const def = scenarios.find((s) => s.default)!;
+  const def = scenarios.find((s) => s.default);
+  if (def === undefined) {
+    console.log(`\nTargets not judged: BENCH_SCENARIOS leaves out the default scenario.`);
+    return;
+  }
   const of = (s: ScenarioRow, p: string): PolicyRow => s.policies.find((x) => x.policy === p)!;
   const ect = of(def, 'ect');
   const baselines = def.policies.filter((p) => p.policy !== 'ect');

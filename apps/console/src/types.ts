@@ -70,6 +70,8 @@ export interface PlacementRecord {
   site_id?: string;
   site?: string;
   reason?: string;
+  /** Seconds the task was expected to run at the chosen site (its run term), for placed tasks. */
+  expected_run_s?: number;
   candidates: Candidate[];
 }
 

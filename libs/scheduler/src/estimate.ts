@@ -1,5 +1,5 @@
 import { haversineKm, Point, transferSeconds } from './geo';
-import { releaseWaitSeconds } from './release-wait';
+import { expectedEndAt, releaseWaitSeconds } from './release-wait';
 import { ResolvedResources } from './requirements';
 import { CostModel, DataStoreSnapshot, SiteReservation, SiteSnapshot, TaskRequirement } from './snapshot';
 
@@ -49,6 +49,20 @@ export function isLocal(group: StoreBytes, site: SiteSnapshot, model: CostModel)
   return km !== null && km <= model.colocationKm;
 }
 
+/** What the broker's tasks hold at the site, with a reservation held against the task added. */
+function claimedWith(
+  site: SiteSnapshot,
+  reserved: SiteReservation | undefined,
+): SiteSnapshot['load']['claimed'] {
+  const claimed = site.load.claimed;
+  if (reserved === undefined || claimed === undefined) return claimed;
+  return {
+    cores: claimed.cores + reserved.cores,
+    memoryGib: claimed.memoryGib + reserved.memoryGib,
+    gpus: claimed.gpus + reserved.gpus,
+  };
+}
+
 /**
  * Expected wait before the task starts at the site. Work is counted in cores when the site publishes its
  * totals and the broker knows what its own tasks hold there, otherwise in tasks against the admission limit.
@@ -65,14 +79,7 @@ export function queueWaitSeconds(
   now?: number,
 ): number {
   const { totals, maxConcurrentTasks } = site.capacity;
-  const claimed =
-    reserved === undefined || site.load.claimed === undefined
-      ? site.load.claimed
-      : {
-          cores: site.load.claimed.cores + reserved.cores,
-          memoryGib: site.load.claimed.memoryGib + reserved.memoryGib,
-          gpus: site.load.claimed.gpus + reserved.gpus,
-        };
+  const claimed = claimedWith(site, reserved);
   let slots: number;
   let excess: number;
   let releaseS = 0;
@@ -97,6 +104,45 @@ export function queueWaitSeconds(
   if (excess <= 0) return 0;
   const rate = site.performance.throughputPerS ?? slots / model.defaultRunS;
   return rate > 0 ? Math.max(excess / rate, releaseS) : Number.POSITIVE_INFINITY;
+}
+
+/** The part of a queue wait that the running tasks' expected ends set, for the placement explanation. */
+export interface ReleaseFloor {
+  /** Seconds until the room the task is short is expected to be free (`releaseWaitSeconds`). */
+  seconds: number;
+  /** How many of the site's running tasks are expected to end by then. */
+  tasks: number;
+  /** How many tasks the broker knows are running there. */
+  running: number;
+}
+
+/**
+ * The floor `queueWaitSeconds` puts on the task's wait at the site from its running tasks' expected ends, as
+ * placement saw it (`runS` is the task's run term there, which decides whether a reservation bears on it);
+ * undefined when the site publishes no totals, the broker knows no running tasks there or nothing is short.
+ */
+export function releaseFloor(
+  site: SiteSnapshot,
+  task: TaskRequirement,
+  res: ResolvedResources,
+  runS: number,
+  now: number,
+): ReleaseFloor | undefined {
+  const totals = site.capacity.totals;
+  const claimed = claimedWith(site, reservationAgainst(site, task, runS, now));
+  const running = site.load.runningTasks;
+  if (totals?.cores === undefined || totals.cores <= 0 || claimed === undefined || running === undefined)
+    return undefined;
+  const coresShort = claimed.cores + res.cores - totals.cores;
+  const memoryShortGib =
+    totals.memoryGib !== undefined && totals.memoryGib > 0
+      ? claimed.memoryGib + res.memoryGib - totals.memoryGib
+      : 0;
+  if ((coresShort <= 0 && memoryShortGib <= 0) || running.length === 0) return undefined;
+  const seconds = releaseWaitSeconds(running, coresShort, memoryShortGib, now);
+  // The tasks it waits for are those expected to end by then (ties included: they free room together).
+  const tasks = running.filter((t) => expectedEndAt(t, now) <= now + seconds).length;
+  return { seconds, tasks, running: running.length };
 }
 
 /**

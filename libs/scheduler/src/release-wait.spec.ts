@@ -1,4 +1,4 @@
-import { queueWaitSeconds } from './estimate';
+import { queueWaitSeconds, releaseFloor } from './estimate';
 import { expectedEndAt, releaseWaitSeconds } from './release-wait';
 import { resolveResources } from './requirements';
 import { DEFAULT_COST_MODEL, RunningTask } from './snapshot';
@@ -79,6 +79,32 @@ describe('queueWaitSeconds with the running tasks', () => {
     expect(
       queueWaitSeconds(blocked([running(16, 240, 7_000, 600)]), small, DEFAULT_COST_MODEL, undefined, NOW),
     ).toBe(0);
+  });
+
+  it('the explanation finds the floor that set the wait, with the running tasks it came from', () => {
+    const s = blocked([running(16, 240, 7_000, 600), running(2, 2, 0, 50)]);
+    const t = task({ cpuCores: 10, ramGb: (50 * 2 ** 30) / 1e9 });
+    const wait = queueWaitSeconds(s, needs50Gib, DEFAULT_COST_MODEL, undefined, NOW);
+    expect(releaseFloor(s, t, needs50Gib, 600, NOW)).toEqual({ seconds: wait, tasks: 2, running: 2 });
+    expect(releaseFloor(s, t, resolveResources(task({ cpuCores: 2, ramGb: 8 })), 600, NOW)).toBeUndefined();
+    expect(releaseFloor(blocked(), t, needs50Gib, 600, NOW)).toBeUndefined();
+  });
+
+  it('the floor counts only the running tasks whose ends free the room', () => {
+    const s = site('b', {
+      capacity: { maxConcurrentTasks: 48, totals: { cores: 48, memoryGib: 256 } },
+      load: {
+        running: 3,
+        queued: 0,
+        claimed: { cores: 44, memoryGib: 40, gpus: 0 },
+        runningTasks: [running(8, 8, 0, 100), running(8, 8, 0, 200), running(28, 24, 0, 5_000)],
+      },
+      performance: { speedFactor: 1, throughputPerS: 0.2 },
+    });
+    const t = task({ cpuCores: 10, ramGb: 8 });
+    const res = resolveResources(t);
+    expect(queueWaitSeconds(s, res, DEFAULT_COST_MODEL, undefined, NOW)).toBe(100);
+    expect(releaseFloor(s, t, res, 600, NOW)).toEqual({ seconds: 100, tasks: 1, running: 3 });
   });
 
   it('without the time, only the throughput counts', () => {

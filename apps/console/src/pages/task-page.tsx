@@ -2,7 +2,8 @@ import { api } from '../api';
 import { Loaded, StatePill } from '../components/common';
 import { formatBytes, formatDate, formatDuration } from '../format';
 import { useLiveReload } from '../live';
-import type { Candidate, PlacementRecord, TaskEvent, TaskPlacement, TesTask } from '../types';
+import { decisionText, whyText } from '../placement-text';
+import type { Candidate, TaskEvent, TaskPlacement, TesTask } from '../types';
 import { useResource } from '../use-resource';
 
 const FINAL = ['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED'];
@@ -192,28 +193,4 @@ function Placement({ placement }: { placement: TaskPlacement }) {
 
 function rank(c: Candidate): number {
   return c.placeable ? 0 : c.feasible ? 1 : 2;
-}
-
-function decisionText(r: PlacementRecord): string {
-  if (r.decision === 'place') return `placed on ${r.site ?? r.site_id}`;
-  if (r.decision === 'wait') return 'waiting: no feasible site can take it now';
-  return 'no site could ever run it';
-}
-
-const BLOCKED: Record<string, string> = {
-  draining: 'draining: takes no new tasks',
-  offline: 'offline',
-  unknown_health: 'health not known yet',
-  full: 'full: at its concurrent-task limit',
-};
-
-/** Why a candidate won or lost, in words. */
-export function whyText(c: Candidate, r: PlacementRecord): string {
-  if (c.siteId === r.site_id) return 'chosen: earliest estimated completion';
-  if (!c.feasible)
-    return (c.unmet ?? []).map((u) => `${u.requirement}: ${u.detail}`).join('; ') || 'cannot run it';
-  if (!c.placeable) return BLOCKED[c.blocked ?? ''] ?? c.blocked ?? 'cannot take it now';
-  const chosen = r.candidates.find((x) => x.siteId === r.site_id);
-  if (chosen) return `later by ${formatDuration(c.totalS - chosen.totalS)}`;
-  return 'placeable';
 }

@@ -2,6 +2,9 @@ import {
   Candidate,
   DEFAULT_COST_MODEL,
   Fingerprint,
+  releaseFloor,
+  ResolvedResources,
+  resolveResources,
   RunTimeEstimator,
   SitePerformanceEstimate,
   SiteSnapshot,
@@ -24,6 +27,7 @@ const runs = (n: number) => `${Math.round(n)} run${Math.round(n) === 1 ? '' : 's
  */
 export class LearnedEstimates {
   private readonly performance = new Map<string, SitePerformanceEstimate>();
+  private readonly sites = new Map<string, SiteSnapshot>();
 
   constructor(
     readonly estimator: RunTimeEstimator,
@@ -35,6 +39,7 @@ export class LearnedEstimates {
     for (const site of sites) {
       const p = this.estimator.sitePerformance(site.id, slots(site), this.now);
       this.performance.set(site.id, p);
+      this.sites.set(site.id, site);
       site.performance = {
         ...site.performance,
         speedFactor: p.speedFactor,
@@ -62,7 +67,10 @@ export class LearnedEstimates {
     task.expectedRunSBySite = bySite;
   }
 
-  /** Where each candidate's terms came from, in words an admin or a submitter can check. */
+  /**
+   * Where each candidate's terms came from, in words an admin or a submitter can check. Called right after
+   * the task's placement, before the round counts it in the snapshots, so the sites are as placement saw them.
+   */
   explain(
     candidates: Candidate[],
     task: TaskRequirement,
@@ -71,21 +79,43 @@ export class LearnedEstimates {
   ): void {
     const bytes = inputBytes(task);
     const tool = this.estimator.toolEstimate(fingerprint?.key, bytes, this.now);
+    const res = resolveResources(task);
     for (const c of candidates) {
       if (!c.feasible) continue;
       const perf = this.performance.get(c.siteId) ?? { speedFactor: 1, speedRuns: 0 };
       const sources: TermSources = {
         runS: this.runSource(c.siteId, fingerprint, bytes, tool?.runs, perf, defaultRunS),
-        queueWaitS:
-          c.queueWaitS === 0
-            ? 'no wait: the site has room for the task'
-            : perf.throughputPerS !== undefined
-              ? `site throughput ${round(perf.throughputPerS, 3)} core(s)/s learned from its completions`
-              : `default: no history at this site (its slots over ${defaultRunS} s)`,
+        queueWaitS: this.queueWaitSource(c, task, res, perf, defaultRunS),
         transferS: transferSource(task, c),
       };
       c.sources = sources;
     }
+  }
+
+  private queueWaitSource(
+    c: Candidate,
+    task: TaskRequirement,
+    res: ResolvedResources,
+    perf: SitePerformanceEstimate,
+    defaultRunS: number,
+  ): string {
+    if (c.queueWaitS === 0) return 'no wait: the site has room for the task';
+    const learned = perf.throughputPerS !== undefined;
+    const site = this.sites.get(c.siteId);
+    const floor = site && releaseFloor(site, task, res, c.runS, this.now);
+    // The wait is the larger of the drain at the throughput and this floor: say which one set it.
+    if (floor !== undefined && Math.abs(floor.seconds - c.queueWaitS) <= 1e-6 * Math.max(1, c.queueWaitS)) {
+      const drain = learned
+        ? `the learned throughput of ${round(perf.throughputPerS as number, 3)} core(s)/s`
+        : 'the default throughput (no history at this site)';
+      return (
+        `floored on the expected ends of ${floor.tasks} of the ${floor.running} task(s) running here ` +
+        `(the room it needs frees as they end; ${drain} alone gives less)`
+      );
+    }
+    return learned
+      ? `site throughput ${round(perf.throughputPerS as number, 3)} core(s)/s learned from its completions`
+      : `default: no history at this site (its slots over ${defaultRunS} s)`;
   }
 
   private runSource(
