@@ -8,6 +8,7 @@ import {
   type FakeTesSite,
 } from '@constellation/testing';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
+import { TrackingService } from '../libs/dispatch/src/tracking.service';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { pulsarRestSiteDocument, siteDocument } from './support/site-documents';
 import { startAmqpDispatch, type AmqpDispatch } from './support/amqp-dispatch';
@@ -105,13 +106,23 @@ describe('tracking a TES site: one list call per site and round', () => {
       const states = await Promise.all(ids.map(async (id) => (await tes(t.url, admin).get(id)).body.state));
       return states.every((s) => s === 'RUNNING') ? true : undefined;
     });
-    // Every task due (a second back: now() has microseconds, the claims compare with a millisecond Date).
-    await t.app
-      .get(DataSource)
-      .query(`UPDATE task SET next_check_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [ids]);
-    const before = site.requests().length;
-    const round = await loop.tick();
-    const calls = site.requests().slice(before);
+    // A round joins a tracking pass a wake-up began: on a loaded machine that pass may have started before the
+    // tasks were set due and walked nothing. Such a round is measured again, after the pass has ended.
+    const tracking = t.app.get(TrackingService);
+    let round = { tracked: 0 };
+    let calls: ReturnType<FakeTesSite['requests']> = [];
+    for (let attempt = 0; attempt < 3 && round.tracked !== 12; attempt++) {
+      await tracking.settled();
+      // Every task due (a second back: now() has microseconds, the claims compare with a millisecond Date).
+      await t.app
+        .get(DataSource)
+        .query(`UPDATE task SET next_check_at = now() - interval '1 second' WHERE id = ANY($1::uuid[])`, [
+          ids,
+        ]);
+      const before = site.requests().length;
+      round = await loop.tick();
+      calls = site.requests().slice(before);
+    }
     expect(round.tracked).toBe(12);
     expect(calls.filter((c) => /\/tasks\/[^/]+$/.test(c.path))).toEqual([]);
     const lists = calls.filter((c) => c.method === 'GET' && c.path === '/ga4gh/tes/v1/tasks');
