@@ -16,7 +16,9 @@
  *
  * Env: DATABASE_URL (a server where it may create and drop databases; else an embedded PostgreSQL),
  * AMQP_URL, CONSTELLATION_DISPATCH_SECONDS and CONSTELLATION_TRACK_SECONDS (passed to the brokers; default
- * the broker's own), BENCH_ROUNDS_SETTLE_S (phase 5's wait before it measures; default the track interval). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
+ * the broker's own), BENCH_ROUNDS_SETTLE_S (phase 5's wait before it measures; default the track interval),
+ * BENCH_ROUNDS_FIRST_WALKS=1 (phase 5 seeds its tasks just submitted, not already walked: the settle's log
+ * line then measures the first walks, which write every seeded task). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
  * alone (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
  */
 import { ChildProcess } from 'node:child_process';
@@ -54,6 +56,8 @@ const ROUNDS_ONLY = process.argv.includes('--rounds-only');
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DISPATCH_SECONDS = Number(process.env.CONSTELLATION_DISPATCH_SECONDS ?? 1);
 const TRACK_SECONDS = Number(process.env.CONSTELLATION_TRACK_SECONDS ?? 5);
+/** Phase 5 seeds its tracked tasks just submitted, so the settle measures their first walks (see seed-unfinished.ts). */
+const FIRST_WALKS = process.env.BENCH_ROUNDS_FIRST_WALKS === '1';
 
 const SETTINGS = QUICK
   ? {
@@ -517,6 +521,7 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
         tracked: addTracked,
         queued: addQueued,
         trackSeconds: TRACK_SECONDS,
+        firstWalks: FIRST_WALKS,
       });
       tracked += addTracked;
       queued += addQueued;
