@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import type { TesState } from '@constellation/tes';
+import type { TesState, TesTaskLog } from '@constellation/tes';
 import { COLUMNS, DispatchTask, PHASE_FILTER, Row, toTask } from './dispatch.repository';
 import { SITE_PACED_AT } from './track-pacing';
+import type { WalkRow } from './walk-screen';
 
 const FREE = '(lease_until IS NULL OR lease_until < clock_timestamp())';
 
@@ -13,10 +14,19 @@ export interface ClaimedCheck {
   version: number;
 }
 
-/** A tracked task of a walked site, read without a lock, with its row's version then. */
-export interface WalkedTask extends ClaimedCheck {
-  /** Whether the task is already left to its site's walk (false: just submitted, or set due again). */
-  sitePaced: boolean;
+/** A row of siteTasks as PostgreSQL returns it. */
+interface WalkedRow {
+  id: string;
+  remote_id: string;
+  site_id: string;
+  state: TesState;
+  version: number;
+  site_paced: boolean;
+  current_attempt: number;
+  remote_state: TesState | null;
+  track_interval_ms: number | null;
+  failing_since: Date | null;
+  log: TesTaskLog | null;
 }
 
 /** A check that found nothing new: only when the task is checked next moves. */
@@ -117,18 +127,44 @@ export class TrackingRepository {
   }
 
   /**
-   * The free tracked tasks of a site, read without a lock: a walk takes a row only when its task changed.
-   * The ones due on their own come first (a site with more tasks than one walk reports on covers them first).
+   * The free tracked tasks of a site, read without a lock and without their documents: a walk takes a row
+   * only when its task changed (claimChanged reads it whole then). The ones due on their own come first (a
+   * site with more tasks than one walk reports on covers them first).
    */
-  async siteTasks(siteId: string, limit: number): Promise<WalkedTask[]> {
-    // Served by task_site_id_active_idx, in its order.
-    const rows: (Row & { version: number; site_paced: boolean })[] = await this.db.query(
-      `SELECT ${COLUMNS}, version, next_check_at >= $3 AS site_paced FROM task
-       WHERE site_id = $1 AND ${PHASE_FILTER.track} AND ${FREE}
-       ORDER BY next_check_at LIMIT $2`,
+  async siteTasks(siteId: string, limit: number): Promise<WalkRow[]> {
+    // Served by task_site_id_active_idx, in its order. Of the log only the current attempt's entry comes back,
+    // its executors' stdout and stderr cut out in the database (tails of up to 64 KiB each, every row).
+    const rows: WalkedRow[] = await this.db.query(
+      `SELECT t.id, t.remote_id, t.site_id, t.state, t.version, t.next_check_at >= $3 AS site_paced,
+              t.current_attempt, t.remote_state, t.track_interval_ms, t.failing_since, a.log
+       FROM task t
+       LEFT JOIN LATERAL (
+         SELECT CASE WHEN jsonb_typeof(e->'logs') = 'array' THEN jsonb_set(e, '{logs}', (
+                  SELECT COALESCE(jsonb_agg(CASE WHEN jsonb_typeof(x) = 'object' THEN x - 'stdout' - 'stderr'
+                                                 ELSE x END ORDER BY k), '[]'::jsonb)
+                  FROM jsonb_array_elements(e->'logs') WITH ORDINALITY AS streams(x, k)))
+                ELSE e END AS log
+         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t.logs) = 'array' THEN t.logs ELSE '[]'::jsonb END)
+              WITH ORDINALITY AS entries(e, n)
+         WHERE e->'metadata'->>'attempt' = t.current_attempt::text
+         ORDER BY n DESC LIMIT 1) a ON true
+       WHERE t.site_id = $1 AND ${PHASE_FILTER.track} AND ${FREE}
+       ORDER BY t.next_check_at LIMIT $2`,
       [siteId, limit, SITE_PACED_AT],
     );
-    return rows.map((r) => ({ task: toTask(r), version: r.version, sitePaced: r.site_paced }));
+    return rows.map((r) => ({
+      id: r.id,
+      remoteId: r.remote_id,
+      siteId: r.site_id,
+      state: r.state,
+      version: r.version,
+      sitePaced: r.site_paced,
+      attempt: r.current_attempt,
+      remoteState: r.remote_state,
+      trackIntervalMs: r.track_interval_ms,
+      failingSince: r.failing_since,
+      attemptLog: r.log,
+    }));
   }
 
   /**
