@@ -11,7 +11,7 @@ import { RequestBudget } from './request-budget';
 import { PushOutcome, PushQueue } from './push-queue';
 import { QuietCheck, TrackingRepository } from './tracking.repository';
 import { nextWalk, SITE_PACED_AT } from './track-pacing';
-import { quietWalkCheck, WalkRow } from './walk-screen';
+import { quietWalkCheck, reportedAsRecorded, WalkRow } from './walk-screen';
 
 /**
  * Tasks of a listed site one walk reads: as many as one walk of its list can report on (the TES adapter reads
@@ -206,6 +206,8 @@ export class TrackingService extends SiteStep {
         changed.push(row);
         continue;
       }
+      // Most tasks: the site says what was recorded, and nothing is to be written.
+      if (row.sitePaced && reportedAsRecorded(row, answer.event, this.config)) continue;
       const u = quietWalkCheck(row, answer.event, now, this.config);
       if (u === null) {
         moved = true;

@@ -4,7 +4,7 @@ import type { AttemptEvent } from './attempt-outcome';
 import { checkOutcome } from './check-outcome';
 import { DispatchTask } from './dispatch.repository';
 import { SITE_PACED_AT } from './track-pacing';
-import { quietWalkCheck, WalkRow } from './walk-screen';
+import { quietWalkCheck, reportedAsRecorded, WalkRow } from './walk-screen';
 
 const now = new Date('2026-12-06T10:00:00Z');
 const config = { maxAttempts: 3, maxPreemptions: 5, trackSeconds: 5, amqpReconcileSeconds: 300 };
@@ -145,5 +145,80 @@ describe('quietWalkCheck', () => {
   it('leaves to the full row a task whose current attempt has no log entry yet', () => {
     const { walked } = task('INITIALIZING', 'QUEUED', []);
     expect(quietWalkCheck({ ...walked, attemptLog: null }, listed('QUEUED'), now, config)).toBeNull();
+  });
+});
+
+describe('reportedAsRecorded', () => {
+  const output = { url: 's3://out/a', path: '/out/a', size_bytes: '12' };
+  /** The full row finds nothing new: nothing to write for a task left to its site's walk. */
+  const fullUnchanged = (full: DispatchTask, event: AttemptEvent) => {
+    const out = checkOutcome(full, full.remoteId, event, { mode: 'listed' }, now, config);
+    return out.change.quiet === true && out.change.update.remoteState === full.remoteState;
+  };
+  type Case = [string, Partial<TesTaskLog>, Partial<DispatchTask>, AttemptEvent, boolean];
+
+  it('answers from the fields alone only when the full row finds nothing new, and for the usual such reports', () => {
+    const cases: Case[] = [
+      ['the same report, stdout stored', {}, {}, listed('RUNNING', [started]), true],
+      [
+        'the same outputs',
+        { outputs: [output] },
+        {},
+        listed('RUNNING', [started], { outputs: [output] }),
+        true,
+      ],
+      [
+        'another output size',
+        { outputs: [output] },
+        {},
+        listed('RUNNING', [started], { outputs: [{ ...output, size_bytes: '13' }] }),
+        false,
+      ],
+      [
+        'another start time',
+        {},
+        {},
+        listed('RUNNING', [started], { startTime: '2026-12-06T09:01:00Z' }),
+        false,
+      ],
+      ['an end time', {}, {}, listed('RUNNING', [started], { endTime: '2026-12-06T09:50:00Z' }), false],
+      ['a new state at the site', {}, {}, listed('PAUSED', [started]), false],
+      ['an exit code that moved', {}, {}, listed('RUNNING', [{ ...started, exit_code: 2 }]), false],
+      ['a key reported undefined', {}, {}, listed('RUNNING', [{ ...started, end_time: undefined }]), false],
+      [
+        'stdout reported where none is stored',
+        { logs: [{ exit_code: 0 }] },
+        {},
+        listed('RUNNING', [], { executorLogs: [{ exit_code: 0, stdout: 'hi' }] }),
+        false,
+      ],
+      [
+        "site lines before the broker's",
+        { system_logs: ['site: pulled', 'placed on site-b'] },
+        {},
+        listed('RUNNING', [started]),
+        false,
+      ],
+      ['a failing site', {}, { failingSince: now }, listed('RUNNING', [started]), false],
+      ['a cancel request read', {}, { state: 'CANCELING' }, listed('RUNNING', [started]), false],
+    ];
+    for (const [what, log, over, event, expected] of cases) {
+      const { full } = task('RUNNING', 'RUNNING', [started]);
+      const attemptLog = { ...full.logs[1], ...log };
+      const asFull: DispatchTask = { ...full, ...over, logs: [full.logs[0], attemptLog] };
+      // As siteTasks reads it: the current attempt's entry without executor streams.
+      const walked: WalkRow = {
+        ...task('RUNNING', 'RUNNING', []).walked,
+        state: asFull.state,
+        failingSince: asFull.failingSince,
+        attemptLog: {
+          ...attemptLog,
+          logs: attemptLog.logs?.map(({ stdout: _o, stderr: _e, ...rest }) => rest),
+        },
+      };
+      expect([what, reportedAsRecorded(walked, event, config)]).toEqual([what, expected]);
+      // Never true for a report that changes something; here, never false for one that does not either.
+      expect([what, fullUnchanged(asFull, event)]).toEqual([what, expected]);
+    }
   });
 });

@@ -1,6 +1,9 @@
 import type { AppConfig } from '@constellation/config';
 import type { TesState, TesTaskLog } from '@constellation/tes';
-import type { AttemptEvent } from './attempt-outcome';
+import type { RemoteStatus } from '@constellation/adapters';
+import { attemptContext } from './attempt-context';
+import { AttemptEvent, decideAttempt } from './attempt-outcome';
+import { MAX_SYSTEM_LOGS, SITE_LOG_PREFIX } from './attempt-log';
 import { checkOutcome } from './check-outcome';
 import { DispatchTask, TaskUpdate } from './dispatch.repository';
 
@@ -70,4 +73,64 @@ export function quietWalkCheck(
   if (event.kind !== 'status' || event.status.streamsOmitted !== true) return null;
   const outcome = checkOutcome(screenCopy(row), row.remoteId, event, { mode: 'listed' }, now, config);
   return outcome.change.quiet ? outcome.change.update : null;
+}
+
+/**
+ * Whether the site reports a walked task exactly as it was recorded: its state as last seen, and nothing a
+ * merge of the report would change in the attempt's log. Most tasks of a walk are such, and checkOutcome
+ * costs tens of microseconds each (it builds the merged log and compares it deeply): this answers from the
+ * fields alone. It may say false for a report that changes nothing (then checkOutcome decides), never true for
+ * one that changes something.
+ */
+export function reportedAsRecorded(
+  row: WalkRow,
+  event: AttemptEvent,
+  config: Pick<AppConfig, 'maxAttempts' | 'maxPreemptions'>,
+): boolean {
+  if (event.kind !== 'status' || row.failingSince !== null || row.attemptLog === null) return false;
+  const { status } = event;
+  if (status.streamsOmitted !== true || status.state !== row.remoteState) return false;
+  if (row.state !== 'INITIALIZING' && row.state !== 'RUNNING') return false;
+  const decision = decideAttempt(attemptContext(screenCopy(row), config), event);
+  return decision.action === 'progress' && decision.state === row.state && logKept(row.attemptLog, status);
+}
+
+/** Whether mergeRemoteStatus (attempt-log.ts) would give `log` back unchanged for a report without streams. */
+function logKept(log: TesTaskLog, status: RemoteStatus): boolean {
+  if (status.startTime !== undefined && status.startTime !== log.start_time) return false;
+  if (status.endTime !== undefined && status.endTime !== log.end_time) return false;
+  const stored = log.logs;
+  if (!Array.isArray(stored) || !Array.isArray(log.outputs) || !Array.isArray(log.system_logs)) return false;
+  if (stored.length !== status.executorLogs.length || log.outputs.length !== status.outputs.length)
+    return false;
+  // The broker's own lines first, then the site's, as a merge orders them, and no more than a merge keeps.
+  const lines = log.system_logs;
+  if (lines.length > MAX_SYSTEM_LOGS) return false;
+  let siteLines = false;
+  for (const line of lines) {
+    if (typeof line !== 'string') return false;
+    if (line.startsWith(SITE_LOG_PREFIX)) siteLines = true;
+    else if (siteLines) return false;
+  }
+  // A report without streams keeps the stored stdout and stderr: every other field must match.
+  const streams = new Set(['stdout', 'stderr']);
+  return (
+    stored.every((entry, i) => sameFields(entry, status.executorLogs[i], streams)) &&
+    log.outputs.every((entry, i) => sameFields(entry, status.outputs[i], new Set()))
+  );
+}
+
+/**
+ * The stored entry's keys, but the `ignored` ones, with the same plain values as reported, and no other key
+ * reported (an ignored or undefined one included, which a merge would add); false for anything else.
+ */
+function sameFields(stored: object, reported: object, ignored: ReadonlySet<string>): boolean {
+  if (typeof stored !== 'object' || stored === null || typeof reported !== 'object' || reported === null)
+    return false;
+  const got = new Map(Object.entries(reported));
+  const kept = Object.entries(stored).filter(([k]) => !ignored.has(k));
+  return (
+    kept.length === got.size &&
+    kept.every(([k, v]) => (v === null || typeof v !== 'object') && got.has(k) && got.get(k) === v)
+  );
 }
