@@ -194,7 +194,7 @@ export class TrackingService extends SiteStep {
     adapter: SiteAdapter,
     tasks: WalkRow[],
   ): Promise<boolean> {
-    const answers = await this.askWalked(entry, adapter, tasks);
+    const answers = await this.answers(entry, adapter, tasks);
     const now = new Date();
     const quiet: QuietCheck[] = [];
     const changed: WalkRow[] = [];
@@ -234,19 +234,6 @@ export class TrackingService extends SiteStep {
     );
     await this.act(replica, entry, adapter, claimed, answers, new Map());
     return moved;
-  }
-
-  /** One walk's status call: the answers about the tasks read, by task id. */
-  private async askWalked(
-    entry: SiteAccess,
-    adapter: SiteAdapter,
-    tasks: WalkRow[],
-  ): Promise<Map<string, Answer>> {
-    return this.answers(
-      entry,
-      adapter,
-      tasks.map(({ id, remoteId }) => ({ id, remoteId })),
-    );
   }
 
   /**

@@ -201,6 +201,14 @@ describe('reportedAsRecorded', () => {
       ],
       ['a failing site', {}, { failingSince: now }, listed('RUNNING', [started]), false],
       ['a cancel request read', {}, { state: 'CANCELING' }, listed('RUNNING', [started]), false],
+      [
+        'RUNNING recorded of a task still INITIALIZING',
+        {},
+        { state: 'INITIALIZING' },
+        listed('RUNNING', [started]),
+        false,
+      ],
+      ['PREEMPTED again', {}, { remoteState: 'PREEMPTED' }, listed('PREEMPTED', [started]), false],
     ];
     for (const [what, log, over, event, expected] of cases) {
       const { full } = task('RUNNING', 'RUNNING', [started]);
@@ -210,6 +218,7 @@ describe('reportedAsRecorded', () => {
       const walked: WalkRow = {
         ...task('RUNNING', 'RUNNING', []).walked,
         state: asFull.state,
+        remoteState: asFull.remoteState,
         failingSince: asFull.failingSince,
         attemptLog: {
           ...attemptLog,

@@ -1,7 +1,6 @@
 import type { AppConfig } from '@constellation/config';
 import type { TesState, TesTaskLog } from '@constellation/tes';
 import type { RemoteStatus } from '@constellation/adapters';
-import { attemptContext } from './attempt-context';
 import { AttemptEvent, decideAttempt } from './attempt-outcome';
 import { MAX_SYSTEM_LOGS, SITE_LOG_PREFIX } from './attempt-log';
 import { checkOutcome } from './check-outcome';
@@ -91,9 +90,24 @@ export function reportedAsRecorded(
   const { status } = event;
   if (status.streamsOmitted !== true || status.state !== row.remoteState) return false;
   if (row.state !== 'INITIALIZING' && row.state !== 'RUNNING') return false;
-  const decision = decideAttempt(attemptContext(screenCopy(row), config), event);
+  // Whether the report keeps the task as it is depends on the two states alone: the limits, preemptions and
+  // document shape only a failover or an end, never quiet. A full context (screenCopy) costs more per task.
+  const decision = decideAttempt(
+    {
+      state: row.state,
+      attempt: row.attempt,
+      maxAttempts: config.maxAttempts,
+      preemptions: 0,
+      maxPreemptions: config.maxPreemptions,
+      rerunOnSiteLoss: true,
+    },
+    event,
+  );
   return decision.action === 'progress' && decision.state === row.state && logKept(row.attemptLog, status);
 }
+
+const STREAMS: ReadonlySet<string> = new Set(['stdout', 'stderr']);
+const NONE: ReadonlySet<string> = new Set();
 
 /** Whether mergeRemoteStatus (attempt-log.ts) would give `log` back unchanged for a report without streams. */
 function logKept(log: TesTaskLog, status: RemoteStatus): boolean {
@@ -113,10 +127,9 @@ function logKept(log: TesTaskLog, status: RemoteStatus): boolean {
     else if (siteLines) return false;
   }
   // A report without streams keeps the stored stdout and stderr: every other field must match.
-  const streams = new Set(['stdout', 'stderr']);
   return (
-    stored.every((entry, i) => sameFields(entry, status.executorLogs[i], streams)) &&
-    log.outputs.every((entry, i) => sameFields(entry, status.outputs[i], new Set()))
+    stored.every((entry, i) => sameFields(entry, status.executorLogs[i], STREAMS)) &&
+    log.outputs.every((entry, i) => sameFields(entry, status.outputs[i], NONE))
   );
 }
 
