@@ -141,9 +141,9 @@ describe('tracking a TES site as a whole: one walk per site and round, no task r
     const repo = t.app.get(TaskTrackingRepository);
     const read = await repo.siteTasks(siteId, 100, SITE_PACED_AT);
     expect(read).toHaveLength(TASKS);
-    const canceled = read[0].task.id;
+    const canceled = read[0].id;
     await tes(t.url, admin).cancel(canceled).expect(200);
-    const changed = read.slice(0, 3).map(({ task, version }) => ({ id: task.id, version }));
+    const changed = read.slice(0, 3).map(({ id, version }) => ({ id, version }));
     const claimed = await repo.claimChanged('replica-a', 30, changed);
     expect(claimed.map((c) => c.task.id).sort()).toEqual(
       changed
@@ -160,8 +160,8 @@ describe('tracking a TES site as a whole: one walk per site and round, no task r
     // A quiet write of rows read, not claimed, leaves the claimed ones to their holder.
     const written = await repo.writeQuiet(
       null,
-      read.slice(0, 5).map(({ task, version }) => ({
-        id: task.id,
+      read.slice(0, 5).map(({ id, version }) => ({
+        id,
         version,
         nextCheckAt: new Date('9999-12-31T00:00:00Z'),
         trackIntervalMs: null,
@@ -171,7 +171,7 @@ describe('tracking a TES site as a whole: one walk per site and round, no task r
     expect([...written].sort()).toEqual(
       read
         .slice(3, 5)
-        .map(({ task }) => task.id)
+        .map(({ id }) => id)
         .sort(),
     );
   });

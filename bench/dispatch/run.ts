@@ -16,7 +16,9 @@
  *
  * Env: DATABASE_URL (a server where it may create and drop databases; else an embedded PostgreSQL),
  * AMQP_URL, CONSTELLATION_DISPATCH_SECONDS and CONSTELLATION_TRACK_SECONDS (passed to the brokers; default
- * the broker's own), BENCH_ROUNDS_SETTLE_S (phase 5's wait before it measures; default the track interval). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
+ * the broker's own), BENCH_ROUNDS_SETTLE_S (phase 5's wait before it measures; default the track interval),
+ * BENCH_ROUNDS_FIRST_WALKS=1 (phase 5 seeds its tasks just submitted, not already walked: the settle's log
+ * line then measures the first walks, which write every seeded task). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
  * alone (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
  */
 import { ChildProcess } from 'node:child_process';
@@ -54,6 +56,8 @@ const ROUNDS_ONLY = process.argv.includes('--rounds-only');
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DISPATCH_SECONDS = Number(process.env.CONSTELLATION_DISPATCH_SECONDS ?? 1);
 const TRACK_SECONDS = Number(process.env.CONSTELLATION_TRACK_SECONDS ?? 5);
+/** Phase 5 seeds its tracked tasks just submitted, so the settle measures their first walks (see seed-unfinished.ts). */
+const FIRST_WALKS = process.env.BENCH_ROUNDS_FIRST_WALKS === '1';
 
 const SETTINGS = QUICK
   ? {
@@ -474,6 +478,9 @@ interface RoundRow {
   /** Status calls (list walks) per site per tracking interval, and the HTTP requests (pages) they took. */
   walksPerSitePerRound: number;
   pagesPerSitePerRound: number;
+  /** CPU seconds the broker used over the window, and per site walk (ms): the cost of a round's work itself. */
+  brokerCpuS: number;
+  brokerCpuMsPerWalk: number;
 }
 
 async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
@@ -514,12 +521,24 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
         tracked: addTracked,
         queued: addQueued,
         trackSeconds: TRACK_SECONDS,
+        firstWalks: FIRST_WALKS,
       });
       tracked += addTracked;
       queued += addQueued;
       // One tracking interval for the new tasks' first checks to come due and the rounds to settle, or
       // BENCH_ROUNDS_SETTLE_S: the first checks of tasks inserted all at once are a burst no site sees live.
+      const seeded = await scrape(brokers.bases);
+      const settleCpu0 = brokers.cpuSeconds();
       await sleep(Number(process.env.BENCH_ROUNDS_SETTLE_S ?? TRACK_SECONDS) * 1000);
+      log(
+        `rounds: first walks after seeding (the settle): ${JSON.stringify({
+          tracking: stepWindow(
+            stepSoFar(seeded, 'tracking'),
+            stepSoFar(await scrape(brokers.bases), 'tracking'),
+          ),
+          brokerCpuS: round(brokers.cpuSeconds() - settleCpu0, 2),
+        })}`,
+      );
       log(`rounds: measuring ${SETTINGS.roundWindowS} s with ${scale} unfinished`);
       const total = (f: (s: HeldTesSite) => number) => sites.reduce((a, s) => a + f(s), 0);
       const [polls0, walks0, reported0] = [
@@ -528,7 +547,9 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
         total((s) => s.reported()),
       ];
       const before = await scrape(brokers.bases);
+      const cpu0 = brokers.cpuSeconds();
       await sleep(SETTINGS.roundWindowS * 1000);
+      const brokerCpuS = brokers.cpuSeconds() - cpu0;
       const after = await scrape(brokers.bases);
       const polls = total((s) => s.statusCalls()) - polls0;
       const walks = total((s) => s.statusWalks()) - walks0;
@@ -546,6 +567,8 @@ async function roundTimes(db: BenchDatabase): Promise<RoundRow[]> {
           neededChecksPerS: round(tracked / TRACK_SECONDS, 0),
           walksPerSitePerRound: perSiteRound(walks),
           pagesPerSitePerRound: perSiteRound(polls),
+          brokerCpuS: round(brokerCpuS, 2),
+          brokerCpuMsPerWalk: round((brokerCpuS * 1000) / Math.max(1, walks), 1),
         }),
       );
     }
@@ -785,11 +808,11 @@ function report(r: Report): void {
     );
   }
   out(
-    '\n| unfinished | tracked / queued | placement rounds, mean, p99 <= (s) | tracking rounds, mean, p99 <= (s) | statuses/s (needed) | walks / pages per site per round |\n|---:|---:|---:|---:|---:|---:|\n',
+    '\n| unfinished | tracked / queued | placement rounds, mean, p99 <= (s) | tracking rounds, mean, p99 <= (s) | statuses/s (needed) | walks / pages per site per round | broker CPU s (ms per walk) |\n|---:|---:|---:|---:|---:|---:|---:|\n',
   );
   for (const x of r.rounds)
     out(
-      `| ${x.unfinished} | ${x.tracked} / ${x.queued} | ${x.placement.rounds}, ${round(x.placement.meanS)}, ${x.placement.p99AtMostS} | ${x.tracking.rounds}, ${round(x.tracking.meanS)}, ${x.tracking.p99AtMostS} | ${x.checksPerS} (${x.neededChecksPerS}) | ${x.walksPerSitePerRound} / ${x.pagesPerSitePerRound} |\n`,
+      `| ${x.unfinished} | ${x.tracked} / ${x.queued} | ${x.placement.rounds}, ${round(x.placement.meanS)}, ${x.placement.p99AtMostS} | ${x.tracking.rounds}, ${round(x.tracking.meanS)}, ${x.tracking.p99AtMostS} | ${x.checksPerS} (${x.neededChecksPerS}) | ${x.walksPerSitePerRound} / ${x.pagesPerSitePerRound} | ${x.brokerCpuS} (${x.brokerCpuMsPerWalk}) |\n`,
     );
   if (r.amqpProblem) out(`\nno pulsar-amqp figures: RabbitMQ unreachable (${r.amqpProblem})\n`);
 

@@ -2,7 +2,7 @@ import type { RemoteStatus } from '@constellation/adapters';
 import type { TesTaskLog } from '@constellation/tes';
 
 /** Most system log lines kept per attempt: the broker's own notes plus the site's. */
-const MAX_SYSTEM_LOGS = 100;
+export const MAX_SYSTEM_LOGS = 100;
 
 function attemptIndex(logs: readonly TesTaskLog[], attempt: number): number {
   // Placement appends one entry per attempt; the entry of attempt n carries metadata.attempt = n.

@@ -11,6 +11,7 @@ import { RequestBudget } from './request-budget';
 import { PushOutcome, PushQueue } from './push-queue';
 import { TrackingRepository } from './tracking.repository';
 import { nextWalk, SITE_PACED_AT } from './track-pacing';
+import { quietWalkCheck, reportedAsRecorded } from './walk-screen';
 import {
   HeldLease,
   pushedClaims,
@@ -215,7 +216,8 @@ export class TrackingService extends SiteStep {
   /**
    * Asks a listed site about its tasks in one walk. A task it already covers and that found nothing new costs
    * no write; a new one (its first walk) or one whose remote state moved quietly is written a batch at a
-   * time; the others are claimed and decided one at a time. Whether any task was new or changed; null when
+   * time; the others are claimed, read whole, and decided one at a time. Whether any task was new or changed;
+   * null when
    * `stillOurs` found the walk's claim lost before it wrote anything.
    */
   private async walk(
@@ -224,32 +226,32 @@ export class TrackingService extends SiteStep {
     tasks: WalkedTask[],
     stillOurs: () => Promise<boolean>,
   ): Promise<boolean | null> {
-    const answers = await this.ask(entry, adapter, tasks);
+    const answers = await this.answers(entry, adapter, tasks);
     const now = new Date();
     const quiet: QuietCheck[] = [];
     const changed: WalkedTask[] = [];
     let moved = false;
-    for (const walked of tasks) {
-      const { task, version, sitePaced } = walked;
-      const answer = answers.get(task.id) as Answer;
+    for (const row of tasks) {
+      const answer = answers.get(row.id) as Answer;
       // No answer: the failing path needs the row (since when it fails); it does not hasten the walk.
       if ('retry' in answer) {
-        changed.push(walked);
+        changed.push(row);
         continue;
       }
-      const outcome = checkOutcome(task, task.remoteId, answer.event, { mode: 'listed' }, now, this.config);
-      if (!outcome.change.quiet) {
+      // Most tasks: the site says what was recorded, and nothing is to be written.
+      if (row.sitePaced && reportedAsRecorded(row, answer.event, this.config)) continue;
+      const u = quietWalkCheck(row, answer.event, now, this.config);
+      if (u === null) {
         moved = true;
-        changed.push(walked);
+        changed.push(row);
         continue;
       }
-      const u = outcome.change.update;
-      const remoteState = u.remoteState ?? task.remoteState;
-      if (sitePaced && remoteState === task.remoteState) continue;
+      const remoteState = u.remoteState ?? row.remoteState;
+      if (row.sitePaced && remoteState === row.remoteState) continue;
       moved = true;
       quiet.push({
-        id: task.id,
-        version,
+        id: row.id,
+        version: row.version,
         nextCheckAt: u.nextCheckAt ?? SITE_PACED_AT,
         trackIntervalMs: u.trackIntervalMs ?? null,
         remoteState,
@@ -262,7 +264,7 @@ export class TrackingService extends SiteStep {
     const claimed = await this.trackedTasks.claimChanged(
       replica,
       this.config.leaseSeconds,
-      changed.map(({ task, version }) => ({ id: task.id, version })),
+      changed.map(({ id, version }) => ({ id, version })),
     );
     await this.act(replica, entry, adapter, claimed, answers, new Map());
     return moved;
@@ -390,18 +392,31 @@ export class TrackingService extends SiteStep {
     }
   }
 
-  /** One status call about the tasks; each task's answer (a site that failed answers `retry` for all). */
-  private async ask(entry: SiteAccess, adapter: SiteAdapter, checks: Check[]): Promise<Map<string, Answer>> {
+  /** One status call about the claimed tasks; each task's answer (a site that failed answers `retry` for all). */
+  private ask(entry: SiteAccess, adapter: SiteAdapter, checks: Check[]): Promise<Map<string, Answer>> {
+    return this.answers(
+      entry,
+      adapter,
+      checks.map(({ task }) => ({ id: task.id, remoteId: task.remoteId as string })),
+    );
+  }
+
+  /** One status call about the tasks, by their copies at the site; each task's answer, by task id. */
+  private async answers(
+    entry: SiteAccess,
+    adapter: SiteAdapter,
+    tasks: readonly { id: string; remoteId: string }[],
+  ): Promise<Map<string, Answer>> {
     const answers = new Map<string, Answer>();
     try {
       const statuses = await adapter.status(
         entry.adapterSite,
-        checks.map(({ task }) => task.remoteId as string),
+        tasks.map((t) => t.remoteId),
       );
-      for (const { task } of checks) answers.set(task.id, this.answerFor(entry, task, statuses));
+      for (const t of tasks) answers.set(t.id, this.answerFor(entry, t.remoteId, statuses));
     } catch (err) {
       const error = isAdapterError(err) ? err : new AdapterError('protocol_error', String(err).slice(0, 300));
-      for (const { task } of checks) answers.set(task.id, { retry: error });
+      for (const t of tasks) answers.set(t.id, { retry: error });
       this.logger.warn(
         { site: entry.adapterSite.slug, kind: error.kind, err: error.message },
         'status check failed',
@@ -438,11 +453,11 @@ export class TrackingService extends SiteStep {
 
   private answerFor(
     entry: SiteAccess,
-    task: DispatchTask,
+    remoteId: string,
     statuses: Map<string, RemoteStatus | AdapterError>,
   ): Answer {
     const slug = entry.adapterSite.slug;
-    const result = statuses.get(task.remoteId as string);
+    const result = statuses.get(remoteId);
     if (result === undefined)
       return { retry: new AdapterError('protocol_error', `${slug} did not report on the task`) };
     if (!isAdapterError(result)) return { event: { kind: 'status', status: result } };

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { COLUMNS, DispatchTask, DispatchTaskRow, FREE, PHASE_FILTER, toDispatchTask } from './dispatch-task';
-import type { TesState } from './tes.types';
+import type { TesState, TesTaskLog } from './tes.types';
 
 /** A task claimed for a status check, with the version its row had then. */
 export interface ClaimedCheck {
@@ -10,10 +10,40 @@ export interface ClaimedCheck {
   version: number;
 }
 
-/** A tracked task of a walked site, read without a lock, with its row's version then. */
-export interface WalkedTask extends ClaimedCheck {
+/**
+ * A tracked task of a walked site, read without a lock and without its document, with its row's version
+ * then: what a walk needs to tell a quiet check from one that is not.
+ */
+export interface WalkedTask {
+  id: string;
+  remoteId: string;
+  siteId: string;
+  state: TesState;
+  /** The row's version when read: a changed task is claimed only at this version. */
+  version: number;
   /** Whether the task is already left to its site's walk (false: just submitted, or set due again). */
   sitePaced: boolean;
+  attempt: number;
+  remoteState: TesState | null;
+  trackIntervalMs: number | null;
+  failingSince: Date | null;
+  /** The current attempt's log without its executors' stdout and stderr; null when the row has none. */
+  attemptLog: TesTaskLog | null;
+}
+
+/** A row of siteTasks as PostgreSQL returns it. */
+interface WalkedRow {
+  id: string;
+  remote_id: string;
+  site_id: string;
+  state: TesState;
+  version: number;
+  site_paced: boolean;
+  current_attempt: number;
+  remote_state: TesState | null;
+  track_interval_ms: number | null;
+  failing_since: Date | null;
+  log: TesTaskLog | null;
 }
 
 /** A check that found nothing new: only when the task is checked next moves. */
@@ -87,19 +117,45 @@ export class TaskTrackingRepository {
   }
 
   /**
-   * The free tracked tasks of a site, read without a lock: a walk takes a row only when its task changed.
-   * The ones due on their own come first (a site with more tasks than one walk reports on covers them first).
-   * A task whose next check is at `sitePacedAt` or later is left to its site's walk.
+   * The free tracked tasks of a site, read without a lock and without their documents: a walk takes a row
+   * only when its task changed (claimChanged reads it whole then). The ones due on their own come first (a
+   * site with more tasks than one walk reports on covers them first). A task whose next check is at
+   * `sitePacedAt` or later is left to its site's walk.
    */
   async siteTasks(siteId: string, limit: number, sitePacedAt: Date): Promise<WalkedTask[]> {
-    // Served by task_site_id_active_idx, in its order.
-    const rows: (DispatchTaskRow & { version: number; site_paced: boolean })[] = await this.db.query(
-      `SELECT ${COLUMNS}, version, next_check_at >= $3 AS site_paced FROM task
-       WHERE site_id = $1 AND ${PHASE_FILTER.track} AND ${FREE}
-       ORDER BY next_check_at LIMIT $2`,
+    // Served by task_site_id_active_idx, in its order. Of the log only the current attempt's entry comes back,
+    // its executors' stdout and stderr cut out in the database (tails of up to 64 KiB each, every row).
+    const rows: WalkedRow[] = await this.db.query(
+      `SELECT t.id, t.remote_id, t.site_id, t.state, t.version, t.next_check_at >= $3 AS site_paced,
+              t.current_attempt, t.remote_state, t.track_interval_ms, t.failing_since, a.log
+       FROM task t
+       LEFT JOIN LATERAL (
+         SELECT CASE WHEN jsonb_typeof(e->'logs') = 'array' THEN jsonb_set(e, '{logs}', (
+                  SELECT COALESCE(jsonb_agg(CASE WHEN jsonb_typeof(x) = 'object' THEN x - 'stdout' - 'stderr'
+                                                 ELSE x END ORDER BY k), '[]'::jsonb)
+                  FROM jsonb_array_elements(e->'logs') WITH ORDINALITY AS streams(x, k)))
+                ELSE e END AS log
+         FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t.logs) = 'array' THEN t.logs ELSE '[]'::jsonb END)
+              WITH ORDINALITY AS entries(e, n)
+         WHERE e->'metadata'->>'attempt' = t.current_attempt::text
+         ORDER BY n DESC LIMIT 1) a ON true
+       WHERE t.site_id = $1 AND ${PHASE_FILTER.track} AND ${FREE}
+       ORDER BY t.next_check_at LIMIT $2`,
       [siteId, limit, sitePacedAt],
     );
-    return rows.map((r) => ({ task: toDispatchTask(r), version: r.version, sitePaced: r.site_paced }));
+    return rows.map((r) => ({
+      id: r.id,
+      remoteId: r.remote_id,
+      siteId: r.site_id,
+      state: r.state,
+      version: r.version,
+      sitePaced: r.site_paced,
+      attempt: r.current_attempt,
+      remoteState: r.remote_state,
+      trackIntervalMs: r.track_interval_ms,
+      failingSince: r.failing_since,
+      attemptLog: r.log,
+    }));
   }
 
   /**
