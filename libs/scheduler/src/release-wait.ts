@@ -48,10 +48,15 @@ function releases(running: readonly RunningTask[], now: number): Releases {
   return r;
 }
 
-/** The first index whose running total reaches `need` (the totals never fall); the length when none does. */
-function firstReaching(totals: Float64Array, need: number): number {
-  let lo = 0;
+/**
+ * The first index from `lo` whose running total reaches `need` (the totals never fall); the length when none
+ * does. A resource that is not short needs no end at all, and the memory search starts where the cores' ended:
+ * this runs for every full site and task, and each halving step is a branch the processor mispredicts.
+ */
+function firstReaching(totals: Float64Array, need: number, lo: number): number {
+  if (lo >= totals.length || totals[lo] >= need) return lo;
   let hi = totals.length;
+  lo++;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (totals[mid] >= need) hi = mid;
@@ -74,6 +79,6 @@ export function releaseWaitSeconds(
   if ((coresShort <= 0 && memoryShortGib <= 0) || running.length === 0) return 0;
   const r = releases(running, now);
   const last = r.ends.length - 1;
-  const i = Math.max(firstReaching(r.cores, coresShort), firstReaching(r.memoryGib, memoryShortGib));
+  const i = firstReaching(r.memoryGib, memoryShortGib, firstReaching(r.cores, coresShort, 0));
   return r.ends[Math.min(i, last)] - now;
 }
