@@ -56,6 +56,7 @@ export function isLocal(group: StoreBytes, site: SiteSnapshot, model: CostModel)
  * knows its running tasks there (`load.runningTasks`) and `now`, the wait is at least the time until their
  * expected ends free the room that is short: the average throughput cannot see that one long task holds most
  * of the memory (equal-sites@0.5, seed 3: thirteen tasks queued 145,000 s behind one metaspades job).
+ * `index`, the site's place in the snapshot, lets the running tasks' ends be found without a lookup.
  */
 export function queueWaitSeconds(
   site: SiteSnapshot,
@@ -63,6 +64,7 @@ export function queueWaitSeconds(
   model: CostModel,
   reserved?: SiteReservation,
   now?: number,
+  index?: number,
 ): number {
   const { totals, maxConcurrentTasks } = site.capacity;
   const claimed =
@@ -88,7 +90,7 @@ export function queueWaitSeconds(
     const running = site.load.runningTasks;
     if (excess > 0 && running !== undefined && now !== undefined) {
       const coresShort = claimed.cores + res.cores - slots;
-      releaseS = releaseWaitSeconds(running, coresShort, memoryShortGib, now);
+      releaseS = releaseWaitSeconds(running, coresShort, memoryShortGib, now, index);
     }
   } else {
     slots = Math.max(1, maxConcurrentTasks);
@@ -209,7 +211,8 @@ export function estimateTerms(
   }
   const speed = site.performance.speedFactor > 0 ? site.performance.speedFactor : 1;
   const runS = task.expectedRunSBySite?.[site.id] ?? (task.expectedRunS ?? model.defaultRunS) / speed;
-  const queueWaitS = queueWaitSeconds(site, res, model, reservationAgainst(site, task, runS, now), now);
+  const reserved = reservationAgainst(site, task, runS, now);
+  const queueWaitS = queueWaitSeconds(site, res, model, reserved, now, position?.index);
   if (into === undefined)
     return { queueWaitS, transferS, runS, totalS: queueWaitS + transferS + runS, wanBytes };
   // Placement writes the terms into each site's candidate: one object per site and task, not two.
