@@ -197,7 +197,8 @@ export function estimateTerms(
   let wanBytes = 0;
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g];
-    if (group.storeId !== undefined && site.localDataStoreIds.includes(group.storeId)) continue;
+    const local = site.localDataStoreIds;
+    if (group.storeId !== undefined && local.length > 0 && local.includes(group.storeId)) continue;
     const table = position?.tables[g];
     const km =
       group.location === null

@@ -95,18 +95,17 @@ function waitReason(findings: SiteFindings): string {
 }
 
 /**
- * Whether a snapshot's sites are in id order, remembered with the ids it was judged on. Snapshots usually list
- * sites in id order already, and then so are the placeable ones; comparing a thousand ids per task took a
+ * Whether a snapshot's sites are in id order, remembered with the sites it was judged on. Snapshots usually
+ * list sites in id order already, and then so are the placeable ones; comparing a thousand ids per task took a
  * twentieth of placement, and dispatch's and the simulator's rounds place many tasks against one list. The
- * scan checks the remembered ids by identity as it goes (a site may have been replaced in the list).
+ * scan checks the remembered sites as it goes (one may have been replaced in the list; ids never change).
  */
-const idOrderOf = new WeakMap<readonly SiteSnapshot[], { ids: string[]; ordered: boolean }>();
+const idOrderOf = new WeakMap<readonly SiteSnapshot[], { sites: SiteSnapshot[]; ordered: boolean }>();
 
 function judgeIdOrder(sites: readonly SiteSnapshot[]): boolean {
-  const ids = sites.map((s) => s.id);
   let ordered = true;
-  for (let i = 1; i < ids.length && ordered; i++) ordered = ids[i - 1] <= ids[i];
-  idOrderOf.set(sites, { ids, ordered });
+  for (let i = 1; i < sites.length && ordered; i++) ordered = sites[i - 1].id <= sites[i].id;
+  idOrderOf.set(sites, { sites: sites.slice(), ordered });
   return ordered;
 }
 
@@ -134,12 +133,12 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
   const findings = new SiteFindings(sites);
   placeable.length = 0;
   const known = idOrderOf.get(sites);
-  let knownIds = known?.ids.length === sites.length ? known.ids : undefined;
+  let knownSites = known?.sites.length === sites.length ? known.sites : undefined;
   let anyApproved = false;
   let anyFeasible = false;
   for (let i = 0; i < sites.length; i++) {
     const site = sites[i];
-    if (knownIds !== undefined && knownIds[i] !== site.id) knownIds = undefined;
+    if (knownSites !== undefined && knownSites[i] !== site) knownSites = undefined;
     if (isApproved(site)) anyApproved = true;
     const unmet = unmetRequirements(site, task, resources, submitter);
     const blocked = unmet === undefined ? blockedReason(site, model) : undefined;
@@ -176,7 +175,7 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
     return explained({ decision: 'wait', reason: waitReason(findings) }, findings);
   }
 
-  const ordered = known !== undefined && knownIds !== undefined ? known.ordered : judgeIdOrder(sites);
+  const ordered = known !== undefined && knownSites !== undefined ? known.ordered : judgeIdOrder(sites);
   if (!ordered) placeable.sort(byId);
   const policy = POLICY_BY_NAME[options.policy ?? DEFAULT_POLICY];
   const context = options.context ?? { prng: mulberry32(0) };
