@@ -32,7 +32,7 @@ describe("a placement's candidates, built when first read", () => {
     p.candidates[0].sources = { queueWaitS: 'q', transferS: 't', runS: 'r' };
     expect(p.candidates[0].sources?.runS).toBe('r');
     expect(JSON.parse(JSON.stringify(p)).candidates).toHaveLength(3);
-    expect(Object.keys(p)).toEqual(['decision', 'siteId', 'candidates']);
+    expect(Object.keys(JSON.parse(JSON.stringify(p)))).toEqual(['decision', 'siteId', 'candidates']);
     p.candidates = [];
     expect(p.candidates).toEqual([]);
   });
