@@ -14,7 +14,8 @@ import { randomNetwork } from './testing/random-network';
  * seeded network placed task by task (each placement counted against the snapshot before the next, as
  * dispatch does), every decision and reason, the top candidates as the console ranks them, and a digest of
  * all candidates; it was written by the placement code before that work. To write it again after an
- * intended change of decisions: PLACEMENT_GOLDEN=write npx jest libs/scheduler/src/placement-golden.spec.ts
+ * intended change of decisions: PLACEMENT_GOLDEN=write npx jest libs/scheduler/src/placement-golden.spec.ts, then
+ * npx prettier --write libs/scheduler/src/testing/placement-golden.json
  */
 const FIXTURE = path.join(__dirname, 'testing', 'placement-golden.json');
 
