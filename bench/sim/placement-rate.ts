@@ -8,19 +8,28 @@ import {
   mulberry32,
   place,
   SiteSnapshot,
+  SubmitterSnapshot,
   TaskRequirement,
 } from '@constellation/scheduler';
 import { loadNetwork } from './network';
 import { Draw } from './random';
 
-/** Placements per second of the default policy against a synthetic network of `n` sites, on this core. */
 /** Placements per second of wall-clock time and of this process's CPU time (the machine may be shared). */
 export interface PlacementRate {
   wall: number;
   cpu: number;
 }
 
-export function placementsPerSecond(n: number): PlacementRate {
+/** The benchmark's placements: `n` sites, their stores, the tasks placed in turn and their submitter. */
+export interface RateNetwork {
+  sites: SiteSnapshot[];
+  stores: DataStoreSnapshot[];
+  tasks: TaskRequirement[];
+  submitter: SubmitterSnapshot;
+}
+
+/** A synthetic network of `n` sites built from the real one, the same for the same `n`. */
+export function rateNetwork(n: number): RateNetwork {
   const network = loadNetwork();
   const draw = new Draw(mulberry32(n));
   // Its own stream, so the sites and tasks are the same as without running tasks.
@@ -79,6 +88,12 @@ export function placementsPerSecond(n: number): PlacementRate {
     queuedAt: 0,
   }));
   const submitter = { id: 'usegalaxy.eu', allowedSiteIds: [], quota: null, weight: 1, running: 0 };
+  return { sites, stores, tasks, submitter };
+}
+
+/** Placements per second of the default policy against a synthetic network of `n` sites. */
+export function placementsPerSecond(n: number): PlacementRate {
+  const { sites, stores, tasks, submitter } = rateNetwork(n);
   const call = (i: number): void => {
     place({ now: 1000, sites, dataStores: stores, task: tasks[i % tasks.length], submitter });
   };

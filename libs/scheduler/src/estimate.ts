@@ -70,6 +70,7 @@ function claimedWith(
  * knows its running tasks there (`load.runningTasks`) and `now`, the wait is at least the time until their
  * expected ends free the room that is short: the average throughput cannot see that one long task holds most
  * of the memory (equal-sites@0.5, seed 3: thirteen tasks queued 145,000 s behind one metaspades job).
+ * `index`, the site's place in the snapshot, lets the running tasks' ends be found without a lookup.
  */
 export function queueWaitSeconds(
   site: SiteSnapshot,
@@ -77,6 +78,7 @@ export function queueWaitSeconds(
   model: CostModel,
   reserved?: SiteReservation,
   now?: number,
+  index?: number,
 ): number {
   const { totals, maxConcurrentTasks } = site.capacity;
   const claimed = claimedWith(site, reserved);
@@ -95,7 +97,7 @@ export function queueWaitSeconds(
     const running = site.load.runningTasks;
     if (excess > 0 && running !== undefined && now !== undefined) {
       const coresShort = claimed.cores + res.cores - slots;
-      releaseS = releaseWaitSeconds(running, coresShort, memoryShortGib, now);
+      releaseS = releaseWaitSeconds(running, coresShort, memoryShortGib, now, index);
     }
   } else {
     slots = Math.max(1, maxConcurrentTasks);
@@ -241,7 +243,8 @@ export function estimateTerms(
   let wanBytes = 0;
   for (let g = 0; g < groups.length; g++) {
     const group = groups[g];
-    if (group.storeId !== undefined && site.localDataStoreIds.includes(group.storeId)) continue;
+    const local = site.localDataStoreIds;
+    if (group.storeId !== undefined && local.length > 0 && local.includes(group.storeId)) continue;
     const table = position?.tables[g];
     const km =
       group.location === null
@@ -255,7 +258,8 @@ export function estimateTerms(
   }
   const speed = site.performance.speedFactor > 0 ? site.performance.speedFactor : 1;
   const runS = task.expectedRunSBySite?.[site.id] ?? (task.expectedRunS ?? model.defaultRunS) / speed;
-  const queueWaitS = queueWaitSeconds(site, res, model, reservationAgainst(site, task, runS, now), now);
+  const reserved = reservationAgainst(site, task, runS, now);
+  const queueWaitS = queueWaitSeconds(site, res, model, reserved, now, position?.index);
   if (into === undefined)
     return { queueWaitS, transferS, runS, totalS: queueWaitS + transferS + runS, wanBytes };
   // Placement writes the terms into each site's candidate: one object per site and task, not two.

@@ -26,7 +26,11 @@ function runtimeSatisfied(wanted: readonly Runtime[], offered: readonly Runtime[
   return wanted.some((w) => offered.some((o) => canon(o) === canon(w)));
 }
 
-const isContainerRuntime = (r: Runtime): boolean => r !== 'none';
+/** A loop, not `some` with a callback: it runs for every site and task. */
+function hasContainerRuntime(runtimes: readonly Runtime[]): boolean {
+  for (const r of runtimes) if (r !== 'none') return true;
+  return false;
+}
 
 function schemeAllowed(url: string, allowed: readonly string[]): boolean {
   if (allowed.includes('*')) return true;
@@ -108,7 +112,7 @@ export function unmetRequirements(
   // Every TES executor names an image. A Pulsar site without a container runtime would run the commands on its
   // host instead, which only works where the images' commands are installed there: the site must say so. TES
   // sites choose their own runtime.
-  if (site.kind !== 'tes' && !site.runImagesOnHost && !site.runtimes.some(isContainerRuntime)) {
+  if (site.kind !== 'tes' && !site.runImagesOnHost && !hasContainerRuntime(site.runtimes)) {
     unmet = push(unmet, {
       requirement: 'runtime',
       detail:

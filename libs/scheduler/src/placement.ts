@@ -1,5 +1,6 @@
-import { distanceTables, estimateTerms, groupInputsByStore, SitePosition } from './estimate';
+import { distanceTables, estimateTerms, groupInputsByStore, SitePosition, Terms } from './estimate';
 import { blockedReason, unmetRequirements } from './feasibility';
+import { explained, placeableView, SiteFindings } from './findings';
 import { ectPolicy } from './policies/ect.policy';
 import { leastLoadedPolicy } from './policies/least-loaded.policy';
 import { localityPolicy } from './policies/locality.policy';
@@ -80,29 +81,47 @@ function infeasibleReason(candidates: readonly Candidate[], sites: readonly Site
  * Names the first few feasible sites and counts the rest: a task held at a thousand sites must not build a
  * thousand strings to keep five (the held share grows with load, and so did placement's garbage).
  */
-function waitReason(candidates: readonly Candidate[]): string {
+function waitReason(findings: SiteFindings): string {
   const named: string[] = [];
   let feasible = 0;
-  for (const c of candidates) {
-    if (!c.feasible) continue;
-    if (feasible++ < REASON_SITES) named.push(`${c.slug}: ${c.blocked ?? 'held by policy'}`);
+  for (let i = 0; i < findings.length; i++) {
+    if (!findings.feasible(i)) continue;
+    if (feasible++ < REASON_SITES)
+      named.push(`${findings.slug(i)}: ${findings.blocked(i) ?? 'held by policy'}`);
   }
   return `no feasible site can take the task now (${named.join(', ')}${
     feasible > REASON_SITES ? `, and ${feasible - REASON_SITES} more` : ''
   })`;
 }
 
-function inIdOrder(placeable: readonly PlaceableSite[]): boolean {
-  for (let i = 1; i < placeable.length; i++) {
-    if (placeable[i - 1].site.id > placeable[i].site.id) return false;
-  }
-  return true;
+/**
+ * Whether a snapshot's sites are in id order, remembered with the sites it was judged on. Snapshots usually
+ * list sites in id order already, and then so are the placeable ones; comparing a thousand ids per task took a
+ * twentieth of placement, and dispatch's and the simulator's rounds place many tasks against one list. The
+ * scan checks the remembered sites as it goes (one may have been replaced in the list; ids never change).
+ */
+const idOrderOf = new WeakMap<readonly SiteSnapshot[], { sites: SiteSnapshot[]; ordered: boolean }>();
+
+function judgeIdOrder(sites: readonly SiteSnapshot[]): boolean {
+  let ordered = true;
+  for (let i = 1; i < sites.length && ordered; i++) ordered = sites[i - 1].id <= sites[i].id;
+  idOrderOf.set(sites, { sites: sites.slice(), ordered });
+  return ordered;
 }
 
+function byId(a: PlaceableSite, b: PlaceableSite): number {
+  return a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0;
+}
+
+/** The policy's placeable sites, reused: it reads them during place() only. */
+const placeable: PlaceableSite[] = [];
+/** Each site's terms on their way into the findings. */
+const scratch: Terms = { queueWaitS: 0.5, transferS: 0.5, runS: 0.5, totalS: 0.5, wanBytes: 0.5 };
+
 /**
- * Places one task: every site becomes a candidate with its unmet requirements and its estimate terms, then
- * the policy chooses among the feasible sites that can take the task now. Pure: the same request, options
- * and PRNG state give the same placement. Candidates come back in the snapshot's site order.
+ * Places one task: every site is judged for its unmet requirements and its estimate terms, then the policy
+ * chooses among the feasible sites that can take the task now. Pure: the same request, options and PRNG state
+ * give the same placement. Candidates come back in the snapshot's site order, built when first read.
  */
 export function place(request: PlacementRequest, options: PlaceOptions = {}): Placement {
   const model: CostModel = request.model ? { ...DEFAULT_COST_MODEL, ...request.model } : DEFAULT_COST_MODEL;
@@ -111,70 +130,70 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
   const groups = groupInputsByStore(task, storesById(request.dataStores));
   const position: SitePosition = { index: 0, tables: distanceTables(groups) };
 
-  const candidates: Candidate[] = new Array<Candidate>(sites.length);
-  const placeable: PlaceableSite[] = [];
+  const findings = new SiteFindings(sites);
+  placeable.length = 0;
+  const known = idOrderOf.get(sites);
+  let knownSites = known?.sites.length === sites.length ? known.sites : undefined;
   let anyApproved = false;
   let anyFeasible = false;
   for (let i = 0; i < sites.length; i++) {
     const site = sites[i];
+    if (knownSites !== undefined && knownSites[i] !== site) knownSites = undefined;
     if (isApproved(site)) anyApproved = true;
     const unmet = unmetRequirements(site, task, resources, submitter);
     const blocked = unmet === undefined ? blockedReason(site, model) : undefined;
-    const candidate: Candidate = {
-      siteId: site.id,
-      slug: site.slug,
-      feasible: unmet === undefined,
-      placeable: unmet === undefined && blocked === undefined,
-      queueWaitS: 0,
-      transferS: 0,
-      runS: 0,
-      totalS: 0,
-      wanBytes: 0,
-    };
     position.index = i;
-    estimateTerms(site, task, resources, groups, model, request.now, position, candidate);
-    if (unmet !== undefined) candidate.unmet = unmet;
-    if (blocked !== undefined) candidate.blocked = blocked;
-    candidates[i] = candidate;
     if (unmet === undefined) anyFeasible = true;
-    if (candidate.placeable) placeable.push({ site, candidate });
+    estimateTerms(site, task, resources, groups, model, request.now, position, scratch);
+    findings.record(i, scratch, unmet, blocked);
+    if (unmet === undefined && blocked === undefined) {
+      placeable.push(placeableView(findings, placeable.length, site, i));
+    }
   }
 
   if (!anyApproved) {
-    return { decision: 'wait', reason: 'no site is registered and approved yet', candidates };
+    return explained({ decision: 'wait', reason: 'no site is registered and approved yet' }, findings);
   }
   if (!anyFeasible) {
-    return { decision: 'infeasible', reason: infeasibleReason(candidates, sites), candidates };
+    const candidates = findings.candidates();
+    return explained(
+      { decision: 'infeasible', reason: infeasibleReason(candidates, sites) },
+      findings,
+      candidates,
+    );
   }
   if (submitter.quota !== null && submitter.running >= submitter.quota) {
-    return {
-      decision: 'wait',
-      reason: `submitter ${submitter.id} has ${submitter.running} running tasks, its quota is ${submitter.quota}`,
-      candidates,
-    };
+    return explained(
+      {
+        decision: 'wait',
+        reason: `submitter ${submitter.id} has ${submitter.running} running tasks, its quota is ${submitter.quota}`,
+      },
+      findings,
+    );
   }
   if (placeable.length === 0) {
-    return { decision: 'wait', reason: waitReason(candidates), candidates };
+    return explained({ decision: 'wait', reason: waitReason(findings) }, findings);
   }
 
-  // Snapshots usually list sites in id order already; checking is linear, sorting a thousand is not.
-  if (!inIdOrder(placeable))
-    placeable.sort((a, b) => (a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0));
+  const ordered = known !== undefined && knownSites !== undefined ? known.ordered : judgeIdOrder(sites);
+  if (!ordered) placeable.sort(byId);
   const policy = POLICY_BY_NAME[options.policy ?? DEFAULT_POLICY];
   const context = options.context ?? { prng: mulberry32(0) };
   const chosen = policy({ now: request.now, task, resources, groups, model, placeable }, context);
   if (chosen === undefined) {
-    return { decision: 'wait', reason: waitReason(candidates), candidates };
+    return explained({ decision: 'wait', reason: waitReason(findings) }, findings);
   }
   if ('reserve' in chosen) {
     const siteId = chosen.reserve.site.id;
     const { cores, memoryGib, gpus } = resources;
-    return {
-      decision: 'wait',
-      reason: `${waitReason(candidates)}; reserved ${chosen.reserve.site.slug} from ${new Date(chosen.startAt * 1000).toISOString()}`,
-      reservation: { siteId, taskId: task.id, cores, memoryGib, gpus, startAt: chosen.startAt },
-      candidates,
-    };
+    return explained(
+      {
+        decision: 'wait',
+        reason: `${waitReason(findings)}; reserved ${chosen.reserve.site.slug} from ${new Date(chosen.startAt * 1000).toISOString()}`,
+        reservation: { siteId, taskId: task.id, cores, memoryGib, gpus, startAt: chosen.startAt },
+      },
+      findings,
+    );
   }
-  return { decision: 'place', siteId: chosen.site.id, candidates };
+  return explained({ decision: 'place', siteId: chosen.site.id }, findings);
 }

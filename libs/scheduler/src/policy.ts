@@ -25,6 +25,10 @@ export interface PolicyContext {
   lastRoundRobinSiteId?: string;
 }
 
+/**
+ * A site the task can go to now and its candidate's terms. Placement reuses these from one placement to the
+ * next (see findings.ts): a policy reads them while it runs and keeps none of them.
+ */
 export interface PlaceableSite {
   site: SiteSnapshot;
   candidate: Candidate;
