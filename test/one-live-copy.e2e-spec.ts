@@ -201,8 +201,8 @@ describe('one live copy per task', () => {
     expect(done.logs[0].metadata.remote_id).toBe(copiesOf(slow.fake, id)[0].id);
   });
 
-  it('keeps one of two copies of one attempt and stops the other at once', async () => {
-    const s = await site(unique('twice'));
+  /** A task sent once to a slow site, and a second copy of its attempt made there, as a duplicated send would. */
+  async function twoCopies(s: Awaited<ReturnType<typeof site>>): Promise<string> {
     s.fake.slowCreates(3000);
     const client = tes(t.url, alice);
     const id = (await client.create(task([s.slug], ['echo', 'one'])).expect(200)).body.id as string;
@@ -213,7 +213,6 @@ describe('one live copy per task', () => {
     );
     // The look-ups after the send timed out fail until both copies exist at the site.
     s.fake.failNext(503, 100_000, { method: 'GET', path: '/tasks' });
-    // A second copy of the same attempt, as a duplicated send would make.
     await request(s.fake.apiUrl)
       .post('/tasks')
       .set('Authorization', `Bearer ${s.token}`)
@@ -226,6 +225,13 @@ describe('one live copy per task', () => {
       copiesOf(s.fake, id).length === 2 ? true : undefined,
     );
     s.fake.clearFailures();
+    return id;
+  }
+
+  it('keeps one of two copies of one attempt and stops the other at once', async () => {
+    const s = await site(unique('twice'));
+    const client = tes(t.url, alice);
+    const id = await twoCopies(s);
 
     const done = await untilFinished(client, id);
     expect(done.state).toBe('COMPLETE');
@@ -240,5 +246,23 @@ describe('one live copy per task', () => {
     expect(done.logs[0].metadata.remote_id).toBe(kept.id);
     const note = (await events(id)).find((e) => e.kind === 'copy');
     expect(note?.reason).toContain(`stopped an extra copy ${extra.id} of attempt 1`);
+  });
+
+  it('stops an extra copy later, through the abandoned-copies step, when the site refused to stop it at once', async () => {
+    const s = await site(unique('refused'));
+    const client = tes(t.url, alice);
+    const id = await twoCopies(s);
+    // The first stop is refused: the copy must not be forgotten, left to run at the site.
+    s.fake.failNext(503, 1, { method: 'POST', path: ':cancel' });
+    expect((await untilFinished(client, id)).state).toBe('COMPLETE');
+    await waitFor('the extra copy stopped by the abandoned-copies step', async () =>
+      copiesOf(s.fake, id).some((c) => c.state === 'CANCELED') ? true : undefined,
+    );
+    const states = copiesOf(s.fake, id)
+      .map((c) => c.state)
+      .sort();
+    expect(states).toEqual(['CANCELED', 'COMPLETE']);
+    const cancels = s.fake.requests().filter((r) => r.method === 'POST' && r.path.endsWith(':cancel'));
+    expect(cancels.length).toBeGreaterThanOrEqual(2);
   });
 });

