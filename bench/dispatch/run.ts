@@ -17,7 +17,7 @@
  * Env: DATABASE_URL (a server where it may create and drop databases; else an embedded PostgreSQL),
  * AMQP_URL, CONSTELLATION_DISPATCH_SECONDS and CONSTELLATION_TRACK_SECONDS (passed to the brokers; default
  * the broker's own), BENCH_ROUNDS_SETTLE_S (phase 5's wait before it measures; default the track interval). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
- * alone (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
+ * alone and `--throughput-only` phases 2 and 3 (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
  */
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -51,6 +51,8 @@ const QUICK = process.argv.includes('--quick');
 const WRITE_RESULTS = process.argv.includes('--write-results');
 /** Phase 5 alone: the round times, without the end-to-end phases before it. */
 const ROUNDS_ONLY = process.argv.includes('--rounds-only');
+/** Phases 2 and 3 alone (the throughput bursts), printed, never written to the results: for profiling. */
+const THROUGHPUT_ONLY = process.argv.includes('--throughput-only');
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DISPATCH_SECONDS = Number(process.env.CONSTELLATION_DISPATCH_SECONDS ?? 1);
 const TRACK_SECONDS = Number(process.env.CONSTELLATION_TRACK_SECONDS ?? 5);
@@ -622,7 +624,7 @@ async function main(): Promise<void> {
     }
     log(`${sites.length} sites up`);
 
-    for (const site of kindSites) {
+    for (const site of THROUGHPUT_ONLY ? [] : kindSites) {
       log(`latency on ${site.kind}`);
       latency.push(
         logged(
@@ -644,21 +646,26 @@ async function main(): Promise<void> {
     log(`throughput, 2 replicas: ${SETTINGS.throughputTasks} tasks`);
     throughputRows.push(logged('throughput', await throughput(brokers, token)));
 
-    await setAdmin(kindSites, 'resume');
-    await setAdmin(burstSites, 'drain');
-    calls = logged('calls', await callsPerTask(brokers, token, kindSites));
     results.broker_errors = brokers.errors();
+    if (!THROUGHPUT_ONLY) {
+      await setAdmin(kindSites, 'resume');
+      await setAdmin(burstSites, 'drain');
+      calls = logged('calls', await callsPerTask(brokers, token, kindSites));
+      results.broker_errors = brokers.errors();
+    }
   } finally {
     await brokers.stopAll();
     await Promise.all(sites.map((s) => s.close()));
     await db.drop();
   }
 
-  const roundDb = await openBenchDatabase('constellation_bench_dispatch_rounds');
-  try {
-    rounds = await roundTimes(roundDb);
-  } finally {
-    await roundDb.drop();
+  if (!THROUGHPUT_ONLY) {
+    const roundDb = await openBenchDatabase('constellation_bench_dispatch_rounds');
+    try {
+      rounds = await roundTimes(roundDb);
+    } finally {
+      await roundDb.drop();
+    }
   }
   report({
     results,
@@ -793,7 +800,7 @@ function report(r: Report): void {
     );
   if (r.amqpProblem) out(`\nno pulsar-amqp figures: RabbitMQ unreachable (${r.amqpProblem})\n`);
 
-  if (!WRITE_RESULTS) return;
+  if (!WRITE_RESULTS || THROUGHPUT_ONLY) return;
   const kindMap = <T>(f: (k: SiteKind) => T | undefined) =>
     Object.fromEntries(SITE_KINDS.map((k) => [k, f(k) ?? null]));
   const json = {

@@ -24,12 +24,18 @@ export function freePort(): Promise<number> {
 export const BROKER_ARGS = ['--max-semi-space-size=32', ...TS_NODE_ARGS, 'apps/broker/src/main.ts'];
 
 /**
+ * Node options for the brokers only, from BENCH_BROKER_NODE_ARGS (space-separated): profiling flags such as
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses and which would profile the bench too.
+ */
+const extraNodeArgs = () => (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+
+/**
  * The real broker in a process of its own (ts-node, as bench:api runs it), logging to a file: a pipe read by
  * a busy benchmark would block the broker's synchronous log writes and measure our reading instead.
  */
 export function startBroker(env: Record<string, string>, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'w');
-  return spawn(process.execPath, BROKER_ARGS, {
+  return spawn(process.execPath, [...extraNodeArgs(), ...BROKER_ARGS], {
     cwd: ROOT,
     env: tsNodeEnv({ ...process.env, ...env }),
     stdio: ['ignore', fd, fd],

@@ -6,7 +6,8 @@ import { InputContent, withInlineContent } from '@constellation/tes';
 import type { TaskDocument, TaskEventKind, TesState, TesTaskLog } from '@constellation/tes';
 import type { RunningTask } from '@constellation/scheduler';
 import { addSystemLog, withAttemptLog } from './attempt-log';
-import { CompletionLearning } from './estimates/completion-learning';
+import { CompletionLearning, LearnedCompletion } from './estimates/completion-learning';
+import { ClaimedUpdate, insertTaskEvents, writeClaimedUpdates } from './task-change-writes';
 
 /** Key of the transaction-level advisory lock under which one replica at a time places queued tasks. */
 export const PLACEMENT_LOCK_KEY = 4_171_190_002;
@@ -179,6 +180,9 @@ export interface TaskChange {
   event?: TaskEventNote;
   abandon?: AbandonNote;
 }
+
+/** A change to a claimed task; `quiet`: nothing the API shows changed (no new version, no event). */
+export type ClaimedChange = TaskChange & { quiet?: boolean };
 
 /**
  * What a site's answer to a submission writes on its task: the site's id for the attempt, the attempt's log
@@ -554,35 +558,59 @@ export class DispatchRepository {
   async withClaim(
     id: string,
     replica: string,
-    fn: (task: DispatchTask) => (TaskChange & { quiet?: boolean }) | null,
+    fn: (task: DispatchTask) => ClaimedChange | null,
     now: Date,
   ): Promise<boolean> {
+    return (await this.withClaims([id], replica, fn, now)).has(id);
+  }
+
+  /**
+   * withClaim for many tasks in one transaction: one lock read (in id order, so two such batches never
+   * deadlock), one update per shape of change, one insert of their events and one learning step for their
+   * completions, instead of a transaction of a dozen statements per task. The ids this replica still held.
+   */
+  async withClaims(
+    ids: readonly string[],
+    replica: string,
+    fn: (task: DispatchTask) => ClaimedChange | null,
+    now: Date,
+  ): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
     return this.db.transaction(async (m) => {
-      const rows: Row[] = await m.query(`SELECT ${COLUMNS} FROM task WHERE id = $1 FOR UPDATE`, [id]);
-      if (rows.length === 0 || rows[0].claimed_by !== replica) return false;
-      const task = toTask(rows[0]);
-      const change = fn(task);
-      if (change?.quiet) {
-        // Nothing the API shows changed: move the next check and free the claim, without a new version.
-        await m.query(
-          `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
-                  track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
-           WHERE id = $1`,
-          [
-            id,
-            change.update.nextCheckAt ?? now,
-            change.update.trackIntervalMs ?? null,
-            change.update.remoteState ?? null,
-          ],
-        );
-        return true;
+      const rows: Row[] = await m.query(
+        `SELECT ${COLUMNS} FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [[...new Set(ids)]],
+      );
+      const held = rows.filter((r) => r.claimed_by === replica).map(toTask);
+      const writes: ClaimedUpdate[] = [];
+      const events: { taskId: string; note: TaskEventNote }[] = [];
+      const completed: LearnedCompletion[] = [];
+      for (const task of held) {
+        const change = fn(task);
+        if (change?.quiet) {
+          await this.writeQuietly(m, task.id, change.update, now);
+          continue;
+        }
+        writes.push({ id: task.id, update: change?.update ?? { nextCheckAt: now } });
+        if (change?.event) events.push({ taskId: task.id, note: change.event });
+        if (change?.abandon) await this.abandon(m, task.id, change.abandon, now);
+        if (change?.event?.to === 'COMPLETE') completed.push({ task, logs: change.update.logs });
       }
-      await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
-      if (change?.event) await this.event(m, id, change.event, now);
-      if (change?.abandon) await this.abandon(m, id, change.abandon, now);
-      if (change?.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
-      return true;
+      await writeClaimedUpdates(m, writes, now);
+      await insertTaskEvents(m, events, now);
+      await this.learning.learn(m, completed, now);
+      return new Set(held.map((t) => t.id));
     });
+  }
+
+  /** Nothing the API shows changed: moves the next check and frees the claim, without a new version. */
+  private async writeQuietly(m: EntityManager, id: string, u: TaskUpdate, now: Date): Promise<void> {
+    await m.query(
+      `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
+              track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
+       WHERE id = $1`,
+      [id, u.nextCheckAt ?? now, u.trackIntervalMs ?? null, u.remoteState ?? null],
+    );
   }
 
   /**

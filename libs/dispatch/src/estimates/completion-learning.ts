@@ -15,10 +15,17 @@ export interface CompletedTask {
   logs: TesTaskLog[];
 }
 
+/** A completed attempt, and the logs its completion writes (the task's own when it writes none). */
+export interface LearnedCompletion {
+  task: CompletedTask;
+  logs: TesTaskLog[] | undefined;
+}
+
 /**
- * Learns from a completed attempt in the transaction that records the completion, so every replica's next
- * placement sees it and no completion is learned twice. A failure to learn is logged and rolled back to a
- * savepoint: it must never undo the completion itself.
+ * Learns from completed attempts in the transaction that records the completions, so every replica's next
+ * placement sees them and no completion is learned twice: one read of their events and one learning step
+ * for the lot. A failure to learn is logged and rolled back to a savepoint: it must never undo the
+ * completions themselves.
  */
 @Injectable()
 export class CompletionLearning {
@@ -29,41 +36,49 @@ export class CompletionLearning {
     private readonly sizes: HeadSizeResolver,
   ) {}
 
-  async learn(
-    m: EntityManager,
-    task: CompletedTask,
-    logs: TesTaskLog[] | undefined,
-    now: Date,
-  ): Promise<void> {
-    if (task.siteId === null) return;
+  async learn(m: EntityManager, completed: readonly LearnedCompletion[], now: Date): Promise<void> {
+    const placed = completed.filter(({ task }) => task.siteId !== null);
+    if (placed.length === 0) return;
     await m.query('SAVEPOINT learn_completion');
     try {
-      const events: { to_state: TesState; created_at: Date }[] = await m.query(
-        `SELECT to_state, created_at FROM task_event
-         WHERE task_id = $1 AND attempt = $2 AND kind = 'state' AND to_state IN ('INITIALIZING', 'RUNNING')
-         ORDER BY created_at`,
-        [task.id, task.attempt],
-      );
-      const times: AttemptTimes = {
-        placedAt: events.find((e) => e.to_state === 'INITIALIZING')?.created_at,
-        startedAt: events.find((e) => e.to_state === 'RUNNING')?.created_at,
-        finishedAt: now,
-      };
-      const attempt = String(task.attempt);
-      const log = [...(logs ?? task.logs)].reverse().find((l) => l.metadata?.attempt === attempt);
-      // Sizes the stores told placement, so the tool's learned median input is real where they answered.
-      const completion = completionOf(
-        { document: task.document, siteId: task.siteId, log },
-        times,
-        (url) => this.sizes.known(url) ?? DEFAULT_INPUT_BYTES,
-      );
-      if (completion !== undefined) await this.store.learn(m, completion);
+      const events: { task_id: string; attempt: number; to_state: TesState; created_at: Date }[] =
+        await m.query(
+          `SELECT e.task_id, e.attempt, e.to_state, e.created_at
+           FROM task_event e JOIN unnest($1::uuid[], $2::integer[]) AS a(task_id, attempt)
+             ON e.task_id = a.task_id AND e.attempt = a.attempt
+           WHERE e.kind = 'state' AND e.to_state IN ('INITIALIZING', 'RUNNING')
+           ORDER BY e.created_at`,
+          [placed.map(({ task }) => task.id), placed.map(({ task }) => task.attempt)],
+        );
+      const byAttempt = new Map<string, typeof events>();
+      for (const e of events) {
+        const key = `${e.task_id} ${e.attempt}`;
+        byAttempt.set(key, [...(byAttempt.get(key) ?? []), e]);
+      }
+      const completions = placed.flatMap(({ task, logs }) => {
+        const mine = byAttempt.get(`${task.id} ${task.attempt}`) ?? [];
+        const times: AttemptTimes = {
+          placedAt: mine.find((e) => e.to_state === 'INITIALIZING')?.created_at,
+          startedAt: mine.find((e) => e.to_state === 'RUNNING')?.created_at,
+          finishedAt: now,
+        };
+        const attempt = String(task.attempt);
+        const log = [...(logs ?? task.logs)].reverse().find((l) => l.metadata?.attempt === attempt);
+        // Sizes the stores told placement, so the tool's learned median input is real where they answered.
+        const completion = completionOf(
+          { document: task.document, siteId: task.siteId as string, log },
+          times,
+          (url) => this.sizes.known(url) ?? DEFAULT_INPUT_BYTES,
+        );
+        return completion === undefined ? [] : [completion];
+      });
+      await this.store.learn(m, completions);
       await m.query('RELEASE SAVEPOINT learn_completion');
     } catch (err) {
       await m.query('ROLLBACK TO SAVEPOINT learn_completion');
       this.logger.warn(
-        { taskId: task.id, err: String(err) },
-        `could not learn from the completion of ${task.id}`,
+        { taskIds: placed.map(({ task }) => task.id), err: String(err) },
+        `could not learn from the completion of ${placed.map(({ task }) => task.id).join(', ')}`,
       );
     }
   }
