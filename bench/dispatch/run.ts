@@ -114,7 +114,7 @@ class Brokers {
   private readonly secret = generateToken();
   private readonly dataDir = mkdtempSync(path.join(tmpdir(), 'constellation-bench-dispatch-'));
 
-  constructor(private readonly url: string) {}
+  constructor(readonly url: string) {}
 
   get bases(): string[] {
     return this.replicas.map((r) => r.base);
@@ -164,14 +164,7 @@ class Brokers {
    * how much of the machine the brokers actually got, which on a shared machine is not all they asked for.
    */
   cpuSeconds(): number {
-    return this.replicas.reduce((total, r) => {
-      try {
-        const fields = readFileSync(`/proc/${r.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        return total + (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        return total;
-      }
-    }, 0);
+    return this.replicas.reduce((total, r) => total + procTicks(r.child.pid as number) / 100, 0);
   }
 
   /** A line of every replica's log that says something went wrong, for the report. */
@@ -207,6 +200,37 @@ async function createAll(
     }),
   );
   return ids;
+}
+
+/** Clock ticks (1/100 s) of user and system time of a process, from Linux's /proc; 0 once it has gone. */
+function procTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+const sumCpu = (u: NodeJS.CpuUsage) => u.user + u.system;
+
+/**
+ * The CPU ticks so far of each PostgreSQL server process connected to the bench database (the brokers' pools
+ * keep theirs open), by pid; empty when the server is on another machine.
+ */
+async function databaseCpu(url: string): Promise<Map<number, number>> {
+  const rows = await sql<{ pid: number }>(
+    url,
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  return new Map(rows.map((r) => [r.pid, procTicks(r.pid)]));
+}
+
+/** CPU seconds the processes of `after` used since `before` (a process new since then, all of its own). */
+function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return ticks / 100;
 }
 
 /** Polls the brokers' /metrics until `done` holds; the time it took, or throws after the phase timeout. */
@@ -328,6 +352,10 @@ interface ThroughputRow {
   tasksPerS: number;
   /** CPU seconds the brokers used during the burst, all replicas together. */
   brokerCpuS: number;
+  /** CPU seconds of the database's server processes serving the bench database during the burst. */
+  databaseCpuS: number;
+  /** CPU seconds of this process during the burst: the bench client and every fake site. */
+  benchCpuS: number;
   /** The brokers' steps during the burst (all replicas together): where the time went. */
   steps: Record<'placement' | 'submission' | 'tracking', StepWindow>;
 }
@@ -343,6 +371,8 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
   const start = await scrape(bases);
   const before = submitted(start);
   const cpu0 = brokers.cpuSeconds();
+  const db0 = await databaseCpu(brokers.url);
+  const bench0 = process.cpuUsage();
   const n = SETTINGS.throughputTasks;
   const t0 = performance.now();
   const creating = createAll(
@@ -378,6 +408,8 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
     completeS: round(completeS, 2),
     tasksPerS: round(n / completeS, 1),
     brokerCpuS: round(brokers.cpuSeconds() - cpu0, 1),
+    databaseCpuS: round(cpuSince(db0, await databaseCpu(brokers.url)), 1),
+    benchCpuS: round(sumCpu(process.cpuUsage(bench0)) / 1e6, 1),
     steps,
   };
 }
@@ -757,12 +789,14 @@ function report(r: Report): void {
   out('| figure | measured | target | met |\n|---|---:|---|---|\n');
   for (const [name, value, target, ok] of rows) out(`| ${name} | ${value} | ${target} | ${met(ok)} |\n`);
   out(
-    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | broker CPU (s) |\n|---:|---:|---:|---:|---:|---:|---:|\n',
+    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | CPU s: brokers / database / bench and fakes | CPU ms per task: brokers / all |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n',
   );
-  for (const t of r.throughputRows)
+  for (const t of r.throughputRows) {
+    const perTask = (s: number) => round((s * 1000) / t.tasks, 1);
     out(
-      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} |\n`,
+      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} / ${t.databaseCpuS} / ${t.benchCpuS} | ${perTask(t.brokerCpuS)} / ${perTask(t.brokerCpuS + t.databaseCpuS + t.benchCpuS)} |\n`,
     );
+  }
   out(
     '\n| replicas | placement runs, mean (s) | submission runs, mean (s) | tracking runs, mean (s) |\n|---:|---:|---:|---:|\n',
   );
