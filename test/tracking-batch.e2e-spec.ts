@@ -1,5 +1,6 @@
 import { DataSource } from 'typeorm';
 import { startFakeTesSite, type FakeTesSite } from '@constellation/testing';
+import { SiteCatalog } from '@constellation/registry';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
@@ -12,7 +13,7 @@ jest.setTimeout(90_000);
 
 const TASKS = 25;
 
-describe('a walk that finds many tasks finished records them together', () => {
+describe('tracking at throughput: sites read together, finished tasks recorded together', () => {
   let t: TestApp;
   let admin: TestPrincipal;
   let site: FakeTesSite;
@@ -97,5 +98,20 @@ describe('a walk that finds many tasks finished records them together', () => {
       [`%${image.split(':')[1]}%`],
     )) as { runs: number }[];
     expect(pair.runs).toBe(TASKS);
+  });
+
+  it('reads every site due in a pass with one statement, not one per site', async () => {
+    const catalog = t.app.get(SiteCatalog);
+    const one = jest.spyOn(catalog, 'site');
+    const many = jest.spyOn(catalog, 'sites');
+    try {
+      await db.query(`UPDATE site_tracking SET next_walk_at = now() - interval '1 second'`);
+      await t.app.get(DispatchLoop).tick();
+      expect(one).not.toHaveBeenCalled();
+      expect(many).toHaveBeenCalled();
+    } finally {
+      one.mockRestore();
+      many.mockRestore();
+    }
   });
 });

@@ -76,6 +76,8 @@ const SETTINGS = QUICK
       roundScales: [1_000, 150_000],
       roundWindowS: 30,
     };
+/** How long the throughput phases watch the brokers idle before the burst, for their CPU at rest. */
+const IDLE_WINDOW_MS = 3_000;
 /** Longest wait for a phase's tasks to finish or to be running: the bench stays bounded in time. */
 const PHASE_TIMEOUT_MS = QUICK ? 90_000 : 180_000;
 const ZERO_SECOND_TASK = { executors: [{ image: 'alpine', command: ['true'] }] };
@@ -356,6 +358,8 @@ interface ThroughputRow {
   databaseCpuS: number;
   /** CPU seconds of this process during the burst: the bench client and every fake site. */
   benchCpuS: number;
+  /** CPU seconds per second of the brokers and the database together, idle but for the bench's scrapes. */
+  idleCpuPerS: number;
   /** The brokers' steps during the burst (all replicas together): where the time went. */
   steps: Record<'placement' | 'submission' | 'tracking', StepWindow>;
 }
@@ -368,6 +372,16 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
         (x) => x.name === 'constellation_dispatch_submissions_total' && x.labels.outcome === 'submitted',
       )
       .reduce((a, x) => a + x.value, 0);
+  // What the brokers and the database use with nothing to do, watched as the burst is (a scrape every
+  // 200 ms): the part of the burst's CPU that is not per task.
+  const idle0 = { brokers: brokers.cpuSeconds(), db: await databaseCpu(brokers.url), at: performance.now() };
+  for (let i = 0; i < IDLE_WINDOW_MS / 200; i++) {
+    await scrape(bases);
+    await sleep(200);
+  }
+  const idleS = (performance.now() - idle0.at) / 1000;
+  const idleCpuPerS =
+    (brokers.cpuSeconds() - idle0.brokers + cpuSince(idle0.db, await databaseCpu(brokers.url))) / idleS;
   const start = await scrape(bases);
   const before = submitted(start);
   const cpu0 = brokers.cpuSeconds();
@@ -410,6 +424,7 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
     brokerCpuS: round(brokers.cpuSeconds() - cpu0, 1),
     databaseCpuS: round(cpuSince(db0, await databaseCpu(brokers.url)), 1),
     benchCpuS: round(sumCpu(process.cpuUsage(bench0)) / 1e6, 1),
+    idleCpuPerS: round(idleCpuPerS, 3),
     steps,
   };
 }
@@ -789,12 +804,12 @@ function report(r: Report): void {
   out('| figure | measured | target | met |\n|---|---:|---|---|\n');
   for (const [name, value, target, ok] of rows) out(`| ${name} | ${value} | ${target} | ${met(ok)} |\n`);
   out(
-    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | CPU s: brokers / database / bench and fakes | CPU ms per task: brokers / all |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n',
+    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | CPU s: brokers / database / bench and fakes | CPU ms per task: brokers / all | idle CPU of brokers and database (s/s) | CPU ms per task beyond idle: brokers and database |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n',
   );
   for (const t of r.throughputRows) {
     const perTask = (s: number) => round((s * 1000) / t.tasks, 1);
     out(
-      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} / ${t.databaseCpuS} / ${t.benchCpuS} | ${perTask(t.brokerCpuS)} / ${perTask(t.brokerCpuS + t.databaseCpuS + t.benchCpuS)} |\n`,
+      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} / ${t.databaseCpuS} / ${t.benchCpuS} | ${perTask(t.brokerCpuS)} / ${perTask(t.brokerCpuS + t.databaseCpuS + t.benchCpuS)} | ${t.idleCpuPerS} | ${perTask(t.brokerCpuS + t.databaseCpuS - t.idleCpuPerS * t.completeS)} |\n`,
     );
   }
   out(

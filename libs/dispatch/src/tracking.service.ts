@@ -129,11 +129,14 @@ export class TrackingService extends SiteStep {
     const now = new Date();
     const [byTask, byWalk] = await Promise.all([this.tracked.dueSites(now), this.tracked.dueWalks(now)]);
     let tracked = 0;
+    const due = [...new Set([...byTask, ...byWalk])];
+    // One read of every due site for the pass, not one each: a pass comes after every submission.
+    const sites = due.length === 0 ? new Map<string, Reached>() : await this.reachAll(due);
     await mapConcurrent(
-      [...new Set([...byTask, ...byWalk])],
+      due,
       SITE_CONCURRENCY,
       async (siteId) => {
-        const reached = await this.reach(siteId);
+        const reached = sites.get(siteId) as Reached;
         const { entry, adapter } = reached;
         if (entry && adapter?.statusMode === 'listed') {
           tracked += await this.walkSite(replica, siteId, entry, adapter);
