@@ -3,7 +3,7 @@ import { startFakeTesSite, type FakeTesSite } from '@constellation/testing';
 import { SiteCatalog } from '@constellation/registry';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { siteDocument } from './support/site-documents';
+import { tesSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { TestApp } from './support/test-app';
 import { registerSiteUp, startDispatchApp } from './support/dispatch-suite';
@@ -27,18 +27,10 @@ describe('tracking at throughput: sites read together, finished tasks recorded t
     t = await startDispatchApp({ CONSTELLATION_DISPATCH_SECONDS: '0', CONSTELLATION_TRACK_SECONDS: '30' });
     db = t.app.get(DataSource);
     admin = await createPrincipal(t, 'admin');
-    site = await startFakeTesSite({ stepDelayMs: 5, hold: true });
-    const { id: siteId } = await registerSiteUp(
-      t,
-      admin,
-      admin,
-      siteDocument({
-        kind: 'tes',
-        url: site.url,
-        credentials: null,
-        capacity: { max_concurrent_tasks: 100 },
-      }),
-    );
+    const token = `site-token-${Math.random().toString(36).slice(2)}`;
+    site = await startFakeTesSite({ stepDelayMs: 5, hold: true, requireToken: token });
+    const document = tesSiteDocument(site.url, token, { capacity: { max_concurrent_tasks: 100 } });
+    const { id: siteId } = await registerSiteUp(t, admin, admin, document);
     const [{ slug }] = (await db.query('SELECT slug FROM site WHERE id = $1', [siteId])) as {
       slug: string;
     }[];
