@@ -2,6 +2,7 @@
  * What the bench reads from the brokers' /metrics (Prometheus text), so it measures the broker from outside
  * and keeps working whatever the dispatch code looks like inside.
  */
+import { httpCall } from '../support/bench-broker';
 
 export interface Sample {
   name: string;
@@ -25,7 +26,7 @@ export function parseMetrics(text: string): Sample[] {
 
 /** Every replica's samples together: counters and histograms add up across processes. */
 export async function scrape(brokers: readonly string[]): Promise<Sample[]> {
-  const texts = await Promise.all(brokers.map(async (b) => (await fetch(`${b}/metrics`)).text()));
+  const texts = await Promise.all(brokers.map(async (b) => (await httpCall(`${b}/metrics`)).text));
   return texts.flatMap(parseMetrics);
 }
 

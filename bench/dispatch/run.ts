@@ -19,7 +19,7 @@
  * the broker's own), BENCH_ROUNDS_SETTLE_S (phase 5's wait before it measures; default the track interval),
  * BENCH_ROUNDS_FIRST_WALKS=1 (phase 5 seeds its tasks just submitted, not already walked: the settle's log
  * line then measures the first walks, which write every seeded task). `--quick` runs a smaller version (about half the time); `--rounds-only` runs phase 5
- * alone (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
+ * alone and `--throughput-only` phases 2 and 3 (printed, never written to the results); `--write-results` writes bench/results/dispatch.json.
  */
 import { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -53,6 +53,8 @@ const QUICK = process.argv.includes('--quick');
 const WRITE_RESULTS = process.argv.includes('--write-results');
 /** Phase 5 alone: the round times, without the end-to-end phases before it. */
 const ROUNDS_ONLY = process.argv.includes('--rounds-only');
+/** Phases 2 and 3 alone (the throughput bursts), printed, never written to the results: for profiling. */
+const THROUGHPUT_ONLY = process.argv.includes('--throughput-only');
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const DISPATCH_SECONDS = Number(process.env.CONSTELLATION_DISPATCH_SECONDS ?? 1);
 const TRACK_SECONDS = Number(process.env.CONSTELLATION_TRACK_SECONDS ?? 5);
@@ -78,6 +80,8 @@ const SETTINGS = QUICK
       roundScales: [1_000, 150_000],
       roundWindowS: 30,
     };
+/** How long the throughput phases watch the brokers idle before the burst, for their CPU at rest. */
+const IDLE_WINDOW_MS = 3_000;
 /** Longest wait for a phase's tasks to finish or to be running: the bench stays bounded in time. */
 const PHASE_TIMEOUT_MS = QUICK ? 90_000 : 180_000;
 const ZERO_SECOND_TASK = { executors: [{ image: 'alpine', command: ['true'] }] };
@@ -116,7 +120,7 @@ class Brokers {
   private readonly secret = generateToken();
   private readonly dataDir = mkdtempSync(path.join(tmpdir(), 'constellation-bench-dispatch-'));
 
-  constructor(private readonly url: string) {}
+  constructor(readonly url: string) {}
 
   get bases(): string[] {
     return this.replicas.map((r) => r.base);
@@ -166,14 +170,7 @@ class Brokers {
    * how much of the machine the brokers actually got, which on a shared machine is not all they asked for.
    */
   cpuSeconds(): number {
-    return this.replicas.reduce((total, r) => {
-      try {
-        const fields = readFileSync(`/proc/${r.child.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-        return total + (Number(fields[11]) + Number(fields[12])) / 100;
-      } catch {
-        return total;
-      }
-    }, 0);
+    return this.replicas.reduce((total, r) => total + procTicks(r.child.pid as number) / 100, 0);
   }
 
   /** A line of every replica's log that says something went wrong, for the report. */
@@ -209,6 +206,37 @@ async function createAll(
     }),
   );
   return ids;
+}
+
+/** Clock ticks (1/100 s) of user and system time of a process, from Linux's /proc; 0 once it has gone. */
+function procTicks(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
+const sumCpu = (u: NodeJS.CpuUsage) => u.user + u.system;
+
+/**
+ * The CPU ticks so far of each PostgreSQL server process connected to the bench database (the brokers' pools
+ * keep theirs open), by pid; empty when the server is on another machine.
+ */
+async function databaseCpu(url: string): Promise<Map<number, number>> {
+  const rows = await sql<{ pid: number }>(
+    url,
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  return new Map(rows.map((r) => [r.pid, procTicks(r.pid)]));
+}
+
+/** CPU seconds the processes of `after` used since `before` (a process new since then, all of its own). */
+function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let ticks = 0;
+  for (const [pid, t] of after) ticks += t - (before.get(pid) ?? 0);
+  return ticks / 100;
 }
 
 /** Polls the brokers' /metrics until `done` holds; the time it took, or throws after the phase timeout. */
@@ -330,6 +358,12 @@ interface ThroughputRow {
   tasksPerS: number;
   /** CPU seconds the brokers used during the burst, all replicas together. */
   brokerCpuS: number;
+  /** CPU seconds of the database's server processes serving the bench database during the burst. */
+  databaseCpuS: number;
+  /** CPU seconds of this process during the burst: the bench client and every fake site. */
+  benchCpuS: number;
+  /** CPU seconds per second of the brokers and the database together, idle but for the bench's scrapes. */
+  idleCpuPerS: number;
   /** The brokers' steps during the burst (all replicas together): where the time went. */
   steps: Record<'placement' | 'submission' | 'tracking', StepWindow>;
 }
@@ -342,9 +376,21 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
         (x) => x.name === 'constellation_dispatch_submissions_total' && x.labels.outcome === 'submitted',
       )
       .reduce((a, x) => a + x.value, 0);
+  // What the brokers and the database use with nothing to do, watched as the burst is (a scrape every
+  // 200 ms): the part of the burst's CPU that is not per task.
+  const idle0 = { brokers: brokers.cpuSeconds(), db: await databaseCpu(brokers.url), at: performance.now() };
+  for (let i = 0; i < IDLE_WINDOW_MS / 200; i++) {
+    await scrape(bases);
+    await sleep(200);
+  }
+  const idleS = (performance.now() - idle0.at) / 1000;
+  const idleCpuPerS =
+    (brokers.cpuSeconds() - idle0.brokers + cpuSince(idle0.db, await databaseCpu(brokers.url))) / idleS;
   const start = await scrape(bases);
   const before = submitted(start);
   const cpu0 = brokers.cpuSeconds();
+  const db0 = await databaseCpu(brokers.url);
+  const bench0 = process.cpuUsage();
   const n = SETTINGS.throughputTasks;
   const t0 = performance.now();
   const creating = createAll(
@@ -380,6 +426,9 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
     completeS: round(completeS, 2),
     tasksPerS: round(n / completeS, 1),
     brokerCpuS: round(brokers.cpuSeconds() - cpu0, 1),
+    databaseCpuS: round(cpuSince(db0, await databaseCpu(brokers.url)), 1),
+    benchCpuS: round(sumCpu(process.cpuUsage(bench0)) / 1e6, 1),
+    idleCpuPerS: round(idleCpuPerS, 3),
     steps,
   };
 }
@@ -645,7 +694,7 @@ async function main(): Promise<void> {
     }
     log(`${sites.length} sites up`);
 
-    for (const site of kindSites) {
+    for (const site of THROUGHPUT_ONLY ? [] : kindSites) {
       log(`latency on ${site.kind}`);
       latency.push(
         logged(
@@ -667,21 +716,26 @@ async function main(): Promise<void> {
     log(`throughput, 2 replicas: ${SETTINGS.throughputTasks} tasks`);
     throughputRows.push(logged('throughput', await throughput(brokers, token)));
 
-    await setAdmin(kindSites, 'resume');
-    await setAdmin(burstSites, 'drain');
-    calls = logged('calls', await callsPerTask(brokers, token, kindSites));
     results.broker_errors = brokers.errors();
+    if (!THROUGHPUT_ONLY) {
+      await setAdmin(kindSites, 'resume');
+      await setAdmin(burstSites, 'drain');
+      calls = logged('calls', await callsPerTask(brokers, token, kindSites));
+      results.broker_errors = brokers.errors();
+    }
   } finally {
     await brokers.stopAll();
     await Promise.all(sites.map((s) => s.close()));
     await db.drop();
   }
 
-  const roundDb = await openBenchDatabase('constellation_bench_dispatch_rounds');
-  try {
-    rounds = await roundTimes(roundDb);
-  } finally {
-    await roundDb.drop();
+  if (!THROUGHPUT_ONLY) {
+    const roundDb = await openBenchDatabase('constellation_bench_dispatch_rounds');
+    try {
+      rounds = await roundTimes(roundDb);
+    } finally {
+      await roundDb.drop();
+    }
   }
   report({
     results,
@@ -773,12 +827,14 @@ function report(r: Report): void {
   out('| figure | measured | target | met |\n|---|---:|---|---|\n');
   for (const [name, value, target, ok] of rows) out(`| ${name} | ${value} | ${target} | ${met(ok)} |\n`);
   out(
-    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | broker CPU (s) |\n|---:|---:|---:|---:|---:|---:|---:|\n',
+    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | CPU s: brokers / database / bench and fakes | CPU ms per task: brokers / all | idle CPU of brokers and database (s/s) | CPU ms per task beyond idle: brokers and database |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n',
   );
-  for (const t of r.throughputRows)
+  for (const t of r.throughputRows) {
+    const perTask = (s: number) => round((s * 1000) / t.tasks, 1);
     out(
-      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} |\n`,
+      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} / ${t.databaseCpuS} / ${t.benchCpuS} | ${perTask(t.brokerCpuS)} / ${perTask(t.brokerCpuS + t.databaseCpuS + t.benchCpuS)} | ${t.idleCpuPerS} | ${perTask(t.brokerCpuS + t.databaseCpuS - t.idleCpuPerS * t.completeS)} |\n`,
     );
+  }
   out(
     '\n| replicas | placement runs, mean (s) | submission runs, mean (s) | tracking runs, mean (s) |\n|---:|---:|---:|---:|\n',
   );
@@ -816,7 +872,7 @@ function report(r: Report): void {
     );
   if (r.amqpProblem) out(`\nno pulsar-amqp figures: RabbitMQ unreachable (${r.amqpProblem})\n`);
 
-  if (!WRITE_RESULTS) return;
+  if (!WRITE_RESULTS || THROUGHPUT_ONLY) return;
   const kindMap = <T>(f: (k: SiteKind) => T | undefined) =>
     Object.fromEntries(SITE_KINDS.map((k) => [k, f(k) ?? null]));
   const json = {

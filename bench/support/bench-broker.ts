@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { openSync, readFileSync } from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { newId } from '@constellation/common';
@@ -24,12 +25,18 @@ export function freePort(): Promise<number> {
 export const BROKER_ARGS = ['--max-semi-space-size=32', ...TS_NODE_ARGS, 'apps/broker/src/main.ts'];
 
 /**
+ * Node options for the brokers only, from BENCH_BROKER_NODE_ARGS (space-separated): profiling flags such as
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof`, which NODE_OPTIONS refuses and which would profile the bench too.
+ */
+const extraNodeArgs = () => (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+
+/**
  * The real broker in a process of its own (ts-node, as bench:api runs it), logging to a file: a pipe read by
  * a busy benchmark would block the broker's synchronous log writes and measure our reading instead.
  */
 export function startBroker(env: Record<string, string>, logFile: string): ChildProcess {
   const fd = openSync(logFile, 'w');
-  return spawn(process.execPath, BROKER_ARGS, {
+  return spawn(process.execPath, [...extraNodeArgs(), ...BROKER_ARGS], {
     cwd: ROOT,
     env: tsNodeEnv({ ...process.env, ...env }),
     stdio: ['ignore', fd, fd],
@@ -88,19 +95,57 @@ export async function startReadyBroker(
   return { base, child };
 }
 
-export async function api(
+/**
+ * Keep-alive connections for the bench's calls: global fetch costs several times the CPU of node:http per
+ * request, which on a shared machine the brokers under test would pay for.
+ */
+const keepAlive = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One HTTP exchange over the keep-alive connections; the status and the body as text. */
+export function httpCall(
+  url: string,
+  method = 'GET',
+  headers: Record<string, string> = {},
+  payload?: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method,
+        agent: keepAlive,
+        headers: {
+          ...headers,
+          ...(payload === undefined ? {} : { 'content-length': String(Buffer.byteLength(payload)) }),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export function api(
   broker: string,
   token: string,
   method: string,
   route: string,
   body?: unknown,
 ): Promise<{ status: number; text: string }> {
-  const res = await fetch(`${broker}${route}`, {
+  return httpCall(
+    `${broker}${route}`,
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text() };
+    { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  );
 }
 
 export async function expectOk(

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
 import {
+  ClaimedChange,
   DispatchTask,
   SubmissionWrite,
   TaskChange as TaskRowChange,
@@ -37,13 +39,37 @@ export class DecisionWriter {
   withClaim(
     id: string,
     replica: string,
-    fn: (task: DispatchTask) => (TaskChange & { quiet?: boolean }) | null,
+    fn: (task: DispatchTask) => ClaimedChange<TaskChange> | null,
     now: Date,
   ): Promise<boolean> {
-    return this.tasks.withClaim(id, replica, fn, now, async (m, task, change) => {
-      if (change.abandon) await this.copies.record(m, id, change.abandon, now);
-      if (change.event?.to === 'COMPLETE') await this.learning.learn(m, task, change.update.logs, now);
-    });
+    return this.tasks.withClaim(id, replica, fn, now, (m, changed) => this.alongside(m, changed, now));
+  }
+
+  /** See TaskChangeRepository.withClaims: the completions among them are learned from in one step. */
+  withClaims(
+    ids: readonly string[],
+    replica: string,
+    fn: (task: DispatchTask) => ClaimedChange<TaskChange> | null,
+    now: Date,
+  ): Promise<Set<string>> {
+    return this.tasks.withClaims(ids, replica, fn, now, (m, changed) => this.alongside(m, changed, now));
+  }
+
+  /** What dispatch keeps of changes written: the copies they abandon, what their completions teach. */
+  private async alongside(
+    m: EntityManager,
+    changed: readonly { task: DispatchTask; change: TaskChange }[],
+    now: Date,
+  ): Promise<void> {
+    for (const { task, change } of changed) {
+      if (change.abandon) await this.copies.record(m, task.id, change.abandon, now);
+    }
+    const completed = changed.filter(({ change }) => change.event?.to === 'COMPLETE');
+    await this.learning.learn(
+      m,
+      completed.map(({ task, change }) => ({ task, logs: change.update.logs })),
+      now,
+    );
   }
 
   /** See TaskChangeRepository.recordSubmissions. */

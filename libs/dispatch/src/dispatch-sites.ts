@@ -63,12 +63,22 @@ export class DispatchSites {
   /** One site for submission, tracking or cancellation, whatever its admin state; null if it is gone. */
   async site(id: string): Promise<SiteAccess | null> {
     const site = await this.catalog.site(id);
-    return site ? { adapterSite: site.connection, health: site.health, adminState: site.adminState } : null;
+    return site ? toAccess(site) : null;
+  }
+
+  /** site() for many sites in one read: those still registered, by id. */
+  async sites(ids: readonly string[]): Promise<Map<string, SiteAccess>> {
+    const sites = await this.catalog.sites(ids);
+    return new Map([...sites].map(([id, site]) => [id, toAccess(site)]));
   }
 
   dataStores(): Promise<StorePrefixes[]> {
     return this.catalog.dataStores();
   }
+}
+
+function toAccess(site: CatalogSite): SiteAccess {
+  return { adapterSite: site.connection, health: site.health, adminState: site.adminState };
 }
 
 function defined<T extends object>(o: T): T | undefined {

@@ -38,7 +38,18 @@ export abstract class SiteStep {
 
   /** A site as the step uses it and its adapter; either is missing once the site or its kind is gone. */
   protected async reach(siteId: string): Promise<{ entry: SiteAccess | null; adapter?: SiteAdapter }> {
-    const entry = await this.directory.site(siteId);
+    return this.withAdapter(await this.directory.site(siteId));
+  }
+
+  /** reach() for many sites in one read (a step's pass over every site with work due). */
+  protected async reachAll(
+    siteIds: readonly string[],
+  ): Promise<Map<string, { entry: SiteAccess | null; adapter?: SiteAdapter }>> {
+    const entries = await this.directory.sites(siteIds);
+    return new Map(siteIds.map((id) => [id, this.withAdapter(entries.get(id) ?? null)]));
+  }
+
+  private withAdapter(entry: SiteAccess | null): { entry: SiteAccess | null; adapter?: SiteAdapter } {
     return { entry, adapter: entry ? this.adapters.for(entry.adapterSite.kind) : undefined };
   }
 

@@ -5,7 +5,6 @@ import { AttemptEvent } from './attempt-outcome';
 import { checkOutcome, Pacing } from './check-outcome';
 import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
-import { mapConcurrent } from './bounded-workers';
 import { failingTooLong, retryDelayMs } from './site-failure-timing';
 import { RequestBudget } from './request-budget';
 import { PushOutcome, PushQueue } from './push-queue';
@@ -146,13 +145,9 @@ export class TrackingService extends SiteStep {
   private async trackDue(replica: string): Promise<number> {
     const now = new Date();
     const [byTask, byWalk] = await Promise.all([this.trackedTasks.dueSites(now), this.tracked.dueWalks(now)]);
-    const reached = new Map<string, Reached>();
-    await mapConcurrent(
-      [...new Set([...byTask, ...byWalk])],
-      SITE_CONCURRENCY,
-      async (siteId) => void reached.set(siteId, await this.reach(siteId)),
-      (siteId, err) => this.logger.error({ siteId, err }, 'tracking step failed'),
-    );
+    const due = [...new Set([...byTask, ...byWalk])];
+    // One read of every due site for the pass, not one each: a pass comes after every submission.
+    const reached = due.length === 0 ? new Map<string, Reached>() : await this.reachAll(due);
     const listed = new Map<string, Listed>();
     const asked: { siteId: string; dueBy: Date }[] = [];
     for (const [siteId, { entry, adapter }] of reached) {
@@ -381,7 +376,24 @@ export class TrackingService extends SiteStep {
       new Date(now.getTime() + retryDelayMs(this.config)),
       now,
     );
-    for (const { task, answer, pacing } of one) {
+    const answered = one.filter(({ answer }) => 'event' in answer);
+    let alone = one.filter(({ answer }) => !('event' in answer));
+    try {
+      const ended = await this.decideAll(
+        replica,
+        answered.map(({ task, answer, pacing }) => ({
+          task,
+          event: (answer as { event: AttemptEvent }).event,
+          pacing,
+        })),
+      );
+      for (const { task } of answered) if (ended.has(task.id)) await this.cleanup(entry, adapter, task);
+    } catch (err) {
+      // One task's bad row must not fail its site-mates: each is decided again on its own.
+      this.logger.warn({ site: entry.adapterSite.slug, err: String(err) }, 'deciding tasks together failed');
+      alone = one;
+    }
+    for (const { task, answer, pacing } of alone) {
       try {
         await this.follow(replica, entry, task, answer, adapter, pacing);
       } catch (err) {
@@ -438,17 +450,20 @@ export class TrackingService extends SiteStep {
       await this.noAnswer(replica, entry, task, answer.retry, adapter);
       return;
     }
-    const ended = await this.decide(replica, task, answer.event, pacing);
-    // The attempt is over at the site (finished, failed or lost): free what the site keeps for it, such as
-    // a Pulsar job directory. Best effort: a site that keeps it anyway costs it disk, not us correctness.
-    if (ended) {
-      await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch((err: unknown) => {
-        this.logger.warn(
-          { taskId: task.id, site: entry.adapterSite.slug, err: String(err).slice(0, 200) },
-          'cleanup failed',
-        );
-      });
-    }
+    if (await this.decide(replica, task, answer.event, pacing)) await this.cleanup(entry, adapter, task);
+  }
+
+  /**
+   * The attempt is over at the site (finished, failed or lost): free what the site keeps for it, such as
+   * a Pulsar job directory. Best effort: a site that keeps it anyway costs it disk, not us correctness.
+   */
+  private async cleanup(entry: SiteAccess, adapter: SiteAdapter, task: DispatchTask): Promise<void> {
+    await adapter.cleanup(entry.adapterSite, task.remoteId as string).catch((err: unknown) => {
+      this.logger.warn(
+        { taskId: task.id, site: entry.adapterSite.slug, err: String(err).slice(0, 200) },
+        'cleanup failed',
+      );
+    });
   }
 
   private answerFor(
@@ -508,20 +523,33 @@ export class TrackingService extends SiteStep {
     event: AttemptEvent,
     pacing: Pacing,
   ): Promise<boolean> {
+    return (await this.decideAll(replica, [{ task, event, pacing }])).has(task.id);
+  }
+
+  /**
+   * Applies the decisions to the rows re-read under their locks, in one transaction (a walk that finds many
+   * tasks finished writes them together); the ids whose attempt ended.
+   */
+  private async decideAll(
+    replica: string,
+    decisions: readonly { task: DispatchTask; event: AttemptEvent; pacing: Pacing }[],
+  ): Promise<Set<string>> {
     const now = new Date();
-    let ended = '';
-    await this.decisions.withClaim(
-      task.id,
+    const byId = new Map(decisions.map((d) => [d.task.id, d]));
+    const ended = new Map<string, string>();
+    await this.decisions.withClaims(
+      [...byId.keys()],
       replica,
       (fresh) => {
+        const { task, event, pacing } = byId.get(fresh.id) as (typeof decisions)[number];
         const outcome = checkOutcome(fresh, task.remoteId, event, pacing, now, this.config);
         if (outcome.decision) this.metrics.decided(outcome.decision);
-        ended = outcome.ended ?? '';
+        if (outcome.ended) ended.set(fresh.id, outcome.ended);
         return outcome.change;
       },
       now,
     );
-    if (ended) this.logger.log({ taskId: task.id }, `task ${task.id} ${ended}`);
-    return ended !== '';
+    for (const [id, how] of ended) this.logger.log({ taskId: id }, `task ${id} ${how}`);
+    return new Set(ended.keys());
   }
 }

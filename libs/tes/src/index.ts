@@ -9,6 +9,9 @@ export { validateTaskDocument } from './task-document.validator';
 export {
   TaskChangeRepository,
   type Alongside,
+  type AlongsideAll,
+  type AttemptTimes,
+  type ClaimedChange,
   type PlacementWrite,
   type SubmissionWrite,
   type TaskChange,

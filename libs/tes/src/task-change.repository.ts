@@ -3,27 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@constellation/common';
 import { COLUMNS, DispatchTask, DispatchTaskRow, toDispatchTask } from './dispatch-task';
-import { EVENT_REASON_CHARS, insertTaskEvent, TaskEventNote } from './task-event.writer';
+import { ClaimedUpdate, TaskUpdate, writeClaimedUpdates } from './task-change-writes';
+import { EVENT_REASON_CHARS, insertTaskEvent, insertTaskEvents, TaskEventNote } from './task-event.writer';
 import type { TesState, TesTaskLog } from './tes.types';
 
-/** Columns a dispatch step may change; `undefined` leaves a column as it is. */
-export interface TaskUpdate {
-  state?: TesState;
-  siteId?: string | null;
-  remoteId?: string | null;
-  attempt?: number;
-  placement?: Record<string, unknown>;
-  logs?: TesTaskLog[];
-  excludedSiteIds?: string[];
-  preemptions?: number;
-  queuedAt?: Date;
-  nextCheckAt?: Date | null;
-  failingSince?: Date | null;
-  submitDoubtAt?: Date | null;
-  deliveryTries?: number | null;
-  trackIntervalMs?: number | null;
-  remoteState?: TesState | null;
-}
+export type { TaskUpdate } from './task-change-writes';
 
 /** An update and the event it records, as one dispatch step decides them. */
 export interface TaskChange {
@@ -63,6 +47,21 @@ export interface CopyNote {
 
 /** Writes the caller keeps in its own tables, made in the transaction of the task's change. */
 export type Alongside<C> = (m: EntityManager, task: DispatchTask, change: C) => Promise<void>;
+
+/** A change to a claimed task; `quiet`: nothing the API shows changed (no new version, no event). */
+export type ClaimedChange<C extends TaskChange = TaskChange> = C & { quiet?: boolean };
+
+/** Alongside for a batch: the tasks changed (not quietly) and their changes, in one call. */
+export type AlongsideAll<C> = (
+  m: EntityManager,
+  changed: readonly { task: DispatchTask; change: C }[],
+) => Promise<void>;
+
+/** When an attempt was placed and started, from its state events; undefined where none was written. */
+export interface AttemptTimes {
+  placedAt?: Date;
+  startedAt?: Date;
+}
 
 /**
  * Dispatch's writes on the task table and its history: placements, sites' answers to submissions, the changes
@@ -136,37 +135,61 @@ export class TaskChangeRepository {
   async withClaim<C extends TaskChange>(
     id: string,
     replica: string,
-    fn: (task: DispatchTask) => (C & { quiet?: boolean }) | null,
+    fn: (task: DispatchTask) => ClaimedChange<C> | null,
     now: Date,
-    alongside?: Alongside<C>,
+    alongside?: AlongsideAll<C>,
   ): Promise<boolean> {
+    return (await this.withClaims([id], replica, fn, now, alongside)).has(id);
+  }
+
+  /**
+   * withClaim for many tasks in one transaction: one lock read (in id order, so two such batches never
+   * deadlock), one update per shape of change, one insert of their events and one call of `alongside` with
+   * every change written, instead of a transaction of a dozen statements per task. The ids this replica
+   * still held.
+   */
+  async withClaims<C extends TaskChange>(
+    ids: readonly string[],
+    replica: string,
+    fn: (task: DispatchTask) => ClaimedChange<C> | null,
+    now: Date,
+    alongside?: AlongsideAll<C>,
+  ): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
     return this.db.transaction(async (m) => {
-      const rows: DispatchTaskRow[] = await m.query(`SELECT ${COLUMNS} FROM task WHERE id = $1 FOR UPDATE`, [
-        id,
-      ]);
-      if (rows.length === 0 || rows[0].claimed_by !== replica) return false;
-      const task = toDispatchTask(rows[0]);
-      const change = fn(task);
-      if (change?.quiet) {
-        // Nothing the API shows changed: move the next check and free the claim, without a new version.
-        await m.query(
-          `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
-                  track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
-           WHERE id = $1`,
-          [
-            id,
-            change.update.nextCheckAt ?? now,
-            change.update.trackIntervalMs ?? null,
-            change.update.remoteState ?? null,
-          ],
-        );
-        return true;
+      const rows: DispatchTaskRow[] = await m.query(
+        `SELECT ${COLUMNS} FROM task WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
+        [[...new Set(ids)]],
+      );
+      const held = rows.filter((r) => r.claimed_by === replica).map(toDispatchTask);
+      const writes: ClaimedUpdate[] = [];
+      const events: { taskId: string; note: TaskEventNote }[] = [];
+      const changed: { task: DispatchTask; change: C }[] = [];
+      for (const task of held) {
+        const change = fn(task);
+        if (change?.quiet) {
+          await this.writeQuietly(m, task.id, change.update, now);
+          continue;
+        }
+        writes.push({ id: task.id, update: change?.update ?? { nextCheckAt: now } });
+        if (change?.event) events.push({ taskId: task.id, note: change.event });
+        if (change) changed.push({ task, change });
       }
-      await this.write(m, id, change?.update ?? { nextCheckAt: now }, now, true);
-      if (change?.event) await insertTaskEvent(m, id, change.event, now);
-      if (change && alongside) await alongside(m, task, change);
-      return true;
+      await writeClaimedUpdates(m, writes, now);
+      await insertTaskEvents(m, events, now);
+      if (alongside && changed.length > 0) await alongside(m, changed);
+      return new Set(held.map((t) => t.id));
     });
+  }
+
+  /** Nothing the API shows changed: moves the next check and frees the claim, without a new version. */
+  private async writeQuietly(m: EntityManager, id: string, u: TaskUpdate, now: Date): Promise<void> {
+    await m.query(
+      `UPDATE task SET claimed_by = NULL, lease_until = NULL, next_check_at = $2, failing_since = NULL,
+              track_interval_ms = COALESCE($3, track_interval_ms), remote_state = COALESCE($4, remote_state)
+       WHERE id = $1`,
+      [id, u.nextCheckAt ?? now, u.trackIntervalMs ?? null, u.remoteState ?? null],
+    );
   }
 
   /**
@@ -249,24 +272,33 @@ export class TaskChangeRepository {
   }
 
   /**
-   * When an attempt was placed and started, from its state events, read in the caller's transaction (the one
-   * that records its completion). Undefined where no such event was written.
+   * When attempts were placed and started, from their state events, read in the caller's transaction (the
+   * one that records their completions) with one statement, keyed `${taskId} ${attempt}`.
    */
   async attemptTimes(
     m: EntityManager,
-    taskId: string,
-    attempt: number,
-  ): Promise<{ placedAt?: Date; startedAt?: Date }> {
-    const events: { to_state: TesState; created_at: Date }[] = await m.query(
-      `SELECT to_state, created_at FROM task_event
-       WHERE task_id = $1 AND attempt = $2 AND kind = 'state' AND to_state IN ('INITIALIZING', 'RUNNING')
-       ORDER BY created_at`,
-      [taskId, attempt],
-    );
-    return {
-      placedAt: events.find((e) => e.to_state === 'INITIALIZING')?.created_at,
-      startedAt: events.find((e) => e.to_state === 'RUNNING')?.created_at,
-    };
+    attempts: readonly { taskId: string; attempt: number }[],
+  ): Promise<Map<string, AttemptTimes>> {
+    if (attempts.length === 0) return new Map();
+    const events: { task_id: string; attempt: number; to_state: TesState; created_at: Date }[] =
+      await m.query(
+        `SELECT e.task_id, e.attempt, e.to_state, e.created_at
+         FROM task_event e JOIN unnest($1::uuid[], $2::integer[]) AS a(task_id, attempt)
+           ON e.task_id = a.task_id AND e.attempt = a.attempt
+         WHERE e.kind = 'state' AND e.to_state IN ('INITIALIZING', 'RUNNING')
+         ORDER BY e.created_at`,
+        [attempts.map((a) => a.taskId), attempts.map((a) => a.attempt)],
+      );
+    const times = new Map<string, AttemptTimes>();
+    for (const e of events) {
+      const key = `${e.task_id} ${e.attempt}`;
+      const t = times.get(key) ?? {};
+      // Ordered by time: the first event of each kind is the one that counts.
+      if (e.to_state === 'INITIALIZING') t.placedAt ??= e.created_at;
+      else t.startedAt ??= e.created_at;
+      times.set(key, t);
+    }
+    return times;
   }
 
   /** Writes an update (bumping the version) and optionally frees the lease; `onlyIn` guards the state. */

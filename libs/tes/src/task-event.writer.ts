@@ -32,3 +32,30 @@ export async function insertTaskEvent(
     [newId(), taskId, now, e.from, e.to, e.siteId, e.attempt, e.reason.slice(0, EVENT_REASON_CHARS), kind],
   );
 }
+
+/** insertTaskEvent for many events of one kind, in one statement. */
+export async function insertTaskEvents(
+  m: EntityManager,
+  events: readonly { taskId: string; note: TaskEventNote }[],
+  now: Date,
+  kind: TaskEventKind = 'state',
+): Promise<void> {
+  if (events.length === 0) return;
+  await m.query(
+    `INSERT INTO task_event (id, task_id, created_at, from_state, to_state, site_id, attempt, reason, kind)
+     SELECT e.id, e.task_id, $1, e.from_state, e.to_state, e.site_id, e.attempt, e.reason, $2
+     FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::uuid[], $8::integer[], $9::text[])
+       AS e(id, task_id, from_state, to_state, site_id, attempt, reason)`,
+    [
+      now,
+      kind,
+      events.map(() => newId()),
+      events.map((e) => e.taskId),
+      events.map((e) => e.note.from),
+      events.map((e) => e.note.to),
+      events.map((e) => e.note.siteId),
+      events.map((e) => e.note.attempt),
+      events.map((e) => e.note.reason.slice(0, EVENT_REASON_CHARS)),
+    ],
+  );
+}

@@ -15,10 +15,17 @@ export interface CompletedTask {
   logs: TesTaskLog[];
 }
 
+/** A completed attempt, and the logs its completion writes (the task's own when it writes none). */
+export interface LearnedCompletion {
+  task: CompletedTask;
+  logs: TesTaskLog[] | undefined;
+}
+
 /**
- * Learns from a completed attempt in the transaction that records the completion, so every replica's next
- * placement sees it and no completion is learned twice. A failure to learn is logged and rolled back to a
- * savepoint: it must never undo the completion itself.
+ * Learns from completed attempts in the transaction that records the completions, so every replica's next
+ * placement sees them and no completion is learned twice: one read of their events and one learning step
+ * for the lot. A failure to learn is logged and rolled back to a savepoint: it must never undo the
+ * completions themselves.
  */
 @Injectable()
 export class CompletionLearning {
@@ -30,34 +37,34 @@ export class CompletionLearning {
     private readonly tasks: TaskChangeRepository,
   ) {}
 
-  async learn(
-    m: EntityManager,
-    task: CompletedTask,
-    logs: TesTaskLog[] | undefined,
-    now: Date,
-  ): Promise<void> {
-    if (task.siteId === null) return;
+  async learn(m: EntityManager, completed: readonly LearnedCompletion[], now: Date): Promise<void> {
+    const placed = completed.filter(({ task }) => task.siteId !== null);
+    if (placed.length === 0) return;
     await m.query('SAVEPOINT learn_completion');
     try {
-      const times: AttemptTimes = {
-        ...(await this.tasks.attemptTimes(m, task.id, task.attempt)),
-        finishedAt: now,
-      };
-      const attempt = String(task.attempt);
-      const log = [...(logs ?? task.logs)].reverse().find((l) => l.metadata?.attempt === attempt);
-      // Sizes the stores told placement, so the tool's learned median input is real where they answered.
-      const completion = completionOf(
-        { document: task.document, siteId: task.siteId, log },
-        times,
-        (url) => this.sizes.known(url) ?? DEFAULT_INPUT_BYTES,
+      const times = await this.tasks.attemptTimes(
+        m,
+        placed.map(({ task }) => ({ taskId: task.id, attempt: task.attempt })),
       );
-      if (completion !== undefined) await this.store.learn(m, completion);
+      const completions = placed.flatMap(({ task, logs }) => {
+        const attemptTimes: AttemptTimes = { ...times.get(`${task.id} ${task.attempt}`), finishedAt: now };
+        const attempt = String(task.attempt);
+        const log = [...(logs ?? task.logs)].reverse().find((l) => l.metadata?.attempt === attempt);
+        // Sizes the stores told placement, so the tool's learned median input is real where they answered.
+        const completion = completionOf(
+          { document: task.document, siteId: task.siteId as string, log },
+          attemptTimes,
+          (url) => this.sizes.known(url) ?? DEFAULT_INPUT_BYTES,
+        );
+        return completion === undefined ? [] : [completion];
+      });
+      await this.store.learn(m, completions);
       await m.query('RELEASE SAVEPOINT learn_completion');
     } catch (err) {
       await m.query('ROLLBACK TO SAVEPOINT learn_completion');
       this.logger.warn(
-        { taskId: task.id, err: String(err) },
-        `could not learn from the completion of ${task.id}`,
+        { taskIds: placed.map(({ task }) => task.id), err: String(err) },
+        `could not learn from the completion of ${placed.map(({ task }) => task.id).join(', ')}`,
       );
     }
   }

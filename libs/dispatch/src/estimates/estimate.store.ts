@@ -41,9 +41,26 @@ function toStats(r: StatsRow): RunTimeStats {
   return { n: r.runs, sx: r.sx, sy: r.sy, sxx: r.sxx, sxy: r.sxy, syy: r.syy, at: seconds(r.updated_at) };
 }
 
-function statsParams(s: RunTimeStats): unknown[] {
-  return [s.n, s.sx, s.sy, s.sxx, s.sxy, s.syy, date(s.at)];
+/** The statistics of `rows` as one array per column, in the order of STATS, for unnest. */
+function statsColumns(rows: readonly { stats: RunTimeStats }[]): unknown[][] {
+  const of = (f: (s: RunTimeStats) => unknown) => rows.map((r) => f(r.stats));
+  return [
+    of((s) => s.n),
+    of((s) => s.sx),
+    of((s) => s.sy),
+    of((s) => s.sxx),
+    of((s) => s.sxy),
+    of((s) => s.syy),
+    of((s) => date(s.at)),
+  ];
 }
+
+/** STATS's parameters as unnest arguments, numbered from `first`. */
+const STATS_ARRAYS = (first: number) =>
+  [...Array(6).keys()].map((i) => `$${first + i}::double precision[]`).join(', ') +
+  `, $${first + 6}::timestamptz[]`;
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function toSiteStats(r: SiteRow): SiteStats {
   return {
@@ -70,7 +87,7 @@ export interface StoredEstimates {
 
 /**
  * The estimator's state in PostgreSQL: loaded into a `RunTimeEstimator` for a placement round, and updated
- * one completion at a time under row locks, in the transaction that records the completion.
+ * under row locks in the transaction that records the completions.
  */
 @Injectable()
 export class EstimateStore {
@@ -109,66 +126,97 @@ export class EstimateStore {
   }
 
   /**
-   * Learns from one completion inside the caller's transaction. The rows are locked in one order (tool, tool
-   * at site, site), so two replicas recording completions of the same tool wait for each other, never deadlock.
+   * Learns from completions inside the caller's transaction, in their order, with three reads and at most
+   * three writes whatever their number (a tracking walk records a batch at once). The rows are locked table by
+   * table (tool, tool at site, site) and in key order within each, so two replicas recording completions of
+   * the same tools wait for each other, never deadlock.
    */
-  async learn(m: EntityManager, c: Completion): Promise<void> {
+  async learn(m: EntityManager, completions: readonly Completion[]): Promise<void> {
+    if (completions.length === 0) return;
+    const withTool = completions.filter((c): c is Completion & { tool: string } => c.tool !== undefined);
+    const tools = [...new Set(withTool.map((c) => c.tool))].sort();
+    const pairs = [...new Map(withTool.map((c) => [`${c.tool} ${c.siteId}`, c])).values()].sort(
+      (a, b) => compare(a.tool, b.tool) || compare(a.siteId, b.siteId),
+    );
+    const sites = [...new Set(completions.map((c) => c.siteId))].sort();
     const rows: StoredEstimates = { tools: [], toolSites: [], sites: [] };
-    if (c.tool !== undefined) {
+    if (tools.length > 0) {
       rows.tools = await m.query(
-        `SELECT fingerprint, label, ${STATS} FROM tool_estimate WHERE fingerprint = $1 FOR UPDATE`,
-        [c.tool],
+        `SELECT fingerprint, label, ${STATS} FROM tool_estimate WHERE fingerprint = ANY($1::text[])
+         ORDER BY fingerprint FOR UPDATE`,
+        [tools],
       );
       rows.toolSites = await m.query(
         `SELECT fingerprint, site_id, ${STATS} FROM tool_site_estimate
-         WHERE fingerprint = $1 AND site_id = $2 FOR UPDATE`,
-        [c.tool, c.siteId],
+         WHERE (fingerprint, site_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))
+         ORDER BY fingerprint, site_id FOR UPDATE`,
+        [pairs.map((c) => c.tool), pairs.map((c) => c.siteId)],
       );
     }
-    rows.sites = await m.query(`SELECT ${SITE} FROM site_estimate WHERE site_id = $1 FOR UPDATE`, [c.siteId]);
+    rows.sites = await m.query(
+      `SELECT ${SITE} FROM site_estimate WHERE site_id = ANY($1::uuid[]) ORDER BY site_id FOR UPDATE`,
+      [sites],
+    );
     const e = this.fill(new RunTimeEstimator(), rows);
-    e.observe(c);
-    if (c.tool !== undefined) {
-      const tool = e.tool(c.tool);
-      const toolSite = e.toolSite(c.tool, c.siteId);
-      if (tool !== undefined) {
-        // A first run of a tool races with another replica's first run: the later insert merges as an update.
-        await m.query(
-          `INSERT INTO tool_estimate (fingerprint, label, ${STATS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (fingerprint) DO UPDATE SET label = EXCLUDED.label, runs = EXCLUDED.runs,
-             sx = EXCLUDED.sx, sy = EXCLUDED.sy, sxx = EXCLUDED.sxx, sxy = EXCLUDED.sxy, syy = EXCLUDED.syy,
-             updated_at = EXCLUDED.updated_at`,
-          [c.tool, tool.label, ...statsParams(tool.stats)],
-        );
-      }
-      if (toolSite !== undefined) {
-        await m.query(
-          `INSERT INTO tool_site_estimate (fingerprint, site_id, ${STATS})
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-           ON CONFLICT (fingerprint, site_id) DO UPDATE SET runs = EXCLUDED.runs,
-             sx = EXCLUDED.sx, sy = EXCLUDED.sy, sxx = EXCLUDED.sxx, sxy = EXCLUDED.sxy, syy = EXCLUDED.syy,
-             updated_at = EXCLUDED.updated_at`,
-          [c.tool, c.siteId, ...statsParams(toolSite)],
-        );
-      }
-    }
-    const site = e.site(c.siteId);
-    if (site !== undefined) {
+    for (const c of completions) e.observe(c);
+    const toolRows = tools.flatMap((t) => {
+      const tool = e.tool(t);
+      return tool === undefined ? [] : [{ key: t, label: tool.label, stats: tool.stats }];
+    });
+    const toolSiteRows = pairs.flatMap((c) => {
+      const stats = e.toolSite(c.tool, c.siteId);
+      return stats === undefined ? [] : [{ key: c.tool, siteId: c.siteId, stats }];
+    });
+    const siteRows = sites.flatMap((id) => {
+      const site = e.site(id);
+      return site === undefined ? [] : [{ id, site }];
+    });
+    if (toolRows.length > 0) {
+      // A first run of a tool races with another replica's first run: the later insert merges as an update.
       await m.query(
-        `INSERT INTO site_estimate (${SITE}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        `INSERT INTO tool_estimate (fingerprint, label, ${STATS})
+         SELECT * FROM unnest($1::text[], $2::text[], ${STATS_ARRAYS(3)})
+         ON CONFLICT (fingerprint) DO UPDATE SET label = EXCLUDED.label, runs = EXCLUDED.runs,
+           sx = EXCLUDED.sx, sy = EXCLUDED.sy, sxx = EXCLUDED.sxx, sxy = EXCLUDED.sxy, syy = EXCLUDED.syy,
+           updated_at = EXCLUDED.updated_at`,
+        [toolRows.map((r) => r.key), toolRows.map((r) => r.label), ...statsColumns(toolRows)],
+      );
+    }
+    if (toolSiteRows.length > 0) {
+      await m.query(
+        `INSERT INTO tool_site_estimate (fingerprint, site_id, ${STATS})
+         SELECT * FROM unnest($1::text[], $2::uuid[], ${STATS_ARRAYS(3)})
+         ON CONFLICT (fingerprint, site_id) DO UPDATE SET runs = EXCLUDED.runs,
+           sx = EXCLUDED.sx, sy = EXCLUDED.sy, sxx = EXCLUDED.sxx, sxy = EXCLUDED.sxy, syy = EXCLUDED.syy,
+           updated_at = EXCLUDED.updated_at`,
+        [toolSiteRows.map((r) => r.key), toolSiteRows.map((r) => r.siteId), ...statsColumns(toolSiteRows)],
+      );
+    }
+    if (siteRows.length > 0) {
+      // The recent-time lists differ in length from site to site, which a two-dimensional array cannot
+      // hold: each travels as JSON.
+      await m.query(
+        `INSERT INTO site_estimate (${SITE})
+         SELECT s.site_id, s.speed_runs, s.log_speed_sum, s.core_run_sum, s.core_sum,
+                ARRAY(SELECT jsonb_array_elements_text(s.recent_queue_s)::double precision),
+                ARRAY(SELECT jsonb_array_elements_text(s.recent_run_s)::double precision), s.updated_at
+         FROM unnest($1::uuid[], $2::double precision[], $3::double precision[], $4::double precision[],
+                     $5::double precision[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])
+           AS s(site_id, speed_runs, log_speed_sum, core_run_sum, core_sum, recent_queue_s, recent_run_s,
+                updated_at)
          ON CONFLICT (site_id) DO UPDATE SET speed_runs = EXCLUDED.speed_runs,
            log_speed_sum = EXCLUDED.log_speed_sum, core_run_sum = EXCLUDED.core_run_sum,
            core_sum = EXCLUDED.core_sum, recent_queue_s = EXCLUDED.recent_queue_s,
            recent_run_s = EXCLUDED.recent_run_s, updated_at = EXCLUDED.updated_at`,
         [
-          c.siteId,
-          site.speedN,
-          site.logSpeedSum,
-          site.coreRunSum,
-          site.coreSum,
-          site.recentQueueS,
-          site.recentRunS,
-          date(site.at),
+          siteRows.map((r) => r.id),
+          siteRows.map((r) => r.site.speedN),
+          siteRows.map((r) => r.site.logSpeedSum),
+          siteRows.map((r) => r.site.coreRunSum),
+          siteRows.map((r) => r.site.coreSum),
+          siteRows.map((r) => JSON.stringify(r.site.recentQueueS)),
+          siteRows.map((r) => JSON.stringify(r.site.recentRunS)),
+          siteRows.map((r) => date(r.site.at)),
         ],
       );
     }
