@@ -152,12 +152,28 @@ export class SubmissionService extends SiteStep {
     const now = new Date();
     if (refs.length > 0) {
       const [keep, ...extra] = refs;
-      for (const ref of extra) await this.stopExtra(task, entry, adapter, ref, keep, now);
+      const running: string[] = [];
+      for (const ref of extra)
+        if (!(await this.stopExtra(task, entry, adapter, ref, keep, now))) running.push(ref);
       this.logger.log(
         { taskId: task.id, site: site.slug, remoteId: keep },
         'found the copy of an unanswered submission',
       );
       await this.record(replica, task, adapter, entry, keep, now, false);
+      // Left to the abandoned-copies step once the kept copy is recorded: before, it could not tell which
+      // copy the task follows and would wait its back-off out.
+      for (const ref of running) {
+        await this.decisions.leaveCopy(
+          task.id,
+          {
+            siteId: site.id,
+            attempt: task.attempt,
+            remoteId: ref,
+            reason: `an extra copy ${ref} of attempt ${task.attempt} at ${site.slug}; the broker follows ${keep}`,
+          },
+          now,
+        );
+      }
       return 'settled';
     }
     const waited = now.getTime() - (task.submitDoubtAt as Date).getTime();
@@ -174,7 +190,10 @@ export class SubmissionService extends SiteStep {
     return 'resend';
   }
 
-  /** A second copy of one attempt: stopped at once, and said so on the task. */
+  /**
+   * A second copy of one attempt: stopped at once, and said so on the task. False when the site did not stop
+   * it: the caller leaves it to the abandoned-copies step, which tries until the site answers.
+   */
   private async stopExtra(
     task: DispatchTask,
     entry: SiteAccess,
@@ -182,29 +201,17 @@ export class SubmissionService extends SiteStep {
     ref: string,
     keep: string,
     now: Date,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const slug = entry.adapterSite.slug;
     try {
       await adapter.cancel(entry.adapterSite, ref);
       await adapter.cleanup(entry.adapterSite, ref).catch(() => undefined);
     } catch (err) {
-      // Not stopped now: the abandoned-copies step tries again until the site answers (it spares the copy the
-      // broker follows, so only this one is stopped).
       this.logger.warn(
         { taskId: task.id, site: slug, remoteId: ref, err: String(err) },
         'extra copy not stopped yet; left to the abandoned-copies step',
       );
-      await this.decisions.leaveCopy(
-        task.id,
-        {
-          siteId: entry.adapterSite.id,
-          attempt: task.attempt,
-          remoteId: ref,
-          reason: `an extra copy ${ref} of attempt ${task.attempt} at ${slug}; the broker follows ${keep}`,
-        },
-        now,
-      );
-      return;
+      return false;
     }
     this.logger.warn({ taskId: task.id, site: slug, remoteId: ref }, 'stopped an extra copy of an attempt');
     this.metrics.abandonedCopies.inc({ outcome: 'extra' });
@@ -215,6 +222,7 @@ export class SubmissionService extends SiteStep {
       `stopped an extra copy ${ref} of attempt ${task.attempt} at ${slug}; the broker follows ${keep}`,
       now,
     );
+    return true;
   }
 
   private async send(adapter: SiteAdapter, entry: SiteAccess, task: DispatchTask): Promise<Outcome> {
