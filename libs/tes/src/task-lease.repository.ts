@@ -38,8 +38,9 @@ export class TaskLeaseRepository {
     const markSend = phase === 'submit' ? ', sent_attempt = current_attempt' : '';
     // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected count]. RETURNING keeps no
     // order, and gives the new next_check_at: the due time each row had comes back beside it, to sort by.
-    const [rows]: [(DispatchTaskRow & { due_at: Date; sent_before: boolean })[], number] = await this.db.query(
-      `UPDATE task SET claimed_by = $1,
+    const [rows]: [(DispatchTaskRow & { due_at: Date; sent_before: boolean })[], number] =
+      await this.db.query(
+        `UPDATE task SET claimed_by = $1,
               lease_until = clock_timestamp() + make_interval(secs => $3),
               next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))${markSend}
        FROM (
@@ -52,8 +53,8 @@ export class TaskLeaseRepository {
          FOR UPDATE SKIP LOCKED) due
        WHERE task.id = due.due_id
        RETURNING ${COLUMNS}, due.due_at, due.sent_before`,
-      [replica, now, leaseSeconds, limit],
-    );
+        [replica, now, leaseSeconds, limit],
+      );
     rows.sort((a, b) => a.due_at.getTime() - b.due_at.getTime());
     if (phase !== 'submit') return rows.map(toDispatchTask);
     return this.withContents(rows.map((r) => ({ ...toDispatchTask(r), firstSend: !r.sent_before })));
