@@ -20,6 +20,7 @@ import { TaskSiteDueIndex1765001000000 } from './1765001000000-TaskSiteDueIndex'
 import { DataStoreHeadSignedUrls1765001400000 } from './1765001400000-DataStoreHeadSignedUrls';
 import { SiteTracking1765001500000 } from './1765001500000-SiteTracking';
 import { SiteRequestBudget1765002200000 } from './1765002200000-SiteRequestBudget';
+import { TaskSentAttempt1765002700000 } from './1765002700000-TaskSentAttempt';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -44,4 +45,5 @@ export const MIGRATIONS: MigrationList = [
   DataStoreHeadSignedUrls1765001400000,
   SiteTracking1765001500000,
   SiteRequestBudget1765002200000,
+  TaskSentAttempt1765002700000,
 ];

@@ -37,6 +37,11 @@ export interface SubmitJob {
   attempt: number;
   /** The stored, validated TES document (constellation.* backend parameters included). */
   tes: TaskDocument;
+  /**
+   * True only when dispatch can prove no earlier send of this attempt went out, so the site holds no copy of
+   * it and submit() sends without looking for one first. Absent or false: look first (the safe side).
+   */
+  firstSend?: boolean;
 }
 
 export interface ProbeResult {
@@ -115,7 +120,7 @@ export interface SiteAdapter {
   probe(site: AdapterSite): Promise<ProbeResult>;
   /**
    * Idempotent: asks the site whether this task's attempt already exists there (find) and returns that ref
-   * instead of submitting twice.
+   * instead of submitting twice; skips that question when `job.firstSend` says no copy can exist.
    */
   submit(site: AdapterSite, job: SubmitJob): Promise<RemoteRef>;
   /** The ref of this task's attempt at the site, or null when the site has none. */

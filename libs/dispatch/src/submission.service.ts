@@ -76,7 +76,7 @@ export class SubmissionService extends SiteStep {
       if (doubt === 'settled') return;
       resentAfterDoubt = true;
     }
-    const outcome = await this.send(adapter, entry, task);
+    const outcome = await this.send(adapter, entry, task, task.firstSend === true && !resentAfterDoubt);
     const now = new Date();
     if ('ref' in outcome) {
       return this.record(replica, task, adapter, entry, outcome.ref, now, resentAfterDoubt);
@@ -225,13 +225,20 @@ export class SubmissionService extends SiteStep {
     return true;
   }
 
-  private async send(adapter: SiteAdapter, entry: SiteAccess, task: DispatchTask): Promise<Outcome> {
+  /** `firstSend`: the claim proved no send of this attempt went out before, so the site's lookup is skipped. */
+  private async send(
+    adapter: SiteAdapter,
+    entry: SiteAccess,
+    task: DispatchTask,
+    firstSend: boolean,
+  ): Promise<Outcome> {
     try {
       return {
         ref: await adapter.submit(entry.adapterSite, {
           taskId: task.id,
           attempt: task.attempt,
           tes: task.document,
+          firstSend,
         }),
       };
     } catch (err) {

@@ -34,6 +34,11 @@ export interface DispatchTask {
   trackIntervalMs: number | null;
   /** The state the site last reported for this attempt; null before the first report. */
   remoteState: TesState | null;
+  /**
+   * True only from a claim for submission that found no earlier claim of this attempt: no send of it can have
+   * gone out before, so the site cannot hold a copy to look for. Absent or false everywhere else (the safe side).
+   */
+  firstSend?: boolean;
 }
 
 /** Work a replica claims with a lease: each phase is a state plus a condition on the remote id. */

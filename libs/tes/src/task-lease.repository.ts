@@ -33,26 +33,31 @@ export class TaskLeaseRepository {
     leaseSeconds: number,
     limit: number,
   ): Promise<DispatchTask[]> {
+    // A submission claim marks that a send of the attempt may now go out, committed before it does; the mark
+    // the row had before (read under the row lock) tells whether an earlier claim of this attempt came first.
+    const markSend = phase === 'submit' ? ', sent_attempt = current_attempt' : '';
     // TypeORM answers an UPDATE ... RETURNING on PostgreSQL with [rows, affected count]. RETURNING keeps no
     // order, and gives the new next_check_at: the due time each row had comes back beside it, to sort by.
-    const [rows]: [(DispatchTaskRow & { due_at: Date })[], number] = await this.db.query(
-      `UPDATE task SET claimed_by = $1,
+    const [rows]: [(DispatchTaskRow & { due_at: Date; sent_before: boolean })[], number] =
+      await this.db.query(
+        `UPDATE task SET claimed_by = $1,
               lease_until = clock_timestamp() + make_interval(secs => $3),
-              next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))
+              next_check_at = GREATEST(next_check_at, clock_timestamp() + make_interval(secs => $3))${markSend}
        FROM (
-         SELECT id AS due_id, next_check_at AS due_at FROM task
+         SELECT id AS due_id, next_check_at AS due_at,
+                sent_attempt IS NOT DISTINCT FROM current_attempt AS sent_before FROM task
          WHERE ${PHASE_FILTER[phase]} AND next_check_at <= $2
            AND (lease_until IS NULL OR lease_until < clock_timestamp())
          ORDER BY next_check_at
          LIMIT $4
          FOR UPDATE SKIP LOCKED) due
        WHERE task.id = due.due_id
-       RETURNING ${COLUMNS}, due.due_at`,
-      [replica, now, leaseSeconds, limit],
-    );
+       RETURNING ${COLUMNS}, due.due_at, due.sent_before`,
+        [replica, now, leaseSeconds, limit],
+      );
     rows.sort((a, b) => a.due_at.getTime() - b.due_at.getTime());
-    const tasks = rows.map(toDispatchTask);
-    return phase === 'submit' ? this.withContents(tasks) : tasks;
+    if (phase !== 'submit') return rows.map(toDispatchTask);
+    return this.withContents(rows.map((r) => ({ ...toDispatchTask(r), firstSend: !r.sent_before })));
   }
 
   /**

@@ -115,6 +115,14 @@ export class TaskEntity {
   submitDoubtAt!: Date | null;
 
   /**
+   * The attempt a submission claim last let go out (null: none yet). Equal to the current attempt once a send
+   * of it may have reached the site, so a later claim of the same attempt looks for that copy before sending;
+   * a new attempt differs from it without any reset.
+   */
+  @Column('integer', { name: 'sent_attempt', nullable: true })
+  sentAttempt!: number | null;
+
+  /**
    * Not null while the site has finished the attempt and the broker delivers its outputs (a leased dispatch
    * step of its own): how many delivery tries have failed so far.
    */

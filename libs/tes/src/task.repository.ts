@@ -333,6 +333,7 @@ export class TaskRepository {
       queuedAt: null,
       failingSince: null,
       submitDoubtAt: null,
+      sentAttempt: null,
       deliveryTries: null,
       contentBytes: String(row.contentBytes),
       contentJsonBytes: String(row.contentJsonBytes),

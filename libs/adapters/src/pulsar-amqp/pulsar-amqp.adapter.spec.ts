@@ -234,6 +234,18 @@ amqp.describe('PulsarAmqpSiteAdapter against RabbitMQ', () => {
     expect(pulsar.setups().filter((s) => s.job_id === ref)).toHaveLength(1);
   });
 
+  it('sends a first send without asking about the job first, and looks before any other send', async () => {
+    const a = adapter();
+    const job = { taskId: newTaskId(), attempt: 1, tes: task([exec(['true'])]) };
+    const ref = await a.submit(site, { ...job, firstSend: true });
+    expect(pulsar.statusRequests().filter((r) => r === ref)).toHaveLength(0);
+    expect((await finalStatus(a, ref)).state).toBe('COMPLETE');
+    const asked = pulsar.statusRequests().filter((r) => r === ref).length;
+    expect(await a.submit(site, job)).toBe(ref);
+    expect(pulsar.statusRequests().filter((r) => r === ref)).toHaveLength(asked + 1);
+    expect(pulsar.setups().filter((s) => s.job_id === ref)).toHaveLength(1);
+  });
+
   it('answers after a restart from a status request, and still delivers the outputs', async () => {
     const first = adapter();
     const taskId = newTaskId();

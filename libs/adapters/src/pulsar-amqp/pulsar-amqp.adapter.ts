@@ -354,7 +354,10 @@ export class PulsarAmqpSiteAdapter extends PulsarSiteAdapter implements SiteAdap
     const prepared = prepareJob(job, site, this.fileRoots);
     const jobId = prepared.plan.job_id;
     const channel = this.channel(site);
-    if ((await this.find(site, job.taskId, job.attempt)) !== null) return jobId;
+    if (job.firstSend !== true && (await this.find(site, job.taskId, job.attempt)) !== null) return jobId;
+    // Updates published while nobody consumes are dropped: consume before the job can report, also when no
+    // status request (which would start it) went first.
+    await channel.listen();
     const message = await setupMessage(prepared, this.files);
     this.submitted.set(jobId, Date.now());
     // Pulsar ignores a second setup message for a job it already launched (manager_endpoint_util._is_duplicate_setup).

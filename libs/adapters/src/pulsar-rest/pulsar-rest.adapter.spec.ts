@@ -257,6 +257,22 @@ describe('PulsarRestSiteAdapter', () => {
       expect((await waitForFinal(pulsar, site, halfRef)).state).toBe('COMPLETE');
     });
 
+    it('sets a first send up without asking for its status, and asks before any other send', async () => {
+      const fake = await fakePulsar();
+      const pulsar = adapter();
+      const site = siteOf(fake);
+      const job = { taskId: newTaskId(), attempt: 1, tes: task([exec(['true'])]) };
+      const ref = await pulsar.submit(site, { ...job, firstSend: true });
+      const calls = () => fake.requests().map((r) => `${r.method} ${r.path}`);
+      expect(calls()[0]).toBe('POST /jobs');
+      expect(calls()).not.toContain(`GET /jobs/${ref}/status`);
+      const before = fake.requests().length;
+      expect(await pulsar.submit(site, job)).toBe(ref);
+      expect(calls().slice(before)[0]).toBe(`GET /jobs/${ref}/status`);
+      expect(calls().slice(before)).not.toContain('POST /jobs');
+      expect(fake.job(ref)?.submits).toBe(1);
+    });
+
     it('refuses a site that sets assign_ids: uuid, and removes the job it made', async () => {
       const fake = await fakePulsar({ assignIds: 'uuid' });
       const err = await rejection(

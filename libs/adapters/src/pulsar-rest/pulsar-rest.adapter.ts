@@ -122,8 +122,10 @@ export class PulsarRestSiteAdapter extends PulsarSiteAdapter implements SiteAdap
     const prepared = prepareJob(job, site, this.fileRoots);
     const jobId = prepared.plan.job_id;
     const jobs = this.jobs(site);
-    const existing = await jobs.status(jobId);
-    if (existing.status !== 'lost' && !(await this.neverLaunched(jobs, jobId, existing))) return jobId;
+    if (job.firstSend !== true) {
+      const existing = await jobs.status(jobId);
+      if (existing.status !== 'lost' && !(await this.neverLaunched(jobs, jobId, existing))) return jobId;
+    }
     const dirs = await jobs.setup(jobId);
     if (dirs.jobId !== jobId) {
       await jobs.clean(dirs.jobId).catch(() => undefined);

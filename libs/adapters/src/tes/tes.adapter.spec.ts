@@ -327,6 +327,19 @@ describe('TesSiteAdapter', () => {
       expect(fake.tasks()).toHaveLength(2);
     });
 
+    it('posts a first send without listing the attempt’s copies first, and lists before any other send', async () => {
+      const fake = await fakeSite();
+      const tes = adapter();
+      const site = siteAt(fake.url);
+      const job = jobOf();
+      const first = await tes.submit(site, { ...job, firstSend: true });
+      const lists = () => fake.requests().filter((r) => r.method === 'GET' && r.query.includes('tag_key'));
+      expect(lists()).toHaveLength(0);
+      expect(await tes.submit(site, { ...job, firstSend: false })).toBe(first);
+      expect(lists()).toHaveLength(1);
+      expect(fake.requests().filter((r) => r.method === 'POST')).toHaveLength(1);
+    });
+
     it('submits again after its copy of the same attempt was cancelled', async () => {
       const fake = await fakeSite({ hold: true });
       const tes = adapter();

@@ -109,7 +109,7 @@ export class TesSiteAdapter implements SiteAdapter {
   }
 
   async submit(site: AdapterSite, job: SubmitJob): Promise<RemoteRef> {
-    const existing = await this.find(site, job.taskId, job.attempt);
+    const existing = job.firstSend === true ? null : await this.find(site, job.taskId, job.attempt);
     if (existing !== null) return existing;
     const target = targetOf(site);
     const url = `${await this.discovery.base(target)}/tasks`;
