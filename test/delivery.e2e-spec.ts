@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { tes } from './support/tes-client';
 import { waitFor } from './support/wait-for';
 import { PulsarRestFixture, startPulsarRestFixture } from './support/pulsar-rest-fixture';
@@ -64,6 +65,91 @@ describe('output delivery', () => {
     await waitFor('the cleanup after delivery', async () =>
       f.pulsar.requests().find((r) => r.method === 'DELETE' && r.path === `/jobs/${body.id}-1`),
     );
+  });
+
+  it('writes each output once: a try after a failed one starts after the outputs already written', async () => {
+    f.store.failNextPuts(1, 503, '/results/resume-b.txt');
+    const { body } = await tes(f.t.url, f.alice)
+      .create({
+        outputs: ['a', 'b', 'c'].map((n) => ({
+          path: `/out/${n}.txt`,
+          url: `${f.store.url}/results/resume-${n}.txt`,
+          type: 'FILE',
+        })),
+        executors: [
+          {
+            image: 'alpine',
+            command: ['sh', '-c', 'echo a > /out/a.txt; echo b > /out/b.txt; echo c > /out/c.txt'],
+          },
+        ],
+        resources: { zones: [f.slug] },
+      })
+      .expect(200);
+    const task = await untilFinished(tes(f.t.url, f.alice), body.id);
+    expect(task.state).toBe('COMPLETE');
+    const puts = f.store.puts.filter((p) => p.path.startsWith('/results/resume-'));
+    expect(puts.map((p) => `${p.path} ${p.status}`)).toEqual([
+      '/results/resume-a.txt 201',
+      '/results/resume-b.txt 503',
+      '/results/resume-b.txt 201',
+      '/results/resume-c.txt 201',
+    ]);
+    // The output written by the first try is reported as that try wrote it.
+    expect(task.logs[0].outputs).toEqual(
+      ['a', 'b', 'c'].map((n) => ({
+        url: `${f.store.url}/results/resume-${n}.txt`,
+        path: `/out/${n}.txt`,
+        size_bytes: '2',
+      })),
+    );
+    expect(runs(body.id)).toBe(1);
+    // What the delivery recorded goes with it.
+    await waitFor('the delivery record to be gone', async () => {
+      const rows: unknown[] = await f.t.app
+        .get(DataSource)
+        .query('SELECT 1 FROM delivered_output WHERE task_id = $1', [body.id]);
+      return rows.length === 0 ? true : undefined;
+    });
+  });
+
+  it('records nothing and writes no further output once its claim was taken over mid-delivery', async () => {
+    const held = f.store.holdNextPut('/results/lost-a.txt');
+    const { body } = await tes(f.t.url, f.alice)
+      .create({
+        outputs: ['a', 'b'].map((n) => ({
+          path: `/out/${n}.txt`,
+          url: `${f.store.url}/results/lost-${n}.txt`,
+          type: 'FILE',
+        })),
+        executors: [{ image: 'alpine', command: ['sh', '-c', 'echo a > /out/a.txt; echo b > /out/b.txt'] }],
+        resources: { zones: [f.slug] },
+      })
+      .expect(200);
+    await held.arrived;
+    // Another replica took the delivery over while the first output was on its way (this one stalled, say).
+    const db = f.t.app.get(DataSource);
+    await db.query(
+      `UPDATE task SET claimed_by = 'replica-b', lease_until = now() + interval '30 seconds' WHERE id = $1`,
+      [body.id],
+    );
+    held.release();
+    await waitFor('the first output written', async () =>
+      f.store.puts.some((p) => p.path === '/results/lost-a.txt') ? true : undefined,
+    );
+    // Time for the replica that lost the claim to go on, were it to.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await db.query('SELECT 1 FROM delivered_output WHERE task_id = $1', [body.id])).toEqual([]);
+    expect(f.store.puts.filter((p) => p.path === '/results/lost-b.txt')).toEqual([]);
+    // The other replica "dies": its claim is free again, and this replica delivers the whole task.
+    await db.query(`UPDATE task SET claimed_by = NULL, lease_until = NULL WHERE id = $1`, [body.id]);
+    const task = await untilFinished(tes(f.t.url, f.alice), body.id);
+    expect(task.state).toBe('COMPLETE');
+    expect(f.store.puts.filter((p) => p.path.startsWith('/results/lost-')).map((p) => p.path)).toEqual([
+      '/results/lost-a.txt',
+      '/results/lost-a.txt',
+      '/results/lost-b.txt',
+    ]);
+    expect(runs(body.id)).toBe(1);
   });
 
   it('gives up after the last try naming the destination, without running the job again', async () => {

@@ -2,13 +2,16 @@ import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { newId } from '@constellation/common';
 import { startFakeTesSite, FakeTesSite } from '@constellation/testing';
+import { OwnDatabase } from './support/own-database';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { tesSiteDocument } from './support/site-documents';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
 import {
+  startDispatchApp,
   startDispatchSuite,
+  registerFakeTesSite,
   registerSiteUp,
   FINAL_STATES,
   untilFinished,
@@ -191,20 +194,38 @@ describe('dispatch to TES sites (place, submit, track, cancel, fail over)', () =
   });
 
   describe('service-info', () => {
+    // A replica on a database of its own: `storage` is over every approved site that is up, and on the run's
+    // database other suites' sites are found offline (or up) by this suite's probes while the test compares.
+    const own = OwnDatabase.besideRun('dispatch_service_info');
+    let u: TestApp;
+    let owner: TestPrincipal;
+    let s3: Awaited<ReturnType<typeof registerFakeTesSite>> | undefined;
+    beforeAll(async () => {
+      await own.create();
+      u = await startDispatchApp({ DATABASE_URL: own.url });
+      owner = await createPrincipal(u, 'admin');
+    });
+    afterAll(async () => {
+      await u?.close();
+      await s3?.fake.close();
+      await own.drop();
+    });
+
     it('lists in storage the URL schemes that the approved sites that are up can fetch', async () => {
       const storage = async () =>
-        (await request(t.url).get('/ga4gh/tes/v1/service-info').expect(200)).body.storage as string[];
+        (await request(u.url).get('/ga4gh/tes/v1/service-info').expect(200)).body.storage as string[];
       const before = await storage();
       // A TES site lists its own storage; the schemes are recorded by its probe.
-      const s3 = await site({ storage: ['s3://bucket-a/', 'gs://bucket-b/'] });
+      s3 = await registerFakeTesSite(u, owner, owner, { storage: ['s3://bucket-a/', 'gs://bucket-b/'] });
       const after = await storage();
       expect(after).toEqual(expect.arrayContaining(['s3://', 'gs://']));
       expect(after.every((x) => x.endsWith('://'))).toBe(true);
       expect(after).not.toContain('file://');
       // A site that goes offline no longer counts (unless another site fetches the same schemes).
       await s3.fake.down();
+      const { id } = s3;
       await waitFor('the site to be offline', async () => {
-        const v = await request(t.url).get(`/api/v1/sites/${s3.id}`).set('Authorization', admin.bearer);
+        const v = await request(u.url).get(`/api/v1/sites/${id}`).set('Authorization', owner.bearer);
         return v.body.health === 'offline' ? true : undefined;
       });
       expect(await storage()).toEqual(before);

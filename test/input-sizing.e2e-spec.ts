@@ -48,7 +48,9 @@ describe('placement sizes http(s) inputs with HEAD, and never waits for it beyon
   beforeAll(async () => {
     t = await startDispatchApp({
       CONSTELLATION_SIZE_BUDGET_SECONDS: '0.2',
-      CONSTELLATION_SIZE_HEAD_TIMEOUT_SECONDS: '1',
+      // Long enough that a HEAD the slow store answers once the test releases it (after a placement, which a
+      // loaded machine may take seconds over) is not given up first.
+      CONSTELLATION_SIZE_HEAD_TIMEOUT_SECONDS: '5',
     });
     admin = await createPrincipal(t, 'admin');
     const provider = await createPrincipal(t, 'provider');

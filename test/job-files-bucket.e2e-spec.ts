@@ -97,4 +97,33 @@ describe('the job-files bucket is checked when the broker starts', () => {
       (await request(app.url).get('/health/ready')).status === 200 ? true : undefined,
     );
   });
+
+  it('waits for a silent bucket at start-up and asks it again while not ready as long as its settings say', async () => {
+    s3.fail('stall', { op: 'PutObject' });
+    const started = Date.now();
+    t = await startTestApp(
+      env({
+        CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS: '1',
+        CONSTELLATION_JOB_FILES_RECHECK_SECONDS: '8',
+      }),
+    );
+    // The start-up check gave up after its one second (the default would have waited ten).
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const down = await request(t.url).get('/health/ready').expect(503);
+    expect(down.body.message).toContain('failed: no answer within 1 s');
+    const puts = () => s3.requests().filter((r) => r.op === 'PutObject' && r.key.startsWith(PREFIX)).length;
+    const before = puts();
+    // Within the re-check interval, readiness repeats the last failure without asking the bucket.
+    for (let i = 0; i < 3; i++) await request(t.url).get('/health/ready').expect(503);
+    expect(puts()).toBe(before);
+    s3.heal();
+    const app = t;
+    const healed = Date.now();
+    await waitFor('readiness once the bucket answers', async () =>
+      (await request(app.url).get('/health/ready')).status === 200 ? true : undefined,
+    );
+    // Seen only once the interval since the last failure ran out, by a new check.
+    expect(puts()).toBeGreaterThan(before);
+    expect(Date.now() - healed).toBeLessThan(15_000);
+  });
 });

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions, runMigrations } from '@constellation/persistence';
+import { MIGRATION_LOCK_KEY } from '../libs/persistence/src/run-migrations';
 import { newId } from '@constellation/common';
 import { viewsByIdSql } from '../libs/tes/src/task-views';
 import { ENTITIES, MIGRATIONS } from '../apps/broker/src/schema';
@@ -146,6 +147,39 @@ describe('migrations', () => {
       }
     } finally {
       await client.end();
+    }
+  });
+});
+
+describe('replicas starting together', () => {
+  const db = OwnDatabase.besideRun('miglock');
+  beforeAll(() => db.create());
+  afterAll(() => db.drop());
+
+  it('waits for the migration lock without holding back an index built CONCURRENTLY by the holder', async () => {
+    // The holder: another replica, migrating.
+    const holder = new Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      const waiting = runMigrations(db.url, ENTITIES, MIGRATIONS);
+      const outcome = waiting.then(
+        (applied) => ({ applied }),
+        (err: Error) => ({ err }),
+      );
+      // Long enough for the waiting replica to be asking for the lock.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await holder.query('CREATE TABLE lock_probe (x int)');
+      // Waited on every older snapshot: a replica parked in pg_advisory_lock made this a deadlock.
+      await holder.query('CREATE INDEX CONCURRENTLY lock_probe_x ON lock_probe (x)');
+      await holder.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+      const result = await outcome;
+      expect(result).toEqual({ applied: expect.any(Array) });
+      expect((result as { applied: string[] }).applied).toHaveLength(MIGRATIONS.length);
+      const invalid = await holder.query('SELECT count(*)::int AS n FROM pg_index WHERE NOT indisvalid');
+      expect(invalid.rows[0].n).toBe(0);
+    } finally {
+      await holder.end();
     }
   });
 });

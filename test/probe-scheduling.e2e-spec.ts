@@ -5,6 +5,7 @@ import { ProbeService } from '../libs/dispatch/src/probe.service';
 import { SiteHealthRepository } from '@constellation/registry';
 import { startFakePulsarSite, FakePulsarSite } from '@constellation/testing';
 import { startFakeSite, FakeSite } from './support/fake-site';
+import { OwnDatabase } from './support/own-database';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { siteDocument } from './support/site-documents';
 import { startTestApp, TestApp } from './support/test-app';
@@ -15,7 +16,12 @@ import { waitFor } from './support/wait-for';
  * action, a due time stored in the database, or a starting replica, never by the interval running out.
  */
 describe('probe scheduling', () => {
-  const HOUR = { CONSTELLATION_PROBE_SECONDS: '3600' };
+  // A database of its own: the rounds here (a starting replica's, probeDueSites, ProbeLoop.tick) probe every due
+  // site, and on the run's database that is every site other suites left, probed before the sites counted here.
+  const own = OwnDatabase.besideRun('probe_scheduling');
+  // The loop still looks for due sites every 5 s (probePollSeconds): the waits of 2 s below stay under that, so
+  // a probe they see was asked for by the action or the start, not found by the look.
+  const HOUR = { DATABASE_URL: own.url, CONSTELLATION_PROBE_SECONDS: '3600' };
   let t: TestApp;
   let admin: TestPrincipal;
   let provider: TestPrincipal;
@@ -32,14 +38,12 @@ describe('probe scheduling', () => {
     others.push(app);
     return app;
   };
-  const created: string[] = [];
   const register = async (url: string, extra: Record<string, unknown> = {}): Promise<string> => {
     const res = await request(t.url)
       .post('/api/v1/sites')
       .set('Authorization', provider.bearer)
       .send(siteDocument({ kind: 'pulsar-rest', url, pulsar_manager: null, ...extra }))
       .expect(201);
-    created.push(res.body.id);
     return res.body.id;
   };
   const act = (id: string, action: string, who: TestPrincipal, on: TestApp = t) =>
@@ -57,18 +61,16 @@ describe('probe scheduling', () => {
   const probedAt = async (id: string): Promise<string | null> => (await siteOf(id)).probe.last_probe_at;
 
   beforeAll(async () => {
+    await own.create();
     t = await startTestApp(HOUR);
     admin = await createPrincipal(t, 'admin');
     provider = await createPrincipal(t, 'provider');
   });
   afterAll(async () => {
-    // The run's later suites share the database: leave no site of ours up for them to place on.
-    for (const id of created) {
-      await request(t.url).post(`/api/v1/sites/${id}/disable`).set('Authorization', admin.bearer);
-    }
     for (const app of others) await app.close();
     await t?.close();
     await Promise.all(fakes.map((f) => ('close' in f ? f.close() : f.down())));
+    await own.drop();
   });
 
   it('probes a site as soon as an admin approves it, not one interval later', async () => {

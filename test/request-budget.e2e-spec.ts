@@ -8,6 +8,7 @@ import { RequestBudget } from '../libs/dispatch/src/request-budget';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { pulsarRestSiteDocument, siteDocument } from './support/site-documents';
 import { startAmqpDispatch, type AmqpDispatch } from './support/amqp-dispatch';
+import { tes } from './support/tes-client';
 import { TestApp } from './support/test-app';
 import { allIn, createTasks, registerSite, registerSiteUp, startDispatchApp } from './support/dispatch-suite';
 
@@ -26,11 +27,26 @@ const WINDOW_MS = 4_000;
  */
 const ONE_BUDGET = PER_SECOND * (WINDOW_MS / 1000 + 1.5);
 
-/** How many of `count()` happen during the window. */
-async function countedOver(count: () => number): Promise<number> {
-  const before = count();
+/** The times (Date.now()) at which a Pulsar site took status requests, over REST. */
+const restStatusTimes = (site: FakePulsarSite) => (): number[] =>
+  site
+    .requests()
+    .filter((r) => r.method === 'GET' && r.path.endsWith('/status'))
+    .map((r) => r.at);
+
+/** How many of `times` fall in the `ms` from `from`. */
+const within = (times: number[], from: number, ms: number): number =>
+  times.filter((at) => at >= from && at < from + ms).length;
+
+/**
+ * How many status requests the site takes during the window. Counted by the requests' own times: on a loaded
+ * machine the timer that ends the window may fire seconds late, and the requests of those seconds are not the
+ * window's.
+ */
+async function countedOver(times: () => number[]): Promise<number> {
+  const from = Date.now();
   await new Promise((r) => setTimeout(r, WINDOW_MS));
-  return count() - before;
+  return within(times(), from, WINDOW_MS);
 }
 
 /** Two replicas dispatching on one database, each with the budget of PER_SECOND requests a site. */
@@ -72,14 +88,54 @@ describe('the per-site request budget holds for the whole broker, not per replic
     pulsar.hold();
     const ids = await createTasks(t, admin, slug, 60, ['true']);
     await allIn(t, admin, ids, 'RUNNING');
-    const sent = await countedOver(
-      () => pulsar.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/status')).length,
-    );
+    const sent = await countedOver(restStatusTimes(pulsar));
     // Each job is due every 50 ms (1,200 requests a second wanted): only the budget holds the calls back.
     // A budget per replica would let through about twice ONE_BUDGET.
     expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
     // The jobs are still asked about (at least half the budget: a loaded machine may run passes late).
     expect(sent).toBeGreaterThanOrEqual((PER_SECOND * WINDOW_MS) / 1000 / 2);
+    pulsar.release();
+    await allIn(t, admin, ids, 'COMPLETE');
+  });
+
+  it('cancelling 60 running jobs at once sends the site no more status requests than its budget', async () => {
+    const [t] = replicas;
+    pulsar.hold();
+    const ids = await createTasks(t, admin, slug, 60, ['true']);
+    await allIn(t, admin, ids, 'RUNNING');
+    const started = Date.now();
+    const client = tes(t.url, admin);
+    await Promise.all(ids.map((id) => client.cancel(id).expect(200)));
+    // Two seconds: the cancels alone would ask all 60 jobs' statuses in them, outside the budget.
+    await new Promise((r) => setTimeout(r, 2_000 - (Date.now() - started)));
+    expect(within(restStatusTimes(pulsar)(), started, 2_000)).toBeLessThanOrEqual(PER_SECOND * (2 + 1.5));
+    // None is dropped: every cancel is made, at the budget's pace.
+    await allIn(t, admin, ids, 'CANCELED');
+    const cancels = pulsar.requests().filter((r) => r.method === 'PUT' && r.path.endsWith('/cancel'));
+    expect(new Set(cancels.map((r) => r.path)).size).toBe(60);
+    pulsar.release();
+  });
+
+  it('the look-ups of 60 resubmissions stay within the budget, and each job is still sent once', async () => {
+    const [t] = replicas;
+    pulsar.hold();
+    // Every first send fails at setup: each task is sent again, and a resend first asks the job's status.
+    pulsar.failNext(503, 60, { method: 'POST', path: '/jobs' });
+    const statusGets = () =>
+      pulsar.requests().filter((r) => r.method === 'GET' && r.path.endsWith('/status')).length;
+    const before = statusGets();
+    const started = Date.now();
+    const ids = await createTasks(t, admin, slug, 60, ['true']);
+    await allIn(t, admin, ids, 'RUNNING');
+    const elapsedS = (Date.now() - started) / 1000;
+    // Outside the budget, the 60 look-ups would come on top of tracking's share.
+    expect(statusGets() - before).toBeLessThanOrEqual(PER_SECOND * (elapsedS + 1.5));
+    for (const id of ids) {
+      const submits = pulsar
+        .requests()
+        .filter((r) => r.method === 'POST' && r.path === `/jobs/${id}-1/submit`);
+      expect(submits).toHaveLength(1);
+    }
     pulsar.release();
     await allIn(t, admin, ids, 'COMPLETE');
   });
@@ -129,12 +185,27 @@ describeAmqp('AMQP reconciliation takes from the same per-site budget', () => {
     pulsar.hold();
     const ids = await createTasks(t, admin, slug, 40, ['true']);
     await allIn(t, admin, ids, 'RUNNING');
-    const sent = await countedOver(() => pulsar.statusRequests().length);
+    const sent = await countedOver(() => pulsar.statusRequestTimes());
     expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
     // Reconciliation goes on within the budget: the silent jobs are still asked about (at least half the
     // budget: a loaded machine may run the passes late, and the bound above is what this test is about).
     expect(sent).toBeGreaterThanOrEqual((PER_SECOND * WINDOW_MS) / 1000 / 2);
     pulsar.release();
     await allIn(t, admin, ids, 'COMPLETE');
+  });
+
+  it('cancelling 40 running jobs at once sends no more status requests than the budget', async () => {
+    pulsar.hold();
+    const ids = await createTasks(t, admin, slug, 40, ['true']);
+    await allIn(t, admin, ids, 'RUNNING');
+    const started = Date.now();
+    const client = tes(t.url, admin);
+    await Promise.all(ids.map((id) => client.cancel(id).expect(200)));
+    // Each cancel sends a kill, then a status request: outside the budget, 40 of them at once.
+    await new Promise((r) => setTimeout(r, 2_000 - (Date.now() - started)));
+    expect(within(pulsar.statusRequestTimes(), started, 2_000)).toBeLessThanOrEqual(PER_SECOND * (2 + 1.5));
+    await allIn(t, admin, ids, 'CANCELED');
+    expect(new Set(pulsar.kills()).size).toBeGreaterThanOrEqual(40);
+    pulsar.release();
   });
 });

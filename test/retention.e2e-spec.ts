@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { MetricsService } from '@constellation/observability';
 import { PURGE_BATCH, TaskPurgeService } from '../libs/tes/src/task-purge.service';
 import { PURGE_LOCK_KEY, TaskPurgeRepository } from '../libs/tes/src/task-purge.repository';
+import { OwnDatabase } from './support/own-database';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { MINIMAL_TASK, tes } from './support/tes-client';
 import { startTestApp, TestApp } from './support/test-app';
@@ -18,6 +19,10 @@ describe('retention purge', () => {
   let purge: TaskPurgeService;
   const now = new Date();
   const ago = (ms: number) => new Date(now.getTime() - ms);
+  // A database of its own: a purge takes every finished task and Idempotency-Key of the database past its age,
+  // and the tests count what it took. Other suites leave keys behind that age past 24 hours during the run (a
+  // key tes-idempotency makes 23 h 59 min old is purgeable a minute later).
+  const own = OwnDatabase.besideRun('retention');
 
   /** Stores a task as the broker would have, created and last changed at the given times, with `events` events. */
   async function seed(state: string, createdAt: Date, updatedAt: Date, events = 2): Promise<string> {
@@ -47,18 +52,17 @@ describe('retention purge', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp({ CONSTELLATION_RETENTION_DAYS: '30' });
+    await own.create();
+    t = await startTestApp({ DATABASE_URL: own.url, CONSTELLATION_RETENTION_DAYS: '30' });
     db = t.app.get(DataSource);
     purge = t.app.get(TaskPurgeService);
     alice = await createPrincipal(t, 'submitter');
   });
   afterAll(async () => {
-    // Thousands of rows inserted and deleted leave pages the planner no longer trusts for index-only scans;
-    // later suites that check plans (tes-api) get the tables as a running broker's autovacuum would keep them.
-    await db?.query('VACUUM ANALYZE task, task_event, task_idempotency_key');
     await t?.close();
+    await own.drop();
   });
-  // Each test counts only what it seeded (the run's other suites share the database).
+  // Each test counts only what it seeded.
   beforeEach(async () => {
     await db.query('DELETE FROM task WHERE submitter_id = $1', [alice.id]);
   });
@@ -166,7 +170,8 @@ describe('retention purge', () => {
 
   it('lets one replica purge at a time: a run while another holds the lock removes nothing', async () => {
     const old = await seed('COMPLETE', ago(40 * DAY), ago(40 * DAY));
-    const other = new Client({ connectionString: process.env.DATABASE_URL });
+    // Advisory locks are the database's: the lock is taken on the suite's own.
+    const other = new Client({ connectionString: own.url });
     await other.connect();
     try {
       await other.query('SELECT pg_advisory_lock($1)', [PURGE_LOCK_KEY]);

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { SiteCatalog } from '@constellation/registry';
+import { RECENT_SITE_MS, SiteCatalog } from '@constellation/registry';
 import { startFakeTesSite, FakeTesSite } from '@constellation/testing';
 import { newId } from '@constellation/common';
 import { AbandonedCopiesService } from '../libs/dispatch/src/abandoned-copies.service';
@@ -129,6 +129,34 @@ describe('the site catalog dispatch reads', () => {
       .query(`UPDATE site SET input_schemes = '{s3,https}' WHERE id = $1`, [s3Only.id]);
     const again = await t.app.get(PlacementService).preview(task!);
     expect(again.candidates.find((c) => c.siteId === s3Only.id)).toMatchObject({ feasible: true });
+  });
+
+  it('reuses a site read for the per-task steps for a second, and drops it when a change commits here', async () => {
+    const site = await tesSite([]);
+    await act(site.id, 'approve');
+    const db = t.app.get(DataSource);
+    const now = Date.now();
+    // Not probed here (probes are off): its health is still unknown.
+    expect((await catalog.recentSite(site.id, now))?.health).toBe('unknown');
+
+    // A change this replica did not make (another replica, a probe elsewhere) is seen once the read is old.
+    await db.query(`UPDATE site SET health = 'offline' WHERE id = $1`, [site.id]);
+    expect((await catalog.recentSite(site.id, now + RECENT_SITE_MS - 1))?.health).toBe('unknown');
+    expect((await catalog.site(site.id))?.health).toBe('offline');
+    expect((await catalog.recentSite(site.id, now + RECENT_SITE_MS))?.health).toBe('offline');
+
+    // A change through this replica's registry is seen at once, whatever the age of the read.
+    const later = now + RECENT_SITE_MS;
+    await request(t.url)
+      .patch(`/api/v1/sites/${site.id}`)
+      .set('Authorization', admin.bearer)
+      .send({ credentials: { token: 'rotated-token' } })
+      .expect(200);
+    expect((await catalog.recentSite(site.id, later))?.connection.credentials).toEqual({
+      token: 'rotated-token',
+    });
+    await act(site.id, 'drain');
+    expect((await catalog.recentSite(site.id, later))?.adminState).toBe('draining');
   });
 
   it('leaves abandoned copies alone at a site the registry knows offline, and stops them once it is up', async () => {

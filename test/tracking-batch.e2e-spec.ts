@@ -1,12 +1,16 @@
 import { DataSource } from 'typeorm';
 import { startFakeTesSite, type FakeTesSite } from '@constellation/testing';
 import { SiteCatalog } from '@constellation/registry';
+import type { Completion } from '@constellation/scheduler';
+import { EstimateStore } from '../libs/dispatch/src/estimates/estimate.store';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { tesSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import { TestApp } from './support/test-app';
 import { registerSiteUp, startDispatchApp } from './support/dispatch-suite';
+import { callsWithin } from './support/calls-within';
+import { OwnDatabase } from './support/own-database';
 import { waitFor } from './support/wait-for';
 
 jest.setTimeout(90_000);
@@ -21,10 +25,20 @@ describe('tracking at throughput: sites read together, finished tasks recorded t
   let db: DataSource;
   // A tool of its own, so completions of other suites in this database teach nothing about it.
   const image = `alpine:batch-${Math.random().toString(36).slice(2, 10)}`;
+  // A database of its own: the rounds this test drives would otherwise also submit, track, deliver or cancel
+  // what other suites left on the run's database, and read those sites one by one.
+  const own = new OwnDatabase(
+    `${new URL(process.env.DATABASE_URL as string).pathname.slice(1)}_tracking_batch`,
+  );
 
   beforeAll(async () => {
+    await own.create();
     // Rounds driven by the test.
-    t = await startDispatchApp({ CONSTELLATION_DISPATCH_SECONDS: '0', CONSTELLATION_TRACK_SECONDS: '30' });
+    t = await startDispatchApp({
+      DATABASE_URL: own.url,
+      CONSTELLATION_DISPATCH_SECONDS: '0',
+      CONSTELLATION_TRACK_SECONDS: '30',
+    });
     db = t.app.get(DataSource);
     admin = await createPrincipal(t, 'admin');
     const token = `site-token-${Math.random().toString(36).slice(2)}`;
@@ -50,6 +64,7 @@ describe('tracking at throughput: sites read together, finished tasks recorded t
   afterAll(async () => {
     await t?.close();
     await site?.close();
+    await own.drop();
   });
 
   it('writes every COMPLETE, its event and what it teaches the estimates in one transaction', async () => {
@@ -94,16 +109,58 @@ describe('tracking at throughput: sites read together, finished tasks recorded t
 
   it('reads every site due in a pass with one statement, not one per site', async () => {
     const catalog = t.app.get(SiteCatalog);
-    const one = jest.spyOn(catalog, 'site');
-    const many = jest.spyOn(catalog, 'sites');
-    try {
-      await db.query(`UPDATE site_tracking SET next_walk_at = now() - interval '1 second'`);
-      await t.app.get(DispatchLoop).tick();
-      expect(one).not.toHaveBeenCalled();
-      expect(many).toHaveBeenCalled();
-    } finally {
-      one.mockRestore();
-      many.mockRestore();
+    await db.query(`UPDATE site_tracking SET next_walk_at = now() - interval '1 second'`);
+    // The round's reads alone: the probe loop reads the site (site()) for each of its probes, every second here.
+    const {
+      result: { calls: many },
+      calls: one,
+    } = await callsWithin(catalog, 'site', () =>
+      callsWithin(catalog, 'sites', () => t.app.get(DispatchLoop).tick()),
+    );
+    expect(one).toEqual([]);
+    expect(many.length).toBeGreaterThan(0);
+  });
+
+  it('learns from a batch of completions with one locking read and one write, as learning in memory does', async () => {
+    const [{ id: siteId }] = (await db.query('SELECT id FROM site ORDER BY created_at LIMIT 1')) as {
+      id: string;
+    }[];
+    const key = Math.random().toString(36).slice(2, 10);
+    const batch: Completion[] = [
+      { tool: `a-${key}`, toolLabel: 'a', siteId, inputBytes: 1e6, cores: 1, runS: 10, queueS: 2, at: 1e9 },
+      { tool: `b-${key}`, toolLabel: 'b', siteId, inputBytes: 2e6, cores: 2, runS: 25.5, at: 1e9 + 1 },
+      {
+        tool: `a-${key}`,
+        toolLabel: 'a',
+        siteId,
+        inputBytes: 4e6,
+        cores: 1,
+        runS: 31.25,
+        queueS: 1,
+        at: 1e9 + 2,
+      },
+    ];
+    const store = t.app.get(EstimateStore);
+    const before = await store.estimatorFor([`a-${key}`, `b-${key}`]);
+    const statements: string[] = [];
+    // Twice: the second learns on top of rows the first wrote, read back through the one locking read.
+    for (let round = 0; round < 2; round++) {
+      await db.transaction(async (m) => {
+        const query = m.query.bind(m);
+        jest.spyOn(m, 'query').mockImplementation((sql: string, params?: unknown[]) => {
+          statements.push(sql);
+          return query(sql, params);
+        });
+        await store.learn(m, batch);
+      });
     }
+    expect(statements).toHaveLength(4);
+    for (const c of [...batch, ...batch]) before.observe(c);
+    const after = await store.estimatorFor([`a-${key}`, `b-${key}`]);
+    for (const tool of [`a-${key}`, `b-${key}`]) {
+      expect(after.tool(tool)).toEqual(before.tool(tool));
+      expect(after.toolSite(tool, siteId)).toEqual(before.toolSite(tool, siteId));
+    }
+    expect(after.site(siteId)).toEqual(before.site(siteId));
   });
 });

@@ -3,6 +3,7 @@ import { type FakeTesRequest, type FakeTesSite } from '@constellation/testing';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { TrackingRepository } from '../libs/dispatch/src/tracking.repository';
 import { TrackingService } from '../libs/dispatch/src/tracking.service';
+import { TaskTrackingRepository } from '@constellation/tes';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { TestApp } from './support/test-app';
 import { startDispatchApp } from './support/dispatch-suite';
@@ -95,6 +96,31 @@ describe('a TES site walk longer than its lease', () => {
     await round;
     // The walk ended as a quiet walk does: claim freed, back-off doubled.
     expect(await walkRow()).toMatchObject({ claimed_by: null, walk_interval_ms: 8000 });
+  });
+
+  it('backs off after failing part way, as after a walk that found nothing new, and frees its claim', async () => {
+    await walkDue();
+    // The walk asked the site, then lost its database connection before writing.
+    const spy = jest
+      .spyOn(t.app.get(TaskTrackingRepository), 'writeQuiet')
+      .mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+    try {
+      await t.app.get(DispatchLoop).tick();
+      expect(spy).toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+    const [walk]: { claimed_by: string | null; walk_interval_ms: number; due_in_s: number }[] =
+      await db.query(
+        `SELECT claimed_by, walk_interval_ms, extract(epoch FROM next_walk_at - now())::float8 AS due_in_s
+       FROM site_tracking WHERE site_id = $1`,
+        [siteId],
+      );
+    // 4 s doubled, within CONSTELLATION_TRACK_SECONDS (30): a fault that fails every walk does not have the
+    // site listed every half second, and the site is walked again within the interval once it has passed.
+    expect(walk).toMatchObject({ claimed_by: null, walk_interval_ms: 8000 });
+    expect(walk.due_in_s).toBeGreaterThan(6);
+    expect(walk.due_in_s).toBeLessThanOrEqual(8.5);
   });
 
   it('writes nothing once its lease was taken over, and leaves the walk to its new holder', async () => {

@@ -73,13 +73,28 @@ const SETTINGS = QUICK
     }
   : {
       latencyTasksPerKind: 40,
-      throughputTasks: 1_000,
+      throughputTasks: positiveInt('BENCH_THROUGHPUT_TASKS', 5_000),
       throughputSites: 20,
       runningTasks: 10_000,
       callsWindowS: 60,
       roundScales: [1_000, 150_000],
       roundWindowS: 30,
     };
+/**
+ * Creates the throughput burst keeps in flight (BENCH_CREATE_CONCURRENCY). The client is closed-loop: with
+ * too few in flight a burst measures a create's latency rather than the brokers' throughput (16, this
+ * bench's first setting, held the creates to about 250 a second while the brokers were a third idle).
+ */
+const CREATE_CONCURRENCY = positiveInt('BENCH_CREATE_CONCURRENCY', 64);
+
+function positiveInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${name} must be a whole number of at least 1, not "${raw}"`);
+  return n;
+}
 /** How long the throughput phases watch the brokers idle before the burst, for their CPU at rest. */
 const IDLE_WINDOW_MS = 3_000;
 /** Longest wait for a phase's tasks to finish or to be running: the bench stays bounded in time. */
@@ -184,12 +199,16 @@ class Brokers {
   }
 }
 
-/** Creates `bodies` through the TES API, `concurrency` at a time, spread over the replicas; the task ids. */
+/**
+ * Creates `bodies` through the TES API, `concurrency` at a time, spread over the replicas; the task ids.
+ * `latenciesMs` gets each create's time from request to answer.
+ */
 async function createAll(
   bases: string[],
   token: string,
   bodies: object[],
   concurrency: number,
+  latenciesMs: number[] = [],
 ): Promise<string[]> {
   const ids: string[] = new Array(bodies.length);
   let next = 0;
@@ -197,11 +216,13 @@ async function createAll(
     Array.from({ length: concurrency }, async () => {
       while (next < bodies.length) {
         const i = next++;
+        const c0 = performance.now();
         const task = await expectOk(
           'create',
           api(bases[i % bases.length], token, 'POST', '/ga4gh/tes/v1/tasks', bodies[i]),
         );
         ids[i] = task.id as string;
+        latenciesMs.push(performance.now() - c0);
       }
     }),
   );
@@ -356,6 +377,8 @@ interface ThroughputRow {
   submittedS: number;
   completeS: number;
   tasksPerS: number;
+  /** A create's time from request to answer, as the client saw it while CREATE_CONCURRENCY were in flight. */
+  createMs: { p50: number; p99: number };
   /** CPU seconds the brokers used during the burst, all replicas together. */
   brokerCpuS: number;
   /** CPU seconds of the database's server processes serving the bench database during the burst. */
@@ -392,12 +415,14 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
   const db0 = await databaseCpu(brokers.url);
   const bench0 = process.cpuUsage();
   const n = SETTINGS.throughputTasks;
+  const createLatenciesMs: number[] = [];
   const t0 = performance.now();
   const creating = createAll(
     bases,
     token,
     Array.from({ length: n }, () => ZERO_SECOND_TASK),
-    16,
+    CREATE_CONCURRENCY,
+    createLatenciesMs,
   );
   let createdS = NaN;
   void creating.then(() => {
@@ -425,6 +450,10 @@ async function throughput(brokers: Brokers, token: string): Promise<ThroughputRo
     submittedS: round(submittedS, 2),
     completeS: round(completeS, 2),
     tasksPerS: round(n / completeS, 1),
+    createMs: {
+      p50: round(quantile(createLatenciesMs, 0.5), 1),
+      p99: round(quantile(createLatenciesMs, 0.99), 1),
+    },
     brokerCpuS: round(brokers.cpuSeconds() - cpu0, 1),
     databaseCpuS: round(cpuSince(db0, await databaseCpu(brokers.url)), 1),
     benchCpuS: round(sumCpu(process.cpuUsage(bench0)) / 1e6, 1),
@@ -827,12 +856,12 @@ function report(r: Report): void {
   out('| figure | measured | target | met |\n|---|---:|---|---|\n');
   for (const [name, value, target, ok] of rows) out(`| ${name} | ${value} | ${target} | ${met(ok)} |\n`);
   out(
-    '\n| replicas | tasks | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | CPU s: brokers / database / bench and fakes | CPU ms per task: brokers / all | idle CPU of brokers and database (s/s) | CPU ms per task beyond idle: brokers and database |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n',
+    '\n| replicas | tasks | creates in flight | create p50 / p99 (ms) | all created (s) | all submitted (s) | all COMPLETE (s) | tasks/s | CPU s: brokers / database / bench and fakes | CPU ms per task: brokers / all | idle CPU of brokers and database (s/s) | CPU ms per task beyond idle: brokers and database |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n',
   );
   for (const t of r.throughputRows) {
     const perTask = (s: number) => round((s * 1000) / t.tasks, 1);
     out(
-      `| ${t.replicas} | ${t.tasks} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} / ${t.databaseCpuS} / ${t.benchCpuS} | ${perTask(t.brokerCpuS)} / ${perTask(t.brokerCpuS + t.databaseCpuS + t.benchCpuS)} | ${t.idleCpuPerS} | ${perTask(t.brokerCpuS + t.databaseCpuS - t.idleCpuPerS * t.completeS)} |\n`,
+      `| ${t.replicas} | ${t.tasks} | ${CREATE_CONCURRENCY} | ${t.createMs.p50} / ${t.createMs.p99} | ${t.createdS} | ${t.submittedS} | ${t.completeS} | ${t.tasksPerS} | ${t.brokerCpuS} / ${t.databaseCpuS} / ${t.benchCpuS} | ${perTask(t.brokerCpuS)} / ${perTask(t.brokerCpuS + t.databaseCpuS + t.benchCpuS)} | ${t.idleCpuPerS} | ${perTask(t.brokerCpuS + t.databaseCpuS - t.idleCpuPerS * t.completeS)} |\n`,
     );
   }
   out(
@@ -898,6 +927,7 @@ function report(r: Report): void {
       ...SETTINGS,
       dispatch_seconds: DISPATCH_SECONDS,
       track_seconds: TRACK_SECONDS,
+      create_concurrency: CREATE_CONCURRENCY,
       broker: 'apps/broker (ts-node), CONSTELLATION_WORKERS=1 per replica, LOG_LEVEL=warn',
       sites: 'fakes of @constellation/testing on 127.0.0.1; Pulsar AMQP over a real RabbitMQ',
     },

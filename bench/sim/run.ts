@@ -4,7 +4,8 @@
  * and seed; prints the tables, and with --write-results writes bench/results/sim.json and
  * bench/results/sim-turnaround.svg.
  * BENCH_SEEDS and BENCH_WORKERS override the seed count (default 5) and the worker processes (default 2);
- * BENCH_SCENARIOS limits the run to the named scenarios (see `selectedScenarios`).
+ * BENCH_SCENARIOS limits the run to the named scenarios (see `selectedScenarios`); BENCH_TAKE_BACK gives `ect`
+ * the broker's take-back of tasks stuck in a site queue (see TAKE_BACK).
  */
 import { mulberry32, POLICY_NAMES, PolicyName, RunTimeEstimator } from '@constellation/scheduler';
 import { fork } from 'child_process';
@@ -31,7 +32,9 @@ import {
   RunResult,
   runSimulation,
   SPEED_RANGE,
+  TRACK_S,
 } from './simulator';
+import { parseTakeBack } from './take-back-setting';
 import { ARRIVALS, generateTrace, meanCoreSeconds, SUBMITTER_WEIGHTS, TRANSFER_NOISE_SIGMA } from './trace';
 import { KRAKEN_DB_GB, loadWorkload, selfCheck } from './workload';
 
@@ -43,6 +46,13 @@ const DEFAULT_SCENARIO = { capacity: 'documented-nodes', utilisation: 0.7 };
 const RESULTS_DIR = path.join(__dirname, '..', 'results');
 /** BENCH_LOCALITY_PRICE=1 publishes each site's locality price to the policies (off by default; see the docs). */
 const LOCALITY_PRICE = process.env.BENCH_LOCALITY_PRICE === '1';
+/**
+ * `ect` takes back tasks stuck in a site queue (docs/scheduling.md, "Taking back a task stuck in a site
+ * queue") with the broker's defaults, as the broker does (CONSTELLATION_TAKE_BACK, on by default);
+ * BENCH_TAKE_BACK=off compares without it, BENCH_TAKE_BACK=factor:floorS:marginS[:maxTakeBacks] tries another
+ * setting. The baselines model brokers without it and never get it.
+ */
+const TAKE_BACK = parseTakeBack(process.env.BENCH_TAKE_BACK ?? 'on');
 
 /** A scenario's name in the tables: `documented-nodes@0.7`, with ` warm` for the warm-history run. */
 const scenarioName = (capacity: string, utilisation: number, warm: boolean): string =>
@@ -125,6 +135,7 @@ function runUnit(unit: Unit): UnitResult {
       toolCount: workload.tools.length,
       localityPrice: LOCALITY_PRICE,
       estimator: new RunTimeEstimator(),
+      takeBack: policy === 'ect' ? TAKE_BACK : undefined,
     };
     if (warmUp) runSimulation({ ...common, trace: warmUp });
     results[policy] = runSimulation({ ...common, trace });
@@ -192,6 +203,9 @@ function assumptions(): Record<string, string> {
     tools: `EU tool mix without ingest; tools outside the table are text utilities; TPV rules at the drawn input size; kraken2 database ${KRAKEN_DB_GB} GB; run-time proxies as in workload.ts`,
     waiting_order:
       "fair share between submitters; within one, earliest due first, due = arrival + the broker's expected run time at arrival (failed-over tasks first)",
+    take_back: TAKE_BACK
+      ? `ect only: every ${TRACK_S} s a task queued at its site (not started) longer than max(${TAKE_BACK.factor} x the wait placement expected, ${TAKE_BACK.floorS} s) is placed again as if it had left; it moves when another site promises completion more than ${TAKE_BACK.marginS} s sooner than staying (its queue wait there at least the time already waited), at most ${TAKE_BACK.maxTakeBacks} times per task`
+      : 'off (BENCH_TAKE_BACK=off: ect as a broker with CONSTELLATION_TAKE_BACK=false)',
     locality_price: LOCALITY_PRICE
       ? `on: each site local to a store gets a price (bytes per core-second) from the last ${LOCALITY_WINDOW_S / 3600} h of that store's submissions, filling ${LOCALITY_FILL * 100} % of the site's core-seconds with the densest`
       : 'off (BENCH_LOCALITY_PRICE=1 turns it on)',

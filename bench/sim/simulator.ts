@@ -1,4 +1,5 @@
 import {
+  Candidate,
   DataStoreSnapshot,
   DEFAULT_COST_MODEL,
   fairShareOrder,
@@ -7,7 +8,11 @@ import {
   LocalDemand,
   localityPrice,
   mulberry32,
+  overdueAtSite,
   place,
+  TAKE_BACK_LOOK_S,
+  takeBackChoice,
+  TakeBackSettings,
   updateReservations,
   PolicyContext,
   PolicyName,
@@ -57,7 +62,14 @@ export interface RunResult {
   speedError: number;
   /** Median |ln(estimated / true run time)| over completed runs, the estimate placement used at their site. */
   runEstimateError: number;
+  /** Tasks the broker withdrew from a site's queue and placed again (take-back; 0 when it is off). */
+  takenBack: number;
 }
+
+/** The broker's tracking interval (CONSTELLATION_TRACK_SECONDS): how often it sees a site still holds a task queued. */
+export const TRACK_S = 5;
+/** A task the take-back step judged and kept is judged again no sooner than this: the broker's default. */
+export const TAKE_BACK_RECHECK_S = TAKE_BACK_LOOK_S;
 
 interface TaskState {
   t: SimTask;
@@ -75,6 +87,12 @@ interface TaskState {
   brokerRunning: boolean;
   /** Fair share's key within the submitter: arrival + the run time expected at arrival. */
   due: number;
+  /** Queue wait + transfer placement expected at the site it was committed to. */
+  expectedWaitS: number;
+  /** Times the broker took it back from a site queue (not failures: they do not count towards MAX_ATTEMPTS). */
+  takenBack: number;
+  /** When the take-back step may judge it again. */
+  nextTakeBackCheck: number;
 }
 
 interface SiteTruth {
@@ -96,7 +114,11 @@ interface SiteTruth {
 type Ev =
   | { kind: 'arrival'; task: TaskState }
   | { kind: 'staged' | 'runEnd' | 'outputDone'; task: TaskState; attempt: number }
-  | { kind: 'fail' | 'detect' | 'recover' | 'probeUp'; site: number };
+  | { kind: 'fail' | 'detect' | 'recover' | 'probeUp'; site: number }
+  | { kind: 'takeBackCheck' };
+
+/** What placement expected a committed task to wait before it starts at the site: queue wait and transfer. */
+const expectedWaitOf = (c: Candidate): number => c.queueWaitS + c.transferS;
 
 /** The simulated task's fingerprint: what the broker would derive from its tool's container image. */
 const toolKey = (t: SimTask): string => `tool-${t.tool}`;
@@ -113,6 +135,11 @@ export function runSimulation(opts: {
   estimator?: RunTimeEstimator;
   /** Publish each site's locality price (`localityPrice`) in its snapshot; off by default, see docs/scheduling.md. */
   localityPrice?: boolean;
+  /**
+   * Take-back: every TRACK_S the broker withdraws tasks held queued at a site far beyond the wait it expected
+   * and places them again when another site promises an earlier completion (see take-back.ts). Off when absent.
+   */
+  takeBack?: TakeBackSettings;
   /** Diagnostics: called for every completed task. */
   onDone?: (
     t: SimTask,
@@ -176,12 +203,18 @@ export function runSimulation(opts: {
   const runningEntries = new Map<TaskState, RunningTask>();
   // The same estimator the broker places real tasks with; it learns only from completions, as there.
   const estimator = opts.estimator ?? new RunTimeEstimator();
+  /**
+   * Changes a site's fields other than its load. Placement reads those as immutable and remembers what it
+   * derives from them per site object (SiteSnapshot), so the site is replaced, sharing its load.
+   */
+  const changeSite = (si: number, change: Partial<SiteSnapshot>): void => {
+    snaps[si] = { ...snaps[si], ...change };
+  };
   const refreshPerformance = (si: number, now: number): void => {
     const snap = snaps[si];
-    snap.performance = {
-      ...snap.performance,
-      ...estimator.sitePerformance(snap.id, truths[si].cores, now),
-    };
+    changeSite(si, {
+      performance: { ...snap.performance, ...estimator.sitePerformance(snap.id, truths[si].cores, now) },
+    });
   };
   snaps.forEach((_, i) => refreshPerformance(i, 0));
   const estimateErrors: number[] = [];
@@ -209,10 +242,11 @@ export function runSimulation(opts: {
       while (drop < w.length && w[drop].at < now - LOCALITY_WINDOW_S) drop++;
       if (drop > 0) w.splice(0, drop);
       const span = Math.min(LOCALITY_WINDOW_S, Math.max(1, now - w[0].at));
-      snaps[i].performance.localityPrice = localityPrice(
+      const price = localityPrice(
         w.map((x) => x.d),
         truths[i].cores * span * LOCALITY_FILL,
       );
+      changeSite(i, { performance: { ...snaps[i].performance, localityPrice: price } });
     }
   };
 
@@ -243,6 +277,9 @@ export function runSimulation(opts: {
     phase: 'waiting',
     brokerRunning: false,
     due: t.arrival,
+    expectedWaitS: 0,
+    takenBack: 0,
+    nextTakeBackCheck: 0,
   }));
   for (const s of states) events.push(s.t.arrival, { kind: 'arrival', task: s });
   const failIdx = siteIndex.get(FAILURE.siteId);
@@ -337,7 +374,7 @@ export function runSimulation(opts: {
     s.attempt++;
     s.site = -1;
     s.brokerRunning = false;
-    if (s.attempt >= MAX_ATTEMPTS) {
+    if (s.attempt - s.takenBack >= MAX_ATTEMPTS) {
       s.phase = 'lost';
       lost++;
       return;
@@ -349,6 +386,23 @@ export function runSimulation(opts: {
     queues.get(s.t.submitter)!.unshift(s);
     waitingCount++;
     void now;
+  };
+
+  /** What the broker records when it commits task s to site si: a queued task, its claim, its submitter's count. */
+  const claimAt = (s: TaskState, si: number): void => {
+    const snap = snaps[si];
+    snap.load.queued++;
+    const c = snap.load.claimed!;
+    c.cores += s.t.cores;
+    c.memoryGib += s.t.memGib;
+    c.gpus += s.t.gpus;
+    accounts.get(s.t.submitter)!.running++;
+  };
+
+  /** Undoes releaseBroker for a task still queued at site si (the take-back step kept it there). */
+  const restoreBroker = (s: TaskState, si: number): void => {
+    claimAt(s, si);
+    capacityVersion++;
   };
 
   const tryStart = (si: number, now: number): void => {
@@ -384,14 +438,11 @@ export function runSimulation(opts: {
     }
   };
 
-  const dispatch = (s: TaskState, si: number, now: number): void => {
+  const dispatch = (s: TaskState, si: number, now: number, expectedWaitS: number): void => {
     const snap = snaps[si];
-    snap.load.queued++;
-    const c = snap.load.claimed!;
-    c.cores += s.t.cores;
-    c.memoryGib += s.t.memGib;
-    c.gpus += s.t.gpus;
-    accounts.get(s.t.submitter)!.running++;
+    s.expectedWaitS = expectedWaitS;
+    s.nextTakeBackCheck = 0;
+    claimAt(s, si);
     s.site = si;
     s.placedAt = now;
     if (!truths[si].up) {
@@ -470,9 +521,72 @@ export function runSimulation(opts: {
       }
       const si = siteIndex.get(result.siteId!)!;
       if (policy === 'round-robin') ctx.lastRoundRobinSiteId = result.siteId;
-      dispatch(s, si, now);
+      dispatch(s, si, now, opts.takeBack ? expectedWaitOf(result.candidates[si]) : 0);
       if (freeSlots() === 0) break;
     }
+  };
+
+  let takenBack = 0;
+  let takeBackTickAt = Number.NaN;
+  const scheduleTakeBack = (now: number): void => {
+    if (!opts.takeBack || !Number.isNaN(takeBackTickAt)) return;
+    takeBackTickAt = (Math.floor(now / TRACK_S) + 1) * TRACK_S;
+    events.push(takeBackTickAt, { kind: 'takeBackCheck' });
+  };
+  /**
+   * The broker's take-back step: from what it knows (when it placed each task, the wait it expected, its own
+   * estimates now), never from the site's true queue or run times. A task the site already started is not
+   * touched; one that is judged and kept waits TAKE_BACK_RECHECK_S before it is judged again.
+   */
+  const takeBackStep = (now: number, settings: TakeBackSettings): boolean => {
+    let moved = false;
+    for (let si = 0; si < truths.length; si++) {
+      const st = truths[si];
+      if (!st.up || snaps[si].health !== 'up') continue;
+      for (const s of [...st.queue]) {
+        if (s.phase !== 'queued' || now < s.nextTakeBackCheck) continue;
+        const atSiteS = now - s.placedAt;
+        if (!overdueAtSite(atSiteS, s.expectedWaitS, s.takenBack, settings)) continue;
+        s.nextTakeBackCheck = now + TAKE_BACK_RECHECK_S;
+        // Judge it as if it had left: its claim and queue slot at the site are not in the way of itself.
+        const version = capacityVersion;
+        releaseBroker(s, false);
+        const account = accounts.get(s.t.submitter)!;
+        const id = String(s.t.id);
+        const result = place(
+          {
+            now,
+            sites: snaps,
+            dataStores: stores,
+            task: requirement(s, now),
+            submitter: {
+              id: account.id,
+              allowedSiteIds: [],
+              quota: account.quota,
+              weight: account.weight,
+              running: account.running,
+            },
+          },
+          { policy, context: ctx },
+        );
+        placements++;
+        const choice = takeBackChoice(result, snaps[si].id, atSiteS, settings);
+        if (choice === undefined) {
+          restoreBroker(s, si);
+          capacityVersion = version;
+          continue;
+        }
+        updateReservations(snaps, id, result);
+        st.queue.splice(st.queue.indexOf(s), 1);
+        s.takenBack++;
+        s.attempt++;
+        takenBack++;
+        moved = true;
+        const to = siteIndex.get(choice.toSiteId)!;
+        dispatch(s, to, now, expectedWaitOf(result.candidates[to]));
+      }
+    }
+    return moved;
   };
 
   const learn = (s: TaskState, si: number, runS: number, now: number): void => {
@@ -519,6 +633,14 @@ export function runSimulation(opts: {
         s.phase = 'queued';
         truths[s.site].queue.push(s);
         tryStart(s.site, now);
+        if (s.phase === 'queued') scheduleTakeBack(now);
+        break;
+      }
+      case 'takeBackCheck': {
+        takeBackTickAt = Number.NaN;
+        const settings = opts.takeBack!;
+        if (takeBackStep(now, settings)) pass(now);
+        if (truths.some((st) => st.queue.length > 0)) scheduleTakeBack(now);
         break;
       }
       case 'runEnd': {
@@ -586,7 +708,7 @@ export function runSimulation(opts: {
         break;
       }
       case 'detect': {
-        snaps[ev.site].health = 'offline';
+        changeSite(ev.site, { health: 'offline' });
         for (const s of states) {
           if (s.site !== ev.site) continue;
           if (s.phase === 'dead' || s.phase === 'staging' || s.phase === 'queued' || s.phase === 'running') {
@@ -605,7 +727,7 @@ export function runSimulation(opts: {
         break;
       }
       case 'probeUp': {
-        snaps[ev.site].health = 'up';
+        changeSite(ev.site, { health: 'up' });
         capacityVersion++;
         pass(now);
         break;
@@ -633,6 +755,7 @@ export function runSimulation(opts: {
     meanStageS: mean(stages),
     meanRunS: mean(runs),
     speedError: mean(snaps.map((sn, i) => Math.abs(Math.log(sn.performance.speedFactor / truths[i].speed)))),
+    takenBack,
     runEstimateError: percentile(
       [...estimateErrors].sort((a, b) => a - b),
       50,

@@ -7,8 +7,13 @@ export interface DataStoreServer {
   received: Map<string, string>;
   /** Every PUT, in order, with how it was answered. */
   puts: { path: string; status: number; length: string | undefined }[];
-  /** The next `count` PUTs are answered `status` (a destination failing for a while). */
-  failNextPuts(count: number, status: number): void;
+  /** The next `count` PUTs (to `path` only, when given) are answered `status` (a destination failing for a while). */
+  failNextPuts(count: number, status: number, path?: string): void;
+  /**
+   * Holds the answer to the next PUT to `path` (its body received) until `release()`: a slow destination, to
+   * change things while a delivery waits on it. `arrived` resolves when that PUT's body is in.
+   */
+  holdNextPut(path: string): { arrived: Promise<void>; release(): void };
   close(): Promise<void>;
 }
 
@@ -24,7 +29,8 @@ export async function startDataStore(
 ): Promise<DataStoreServer> {
   const received = new Map<string, string>();
   const puts: DataStoreServer['puts'] = [];
-  const failing = { count: 0, status: 503 };
+  const failing: { count: number; status: number; path?: string } = { count: 0, status: 503 };
+  const holds = new Map<string, { arrived: () => void; released: Promise<void> }>();
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -35,13 +41,18 @@ export async function startDataStore(
         const length = req.headers['content-length'];
         let status = 201;
         if (options.requireLength && length === undefined) status = 411;
-        else if (failing.count > 0) {
+        else if (failing.count > 0 && (failing.path === undefined || failing.path === req.url)) {
           failing.count--;
           status = failing.status;
         }
-        puts.push({ path: req.url ?? '', status, length });
-        if (status === 201) received.set(req.url ?? '', Buffer.concat(chunks).toString('utf8'));
-        res.writeHead(status).end();
+        const hold = holds.get(req.url ?? '');
+        holds.delete(req.url ?? '');
+        hold?.arrived();
+        void (hold?.released ?? Promise.resolve()).then(() => {
+          puts.push({ path: req.url ?? '', status, length });
+          if (status === 201) received.set(req.url ?? '', Buffer.concat(chunks).toString('utf8'));
+          res.writeHead(status).end();
+        });
       } else {
         res.writeHead(404).end();
       }
@@ -53,9 +64,18 @@ export async function startDataStore(
     url,
     received,
     puts,
-    failNextPuts: (count, status) => {
+    failNextPuts: (count, status, path) => {
       failing.count = count;
       failing.status = status;
+      failing.path = path;
+    },
+    holdNextPut: (path) => {
+      let arrived: () => void = () => undefined;
+      let release: () => void = () => undefined;
+      const arrival = new Promise<void>((r) => (arrived = r));
+      const released = new Promise<void>((r) => (release = r));
+      holds.set(path, { arrived, released });
+      return { arrived: arrival, release };
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
   };

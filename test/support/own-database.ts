@@ -11,6 +11,10 @@ export class OwnDatabase {
     u.pathname = `/${name}`;
     this.url = u.toString();
   }
+  /** One named after the run's database (runs side by side on one server never meet) and `suffix`. */
+  static besideRun(suffix: string): OwnDatabase {
+    return new OwnDatabase(`${new URL(process.env.DATABASE_URL as string).pathname.slice(1)}_${suffix}`);
+  }
   async create(): Promise<void> {
     await this.admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(this.name)}`));
   }

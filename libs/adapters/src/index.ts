@@ -4,8 +4,13 @@ export { PulsarAmqpSiteAdapter } from './pulsar-amqp/pulsar-amqp.adapter';
 export { PulsarRestSiteAdapter } from './pulsar-rest/pulsar-rest.adapter';
 export {
   AdapterError,
+  BudgetWait,
+  deliveredOutputKey,
   isAdapterError,
+  isBudgetWait,
   type AdapterSite,
+  type DeliveryProgress,
+  type RequestGate,
   type RemoteStatus,
   type SiteAdapter,
   type SubmitJob,

@@ -26,6 +26,20 @@ export interface AdapterSite {
   cvmfsImageRoot?: string | null;
   /** Decrypted at the call site; adapters never log or return them. */
   credentials: { token?: string; username?: string; password?: string } | null;
+  /**
+   * The site's request budget, shared by every step and replica: awaited before each status request an adapter
+   * sends (a job's status, whatever step asks). Absent: the caller already took from the budget for the call.
+   */
+  requestGate?: RequestGate;
+}
+
+/** Lets status requests to one site through within its budget. */
+export interface RequestGate {
+  /**
+   * Resolves once `count` requests may be sent (waiting a bounded time for the budget to refill); rejects with
+   * a BudgetWait when they may not be sent before then.
+   */
+  take(count: number): Promise<void>;
 }
 
 /** The site's own id for one submitted attempt (a TES task id, a Pulsar job id). */
@@ -84,6 +98,21 @@ export interface DeliveryProgress {
   onBytes?: (bytes: number) => void;
   /** Aborts the delivery (the caller lost its claim, or is shutting down). */
   signal?: AbortSignal;
+  /**
+   * Outputs an earlier try of this delivery already wrote, by `deliveredOutputKey`: they are reported with the
+   * logs given here and not read from the site or written again.
+   */
+  delivered?: ReadonlyMap<string, TesOutputFileLog>;
+  /** Called once each output has been written, before the next is begun (the caller records it). */
+  onDelivered?: (key: string, log: TesOutputFileLog) => Promise<void>;
+}
+
+/**
+ * What names one output file of a delivery: its destination URL and its path in the container, as JSON text
+ * (unambiguous whatever the path holds, and storable: PostgreSQL text takes no NUL).
+ */
+export function deliveredOutputKey(url: string, containerPath: string): string {
+  return JSON.stringify([url, containerPath]);
 }
 
 /**
@@ -176,6 +205,25 @@ export class AdapterError extends Error {
     this.name = 'AdapterError';
     this.inDoubt = options.inDoubt ?? false;
   }
+}
+
+/**
+ * The site's request budget had no room for a request within a bounded wait: nothing was asked, nothing is
+ * wrong with the site or the task. The step tries again at `retryAt` (the budget's next turn) under a new claim,
+ * without counting a failure or a try.
+ */
+export class BudgetWait extends AdapterError {
+  constructor(
+    readonly retryAt: Date,
+    siteSlug: string,
+  ) {
+    super('unreachable', `the request budget of ${siteSlug} has no room before ${retryAt.toISOString()}`);
+    this.name = 'BudgetWait';
+  }
+}
+
+export function isBudgetWait(err: unknown): err is BudgetWait {
+  return err instanceof BudgetWait;
 }
 
 export function isAdapterError(err: unknown): err is AdapterError {

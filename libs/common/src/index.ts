@@ -9,3 +9,4 @@ export * from './text';
 export * from './group-writer';
 export * from './read-at-most';
 export * from './document-fields';
+export * from './recent-values';

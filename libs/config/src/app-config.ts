@@ -1,4 +1,4 @@
-import type { PolicyName } from '@constellation/scheduler';
+import type { PolicyName, TakeBackSettings } from '@constellation/scheduler';
 
 // The policy names are the scheduler's own (one list); config only validates the choice.
 export type { PolicyName };
@@ -26,6 +26,13 @@ export interface JobFilesS3Config {
   forcePathStyle: boolean;
   /** Undefined: the AWS SDK's default chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE, web identity, instance role). */
   credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /** CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS: bound on the start-up check (its write and delete, retries included). */
+  checkTimeoutSeconds: number;
+  /**
+   * CONSTELLATION_JOB_FILES_RECHECK_SECONDS: while the check fails, how long /health/ready answers the last
+   * failure before the bucket is checked again; 0 checks at every readiness probe.
+   */
+  recheckSeconds: number;
 }
 
 /** The broker's whole configuration, read once from the environment at start-up. */
@@ -59,6 +66,13 @@ export interface AppConfig {
   policy: PolicyName;
   maxAttempts: number;
   maxPreemptions: number;
+  /**
+   * Taking back a task its site still holds queued far beyond the wait placement expected (docs/dispatch.md);
+   * null when CONSTELLATION_TAKE_BACK is off.
+   */
+  takeBack: TakeBackSettings | null;
+  /** Seconds before a task judged and kept at its site is judged again. */
+  takeBackLookSeconds: number;
   maxQueueSeconds: number;
   leaseSeconds: number;
   /** Seconds between health probes of a site; 0 turns the probe timer off. */

@@ -28,6 +28,8 @@ describe('loadConfig', () => {
       policy: 'ect',
       maxAttempts: 3,
       maxPreemptions: 5,
+      takeBack: { factor: 1, floorS: 120, marginS: 0, maxTakeBacks: 2 },
+      takeBackLookSeconds: 60,
       maxQueueSeconds: 86400,
       leaseSeconds: 30,
       probeSeconds: 30,
@@ -103,6 +105,17 @@ describe('loadConfig', () => {
     expect(c.trustedProxies).toEqual(['10.0.0.0/8', '192.168.1.7', '2001:db8::/32', '::1', 'loopback']);
   });
 
+  it('reads the take-back settings, and turns the step off without reading them', () => {
+    const on = loadConfig({
+      CONSTELLATION_TAKE_BACK_FACTOR: '1.5',
+      CONSTELLATION_TAKE_BACK_FLOOR_SECONDS: '300',
+      CONSTELLATION_TAKE_BACK_MARGIN_SECONDS: '60',
+      CONSTELLATION_TAKE_BACK_MAX: '3',
+    });
+    expect(on.takeBack).toEqual({ factor: 1.5, floorS: 300, marginS: 60, maxTakeBacks: 3 });
+    expect(loadConfig({ CONSTELLATION_TAKE_BACK: 'off' }).takeBack).toBeNull();
+  });
+
   it('gives one worker per CPU, at most four, for CONSTELLATION_WORKERS=auto', () => {
     const c = loadConfig({ CONSTELLATION_WORKERS: 'AUTO' });
     expect(c.workers).toBe(Math.min(4, availableParallelism()));
@@ -158,6 +171,24 @@ describe('loadConfig', () => {
       'CONSTELLATION_SIZE_CACHE_ENTRIES must be an integer from 1 to 10000000',
     ],
     [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT must be one of auto, json, pretty'],
+    [{ CONSTELLATION_TAKE_BACK: 'sometimes' }, 'CONSTELLATION_TAKE_BACK must be true or false'],
+    [
+      { CONSTELLATION_TAKE_BACK_FACTOR: '0.5' },
+      'CONSTELLATION_TAKE_BACK_FACTOR must be a number from 1 to 100 (up to three decimals)',
+    ],
+    [
+      { CONSTELLATION_TAKE_BACK_FLOOR_SECONDS: '0' },
+      'CONSTELLATION_TAKE_BACK_FLOOR_SECONDS must be an integer from 1 to 604800',
+    ],
+    [
+      { CONSTELLATION_TAKE_BACK_MARGIN_SECONDS: '-5' },
+      'CONSTELLATION_TAKE_BACK_MARGIN_SECONDS must be an integer from 0 to 86400',
+    ],
+    [{ CONSTELLATION_TAKE_BACK_MAX: '0' }, 'CONSTELLATION_TAKE_BACK_MAX must be an integer from 1 to 100'],
+    [
+      { CONSTELLATION_TAKE_BACK_LOOK_SECONDS: '0' },
+      'CONSTELLATION_TAKE_BACK_LOOK_SECONDS must be a number of seconds from 0.05 to 86400',
+    ],
     [
       { CONSTELLATION_DISPATCH_SECONDS: '0.001' },
       'CONSTELLATION_DISPATCH_SECONDS must be a number of seconds from 0.05 to 60 (up to three decimals), or 0 for off',
@@ -247,6 +278,22 @@ describe('loadConfig', () => {
       { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID: 'AKIA1' },
       'CONSTELLATION_JOB_FILES_S3_SECRET_ACCESS_KEY must be set together with the other',
     ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS: '0' },
+      'CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 300',
+    ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS: '10s' },
+      'CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS must be a number of seconds from 0.1 to 300',
+    ],
+    [
+      { CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', CONSTELLATION_JOB_FILES_RECHECK_SECONDS: '-1' },
+      'CONSTELLATION_JOB_FILES_RECHECK_SECONDS must be a number of seconds from 0 to 3600',
+    ],
+    [
+      { CONSTELLATION_JOB_FILES_RECHECK_SECONDS: '30' },
+      'CONSTELLATION_JOB_FILES_S3_BUCKET must be set when CONSTELLATION_JOB_FILES_RECHECK_SECONDS is set',
+    ],
   ])('rejects %j', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -268,6 +315,8 @@ describe('loadConfig', () => {
       prefix: 'prod/',
       forcePathStyle: true,
       credentials: { accessKeyId: 'minio', secretAccessKey: 'minio-secret' },
+      checkTimeoutSeconds: 10,
+      recheckSeconds: 5,
     });
     expect(
       loadConfig({ CONSTELLATION_JOB_FILES_S3_BUCKET: 'files', AWS_REGION: 'eu-west-1' }).jobFilesS3,
@@ -278,7 +327,16 @@ describe('loadConfig', () => {
       prefix: 'job-files/',
       forcePathStyle: false,
       credentials: undefined,
+      checkTimeoutSeconds: 10,
+      recheckSeconds: 5,
     });
+    expect(
+      loadConfig({
+        CONSTELLATION_JOB_FILES_S3_BUCKET: 'files',
+        CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS: '2.5',
+        CONSTELLATION_JOB_FILES_RECHECK_SECONDS: '0',
+      }).jobFilesS3,
+    ).toMatchObject({ checkTimeoutSeconds: 2.5, recheckSeconds: 0 });
   });
 
   it('never echoes a secret value', () => {

@@ -11,7 +11,13 @@ import {
   RateLimit,
 } from './app-config';
 import { ConfigError } from './config-error';
-import { POLICY_NAMES, PolicyName } from '@constellation/scheduler';
+import {
+  DEFAULT_TAKE_BACK,
+  POLICY_NAMES,
+  PolicyName,
+  TAKE_BACK_LOOK_S,
+  TakeBackSettings,
+} from '@constellation/scheduler';
 
 type Env = Record<string, string | undefined>;
 
@@ -68,6 +74,32 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   if (['true', '1', 'yes', 'on'].includes(lower)) return true;
   if (['false', '0', 'no', 'off'].includes(lower)) return false;
   throw new ConfigError(name, 'true or false');
+}
+
+/** A decimal number from `min` to `max` (up to three decimals). */
+function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+(\.\d{1,3})?$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(name, `a number from ${min} to ${max} (up to three decimals)`);
+  }
+  return value;
+}
+
+/**
+ * The take-back rule's settings (docs/dispatch.md, "Taking back a task stuck in a site queue"); its defaults
+ * are the simulator's, the setting measured best there. Null when switched off.
+ */
+function takeBack(env: Env): TakeBackSettings | null {
+  if (!flag(env, 'CONSTELLATION_TAKE_BACK', true)) return null;
+  return {
+    // Below 1 a task would be judged before the wait placement itself expected had passed.
+    factor: decimal(env, 'CONSTELLATION_TAKE_BACK_FACTOR', DEFAULT_TAKE_BACK.factor, 1, 100),
+    floorS: integer(env, 'CONSTELLATION_TAKE_BACK_FLOOR_SECONDS', DEFAULT_TAKE_BACK.floorS, 1, 7 * 86400),
+    marginS: integer(env, 'CONSTELLATION_TAKE_BACK_MARGIN_SECONDS', DEFAULT_TAKE_BACK.marginS, 0, 86400),
+    maxTakeBacks: integer(env, 'CONSTELLATION_TAKE_BACK_MAX', DEFAULT_TAKE_BACK.maxTakeBacks, 1, 100),
+  };
 }
 
 function requestRate(env: Env, name: string, fallback: number, min: number, max: number): number {
@@ -168,6 +200,8 @@ const S3_VARIABLES = [
   'CONSTELLATION_JOB_FILES_S3_FORCE_PATH_STYLE',
   'CONSTELLATION_JOB_FILES_S3_ACCESS_KEY_ID',
   'CONSTELLATION_JOB_FILES_S3_SECRET_ACCESS_KEY',
+  'CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS',
+  'CONSTELLATION_JOB_FILES_RECHECK_SECONDS',
 ];
 
 /** The bucket for job files, or undefined (PostgreSQL keeps them). */
@@ -236,6 +270,10 @@ function jobFilesS3(env: Env): JobFilesS3Config | undefined {
       accessKeyId !== undefined && secretAccessKey !== undefined
         ? { accessKeyId, secretAccessKey }
         : undefined,
+    // A store far away may need longer than 10 s for its first write; a start-up must not wait for ever.
+    checkTimeoutSeconds: seconds(env, 'CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS', 10, 0.1, 300),
+    // Readiness probes every few seconds must not each hold a connection to a store that is down.
+    recheckSeconds: seconds(env, 'CONSTELLATION_JOB_FILES_RECHECK_SECONDS', 5, 0, 3600, true),
   };
 }
 
@@ -306,6 +344,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     policy: oneOf<PolicyName>(env, 'CONSTELLATION_POLICY', POLICY_NAMES, 'ect'),
     maxAttempts: integer(env, 'CONSTELLATION_MAX_ATTEMPTS', 3, 1, 100),
     maxPreemptions: integer(env, 'CONSTELLATION_MAX_PREEMPTIONS', 5, 0, 1000),
+    takeBack: takeBack(env),
+    // The simulator's: a task judged and kept is judged again a minute later.
+    takeBackLookSeconds: seconds(env, 'CONSTELLATION_TAKE_BACK_LOOK_SECONDS', TAKE_BACK_LOOK_S, 0.05, 86400),
     maxQueueSeconds: integer(env, 'CONSTELLATION_MAX_QUEUE_SECONDS', 86400, 1, 365 * 86400),
     leaseSeconds: integer(env, 'CONSTELLATION_LEASE_SECONDS', 30, 1, 3600),
     // 0 turns the probe timer off (tests drive probes directly; an operator can pause probing).

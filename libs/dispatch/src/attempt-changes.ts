@@ -6,6 +6,24 @@ import type { DispatchTask, TaskUpdate } from '@constellation/tes';
 import { TaskChange } from './decision-writer';
 
 /**
+ * What every way back to the queue resets (a failover, a preemption, a take-back): the attempt's site, its
+ * copy there and everything tracking knew of it; placement starts from nothing but the task.
+ */
+export function backInQueue(now: Date) {
+  return {
+    state: 'QUEUED',
+    siteId: null,
+    remoteId: null,
+    queuedAt: now,
+    nextCheckAt: null,
+    failingSince: null,
+    submitDoubtAt: null,
+    trackIntervalMs: null,
+    remoteState: null,
+  } as const satisfies TaskUpdate;
+}
+
+/**
  * Turns a decision about the current attempt into the row update and event to write. `status` is what the
  * site reported, when it reported anything.
  */
@@ -67,18 +85,10 @@ export function changeFor(
           : task.excludedSiteIds;
       return {
         update: {
-          state: 'QUEUED',
-          siteId: null,
-          remoteId: null,
+          ...backInQueue(now),
           logs,
           excludedSiteIds: excluded,
           preemptions: decision.preempted ? task.preemptions + 1 : task.preemptions,
-          queuedAt: now,
-          nextCheckAt: null,
-          failingSince: null,
-          submitDoubtAt: null,
-          trackIntervalMs: null,
-          remoteState: null,
         },
         event: { from: task.state, to: 'QUEUED', siteId, attempt, reason: decision.reason },
       };

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { isAdapterError } from '@constellation/adapters';
+import { isAdapterError, isBudgetWait } from '@constellation/adapters';
 import type { DispatchTask } from '@constellation/tes';
 import { addSystemLog, withAttemptLog } from './attempt-log';
 import { SiteStep } from './site-step';
@@ -37,6 +37,12 @@ export class CancellationService extends SiteStep {
         }
         note = refs.length > 0 ? `stopped at ${slug}` : `never reached ${slug}`;
       } catch (err) {
+        if (isBudgetWait(err)) {
+          // A status request found no room in the site's budget: the cancel is made again (kill first) at the
+          // budget's turn; the site is not failing.
+          await this.leases.defer(replica, [{ id: task.id, at: err.retryAt }]);
+          return;
+        }
         const message = isAdapterError(err) ? err.message : String(err).slice(0, 300);
         const now = new Date();
         if (entry.health !== 'offline' && !failingTooLong(task.failingSince, now, this.config)) {

@@ -29,12 +29,14 @@ const tracked = (over: Partial<DispatchTask> = {}): DispatchTask => ({
   claimedBy: 'replica',
   excludedSiteIds: [],
   preemptions: 0,
+  takeBacks: 0,
   logs: LOGS,
   failingSince: null,
   submitDoubtAt: null,
   deliveryTries: null,
   trackIntervalMs: 2000,
   remoteState: 'QUEUED',
+  version: 1,
   ...over,
 });
 const status = (state: TesState, over: Partial<RemoteStatus> = {}) => ({

@@ -3,6 +3,7 @@ import { EntityManager } from 'typeorm';
 import {
   ClaimedChange,
   DispatchTask,
+  SubmissionItem,
   SubmissionWrite,
   TaskChange as TaskRowChange,
   TaskChangeRepository,
@@ -75,11 +76,14 @@ export class DecisionWriter {
   /** See TaskChangeRepository.recordSubmissions. */
   recordSubmissions(
     replica: string,
-    items: readonly { id: string; answer: (task: DispatchTask) => SubmissionAnswer }[],
+    items: readonly SubmissionItem<SubmissionAnswer>[],
     now: Date,
   ): Promise<boolean[]> {
-    return this.tasks.recordSubmissions(replica, items, now, async (m, task, answer) => {
-      if (answer.abandon) await this.copies.record(m, task.id, answer.abandon, now);
+    return this.tasks.recordSubmissions(replica, items, now, {
+      needed: (answer) => answer.abandon !== undefined,
+      write: async (m, task, answer) => {
+        if (answer.abandon) await this.copies.record(m, task.id, answer.abandon, now);
+      },
     });
   }
 

@@ -1,6 +1,13 @@
-import { Injectable } from '@nestjs/common';
-import { AdapterError, isAdapterError, type RemoteStatus, type SiteAdapter } from '@constellation/adapters';
-import type { DispatchTask } from '@constellation/tes';
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  AdapterError,
+  isAdapterError,
+  type DeliveryProgress,
+  isBudgetWait,
+  type RemoteStatus,
+  type SiteAdapter,
+} from '@constellation/adapters';
+import type { DispatchTask, TesOutputFileLog } from '@constellation/tes';
 import { attemptContext } from './attempt-context';
 import { AttemptDecision, AttemptEvent, decideAttempt } from './attempt-outcome';
 import { addSystemLog, withAttemptLog } from './attempt-log';
@@ -10,6 +17,7 @@ import { SiteAccess } from './dispatch-sites';
 import { SiteStep } from './site-step';
 import { LeaseKeeper } from './lease-keeper';
 import { HeldLease, leaseOf, taskClaims } from './leased-claims';
+import { DeliveredOutputRepository } from './delivered-output.repository';
 
 /** Deliveries one replica runs at once; each may stream gigabytes for a long time. */
 const MAX_IN_FLIGHT = 8;
@@ -29,6 +37,7 @@ type Outcome = AttemptEvent | { givenUp: string };
  */
 @Injectable()
 export class DeliveryService extends SiteStep {
+  @Inject(DeliveredOutputRepository) private readonly written!: DeliveredOutputRepository;
   private readonly inFlight = new Map<string, { stop: AbortController; done: Promise<void> }>();
   private stopping = false;
 
@@ -80,11 +89,13 @@ export class DeliveryService extends SiteStep {
       this.config.leaseSeconds * 1000,
       () => stop.abort(),
     );
+    const remoteId = task.remoteId as string;
     let result: Result;
     try {
-      const status = await adapter.deliver(entry.adapterSite, task.remoteId as string, {
+      const status = await adapter.deliver(entry.adapterSite, remoteId, {
         signal: stop.signal,
         onBytes: () => lease.progressed(),
+        ...(await this.resumed(replica, task, held, stop)),
       });
       result = { status };
     } catch (err) {
@@ -100,6 +111,11 @@ export class DeliveryService extends SiteStep {
       this.metrics.deliveries.inc({ outcome: 'stopped' });
       return;
     }
+    if ('error' in result && isBudgetWait(result.error)) {
+      // The site's budget had no room for the job's status: nothing was delivered, and no try is spent.
+      await this.leases.defer(replica, [{ id: task.id, at: result.error.retryAt }]);
+      return;
+    }
     if ('status' in result) {
       await this.finish(replica, entry, adapter, task, { kind: 'status', status: result.status });
     } else if (result.error.kind === 'lost') {
@@ -108,6 +124,39 @@ export class DeliveryService extends SiteStep {
     } else {
       await this.failedTry(replica, entry, adapter, task, result.error);
     }
+  }
+
+  /**
+   * What makes a delivery resume where an earlier try stopped: the outputs that try wrote (this replica's, or
+   * one's that died), and the record of each output this try writes. Only the replica holding the claim
+   * records an output: one that lost it (the new holder may be writing the same output again meanwhile)
+   * records nothing and stops, and the renewal just before the record leaves no time for a takeover in
+   * between. When the records cannot be read or written, outputs are written again, as before they were kept.
+   */
+  private async resumed(
+    replica: string,
+    task: DispatchTask,
+    held: HeldLease,
+    stop: AbortController,
+  ): Promise<Pick<DeliveryProgress, 'delivered' | 'onDelivered'>> {
+    const remoteId = task.remoteId as string;
+    const warn = (what: string) => (err: unknown) =>
+      this.logger.warn({ taskId: task.id, replica, err: String(err).slice(0, 200) }, what);
+    const delivered = await this.written.of(task.id, remoteId).catch((err: unknown) => {
+      warn('reading the outputs already delivered failed')(err);
+      return new Map<string, TesOutputFileLog>();
+    });
+    const onDelivered = async (key: string, log: TesOutputFileLog): Promise<void> => {
+      if (stop.signal.aborted) return;
+      if (!(await held.renew().catch(() => false))) {
+        stop.abort();
+        return;
+      }
+      await this.written
+        .record(task.id, remoteId, key, log)
+        .catch(warn('recording a delivered output failed'));
+    };
+    return { delivered, onDelivered };
   }
 
   /** The delivery ended the attempt one way or another: write it, then clean the attempt at its site. */
@@ -198,7 +247,11 @@ export class DeliveryService extends SiteStep {
       },
       now,
     );
-    if (decided) this.logger.log({ taskId: task.id }, `task ${task.id} ${decided}`);
+    if (decided) {
+      this.logger.log({ taskId: task.id }, `task ${task.id} ${decided}`);
+      // The delivery is over with its attempt; rows left by a failure here go with the task.
+      await this.written.forget(task.id, task.remoteId as string).catch(() => undefined);
+    }
     return decided !== '';
   }
 

@@ -4,6 +4,8 @@ import { CatalogSite, SiteCatalog } from '@constellation/registry';
 import type { RunningTask, SiteSnapshot } from '@constellation/scheduler';
 import type { SiteUsage } from '@constellation/tes';
 import { StorePrefixes } from './task-requirement';
+import { BudgetGate } from './budget-gate';
+import { RequestBudget } from './request-budget';
 
 /** A site as dispatch uses it: the scheduler's snapshot plus what its adapter needs. */
 export interface DirectorySite {
@@ -11,7 +13,10 @@ export interface DirectorySite {
   adapterSite: AdapterSite;
 }
 
-/** A site as submission, tracking and cancellation use it, whatever its admin state. */
+/**
+ * A site as submission, tracking and cancellation use it, whatever its admin state. Its adapterSite carries the
+ * site's request budget as its gate, so every status request any step sends through it is counted.
+ */
 export interface SiteAccess {
   adapterSite: AdapterSite;
   health: CatalogSite['health'];
@@ -32,6 +37,7 @@ export class DispatchSites {
   constructor(
     private readonly catalog: SiteCatalog,
     private readonly adapters: SiteAdapters,
+    private readonly budget: RequestBudget,
   ) {}
 
   /** Active and draining sites with adapters, with their recorded schemes; loads start empty (see withUsage). */
@@ -63,22 +69,36 @@ export class DispatchSites {
   /** One site for submission, tracking or cancellation, whatever its admin state; null if it is gone. */
   async site(id: string): Promise<SiteAccess | null> {
     const site = await this.catalog.site(id);
-    return site ? toAccess(site) : null;
+    return site ? this.toAccess(site) : null;
+  }
+
+  /**
+   * site() for a step that asks once per task (submission, tracking one task, delivery, cancellation): a site
+   * read in the last second is reused (SiteCatalog's RECENT_SITE_MS says what that may miss, and for how long).
+   */
+  async recentSite(id: string): Promise<SiteAccess | null> {
+    const site = await this.catalog.recentSite(id);
+    return site ? this.toAccess(site) : null;
   }
 
   /** site() for many sites in one read: those still registered, by id. */
   async sites(ids: readonly string[]): Promise<Map<string, SiteAccess>> {
     const sites = await this.catalog.sites(ids);
-    return new Map([...sites].map(([id, site]) => [id, toAccess(site)]));
+    return new Map([...sites].map(([id, site]) => [id, this.toAccess(site)]));
   }
 
   dataStores(): Promise<StorePrefixes[]> {
     return this.catalog.dataStores();
   }
-}
 
-function toAccess(site: CatalogSite): SiteAccess {
-  return { adapterSite: site.connection, health: site.health, adminState: site.adminState };
+  private toAccess(site: CatalogSite): SiteAccess {
+    const requestGate = new BudgetGate(this.budget, site.connection);
+    return {
+      adapterSite: { ...site.connection, requestGate },
+      health: site.health,
+      adminState: site.adminState,
+    };
+  }
 }
 
 function defined<T extends object>(o: T): T | undefined {

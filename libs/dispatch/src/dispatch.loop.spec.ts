@@ -10,6 +10,7 @@ import { DispatchNews } from './dispatch-news';
 import { DispatchLoop } from './dispatch.loop';
 import { PlacementService } from './placement.service';
 import { SubmissionService } from './submission.service';
+import { TakeBackService } from './take-back.service';
 import { TrackingService } from './tracking.service';
 
 describe('DispatchLoop', () => {
@@ -22,6 +23,7 @@ describe('DispatchLoop', () => {
     deliveries: 4,
     canceled: 0,
     copies: 3,
+    takenBack: 0,
   };
 
   function scheduler(fail: { value: boolean }, tracking?: () => Promise<number>) {
@@ -44,6 +46,7 @@ describe('DispatchLoop', () => {
       { startDue: () => maybe(4) } as unknown as DeliveryService,
       { cancelRequested: () => maybe(0) } as unknown as CancellationService,
       { stopAbandoned: () => maybe(3) } as unknown as AbandonedCopiesService,
+      { takeBackOverdue: () => maybe(0) } as unknown as TakeBackService,
       new SchedulerRegistry(),
       metrics,
       new DispatchNews(),
@@ -135,6 +138,7 @@ describe('DispatchLoop', () => {
         {} as DeliveryService,
         {} as CancellationService,
         {} as AbandonedCopiesService,
+        {} as TakeBackService,
         new SchedulerRegistry(),
         new DispatchMetrics(
           { registry: new Registry() } as unknown as MetricsService,

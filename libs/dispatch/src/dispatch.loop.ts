@@ -16,6 +16,7 @@ import { DispatchNews } from './dispatch-news';
 import { DispatchMetrics } from './dispatch.metrics';
 import { PlacementService } from './placement.service';
 import { SubmissionService } from './submission.service';
+import { TakeBackService } from './take-back.service';
 import { TrackingService } from './tracking.service';
 
 const INTERVAL_NAME = 'dispatch';
@@ -42,6 +43,8 @@ export interface DispatchRound {
   canceled: number;
   /** Abandoned copies visited (stopped, found ended, or looked at again later). */
   copies: number;
+  /** Tasks taken back from a site queue, back to placement. */
+  takenBack: number;
 }
 
 /** The steps that run one after the other; lanes run side by side, each at its own pace. */
@@ -87,6 +90,7 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly delivery: DeliveryService,
     private readonly cancellation: CancellationService,
     private readonly abandoned: AbandonedCopiesService,
+    private readonly takeBack: TakeBackService,
     private readonly registry: SchedulerRegistry,
     private readonly metrics: DispatchMetrics,
     private readonly news: DispatchNews,
@@ -198,6 +202,7 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
       deliveries: 0,
       canceled: 0,
       copies: 0,
+      takenBack: 0,
     };
     for (const run of runs) Object.assign(out, run.done);
     if (runs.every((run) => run.ok.every((stepOk) => !stepOk))) {
@@ -258,14 +263,19 @@ export class DispatchLoop implements OnApplicationBootstrap, BeforeApplicationSh
         return { done, ok: [tracked, delivering] };
       }
       case 'cancel_copies': {
-        // The last lane also stops copies tasks left behind at sites.
+        // The last lane also stops copies tasks left behind at sites, and takes back tasks stuck in a queue.
         const canceled = await this.step('cancellation', async () => {
           done.canceled = await this.cancellation.cancelRequested(this.replica);
         });
         const copies = await this.step('abandoned_copies', async () => {
           done.copies = await this.abandoned.stopAbandoned(this.replica);
         });
-        return { done, ok: [canceled, copies] };
+        // And takes back tasks stuck in a site queue; what it moved is placed at once.
+        const takenBack = await this.step('take_back', async () => {
+          done.takenBack = await this.takeBack.takeBackOverdue(this.replica);
+          if (done.takenBack > 0) this.wake('place', 0);
+        });
+        return { done, ok: [canceled, copies, takenBack] };
       }
     }
   }

@@ -22,6 +22,7 @@ export class DispatchMetrics {
   readonly finished: Counter<'state'>;
   readonly roundSeconds: Histogram<'step'>;
   readonly abandonedCopies: Counter<'outcome'>;
+  readonly takeBacks: Counter<'outcome'>;
   readonly deliveries: Counter<'outcome'>;
   readonly siteCalls: Counter<'site' | 'call' | 'outcome'>;
   readonly probeFailures: Counter<'site'>;
@@ -67,6 +68,15 @@ export class DispatchMetrics {
     this.deliveries = new Counter({
       name: 'constellation_dispatch_deliveries_total',
       help: 'Output deliveries by this replica: delivered, failed (the attempt failed), retried, given_up, stopped',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.takeBacks = new Counter({
+      name: 'constellation_dispatch_take_backs_total',
+      help:
+        'Tasks queued at their site past the expected wait that this replica judged: taken_back (cancelled ' +
+        'there, placed again), stay (no site promises an earlier completion), started (the site started it ' +
+        'meanwhile), cancel_failed (kept where it is)',
       labelNames: ['outcome'],
       registers,
     });

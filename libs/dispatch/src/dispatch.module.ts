@@ -18,6 +18,7 @@ import { AbandonedCopiesService } from './abandoned-copies.service';
 import { AbandonedCopyRepository } from './abandoned-copy.repository';
 import { CancellationService } from './cancellation.service';
 import { DeliveryService } from './delivery.service';
+import { DeliveredOutputRepository } from './delivered-output.repository';
 import { DecisionWriter } from './decision-writer';
 import { DispatchNews } from './dispatch-news';
 import { DispatchLoop } from './dispatch.loop';
@@ -32,9 +33,9 @@ import { EstimatesController } from './estimates/estimates.controller';
 import { EstimatesService } from './estimates/estimates.service';
 import { headSizeResolver, HeadSizeResolver } from './sizing/head-size-resolver';
 import { SubmissionService } from './submission.service';
+import { TakeBackService } from './take-back.service';
 import { TrackingService } from './tracking.service';
 import { TrackingRepository } from './tracking.repository';
-import { RequestBudget } from './request-budget';
 
 /** Needs ScheduleModule.forRoot() once in the application (apps/broker). */
 @Module({
@@ -50,9 +51,10 @@ import { RequestBudget } from './request-budget';
     PlacementService,
     SubmissionService,
     TrackingService,
+    TakeBackService,
     TrackingRepository,
-    RequestBudget,
     DeliveryService,
+    DeliveredOutputRepository,
     CancellationService,
     AbandonedCopyRepository,
     AbandonedCopiesService,

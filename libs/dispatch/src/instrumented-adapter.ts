@@ -1,4 +1,4 @@
-import { isAdapterError, type AdapterSite, type SiteAdapter } from '@constellation/adapters';
+import { isAdapterError, isBudgetWait, type AdapterSite, type SiteAdapter } from '@constellation/adapters';
 import type { Counter } from 'prom-client';
 
 /** The calls the broker makes to sites, each counted per site, call and outcome. */
@@ -16,7 +16,8 @@ const CALLS = [
 
 /**
  * The same adapter, with every call to a site counted in `calls` (labels site, call, outcome): `ok`, the
- * AdapterError kind it failed with, or `failed` for a probe that answered not ok. Whatever the adapter
+ * AdapterError kind it failed with, `budget_wait` when the site's request budget held it back, or `failed`
+ * for a probe that answered not ok. Whatever the adapter
  * resolves or rejects with passes through unchanged.
  */
 export function instrumentedAdapter(
@@ -35,7 +36,9 @@ export function instrumentedAdapter(
         calls.inc({ site: site.slug, call, outcome: failedProbe ? 'failed' : 'ok' });
         return result;
       } catch (err) {
-        calls.inc({ site: site.slug, call, outcome: isAdapterError(err) ? err.kind : 'error' });
+        // Held back by the site's request budget: nothing reached the site, which is not failing.
+        const outcome = isBudgetWait(err) ? 'budget_wait' : isAdapterError(err) ? err.kind : 'error';
+        calls.inc({ site: site.slug, call, outcome });
         throw err;
       }
     };

@@ -2,6 +2,7 @@ import type { ProbeTarget, SiteHealthRepository } from '@constellation/registry'
 import type {
   ClaimedCheck,
   DispatchTask,
+  OverdueQueued,
   Phase,
   TaskLeaseRepository,
   TaskTrackingRepository,
@@ -212,5 +213,22 @@ export function abandonedCopyClaims(
     claim: async () => (await copies.claim(replica, new Date(), leaseSeconds, 1, offlineSiteIds))[0],
     renew: (copy) => copies.renew(copy.id, replica, leaseSeconds),
     release: (copy) => copies.release(copy.id, replica),
+  };
+}
+
+/**
+ * Tasks queued at their site past the wait their placement expected (the take-back step's), each claimed as
+ * a task is, under the task's own lease.
+ */
+export function overdueQueuedClaims(
+  repo: Pick<TaskLeaseRepository, 'claimOverdueQueued' | 'renewLease' | 'releaseLook'>,
+  replica: string,
+  leaseSeconds: number,
+  rule: Parameters<TaskLeaseRepository['claimOverdueQueued']>[3],
+): LeasedClaims<OverdueQueued> {
+  return {
+    claim: async () => (await repo.claimOverdueQueued(replica, leaseSeconds, 1, rule))[0],
+    renew: ({ task }) => repo.renewLease(task.id, replica, leaseSeconds),
+    release: ({ task }) => repo.releaseLook(task.id, replica),
   };
 }

@@ -382,29 +382,28 @@ export class PlacementService {
   }
 
   /**
-   * Where a queued task would go if it were placed now, and why: the same computation as a round, without
-   * the lock and without writing anything.
+   * What a preview or a take-back places one task against, outside a round: the sites with their usage and
+   * the running tasks read afresh (one task's look is rare, and should see a task that started a moment
+   * ago), the reservations, the task's requirement and what was learned for it. Sizes never waited for: the
+   * lookups a later round will use are started.
    */
-  async preview(task: DispatchTask, now: Date = new Date()): Promise<PlacementRecord> {
+  private async oneTaskSnapshot(task: DispatchTask, now: Date) {
     const [sites, stores] = await Promise.all([this.directory.approvedSites(), this.directory.dataStores()]);
     const [usage, running, accounts] = await Promise.all([
       this.load.siteUsage(this.load.manager()),
-      // Read afresh: one task's preview is rare, and should see a task that started a moment ago.
       this.load.runningTasks(this.load.manager()),
       this.load.submitters(this.load.manager(), [task.submitterId]),
     ]);
     withUsage(sites, usage, running);
     this.restoreReservations(sites);
-    const submitter = accounts[0] ?? {
+    const submitter: SubmitterSnapshot = accounts[0] ?? {
       id: task.submitterId,
       allowedSiteIds: [],
       quota: 0,
       weight: 0,
       running: 0,
     };
-    // A preview must not move round-robin's or random's state.
     const requirement = requirementOrError(task, stores, accounts[0]?.homeDataStoreId);
-    // A preview never waits for sizes; it starts the lookups a later round will use.
     this.sizes.request(sizableUrls(readable([requirement]), stores));
     const { learned, fingerprints } = await this.learned(
       this.load.manager(),
@@ -413,13 +412,24 @@ export class PlacementService {
       sites,
       now,
     );
+    return { sites, stores, requirement, submitter, learned, fingerprint: fingerprints.get(task.id) };
+  }
+
+  /**
+   * Where a queued task would go if it were placed now, and why: the same computation as a round, without
+   * the lock and without writing anything.
+   */
+  async preview(task: DispatchTask, now: Date = new Date()): Promise<PlacementRecord> {
+    const { sites, stores, requirement, submitter, learned, fingerprint } = await this.oneTaskSnapshot(
+      task,
+      now,
+    );
+    // A preview must not move round-robin's or random's state.
     const placement =
       requirement instanceof Error
         ? unreadable(task, requirement)
         : this.placeOne(now, sites, stores, requirement, submitter, task, { prng: mulberry32(0) });
-    if (!(requirement instanceof Error)) {
-      learned.explain(placement.candidates, requirement, fingerprints.get(task.id));
-    }
+    if (!(requirement instanceof Error)) learned.explain(placement.candidates, requirement, fingerprint);
     const record: PlacementRecord = {
       policy: this.config.policy,
       decided_at: now.toISOString(),
@@ -435,18 +445,45 @@ export class PlacementService {
     return record;
   }
 
-  /** Counts a placement against the site in the round's snapshot, so the next task sees it. */
-  private reserve(sites: DirectorySite[], siteId: string, requirement: TaskRequirement): void {
+  /**
+   * Where a task committed to its site (still queued there) would go if it left: placed as a round would,
+   * against the sites with the task's own claim taken off its site, without the lock and writing nothing.
+   * The slugs of the sites, for the take-back's note. Undefined when the task's document cannot be read.
+   */
+  async placeAsIfLeft(
+    task: DispatchTask,
+    now: Date = new Date(),
+  ): Promise<{ placement: Placement; slugs: Map<string, string> } | undefined> {
+    const { sites, stores, requirement, submitter } = await this.oneTaskSnapshot(task, now);
+    if (requirement instanceof Error) return undefined;
+    const own = sites.find((s) => s.snapshot.id === task.siteId);
+    if (own) this.reserve([own], own.snapshot.id, requirement, -1);
+    // The submitter's running count includes this task; placed again, it would not.
+    const free = { ...submitter, running: Math.max(0, submitter.running - 1) };
+    const placement = this.placeOne(now, sites, stores, requirement, free, task, { prng: mulberry32(0) });
+    return { placement, slugs: new Map(sites.map((s) => [s.snapshot.id, s.snapshot.slug])) };
+  }
+
+  /**
+   * Counts a placement against the site in the round's snapshot, so the next task sees it; `sign` -1 takes a
+   * task's claim off its site (a take-back judges the task as if it had left).
+   */
+  private reserve(
+    sites: DirectorySite[],
+    siteId: string,
+    requirement: TaskRequirement,
+    sign: 1 | -1 = 1,
+  ): void {
     const site = sites.find((s) => s.snapshot.id === siteId);
     if (!site) return;
     const r = resolveResources(requirement);
     const load = site.snapshot.load;
-    load.queued++;
+    load.queued = Math.max(0, load.queued + sign);
     const claimed = load.claimed ?? { cores: 0, memoryGib: 0, gpus: 0 };
     load.claimed = {
-      cores: claimed.cores + r.cores,
-      memoryGib: claimed.memoryGib + r.memoryGib,
-      gpus: claimed.gpus + r.gpus,
+      cores: Math.max(0, claimed.cores + sign * r.cores),
+      memoryGib: Math.max(0, claimed.memoryGib + sign * r.memoryGib),
+      gpus: Math.max(0, claimed.gpus + sign * r.gpus),
     };
   }
 

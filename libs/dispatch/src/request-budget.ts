@@ -12,6 +12,8 @@ export interface BudgetTake {
    * queued, one for each granted request's next check (so every check gets its turn, round robin).
    */
   turns: Date[];
+  /** The database's clock at the take: the turns are on it, not on this replica's clock. */
+  now: Date;
 }
 
 /** Takes made again after another replica's write came between the read and the write, before giving up. */
@@ -47,11 +49,15 @@ export class RequestBudget {
 
   /** Takes up to `wanted` requests to the site from the shared budget, and turns for the rest. */
   async take(siteId: string, wanted: number): Promise<BudgetTake> {
-    if (wanted <= 0) return { granted: 0, turns: [] };
+    if (wanted <= 0) return { granted: 0, turns: [], now: new Date() };
     for (let tries = 0; tries < MAX_TRIES; tries++) {
       const taken = await this.tryTake(siteId, wanted);
       if (taken)
-        return { granted: taken.granted, turns: turnsAfter(taken.from, taken.turns, this.intervalMs) };
+        return {
+          granted: taken.granted,
+          turns: turnsAfter(taken.from, taken.turns, this.intervalMs),
+          now: taken.now,
+        };
       // No row yet (the site's first take) or another replica's take came between: the row as it is now.
       await this.db.query(
         `INSERT INTO site_request_budget (site_id, tokens, refilled_at, next_turn_at)
@@ -66,10 +72,11 @@ export class RequestBudget {
   private async tryTake(
     siteId: string,
     wanted: number,
-  ): Promise<{ granted: number; turns: number; from: Date } | null> {
+  ): Promise<{ granted: number; turns: number; from: Date; now: Date } | null> {
     // TypeORM answers an UPDATE ... RETURNING with [rows, affected].
-    const [rows]: [{ granted: number; turns: number; turns_from: Date }[], number] = await this.db.query(
-      `UPDATE site_request_budget b
+    const [rows]: [{ granted: number; turns: number; turns_from: Date; now: Date }[], number] =
+      await this.db.query(
+        `UPDATE site_request_budget b
        SET tokens = g.refilled - g.granted,
            refilled_at = g.now,
            next_turn_at = g.turns_from + make_interval(secs => g.turns * $5::float8 / 1000),
@@ -89,9 +96,9 @@ export class RequestBudget {
            WHERE site_id = $1) r
        ) g
        WHERE b.site_id = g.site_id AND b.version = g.version
-       RETURNING g.granted, g.turns, g.turns_from`,
-      [siteId, wanted, this.capacity, this.perSecond, this.intervalMs],
-    );
+       RETURNING g.granted, g.turns, g.turns_from, g.now`,
+        [siteId, wanted, this.capacity, this.perSecond, this.intervalMs],
+      );
     return rows.length === 0 ? null : { ...rows[0], from: rows[0].turns_from };
   }
 }

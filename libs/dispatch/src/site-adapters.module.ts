@@ -16,6 +16,7 @@ import { probeTimeoutMs } from './adapter-prober';
 import { DispatchMetrics } from './dispatch.metrics';
 import { DispatchSites } from './dispatch-sites';
 import { instrumentedAdapter } from './instrumented-adapter';
+import { RequestBudget } from './request-budget';
 
 /** Every site kind this broker can submit to; a kind missing here is never placed on. */
 function adapterRegistry(
@@ -58,7 +59,8 @@ function adapterRegistry(
     },
     DispatchSites,
     DispatchMetrics,
+    RequestBudget,
   ],
-  exports: [SiteAdapters, DispatchSites, DispatchMetrics],
+  exports: [SiteAdapters, DispatchSites, DispatchMetrics, RequestBudget],
 })
 export class SiteAdaptersModule {}

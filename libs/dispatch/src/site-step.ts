@@ -10,7 +10,7 @@ import { DecisionWriter } from './decision-writer';
 
 /** Tasks one pass of a per-task step takes at most. */
 const BATCH = 64;
-/** Tasks a per-task step works on at once. */
+/** Tasks a per-task step works on at once, unless the step says otherwise. */
 const CONCURRENCY = 8;
 
 /**
@@ -36,9 +36,12 @@ export abstract class SiteStep {
     @Inject(APP_CONFIG) protected readonly config: AppConfig,
   ) {}
 
-  /** A site as the step uses it and its adapter; either is missing once the site or its kind is gone. */
+  /**
+   * A site as the step uses it and its adapter; either is missing once the site or its kind is gone. Asked
+   * once per task, so a site read in the last second serves (DispatchSites.recentSite).
+   */
   protected async reach(siteId: string): Promise<{ entry: SiteAccess | null; adapter?: SiteAdapter }> {
-    return this.withAdapter(await this.directory.site(siteId));
+    return this.withAdapter(await this.directory.recentSite(siteId));
   }
 
   /** reach() for many sites in one read (a step's pass over every site with work due). */
@@ -53,7 +56,11 @@ export abstract class SiteStep {
     return { entry, adapter: entry ? this.adapters.for(entry.adapterSite.kind) : undefined };
   }
 
-  private claimsOf(phase: Phase, replica: string): CallBatcher<void, DispatchTask | undefined> {
+  private claimsOf(
+    phase: Phase,
+    replica: string,
+    concurrency: number,
+  ): CallBatcher<void, DispatchTask | undefined> {
     const key = `${phase} ${replica}`;
     let batcher = this.claims.get(key);
     if (!batcher) {
@@ -66,7 +73,7 @@ export abstract class SiteStep {
           asks.length,
         );
         return asks.map((_, i) => tasks[i]);
-      }, CONCURRENCY);
+      }, concurrency);
       this.claims.set(key, batcher);
     }
     return batcher;
@@ -81,14 +88,15 @@ export abstract class SiteStep {
     replica: string,
     work: (task: DispatchTask, lease: HeldLease) => Promise<void>,
     what: string,
+    concurrency = CONCURRENCY,
   ): Promise<number> {
     return workEachClaimed(
       {
         ...taskClaims(this.leases, phase, replica, this.config.leaseSeconds),
         // Renewal and release as every claim; the claim itself shared by workers asking at once.
-        claim: () => this.claimsOf(phase, replica).call(),
+        claim: () => this.claimsOf(phase, replica, concurrency).call(),
       },
-      CONCURRENCY,
+      concurrency,
       BATCH,
       work,
       (task, err) => this.logger.error({ taskId: task.id, err }, `${what} step failed`),

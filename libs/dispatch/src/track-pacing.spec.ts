@@ -34,10 +34,28 @@ describe('track pacing', () => {
 
   it("leaves a listed site's task to its site's walk, which backs off as a polled task does", () => {
     expect(nextPace('listed', null, true, now, config).nextCheckAt).toEqual(SITE_PACED_AT);
-    expect(nextWalk(null, false, now, config)).toEqual(nextPace('per-task', null, false, now, config));
-    expect(nextWalk(2000, false, now, config).trackIntervalMs).toBe(4000);
-    expect(nextWalk(5000, true, now, config)).toEqual({
+    expect(nextWalk(null, false, now, now, config)).toEqual(nextPace('per-task', null, false, now, config));
+    expect(nextWalk(2000, false, now, now, config).trackIntervalMs).toBe(4000);
+    expect(nextWalk(5000, true, now, now, config)).toEqual({
       nextCheckAt: new Date(now.getTime() + 500),
+      trackIntervalMs: 500,
+    });
+  });
+
+  it("counts a walk's interval from its start, and leaves at least half a second after its end", () => {
+    const at = (ms: number) => new Date(now.getTime() + ms);
+    // A walk of 600 ms at the 5 s cap: the next starts 5 s after this one started, not 5.6 s.
+    expect(nextWalk(5000, false, now, at(600), config)).toEqual({
+      nextCheckAt: at(5000),
+      trackIntervalMs: 5000,
+    });
+    // A walk longer than its interval: the next comes 0.5 s after its end, not at once.
+    expect(nextWalk(5000, false, now, at(7000), config)).toEqual({
+      nextCheckAt: at(7500),
+      trackIntervalMs: 5000,
+    });
+    expect(nextWalk(5000, true, now, at(700), config)).toEqual({
+      nextCheckAt: at(1200),
       trackIntervalMs: 500,
     });
   });

@@ -49,12 +49,19 @@ export function nextPace(
 /**
  * When to walk a listed site next: the back-off of a task polled on its own, led by the youngest change among
  * the site's tasks (0.5 s after a submission or a state change, doubling to CONSTELLATION_TRACK_SECONDS).
+ * Counted from the walk's start, so a site whose walk takes a while (thousands of tasks, many pages) is still
+ * walked once per interval rather than once per interval plus the walk; never sooner than FIRST_CHECK_MS
+ * after the walk's end, so a walk longer than its interval is not followed by another at once.
  */
 export function nextWalk(
   previousMs: number | null,
   changed: boolean,
-  now: Date,
+  startedAt: Date,
+  endedAt: Date,
   config: PaceConfig,
 ): TrackPace {
-  return nextPace('per-task', previousMs, changed, now, config);
+  const pace = nextPace('per-task', previousMs, changed, startedAt, config);
+  const earliest = endedAt.getTime() + Math.min(FIRST_CHECK_MS, pace.trackIntervalMs);
+  if (pace.nextCheckAt.getTime() >= earliest) return pace;
+  return { nextCheckAt: new Date(earliest), trackIntervalMs: pace.trackIntervalMs };
 }

@@ -1,5 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AdapterError, isAdapterError, RemoteStatus, SiteAdapter } from '@constellation/adapters';
+import {
+  AdapterError,
+  AdapterSite,
+  isAdapterError,
+  isBudgetWait,
+  RemoteStatus,
+  SiteAdapter,
+} from '@constellation/adapters';
 import { DispatchTask, QuietCheck, TaskTrackingRepository, WalkedTask } from '@constellation/tes';
 import { AttemptEvent } from './attempt-outcome';
 import { checkOutcome, Pacing } from './check-outcome';
@@ -182,12 +189,14 @@ export class TrackingService extends SiteStep {
   }
 
   /**
-   * One walk of a listed site this replica claimed; the next walk comes 0.5 s later when a task was new or
-   * changed, else the walk's back-off doubles. The lease is renewed while the walk runs (a site slow to list
-   * thousands of tasks); a walk whose claim was lost meanwhile writes nothing and hands the walk back. How many
-   * tasks the walk covered.
+   * One walk of a listed site this replica claimed; the next walk starts 0.5 s after this one did when a task
+   * was new or changed, else the walk's back-off doubles (also after a walk that failed part way), and never
+   * sooner than 0.5 s after this one ended (see nextWalk). The lease is renewed
+   * while the walk runs (a site slow to list thousands of tasks); a walk whose claim was lost meanwhile writes
+   * nothing and hands the walk back. How many tasks the walk covered.
    */
   private async walkSite(replica: string, walk: SiteWalk, site: Listed, held: HeldLease): Promise<number> {
+    const startedAt = new Date();
     const lease = keepLease(held, this.config.leaseSeconds * 1000);
     let tasks: WalkedTask[] = [];
     let changed: boolean | null = false;
@@ -201,7 +210,10 @@ export class TrackingService extends SiteStep {
         await held.release();
       } else {
         // A site with nothing to walk is still looked at each interval: a task whose claim ran out is read then.
-        const pace = nextWalk(walk.intervalMs, changed, new Date(), this.config);
+        // A walk that failed part way (`changed` still false) backs off as one that found nothing new: an error
+        // that fails every walk (a bad row) then costs the site one list per CONSTELLATION_TRACK_SECONDS, not
+        // one every half second, and a database back from an outage is walked within that interval.
+        const pace = nextWalk(walk.intervalMs, changed, startedAt, new Date(), this.config);
         await this.tracked.endWalk(walk.siteId, replica, pace.nextCheckAt, pace.trackIntervalMs);
       }
     }
@@ -310,12 +322,16 @@ export class TrackingService extends SiteStep {
       }
       return;
     }
-    const { asked: checks, notBefore } =
-      adapter.statusMode === 'per-task' || (adapter.statusMode === 'pushed' && due)
-        ? await this.withinBudget(replica, entry.adapterSite.id, claimed)
-        : { asked: claimed, notBefore: new Map<string, Date>() };
+    const prepaid = adapter.statusMode === 'per-task' || (adapter.statusMode === 'pushed' && due);
+    const { asked: checks, notBefore } = prepaid
+      ? await this.withinBudget(replica, entry.adapterSite.id, claimed)
+      : { asked: claimed, notBefore: new Map<string, Date>() };
     if (checks.length === 0) return;
-    await this.act(replica, entry, adapter, checks, await this.ask(entry, adapter, checks), notBefore);
+    // Taken from the budget above for the whole call: the adapter must not take for it again. Pushed news goes
+    // through the site's gate, which counts only the status requests the adapter really sends (a job whose last
+    // news was `lost`, or one being cancelled).
+    const site: AdapterSite = prepaid ? { ...entry.adapterSite, requestGate: undefined } : entry.adapterSite;
+    await this.act(replica, entry, adapter, checks, await this.ask(entry, site, adapter, checks), notBefore);
   }
 
   /**
@@ -335,9 +351,15 @@ export class TrackingService extends SiteStep {
     const quiet: QuietCheck[] = [];
     const one: Array<{ task: DispatchTask; answer: Answer; pacing: Pacing }> = [];
     const failing: Check[] = [];
+    const budgetWaits: { id: string; at: Date }[] = [];
     for (const { task, version } of checks) {
       const answer = answers.get(task.id) as Answer;
       const pacing = { mode: adapter.statusMode, notBefore: notBefore.get(task.id) };
+      // Nothing was asked: the task is checked at the budget's turn, as a due check, with no failure counted.
+      if ('retry' in answer && isBudgetWait(answer.retry)) {
+        budgetWaits.push({ id: task.id, at: answer.retry.retryAt });
+        continue;
+      }
       if ('retry' in answer) {
         if (this.stillWaiting(entry, task, now)) failing.push({ task, version });
         else one.push({ task, answer, pacing });
@@ -359,6 +381,7 @@ export class TrackingService extends SiteStep {
         });
       } else one.push({ task, answer, pacing });
     }
+    await this.leases.defer(replica, budgetWaits);
     const written = await this.trackedTasks.writeQuiet(replica, quiet);
     const byId = new Map(checks.map(({ task }) => [task.id, task]));
     for (const q of quiet) {
@@ -405,11 +428,17 @@ export class TrackingService extends SiteStep {
   }
 
   /** One status call about the claimed tasks; each task's answer (a site that failed answers `retry` for all). */
-  private ask(entry: SiteAccess, adapter: SiteAdapter, checks: Check[]): Promise<Map<string, Answer>> {
+  private ask(
+    entry: SiteAccess,
+    site: AdapterSite,
+    adapter: SiteAdapter,
+    checks: Check[],
+  ): Promise<Map<string, Answer>> {
     return this.answers(
       entry,
       adapter,
       checks.map(({ task }) => ({ id: task.id, remoteId: task.remoteId as string })),
+      site,
     );
   }
 
@@ -418,11 +447,12 @@ export class TrackingService extends SiteStep {
     entry: SiteAccess,
     adapter: SiteAdapter,
     tasks: readonly { id: string; remoteId: string }[],
+    site: AdapterSite = entry.adapterSite,
   ): Promise<Map<string, Answer>> {
     const answers = new Map<string, Answer>();
     try {
       const statuses = await adapter.status(
-        entry.adapterSite,
+        site,
         tasks.map((t) => t.remoteId),
       );
       for (const t of tasks) answers.set(t.id, this.answerFor(entry, t.remoteId, statuses));

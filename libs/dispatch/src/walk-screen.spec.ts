@@ -58,6 +58,7 @@ function task(state: TesState, remoteState: TesState, executors: TesExecutorLog[
     claimedBy: null,
     excludedSiteIds: ['site-a'],
     preemptions: 0,
+    takeBacks: 0,
     logs,
     submitDoubtAt: null,
     deliveryTries: null,

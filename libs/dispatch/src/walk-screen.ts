@@ -33,12 +33,14 @@ function screenCopy(row: WalkRow): DispatchTask {
     claimedBy: null,
     excludedSiteIds: [],
     preemptions: 0,
+    takeBacks: 0,
     logs: row.attemptLog === null ? [] : [row.attemptLog],
     failingSince: row.failingSince,
     submitDoubtAt: null,
     deliveryTries: null,
     trackIntervalMs: row.trackIntervalMs,
     remoteState: row.remoteState,
+    version: row.version,
   };
 }
 

@@ -3,11 +3,9 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { ReadinessChecks } from '@constellation/observability';
 import { BucketCheckFailed, S3FileBytes } from './s3-file-bytes';
 
-/** Bound on the check at start-up: the SDK's retries of a slow or failing store included. */
-export const STARTUP_CHECK_MS = 10_000;
-/** Bound on the check behind /health/ready, as the database's ping. */
+/** Bound on the check behind /health/ready, as the database's ping (or the start-up bound, when shorter). */
 export const READY_CHECK_MS = 3_000;
-/** A check's answer stands this long: readiness probes every few seconds must not each write to the bucket. */
+/** A check's success stands this long: readiness probes every few seconds must not each write to the bucket. */
 const CHECK_VALID_MS = 15_000;
 
 /**
@@ -20,17 +18,25 @@ const CHECK_VALID_MS = 15_000;
 export class JobFilesBucket implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('job-files');
   private readonly bytes: S3FileBytes | null;
-  private last: { at: number; check: Promise<void> } | null = null;
+  /** CONSTELLATION_JOB_FILES_CHECK_TIMEOUT_SECONDS, in ms. */
+  private readonly startupCheckMs: number;
+  /** CONSTELLATION_JOB_FILES_RECHECK_SECONDS, in ms: how long a failed check's answer stands. */
+  private readonly recheckMs: number;
+  private last: { at: number; check: Promise<void>; failed: boolean } | null = null;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, readiness: ReadinessChecks) {
-    this.bytes = config.jobFilesS3 ? new S3FileBytes(config.jobFilesS3) : null;
-    if (this.bytes) readiness.add('job_files_bucket', () => this.checked(READY_CHECK_MS));
+    const s3 = config.jobFilesS3;
+    this.bytes = s3 ? new S3FileBytes(s3) : null;
+    this.startupCheckMs = (s3?.checkTimeoutSeconds ?? 10) * 1000;
+    this.recheckMs = (s3?.recheckSeconds ?? 0) * 1000;
+    const readyMs = Math.min(READY_CHECK_MS, this.startupCheckMs);
+    if (this.bytes) readiness.add('job_files_bucket', () => this.checked(readyMs));
   }
 
   async onModuleInit(): Promise<void> {
     if (!this.bytes) return;
     try {
-      await this.checked(STARTUP_CHECK_MS);
+      await this.checked(this.startupCheckMs);
     } catch (err) {
       if (err instanceof BucketCheckFailed && err.lasting) {
         throw new Error(`the job-files bucket refuses the broker: ${err.message}`);
@@ -46,18 +52,29 @@ export class JobFilesBucket implements OnModuleInit, OnApplicationShutdown {
     this.bytes?.close();
   }
 
-  /** The last successful check while it stands, else a new check's answer (one check at a time). */
+  /**
+   * The last check's answer while it stands (a success CHECK_VALID_MS, a failure the re-check interval, both
+   * counted from when it ended), else a new check's answer; one check at a time.
+   */
   private checked(timeoutMs: number): Promise<void> {
     const now = Date.now();
-    if (!this.last || now - this.last.at >= CHECK_VALID_MS) {
+    const last = this.last;
+    const stands = last && now - last.at < (last.failed ? this.recheckMs : CHECK_VALID_MS);
+    if (!stands) {
       const check = (this.bytes as S3FileBytes).check(timeoutMs);
-      // A failure is reported to whoever asked, and the next one asks the bucket again: an outage shows its
-      // end at the next probe.
-      check.catch(() => {
-        if (this.last?.check === check) this.last = null;
-      });
-      this.last = { at: now, check };
+      // A check under way is joined, however long it takes: its answer stands from when it ends.
+      const entry = { at: Number.POSITIVE_INFINITY, check, failed: false };
+      check.then(
+        () => {
+          entry.at = Date.now();
+        },
+        () => {
+          entry.at = Date.now();
+          entry.failed = true;
+        },
+      );
+      this.last = entry;
     }
-    return this.last.check;
+    return (this.last as { check: Promise<void> }).check;
   }
 }

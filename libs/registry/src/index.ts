@@ -8,6 +8,7 @@ export {
 } from './site-health.repository';
 export { SiteProbeRequests } from './site-probe-requests';
 export {
+  RECENT_SITE_MS,
   SiteCatalog,
   type CatalogDataStore,
   type CatalogSite,

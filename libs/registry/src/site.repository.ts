@@ -7,6 +7,7 @@ import { PageRequest } from './list-query';
 import { AdminState, Health, SiteEventKind, SiteKind } from './registry.types';
 import { SiteEntity } from './site.entity';
 import { SiteEventEntity } from './site-event.entity';
+import { SiteCatalog } from './site-catalog';
 
 /** Registry reads are run again after a lost connection (see withTransientRetry). */
 const READ = { label: 'site read' };
@@ -41,7 +42,10 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
 
 @Injectable()
 export class SiteRepository {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly catalog: SiteCatalog,
+  ) {}
 
   /** Inserts the site and its `registered` event together; a taken slug is a 409. */
   async insert(site: SiteEntity, event: NewSiteEvent): Promise<SiteEntity> {
@@ -91,6 +95,7 @@ export class SiteRepository {
   /**
    * Locks the row, lets `change` edit it (returning the event to record, or null for "nothing to do"), then
    * saves row and event in one transaction, so concurrent admins and probes never interleave half-changes.
+   * Once committed, the catalog forgets the sites it kept, so dispatch on this replica uses the change at once.
    */
   async change(
     id: string,
@@ -99,7 +104,7 @@ export class SiteRepository {
     ) => NewSiteEvent | NewSiteEvent[] | null | Promise<NewSiteEvent | NewSiteEvent[] | null>,
     now: Date,
   ): Promise<SiteEntity> {
-    return this.db.transaction(async (m) => {
+    const saved = await this.db.transaction(async (m) => {
       const site = await m
         .getRepository(SiteEntity)
         .createQueryBuilder('s')
@@ -114,6 +119,8 @@ export class SiteRepository {
       for (const e of Array.isArray(event) ? event : [event]) await this.appendEvent(m, id, e, now);
       return saved;
     });
+    this.catalog.forgetRecent();
+    return saved;
   }
 
   listEvents(siteId: string, page: PageRequest): Promise<SiteEventEntity[]> {

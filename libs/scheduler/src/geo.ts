@@ -28,9 +28,14 @@ export function bandwidthBytesPerS(distanceKm: number, model: CostModel): number
   return model.peakBandwidthBytesPerS / (1 + distanceKm / model.halfBandwidthKm);
 }
 
+/** Seconds a transfer over `distanceKm` spends on its set-up round trips, before the first byte. */
+export function setupSeconds(distanceKm: number, model: CostModel): number {
+  const rttS = (2 * distanceKm) / FIBRE_KM_PER_S;
+  return model.setupRoundTrips * rttS;
+}
+
 /** Seconds to move `bytes` over `distanceKm`, including the set-up round trips. */
 export function transferSeconds(bytes: number, distanceKm: number, model: CostModel): number {
   if (bytes <= 0) return 0;
-  const rttS = (2 * distanceKm) / FIBRE_KM_PER_S;
-  return model.setupRoundTrips * rttS + bytes / bandwidthBytesPerS(distanceKm, model);
+  return setupSeconds(distanceKm, model) + bytes / bandwidthBytesPerS(distanceKm, model);
 }

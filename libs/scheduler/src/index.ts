@@ -19,3 +19,5 @@ export { localityPrice, localDensity, coreEquivalents } from './locality-price';
 export type { LocalDemand } from './locality-price';
 export { reservedAgainst, headroomAfter, LOCAL_RESERVE_SHARE } from './policies/ect.policy';
 export * from './estimator';
+export { DEFAULT_TAKE_BACK, overdueAtSite, TAKE_BACK_LOOK_S, takeBackChoice } from './take-back';
+export type { TakeBack, TakeBackSettings } from './take-back';

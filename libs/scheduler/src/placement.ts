@@ -1,6 +1,6 @@
-import { distanceTables, estimateTerms, groupInputsByStore, SitePosition, Terms } from './estimate';
+import { distanceTables, groupInputsByStore, TermScan } from './estimate';
 import { blockedReason, unmetRequirements } from './feasibility';
-import { explained, placeableView, SiteFindings } from './findings';
+import { explained, placeableView, placeableViews, SiteFindings, UNMET_LATER } from './findings';
 import { ectPolicy } from './policies/ect.policy';
 import { leastLoadedPolicy } from './policies/least-loaded.policy';
 import { localityPolicy } from './policies/locality.policy';
@@ -10,6 +10,7 @@ import { tpvBrokerPolicy } from './policies/tpv-broker.policy';
 import { DEFAULT_POLICY, PlaceableSite, Policy, PolicyContext, PolicyName } from './policy';
 import { mulberry32 } from './prng';
 import { resolveResources } from './requirements';
+import { feasibleByRow, infeasibleByRow, isApprovedRow, SiteTable, taskScreen } from './site-table';
 import {
   Candidate,
   CostModel,
@@ -102,10 +103,11 @@ function waitReason(findings: SiteFindings): string {
  */
 const idOrderOf = new WeakMap<readonly SiteSnapshot[], { sites: SiteSnapshot[]; ordered: boolean }>();
 
-function judgeIdOrder(sites: readonly SiteSnapshot[]): boolean {
+/** `scanned`: a copy of `sites` that nobody changes (the findings keep it too). */
+function judgeIdOrder(sites: readonly SiteSnapshot[], scanned: SiteSnapshot[]): boolean {
   let ordered = true;
-  for (let i = 1; i < sites.length && ordered; i++) ordered = sites[i - 1].id <= sites[i].id;
-  idOrderOf.set(sites, { sites: sites.slice(), ordered });
+  for (let i = 1; i < scanned.length && ordered; i++) ordered = scanned[i - 1].id <= scanned[i].id;
+  idOrderOf.set(sites, { sites: scanned, ordered });
   return ordered;
 }
 
@@ -113,25 +115,36 @@ function byId(a: PlaceableSite, b: PlaceableSite): number {
   return a.site.id < b.site.id ? -1 : a.site.id > b.site.id ? 1 : 0;
 }
 
-/** The policy's placeable sites, reused: it reads them during place() only. */
-const placeable: PlaceableSite[] = [];
-/** Each site's terms on their way into the findings. */
-const scratch: Terms = { queueWaitS: 0.5, transferS: 0.5, runS: 0.5, totalS: 0.5, wanBytes: 0.5 };
+/** Each site's row of what placement derives from it apart from its load, by its place in the snapshot. */
+const siteTable = new SiteTable();
+
+/** The scan of each placement's task, reused. */
+const scan = new TermScan();
 
 /**
  * Places one task: every site is judged for its unmet requirements and its estimate terms, then the policy
  * chooses among the feasible sites that can take the task now. Pure: the same request, options and PRNG state
- * give the same placement. Candidates come back in the snapshot's site order, built when first read.
+ * give the same placement. Candidates come back in the snapshot's site order, built when first read; the
+ * sites (but their load), the task and the submitter's allowed sites are read as they were until then.
  */
 export function place(request: PlacementRequest, options: PlaceOptions = {}): Placement {
   const model: CostModel = request.model ? { ...DEFAULT_COST_MODEL, ...request.model } : DEFAULT_COST_MODEL;
   const { task, submitter, sites } = request;
   const resources = resolveResources(task);
   const groups = groupInputsByStore(task, storesById(request.dataStores));
-  const position: SitePosition = { index: 0, tables: distanceTables(groups) };
+  const terms = scan.start(
+    task,
+    resources,
+    groups,
+    model,
+    request.now,
+    distanceTables(groups, model),
+    sites.length,
+  );
 
-  const findings = new SiteFindings(sites);
-  placeable.length = 0;
+  const findings = new SiteFindings(sites.length, request.now, { task, resources, submitter });
+  const screen = taskScreen(task, resources, submitter);
+  let placeableCount = 0;
   const known = idOrderOf.get(sites);
   let knownSites = known?.sites.length === sites.length ? known.sites : undefined;
   let anyApproved = false;
@@ -139,17 +152,24 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
   for (let i = 0; i < sites.length; i++) {
     const site = sites[i];
     if (knownSites !== undefined && knownSites[i] !== site) knownSites = undefined;
-    if (isApproved(site)) anyApproved = true;
-    const unmet = unmetRequirements(site, task, resources, submitter);
+    const at = siteTable.at(i, site);
+    const row = siteTable.numbers;
+    if (isApprovedRow(row, at)) anyApproved = true;
+    const unmet = feasibleByRow(row, at, screen)
+      ? undefined
+      : infeasibleByRow(row, at, screen)
+        ? UNMET_LATER
+        : unmetRequirements(site, task, resources, submitter);
     const blocked = unmet === undefined ? blockedReason(site, model) : undefined;
-    position.index = i;
     if (unmet === undefined) anyFeasible = true;
-    estimateTerms(site, task, resources, groups, model, request.now, position, scratch);
-    findings.record(i, scratch, unmet, blocked);
+    const running = terms.terms(site, row, at, i, findings.data, SiteFindings.offset(i));
+    findings.record(i, running, terms, unmet, blocked);
     if (unmet === undefined && blocked === undefined) {
-      placeable.push(placeableView(findings, placeable.length, site, i));
+      placeableView(placeableCount++, site, i);
     }
   }
+  const scanned = knownSites ?? sites.slice();
+  findings.seal(scanned);
 
   if (!anyApproved) {
     return explained({ decision: 'wait', reason: 'no site is registered and approved yet' }, findings);
@@ -171,11 +191,13 @@ export function place(request: PlacementRequest, options: PlaceOptions = {}): Pl
       findings,
     );
   }
-  if (placeable.length === 0) {
+  if (placeableCount === 0) {
     return explained({ decision: 'wait', reason: waitReason(findings) }, findings);
   }
 
-  const ordered = known !== undefined && knownSites !== undefined ? known.ordered : judgeIdOrder(sites);
+  const placeable = placeableViews(findings, placeableCount);
+  const ordered =
+    known !== undefined && knownSites !== undefined ? known.ordered : judgeIdOrder(sites, scanned);
   if (!ordered) placeable.sort(byId);
   const policy = POLICY_BY_NAME[options.policy ?? DEFAULT_POLICY];
   const context = options.context ?? { prng: mulberry32(0) };

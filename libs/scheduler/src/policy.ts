@@ -28,10 +28,18 @@ export interface PolicyContext {
 /**
  * A site the task can go to now and its candidate's terms. Placement reuses these from one placement to the
  * next (see findings.ts): a policy reads them while it runs and keeps none of them.
+ *
+ * The exact queue wait of a site that cannot start the task now needs a search through its running tasks'
+ * ends; placement does it only when the policy reads the candidate's `queueWaitS` or `totalS`. A policy that
+ * needs few of them asks `startsNow` and `totalFloorS` first, which cost nothing more.
  */
 export interface PlaceableSite {
   site: SiteSnapshot;
   candidate: Candidate;
+  /** The candidate's queue wait is 0. */
+  readonly startsNow: boolean;
+  /** At most the candidate's `totalS`, and equal to it when `startsNow`. */
+  readonly totalFloorS: number;
 }
 
 export interface PolicyInput {

@@ -102,6 +102,13 @@ export interface SiteSchemes {
   outputs: string[];
 }
 
+/**
+ * One site as placement reads it. Everything but `load` is read as immutable between placements: placement
+ * remembers what it derives from the rest (feasibility limits, flags, speed, throughput, distances) per site
+ * object at its place in the list (SiteTable), so whoever changes a site's health, admin state, capacity,
+ * performance or anything else but its load puts a new site object in the list (`{ ...site, health }`). The
+ * load changes with every placement and is read afresh each time.
+ */
 export interface SiteSnapshot {
   id: string;
   slug: string;

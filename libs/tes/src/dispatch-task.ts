@@ -20,6 +20,8 @@ export interface DispatchTask {
   claimedBy: string | null;
   excludedSiteIds: string[];
   preemptions: number;
+  /** Times the broker took the task back from a site queue; the attempt limit does not count them. */
+  takeBacks: number;
   logs: TesTaskLog[];
   /** Since when the site has failed to answer about this task; null while it answers. */
   failingSince: Date | null;
@@ -34,6 +36,8 @@ export interface DispatchTask {
   trackIntervalMs: number | null;
   /** The state the site last reported for this attempt; null before the first report. */
   remoteState: TesState | null;
+  /** The row's version when read: every write a client can see bumps it. */
+  version: number;
   /**
    * True only from a claim for submission that found no earlier claim of this attempt: no send of it can have
    * gone out before, so the site cannot hold a copy to look for. Absent or false everywhere else (the safe side).
@@ -44,6 +48,8 @@ export interface DispatchTask {
 /** Work a replica claims with a lease: each phase is a state plus a condition on the remote id. */
 export type Phase = 'submit' | 'track' | 'deliver' | 'cancel';
 
+// The submit and track filters are the predicates of task_submit_due_idx and task_track_due_idx, word for
+// word, so the planner sees those indexes serve them.
 export const PHASE_FILTER: Record<Phase, string> = {
   submit: `state = 'INITIALIZING' AND remote_id IS NULL AND site_id IS NOT NULL`,
   track: `state IN ('INITIALIZING', 'RUNNING') AND remote_id IS NOT NULL AND delivery_tries IS NULL`,
@@ -57,7 +63,7 @@ export const FREE = '(lease_until IS NULL OR lease_until < clock_timestamp())';
 /** The columns a DispatchTask is read from (see DispatchTaskRow). */
 export const COLUMNS = `id, submitter_id, state, document, content_bytes > 0 AS has_inline_content, created_at,
   COALESCE(queued_at, created_at) AS queued_at, current_attempt, site_id, remote_id, claimed_by, excluded_site_ids,
-  preemptions, logs, failing_since, submit_doubt_at, delivery_tries, track_interval_ms, remote_state`;
+  preemptions, take_backs, logs, failing_since, submit_doubt_at, delivery_tries, track_interval_ms, remote_state, version`;
 
 export interface DispatchTaskRow {
   id: string;
@@ -73,12 +79,14 @@ export interface DispatchTaskRow {
   claimed_by: string | null;
   excluded_site_ids: string[];
   preemptions: number;
+  take_backs: number;
   logs: TesTaskLog[];
   failing_since: Date | null;
   submit_doubt_at: Date | null;
   delivery_tries: number | null;
   track_interval_ms: number | null;
   remote_state: TesState | null;
+  version: number;
 }
 
 /**
@@ -113,11 +121,13 @@ export function toDispatchTask(r: DispatchTaskRow): DispatchTask {
     claimedBy: r.claimed_by,
     excludedSiteIds: r.excluded_site_ids,
     preemptions: r.preemptions,
+    takeBacks: r.take_backs,
     logs: r.logs,
     failingSince: r.failing_since,
     submitDoubtAt: r.submit_doubt_at,
     deliveryTries: r.delivery_tries,
     trackIntervalMs: r.track_interval_ms,
     remoteState: r.remote_state,
+    version: r.version,
   };
 }

@@ -13,13 +13,14 @@ export {
   type AttemptTimes,
   type ClaimedChange,
   type PlacementWrite,
+  type SubmissionItem,
   type SubmissionWrite,
   type TaskChange,
   type TaskUpdate,
 } from './task-change.repository';
 export { type TaskEventKind } from './task-event.entity';
 export { type TaskEventNote } from './task-event.writer';
-export { TaskLeaseRepository } from './task-lease.repository';
+export { TaskLeaseRepository, type OverdueQueued } from './task-lease.repository';
 export {
   TaskLoadRepository,
   type RunningTaskLoad,

@@ -1,4 +1,6 @@
 import { EntityManager } from 'typeorm';
+import { storedPlacement } from './placement-storage';
+import { insertTaskEvents, taskEventsInsert, type TaskEventNote } from './task-event.writer';
 import type { TesState, TesTaskLog } from './tes.types';
 
 /** Columns a dispatch step may change; `undefined` leaves a column as it is. */
@@ -11,6 +13,7 @@ export interface TaskUpdate {
   logs?: TesTaskLog[];
   excludedSiteIds?: string[];
   preemptions?: number;
+  takeBacks?: number;
   queuedAt?: Date;
   nextCheckAt?: Date | null;
   failingSince?: Date | null;
@@ -36,7 +39,11 @@ const UPDATE_COLUMNS: Record<keyof TaskUpdate, UpdateColumn> = {
   siteId: { column: 'site_id', type: 'uuid' },
   remoteId: { column: 'remote_id', type: 'text' },
   attempt: { column: 'current_attempt', type: 'integer' },
-  placement: { column: 'placement', type: 'jsonb', encode: json },
+  placement: {
+    column: 'placement',
+    type: 'jsonb',
+    encode: (value) => json(storedPlacement(value as Record<string, unknown>)),
+  },
   logs: { column: 'logs', type: 'jsonb', encode: json },
   // Lists of different lengths cannot share a two-dimensional array: each travels as JSON.
   excludedSiteIds: {
@@ -46,6 +53,7 @@ const UPDATE_COLUMNS: Record<keyof TaskUpdate, UpdateColumn> = {
     decode: (v) => `ARRAY(SELECT jsonb_array_elements_text(${v}))::uuid[]`,
   },
   preemptions: { column: 'preemptions', type: 'integer' },
+  takeBacks: { column: 'take_backs', type: 'integer' },
   queuedAt: { column: 'queued_at', type: 'timestamptz' },
   nextCheckAt: { column: 'next_check_at', type: 'timestamptz' },
   failingSince: { column: 'failing_since', type: 'timestamptz' },
@@ -62,13 +70,17 @@ export interface ClaimedUpdate {
 
 /**
  * Writes updates of claimed tasks and frees their claims, bumping each version as a single write does: one
- * statement per set of fields changed (in practice one or two per batch), instead of one per task.
+ * statement per set of fields changed (in practice one or two per batch), instead of one per task. The
+ * events that record them are inserted by the last of those statements (a data-modifying CTE), not by one of
+ * their own.
  */
 export async function writeClaimedUpdates(
   m: EntityManager,
   items: readonly ClaimedUpdate[],
   now: Date,
+  events: readonly { taskId: string; note: TaskEventNote }[] = [],
 ): Promise<void> {
+  if (items.length === 0) return insertTaskEvents(m, events, now);
   const byShape = new Map<string, ClaimedUpdate[]>();
   for (const item of items) {
     const fields = (Object.keys(item.update) as (keyof TaskUpdate)[])
@@ -77,6 +89,7 @@ export async function writeClaimedUpdates(
     const shape = fields.join(',');
     byShape.set(shape, [...(byShape.get(shape) ?? []), item]);
   }
+  let left = byShape.size;
   for (const [shape, group] of byShape) {
     const fields = shape === '' ? [] : (shape.split(',') as (keyof TaskUpdate)[]);
     const params: unknown[] = [now, group.map((g) => g.id)];
@@ -90,8 +103,14 @@ export async function writeClaimedUpdates(
       names.push(`c${i}`);
       sets.push(`${c.column} = ${c.decode ? c.decode(`w.c${i}`) : `w.c${i}`}`);
     });
+    let withEvents = '';
+    if (--left === 0 && events.length > 0) {
+      const insert = taskEventsInsert(events, now, params.length + 1);
+      withEvents = `WITH events AS (${insert.sql}) `;
+      params.push(...insert.params);
+    }
     await m.query(
-      `UPDATE task t SET ${sets.join(', ')}
+      `${withEvents}UPDATE task t SET ${sets.join(', ')}
        FROM unnest(${arrays.join(', ')}) AS w(${names.join(', ')})
        WHERE t.id = w.id`,
       params,

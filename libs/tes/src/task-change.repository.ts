@@ -3,8 +3,9 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import { newId } from '@constellation/common';
 import { COLUMNS, DispatchTask, DispatchTaskRow, toDispatchTask } from './dispatch-task';
+import { storedPlacement } from './placement-storage';
 import { ClaimedUpdate, TaskUpdate, writeClaimedUpdates } from './task-change-writes';
-import { EVENT_REASON_CHARS, insertTaskEvent, insertTaskEvents, TaskEventNote } from './task-event.writer';
+import { EVENT_REASON_CHARS, insertTaskEvent, TaskEventNote } from './task-event.writer';
 import type { TesState, TesTaskLog } from './tes.types';
 
 export type { TaskUpdate } from './task-change-writes';
@@ -48,6 +49,20 @@ export interface CopyNote {
 /** Writes the caller keeps in its own tables, made in the transaction of the task's change. */
 export type Alongside<C> = (m: EntityManager, task: DispatchTask, change: C) => Promise<void>;
 
+/** A site's answer to a submission, worked out from the task's row (the claimed one, or one read again). */
+export interface SubmissionItem<A> {
+  id: string;
+  /** The row as this replica's claim read it. */
+  claimed: DispatchTask;
+  answer: (task: DispatchTask) => A;
+}
+
+/** Writes the caller keeps beside some answers (`needed`), in the transaction that records them. */
+export interface SubmissionAlongside<A> {
+  needed: (answer: A) => boolean;
+  write: Alongside<A>;
+}
+
 /** A change to a claimed task; `quiet`: nothing the API shows changed (no new version, no event). */
 export type ClaimedChange<C extends TaskChange = TaskChange> = C & { quiet?: boolean };
 
@@ -62,6 +77,22 @@ export interface AttemptTimes {
   placedAt?: Date;
   startedAt?: Date;
 }
+
+/**
+ * The placing and starting events of attempts ($1 task ids, $2 attempts), oldest first. Each attempt's are
+ * looked up by task_event_task_id_created_at_idx; OFFSET 0 keeps the lateral subquery from being flattened
+ * into a join, which the planner ran by scanning the whole of task_event for every batch, by hash or (with
+ * young statistics, as in bench:dispatch) by a nested loop over every event and every attempt: 84 ms a batch
+ * of 150 there, a quarter of PostgreSQL's time in the throughput burst.
+ */
+export const ATTEMPT_EVENTS_SQL = `SELECT a.task_id, a.attempt, e.to_state, e.created_at
+  FROM unnest($1::uuid[], $2::integer[]) AS a(task_id, attempt)
+  CROSS JOIN LATERAL (
+    SELECT to_state, created_at FROM task_event
+    WHERE task_id = a.task_id AND attempt = a.attempt
+      AND kind = 'state' AND to_state IN ('INITIALIZING', 'RUNNING')
+    OFFSET 0) e
+  ORDER BY e.created_at`;
 
 /**
  * Dispatch's writes on the task table and its history: placements, sites' answers to submissions, the changes
@@ -88,7 +119,9 @@ export class TaskChangeRepository {
 
   /**
    * Writes a pass's placements and their events in one statement, each only if its task is still QUEUED (a
-   * cancel may have got there first): one round trip for the pass rather than two per task. The ids written.
+   * cancel may have got there first): one round trip for the pass rather than two per task. A task the
+   * broker took back from a site queue carries the note of that take-back into its new record as
+   * `previous_attempt`. The ids written.
    */
   async writePlacements(
     m: EntityManager,
@@ -96,28 +129,36 @@ export class TaskChangeRepository {
     now: Date,
   ): Promise<Set<string>> {
     if (placed.length === 0) return new Set();
+    // The pass as one JSON text, not one array per column: node-postgres escapes every element of a text
+    // array character by character, and a placement's explanation (every candidate with its terms) is
+    // about 5 KB, so the arrays cost the broker more than the statement cost PostgreSQL. Read as jsonb, so
+    // PostgreSQL parses it once: json_to_recordset parsed the text, then each record's jsonb fields again
+    // (a quarter to a third of the statement's time with 20 sites).
+    const pass = placed.map((p) => ({
+      id: p.id,
+      event_id: newId(),
+      site_id: p.siteId,
+      attempt: p.attempt,
+      placement: storedPlacement(p.placement),
+      logs: p.logs,
+      reason: p.reason.slice(0, EVENT_REASON_CHARS),
+    }));
     const rows: { task_id: string }[] = await m.query(
       `WITH placed AS (
          UPDATE task t SET state = 'INITIALIZING', site_id = p.site_id, remote_id = NULL,
-                current_attempt = p.attempt, placement = p.placement, logs = p.logs, next_check_at = $1,
+                current_attempt = p.attempt, logs = p.logs, next_check_at = $1,
+                -- A task taken back from its last site keeps why in its new placement's record.
+                placement = p.placement || CASE WHEN t.placement ? 'taken_back'
+                  THEN jsonb_build_object('previous_attempt', t.placement -> 'taken_back') ELSE '{}'::jsonb END,
                 updated_at = $1, version = t.version + 1, claimed_by = NULL, lease_until = NULL
-         FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::integer[], $6::jsonb[], $7::jsonb[], $8::text[])
-           AS p(id, event_id, site_id, attempt, placement, logs, reason)
+         FROM jsonb_to_recordset($2::jsonb)
+           AS p(id uuid, event_id uuid, site_id uuid, attempt integer, placement jsonb, logs jsonb, reason text)
          WHERE t.id = p.id AND t.state = 'QUEUED'
          RETURNING t.id, p.event_id, p.site_id, p.attempt, p.reason)
        INSERT INTO task_event (id, task_id, created_at, from_state, to_state, site_id, attempt, reason, kind)
        SELECT event_id, id, $1, 'QUEUED', 'INITIALIZING', site_id, attempt, reason, 'state' FROM placed
        RETURNING task_id`,
-      [
-        now,
-        placed.map((p) => p.id),
-        placed.map(() => newId()),
-        placed.map((p) => p.siteId),
-        placed.map((p) => p.attempt),
-        placed.map((p) => JSON.stringify(p.placement)),
-        placed.map((p) => JSON.stringify(p.logs)),
-        placed.map((p) => p.reason.slice(0, EVENT_REASON_CHARS)),
-      ],
+      [now, JSON.stringify(pass)],
     );
     return new Set(rows.map((r) => r.task_id));
   }
@@ -175,8 +216,7 @@ export class TaskChangeRepository {
         if (change?.event) events.push({ taskId: task.id, note: change.event });
         if (change) changed.push({ task, change });
       }
-      await writeClaimedUpdates(m, writes, now);
-      await insertTaskEvents(m, events, now);
+      await writeClaimedUpdates(m, writes, now, events);
       if (alongside && changed.length > 0) await alongside(m, changed);
       return new Set(held.map((t) => t.id));
     });
@@ -193,15 +233,50 @@ export class TaskChangeRepository {
   }
 
   /**
-   * Writes sites' answers to submissions on their tasks, for those this replica still holds (see withClaim):
-   * one lock read, one update and one commit for the lot, whatever their number, so the submissions that
-   * finish together cost the database one transaction. Rows are locked in id order, so two such batches
-   * never deadlock. Each answer written is handed to `alongside` in the same transaction. Whether each
-   * task's claim was still held, in the order given.
+   * Writes sites' answers to submissions on their tasks, for those this replica still holds (see withClaim).
+   * An answer whose task is still at the version its claim read (nothing a client sees changed since) is
+   * worked out from the claimed row and written in one guarded statement with the others, outside any
+   * transaction: the row's claim and version are checked where it is written, so a claim taken over (or a
+   * cancel meanwhile) writes nothing there. The rest, and answers that need `alongside`, are written as
+   * before, from the row read again under its lock: one lock read, one update and one commit for the lot.
+   * Whether each task's claim was still held, in the order given.
    */
   async recordSubmissions<A extends SubmissionWrite>(
     replica: string,
-    items: readonly { id: string; answer: (task: DispatchTask) => A }[],
+    items: readonly SubmissionItem<A>[],
+    now: Date,
+    alongside?: SubmissionAlongside<A>,
+  ): Promise<boolean[]> {
+    const guarded: { task: DispatchTask; answer: A }[] = [];
+    const seen = new Set<string>();
+    for (const { id, claimed, answer } of items) {
+      // Named twice in one batch: written once, as the first write frees the claim.
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const written = answer(claimed);
+      if (!alongside?.needed(written)) guarded.push({ task: claimed, answer: written });
+    }
+    const done = await this.writeSubmissions(this.db.manager, replica, guarded, now, true);
+    const rest = items.filter((item) => !done.has(item.id));
+    if (rest.length > 0) {
+      const locked = await this.recordLocked(replica, rest, now, alongside?.write);
+      rest.forEach((item, i) => {
+        if (locked[i]) done.add(item.id);
+      });
+    }
+    // Named twice: the second is not the one written.
+    const first = new Set<string>();
+    return items.map(({ id }) => {
+      const held = done.has(id) && !first.has(id);
+      first.add(id);
+      return held;
+    });
+  }
+
+  /** recordSubmissions' path under row locks, in one transaction: each answer from the row as it is now. */
+  private recordLocked<A extends SubmissionWrite>(
+    replica: string,
+    items: readonly SubmissionItem<A>[],
     now: Date,
     alongside?: Alongside<A>,
   ): Promise<boolean[]> {
@@ -221,27 +296,46 @@ export class TaskChangeRepository {
         if (task) writes.push({ task, answer: answer(task) });
         return task !== undefined;
       });
-      if (writes.length === 0) return done;
-      await m.query(
-        `UPDATE task t SET remote_id = w.remote_id, logs = w.logs, next_check_at = w.next_check_at,
-                track_interval_ms = COALESCE(w.track_interval_ms, t.track_interval_ms), remote_state = NULL,
-                failing_since = NULL, submit_doubt_at = NULL, updated_at = $1, version = t.version + 1,
-                claimed_by = NULL, lease_until = NULL
-         FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::integer[])
-           AS w(id, remote_id, logs, next_check_at, track_interval_ms)
-         WHERE t.id = w.id`,
-        [
-          now,
-          writes.map((w) => w.task.id),
-          writes.map((w) => w.answer.remoteId),
-          writes.map((w) => JSON.stringify(w.answer.logs)),
-          writes.map((w) => w.answer.nextCheckAt),
-          writes.map((w) => w.answer.trackIntervalMs ?? null),
-        ],
-      );
+      await this.writeSubmissions(m, replica, writes, now, false);
       if (alongside) for (const w of writes) await alongside(m, w.task, w.answer);
       return done;
     });
+  }
+
+  /**
+   * One UPDATE of submission answers, each on the row of its task if this replica holds its claim and,
+   * with `atVersion`, only while the row is at the version the answer was worked out from. The ids written.
+   */
+  private async writeSubmissions<A extends SubmissionWrite>(
+    m: EntityManager,
+    replica: string,
+    writes: readonly { task: DispatchTask; answer: A }[],
+    now: Date,
+    atVersion: boolean,
+  ): Promise<Set<string>> {
+    if (writes.length === 0) return new Set();
+    const [rows]: [{ id: string }[], number] = await m.query(
+      `UPDATE task t SET remote_id = w.remote_id, logs = w.logs, next_check_at = w.next_check_at,
+              track_interval_ms = COALESCE(w.track_interval_ms, t.track_interval_ms), remote_state = NULL,
+              failing_since = NULL, submit_doubt_at = NULL, updated_at = $1, version = t.version + 1,
+              claimed_by = NULL, lease_until = NULL
+       FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::timestamptz[], $6::integer[], $7::integer[])
+         AS w(id, remote_id, logs, next_check_at, track_interval_ms, version)
+       WHERE t.id = w.id AND t.claimed_by = $8 AND ($9::boolean IS FALSE OR t.version = w.version)
+       RETURNING t.id`,
+      [
+        now,
+        writes.map((w) => w.task.id),
+        writes.map((w) => w.answer.remoteId),
+        writes.map((w) => JSON.stringify(w.answer.logs)),
+        writes.map((w) => w.answer.nextCheckAt),
+        writes.map((w) => w.answer.trackIntervalMs ?? null),
+        writes.map((w) => w.task.version),
+        replica,
+        atVersion,
+      ],
+    );
+    return new Set(rows.map((r) => r.id));
   }
 
   /**
@@ -281,14 +375,7 @@ export class TaskChangeRepository {
   ): Promise<Map<string, AttemptTimes>> {
     if (attempts.length === 0) return new Map();
     const events: { task_id: string; attempt: number; to_state: TesState; created_at: Date }[] =
-      await m.query(
-        `SELECT e.task_id, e.attempt, e.to_state, e.created_at
-         FROM task_event e JOIN unnest($1::uuid[], $2::integer[]) AS a(task_id, attempt)
-           ON e.task_id = a.task_id AND e.attempt = a.attempt
-         WHERE e.kind = 'state' AND e.to_state IN ('INITIALIZING', 'RUNNING')
-         ORDER BY e.created_at`,
-        [attempts.map((a) => a.taskId), attempts.map((a) => a.attempt)],
-      );
+      await m.query(ATTEMPT_EVENTS_SQL, [attempts.map((a) => a.taskId), attempts.map((a) => a.attempt)]);
     const times = new Map<string, AttemptTimes>();
     for (const e of events) {
       const key = `${e.task_id} ${e.attempt}`;
@@ -320,7 +407,7 @@ export class TaskChangeRepository {
     if (u.siteId !== undefined) set('site_id', u.siteId);
     if (u.remoteId !== undefined) set('remote_id', u.remoteId);
     if (u.attempt !== undefined) set('current_attempt', u.attempt);
-    if (u.placement !== undefined) set('placement', JSON.stringify(u.placement), '::jsonb');
+    if (u.placement !== undefined) set('placement', JSON.stringify(storedPlacement(u.placement)), '::jsonb');
     if (u.logs !== undefined) set('logs', JSON.stringify(u.logs), '::jsonb');
     if (u.excludedSiteIds !== undefined) set('excluded_site_ids', u.excludedSiteIds, '::uuid[]');
     if (u.preemptions !== undefined) set('preemptions', u.preemptions);

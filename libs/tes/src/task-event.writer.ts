@@ -41,12 +41,29 @@ export async function insertTaskEvents(
   kind: TaskEventKind = 'state',
 ): Promise<void> {
   if (events.length === 0) return;
-  await m.query(
-    `INSERT INTO task_event (id, task_id, created_at, from_state, to_state, site_id, attempt, reason, kind)
-     SELECT e.id, e.task_id, $1, e.from_state, e.to_state, e.site_id, e.attempt, e.reason, $2
-     FROM unnest($3::uuid[], $4::uuid[], $5::text[], $6::text[], $7::uuid[], $8::integer[], $9::text[])
+  const insert = taskEventsInsert(events, now, 1, kind);
+  await m.query(insert.sql, insert.params);
+}
+
+/**
+ * The INSERT of insertTaskEvents with its parameters numbered from `first`, for a statement that writes the
+ * events beside something else (as a data-modifying CTE).
+ */
+export function taskEventsInsert(
+  events: readonly { taskId: string; note: TaskEventNote }[],
+  now: Date,
+  first: number,
+  kind: TaskEventKind = 'state',
+): { sql: string; params: unknown[] } {
+  const p = (i: number) => `$${first + i}`;
+  return {
+    sql: `INSERT INTO task_event (id, task_id, created_at, from_state, to_state, site_id, attempt, reason, kind)
+     SELECT e.id, e.task_id, ${p(0)}::timestamptz, e.from_state, e.to_state, e.site_id, e.attempt, e.reason,
+            ${p(1)}::text
+     FROM unnest(${p(2)}::uuid[], ${p(3)}::uuid[], ${p(4)}::text[], ${p(5)}::text[], ${p(6)}::uuid[],
+                 ${p(7)}::integer[], ${p(8)}::text[])
        AS e(id, task_id, from_state, to_state, site_id, attempt, reason)`,
-    [
+    params: [
       now,
       kind,
       events.map(() => newId()),
@@ -57,5 +74,5 @@ export async function insertTaskEvents(
       events.map((e) => e.note.attempt),
       events.map((e) => e.note.reason.slice(0, EVENT_REASON_CHARS)),
     ],
-  );
+  };
 }

@@ -51,6 +51,23 @@ class PlacementCandidateView {
   sources?: TermSourcesView;
 }
 
+class TakenBackView {
+  @ApiProperty({ description: 'The attempt taken back' })
+  attempt!: number;
+  @ApiProperty({ format: 'uuid' })
+  site_id!: string;
+  @ApiProperty({ description: 'The site slug it was taken back from' })
+  site!: string;
+  @ApiProperty({ description: 'Seconds it had been at that site, still queued there' })
+  queued_s!: number;
+  @ApiProperty({ description: 'The site that promised an earlier completion' })
+  to_site!: string;
+  @ApiProperty({ description: 'How much sooner, seconds, as the take-back judged it' })
+  sooner_s!: number;
+  @ApiProperty({ example: 'taken back from it03 after 13300 s queued; expected 9800 s sooner at cz02' })
+  reason!: string;
+}
+
 class PlacementRecordView {
   @ApiProperty({ example: 'ect' })
   policy!: string;
@@ -72,6 +89,17 @@ class PlacementRecordView {
   expected_run_s?: number;
   @ApiProperty({ type: [PlacementCandidateView] })
   candidates!: PlacementCandidateView[];
+  @ApiPropertyOptional({
+    type: TakenBackView,
+    description:
+      'Set on the attempt the broker took back from a site queue (while the task waits to be placed again)',
+  })
+  taken_back?: TakenBackView;
+  @ApiPropertyOptional({
+    type: TakenBackView,
+    description: 'The previous attempt, when the broker took it back from a site queue',
+  })
+  previous_attempt?: TakenBackView;
 }
 
 export class TaskPlacementView {

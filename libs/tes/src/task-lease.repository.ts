@@ -12,6 +12,17 @@ import {
 } from './dispatch-task';
 import { InputContent, withInlineContent } from './inline-content';
 
+/** A task its site holds queued past the wait its placement expected, as the take-back step claims it. */
+export interface OverdueQueued {
+  task: DispatchTask;
+  /** When the current attempt was placed (its placement record's decided_at). */
+  decidedAt: Date;
+  /** The queue wait + transfer its placement expected at its site, seconds. */
+  expectedWaitS: number;
+  /** The current attempt's placement record, kept (with the take-back's note) when the task is taken back. */
+  placement: Record<string, unknown>;
+}
+
 /**
  * Dispatch's leases on task rows: the claims of each phase, their renewal and release, and the releases that
  * move a task's next check. Leases run on the database's clock, so replicas whose clocks disagree still agree
@@ -61,6 +72,55 @@ export class TaskLeaseRepository {
   }
 
   /**
+   * Claims up to `limit` tasks their site still holds queued (its last report QUEUED, not started) for longer
+   * than max(`factor` x the queue wait + transfer their placement expected at the chosen site, `floorS`), taken
+   * back fewer than `maxTakeBacks` times and not judged in the last `lookSeconds`: the take-back step's
+   * candidates (docs/dispatch.md, "Taking back a task stuck in a site queue"). The claim marks the look, so a
+   * task kept at its site is judged again only after `lookSeconds`.
+   */
+  async claimOverdueQueued(
+    replica: string,
+    leaseSeconds: number,
+    limit: number,
+    rule: { factor: number; floorS: number; maxTakeBacks: number; lookSeconds: number },
+  ): Promise<OverdueQueued[]> {
+    // The chosen candidate's terms, as placement recorded them (PlacementRecord in libs/dispatch).
+    const expected = `COALESCE((SELECT (c ->> 'queueWaitS')::float8 + (c ->> 'transferS')::float8
+       FROM jsonb_array_elements(placement -> 'candidates') c
+       WHERE c ->> 'siteId' = placement ->> 'site_id' LIMIT 1), 0)`;
+    // The task's next check stays where it is: tracking skips a leased task, and takes it up on time after.
+    const [rows]: [
+      (DispatchTaskRow & { decided_at: Date; expected_wait_s: number; placement: Record<string, unknown> })[],
+      number,
+    ] = await this.db.query(
+      `UPDATE task SET claimed_by = $1,
+              lease_until = clock_timestamp() + make_interval(secs => $2),
+              take_back_looked_at = clock_timestamp()
+       FROM (
+         SELECT id AS due_id, (placement ->> 'decided_at')::timestamptz AS decided_at, ${expected} AS expected_wait_s
+         FROM task
+         WHERE ${PHASE_FILTER.track} AND state = 'INITIALIZING' AND remote_state = 'QUEUED'
+           AND take_backs < $4 AND placement ->> 'site_id' = site_id::text
+           AND (take_back_looked_at IS NULL OR take_back_looked_at < clock_timestamp() - make_interval(secs => $7))
+           AND (placement ->> 'decided_at')::timestamptz
+               < clock_timestamp() - make_interval(secs => GREATEST($6::float8, $5::float8 * ${expected}))
+           AND ${FREE}
+         ORDER BY (placement ->> 'decided_at')::timestamptz
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED) due
+       WHERE task.id = due.due_id
+       RETURNING ${COLUMNS}, task.placement, due.decided_at, due.expected_wait_s`,
+      [replica, leaseSeconds, limit, rule.maxTakeBacks, rule.factor, rule.floorS, rule.lookSeconds],
+    );
+    return rows.map((r) => ({
+      task: toDispatchTask(r),
+      decidedAt: r.decided_at,
+      expectedWaitS: r.expected_wait_s,
+      placement: r.placement,
+    }));
+  }
+
+  /**
    * Extends this replica's lease on a task it works on (a delivery while its bytes flow); false when the claim
    * is no longer this replica's, or a cancel was asked for meanwhile: the work must then stop.
    */
@@ -72,6 +132,14 @@ export class TaskLeaseRepository {
       [id, replica, leaseSeconds],
     );
     return affected > 0;
+  }
+
+  /** Hands back a task the take-back step judged and kept, its next check where tracking had it. */
+  async releaseLook(id: string, replica: string): Promise<void> {
+    await this.db.query(
+      `UPDATE task SET claimed_by = NULL, lease_until = NULL WHERE id = $1 AND claimed_by = $2`,
+      [id, replica],
+    );
   }
 
   /** Hands a claimed task back at once (this replica stops), so another replica need not wait out the lease. */
@@ -128,7 +196,7 @@ export class TaskLeaseRepository {
 
   /** When the next tracked task falls due (null: none is tracked), so the tracking loop sleeps until then. */
   async nextTrackDue(): Promise<Date | null> {
-    // Served by task_dispatch_due_idx, read in order: the first row that matches ends the scan.
+    // Served by task_track_due_idx, read in order: its first free row ends the scan.
     const rows: { at: Date }[] = await this.db.query(
       `SELECT next_check_at AS at FROM task
        WHERE ${PHASE_FILTER.track} AND ${FREE}

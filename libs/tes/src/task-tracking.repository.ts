@@ -67,7 +67,7 @@ export class TaskTrackingRepository {
 
   /** The sites with a tracked task due at `now` and free to claim, the one due longest first. */
   async dueSites(now: Date): Promise<string[]> {
-    // Served by task_dispatch_due_idx: only the due rows are read.
+    // Served by task_track_due_idx: only the due tracked rows are read.
     const rows: { site_id: string }[] = await this.db.query(
       `SELECT site_id FROM task
        WHERE ${PHASE_FILTER.track} AND next_check_at <= $1 AND ${FREE}
@@ -100,7 +100,7 @@ export class TaskTrackingRepository {
     limit: number,
   ): Promise<ClaimedCheck[]> {
     // Served by task_site_id_active_idx. TypeORM answers an UPDATE ... RETURNING with [rows, affected].
-    const [rows]: [(DispatchTaskRow & { version: number; due_at: Date })[], number] = await this.db.query(
+    const [rows]: [(DispatchTaskRow & { due_at: Date })[], number] = await this.db.query(
       `UPDATE task SET claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $3)
        FROM (
          SELECT id AS due_id, next_check_at AS due_at FROM task
@@ -109,7 +109,7 @@ export class TaskTrackingRepository {
          LIMIT $4
          FOR UPDATE SKIP LOCKED) due
        WHERE task.id = due.due_id
-       RETURNING ${COLUMNS}, version, due.due_at`,
+       RETURNING ${COLUMNS}, due.due_at`,
       [replica, dueBy, leaseSeconds, limit, siteId],
     );
     rows.sort((a, b) => a.due_at.getTime() - b.due_at.getTime());
@@ -168,11 +168,11 @@ export class TaskTrackingRepository {
     checks: readonly { id: string; version: number }[],
   ): Promise<ClaimedCheck[]> {
     if (checks.length === 0) return [];
-    const [rows]: [(DispatchTaskRow & { version: number })[], number] = await this.db.query(
+    const [rows]: [DispatchTaskRow[], number] = await this.db.query(
       `UPDATE task SET claimed_by = $1, lease_until = clock_timestamp() + make_interval(secs => $2)
        FROM unnest($3::uuid[], $4::integer[]) AS c(changed_id, read_version)
        WHERE task.id = c.changed_id AND task.version = c.read_version AND ${FREE}
-       RETURNING ${COLUMNS}, version`,
+       RETURNING ${COLUMNS}`,
       [replica, leaseSeconds, checks.map((c) => c.id), checks.map((c) => c.version)],
     );
     return rows.map((r) => ({ task: toDispatchTask(r), version: r.version }));

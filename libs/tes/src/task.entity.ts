@@ -20,6 +20,8 @@ import type { TaskDocument, TesState, TesTaskLog } from './tes.types';
 @Index('task_dispatch_due_idx', { synchronize: false })
 @Index('task_site_id_active_idx', { synchronize: false })
 @Index('task_remote_id_active_idx', { synchronize: false })
+@Index('task_submit_due_idx', { synchronize: false })
+@Index('task_track_due_idx', { synchronize: false })
 export class TaskEntity {
   /** UUIDv7: time-ordered, so `ORDER BY id DESC` is newest first and serves as the keyset cursor. */
   @PrimaryColumn('uuid', { primaryKeyConstraintName: 'task_pkey' })
@@ -121,6 +123,14 @@ export class TaskEntity {
    */
   @Column('integer', { name: 'sent_attempt', nullable: true })
   sentAttempt!: number | null;
+
+  /** Times the broker took the task back from a site queue: attempts the attempt limit does not count. */
+  @Column('integer', { name: 'take_backs', default: 0 })
+  takeBacks!: number;
+
+  /** When the take-back step last judged the task at its site (null: never); it judges it again after a while. */
+  @Column('timestamptz', { name: 'take_back_looked_at', nullable: true })
+  takeBackLookedAt!: Date | null;
 
   /**
    * Not null while the site has finished the attempt and the broker delivers its outputs (a leased dispatch

@@ -6,6 +6,7 @@ import { BrokerError, ErrorCode, GroupWriter, newId } from '@constellation/commo
 import { APP_CONFIG, AppConfig } from '@constellation/config';
 import { PreparedSql, withTransientRetry } from '@constellation/persistence';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_TTL_HOURS } from './idempotency-key';
+import { servedPlacement } from './placement-storage';
 import { type TaskEventKind } from './task-event.entity';
 import { insertTaskEvent } from './task-event.writer';
 import { TaskEntity } from './task.entity';
@@ -330,6 +331,8 @@ export class TaskRepository {
       logs: [],
       excludedSiteIds: [],
       preemptions: 0,
+      takeBacks: 0,
+      takeBackLookedAt: null,
       queuedAt: null,
       failingSince: null,
       submitDoubtAt: null,
@@ -469,7 +472,7 @@ export class TaskRepository {
       state: r.state,
       attempt: r.current_attempt,
       excludedSiteIds: r.excluded_site_ids,
-      placement: r.placement,
+      placement: r.placement && servedPlacement(r.placement),
     };
   }
 

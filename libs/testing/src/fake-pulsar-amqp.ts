@@ -59,6 +59,8 @@ export interface FakePulsarAmqp {
   setups(): Array<Record<string, unknown>>;
   kills(): string[];
   statusRequests(): string[];
+  /** When each status request was received (Date.now()), in the order of statusRequests(). */
+  statusRequestTimes(): number[];
   posts(): FakePulsarAmqpPost[];
   fetched(): string[];
   forget(jobId: string): void;
@@ -125,6 +127,7 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
   const setups: Json[] = [];
   const kills: string[] = [];
   const statusRequests: string[] = [];
+  const statusRequestTimes: number[] = [];
   const posts: FakePulsarAmqpPost[] = [];
   const fetched: string[] = [];
   // While a test holds them, jobs wait before they run (staging) and before they finish (held).
@@ -305,6 +308,7 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
   const onStatus = (body: Json) => {
     const id = String(body.job_id);
     statusRequests.push(id);
+    statusRequestTimes.push(Date.now());
     publishUpdate(fullStatus(jobs.get(id), id));
   };
 
@@ -348,6 +352,7 @@ export async function startFakePulsarAmqp(options: FakePulsarAmqpOptions): Promi
     setups: () => [...setups],
     kills: () => [...kills],
     statusRequests: () => [...statusRequests],
+    statusRequestTimes: () => [...statusRequestTimes],
     posts: () => [...posts],
     fetched: () => [...fetched],
     forget: (id) => {

@@ -76,6 +76,8 @@ export interface FakePulsarRequest {
   query: Record<string, string>;
   bodyBytes: number;
   contentLength?: string;
+  /** When the request was handled (Date.now()): a test counting over a window needs no timer of its own. */
+  at: number;
 }
 
 export interface FakePulsarSite {
@@ -370,6 +372,7 @@ export async function startFakePulsarSite(options: FakePulsarSiteOptions = {}): 
       query,
       bodyBytes: body.length,
       contentLength: req.headers['content-length'],
+      at: Date.now(),
     });
     const inject = injected.find(
       (i) =>

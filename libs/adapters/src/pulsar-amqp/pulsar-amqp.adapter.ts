@@ -7,6 +7,7 @@ import {
   type DeliveryProgress,
   type ProbeResult,
   type RemoteRef,
+  type RequestGate,
   type RemoteStatus,
   type SiteAdapter,
   type SubmitJob,
@@ -166,10 +167,12 @@ class ManagerChannel {
 
   /**
    * Asks Pulsar about each job and waits (bounded) until every one of them was answered; answers the jobs
-   * heard about meanwhile (a reply, or an update pushed on its own).
+   * heard about meanwhile (a reply, or an update pushed on its own). `gate`: the site's request budget, taken
+   * from before the requests go out (absent: the caller took from it).
    */
-  async ask(jobIds: readonly string[], waitMs: number): Promise<Set<string>> {
+  async ask(jobIds: readonly string[], waitMs: number, gate?: RequestGate): Promise<Set<string>> {
     if (jobIds.length === 0) return new Set();
+    await gate?.take(jobIds.length);
     await this.listen();
     const pending = new Set(jobIds);
     let timer: NodeJS.Timeout | undefined;
@@ -342,7 +345,7 @@ export class PulsarAmqpSiteAdapter extends PulsarSiteAdapter implements SiteAdap
   async find(site: AdapterSite, taskId: string, attempt: number): Promise<RemoteRef | null> {
     const jobId = remoteJobId(taskId, attempt);
     const channel = this.channel(site);
-    const answered = await channel.ask([jobId], this.answerWaitMs);
+    const answered = await channel.ask([jobId], this.answerWaitMs, site.requestGate);
     const heard = channel.heard.get(jobId);
     if (!heard || !answered.has(jobId)) {
       throw new AdapterError('unreachable', `Pulsar did not answer a status request for job ${jobId}`);
@@ -387,7 +390,7 @@ export class PulsarAmqpSiteAdapter extends PulsarSiteAdapter implements SiteAdap
         now - heard.at >= this.reconcileMs
       );
     });
-    const fresh = await channel.ask(stale, this.answerWaitMs);
+    const fresh = await channel.ask(stale, this.answerWaitMs, site.requestGate);
     const silent = new Set(stale.filter((ref) => !fresh.has(ref)));
     let answered = 0;
     for (const ref of unique) {
@@ -489,7 +492,7 @@ export class PulsarAmqpSiteAdapter extends PulsarSiteAdapter implements SiteAdap
       await channel.link.publish(channel.queue('kill'), { job_id: ref });
       channel.heard.delete(ref);
       const wait = Math.max(100, Math.min(this.answerWaitMs, deadline - Date.now()));
-      const answered = await channel.ask([ref], wait);
+      const answered = await channel.ask([ref], wait, site.requestGate);
       const heard = channel.heard.get(ref);
       if (heard && answered.has(ref)) {
         last = heard.status.status;

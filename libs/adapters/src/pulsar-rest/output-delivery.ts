@@ -85,7 +85,12 @@ async function deliverTo(
   const counted = countBytes(source.body, counter, opts.progress);
   switch (target.kind) {
     case 'file':
-      await writeFile(counted, target.path, target.root);
+      await writeFile(counted, target.path, target.root, () => {
+        // Checked before the file takes its name: a short read must not leave a truncated output in place.
+        if (source.length !== null && counter.bytes !== source.length) {
+          throw new SourceFailure(`the site sent ${counter.bytes} of ${source.length} bytes`);
+        }
+      });
       break;
     case 'put':
       await send(target.url, 'PUT', Readable.from(counted), source.length, {}, opts);
@@ -223,7 +228,12 @@ export class DeliveryAborted extends Error {}
  * Writes beside the destination and renames, so a reader never sees half a file. The real path of the
  * destination's folder is checked against the root again, so a symbolic link cannot lead outside it.
  */
-async function writeFile(body: AsyncIterable<Uint8Array>, path: string, root: string): Promise<void> {
+async function writeFile(
+  body: AsyncIterable<Uint8Array>,
+  path: string,
+  root: string,
+  beforeRename: () => void,
+): Promise<void> {
   const dir = dirname(path);
   try {
     await mkdir(dir, { recursive: true });
@@ -238,6 +248,7 @@ async function writeFile(body: AsyncIterable<Uint8Array>, path: string, root: st
   const partial = `${path}.part-${randomBytes(6).toString('hex')}`;
   try {
     await pipeline(Readable.from(body), createWriteStream(partial, { flags: 'wx' }));
+    beforeRename();
     await rename(partial, path);
   } catch (err) {
     await rm(partial, { force: true });

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { AdapterError } from '../site-adapter';
+import { AdapterError, type RequestGate } from '../site-adapter';
 import {
   describe,
   pulsarCall,
@@ -20,6 +20,8 @@ export interface PulsarJobsOptions {
   timeoutMs: number;
   transferTimeoutMs: number;
   dispatcher?: Dispatcher;
+  /** The site's request budget, awaited before each status request (absent: the caller took from it). */
+  gate?: RequestGate;
 }
 
 /** A finished job's status lists its folders' contents, which can be long; this only stops a runaway body. */
@@ -56,6 +58,7 @@ export class PulsarJobs {
   async status(jobId: string): Promise<PulsarStatus> {
     const path = `/jobs/${encodeURIComponent(jobId)}/status`;
     const what = describe('GET', path);
+    await this.opts.gate?.take(1);
     const reply = await this.call('GET', path);
     if (reply.status !== 200) throw this.fail(reply, what);
     return parseStatus(reply.text, jobId, what, this.target.secrets);

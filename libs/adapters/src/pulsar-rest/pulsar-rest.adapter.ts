@@ -97,6 +97,7 @@ export class PulsarRestSiteAdapter extends PulsarSiteAdapter implements SiteAdap
       timeoutMs: this.timeoutMs,
       transferTimeoutMs: this.outcomeOptions.transferTimeoutMs,
       dispatcher: this.dispatcher,
+      gate: site.requestGate,
     });
   }
 

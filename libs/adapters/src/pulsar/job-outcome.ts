@@ -1,6 +1,12 @@
 import { basename } from 'node:path';
 import type { TesExecutorLog, TesOutputFileLog } from '@constellation/tes';
-import { AdapterError, STREAM_TAIL_BYTES, type DeliveryProgress, type RemoteStatus } from '../site-adapter';
+import {
+  AdapterError,
+  deliveredOutputKey,
+  STREAM_TAIL_BYTES,
+  type DeliveryProgress,
+  type RemoteStatus,
+} from '../site-adapter';
 import { oneLine, utf8Head, utf8Tail } from '../http/bounded-text';
 import { PLAN_NAME, RECORDS_DIR, RECORDS_LOG, type PlanOutput } from './job-plan';
 import { parsePlanSummary, parseRecords, type JobRecords } from './job-records';
@@ -267,6 +273,12 @@ async function deliverOutputs(
   const logs: TesOutputFileLog[] = [];
   for (const output of outputs) {
     for (const file of filesOf(output, status.outputs)) {
+      const key = deliveredOutputKey(file.url.toString(), file.containerPath);
+      const earlier = opts.progress?.delivered?.get(key);
+      if (earlier) {
+        logs.push(earlier);
+        continue;
+      }
       const target = targetOf(file.url, opts.fileRoots);
       if (typeof target === 'string') throw new OutputProblem(`output ${file.containerPath}: ${target}`);
       const source = await jobs.download(jobId, 'output', file.name);
@@ -299,9 +311,10 @@ async function deliverOutputs(
         );
       }
       opts.downloadFailures?.delete(failureKey);
+      let log: TesOutputFileLog;
       try {
         const bytes = await deliver(source, target, basename(file.containerPath), opts);
-        logs.push({ url: file.url.toString(), path: file.containerPath, size_bytes: String(bytes) });
+        log = { url: file.url.toString(), path: file.containerPath, size_bytes: String(bytes) };
       } catch (err) {
         await source.body.dump().catch(() => undefined);
         if (err instanceof SourceFailure) {
@@ -317,6 +330,8 @@ async function deliverOutputs(
           `the broker could not deliver output ${file.containerPath} to ${destination}: ${reason}`,
         );
       }
+      logs.push(log);
+      await opts.progress?.onDelivered?.(key, log);
     }
   }
   return logs;

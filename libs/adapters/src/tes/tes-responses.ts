@@ -137,17 +137,24 @@ export interface StatusPage {
 }
 
 /**
- * Reads a BASIC list page for the wanted tasks only. BASIC has no stdout, stderr or system logs: each status
- * says so (streamsOmitted). A task the page describes badly is left out, to be asked about alone, where the
- * error is its own rather than the whole list's.
+ * Reads a list page for the wanted tasks only. A BASIC page has no stdout, stderr or system logs: each status
+ * then says so (streamsOmitted); a FULL page's statuses are whole, as a read of the task alone gives them. A
+ * task the page describes badly is left out, to be asked about alone, where the error is its own rather than
+ * the whole list's.
  */
-export function parseStatusPage(body: unknown, wanted: ReadonlySet<string>, what: string): StatusPage {
+export function parseStatusPage(
+  body: unknown,
+  wanted: ReadonlySet<string>,
+  what: string,
+  view: 'BASIC' | 'FULL' = 'BASIC',
+): StatusPage {
   if (!isObject(body)) throw bad(what, 'the list must be a JSON object');
   const statuses = new Map<string, RemoteStatus>();
   for (const task of optionalArray(body, 'tasks', what, '')) {
     if (!isObject(task) || typeof task.id !== 'string' || !wanted.has(task.id)) continue;
     try {
-      statuses.set(task.id, { ...parseTaskStatus(task, task.id, what), streamsOmitted: true });
+      const status = parseTaskStatus(task, task.id, what);
+      statuses.set(task.id, view === 'BASIC' ? { ...status, streamsOmitted: true } : status);
     } catch {
       continue;
     }

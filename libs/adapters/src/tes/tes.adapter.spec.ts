@@ -658,6 +658,97 @@ describe('TesSiteAdapter', () => {
       expect(done.paths.slice(0, 2)).toEqual(['/ga4gh/tes/v1/tasks', `/ga4gh/tes/v1/tasks/${d}`]);
     });
 
+    /** Submits these jobs, waits until the site has ended them all, and returns their refs. */
+    async function endedAt(fake: FakeTesSite, tes: TesSiteAdapter, site: AdapterSite, jobs: SubmitJob[]) {
+      const refs: string[] = [];
+      for (const job of jobs) refs.push(await tes.submit(site, job));
+      await waitFor('every task to end', () =>
+        refs.every((ref) => ['COMPLETE', 'EXECUTOR_ERROR'].includes(fake.task(ref)?.state ?? '')),
+      );
+      return refs;
+    }
+
+    /** The requests made since `before`, as path and query. */
+    const callsSince = (fake: FakeTesSite, before: number) =>
+      fake
+        .requests()
+        .slice(before)
+        .map((r) => `${r.path}?${r.query}`);
+
+    it('reads many ended tasks from one FULL list by state, with the logs a read alone gives', async () => {
+      const fake = await fakeSite();
+      const tes = adapter();
+      const site = siteAt(fake.url);
+      const echo = (i: number) => jobOf([exec('echo', `hello ${i}`)]);
+      const refs = await endedAt(fake, tes, site, [
+        ...[1, 2, 3, 4, 5].map(echo),
+        jobOf([exec('sh', '-c', 'echo oops; exit 3')]),
+      ]);
+      const failed = refs[5];
+      const before = fake.requests().length;
+      const result = await tes.status(site, refs);
+      // One BASIC page for all six, one FULL page for the five COMPLETE, and the one EXECUTOR_ERROR alone.
+      expect(callsSince(fake, before)).toEqual([
+        '/ga4gh/tes/v1/tasks?tag_key=constellation.task&view=BASIC&page_size=500',
+        '/ga4gh/tes/v1/tasks?tag_key=constellation.task&view=FULL&page_size=50&state=COMPLETE',
+        `/ga4gh/tes/v1/tasks/${failed}?view=FULL`,
+      ]);
+      for (const [i, ref] of refs.entries()) {
+        const listed = result.get(ref) as RemoteStatus;
+        expect(listed).toEqual(await statusOf(tes, site, ref));
+        expect(listed.streamsOmitted).toBeUndefined();
+        expect(listed.executorLogs[0].stdout).toBe(i < 5 ? `hello ${i + 1}\n` : 'oops\n');
+      }
+    });
+
+    it('reads ended tasks alone when the site refuses the FULL list, with the same statuses', async () => {
+      const fake = await fakeSite();
+      const tes = adapter();
+      const site = siteAt(fake.url);
+      const refs = await endedAt(
+        fake,
+        tes,
+        site,
+        [1, 2, 3].map((i) => jobOf([exec('echo', `${i}`)])),
+      );
+      const expected = new Map<string, RemoteStatus>();
+      for (const ref of refs) expected.set(ref, await statusOf(tes, site, ref));
+      fake.failNext(400, 1, { path: '/tasks', query: 'view=FULL' });
+      const before = fake.requests().length;
+      const result = await tes.status(site, refs);
+      const calls = callsSince(fake, before);
+      expect(calls.slice(0, 2)).toEqual([
+        '/ga4gh/tes/v1/tasks?tag_key=constellation.task&view=BASIC&page_size=500',
+        '/ga4gh/tes/v1/tasks?tag_key=constellation.task&view=FULL&page_size=50&state=COMPLETE',
+      ]);
+      expect(calls.slice(2).sort()).toEqual(refs.map((ref) => `/ga4gh/tes/v1/tasks/${ref}?view=FULL`).sort());
+      expect(result).toEqual(expected);
+    });
+
+    it('reads fewer FULL pages than ended tasks, and the ones they did not reach alone', async () => {
+      const fake = await fakeSite();
+      const tes = adapter({ fullPageSize: 1 });
+      const site = siteAt(fake.url);
+      const refs = await endedAt(
+        fake,
+        tes,
+        site,
+        [1, 2, 3].map((i) => jobOf([exec('echo', `${i}`)])),
+      );
+      const before = fake.requests().length;
+      const result = await tes.status(site, refs);
+      const calls = callsSince(fake, before);
+      // Listed newest first, one a page: two pages reach the two newest; the oldest is read alone.
+      expect(calls.filter((c) => c.includes('view=FULL&page_size=1'))).toHaveLength(2);
+      expect(calls.at(-1)).toBe(`/ga4gh/tes/v1/tasks/${refs[0]}?view=FULL`);
+      expect(calls).toHaveLength(4);
+      expect(refs.map((ref) => (result.get(ref) as RemoteStatus).executorLogs[0].stdout)).toEqual([
+        '1\n',
+        '2\n',
+        '3\n',
+      ]);
+    });
+
     it('asks task by task when the site will not list (a 400 to the tag filter)', async () => {
       const fake = await fakeSite({ hold: true });
       const tes = adapter();

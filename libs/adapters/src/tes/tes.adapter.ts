@@ -31,6 +31,7 @@ import {
   parseTaskPage,
   parseTaskStatus,
   type ServiceInfo,
+  type StatusPage,
 } from './tes-responses';
 
 export interface TesSiteAdapterOptions {
@@ -44,6 +45,8 @@ export interface TesSiteAdapterOptions {
   now?: () => number;
   /** Tasks per page of the status list. Default 500. */
   listPageSize?: number;
+  /** Tasks per page of the FULL list that reads ended tasks' logs. Default 50. */
+  fullPageSize?: number;
 }
 
 /** Requests in flight per site when tasks are asked about one by one: enough to keep up, few enough not to flood a site. */
@@ -57,6 +60,18 @@ const LIST_PAGE_SIZE = 500;
 const MAX_LIST_PAGES = 20;
 /** States after which the site's FULL view (stdout, stderr, system logs) is read once, for the final record. */
 const FINAL_STATES = new Set<string>(['COMPLETE', 'EXECUTOR_ERROR', 'SYSTEM_ERROR', 'CANCELED', 'PREEMPTED']);
+/**
+ * A walk that finds at least this many ended tasks reads their logs from the site's list in the FULL view,
+ * filtered by state, rather than one FULL read each: for fewer, the reads alone cost about as many calls.
+ */
+const FULL_LIST_MIN_ENDED = 3;
+/**
+ * Tasks per page of that FULL list. Each carries its executors' stdout and stderr (a site may keep megabytes),
+ * so pages are small: one page's body is held at a time, and one over MAX_BODY_BYTES ends the list there.
+ */
+const FULL_PAGE_SIZE = 50;
+/** Pages of the FULL list read at most per walk; the ended tasks not found on them are read alone. */
+const MAX_FULL_PAGES = 10;
 /** A TES 1.0 server ignores tag filters and lists every task: we read at most this many pages of it. */
 const MAX_FIND_PAGES = 5;
 /** A FULL task carries executor logs; real servers already cut them, so this only stops a runaway body. */
@@ -75,6 +90,7 @@ export class TesSiteAdapter implements SiteAdapter {
   private readonly dispatcher?: Dispatcher;
   private readonly now: () => number;
   private readonly listPageSize: number;
+  private readonly fullPageSize: number;
   private readonly discovery: TesDiscovery;
   private readonly schemesCache = new Map<string, { schemes: SiteSchemes; at: number }>();
 
@@ -84,6 +100,7 @@ export class TesSiteAdapter implements SiteAdapter {
     this.dispatcher = options.dispatcher;
     this.now = options.now ?? Date.now;
     this.listPageSize = options.listPageSize ?? LIST_PAGE_SIZE;
+    this.fullPageSize = options.fullPageSize ?? FULL_PAGE_SIZE;
     this.discovery = new TesDiscovery((target, method, url, json) =>
       this.exchange(target, method, url, json),
     );
@@ -181,9 +198,11 @@ export class TesSiteAdapter implements SiteAdapter {
 
   /**
    * One paged list of the broker's tasks at the site (by the `constellation.task` tag, BASIC view) answers for
-   * every task still on its way; a task that has ended, or is not in the pages read, is read alone in the FULL
-   * view (its logs, or the site's 404). One task alone is read directly. A site whose list fails otherwise than by being down is asked task by
-   * task, as before lists were used.
+   * every task still on its way. Tasks that have ended need their logs (FULL view): a few are read alone, more
+   * are read from the same list in the FULL view filtered by their state, and those it does not show are read
+   * alone too. A task not in the BASIC pages read is read alone (its status, or the site's 404). One task alone
+   * is read directly. A site whose list fails otherwise than by being down is asked task by task, as before
+   * lists were used.
    */
   async status(
     site: AdapterSite,
@@ -198,17 +217,37 @@ export class TesSiteAdapter implements SiteAdapter {
     const pages = Math.min(MAX_LIST_PAGES, wanted.size - 1);
     let listed = new Map<string, RemoteStatus>();
     try {
-      if (pages > 0) listed = await this.listStatuses(target, base, wanted, pages);
+      if (pages > 0) {
+        const query = { view: 'BASIC', pageSize: this.listPageSize, maxPages: pages } as const;
+        listed = await this.listStatuses(target, base, wanted, query);
+      }
     } catch (err) {
-      if (err instanceof AdapterError && (err.kind === 'unreachable' || err.kind === 'auth_failed'))
-        throw err;
+      if (isDown(err)) throw err;
     }
     const result = new Map<RemoteRef, RemoteStatus | AdapterError>();
-    const alone: RemoteRef[] = [];
+    const ended: RemoteRef[] = [];
+    let alone: RemoteRef[] = [];
     for (const ref of wanted) {
       const status = listed.get(ref);
-      if (status !== undefined && !FINAL_STATES.has(status.state)) result.set(ref, status);
-      else alone.push(ref);
+      if (status === undefined) alone.push(ref);
+      else if (FINAL_STATES.has(status.state)) ended.push(ref);
+      else result.set(ref, status);
+    }
+    if (ended.length >= FULL_LIST_MIN_ENDED) {
+      const full = await this.endedStatuses(target, base, ended, listed);
+      if (full instanceof AdapterError) {
+        if (full.kind === 'auth_failed') throw full;
+        // The BASIC list answered: the site is up, and only these went unanswered.
+        for (const ref of ended) result.set(ref, full);
+      } else {
+        for (const ref of ended) {
+          const status = full.get(ref);
+          if (status === undefined) alone.push(ref);
+          else result.set(ref, status);
+        }
+      }
+    } else {
+      alone = [...alone, ...ended];
     }
     if (alone.length === 0) return result;
     try {
@@ -222,27 +261,74 @@ export class TesSiteAdapter implements SiteAdapter {
     return result;
   }
 
-  /** The wanted tasks' statuses from the site's list of the broker's tasks, page by page until all are found. */
+  /**
+   * The ended tasks' FULL statuses from the site's list, one state at a time (most share one, COMPLETE), in at
+   * most one page fewer than there are tasks, so it never costs more calls than reading each alone. What a
+   * failing page leaves unfound is read alone; an AdapterError when the site is down or refuses us.
+   */
+  private async endedStatuses(
+    target: TesTarget,
+    base: string,
+    ended: readonly RemoteRef[],
+    basic: ReadonlyMap<string, RemoteStatus>,
+  ): Promise<Map<string, RemoteStatus> | AdapterError> {
+    const byState = new Map<string, Set<string>>();
+    for (const ref of ended) {
+      const state = (basic.get(ref) as RemoteStatus).state;
+      byState.set(state, (byState.get(state) ?? new Set()).add(ref));
+    }
+    const found = new Map<string, RemoteStatus>();
+    let pagesLeft = Math.min(MAX_FULL_PAGES, ended.length - 1);
+    // Largest group first: the pages go where they stand for the most reads.
+    for (const [state, refs] of [...byState].sort((a, b) => b[1].size - a[1].size)) {
+      if (refs.size < 2 || pagesLeft === 0) break;
+      const query = { view: 'FULL', state, pageSize: this.fullPageSize, maxPages: pagesLeft } as const;
+      try {
+        const listed = await this.listStatuses(target, base, refs, query, () => pagesLeft--);
+        for (const [id, status] of listed) found.set(id, status);
+      } catch (err) {
+        if (isDown(err)) return err as AdapterError;
+        // A site that refuses the FULL view or the state filter, or a page over the size bound: the
+        // rest are read alone.
+        break;
+      }
+    }
+    return found;
+  }
+
+  /**
+   * The wanted tasks' statuses from the site's list of the broker's tasks, page by page until all are found.
+   * A page that fails after others answered keeps what they found; `onPage` counts each page asked for.
+   */
   private async listStatuses(
     target: TesTarget,
     base: string,
     wanted: ReadonlySet<string>,
-    maxPages: number,
+    list: ListQuery,
+    onPage?: () => void,
   ): Promise<Map<string, RemoteStatus>> {
     const found = new Map<string, RemoteStatus>();
     let pageToken: string | null = null;
-    for (let page = 0; page < maxPages && found.size < wanted.size; page++) {
+    for (let page = 0; page < list.maxPages && found.size < wanted.size; page++) {
       const query = new URLSearchParams([
         ['tag_key', TASK_TAG],
-        ['view', 'BASIC'],
-        ['page_size', String(this.listPageSize)],
+        ['view', list.view],
+        ['page_size', String(list.pageSize)],
       ]);
+      if (list.state !== undefined) query.append('state', list.state);
       if (pageToken !== null) query.append('page_token', pageToken);
       const url = `${base}/tasks?${query.toString()}`;
       const what = describeCall('GET', url);
-      const reply = await this.exchange(target, 'GET', url);
-      if (reply.status !== 200) throw statusFailure(reply, what, target.secrets);
-      const listed = parseStatusPage(parseJson(reply.text, what, target.secrets), wanted, what);
+      onPage?.();
+      let listed: StatusPage;
+      try {
+        const reply = await this.exchange(target, 'GET', url);
+        if (reply.status !== 200) throw statusFailure(reply, what, target.secrets);
+        listed = parseStatusPage(parseJson(reply.text, what, target.secrets), wanted, what, list.view);
+      } catch (err) {
+        if (page === 0 || isDown(err)) throw err;
+        break;
+      }
       for (const [id, status] of listed.statuses) found.set(id, status);
       if (listed.nextPageToken === null) break;
       pageToken = listed.nextPageToken;
@@ -304,6 +390,19 @@ export class TesSiteAdapter implements SiteAdapter {
     this.schemesCache.set(target.key, { schemes, at: this.now() });
     return schemes;
   }
+}
+
+/** One paged list of the broker's tasks at a site: its view, page size, state filter and bound on pages. */
+interface ListQuery {
+  view: 'BASIC' | 'FULL';
+  pageSize: number;
+  maxPages: number;
+  state?: string;
+}
+
+/** A site that is down or refuses our credentials: asking it anything else now is no use. */
+function isDown(err: unknown): boolean {
+  return err instanceof AdapterError && (err.kind === 'unreachable' || err.kind === 'auth_failed');
 }
 
 /**

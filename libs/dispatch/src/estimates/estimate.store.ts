@@ -126,8 +126,8 @@ export class EstimateStore {
   }
 
   /**
-   * Learns from completions inside the caller's transaction, in their order, with three reads and at most
-   * three writes whatever their number (a tracking walk records a batch at once). The rows are locked table by
+   * Learns from completions inside the caller's transaction, in their order, with one locking read and at most
+   * one write whatever their number (a tracking walk records a batch at once). The rows are locked table by
    * table (tool, tool at site, site) and in key order within each, so two replicas recording completions of
    * the same tools wait for each other, never deadlock.
    */
@@ -139,24 +139,7 @@ export class EstimateStore {
       (a, b) => compare(a.tool, b.tool) || compare(a.siteId, b.siteId),
     );
     const sites = [...new Set(completions.map((c) => c.siteId))].sort();
-    const rows: StoredEstimates = { tools: [], toolSites: [], sites: [] };
-    if (tools.length > 0) {
-      rows.tools = await m.query(
-        `SELECT fingerprint, label, ${STATS} FROM tool_estimate WHERE fingerprint = ANY($1::text[])
-         ORDER BY fingerprint FOR UPDATE`,
-        [tools],
-      );
-      rows.toolSites = await m.query(
-        `SELECT fingerprint, site_id, ${STATS} FROM tool_site_estimate
-         WHERE (fingerprint, site_id) IN (SELECT * FROM unnest($1::text[], $2::uuid[]))
-         ORDER BY fingerprint, site_id FOR UPDATE`,
-        [pairs.map((c) => c.tool), pairs.map((c) => c.siteId)],
-      );
-    }
-    rows.sites = await m.query(
-      `SELECT ${SITE} FROM site_estimate WHERE site_id = ANY($1::uuid[]) ORDER BY site_id FOR UPDATE`,
-      [sites],
-    );
+    const rows = await this.lockRows(m, tools, pairs, sites);
     const e = this.fill(new RunTimeEstimator(), rows);
     for (const c of completions) e.observe(c);
     const toolRows = tools.flatMap((t) => {
@@ -171,55 +154,92 @@ export class EstimateStore {
       const site = e.site(id);
       return site === undefined ? [] : [{ id, site }];
     });
-    if (toolRows.length > 0) {
-      // A first run of a tool races with another replica's first run: the later insert merges as an update.
-      await m.query(
-        `INSERT INTO tool_estimate (fingerprint, label, ${STATS})
+    await this.writeRows(m, toolRows, toolSiteRows, siteRows);
+  }
+
+  /**
+   * The rows a learning step changes, locked table by table (tool, tool at site, site) and in key order within
+   * each, in one statement: each table's rows come back as one JSON list.
+   */
+  private async lockRows(
+    m: EntityManager,
+    tools: readonly string[],
+    pairs: readonly { tool: string; siteId: string }[],
+    sites: readonly string[],
+  ): Promise<StoredEstimates> {
+    const [row]: { tools: ToolRow[]; tool_sites: ToolSiteRow[]; sites: SiteRow[] }[] = await m.query(
+      `WITH tools AS (
+         SELECT fingerprint, label, ${STATS} FROM tool_estimate WHERE fingerprint = ANY($1::text[])
+         ORDER BY fingerprint FOR UPDATE),
+       tool_sites AS (
+         SELECT fingerprint, site_id, ${STATS} FROM tool_site_estimate
+         WHERE (fingerprint, site_id) IN (SELECT * FROM unnest($2::text[], $3::uuid[]))
+         ORDER BY fingerprint, site_id FOR UPDATE),
+       sites AS (
+         SELECT ${SITE} FROM site_estimate WHERE site_id = ANY($4::uuid[]) ORDER BY site_id FOR UPDATE)
+       SELECT (SELECT COALESCE(json_agg(tools), '[]') FROM tools) AS tools,
+              (SELECT COALESCE(json_agg(tool_sites), '[]') FROM tool_sites) AS tool_sites,
+              (SELECT COALESCE(json_agg(sites), '[]') FROM sites) AS sites`,
+      [tools, pairs.map((c) => c.tool), pairs.map((c) => c.siteId), sites],
+    );
+    // JSON brings times as text; numbers (double precision, written shortest-exact) come back as they were.
+    const at = <R extends { updated_at: Date }>(r: R): R => ({ ...r, updated_at: new Date(r.updated_at) });
+    return { tools: row.tools.map(at), toolSites: row.tool_sites.map(at), sites: row.sites.map(at) };
+  }
+
+  /** Writes the learned rows of the three tables in one statement (a data-modifying CTE per table). */
+  private async writeRows(
+    m: EntityManager,
+    toolRows: readonly { key: string; label: string; stats: RunTimeStats }[],
+    toolSiteRows: readonly { key: string; siteId: string; stats: RunTimeStats }[],
+    siteRows: readonly { id: string; site: SiteStats }[],
+  ): Promise<void> {
+    if (toolRows.length + toolSiteRows.length + siteRows.length === 0) return;
+    // A first run of a tool races with another replica's first run: the later insert merges as an update.
+    // The recent-time lists differ in length from site to site, which a two-dimensional array cannot hold:
+    // each travels as JSON.
+    await m.query(
+      `WITH tools AS (
+         INSERT INTO tool_estimate (fingerprint, label, ${STATS})
          SELECT * FROM unnest($1::text[], $2::text[], ${STATS_ARRAYS(3)})
          ON CONFLICT (fingerprint) DO UPDATE SET label = EXCLUDED.label, runs = EXCLUDED.runs,
            sx = EXCLUDED.sx, sy = EXCLUDED.sy, sxx = EXCLUDED.sxx, sxy = EXCLUDED.sxy, syy = EXCLUDED.syy,
-           updated_at = EXCLUDED.updated_at`,
-        [toolRows.map((r) => r.key), toolRows.map((r) => r.label), ...statsColumns(toolRows)],
-      );
-    }
-    if (toolSiteRows.length > 0) {
-      await m.query(
-        `INSERT INTO tool_site_estimate (fingerprint, site_id, ${STATS})
-         SELECT * FROM unnest($1::text[], $2::uuid[], ${STATS_ARRAYS(3)})
+           updated_at = EXCLUDED.updated_at),
+       tool_sites AS (
+         INSERT INTO tool_site_estimate (fingerprint, site_id, ${STATS})
+         SELECT * FROM unnest($10::text[], $11::uuid[], ${STATS_ARRAYS(12)})
          ON CONFLICT (fingerprint, site_id) DO UPDATE SET runs = EXCLUDED.runs,
            sx = EXCLUDED.sx, sy = EXCLUDED.sy, sxx = EXCLUDED.sxx, sxy = EXCLUDED.sxy, syy = EXCLUDED.syy,
-           updated_at = EXCLUDED.updated_at`,
-        [toolSiteRows.map((r) => r.key), toolSiteRows.map((r) => r.siteId), ...statsColumns(toolSiteRows)],
-      );
-    }
-    if (siteRows.length > 0) {
-      // The recent-time lists differ in length from site to site, which a two-dimensional array cannot
-      // hold: each travels as JSON.
-      await m.query(
-        `INSERT INTO site_estimate (${SITE})
-         SELECT s.site_id, s.speed_runs, s.log_speed_sum, s.core_run_sum, s.core_sum,
-                ARRAY(SELECT jsonb_array_elements_text(s.recent_queue_s)::double precision),
-                ARRAY(SELECT jsonb_array_elements_text(s.recent_run_s)::double precision), s.updated_at
-         FROM unnest($1::uuid[], $2::double precision[], $3::double precision[], $4::double precision[],
-                     $5::double precision[], $6::jsonb[], $7::jsonb[], $8::timestamptz[])
-           AS s(site_id, speed_runs, log_speed_sum, core_run_sum, core_sum, recent_queue_s, recent_run_s,
-                updated_at)
-         ON CONFLICT (site_id) DO UPDATE SET speed_runs = EXCLUDED.speed_runs,
-           log_speed_sum = EXCLUDED.log_speed_sum, core_run_sum = EXCLUDED.core_run_sum,
-           core_sum = EXCLUDED.core_sum, recent_queue_s = EXCLUDED.recent_queue_s,
-           recent_run_s = EXCLUDED.recent_run_s, updated_at = EXCLUDED.updated_at`,
-        [
-          siteRows.map((r) => r.id),
-          siteRows.map((r) => r.site.speedN),
-          siteRows.map((r) => r.site.logSpeedSum),
-          siteRows.map((r) => r.site.coreRunSum),
-          siteRows.map((r) => r.site.coreSum),
-          siteRows.map((r) => JSON.stringify(r.site.recentQueueS)),
-          siteRows.map((r) => JSON.stringify(r.site.recentRunS)),
-          siteRows.map((r) => date(r.site.at)),
-        ],
-      );
-    }
+           updated_at = EXCLUDED.updated_at)
+       INSERT INTO site_estimate (${SITE})
+       SELECT s.site_id, s.speed_runs, s.log_speed_sum, s.core_run_sum, s.core_sum,
+              ARRAY(SELECT jsonb_array_elements_text(s.recent_queue_s)::double precision),
+              ARRAY(SELECT jsonb_array_elements_text(s.recent_run_s)::double precision), s.updated_at
+       FROM unnest($19::uuid[], $20::double precision[], $21::double precision[], $22::double precision[],
+                   $23::double precision[], $24::jsonb[], $25::jsonb[], $26::timestamptz[])
+         AS s(site_id, speed_runs, log_speed_sum, core_run_sum, core_sum, recent_queue_s, recent_run_s,
+              updated_at)
+       ON CONFLICT (site_id) DO UPDATE SET speed_runs = EXCLUDED.speed_runs,
+         log_speed_sum = EXCLUDED.log_speed_sum, core_run_sum = EXCLUDED.core_run_sum,
+         core_sum = EXCLUDED.core_sum, recent_queue_s = EXCLUDED.recent_queue_s,
+         recent_run_s = EXCLUDED.recent_run_s, updated_at = EXCLUDED.updated_at`,
+      [
+        toolRows.map((r) => r.key),
+        toolRows.map((r) => r.label),
+        ...statsColumns(toolRows),
+        toolSiteRows.map((r) => r.key),
+        toolSiteRows.map((r) => r.siteId),
+        ...statsColumns(toolSiteRows),
+        siteRows.map((r) => r.id),
+        siteRows.map((r) => r.site.speedN),
+        siteRows.map((r) => r.site.logSpeedSum),
+        siteRows.map((r) => r.site.coreRunSum),
+        siteRows.map((r) => r.site.coreSum),
+        siteRows.map((r) => JSON.stringify(r.site.recentQueueS)),
+        siteRows.map((r) => JSON.stringify(r.site.recentRunS)),
+        siteRows.map((r) => date(r.site.at)),
+      ],
+    );
   }
 
   /** The `limit` most-run tools with their per-site rows, and every site's row, for the admin listing. */

@@ -5,6 +5,7 @@ import {
   releaseFloor,
   ResolvedResources,
   resolveResources,
+  RunEstimate,
   RunTimeEstimator,
   SitePerformanceEstimate,
   SiteSnapshot,
@@ -21,6 +22,12 @@ function slots(site: SiteSnapshot): number {
 const round = (x: number, digits = 0) => Number(x.toFixed(digits));
 const runs = (n: number) => `${Math.round(n)} run${Math.round(n) === 1 ? '' : 's'}`;
 
+/** A tool's run estimates at each site for one input size, and their medians as a task carries them. */
+interface SiteRunTimes {
+  estimates: ReadonlyMap<string, RunEstimate>;
+  medianS?: Readonly<Record<string, number>>;
+}
+
 /**
  * What the estimator has learned, applied to one placement round at time `now`: each site's performance in
  * its snapshot, each task's expected run time, and for the explanation where every term's number came from.
@@ -28,6 +35,13 @@ const runs = (n: number) => `${Math.round(n)} run${Math.round(n) === 1 ? '' : 's
 export class LearnedEstimates {
   private readonly performance = new Map<string, SitePerformanceEstimate>();
   private readonly sites = new Map<string, SiteSnapshot>();
+  /**
+   * Each site's run estimate per tool and input size, worked out once a round for the sites applyToTask was
+   * given: a burst's tasks mostly share both, and each estimate decays and refits the tool's statistics.
+   */
+  private readonly atSites = new Map<string, SiteRunTimes>();
+  private atSitesFor?: readonly SiteSnapshot[];
+  private atSiteIds = new Set<string>();
 
   constructor(
     readonly estimator: RunTimeEstimator,
@@ -59,12 +73,34 @@ export class LearnedEstimates {
     const bytes = inputBytes(task);
     const tool = this.estimator.toolEstimate(fingerprint?.key, bytes, this.now);
     task.expectedRunS = tool?.medianS;
-    let bySite: Record<string, number> | undefined;
-    for (const site of sites) {
-      const e = this.estimator.siteEstimate(fingerprint?.key, site.id, bytes, this.now);
-      if (e !== undefined) (bySite ??= {})[site.id] = e.medianS;
+    task.expectedRunSBySite =
+      fingerprint === undefined ? undefined : this.siteRunTimes(fingerprint.key, bytes, sites).medianS;
+  }
+
+  /** A tool's estimates at `sites` for an input size: worked out on the first ask of a round, then kept. */
+  private siteRunTimes(tool: string, bytes: number, sites: readonly SiteSnapshot[]): SiteRunTimes {
+    if (this.atSitesFor !== sites) {
+      this.atSites.clear();
+      this.atSitesFor = sites;
+      this.atSiteIds = new Set(sites.map((site) => site.id));
     }
-    task.expectedRunSBySite = bySite;
+    const key = `${tool}\u0000${bytes}`;
+    let kept = this.atSites.get(key);
+    if (kept === undefined) {
+      const estimates = new Map<string, RunEstimate>();
+      for (const site of sites) {
+        const e = this.estimator.siteEstimate(tool, site.id, bytes, this.now);
+        if (e !== undefined) estimates.set(site.id, e);
+      }
+      // Shared by the tasks of one tool and size: read-only for them (TaskRequirement says so).
+      const medianS =
+        estimates.size === 0
+          ? undefined
+          : Object.fromEntries([...estimates].map(([id, e]) => [id, e.medianS]));
+      kept = { estimates, medianS };
+      this.atSites.set(key, kept);
+    }
+    return kept;
   }
 
   /**
@@ -128,7 +164,10 @@ export class LearnedEstimates {
   ): string {
     if (fingerprint === undefined)
       return `default ${defaultRunS} s: the task names no tool (no executor image)`;
-    const atSite = this.estimator.siteEstimate(fingerprint.key, siteId, bytes, this.now);
+    const atSite =
+      this.atSitesFor && this.atSiteIds.has(siteId)
+        ? this.siteRunTimes(fingerprint.key, bytes, this.atSitesFor).estimates.get(siteId)
+        : this.estimator.siteEstimate(fingerprint.key, siteId, bytes, this.now);
     if (atSite !== undefined) return `learned from ${runs(atSite.runs)} of ${fingerprint.label} at this site`;
     const speed =
       perf.speedRuns >= 0.5

@@ -54,6 +54,16 @@ export function siteShare(p: PlaceableSite, res: ResolvedResources): number {
 }
 
 /**
+ * `p` ranks before `best` (byTotal). A site whose lower bound of the total is already above the best total
+ * cannot, so its exact queue wait is not needed (the search through its running tasks' ends is skipped).
+ */
+function better(p: PlaceableSite, best: PlaceableSite | undefined): boolean {
+  if (best === undefined) return true;
+  if (p.totalFloorS > best.candidate.totalS) return false;
+  return byTotal(p, best) < 0;
+}
+
+/**
  * A task whose hold ran out reserves the best site no other task has reserved (keeping its own reservation's
  * start, so backfill cannot push it back): it stays in the broker's pooled queue and binds to whichever site
  * can start it first, while tasks expected to finish before the reservation starts still use the gap. Without
@@ -71,7 +81,7 @@ function reserveOrCommit(
   for (const p of placeable) {
     const r = p.site.load.reservation;
     if (r !== undefined && r.taskId !== taskId) continue;
-    if (open === undefined || byTotal(p, open) < 0) open = p;
+    if (better(p, open)) open = p;
   }
   if (open === undefined) return best;
   const own = open.site.load.reservation;
@@ -104,14 +114,24 @@ function reserveOrCommit(
 export const ectPolicy: Policy = ({ placeable, task, now, resources, groups, model }) => {
   const waitedS = task.queuedAt === undefined ? Number.POSITIVE_INFINITY : now - task.queuedAt;
   if (!placeable.some((p) => (p.site.performance.localityPrice ?? 0) > 0)) {
-    // No priced site (the common case): plain completion time, without the allocations below.
+    // No priced site (the common case): plain completion time, without the allocations below. The sites that
+    // can start the task now decide alone when there are any, and their totals are exact without a search.
     let startNow: PlaceableSite | undefined;
-    let best: PlaceableSite | undefined;
+    let startNowTotal = 0;
     for (const p of placeable) {
-      if (best === undefined || byTotal(p, best) < 0) best = p;
-      if (p.candidate.queueWaitS === 0 && (startNow === undefined || byTotal(p, startNow) < 0)) startNow = p;
+      if (!p.startsNow) continue;
+      // byTotal(p, startNow) < 0 without reading startNow's total again: the totals' difference decides
+      // unless it is 0 or NaN, as in byTotal.
+      const total = p.totalFloorS;
+      const d = total - startNowTotal;
+      if (startNow === undefined || d < 0 || (!(d > 0) && byTotal(p, startNow) < 0)) {
+        startNow = p;
+        startNowTotal = total;
+      }
     }
     if (startNow !== undefined) return startNow;
+    let best: PlaceableSite | undefined;
+    for (const p of placeable) if (better(p, best)) best = p;
     if (best === undefined || waitedS < best.candidate.queueWaitS) return undefined;
     return reserveOrCommit(placeable, task.id, now, best, resources);
   }
