@@ -154,6 +154,11 @@ describe('a TES site walk cut off from its database mid-walk', () => {
 
     proxy.refuseAll(false);
     const backAt = Date.now();
+    // The outage is over and so is the site's slowness: at 1.5 s a page, the walk after the outage (its BASIC
+    // pages, then the FULL pages of the tasks that finished: 12 in all) takes 18 s on a quiet machine, and a
+    // loaded CI machine stretched it past the wait below. The stalled walk's own pages were slow, which is what
+    // this test is about.
+    site.slow(0);
     await waitFor(
       'every task COMPLETE once the database is back',
       async () => {
@@ -178,9 +183,13 @@ describe('a TES site walk cut off from its database mid-walk', () => {
     // The stalled walk wrote nothing once it was back: its replica's first write of the site's tasks after the
     // cut came after it handed the walk back, and that hand-back came once the database was.
     const stalled = replicas.find((r) => r.replica === walk.claimed_by) as Replica;
-    const handedBack = stalled.releases.find((at) => at >= cutAt);
+    // The other replica can finish the site's tasks before the stalled walk, still waiting out its own calls to the
+    // database, gets to hand the walk back.
+    const handedBack = await waitFor('the stalled walk handed back', async () =>
+      stalled.releases.find((at) => at >= cutAt),
+    );
     expect(handedBack).toBeGreaterThanOrEqual(backAt);
-    expect(stalled.writes.filter((at) => at >= cutAt && at < (handedBack as number))).toEqual([]);
+    expect(stalled.writes.filter((at) => at >= cutAt && at < handedBack)).toEqual([]);
     // The site was walked again after the outage (its pages while cut off are the stalled walk's own).
     expect(listPages(site.requests().slice(sent)).length).toBeGreaterThan(pagesDuring);
 
