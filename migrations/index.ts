@@ -26,6 +26,7 @@ import { DeliveredOutputs1765003500000 } from './1765003500000-DeliveredOutputs'
 import { TaskFillfactor1765004100000 } from './1765004100000-TaskFillfactor';
 import { TaskSubmitDueIndex1765004101000 } from './1765004101000-TaskSubmitDueIndex';
 import { TaskTrackDueIndex1765004102000 } from './1765004102000-TaskTrackDueIndex';
+import { LocalityDemand1765004200000 } from './1765004200000-LocalityDemand';
 
 /** Applied in order of their timestamps; never edit one that has been applied anywhere. */
 export const MIGRATIONS: MigrationList = [
@@ -56,4 +57,5 @@ export const MIGRATIONS: MigrationList = [
   TaskFillfactor1765004100000,
   TaskSubmitDueIndex1765004101000,
   TaskTrackDueIndex1765004102000,
+  LocalityDemand1765004200000,
 ];

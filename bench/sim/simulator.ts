@@ -3,10 +3,13 @@ import {
   DataStoreSnapshot,
   DEFAULT_COST_MODEL,
   fairShareOrder,
-  coreEquivalents,
+  bucketedLocalityPrice,
+  DemandBucket,
   haversineKm,
-  LocalDemand,
-  localityPrice,
+  localDemandOf,
+  LOCALITY_FILL,
+  LOCALITY_WINDOW_S,
+  Placement,
   mulberry32,
   overdueAtSite,
   place,
@@ -40,11 +43,11 @@ export const QUOTA_SHARE = 0.6;
 export const SPEED_RANGE: [number, number] = [0.7, 1.3];
 /** [A] Each site's links are this far (sigma of ln) from the bandwidth model, hidden from the broker. */
 export const LINK_SIGMA = 0.3;
-/** Window of submissions the locality price of a site is computed over, and how often it is recomputed. */
-export const LOCALITY_WINDOW_S = 3 * 3600;
+/** The broker's window and fill share (one rule for both); the price is recomputed every 25 local placements. */
+export { LOCALITY_FILL, LOCALITY_WINDOW_S };
 const LOCALITY_EVERY = 25;
-/** Share of a site's core-seconds the locality price hands to the densest local tasks. */
-export const LOCALITY_FILL = 0.9;
+/** The broker's shortest span of demand (dispatch's applyLocalityPrices). */
+const LOCALITY_MIN_SPAN_S = 60;
 
 export interface RunResult {
   meanTurnaroundS: number;
@@ -219,30 +222,22 @@ export function runSimulation(opts: {
   snaps.forEach((_, i) => refreshPerformance(i, 0));
   const estimateErrors: number[] = [];
 
-  // Per site: recent submissions whose data is local there, for its locality price.
-  const localWindow: { at: number; d: LocalDemand }[][] = snaps.map(() => []);
+  // Per site: recent placements whose data is local there, for its locality price. As the broker does: each
+  // placed task's demand on the sites local to its data (localDemandOf), kept by density bucket.
+  const localWindow: { at: number; d: DemandBucket }[][] = snaps.map(() => []);
   const localCount: number[] = snaps.map(() => 0);
-  const localSites = new Map(
-    network.stores.map((st) => [
-      st.id,
-      snaps.flatMap((sn, i) => (sn.localDataStoreIds.includes(st.id) ? [i] : [])),
-    ]),
-  );
-  const noteDemand = (s: TaskState, now: number): void => {
+  const notePlaced = (task: TaskRequirement, result: Placement, now: number): void => {
     if (!opts.localityPrice) return;
-    const sites = localSites.get(s.t.submitter) ?? [];
-    if (sites.length === 0) return;
-    const runS = expectedMeanRunS(s.t, now) ?? model.defaultRunS;
-    for (const i of sites) {
+    for (const entry of localDemandOf(task, result.candidates, snaps)) {
+      const i = siteIndex.get(entry.siteId)!;
       const w = localWindow[i];
-      const coreS = coreEquivalents(snaps[i], s.t.cores, s.t.memGib) * runS;
-      w.push({ at: now, d: { bytes: s.t.inputBytes, coreS } });
+      w.push({ at: now, d: { bucket: entry.bucket, coreS: entry.coreS } });
       if (++localCount[i] % LOCALITY_EVERY !== 0) continue;
       let drop = 0;
       while (drop < w.length && w[drop].at < now - LOCALITY_WINDOW_S) drop++;
       if (drop > 0) w.splice(0, drop);
-      const span = Math.min(LOCALITY_WINDOW_S, Math.max(1, now - w[0].at));
-      const price = localityPrice(
+      const span = Math.min(LOCALITY_WINDOW_S, Math.max(LOCALITY_MIN_SPAN_S, now - w[0].at));
+      const price = bucketedLocalityPrice(
         w.map((x) => x.d),
         truths[i].cores * span * LOCALITY_FILL,
       );
@@ -307,9 +302,6 @@ export function runSimulation(opts: {
   /** The broker's estimate of the run time on reference hardware (median), for the policy. */
   const expectedRunS = (task: SimTask, now: number): number | undefined =>
     estimator.toolEstimate(toolKey(task), task.inputBytes, now)?.medianS;
-  /** The broker's estimate of the mean run time (median x exp(residual variance / 2)), for capacity sums. */
-  const expectedMeanRunS = (task: SimTask, now: number): number | undefined =>
-    estimator.toolEstimate(toolKey(task), task.inputBytes, now)?.meanS;
   /** Run times learned from the tool's own runs at particular sites, where there are enough of them. */
   const runSBySite = (task: SimTask, now: number): Record<string, number> | undefined => {
     let bySite: Record<string, number> | undefined;
@@ -500,8 +492,9 @@ export function runSimulation(opts: {
         running: account.running,
       };
       const t0 = process.hrtime.bigint();
+      const task = requirement(s, now);
       const result = place(
-        { now, sites: snaps, dataStores: stores, task: requirement(s, now), submitter: sub },
+        { now, sites: snaps, dataStores: stores, task, submitter: sub },
         { policy, context: ctx },
       );
       placementNs += process.hrtime.bigint() - t0;
@@ -519,6 +512,7 @@ export function runSimulation(opts: {
         lost++;
         continue;
       }
+      notePlaced(task, result, now);
       const si = siteIndex.get(result.siteId!)!;
       if (policy === 'round-robin') ctx.lastRoundRobinSiteId = result.siteId;
       dispatch(s, si, now, opts.takeBack ? expectedWaitOf(result.candidates[si]) : 0);
@@ -610,7 +604,6 @@ export function runSimulation(opts: {
     const ev = events.pop();
     switch (ev.kind) {
       case 'arrival': {
-        noteDemand(ev.task, now);
         const q = queues.get(ev.task.t.submitter)!;
         ev.task.due = now + (expectedRunS(ev.task.t, now) ?? model.defaultRunS);
         // Keep each submitter's queue in fair share's order, so the prefix a pass offers is the right one.

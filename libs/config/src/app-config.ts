@@ -73,6 +73,12 @@ export interface AppConfig {
   takeBack: TakeBackSettings | null;
   /** Seconds before a task judged and kept at its site is judged again. */
   takeBackLookSeconds: number;
+  /**
+   * Locality price (docs/scheduling.md): a site local to a data store keeps its cores for the tasks that save
+   * the most input bytes per core-second there, judged over this window of recent placements; null when
+   * CONSTELLATION_LOCALITY_PRICE is off.
+   */
+  localityPrice: { windowSeconds: number } | null;
   maxQueueSeconds: number;
   leaseSeconds: number;
   /** Seconds between health probes of a site; 0 turns the probe timer off. */

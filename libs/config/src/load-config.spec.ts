@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       maxPreemptions: 5,
       takeBack: { factor: 1, floorS: 120, marginS: 0, maxTakeBacks: 2 },
       takeBackLookSeconds: 60,
+      localityPrice: null,
       maxQueueSeconds: 86400,
       leaseSeconds: 30,
       probeSeconds: 30,
@@ -114,6 +115,19 @@ describe('loadConfig', () => {
     });
     expect(on.takeBack).toEqual({ factor: 1.5, floorS: 300, marginS: 60, maxTakeBacks: 3 });
     expect(loadConfig({ CONSTELLATION_TAKE_BACK: 'off' }).takeBack).toBeNull();
+    expect(loadConfig({ CONSTELLATION_LOCALITY_PRICE: 'on' }).localityPrice).toEqual({
+      windowSeconds: 3 * 3600,
+    });
+    expect(
+      loadConfig({ CONSTELLATION_LOCALITY_PRICE: 'true', CONSTELLATION_LOCALITY_WINDOW_HOURS: '0.5' })
+        .localityPrice,
+    ).toEqual({ windowSeconds: 1800 });
+    expect(() => loadConfig({ CONSTELLATION_LOCALITY_PRICE: 'sometimes' })).toThrow(
+      'CONSTELLATION_LOCALITY_PRICE',
+    );
+    expect(() =>
+      loadConfig({ CONSTELLATION_LOCALITY_PRICE: 'on', CONSTELLATION_LOCALITY_WINDOW_HOURS: '0.1' }),
+    ).toThrow('CONSTELLATION_LOCALITY_WINDOW_HOURS');
   });
 
   it('gives one worker per CPU, at most four, for CONSTELLATION_WORKERS=auto', () => {

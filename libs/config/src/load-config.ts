@@ -347,6 +347,10 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     takeBack: takeBack(env),
     // The simulator's: a task judged and kept is judged again a minute later.
     takeBackLookSeconds: seconds(env, 'CONSTELLATION_TAKE_BACK_LOOK_SECONDS', TAKE_BACK_LOOK_S, 0.05, 86400),
+    // Off by default: it trades turnaround for WAN bytes (docs/scheduling.md).
+    localityPrice: flag(env, 'CONSTELLATION_LOCALITY_PRICE', false)
+      ? { windowSeconds: decimal(env, 'CONSTELLATION_LOCALITY_WINDOW_HOURS', 3, 0.25, 48) * 3600 }
+      : null,
     maxQueueSeconds: integer(env, 'CONSTELLATION_MAX_QUEUE_SECONDS', 86400, 1, 365 * 86400),
     leaseSeconds: integer(env, 'CONSTELLATION_LEASE_SECONDS', 30, 1, 3600),
     // 0 turns the probe timer off (tests drive probes directly; an operator can pause probing).

@@ -28,6 +28,7 @@ import { ProbeService, SITE_PROBER } from './probe.service';
 import { DispatchSites } from './dispatch-sites';
 import { SiteAdaptersModule } from './site-adapters.module';
 import { CompletionLearning } from './estimates/completion-learning';
+import { LocalityDemandStore } from './locality/locality-demand.store';
 import { EstimateStore } from './estimates/estimate.store';
 import { EstimatesController } from './estimates/estimates.controller';
 import { EstimatesService } from './estimates/estimates.service';
@@ -45,6 +46,7 @@ import { TrackingRepository } from './tracking.repository';
     { provide: HeadSizeResolver, useFactory: headSizeResolver, inject: [APP_CONFIG] },
     EstimateStore,
     EstimatesService,
+    LocalityDemandStore,
     CompletionLearning,
     DecisionWriter,
     DispatchNews,

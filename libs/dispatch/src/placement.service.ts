@@ -5,8 +5,10 @@ import { APP_CONFIG, AppConfig } from '@constellation/config';
 import {
   Candidate,
   DEFAULT_COST_MODEL,
+  type DemandEntry,
   fairShareOrder,
   Fingerprint,
+  localDemandOf,
   mulberry32,
   place,
   Placement,
@@ -33,6 +35,8 @@ import { DispatchMetrics } from './dispatch.metrics';
 import { DirectorySite, DispatchSites, withUsage } from './dispatch-sites';
 import { EstimateStore } from './estimates/estimate.store';
 import { LearnedEstimates } from './estimates/learned-estimates';
+import { LocalityDemandStore } from './locality/locality-demand.store';
+import { applyLocalityPrices, localityNotes, type LocalityNote } from './locality/locality-prices';
 import { HeadSizeResolver } from './sizing/head-size-resolver';
 import { learnedInput, sizableUrls, sizeInputs } from './sizing/input-sizes';
 import { StorePrefixes, taskRequirement, withHomeStore } from './task-requirement';
@@ -151,6 +155,8 @@ export interface PlacementRecord {
   reason?: string;
   /** The chosen site's run-time term: later rounds' queue-wait estimates read it without the candidates. */
   expected_run_s?: number;
+  /** With CONSTELLATION_LOCALITY_PRICE: the priced sites the task could use, and whether it earns each. */
+  locality_prices?: LocalityNote[];
   candidates: Candidate[];
 }
 
@@ -191,6 +197,7 @@ export class PlacementService {
     private readonly metrics: DispatchMetrics,
     private readonly estimates: EstimateStore,
     private readonly sizes: HeadSizeResolver,
+    private readonly locality: LocalityDemandStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -211,6 +218,18 @@ export class PlacementService {
     const learned = new LearnedEstimates(await this.estimates.estimatorFor(keys, m), now.getTime() / 1000);
     const snapshots = sites.map((s) => s.snapshot);
     learned.applyToSites(snapshots);
+    const pricing = this.config.localityPrice;
+    if (pricing !== null) {
+      const since = new Date(now.getTime() - pricing.windowSeconds * 1000);
+      const prices = applyLocalityPrices(
+        snapshots,
+        await this.locality.window(m, since),
+        now.getTime() / 1000,
+        pricing.windowSeconds,
+      );
+      for (const site of snapshots)
+        this.metrics.localityPrice.set({ site: site.slug }, prices.get(site.id) ?? 0);
+    }
     const estimator = learned.estimator;
     for (const [id, requirement] of requirements) {
       if (requirement instanceof Error) continue;
@@ -263,6 +282,7 @@ export class PlacementService {
       );
       // Placements are written together after the pass; the snapshots count them as they are decided.
       const placing: { write: PlacementWrite; slug: string }[] = [];
+      const demand = new Map<string, DemandEntry[]>();
       for (const id of [...order.order, ...order.held]) {
         const task = byId.get(id) as DispatchTask;
         const submitter = submitters.get(task.submitterId) ?? {
@@ -286,18 +306,39 @@ export class PlacementService {
           placement,
         );
         if (placement.decision === 'place') {
-          placing.push(this.placementWrite(task, placement, sites, now));
+          placing.push(this.placementWrite(task, placement, sites, now, requirement as TaskRequirement));
+          if (this.config.localityPrice !== null) {
+            demand.set(
+              id,
+              localDemandOf(
+                requirement as TaskRequirement,
+                placement.candidates,
+                sites.map((s) => s.snapshot),
+              ),
+            );
+          }
           this.reserve(sites, placement.siteId as string, requirement as TaskRequirement);
           submitter.running++;
           continue;
         }
-        round[await this.applyUnplaced(m, task, placement, sites, now)]++;
+        round[await this.applyUnplaced(m, task, placement, sites, now, requirement)]++;
       }
       const written = await this.changes.writePlacements(
         m,
         placing.map((p) => p.write),
         now,
       );
+      if (this.config.localityPrice !== null) {
+        await this.locality.record(
+          m,
+          now,
+          [...demand].flatMap(([id, entries]) => (written.has(id) ? entries : [])),
+        );
+        await this.locality.prune(
+          m,
+          new Date(now.getTime() - this.config.localityPrice.windowSeconds * 1000),
+        );
+      }
       for (const { write, slug } of placing) {
         // Cancelled while the pass ran: the cancel stands, and the slot it had counted goes unused this pass.
         if (!written.has(write.id)) {
@@ -442,7 +483,24 @@ export class PlacementService {
       record.site = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug;
     }
     if (placement.reason) record.reason = placement.reason;
+    this.noteLocality(record, requirement, placement, sites);
     return record;
+  }
+
+  /** The priced sites the task could use, when the locality price is on and some site has one. */
+  private noteLocality(
+    record: PlacementRecord,
+    requirement: TaskRequirement | Error,
+    placement: Placement,
+    sites: readonly DirectorySite[],
+  ): void {
+    if (this.config.localityPrice === null || requirement instanceof Error) return;
+    const notes = localityNotes(
+      requirement,
+      placement.candidates,
+      sites.map((s) => s.snapshot),
+    );
+    if (notes.length > 0) record.locality_prices = notes;
   }
 
   /**
@@ -514,10 +572,13 @@ export class PlacementService {
     placement: Placement,
     sites: DirectorySite[],
     now: Date,
+    requirement: TaskRequirement,
   ): { write: PlacementWrite; slug: string } {
     const slug = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug as string;
     const attempt = task.attempt + 1;
     const message = summary(placement, slug);
+    const record = this.record(task, placement, slug, now);
+    this.noteLocality(record, requirement, placement, sites);
     const log: TesTaskLog = {
       logs: [],
       outputs: [],
@@ -530,7 +591,7 @@ export class PlacementService {
         id: task.id,
         siteId: placement.siteId as string,
         attempt,
-        placement: this.record(task, placement, slug, now) as unknown as Record<string, unknown>,
+        placement: record as unknown as Record<string, unknown>,
         logs: [...task.logs, log],
         reason: message,
       },
@@ -544,9 +605,11 @@ export class PlacementService {
     placement: Placement,
     sites: DirectorySite[],
     now: Date,
+    requirement: TaskRequirement | Error,
   ): Promise<'failed' | 'waiting'> {
     const slug = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug;
     const record = this.record(task, placement, slug, now);
+    this.noteLocality(record, requirement, placement, sites);
     const waitedS = (now.getTime() - task.queuedAt.getTime()) / 1000;
     let reason: string | undefined;
     if (placement.decision === 'infeasible') reason = placement.reason as string;

@@ -15,8 +15,21 @@ export type { PlaceOptions } from './placement';
 export { updateReservations } from './reservation';
 export { fairShareOrder } from './fair-share';
 export type { WaitingTask, ShareAccount, FairShareOrder } from './fair-share';
-export { localityPrice, localDensity, coreEquivalents } from './locality-price';
-export type { LocalDemand } from './locality-price';
+export {
+  bucketDensity,
+  bucketedDemand,
+  bucketedLocalityPrice,
+  coreEquivalents,
+  DENSITY_BUCKETS_PER_DECADE,
+  densityBucket,
+  localDensity,
+  LOCALITY_FILL,
+  LOCALITY_WINDOW_S,
+  localityPrice,
+} from './locality-price';
+export type { DemandBucket, LocalDemand } from './locality-price';
+export { localDemandOf } from './local-demand';
+export type { DemandEntry } from './local-demand';
 export { reservedAgainst, headroomAfter, LOCAL_RESERVE_SHARE } from './policies/ect.policy';
 export * from './estimator';
 export { DEFAULT_TAKE_BACK, overdueAtSite, TAKE_BACK_LOOK_S, takeBackChoice } from './take-back';

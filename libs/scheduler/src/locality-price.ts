@@ -61,3 +61,49 @@ export function localDensity(localBytes: number, cores: number, runS: number): n
   const coreS = Math.max(1e-9, cores) * Math.max(1, runS);
   return localBytes / coreS;
 }
+
+/** Default window of recent tasks a site's locality price is computed over (the broker's setting too). */
+export const LOCALITY_WINDOW_S = 3 * 3600;
+
+/** Share of a site's core-seconds the locality price hands to the densest local tasks. */
+export const LOCALITY_FILL = 0.9;
+
+/**
+ * The broker keeps a site's recent demand as core-seconds per density bucket (eight a decade, a factor of 1.33
+ * each), so a window of a few hours at hundreds of tasks a second stays a few hundred rows a site.
+ */
+export const DENSITY_BUCKETS_PER_DECADE = 8;
+const LOWEST_BUCKET = -10 * DENSITY_BUCKETS_PER_DECADE;
+const HIGHEST_BUCKET = 20 * DENSITY_BUCKETS_PER_DECADE;
+
+/** The bucket of a density (bytes per core-second): floor(8 x log10), within 1e-10 to 1e20. */
+export function densityBucket(density: number): number {
+  if (!(density > 0)) return LOWEST_BUCKET;
+  const b = Math.floor(Math.log10(density) * DENSITY_BUCKETS_PER_DECADE);
+  return Math.min(HIGHEST_BUCKET, Math.max(LOWEST_BUCKET, b));
+}
+
+/** The density a bucket stands for: its lower edge, so a price read from buckets errs towards letting in. */
+export function bucketDensity(bucket: number): number {
+  return 10 ** (bucket / DENSITY_BUCKETS_PER_DECADE);
+}
+
+/** Core-seconds of recent local demand in one density bucket. */
+export interface DemandBucket {
+  bucket: number;
+  coreS: number;
+}
+
+/** `localityPrice` over demand kept in buckets: the lower edge of the bucket where the capacity runs out. */
+export function bucketedLocalityPrice(buckets: readonly DemandBucket[], capacityCoreS: number): number {
+  return localityPrice(
+    buckets.map((b) => ({ bytes: bucketDensity(b.bucket) * b.coreS, coreS: b.coreS })),
+    capacityCoreS,
+  );
+}
+
+/** One task's demand as the broker keeps it: its density rounded down to its bucket's lower edge. */
+export function bucketedDemand(d: LocalDemand): LocalDemand {
+  if (!(d.coreS > 0)) return d;
+  return { bytes: bucketDensity(densityBucket(d.bytes / d.coreS)) * d.coreS, coreS: d.coreS };
+}
