@@ -8,6 +8,7 @@ import {
   haversineKm,
   localDemandOf,
   LOCALITY_FILL,
+  LOCALITY_MIN_SPAN_S,
   LOCALITY_WINDOW_S,
   Placement,
   mulberry32,
@@ -46,8 +47,6 @@ export const LINK_SIGMA = 0.3;
 /** The broker's window and fill share (one rule for both); the price is recomputed every 25 local placements. */
 export { LOCALITY_FILL, LOCALITY_WINDOW_S };
 const LOCALITY_EVERY = 25;
-/** The broker's shortest span of demand (dispatch's applyLocalityPrices). */
-const LOCALITY_MIN_SPAN_S = 60;
 
 export interface RunResult {
   meanTurnaroundS: number;
@@ -226,8 +225,9 @@ export function runSimulation(opts: {
   // placed task's demand on the sites local to its data (localDemandOf), kept by density bucket.
   const localWindow: { at: number; d: DemandBucket }[][] = snaps.map(() => []);
   const localCount: number[] = snaps.map(() => 0);
-  const notePlaced = (task: TaskRequirement, result: Placement, now: number): void => {
-    if (!opts.localityPrice) return;
+  const notePlaced = (s: TaskState, task: TaskRequirement, result: Placement, now: number): void => {
+    // A task's first placement only, as the broker records it: a failover asks for the same work again.
+    if (!opts.localityPrice || s.attempt > 0) return;
     for (const entry of localDemandOf(task, result.candidates, snaps)) {
       const i = siteIndex.get(entry.siteId)!;
       const w = localWindow[i];
@@ -512,7 +512,7 @@ export function runSimulation(opts: {
         lost++;
         continue;
       }
-      notePlaced(task, result, now);
+      notePlaced(s, task, result, now);
       const si = siteIndex.get(result.siteId!)!;
       if (policy === 'round-robin') ctx.lastRoundRobinSiteId = result.siteId;
       dispatch(s, si, now, opts.takeBack ? expectedWaitOf(result.candidates[si]) : 0);

@@ -26,7 +26,6 @@ export class DispatchMetrics {
   readonly deliveries: Counter<'outcome'>;
   readonly siteCalls: Counter<'site' | 'call' | 'outcome'>;
   readonly probeFailures: Counter<'site'>;
-  readonly localityPrice: Gauge<'site'>;
 
   constructor(
     metrics: MetricsService,
@@ -102,16 +101,6 @@ export class DispatchMetrics {
       name: 'constellation_site_probe_failures_total',
       help: 'Failed health probes by this replica, by site slug',
       labelNames: ['site'],
-      registers,
-    });
-    this.localityPrice = new Gauge({
-      name: 'constellation_site_locality_price_bytes_per_core_second',
-      help:
-        'With CONSTELLATION_LOCALITY_PRICE: input bytes per core-second a task must save at the site to earn ' +
-        'its cores (0: no price), by site slug, as this replica last computed it for a placement',
-      labelNames: ['site'],
-      // Workers of one replica each compute the same price from the database: a sum would multiply it.
-      aggregator: 'max',
       registers,
     });
     new Gauge({

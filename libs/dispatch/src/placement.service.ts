@@ -221,14 +221,12 @@ export class PlacementService {
     const pricing = this.config.localityPrice;
     if (pricing !== null) {
       const since = new Date(now.getTime() - pricing.windowSeconds * 1000);
-      const prices = applyLocalityPrices(
+      applyLocalityPrices(
         snapshots,
         await this.locality.window(m, since),
         now.getTime() / 1000,
         pricing.windowSeconds,
       );
-      for (const site of snapshots)
-        this.metrics.localityPrice.set({ site: site.slug }, prices.get(site.id) ?? 0);
     }
     const estimator = learned.estimator;
     for (const [id, requirement] of requirements) {
@@ -307,7 +305,8 @@ export class PlacementService {
         );
         if (placement.decision === 'place') {
           placing.push(this.placementWrite(task, placement, sites, now, requirement as TaskRequirement));
-          if (this.config.localityPrice !== null) {
+          // A task's first placement only: a failover or a take-back places the same work again.
+          if (this.config.localityPrice !== null && task.attempt === 0) {
             demand.set(
               id,
               localDemandOf(
@@ -609,7 +608,6 @@ export class PlacementService {
   ): Promise<'failed' | 'waiting'> {
     const slug = sites.find((s) => s.snapshot.id === placement.siteId)?.snapshot.slug;
     const record = this.record(task, placement, slug, now);
-    this.noteLocality(record, requirement, placement, sites);
     const waitedS = (now.getTime() - task.queuedAt.getTime()) / 1000;
     let reason: string | undefined;
     if (placement.decision === 'infeasible') reason = placement.reason as string;
@@ -619,6 +617,7 @@ export class PlacementService {
         `last: ${placement.reason ?? 'no site could take it'}`;
     }
     if (reason === undefined) return 'waiting';
+    this.noteLocality(record, requirement, placement, sites);
     // The reason joins the last attempt's entry; a task that never ran gets one entry for it.
     const logs: TesTaskLog[] =
       task.logs.length === 0

@@ -24,6 +24,7 @@ export {
   densityBucket,
   localDensity,
   LOCALITY_FILL,
+  LOCALITY_MIN_SPAN_S,
   LOCALITY_WINDOW_S,
   localityPrice,
 } from './locality-price';

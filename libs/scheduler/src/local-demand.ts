@@ -41,6 +41,8 @@ export function localDemandOf(
     const candidate = candidates.find((c) => c.siteId === site.id);
     if (candidate === undefined || !candidate.placeable) continue;
     const coreS = coreEquivalents(site, res.cores, res.memoryGib) * Math.max(1, candidate.runS);
+    // A run time that is not a number would spoil the site's sums for the whole window.
+    if (!Number.isFinite(coreS)) continue;
     entries.push({ siteId: site.id, bucket: densityBucket(bytes / coreS), coreS, bytes });
   }
   return entries;

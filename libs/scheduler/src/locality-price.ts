@@ -69,6 +69,13 @@ export const LOCALITY_WINDOW_S = 3 * 3600;
 export const LOCALITY_FILL = 0.9;
 
 /**
+ * The shortest span of demand a price is computed over: the default run time. Each task counts its whole
+ * expected run, so over a shorter span (the first minutes after a quiet spell) one task alone would price a
+ * small site.
+ */
+export const LOCALITY_MIN_SPAN_S = 600;
+
+/**
  * The broker keeps a site's recent demand as core-seconds per density bucket (eight a decade, a factor of 1.33
  * each), so a window of a few hours at hundreds of tasks a second stays a few hundred rows a site.
  */

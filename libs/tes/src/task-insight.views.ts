@@ -68,6 +68,19 @@ class TakenBackView {
   reason!: string;
 }
 
+class LocalityPriceView {
+  @ApiProperty({ format: 'uuid' })
+  site_id!: string;
+  @ApiProperty({ description: 'Site slug' })
+  site!: string;
+  @ApiProperty({ description: 'Input bytes per core-second a task must save at the site to earn its cores' })
+  price_bytes_per_core_s!: number;
+  @ApiProperty({ description: 'Input bytes per core-second this task would save there' })
+  task_bytes_per_core_s!: number;
+  @ApiProperty({ description: 'Whether the task earns the site (its saving is at least the price)' })
+  earns!: boolean;
+}
+
 class PlacementRecordView {
   @ApiProperty({ example: 'ect' })
   policy!: string;
@@ -89,6 +102,12 @@ class PlacementRecordView {
   expected_run_s?: number;
   @ApiProperty({ type: [PlacementCandidateView] })
   candidates!: PlacementCandidateView[];
+  @ApiPropertyOptional({
+    type: [LocalityPriceView],
+    description:
+      'With CONSTELLATION_LOCALITY_PRICE: the priced sites the task could use (docs/scheduling.md)',
+  })
+  locality_prices?: LocalityPriceView[];
   @ApiPropertyOptional({
     type: TakenBackView,
     description:

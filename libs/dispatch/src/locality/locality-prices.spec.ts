@@ -49,7 +49,14 @@ describe('applyLocalityPrices', () => {
       want: 1000,
     },
     { name: 'demand that fits: no price', cores: 4, coreS: 12_000, ago: 3600, want: undefined },
-    { name: 'a first minute counts as a minute, not less', cores: 4, coreS: 300, ago: 1, want: 1000 },
+    {
+      name: 'one task after a quiet spell: the span is the default run',
+      cores: 4,
+      coreS: 1800,
+      ago: 5,
+      want: undefined,
+    },
+    { name: 'more than 90 % of the default run at once: a price', cores: 4, coreS: 3000, ago: 5, want: 1000 },
     {
       name: 'older than the window: the window is the span',
       cores: 1,

@@ -4,19 +4,18 @@ import {
   coreEquivalents,
   localDensity,
   LOCALITY_FILL,
+  LOCALITY_MIN_SPAN_S,
   resolveResources,
   type SiteSnapshot,
   type TaskRequirement,
 } from '@constellation/scheduler';
 import type { SiteDemand } from './locality-demand.store';
 
-/** The shortest span of demand a price is computed over: a first minute of demand is a minute, not less. */
-const MIN_SPAN_S = 60;
-
 /**
  * Sets `performance.localityPrice` on each site local to a data store that publishes its total cores, from
  * the demand placed in the window: the density at which the densest local tasks use up LOCALITY_FILL of the
- * site's core-seconds over the span the demand covers (the window, or less while it fills). A site whose
+ * site's core-seconds over the span the demand covers (the window, or less while it fills, but at least
+ * LOCALITY_MIN_SPAN_S). A site whose
  * demand fits gets no price. Returns the prices set.
  */
 export function applyLocalityPrices(
@@ -30,7 +29,7 @@ export function applyLocalityPrices(
     const cores = site.capacity.totals?.cores;
     const d = demand.get(site.id);
     if (site.localDataStoreIds.length === 0 || cores === undefined || cores <= 0 || d === undefined) continue;
-    const spanS = Math.min(windowS, Math.max(MIN_SPAN_S, nowS - d.first.getTime() / 1000));
+    const spanS = Math.min(windowS, Math.max(LOCALITY_MIN_SPAN_S, nowS - d.first.getTime() / 1000));
     const price = bucketedLocalityPrice(d.buckets, cores * spanS * LOCALITY_FILL);
     if (price > 0) {
       site.performance = { ...site.performance, localityPrice: price };
