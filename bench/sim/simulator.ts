@@ -44,9 +44,10 @@ export const QUOTA_SHARE = 0.6;
 export const SPEED_RANGE: [number, number] = [0.7, 1.3];
 /** [A] Each site's links are this far (sigma of ln) from the bandwidth model, hidden from the broker. */
 export const LINK_SIGMA = 0.3;
-/** The broker's window and fill share (one rule for both); the price is recomputed every 25 local placements. */
+/** The broker's window and fill share: one rule for both. */
 export { LOCALITY_FILL, LOCALITY_WINDOW_S };
-const LOCALITY_EVERY = 25;
+/** How often (simulated seconds) the prices are computed again from the window. */
+const LOCALITY_REFRESH_S = 60;
 
 export interface RunResult {
   meanTurnaroundS: number;
@@ -222,26 +223,40 @@ export function runSimulation(opts: {
   const estimateErrors: number[] = [];
 
   // Per site: recent placements whose data is local there, for its locality price. As the broker does: each
-  // placed task's demand on the sites local to its data (localDemandOf), kept by density bucket.
+  // task's demand at its first placement on the sites local to its data (localDemandOf), kept by density
+  // bucket, and the prices computed afresh for each placement pass (at most once a simulated minute here:
+  // the broker keeps the demand by minute) over the window as it slides, so a price also falls.
   const localWindow: { at: number; d: DemandBucket }[][] = snaps.map(() => []);
-  const localCount: number[] = snaps.map(() => 0);
   const notePlaced = (s: TaskState, task: TaskRequirement, result: Placement, now: number): void => {
-    // A task's first placement only, as the broker records it: a failover asks for the same work again.
     if (!opts.localityPrice || s.attempt > 0) return;
     for (const entry of localDemandOf(task, result.candidates, snaps)) {
-      const i = siteIndex.get(entry.siteId)!;
+      localWindow[siteIndex.get(entry.siteId)!].push({
+        at: now,
+        d: { bucket: entry.bucket, coreS: entry.coreS },
+      });
+    }
+  };
+  let pricedAt = Number.NEGATIVE_INFINITY;
+  const refreshPrices = (now: number): void => {
+    if (!opts.localityPrice || now - pricedAt < LOCALITY_REFRESH_S) return;
+    pricedAt = now;
+    for (let i = 0; i < snaps.length; i++) {
       const w = localWindow[i];
-      w.push({ at: now, d: { bucket: entry.bucket, coreS: entry.coreS } });
-      if (++localCount[i] % LOCALITY_EVERY !== 0) continue;
       let drop = 0;
       while (drop < w.length && w[drop].at < now - LOCALITY_WINDOW_S) drop++;
       if (drop > 0) w.splice(0, drop);
-      const span = Math.min(LOCALITY_WINDOW_S, Math.max(LOCALITY_MIN_SPAN_S, now - w[0].at));
-      const price = bucketedLocalityPrice(
-        w.map((x) => x.d),
-        truths[i].cores * span * LOCALITY_FILL,
-      );
-      changeSite(i, { performance: { ...snaps[i].performance, localityPrice: price } });
+      const cores = snaps[i].capacity.totals?.cores;
+      let price = 0;
+      if (w.length > 0 && cores !== undefined && cores > 0) {
+        const span = Math.min(LOCALITY_WINDOW_S, Math.max(LOCALITY_MIN_SPAN_S, now - w[0].at));
+        price = bucketedLocalityPrice(
+          w.map((x) => x.d),
+          cores * span * LOCALITY_FILL,
+        );
+      }
+      if ((snaps[i].performance.localityPrice ?? 0) !== price) {
+        changeSite(i, { performance: { ...snaps[i].performance, localityPrice: price } });
+      }
     }
   };
 
@@ -462,6 +477,7 @@ export function runSimulation(opts: {
 
   const pass = (now: number): void => {
     if (waitingCount === 0) return;
+    refreshPrices(now);
     const free = freeSlots();
     if (free === 0) return;
     // The first k tasks of each submitter fix the first k places of the fair-share order; no more can run.
