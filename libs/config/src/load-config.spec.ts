@@ -128,6 +128,9 @@ describe('loadConfig', () => {
     expect(() =>
       loadConfig({ CONSTELLATION_LOCALITY_PRICE: 'on', CONSTELLATION_LOCALITY_WINDOW_HOURS: '0.1' }),
     ).toThrow('CONSTELLATION_LOCALITY_WINDOW_HOURS');
+    expect(() => loadConfig({ CONSTELLATION_LOCALITY_WINDOW_HOURS: 'three' })).toThrow(
+      'CONSTELLATION_LOCALITY_WINDOW_HOURS',
+    );
   });
 
   it('gives one worker per CPU, at most four, for CONSTELLATION_WORKERS=auto', () => {

@@ -91,6 +91,12 @@ function decimal(env: Env, name: string, fallback: number, min: number, max: num
  * The take-back rule's settings (docs/dispatch.md, "Taking back a task stuck in a site queue"); its defaults
  * are the simulator's, the setting measured best there. Null when switched off.
  */
+/** The window is checked even while the price is off: a wrong value fails the start, not a later switch-on. */
+function localityPrice(env: Env): { windowSeconds: number } | null {
+  const windowSeconds = decimal(env, 'CONSTELLATION_LOCALITY_WINDOW_HOURS', 3, 0.25, 48) * 3600;
+  return flag(env, 'CONSTELLATION_LOCALITY_PRICE', false) ? { windowSeconds } : null;
+}
+
 function takeBack(env: Env): TakeBackSettings | null {
   if (!flag(env, 'CONSTELLATION_TAKE_BACK', true)) return null;
   return {
@@ -348,9 +354,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     // The simulator's: a task judged and kept is judged again a minute later.
     takeBackLookSeconds: seconds(env, 'CONSTELLATION_TAKE_BACK_LOOK_SECONDS', TAKE_BACK_LOOK_S, 0.05, 86400),
     // Off by default: it trades turnaround for WAN bytes (docs/scheduling.md).
-    localityPrice: flag(env, 'CONSTELLATION_LOCALITY_PRICE', false)
-      ? { windowSeconds: decimal(env, 'CONSTELLATION_LOCALITY_WINDOW_HOURS', 3, 0.25, 48) * 3600 }
-      : null,
+    localityPrice: localityPrice(env),
     maxQueueSeconds: integer(env, 'CONSTELLATION_MAX_QUEUE_SECONDS', 86400, 1, 365 * 86400),
     leaseSeconds: integer(env, 'CONSTELLATION_LEASE_SECONDS', 30, 1, 3600),
     // 0 turns the probe timer off (tests drive probes directly; an operator can pause probing).
