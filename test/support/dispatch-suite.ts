@@ -54,16 +54,21 @@ export async function allIn(t: TestApp, who: TestPrincipal, ids: string[], state
   for (const id of ids) await untilState(tes(t.url, who), id, state, `task ${id} ${state}`);
 }
 
-/** Polls the task until it is final; its FULL view. */
+/** Polls the task until it is final (for at most `timeoutMs`, waitFor's default unless given); its FULL view. */
 export function untilFinished<T = FinishedTask>(
   client: TesClient,
   id: string,
   what = 'the task to finish',
+  timeoutMs?: number,
 ): Promise<T> {
-  return waitFor(what, async () => {
-    const res = await client.get(id, 'FULL');
-    return FINAL_STATES.includes(res.body.state) ? (res.body as T) : undefined;
-  });
+  return waitFor(
+    what,
+    async () => {
+      const res = await client.get(id, 'FULL');
+      return FINAL_STATES.includes(res.body.state) ? (res.body as T) : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Registers a site as `owner`: it waits, pending, for an admin. Its id and slug. */
