@@ -195,7 +195,10 @@ describe("Galaxy's PulsarTesJobRunner through Constellation", () => {
       .expect(200);
     return res.body.id as string;
   };
-  const finished = (id: string, who = galaxy) => untilFinished(tes(t.url, who), id);
+  // The jobs really run: bash scripts and stand-in runtimes in processes of their own, as slow as the machine.
+  // On a loaded 2-core machine the first took 7 s of the default 20 s; a minute leaves room under the 90 s test.
+  const finished = (id: string, who = galaxy) =>
+    untilFinished(tes(t.url, who), id, 'the task to finish', 60_000);
   const placementOf = async (id: string) =>
     (await request(t.url).get(`/api/v1/tasks/${id}/placement`).set('Authorization', admin.bearer).expect(200))
       .body;

@@ -9,6 +9,7 @@ import { viewsByIdSql } from '../libs/tes/src/task-views';
 import { ENTITIES, MIGRATIONS } from '../apps/broker/src/schema';
 import { TaskInputContent1764000600000 } from '../migrations/1764000600000-TaskInputContent';
 import { OwnDatabase } from './support/own-database';
+import { waitFor } from './support/wait-for';
 
 // The built broker (npm test builds first), which the TypeORM CLI loads its data source from.
 const ROOT = path.resolve(__dirname, '..');
@@ -167,8 +168,15 @@ describe('replicas starting together', () => {
         (applied) => ({ applied }),
         (err: Error) => ({ err }),
       );
-      // Long enough for the waiting replica to be asking for the lock.
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Until the waiting replica is asking for the lock (a fixed 1.5 s could end before it got there on a
+      // loaded machine, and the index below would then be built with nothing waiting).
+      await waitFor('the waiting replica to ask for the migration lock', async () => {
+        const { rows } = await holder.query(
+          `SELECT 1 FROM pg_stat_activity
+           WHERE datname = current_database() AND pid <> pg_backend_pid() AND query LIKE '%pg_try_advisory_lock%'`,
+        );
+        return rows.length > 0 ? true : undefined;
+      });
       await holder.query('CREATE TABLE lock_probe (x int)');
       // Waited on every older snapshot: a replica parked in pg_advisory_lock made this a deadlock.
       await holder.query('CREATE INDEX CONCURRENTLY lock_probe_x ON lock_probe (x)');

@@ -26,6 +26,12 @@ const WINDOW_MS = 4_000;
  * granted just before the window that reached the site inside it.
  */
 const ONE_BUDGET = PER_SECOND * (WINDOW_MS / 1000 + 1.5);
+/**
+ * How long each wait for the tasks to reach a state may take. Every phase goes at the budget's pace, and `allIn`
+ * waits for the tasks one after the other, so the first wait may take the whole phase: on a loaded 2-core machine
+ * the first of the 60 resubmitted tasks took 11 s and then 17 s of the default 20 s to be RUNNING.
+ */
+const PHASE_MS = 60_000;
 
 /** The times (Date.now()) at which a Pulsar site took status requests, over REST. */
 const restStatusTimes = (site: FakePulsarSite) => (): number[] =>
@@ -87,7 +93,7 @@ describe('the per-site request budget holds for the whole broker, not per replic
     const [t] = replicas;
     pulsar.hold();
     const ids = await createTasks(t, admin, slug, 60, ['true']);
-    await allIn(t, admin, ids, 'RUNNING');
+    await allIn(t, admin, ids, 'RUNNING', PHASE_MS);
     const sent = await countedOver(restStatusTimes(pulsar));
     // Each job is due every 50 ms (1,200 requests a second wanted): only the budget holds the calls back.
     // A budget per replica would let through about twice ONE_BUDGET.
@@ -95,14 +101,14 @@ describe('the per-site request budget holds for the whole broker, not per replic
     // The jobs are still asked about (at least half the budget: a loaded machine may run passes late).
     expect(sent).toBeGreaterThanOrEqual((PER_SECOND * WINDOW_MS) / 1000 / 2);
     pulsar.release();
-    await allIn(t, admin, ids, 'COMPLETE');
+    await allIn(t, admin, ids, 'COMPLETE', PHASE_MS);
   });
 
   it('cancelling 60 running jobs at once sends the site no more status requests than its budget', async () => {
     const [t] = replicas;
     pulsar.hold();
     const ids = await createTasks(t, admin, slug, 60, ['true']);
-    await allIn(t, admin, ids, 'RUNNING');
+    await allIn(t, admin, ids, 'RUNNING', PHASE_MS);
     const started = Date.now();
     const client = tes(t.url, admin);
     await Promise.all(ids.map((id) => client.cancel(id).expect(200)));
@@ -110,7 +116,7 @@ describe('the per-site request budget holds for the whole broker, not per replic
     await new Promise((r) => setTimeout(r, 2_000 - (Date.now() - started)));
     expect(within(restStatusTimes(pulsar)(), started, 2_000)).toBeLessThanOrEqual(PER_SECOND * (2 + 1.5));
     // None is dropped: every cancel is made, at the budget's pace.
-    await allIn(t, admin, ids, 'CANCELED');
+    await allIn(t, admin, ids, 'CANCELED', PHASE_MS);
     const cancels = pulsar.requests().filter((r) => r.method === 'PUT' && r.path.endsWith('/cancel'));
     expect(new Set(cancels.map((r) => r.path)).size).toBe(60);
     pulsar.release();
@@ -126,7 +132,7 @@ describe('the per-site request budget holds for the whole broker, not per replic
     const before = statusGets();
     const started = Date.now();
     const ids = await createTasks(t, admin, slug, 60, ['true']);
-    await allIn(t, admin, ids, 'RUNNING');
+    await allIn(t, admin, ids, 'RUNNING', PHASE_MS);
     const elapsedS = (Date.now() - started) / 1000;
     // Outside the budget, the 60 look-ups would come on top of tracking's share.
     expect(statusGets() - before).toBeLessThanOrEqual(PER_SECOND * (elapsedS + 1.5));
@@ -137,7 +143,7 @@ describe('the per-site request budget holds for the whole broker, not per replic
       expect(submits).toHaveLength(1);
     }
     pulsar.release();
-    await allIn(t, admin, ids, 'COMPLETE');
+    await allIn(t, admin, ids, 'COMPLETE', PHASE_MS);
   });
 
   it('hands out no token twice and no turn twice when both replicas take at once', async () => {
@@ -184,27 +190,27 @@ describeAmqp('AMQP reconciliation takes from the same per-site budget', () => {
   it('sends a site with 40 silent running jobs at most one budget of status requests', async () => {
     pulsar.hold();
     const ids = await createTasks(t, admin, slug, 40, ['true']);
-    await allIn(t, admin, ids, 'RUNNING');
+    await allIn(t, admin, ids, 'RUNNING', PHASE_MS);
     const sent = await countedOver(() => pulsar.statusRequestTimes());
     expect(sent).toBeLessThanOrEqual(ONE_BUDGET);
     // Reconciliation goes on within the budget: the silent jobs are still asked about (at least half the
     // budget: a loaded machine may run the passes late, and the bound above is what this test is about).
     expect(sent).toBeGreaterThanOrEqual((PER_SECOND * WINDOW_MS) / 1000 / 2);
     pulsar.release();
-    await allIn(t, admin, ids, 'COMPLETE');
+    await allIn(t, admin, ids, 'COMPLETE', PHASE_MS);
   });
 
   it('cancelling 40 running jobs at once sends no more status requests than the budget', async () => {
     pulsar.hold();
     const ids = await createTasks(t, admin, slug, 40, ['true']);
-    await allIn(t, admin, ids, 'RUNNING');
+    await allIn(t, admin, ids, 'RUNNING', PHASE_MS);
     const started = Date.now();
     const client = tes(t.url, admin);
     await Promise.all(ids.map((id) => client.cancel(id).expect(200)));
     // Each cancel sends a kill, then a status request: outside the budget, 40 of them at once.
     await new Promise((r) => setTimeout(r, 2_000 - (Date.now() - started)));
     expect(within(pulsar.statusRequestTimes(), started, 2_000)).toBeLessThanOrEqual(PER_SECOND * (2 + 1.5));
-    await allIn(t, admin, ids, 'CANCELED');
+    await allIn(t, admin, ids, 'CANCELED', PHASE_MS);
     expect(new Set(pulsar.kills()).size).toBeGreaterThanOrEqual(40);
     pulsar.release();
   });

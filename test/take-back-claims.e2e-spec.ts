@@ -74,10 +74,16 @@ describe('take-back claims', () => {
     await site?.fake.close();
   });
 
-  async function shaped(s: Shape): Promise<string> {
+  /** A task pinned to the site, as a create leaves it. */
+  async function created(): Promise<string> {
     const { body } = await tes(t.url, admin)
       .create({ executors: [{ image: 'alpine', command: ['true'] }], resources: { zones: [site.slug] } })
       .expect(200);
+    return body.id as string;
+  }
+
+  /** Gives the task `id` the shape `s`, its times counted back from now on the database's clock. */
+  async function shape(id: string, s: Shape): Promise<void> {
     const chosen = s.staleRecord ? '00000000-0000-4000-8000-000000000000' : site.id;
     const placement = {
       site_id: chosen,
@@ -95,10 +101,10 @@ describe('take-back claims', () => {
                                                    ELSE clock_timestamp() + interval '1 minute' END
        WHERE id = $1`,
       [
-        body.id,
+        id,
         s.state ?? 'INITIALIZING',
         site.id,
-        `remote-${body.id as string}`,
+        `remote-${id}`,
         s.remoteState === undefined ? 'QUEUED' : s.remoteState,
         s.takeBacks ?? 0,
         JSON.stringify(placement),
@@ -107,12 +113,18 @@ describe('take-back claims', () => {
         s.leased ? 'another-replica' : null,
       ],
     );
-    return body.id as string;
   }
 
   it('claims exactly the overdue tasks still queued at their site, once per look interval', async () => {
     const ids = new Map<string, Shape>();
-    for (const s of SHAPES) ids.set(await shaped(s), s);
+    // Every task created first, then all shaped: 'within the floor' is 8 s of the 10 s floor, and the creates
+    // that followed its shaping (HTTP, slow on a loaded machine) would age it toward the floor before the claim.
+    const made: string[] = [];
+    for (let i = 0; i < SHAPES.length; i++) made.push(await created());
+    for (const [i, s] of SHAPES.entries()) {
+      await shape(made[i], s);
+      ids.set(made[i], s);
+    }
     const repo = t.app.get(TaskLeaseRepository);
     const claimed = await repo.claimOverdueQueued('replica-a', 30, 100, RULE);
     const mine = claimed.filter((c) => ids.has(c.task.id));

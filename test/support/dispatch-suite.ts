@@ -26,9 +26,19 @@ export async function endLeftoverTasks(t: TestApp): Promise<void> {
     .query(`UPDATE task SET state = 'CANCELED' WHERE state <> ALL($1::text[])`, [FINAL_STATES]);
 }
 
-/** Polls the task (MINIMAL) until it is in `state`. */
-export async function untilState(client: TesClient, id: string, state: string, what = state): Promise<void> {
-  await waitFor(what, async () => ((await client.get(id)).body.state === state ? true : undefined));
+/** Polls the task (MINIMAL) until it is in `state` (for at most `timeoutMs`, waitFor's default unless given). */
+export async function untilState(
+  client: TesClient,
+  id: string,
+  state: string,
+  what = state,
+  timeoutMs?: number,
+): Promise<void> {
+  await waitFor(
+    what,
+    async () => ((await client.get(id)).body.state === state ? true : undefined),
+    timeoutMs,
+  );
 }
 
 /** Creates `count` tasks pinned to the site (its slug as their zone), each running `command`; their ids. */
@@ -49,21 +59,35 @@ export async function createTasks(
   return ids;
 }
 
-/** Waits until every task shows `state` through the TES API. */
-export async function allIn(t: TestApp, who: TestPrincipal, ids: string[], state: string): Promise<void> {
-  for (const id of ids) await untilState(tes(t.url, who), id, state, `task ${id} ${state}`);
+/**
+ * Waits until every task shows `state` through the TES API, one task after the other: the first wait may take
+ * the whole time the tasks take together, and each has at most `timeoutMs` (waitFor's default unless given).
+ */
+export async function allIn(
+  t: TestApp,
+  who: TestPrincipal,
+  ids: string[],
+  state: string,
+  timeoutMs?: number,
+): Promise<void> {
+  for (const id of ids) await untilState(tes(t.url, who), id, state, `task ${id} ${state}`, timeoutMs);
 }
 
-/** Polls the task until it is final; its FULL view. */
+/** Polls the task until it is final (for at most `timeoutMs`, waitFor's default unless given); its FULL view. */
 export function untilFinished<T = FinishedTask>(
   client: TesClient,
   id: string,
   what = 'the task to finish',
+  timeoutMs?: number,
 ): Promise<T> {
-  return waitFor(what, async () => {
-    const res = await client.get(id, 'FULL');
-    return FINAL_STATES.includes(res.body.state) ? (res.body as T) : undefined;
-  });
+  return waitFor(
+    what,
+    async () => {
+      const res = await client.get(id, 'FULL');
+      return FINAL_STATES.includes(res.body.state) ? (res.body as T) : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 /** Registers a site as `owner`: it waits, pending, for an admin. Its id and slug. */
