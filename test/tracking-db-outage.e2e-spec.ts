@@ -1,8 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Client } from 'pg';
 import { type FakeTesRequest, type FakeTesSite } from '@constellation/testing';
 import { TaskTrackingRepository } from '@constellation/tes';
 import { DispatchLoop } from '../libs/dispatch/src/dispatch.loop';
 import { TrackingRepository } from '../libs/dispatch/src/tracking.repository';
+import { TrackingService } from '../libs/dispatch/src/tracking.service';
 import { createPrincipal, TestPrincipal } from './support/principals';
 import { startPgProxy, type PgProxy } from './support/pg-proxy';
 import { TestApp } from './support/test-app';
@@ -34,12 +36,25 @@ interface Call {
   ok: boolean;
 }
 
-/** One replica: when it handed the site's walk back, and when it wrote the site's tasks (claims included). */
+/** A write of the site's tasks (claims included): when, and when the walk that made it started. */
+interface Write {
+  at: number;
+  walkStartedAt: number | undefined;
+}
+
+/** One replica: when it handed the site's walk back, and its writes of the site's tasks. */
 interface Replica {
   replica: string;
   releases: number[];
-  writes: number[];
+  writes: Write[];
 }
+
+/**
+ * The walk each write comes from. Once the database is back, the replica whose walk stalled may claim the site
+ * again and walk it anew while the stalled walk still waits out its calls to the database: a write of that
+ * new walk is the replica's, but not the stalled walk's.
+ */
+const walkOf = new AsyncLocalStorage<{ startedAt: number }>();
 
 describe('a TES site walk cut off from its database mid-walk', () => {
   let proxy: PgProxy;
@@ -92,16 +107,27 @@ describe('a TES site walk cut off from its database mid-walk', () => {
         await releaseWalk(...args);
         if (args[0] === siteId) seen.releases.push(Date.now());
       });
+      const tracking = app.app.get(TrackingService) as unknown as Record<
+        string,
+        (...args: unknown[]) => unknown
+      >;
+      const walkSite = tracking.walkSite.bind(tracking);
+      jest
+        .spyOn(tracking, 'walkSite')
+        .mockImplementation((...args: unknown[]) =>
+          walkOf.run({ startedAt: Date.now() }, () => walkSite(...args)),
+        );
+      const wrote = () => seen.writes.push({ at: Date.now(), walkStartedAt: walkOf.getStore()?.startedAt });
       const tasks = app.app.get(TaskTrackingRepository);
       const writeQuiet = tasks.writeQuiet.bind(tasks);
       const claimChanged = tasks.claimChanged.bind(tasks);
       const ours = (rows: readonly { id: string }[]) => rows.some((row) => ids.includes(row.id));
       jest.spyOn(tasks, 'writeQuiet').mockImplementation((replica, checks) => {
-        if (ours(checks)) seen.writes.push(Date.now());
+        if (ours(checks)) wrote();
         return writeQuiet(replica, checks);
       });
       jest.spyOn(tasks, 'claimChanged').mockImplementation((replica, lease, rows) => {
-        if (ours(rows)) seen.writes.push(Date.now());
+        if (ours(rows)) wrote();
         return claimChanged(replica, lease, rows);
       });
     }
@@ -180,8 +206,7 @@ describe('a TES site walk cut off from its database mid-walk', () => {
       const claim = claimedAfter.find((c) => c.replica === r.replica && c.at <= r.at);
       expect({ renewal: r, claim }).toEqual({ renewal: r, claim: expect.anything() });
     }
-    // The stalled walk wrote nothing once it was back: its replica's first write of the site's tasks after the
-    // cut came after it handed the walk back, and that hand-back came once the database was.
+    // The stalled walk wrote nothing once it was back, and handed the walk back once the database was.
     const stalled = replicas.find((r) => r.replica === walk.claimed_by) as Replica;
     // The other replica can finish the site's tasks before the stalled walk, still waiting out its own calls to the
     // database, gets to hand the walk back.
@@ -189,7 +214,13 @@ describe('a TES site walk cut off from its database mid-walk', () => {
       stalled.releases.find((at) => at >= cutAt),
     );
     expect(handedBack).toBeGreaterThanOrEqual(backAt);
-    expect(stalled.writes.filter((at) => at >= cutAt && at < handedBack)).toEqual([]);
+    const writes = replicas.flatMap((r) => r.writes);
+    // The tasks' final states were written by walks (so each write knows its walk), after the cut.
+    expect(writes.filter((w) => w.at >= cutAt && w.walkStartedAt !== undefined).length).toBeGreaterThan(0);
+    const byStalledWalk = stalled.writes.filter(
+      (w) => w.at >= cutAt && w.walkStartedAt !== undefined && w.walkStartedAt < cutAt,
+    );
+    expect(byStalledWalk).toEqual([]);
     // The site was walked again after the outage (its pages while cut off are the stalled walk's own).
     expect(listPages(site.requests().slice(sent)).length).toBeGreaterThan(pagesDuring);
 
