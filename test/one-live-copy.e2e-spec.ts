@@ -8,17 +8,9 @@ import { tes } from './support/tes-client';
 import type { TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
 import { startDispatchSuite, registerSiteUp, untilFinished, untilState } from './support/dispatch-suite';
+import { taskEvents, type TaskEvent } from './support/task-events';
 
 jest.setTimeout(90_000);
-
-interface Event {
-  from: string | null;
-  to: string;
-  reason: string;
-  attempt: number;
-  site_id: string | null;
-  kind: 'state' | 'copy';
-}
 
 /**
  * One live copy per task (docs/dispatch.md, "One live copy per task"): copies a task leaves at a site are
@@ -65,9 +57,7 @@ describe('one live copy per task', () => {
   });
   const copiesOf = (fake: FakeTesSite, id: string): FakeTesTask[] =>
     fake.tasks().filter((r) => r.tags?.['constellation.task'] === id);
-  const events = async (id: string): Promise<Event[]> =>
-    (await request(t.url).get(`/api/v1/tasks/${id}/events`).set('Authorization', admin.bearer).expect(200))
-      .body.events as Event[];
+  const events = (id: string): Promise<TaskEvent[]> => taskEvents(t.url, admin, id);
 
   it('stops the copies a dead site comes back with, and reports one that ran to its end anyway', async () => {
     const aSlug = unique('dies');

@@ -3,22 +3,13 @@ import { DataSource } from 'typeorm';
 import { PlacementService } from '../libs/dispatch/src/placement.service';
 import { startFakeTesSite, FakeTesSite, FakeTesTask } from '@constellation/testing';
 import { createPrincipal, TestPrincipal } from './support/principals';
-import { tesSiteDocument } from './support/site-documents';
 import { tes } from './support/tes-client';
 import type { TestApp } from './support/test-app';
 import { waitFor } from './support/wait-for';
-import { startDispatchSuite, registerSiteUp, untilFinished } from './support/dispatch-suite';
+import { startDispatchSuite, registerFakeTesSite, untilFinished } from './support/dispatch-suite';
+import { taskEvents, type TaskEvent } from './support/task-events';
 
 jest.setTimeout(90_000);
-
-interface Event {
-  from: string | null;
-  to: string;
-  reason: string;
-  attempt: number;
-  site_id: string | null;
-  kind: string;
-}
 
 interface Row {
   state: string;
@@ -75,21 +66,14 @@ function takeBackSuite(env: Record<string, string>) {
     options: Parameters<typeof startFakeTesSite>[0] = {},
     doc: Record<string, unknown> = {},
   ): Promise<{ fake: FakeTesSite; id: string; slug: string }> {
-    const token = `site-token-${Math.random().toString(36).slice(2)}`;
-    const fake = await startFakeTesSite({ requireToken: token, ...options });
-    fakes.push(fake);
-    const { id } = await registerSiteUp(
-      s.t,
-      s.provider,
-      s.admin,
-      tesSiteDocument(fake.url, token, {
-        slug,
-        ...where,
-        capacity: { max_concurrent_tasks: 20, per_task: { cores: 16, memory_gib: 64 } },
-        ...doc,
-      }),
-    );
-    return { fake, id, slug };
+    const registered = await registerFakeTesSite(s.t, s.provider, s.admin, options, {
+      slug,
+      ...where,
+      capacity: { max_concurrent_tasks: 20, per_task: { cores: 16, memory_gib: 64 } },
+      ...doc,
+    });
+    fakes.push(registered.fake);
+    return registered;
   }
 
   const row = async (id: string): Promise<Row> =>
@@ -117,13 +101,7 @@ function takeBackSuite(env: Record<string, string>) {
     return id;
   }
 
-  const events = async (id: string): Promise<Event[]> =>
-    (
-      await request(s.t.url)
-        .get(`/api/v1/tasks/${id}/events`)
-        .set('Authorization', s.admin.bearer)
-        .expect(200)
-    ).body.events as Event[];
+  const events = (id: string): Promise<TaskEvent[]> => taskEvents(s.t.url, s.admin, id);
 
   return { s, site, row, queuedAt, events };
 }
